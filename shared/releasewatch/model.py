@@ -1,0 +1,323 @@
+"""The domain's nouns: releases, live rules, contacts, chains, checks, events, notifications.
+
+All datetimes are timezone-aware and held in UTC; authoring in Europe/London happens in config.
+Models are frozen: a new state is a new object, which keeps the policy pure.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from .durations import parse_duration
+
+Channel = Literal["email", "sms"]
+StepKind = Literal["alert", "breach"]
+
+E164 = re.compile(r"\+[1-9]\d{7,14}")
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+IDENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
+def _duration(value: Any) -> Any:
+    if isinstance(value, str) and not value.startswith("P"):
+        return parse_duration(value)
+    return value
+
+
+Duration = Annotated[timedelta, Field(ge=timedelta(0))]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Contact(Frozen):
+    id: str
+    name: str
+    role: str = ""
+    email: str | None = None
+    phone: str | None = None
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, v: str | None) -> str | None:
+        if v is not None and not EMAIL.fullmatch(v):
+            raise ValueError("expected an email address like name@example.com")
+        return v
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, v: str | None) -> str | None:
+        if v is not None and not E164.fullmatch(v):
+            raise ValueError("expected an E.164 phone number like +447700900123")
+        return v
+
+    @model_validator(mode="after")
+    def _reachable(self) -> Contact:
+        if self.email is None and self.phone is None:
+            raise ValueError("a contact needs an email, a phone, or both")
+        return self
+
+    def address(self, channel: Channel) -> str | None:
+        return self.email if channel == "email" else self.phone
+
+
+class Step(Frozen):
+    after: Duration
+    notify: tuple[str, ...] = Field(min_length=1)
+    channels: tuple[Channel, ...] = ("email",)
+    repeat: Duration | None = None
+    kind: StepKind = "alert"
+
+    _d = field_validator("after", "repeat", mode="before")(_duration)
+
+    @field_validator("repeat")
+    @classmethod
+    def _repeat_positive(cls, v: timedelta | None) -> timedelta | None:
+        if v is not None and v < timedelta(minutes=1):
+            raise ValueError("repeat must be at least 1m")
+        return v
+
+
+class Chain(Frozen):
+    id: str
+    steps: tuple[Step, ...] = Field(min_length=1)
+
+
+class LiveRule(Frozen):
+    status: int = Field(200, ge=100, le=599)
+    contains: tuple[str, ...] = ()
+    not_contains: tuple[str, ...] = ()
+    final_url: str | None = None  # a regular expression the final URL must match
+    govuk: bool = False
+
+    @field_validator("final_url")
+    @classmethod
+    def _regex(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                re.compile(v)
+            except re.error as exc:
+                raise ValueError(f"not a valid regular expression: {exc}") from exc
+        return v
+
+
+class Cadence(Frozen):
+    """How often to poll in each phase of a release; see policy.next_poll."""
+
+    lookahead: Duration = timedelta(hours=24)  # start polling (sparsely) this long before due
+    scheduled: Duration = timedelta(minutes=15)  # before the pre-window: catch a far-early release
+    pre: Duration = timedelta(minutes=1)  # in the pre-window
+    hot_before: Duration = timedelta(minutes=2)
+    hot_after: Duration = timedelta(minutes=15)
+    hot: Duration = timedelta(seconds=10)  # due - hot_before .. due + hot_after
+    after: Duration = timedelta(minutes=1)
+    slow_after: Duration = timedelta(hours=3)
+    slow: Duration = timedelta(minutes=5)
+    watch_after_live: Duration = timedelta(minutes=30)  # keep confirming a live page this long
+
+    _d = field_validator(
+        "lookahead",
+        "scheduled",
+        "pre",
+        "hot_before",
+        "hot_after",
+        "hot",
+        "after",
+        "slow_after",
+        "slow",
+        "watch_after_live",
+        mode="before",
+    )(_duration)
+
+    @model_validator(mode="after")
+    def _intervals_positive(self) -> Cadence:
+        for name in ("scheduled", "pre", "hot", "after", "slow"):
+            if getattr(self, name) < timedelta(seconds=1):
+                raise ValueError(f"{name} must be at least 1s")
+        return self
+
+
+class Release(Frozen):
+    """A release with every default resolved and its chain and contacts embedded."""
+
+    id: str
+    title: str
+    url: str
+    due: AwareDatetime
+    producer: str = ""
+    rule: LiveRule = LiveRule()
+    chain: Chain
+    contacts: dict[str, Contact]
+    cache_bust_param: str | None = "rwcb"  # None: send no cache-busting query parameter
+    pre_window: Duration = timedelta(minutes=15)
+    grace: Duration = timedelta(minutes=2)
+    ack_timeout: Duration = timedelta(minutes=30)
+    cadence: Cadence = Cadence()
+    cancelled: bool = False
+    allow_loopback: bool = False  # local mode only: permit http://127.0.0.1 targets
+
+    @field_validator("due")
+    @classmethod
+    def _utc(cls, v: datetime) -> datetime:
+        return v.astimezone(UTC)
+
+    @model_validator(mode="after")
+    def _chain_contacts_known(self) -> Release:
+        for step in self.chain.steps:
+            for cid in step.notify:
+                if cid not in self.contacts:
+                    raise ValueError(f"chain {self.chain.id} names unknown contact {cid!r}")
+        return self
+
+    def breach_contacts(self) -> list[str]:
+        """Contacts on the chain's breach steps (who hears of an early release)."""
+        seen: dict[str, None] = {}
+        for step in self.chain.steps:
+            if step.kind == "breach":
+                seen.update(dict.fromkeys(step.notify))
+        return list(seen)
+
+
+class ReleaseState(StrEnum):
+    SCHEDULED = "scheduled"
+    WATCHING = "watching"
+    LIVE = "live"
+    LATE = "late"
+    LIVE_LATE = "live_late"
+    EARLY = "early"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_live(self) -> bool:
+        return self in (ReleaseState.LIVE, ReleaseState.LIVE_LATE, ReleaseState.EARLY)
+
+
+class Check(Frozen):
+    """One probe of a release's page and what it saw."""
+
+    release_id: str
+    at: AwareDatetime
+    url: str
+    live: bool
+    reason: str
+    status: int | None = None
+    final_url: str | None = None
+    redirects: tuple[str, ...] = ()
+    age: str | None = None
+    cache_control: str | None = None
+    x_cache: str | None = None
+    error: str | None = None  # timeout, connect, tls, too_many_redirects, refused, body_too_large…
+    elapsed_ms: float = 0.0
+    published_at: AwareDatetime | None = None  # GOV.UK first_published_at, when the page says
+
+
+class ReleaseRecord(Frozen):
+    """A release as stored: its definition plus the watchdog's state for it."""
+
+    release: Release
+    state: ReleaseState = ReleaseState.SCHEDULED
+    version: int = 0
+    active: bool = True
+    live_at: AwareDatetime | None = None
+    first_failure_at: AwareDatetime | None = None
+    last_check: Check | None = None
+    next_check_at: AwareDatetime | None = None
+    updated_at: AwareDatetime | None = None
+
+    @property
+    def id(self) -> str:
+        return self.release.id
+
+
+class EventKind(StrEnum):
+    STATE_CHANGED = "state_changed"
+    NOTIFICATION_SENT = "notification_sent"
+    NOTIFICATION_FAILED = "notification_failed"
+    FALLBACK = "fallback"
+    UNREACHABLE = "unreachable"
+    ACKNOWLEDGED = "acknowledged"
+    CONFIG_APPLIED = "config_applied"
+    REMOVED = "removed"
+    PAGE_LOST = "page_lost"
+
+
+class Event(Frozen):
+    release_id: str
+    at: AwareDatetime
+    kind: EventKind
+    contact_id: str | None = None
+    detail: dict[str, str] = {}
+
+
+class NotificationKind(StrEnum):
+    ALERT = "alert"  # an alert step of the chain (first or repeat)
+    BREACH = "breach"  # a breach step of the chain: late past its time
+    EARLY = "early"  # released before its time: immediate breach alert
+    RESOLVED = "resolved"  # the page is live; sent to everybody alerted
+    ACK_NOTICE = "ack_notice"  # someone acknowledged; sent to the others alerted
+    REPORT = "report"  # the breach report draft
+
+
+class Notification(Frozen):
+    """A message that policy says is due: its key names it uniquely for delivery."""
+
+    key: str
+    release_id: str
+    kind: NotificationKind
+    contact_id: str
+    channel: Channel
+    due_at: AwareDatetime
+    step: int | None = None
+    occurrence: int = 0
+    fallback_for: str | None = None  # the key of the notification this one stands in for
+
+    @staticmethod
+    def make_key(
+        release_id: str,
+        kind: NotificationKind,
+        contact_id: str,
+        channel: Channel,
+        step: int | None = None,
+        occurrence: int = 0,
+    ) -> str:
+        step_part = "-" if step is None else str(step)
+        return f"{release_id}|{kind.value}|{step_part}|{occurrence}|{contact_id}|{channel}"
+
+
+class DeliveryStatus(StrEnum):
+    CLAIMED = "claimed"  # a worker holds it until lease_until; it may be mid-send
+    RETRY = "retry"  # a transient failure; any worker may claim it again
+    SENT = "sent"
+    FAILED = "failed"  # permanently failed; a fallback may stand in
+    CANCELLED = "cancelled"  # no longer wanted (the page went live first)
+
+
+class Delivery(Frozen):
+    """The stored record of one notification's delivery."""
+
+    notification: Notification
+    status: DeliveryStatus
+    attempts: int = 0
+    owner: str | None = None
+    lease_until: AwareDatetime | None = None
+    sent_at: AwareDatetime | None = None
+    provider_id: str | None = None
+    error: str | None = None
+    updated_at: AwareDatetime | None = None
+
+    @property
+    def key(self) -> str:
+        return self.notification.key
+
+    def claimable(self, now: datetime) -> bool:
+        if self.status == DeliveryStatus.RETRY:
+            return True
+        if self.status == DeliveryStatus.CLAIMED:
+            return self.lease_until is not None and self.lease_until <= now
+        return False

@@ -1,0 +1,359 @@
+"""Pure policy: (release record, newest check, deliveries, acknowledgements, now) → decision.
+
+Nothing here does I/O or reads a clock, so every scenario can be replayed in a test. The service
+gathers the inputs, calls `decide`, and applies what comes back (cosmicpython's
+`determine_actions`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from .model import (
+    Channel,
+    Check,
+    Delivery,
+    DeliveryStatus,
+    Event,
+    EventKind,
+    Notification,
+    NotificationKind,
+    Release,
+    ReleaseRecord,
+    ReleaseState,
+)
+
+REPORT_ROLES = ("head_of_profession", "lead_official")
+_DONE = (DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.CANCELLED)
+_ESCALATION = (NotificationKind.ALERT, NotificationKind.BREACH)
+
+
+@dataclass(frozen=True)
+class Ack:
+    contact_id: str
+    step: int
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Decision:
+    record: ReleaseRecord  # the record as it should be stored now
+    previous_state: ReleaseState
+    due: tuple[Notification, ...] = ()  # to claim and send now
+    cancel: tuple[str, ...] = ()  # delivery keys overtaken by events
+    page_lost: bool = False  # a page confirmed live no longer passes its rule
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def state_changed(self) -> bool:
+        return self.record.state != self.previous_state
+
+
+def derive_state(release: Release, live_at: datetime | None, now: datetime) -> ReleaseState:
+    if release.cancelled:
+        return ReleaseState.CANCELLED
+    if live_at is not None:
+        if live_at < release.due:
+            return ReleaseState.EARLY
+        if live_at <= release.due + release.grace:
+            return ReleaseState.LIVE
+        return ReleaseState.LIVE_LATE
+    if now < release.due - release.pre_window:
+        return ReleaseState.SCHEDULED
+    if now <= release.due + release.grace:
+        return ReleaseState.WATCHING
+    return ReleaseState.LATE
+
+
+def acks_from(events: Iterable[Event]) -> list[Ack]:
+    return [
+        Ack(e.contact_id, int(e.detail.get("step", "0")), e.at)
+        for e in events
+        if e.kind == EventKind.ACKNOWLEDGED and e.contact_id is not None
+    ]
+
+
+def decide(
+    record: ReleaseRecord,
+    check: Check | None,
+    now: datetime,
+    deliveries: Sequence[Delivery] = (),
+    acks: Sequence[Ack] = (),
+) -> Decision:
+    release = record.release
+    live_at = record.live_at
+    first_failure_at = record.first_failure_at
+    page_lost = False
+    if check is not None:
+        if check.live and live_at is None:
+            live_at = check.at
+        elif not check.live and live_at is not None:
+            page_lost = True
+        if not check.live and first_failure_at is None and check.at >= release.due:
+            first_failure_at = check.at
+    state = derive_state(release, live_at, now)
+    by_key = {d.key: d for d in deliveries}
+
+    wanted = list(_wanted(release, state, live_at, now, deliveries, acks))
+    due = [n for n in wanted if _needs_sending(by_key.get(n.key), now)]
+    wanted_keys = {n.key for n in wanted}
+    # Deliveries left pending (a crashed claim, a transient failure) are finished unless the page
+    # went live first, in which case alerts are cancelled rather than sent late.
+    cancel: list[str] = []
+    for d in deliveries:
+        if d.key in wanted_keys or d.status in _DONE:
+            continue
+        if state.is_live and d.notification.kind in _ESCALATION:
+            cancel.append(d.key)
+        elif _needs_sending(d, now):
+            due.append(d.notification)
+
+    active = _still_active(record, state, live_at, now, due, deliveries)
+    next_check = next_check_at(release, state, live_at, now) if active else None
+    new_record = record.model_copy(
+        update={
+            "state": state,
+            "live_at": live_at,
+            "first_failure_at": first_failure_at,
+            "last_check": check if check is not None else record.last_check,
+            "next_check_at": next_check,
+            "active": active,
+            "updated_at": now,
+        }
+    )
+    return Decision(
+        record=new_record,
+        previous_state=record.state,
+        due=tuple(due),
+        cancel=tuple(cancel),
+        page_lost=page_lost,
+    )
+
+
+def _needs_sending(delivery: Delivery | None, now: datetime) -> bool:
+    return delivery is None or delivery.claimable(now)
+
+
+def _wanted(
+    release: Release,
+    state: ReleaseState,
+    live_at: datetime | None,
+    now: datetime,
+    deliveries: Sequence[Delivery],
+    acks: Sequence[Ack],
+) -> Iterable[Notification]:
+    if state == ReleaseState.CANCELLED:
+        return
+    if state in (ReleaseState.LATE, ReleaseState.WATCHING):
+        yield from escalation(release, now, acks)
+    if state == ReleaseState.EARLY and live_at is not None:
+        yield from _early_notice(release, live_at)
+    sent = [d for d in deliveries if d.status == DeliveryStatus.SENT]
+    if state.is_live and live_at is not None:
+        yield from _resolution(release, live_at, sent)
+        if state in (ReleaseState.LIVE_LATE, ReleaseState.EARLY):
+            yield from _report(release, live_at)
+    yield from _ack_notices(release, acks, sent, state)
+    yield from _fallbacks(release, deliveries, now)
+
+
+def escalation(release: Release, now: datetime, acks: Sequence[Ack] = ()) -> Iterable[Notification]:
+    """The latest occurrence of every chain step that has fired by `now`.
+
+    Older occurrences are superseded rather than sent in a burst after an outage; an unsent
+    claim for one is still finished by the sweep in `decide`.
+    """
+    for index, step in enumerate(release.chain.steps):
+        fire = release.due + step.after
+        if now < fire:
+            continue
+        occurrence = 0
+        if step.repeat is not None:
+            occurrence = int((now - fire) / step.repeat)
+        at = fire + (step.repeat or timedelta(0)) * occurrence
+        for contact_id in step.notify:
+            if step.kind == "alert" and _held(release, index, contact_id, at, now, acks):
+                continue
+            contact = release.contacts[contact_id]
+            for channel in _channels(contact.email, contact.phone, step.channels):
+                kind = NotificationKind.BREACH if step.kind == "breach" else NotificationKind.ALERT
+                yield _notification(release, kind, contact_id, channel, at, index, occurrence)
+
+
+def _held(
+    release: Release,
+    step: int,
+    contact_id: str,
+    occurrence_at: datetime,
+    now: datetime,
+    acks: Sequence[Ack],
+) -> bool:
+    """An acknowledgement holds repeats to the acknowledger and every later alert step, until
+    the ack timeout runs out (then escalation resumes). Breach steps are never held."""
+    for ack in acks:
+        if now >= ack.at + release.ack_timeout or occurrence_at < ack.at:
+            continue
+        if contact_id == ack.contact_id or step > ack.step:
+            return True
+    return False
+
+
+def _channels(
+    email: str | None, phone: str | None, preferred: Sequence[Channel]
+) -> list[Channel]:
+    have: dict[Channel, bool] = {"email": email is not None, "sms": phone is not None}
+    usable = [c for c in preferred if have[c]]
+    if usable:
+        return usable
+    # The step's channels are unavailable for this contact: use whatever they do have.
+    return [c for c in ("email", "sms") if have[c]][:1]  # type: ignore[misc]
+
+
+def _notification(
+    release: Release,
+    kind: NotificationKind,
+    contact_id: str,
+    channel: Channel,
+    due_at: datetime,
+    step: int | None = None,
+    occurrence: int = 0,
+) -> Notification:
+    return Notification(
+        key=Notification.make_key(release.id, kind, contact_id, channel, step, occurrence),
+        release_id=release.id,
+        kind=kind,
+        contact_id=contact_id,
+        channel=channel,
+        due_at=due_at,
+        step=step,
+        occurrence=occurrence,
+    )
+
+
+def _early_notice(release: Release, live_at: datetime) -> Iterable[Notification]:
+    breach_steps = [s for s in release.chain.steps if s.kind == "breach"] or [
+        release.chain.steps[-1]
+    ]
+    for step in breach_steps:
+        for contact_id in step.notify:
+            contact = release.contacts[contact_id]
+            for channel in _channels(contact.email, contact.phone, step.channels):
+                yield _notification(release, NotificationKind.EARLY, contact_id, channel, live_at)
+
+
+def _resolution(
+    release: Release, live_at: datetime, sent: Sequence[Delivery]
+) -> Iterable[Notification]:
+    """Everybody alerted hears it is over, on each channel they were alerted on."""
+    seen: set[tuple[str, Channel]] = set()
+    for d in sent:
+        n = d.notification
+        if n.kind in _ESCALATION and (n.contact_id, n.channel) not in seen:
+            seen.add((n.contact_id, n.channel))
+            yield _notification(release, NotificationKind.RESOLVED, n.contact_id, n.channel, live_at)
+
+
+def report_recipients(release: Release) -> list[str]:
+    by_role = [c.id for c in release.contacts.values() if c.role in REPORT_ROLES and c.email]
+    return by_role or [c for c in release.breach_contacts() if release.contacts[c].email]
+
+
+def _report(release: Release, live_at: datetime) -> Iterable[Notification]:
+    for contact_id in report_recipients(release):
+        yield _notification(release, NotificationKind.REPORT, contact_id, "email", live_at)
+
+
+def _ack_notices(
+    release: Release, acks: Sequence[Ack], sent: Sequence[Delivery], state: ReleaseState
+) -> Iterable[Notification]:
+    if state.is_live or state == ReleaseState.CANCELLED:
+        return
+    for number, ack in enumerate(sorted(acks, key=lambda a: a.at)):
+        told: set[str] = set()
+        for d in sent:
+            n = d.notification
+            if n.kind in _ESCALATION and n.contact_id != ack.contact_id and n.contact_id not in told:
+                told.add(n.contact_id)
+                contact = release.contacts.get(n.contact_id)
+                if contact is None:
+                    continue
+                channel: Channel = "email" if contact.email else "sms"
+                yield _notification(
+                    release, NotificationKind.ACK_NOTICE, n.contact_id, channel, ack.at, number
+                )
+
+
+def _fallbacks(
+    release: Release, deliveries: Sequence[Delivery], now: datetime
+) -> Iterable[Notification]:
+    """A message whose channel failed for good is sent once on the contact's other channel."""
+    for d in deliveries:
+        n = d.notification
+        if d.status != DeliveryStatus.FAILED or n.fallback_for is not None:
+            continue
+        contact = release.contacts.get(n.contact_id)
+        if contact is None:
+            continue
+        other: Channel = "email" if n.channel == "sms" else "sms"
+        if contact.address(other) is None:
+            continue
+        yield n.model_copy(
+            update={"key": f"{n.key}>{other}", "channel": other, "fallback_for": n.key}
+        )
+
+
+def _still_active(
+    record: ReleaseRecord,
+    state: ReleaseState,
+    live_at: datetime | None,
+    now: datetime,
+    due: Sequence[Notification],
+    deliveries: Sequence[Delivery],
+) -> bool:
+    if due or any(d.status not in _DONE for d in deliveries):
+        return True
+    if state == ReleaseState.CANCELLED:
+        return False
+    if state.is_live and live_at is not None:
+        return now < live_at + record.release.cadence.watch_after_live
+    return True
+
+
+def next_check_at(
+    release: Release, state: ReleaseState, live_at: datetime | None, now: datetime
+) -> datetime | None:
+    """When to probe next: sparse far ahead, dense around the due time, slower after hours,
+    never stopping before the page is confirmed live."""
+    c = release.cadence
+    due = release.due
+    if state == ReleaseState.CANCELLED:
+        return None
+    if state.is_live and live_at is not None:
+        end = live_at + c.watch_after_live
+        return min(now + c.after, end) if now < end else None
+    boundaries = [
+        due - c.lookahead,
+        due - release.pre_window,
+        due - c.hot_before,
+        due,
+        due + c.hot_after,
+        due + c.slow_after,
+    ]
+    if now < due - c.lookahead:
+        interval = None
+    elif now < due - release.pre_window:
+        interval = c.scheduled
+    elif now < due - c.hot_before:
+        interval = c.pre
+    elif now < due + c.hot_after:
+        interval = c.hot
+    elif now < due + c.slow_after:
+        interval = c.after
+    else:
+        interval = c.slow
+    candidates = [b for b in boundaries if b > now]
+    if interval is not None:
+        candidates.append(now + interval)
+    return min(candidates)

@@ -1,0 +1,171 @@
+"""An in-memory Store: the reference implementation the contract suite checks the others against."""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from ..errors import AlreadyClaimed, VersionConflict
+from ..model import (
+    Check,
+    Delivery,
+    DeliveryStatus,
+    Event,
+    EventKind,
+    Notification,
+    Release,
+    ReleaseRecord,
+)
+
+
+class InMemoryStore:
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._releases: dict[str, ReleaseRecord] = {}
+        self._checks: dict[str, list[Check]] = defaultdict(list)
+        self._events: dict[str, list[Event]] = defaultdict(list)
+        self._deliveries: dict[str, Delivery] = {}
+
+    def apply_releases(self, releases: Sequence[Release], now: datetime) -> list[str]:
+        with self._lock:
+            wanted = {r.id for r in releases}
+            for release in releases:
+                old = self._releases.get(release.id)
+                if old is None:
+                    self._releases[release.id] = ReleaseRecord(
+                        release=release, version=1, updated_at=now, active=True
+                    )
+                else:
+                    self._releases[release.id] = old.model_copy(
+                        update={
+                            "release": release,
+                            "version": old.version + 1,
+                            "updated_at": now,
+                            "active": True,
+                        }
+                    )
+            removed = [
+                rid for rid, rec in self._releases.items() if rec.active and rid not in wanted
+            ]
+            for rid in removed:
+                rec = self._releases[rid]
+                self._releases[rid] = rec.model_copy(
+                    update={"active": False, "version": rec.version + 1, "updated_at": now}
+                )
+                self._events[rid].append(Event(release_id=rid, at=now, kind=EventKind.REMOVED))
+            return removed
+
+    def get_release(self, release_id: str) -> ReleaseRecord | None:
+        with self._lock:
+            return self._releases.get(release_id)
+
+    def active_releases(self) -> list[ReleaseRecord]:
+        with self._lock:
+            return [r for r in self._releases.values() if r.active]
+
+    def all_releases(self) -> list[ReleaseRecord]:
+        with self._lock:
+            return list(self._releases.values())
+
+    def update_release(self, record: ReleaseRecord) -> ReleaseRecord:
+        with self._lock:
+            current = self._releases.get(record.id)
+            if current is None:
+                raise KeyError(record.id)
+            if current.version != record.version:
+                raise VersionConflict(
+                    f"release {record.id}: version {record.version}, stored {current.version}"
+                )
+            new = record.model_copy(update={"version": record.version + 1})
+            self._releases[record.id] = new
+            return new
+
+    def record_checks(self, checks: Sequence[Check]) -> None:
+        with self._lock:
+            for check in checks:
+                self._checks[check.release_id].append(check)
+
+    def checks(self, release_id: str, limit: int | None = None) -> list[Check]:
+        with self._lock:
+            found = sorted(self._checks.get(release_id, []), key=lambda c: c.at)
+            return found[-limit:] if limit else found
+
+    def add_event(self, event: Event) -> None:
+        with self._lock:
+            self._events[event.release_id].append(event)
+
+    def events(self, release_id: str) -> list[Event]:
+        with self._lock:
+            return list(self._events.get(release_id, []))
+
+    def deliveries(self, release_id: str) -> list[Delivery]:
+        with self._lock:
+            return [
+                d for d in self._deliveries.values() if d.notification.release_id == release_id
+            ]
+
+    def claim(
+        self, notification: Notification, owner: str, now: datetime, lease: timedelta
+    ) -> Delivery:
+        with self._lock:
+            old = self._deliveries.get(notification.key)
+            if old is not None and not old.claimable(now):
+                raise AlreadyClaimed(f"{notification.key} is {old.status.value}")
+            new = Delivery(
+                notification=notification if old is None else old.notification,
+                status=DeliveryStatus.CLAIMED,
+                attempts=(old.attempts if old else 0) + 1,
+                owner=owner,
+                lease_until=now + lease,
+                error=old.error if old else None,
+                updated_at=now,
+            )
+            self._deliveries[notification.key] = new
+            return new
+
+    def mark_sent(self, key: str, owner: str, now: datetime, provider_id: str | None) -> None:
+        with self._lock:
+            old = self._deliveries[key]
+            self._deliveries[key] = old.model_copy(
+                update={
+                    "status": DeliveryStatus.SENT,
+                    "owner": owner,
+                    "sent_at": now,
+                    "provider_id": provider_id,
+                    "lease_until": None,
+                    "updated_at": now,
+                }
+            )
+
+    def mark_failed(
+        self, key: str, owner: str, now: datetime, error: str, *, permanent: bool
+    ) -> None:
+        with self._lock:
+            old = self._deliveries[key]
+            if old.status == DeliveryStatus.SENT:
+                return
+            self._deliveries[key] = old.model_copy(
+                update={
+                    "status": DeliveryStatus.FAILED if permanent else DeliveryStatus.RETRY,
+                    "owner": owner,
+                    "error": error,
+                    "lease_until": None,
+                    "updated_at": now,
+                }
+            )
+
+    def cancel(self, key: str, now: datetime, reason: str) -> None:
+        with self._lock:
+            old = self._deliveries.get(key)
+            if old is None or old.status == DeliveryStatus.SENT:
+                return
+            self._deliveries[key] = old.model_copy(
+                update={
+                    "status": DeliveryStatus.CANCELLED,
+                    "error": reason,
+                    "lease_until": None,
+                    "updated_at": now,
+                }
+            )
