@@ -90,7 +90,7 @@ class Chain(Frozen):
 
 
 class LiveRule(Frozen):
-    status: int = Field(200, ge=100, le=599)
+    status: int = Field(default=200, ge=100, le=599)
     contains: tuple[str, ...] = ()
     not_contains: tuple[str, ...] = ()
     final_url: str | None = None  # a regular expression the final URL must match

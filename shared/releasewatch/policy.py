@@ -200,15 +200,14 @@ def _held(
     return False
 
 
-def _channels(
-    email: str | None, phone: str | None, preferred: Sequence[Channel]
-) -> list[Channel]:
+def _channels(email: str | None, phone: str | None, preferred: Sequence[Channel]) -> list[Channel]:
     have: dict[Channel, bool] = {"email": email is not None, "sms": phone is not None}
     usable = [c for c in preferred if have[c]]
     if usable:
         return usable
     # The step's channels are unavailable for this contact: use whatever they do have.
-    return [c for c in ("email", "sms") if have[c]][:1]  # type: ignore[misc]
+    fallback: list[Channel] = ["email", "sms"]
+    return [c for c in fallback if have[c]][:1]
 
 
 def _notification(
@@ -252,7 +251,9 @@ def _resolution(
         n = d.notification
         if n.kind in _ESCALATION and (n.contact_id, n.channel) not in seen:
             seen.add((n.contact_id, n.channel))
-            yield _notification(release, NotificationKind.RESOLVED, n.contact_id, n.channel, live_at)
+            yield _notification(
+                release, NotificationKind.RESOLVED, n.contact_id, n.channel, live_at
+            )
 
 
 def report_recipients(release: Release) -> list[str]:
@@ -274,7 +275,11 @@ def _ack_notices(
         told: set[str] = set()
         for d in sent:
             n = d.notification
-            if n.kind in _ESCALATION and n.contact_id != ack.contact_id and n.contact_id not in told:
+            if (
+                n.kind in _ESCALATION
+                and n.contact_id != ack.contact_id
+                and n.contact_id not in told
+            ):
                 told.add(n.contact_id)
                 contact = release.contacts.get(n.contact_id)
                 if contact is None:
