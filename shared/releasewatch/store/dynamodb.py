@@ -1,0 +1,763 @@
+"""The Store on DynamoDB: one table, one partition per release.
+
+Item layout (PK / SK)::
+
+    RELEASE#<id> / META                  the ReleaseRecord (JSON in `record`) plus `version`,
+                                         `state`, `due`; `active_pk` only while active (the
+                                         sparse `active-index`), `release_pk` always
+                                         (`releases-index`, so `all_releases` is a Query too)
+    RELEASE#<id> / CHECK#<at>#<seq>      one probe; `expires_at` (epoch seconds) is the TTL
+    RELEASE#<id> / EVENTSEQ              the per-release event counter (atomic ADD)
+    RELEASE#<id> / EVENT#<n:012d>        one event; n comes from EVENTSEQ, so events read back in
+                                         the order they were added, whatever their `at`
+    RELEASE#<id> / DELIVERY#<key>        one notification's claim/delivery record
+    CONFIG / CONFIG                      the last push: `generation`, `applied_at`, `count`
+
+Both indexes project KEYS_ONLY: a tick queries `active-index` for the keys and then reads the
+items with a consistent BatchGetItem, so it never acts on a stale version, and updates that do
+not touch `active_pk`/`release_pk` cost no index writes.
+
+Delivery keys are `Notification.make_key(...)` keys (optionally with a `>channel` fallback
+suffix): they begin with the release id and a `|`, which is how `mark_sent(key)` finds the
+partition.
+
+Clients made here use botocore's `standard` retry mode (10 attempts), so throttling
+(`ProvisionedThroughputExceededException`, `ThrottlingException`) and 5xx are retried with
+backoff before the store sees them. A client passed in keeps its own retry configuration: build
+it with `dynamodb_client()` to get the same behaviour.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from ..errors import AlreadyClaimed, StoreError, VersionConflict
+from ..model import (
+    Check,
+    Delivery,
+    DeliveryStatus,
+    Event,
+    EventKind,
+    Notification,
+    Release,
+    ReleaseRecord,
+)
+
+Item = dict[str, Any]
+
+ACTIVE_INDEX = "active-index"
+RELEASES_INDEX = "releases-index"
+TTL_ATTRIBUTE = "expires_at"
+TRANSACTION_LIMIT = 100  # TransactWriteItems' documented maximum number of actions
+_BATCH_GET_LIMIT = 100
+_BATCH_WRITE_LIMIT = 25
+_ACTIVE = "ACTIVE"
+_RELEASE = "RELEASE"
+_CONFIG_KEY: Item = {"PK": {"S": "CONFIG"}, "SK": {"S": "CONFIG"}}
+_APPLY_ATTEMPTS = 3
+
+
+def dynamodb_client(
+    region_name: str | None = None, endpoint_url: str | None = None, *, adaptive: bool = False
+) -> Any:
+    """A boto3 DynamoDB client whose retries cover throttling (botocore retry modes)."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        retries={"mode": "adaptive" if adaptive else "standard", "max_attempts": 10},
+        connect_timeout=3,
+        read_timeout=10,
+    )
+    return boto3.client(
+        "dynamodb", region_name=region_name, endpoint_url=endpoint_url, config=config
+    )
+
+
+def create_table(client: Any, table_name: str, *, wait: bool = True) -> None:
+    """Create the table as template.yaml declares it (keys, both indexes, TTL, SSE, PITR)."""
+    keys_only = {"ProjectionType": "KEYS_ONLY"}
+    client.create_table(
+        TableName=table_name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": "PK", "AttributeType": "S"},
+            {"AttributeName": "SK", "AttributeType": "S"},
+            {"AttributeName": "active_pk", "AttributeType": "S"},
+            {"AttributeName": "release_pk", "AttributeType": "S"},
+        ],
+        KeySchema=[
+            {"AttributeName": "PK", "KeyType": "HASH"},
+            {"AttributeName": "SK", "KeyType": "RANGE"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": ACTIVE_INDEX,
+                "KeySchema": [
+                    {"AttributeName": "active_pk", "KeyType": "HASH"},
+                    {"AttributeName": "PK", "KeyType": "RANGE"},
+                ],
+                "Projection": keys_only,
+            },
+            {
+                "IndexName": RELEASES_INDEX,
+                "KeySchema": [
+                    {"AttributeName": "release_pk", "KeyType": "HASH"},
+                    {"AttributeName": "PK", "KeyType": "RANGE"},
+                ],
+                "Projection": keys_only,
+            },
+        ],
+        SSESpecification={"Enabled": True},
+    )
+    if wait:
+        client.get_waiter("table_exists").wait(
+            TableName=table_name, WaiterConfig={"Delay": 2, "MaxAttempts": 60}
+        )
+    client.update_time_to_live(
+        TableName=table_name,
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE},
+    )
+    try:
+        client.update_continuous_backups(
+            TableName=table_name,
+            PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
+        )
+    except ClientError as exc:  # e.g. ContinuousBackupsUnavailableException right after create
+        if _code(exc) != "ContinuousBackupsUnavailableException":
+            raise
+
+
+# -- encoding -------------------------------------------------------------------------------
+
+
+def _iso(when: datetime) -> str:
+    """Fixed-width UTC ISO text: sorts as the instants do, so it works in key conditions."""
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _parse_iso(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def _pk(release_id: str) -> str:
+    return f"RELEASE#{release_id}"
+
+
+def _key(release_id: str, sk: str) -> Item:
+    return {"PK": {"S": _pk(release_id)}, "SK": {"S": sk}}
+
+
+def _release_id_of(delivery_key: str) -> str:
+    release_id, sep, _ = delivery_key.partition("|")
+    if not sep or not release_id:
+        raise StoreError("delivery keys must be Notification.make_key keys (release id first)")
+    return release_id
+
+
+def _record_item(record: ReleaseRecord) -> Item:
+    item: Item = {
+        **_key(record.id, "META"),
+        "record": {"S": record.model_dump_json()},
+        "version": {"N": str(record.version)},
+        "state": {"S": record.state.value},
+        "due": {"S": _iso(record.release.due)},
+        "release_pk": {"S": _RELEASE},
+    }
+    if record.active:
+        item["active_pk"] = {"S": _ACTIVE}
+    return item
+
+
+def _record_from(item: Mapping[str, Any]) -> ReleaseRecord:
+    record = ReleaseRecord.model_validate_json(item["record"]["S"])
+    return record.model_copy(update={"version": int(item["version"]["N"])})
+
+
+class _Sequence:
+    """A sort suffix that cannot collide: wall-clock nanoseconds kept strictly increasing
+    within the process, plus random bits for writers in other processes."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last = 0
+
+    def next(self) -> str:
+        with self._lock:
+            self._last = max(self._last + 1, time.time_ns())
+            return f"{self._last:020d}-{secrets.token_hex(4)}"
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+@dataclass
+class _Write:
+    """One action of an apply, with what undoing it takes."""
+
+    action: Item  # a TransactWriteItems element
+    undo: Item | None  # a TransactWriteItems-shaped element that restores the old state
+
+
+class DynamoDBStore:
+    """The Store port on one DynamoDB table (see the module docstring for the layout)."""
+
+    def __init__(
+        self,
+        table_name: str,
+        *,
+        client: Any = None,
+        check_ttl: timedelta = timedelta(days=30),
+        transaction_limit: int = TRANSACTION_LIMIT,
+    ) -> None:
+        if not 2 <= transaction_limit <= TRANSACTION_LIMIT:
+            raise ValueError(f"transaction_limit must be 2..{TRANSACTION_LIMIT}")
+        self.table_name = table_name
+        self._client = client
+        self._client_lock = threading.Lock()
+        self.check_ttl = check_ttl
+        self._transaction_limit = transaction_limit
+        self._seq = _Sequence()
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            with self._client_lock:
+                if self._client is None:
+                    self._client = dynamodb_client(
+                        region_name=os.environ.get("AWS_REGION")
+                        or os.environ.get("AWS_DEFAULT_REGION")
+                    )
+        return self._client
+
+    @contextmanager
+    def _aws(self, what: str) -> Iterator[None]:
+        """Turn unexpected service errors into StoreError (retries already happened)."""
+        try:
+            yield
+        except ClientError as exc:
+            raise StoreError(f"dynamodb {what} failed: {_code(exc) or 'error'}") from exc
+
+    # -- releases ---------------------------------------------------------------------------
+
+    def apply_releases(self, releases: Sequence[Release], now: datetime) -> list[str]:
+        """All-or-nothing replacement of the release definitions.
+
+        Design: every change (new release: conditional Put; known release: Put conditional on
+        the version read; deactivation: Put conditional on the version plus a REMOVED event) is
+        one action of a TransactWriteItems, and the last action bumps the CONFIG item's
+        `generation` conditionally on the generation read. With up to 100 actions
+        (`transaction_limit`) that is a single transaction and truly atomic.
+
+        Beyond 100 actions the actions are split into chunks of at most 100 transactions,
+        committed in order with the CONFIG bump in the last one; if a later chunk fails, the
+        chunks already committed are undone by compensating writes (restore the old item,
+        conditional on the version we wrote). I chose this over "write definitions under a new
+        generation and flip one CONFIG item" because that makes every read resolve the current
+        generation (an extra read per tick and a second copy of every definition) to cover a
+        rare case: a push of more than ~50 releases. The price, stated plainly: while a large
+        push is in flight (a second or two) a tick may see part of it, and if the pushing
+        process dies between chunks the partial push stays until `push` is run again (it
+        converges: applying the same config twice gives the same definitions). A compensation
+        that loses to a tick's concurrent update is reported in the raised StoreError.
+
+        A concurrent tick changing a release between our read and our write makes the
+        condition fail; the whole apply is then undone and retried (3 attempts) before
+        VersionConflict is raised.
+        """
+        ids = [r.id for r in releases]
+        if len(set(ids)) != len(ids):
+            dupes = sorted({i for i in ids if ids.count(i) > 1})
+            raise StoreError(f"duplicate release ids: {', '.join(dupes)}")
+        for attempt in range(_APPLY_ATTEMPTS):
+            try:
+                return self._apply_once(releases, now)
+            except VersionConflict:
+                if attempt == _APPLY_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _apply_once(self, releases: Sequence[Release], now: datetime) -> list[str]:
+        wanted = {r.id: r for r in releases}
+        active_ids = set(self._query_index_ids(ACTIVE_INDEX, _ACTIVE))
+        stored = self._get_items(sorted(set(wanted) | active_ids))
+        with self._aws("get_item"):
+            config = self.client.get_item(
+                TableName=self.table_name, Key=_CONFIG_KEY, ConsistentRead=True
+            ).get("Item")
+        generation = int(config["generation"]["N"]) if config else 0
+
+        writes: list[_Write] = []
+        for release in releases:
+            old_item = stored.get(release.id)
+            if old_item is None:
+                record = ReleaseRecord(release=release, version=1, updated_at=now, active=True)
+                writes.append(
+                    _Write(
+                        action={"Put": self._put(_record_item(record), None)},
+                        undo={"Delete": self._delete(record.id, "META", version=1)},
+                    )
+                )
+            else:
+                old = _record_from(old_item)
+                record = old.model_copy(
+                    update={
+                        "release": release,
+                        "version": old.version + 1,
+                        "updated_at": now,
+                        "active": True,
+                    }
+                )
+                writes.append(self._replace(old_item, record, old.version))
+        removed = sorted(
+            rid for rid, item in stored.items() if rid not in wanted and _record_from(item).active
+        )
+        seqs = {rid: self._reserve_event_seq(rid) for rid in removed}
+        for rid in removed:
+            old_item = stored[rid]
+            old = _record_from(old_item)
+            record = old.model_copy(
+                update={"active": False, "version": old.version + 1, "updated_at": now}
+            )
+            writes.append(self._replace(old_item, record, old.version))
+            event_item = self._event_item(
+                Event(release_id=rid, at=now, kind=EventKind.REMOVED), seqs[rid]
+            )
+            writes.append(
+                _Write(
+                    action={"Put": self._put(event_item, None)},
+                    undo={"Delete": self._delete(rid, event_item["SK"]["S"], version=None)},
+                )
+            )
+        writes.append(self._config_write(config, generation, now, len(releases)))
+        self._commit(writes)
+        return removed
+
+    def _replace(self, old_item: Item, record: ReleaseRecord, old_version: int) -> _Write:
+        return _Write(
+            action={"Put": self._put(_record_item(record), old_version)},
+            undo={"Put": self._put(old_item, record.version)},
+        )
+
+    def _config_write(
+        self, config: Item | None, generation: int, now: datetime, count: int
+    ) -> _Write:
+        item: Item = {
+            **_CONFIG_KEY,
+            "generation": {"N": str(generation + 1)},
+            "applied_at": {"S": _iso(now)},
+            "count": {"N": str(count)},
+        }
+        put: Item = {"TableName": self.table_name, "Item": item}
+        if config is None:
+            put["ConditionExpression"] = "attribute_not_exists(PK)"
+        else:
+            put["ConditionExpression"] = "#generation = :generation"
+            put["ExpressionAttributeNames"] = {"#generation": "generation"}
+            put["ExpressionAttributeValues"] = {":generation": {"N": str(generation)}}
+        # The CONFIG bump is the last action of the last chunk: it is the commit point, and
+        # its condition makes two concurrent pushes conflict instead of interleaving.
+        return _Write(action={"Put": put}, undo=None)
+
+    def _put(self, item: Item, expected_version: int | None) -> Item:
+        put: Item = {"TableName": self.table_name, "Item": item}
+        if expected_version is None:
+            put["ConditionExpression"] = "attribute_not_exists(PK)"
+        else:
+            put["ConditionExpression"] = "#version = :version"
+            put["ExpressionAttributeNames"] = {"#version": "version"}
+            put["ExpressionAttributeValues"] = {":version": {"N": str(expected_version)}}
+        return put
+
+    def _delete(self, release_id: str, sk: str, *, version: int | None) -> Item:
+        delete: Item = {"TableName": self.table_name, "Key": _key(release_id, sk)}
+        if version is not None:
+            delete["ConditionExpression"] = "#version = :version"
+            delete["ExpressionAttributeNames"] = {"#version": "version"}
+            delete["ExpressionAttributeValues"] = {":version": {"N": str(version)}}
+        return delete
+
+    def _commit(self, writes: list[_Write]) -> None:
+        size = self._transaction_limit
+        chunks = [writes[i : i + size] for i in range(0, len(writes), size)]
+        done: list[_Write] = []
+        for chunk in chunks:
+            try:
+                self.client.transact_write_items(
+                    TransactItems=[w.action for w in chunk],
+                    # Idempotent if botocore retries a transaction whose response was lost.
+                    ClientRequestToken=uuid.uuid4().hex,
+                )
+            except ClientError as exc:
+                lost = self._undo(done)
+                if _code(exc) == "TransactionCanceledException" and self._is_conflict(exc):
+                    if lost:
+                        raise StoreError(
+                            f"push conflicted and could not be fully undone for: {lost}"
+                        ) from exc
+                    raise VersionConflict("a release changed during the push") from exc
+                raise StoreError(
+                    f"dynamodb transact_write_items failed: {_code(exc)}"
+                    + (f"; not undone for: {lost}" if lost else "")
+                ) from exc
+            done.extend(chunk)
+
+    @staticmethod
+    def _is_conflict(exc: ClientError) -> bool:
+        reasons = exc.response.get("CancellationReasons") or []
+        codes = {r.get("Code") for r in reasons}
+        return bool(codes & {"ConditionalCheckFailed", "TransactionConflict"})
+
+    def _undo(self, done: list[_Write]) -> list[str]:
+        """Compensate committed chunks, newest first; returns the keys that could not be."""
+        lost: list[str] = []
+        for write in reversed(done):
+            if write.undo is None:
+                continue
+            try:
+                if "Put" in write.undo:
+                    self.client.put_item(**write.undo["Put"])
+                else:
+                    self.client.delete_item(**write.undo["Delete"])
+            except ClientError:
+                body = write.undo.get("Put") or write.undo["Delete"]
+                key = body.get("Item") or body["Key"]
+                lost.append(f"{key['PK']['S']}/{key['SK']['S']}")
+        return lost
+
+    def get_release(self, release_id: str) -> ReleaseRecord | None:
+        with self._aws("get_item"):
+            item = self.client.get_item(
+                TableName=self.table_name, Key=_key(release_id, "META"), ConsistentRead=True
+            ).get("Item")
+        return _record_from(item) if item else None
+
+    def active_releases(self) -> list[ReleaseRecord]:
+        ids = self._query_index_ids(ACTIVE_INDEX, _ACTIVE)
+        items = self._get_items(ids)
+        # The index is eventually consistent: re-check on the consistently read item.
+        records = [_record_from(items[i]) for i in ids if i in items]
+        return [r for r in records if r.active]
+
+    def all_releases(self) -> list[ReleaseRecord]:
+        ids = self._query_index_ids(RELEASES_INDEX, _RELEASE)
+        items = self._get_items(ids)
+        return [_record_from(items[i]) for i in ids if i in items]
+
+    def _query_index_ids(self, index: str, value: str) -> list[str]:
+        attribute = "active_pk" if index == ACTIVE_INDEX else "release_pk"
+        ids: list[str] = []
+        kwargs: Item = {
+            "TableName": self.table_name,
+            "IndexName": index,
+            "KeyConditionExpression": "#k = :v",
+            "ExpressionAttributeNames": {"#k": attribute},
+            "ExpressionAttributeValues": {":v": {"S": value}},
+        }
+        with self._aws("query"):
+            while True:
+                page = self.client.query(**kwargs)
+                for item in page.get("Items", []):
+                    pk = item["PK"]["S"]
+                    if pk.startswith("RELEASE#") and item["SK"]["S"] == "META":
+                        ids.append(pk.removeprefix("RELEASE#"))
+                if "LastEvaluatedKey" not in page:
+                    break
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return list(dict.fromkeys(ids))
+
+    def _get_items(self, release_ids: Sequence[str]) -> dict[str, Item]:
+        """META items by release id, read consistently (BatchGetItem, 100 keys a call)."""
+        found: dict[str, Item] = {}
+        for start in range(0, len(release_ids), _BATCH_GET_LIMIT):
+            keys = [_key(i, "META") for i in release_ids[start : start + _BATCH_GET_LIMIT]]
+            request: Item = {self.table_name: {"Keys": keys, "ConsistentRead": True}}
+            for attempt in range(8):
+                with self._aws("batch_get_item"):
+                    page = self.client.batch_get_item(RequestItems=request)
+                for item in page.get("Responses", {}).get(self.table_name, []):
+                    found[item["PK"]["S"].removeprefix("RELEASE#")] = item
+                request = page.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                time.sleep(min(0.05 * 2**attempt, 1.0))
+            else:
+                raise StoreError("dynamodb batch_get_item left keys unprocessed")
+        return found
+
+    def update_release(self, record: ReleaseRecord) -> ReleaseRecord:
+        new = record.model_copy(update={"version": record.version + 1})
+        try:
+            self.client.put_item(
+                **self._put(_record_item(new), record.version),
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as exc:
+            if _code(exc) != "ConditionalCheckFailedException":
+                raise StoreError(f"dynamodb put_item failed: {_code(exc)}") from exc
+            old = exc.response.get("Item")
+            if old is None:
+                raise KeyError(record.id) from exc
+            raise VersionConflict(
+                f"release {record.id}: version {record.version}, stored {old['version']['N']}"
+            ) from exc
+        return new
+
+    # -- history ----------------------------------------------------------------------------
+
+    def record_checks(self, checks: Sequence[Check]) -> None:
+        requests = []
+        for check in checks:
+            expires = int((check.at + self.check_ttl).timestamp())
+            item = {
+                **_key(check.release_id, f"CHECK#{_iso(check.at)}#{self._seq.next()}"),
+                "check": {"S": check.model_dump_json()},
+                TTL_ATTRIBUTE: {"N": str(expires)},
+            }
+            requests.append({"PutRequest": {"Item": item}})
+        self._batch_write(requests)
+
+    def _batch_write(self, requests: list[Item]) -> None:
+        for start in range(0, len(requests), _BATCH_WRITE_LIMIT):
+            pending: Item = {self.table_name: requests[start : start + _BATCH_WRITE_LIMIT]}
+            for attempt in range(8):
+                with self._aws("batch_write_item"):
+                    page = self.client.batch_write_item(RequestItems=pending)
+                pending = page.get("UnprocessedItems") or {}
+                if not pending:
+                    break
+                time.sleep(min(0.05 * 2**attempt, 1.0))
+            else:
+                raise StoreError("dynamodb batch_write_item left items unprocessed")
+
+    def checks(self, release_id: str, limit: int | None = None) -> list[Check]:
+        items = self._query_prefix(release_id, "CHECK#", newest_first=bool(limit), limit=limit)
+        found = [Check.model_validate_json(i["check"]["S"]) for i in items]
+        if limit:
+            found.reverse()
+        return found
+
+    def _query_prefix(
+        self, release_id: str, prefix: str, *, newest_first: bool = False, limit: int | None = None
+    ) -> list[Item]:
+        kwargs: Item = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
+            "ExpressionAttributeValues": {
+                ":pk": {"S": _pk(release_id)},
+                ":prefix": {"S": prefix},
+            },
+            "ConsistentRead": True,
+            "ScanIndexForward": not newest_first,
+        }
+        if limit:
+            kwargs["Limit"] = limit
+        items: list[Item] = []
+        with self._aws("query"):
+            while True:
+                page = self.client.query(**kwargs)
+                items.extend(page.get("Items", []))
+                if "LastEvaluatedKey" not in page or (limit and len(items) >= limit):
+                    break
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return items[:limit] if limit else items
+
+    def _reserve_event_seq(self, release_id: str) -> int:
+        """The next event number for a release: an atomic counter, so insertion order holds
+        across concurrent writers and two events can never share a key."""
+        with self._aws("update_item"):
+            result = self.client.update_item(
+                TableName=self.table_name,
+                Key=_key(release_id, "EVENTSEQ"),
+                UpdateExpression="ADD #n :one",
+                ExpressionAttributeNames={"#n": "n"},
+                ExpressionAttributeValues={":one": {"N": "1"}},
+                ReturnValues="UPDATED_NEW",
+            )
+        return int(result["Attributes"]["n"]["N"])
+
+    @staticmethod
+    def _event_item(event: Event, seq: int) -> Item:
+        return {
+            **_key(event.release_id, f"EVENT#{seq:012d}"),
+            "event": {"S": event.model_dump_json()},
+            "at": {"S": _iso(event.at)},
+            "kind": {"S": event.kind.value},
+        }
+
+    def add_event(self, event: Event) -> None:
+        item = self._event_item(event, self._reserve_event_seq(event.release_id))
+        with self._aws("put_item"):
+            self.client.put_item(**self._put(item, None))
+
+    def events(self, release_id: str) -> list[Event]:
+        return [
+            Event.model_validate_json(i["event"]["S"])
+            for i in self._query_prefix(release_id, "EVENT#")
+        ]
+
+    # -- deliveries -------------------------------------------------------------------------
+
+    def deliveries(self, release_id: str) -> list[Delivery]:
+        return [_delivery_from(i) for i in self._query_prefix(release_id, "DELIVERY#")]
+
+    def claim(
+        self, notification: Notification, owner: str, now: datetime, lease: timedelta
+    ) -> Delivery:
+        #  claimed by A        lease_until          (A's send lost?)  B may claim
+        #  |-------- live lease: AlreadyClaimed --------|---------------------------> time
+        #
+        # Conditions under which this worker may claim the notification:
+        # never claimed before (no item)
+        never_claimed = "attribute_not_exists(PK)"
+        # a transient failure left it for the next tick
+        left_for_retry = "#status = :retry"
+        # claimed, but the claimant's lease has run out without it being marked
+        lease_expired = "(#status = :claimed AND #lease_until <= :now)"
+        condition = f"{never_claimed} OR {left_for_retry} OR {lease_expired}"
+        try:
+            result = self.client.update_item(
+                TableName=self.table_name,
+                Key=_key(notification.release_id, f"DELIVERY#{notification.key}"),
+                UpdateExpression=(
+                    "SET #status = :claimed, #owner = :owner, #lease_until = :lease_until, "
+                    "#updated_at = :now, #notification = if_not_exists(#notification, :n) "
+                    "ADD #attempts :one"
+                ),
+                ConditionExpression=condition,
+                ExpressionAttributeNames={
+                    "#status": "status",
+                    "#owner": "owner",
+                    "#lease_until": "lease_until",
+                    "#updated_at": "updated_at",
+                    "#notification": "notification",
+                    "#attempts": "attempts",
+                },
+                ExpressionAttributeValues={
+                    ":claimed": {"S": DeliveryStatus.CLAIMED.value},
+                    ":retry": {"S": DeliveryStatus.RETRY.value},
+                    ":owner": {"S": owner},
+                    ":now": {"S": _iso(now)},
+                    ":lease_until": {"S": _iso(now + lease)},
+                    ":n": {"S": notification.model_dump_json()},
+                    ":one": {"N": "1"},
+                },
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as exc:
+            if _code(exc) == "ConditionalCheckFailedException":
+                old = exc.response.get("Item") or {}
+                status = old.get("status", {}).get("S", "held")
+                raise AlreadyClaimed(f"{notification.key} is {status}") from exc
+            raise StoreError(f"dynamodb claim failed: {_code(exc)}") from exc
+        return _delivery_from(result["Attributes"])
+
+    def mark_sent(self, key: str, owner: str, now: datetime, provider_id: str | None) -> None:
+        names = {"#status": "status", "#owner": "owner", "#sent_at": "sent_at"}
+        values: Item = {
+            ":sent": {"S": DeliveryStatus.SENT.value},
+            ":owner": {"S": owner},
+            ":now": {"S": _iso(now)},
+        }
+        update = "SET #status = :sent, #owner = :owner, #sent_at = :now, updated_at = :now"
+        if provider_id is not None:
+            update += ", provider_id = :pid"
+            values[":pid"] = {"S": provider_id}
+            remove = " REMOVE lease_until"
+        else:
+            remove = " REMOVE lease_until, provider_id"
+        # Recorded whoever holds the lease now: the message went out, the record must say so.
+        self._update_delivery(key, update + remove, names, values, "attribute_exists(PK)")
+
+    def mark_failed(
+        self, key: str, owner: str, now: datetime, error: str, *, permanent: bool
+    ) -> None:
+        status = DeliveryStatus.FAILED if permanent else DeliveryStatus.RETRY
+        self._update_delivery(
+            key,
+            "SET #status = :status, #owner = :owner, #error = :error, updated_at = :now "
+            "REMOVE lease_until",
+            {"#status": "status", "#owner": "owner", "#error": "error"},
+            {
+                ":status": {"S": status.value},
+                ":owner": {"S": owner},
+                ":error": {"S": error},
+                ":now": {"S": _iso(now)},
+                ":sent": {"S": DeliveryStatus.SENT.value},
+            },
+            "attribute_exists(PK) AND #status <> :sent",
+        )
+
+    def cancel(self, key: str, now: datetime, reason: str) -> None:
+        try:
+            self._update_delivery(
+                key,
+                "SET #status = :cancelled, #error = :error, updated_at = :now REMOVE lease_until",
+                {"#status": "status", "#error": "error"},
+                {
+                    ":cancelled": {"S": DeliveryStatus.CANCELLED.value},
+                    ":error": {"S": reason},
+                    ":now": {"S": _iso(now)},
+                    ":sent": {"S": DeliveryStatus.SENT.value},
+                },
+                "attribute_exists(PK) AND #status <> :sent",
+            )
+        except KeyError:
+            return  # nothing claimed yet: nothing to cancel
+
+    def _update_delivery(
+        self, key: str, update: str, names: Item, values: Item, condition: str
+    ) -> None:
+        """Update a delivery; a missing one raises KeyError, a SENT one is left alone."""
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key=_key(_release_id_of(key), f"DELIVERY#{key}"),
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as exc:
+            if _code(exc) != "ConditionalCheckFailedException":
+                raise StoreError(f"dynamodb update_item failed: {_code(exc)}") from exc
+            if not exc.response.get("Item"):
+                raise KeyError(key) from exc
+            # The condition failed on an existing item: it is SENT, which nothing overrides.
+
+
+def _delivery_from(item: Mapping[str, Any]) -> Delivery:
+    def text(name: str) -> str | None:
+        value = item.get(name)
+        return None if value is None else str(value["S"])
+
+    def when(name: str) -> datetime | None:
+        value = text(name)
+        return None if value is None else _parse_iso(value)
+
+    return Delivery(
+        notification=Notification.model_validate_json(item["notification"]["S"]),
+        status=DeliveryStatus(item["status"]["S"]),
+        attempts=int(item.get("attempts", {"N": "0"})["N"]),
+        owner=text("owner"),
+        lease_until=when("lease_until"),
+        sent_at=when("sent_at"),
+        provider_id=text("provider_id"),
+        error=text("error"),
+        updated_at=when("updated_at"),
+    )
