@@ -31,14 +31,16 @@ class InMemoryStore:
     def apply_releases(self, releases: Sequence[Release], now: datetime) -> list[str]:
         with self._lock:
             wanted = {r.id for r in releases}
+            # Staged, then committed once nothing can fail: all-or-nothing like the others.
+            staged: dict[str, ReleaseRecord] = {}
             for release in releases:
-                old = self._releases.get(release.id)
+                old = staged.get(release.id, self._releases.get(release.id))
                 if old is None:
-                    self._releases[release.id] = ReleaseRecord(
+                    staged[release.id] = ReleaseRecord(
                         release=release, version=1, updated_at=now, active=True
                     )
                 else:
-                    self._releases[release.id] = old.model_copy(
+                    staged[release.id] = old.model_copy(
                         update={
                             "release": release,
                             "version": old.version + 1,
@@ -46,6 +48,7 @@ class InMemoryStore:
                             "active": True,
                         }
                     )
+            self._releases.update(staged)
             removed = [
                 rid for rid, rec in self._releases.items() if rec.active and rid not in wanted
             ]
