@@ -1,0 +1,79 @@
+"""The probing port, and what one fetch saw.
+
+A `Prober` turns a release into a `Check`. Page problems (timeouts, resets, 5xx, refused
+targets, redirect loops, oversized bodies) are findings, not exceptions: `probe` and
+`probe_many` always return a Check, with `live=False`, `error` set to a short kind and a
+readable `reason`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from ..model import Check, Release
+
+
+class Prober(Protocol):
+    async def probe(self, release: Release) -> Check:
+        """Probe the release's page once; never raises for a page problem."""
+        ...
+
+    async def probe_many(self, releases: Sequence[Release]) -> list[Check]:
+        """One Check per release, in the same order; never raises for a page problem."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections; the prober may not be used afterwards."""
+        ...
+
+
+@dataclass
+class Fetched:
+    """One URL fetched hop by hop; filled in as it goes, so a timeout keeps what was seen."""
+
+    url: str  # the URL asked for, without a cache-busting parameter
+    requested_url: str = ""  # the first request actually sent, with the parameter
+    final_url: str = ""  # the last URL requested, without the parameter
+    redirects: list[str] = field(default_factory=list)  # every hop after the first
+    status: int | None = None
+    age: str | None = None
+    cache_control: str | None = None
+    x_cache: str | None = None
+    body: bytes | None = None  # None when not read
+    charset: str | None = None
+    error: str | None = None
+    reason: str | None = None
+
+    def fail(self, error: str, reason: str) -> None:
+        self.error = error
+        self.reason = reason
+
+    def text(self) -> str | None:
+        if self.body is None:
+            return None
+        try:
+            return self.body.decode(self.charset or "utf-8", errors="replace")
+        except LookupError:
+            return self.body.decode("utf-8", errors="replace")
+
+
+class Fetch(Protocol):
+    async def __call__(self, url: str, *, read_body: bool) -> Fetched:
+        """Fetch `url` for the current release, following redirects hop by hop."""
+        ...
+
+
+@dataclass
+class Outcome:
+    """A judged probe: the fetch whose facts go on the Check, and the verdict."""
+
+    fetched: Fetched
+    live: bool
+    reason: str
+    error: str | None = None
+    published_at: datetime | None = None
+    url: str | None = None  # the requested URL to record, when not fetched.requested_url
+    redirects: list[str] | None = None  # the chain to record, when not fetched.redirects

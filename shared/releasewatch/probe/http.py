@@ -1,0 +1,423 @@
+"""HttpProber: cache-busting, guarded, bounded probing of release pages with httpx.
+
+Every request gets a fresh cache-busting query parameter (unless the release switches it off)
+and `Cache-Control: no-cache` / `Pragma: no-cache`, because GOV.UK's CDN caches 404s too: a
+404 seen at 09:31 may be five minutes old. Redirects are followed here, hop by hop, so the SSRF
+guard (netguard) checks every hop and every hop is busted afresh.
+
+Limits: connect/read/total timeouts, at most `max_redirects` redirects, at most
+`max_body_bytes` of body read, a global concurrency limit and a per-host one. One AsyncClient
+per event loop and address policy (production only ever uses the strict one), made lazily.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import secrets
+import ssl
+import time
+import urllib.request
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from http.cookiejar import Cookie, CookieJar, DefaultCookiePolicy
+
+import httpcore
+import httpx
+
+from .. import __version__
+from ..clock import Clock
+from ..errors import ProbeRefused
+from ..model import Check, Release
+from .base import Fetched, Outcome
+from .govuk import probe_govuk_with_page
+from .netguard import (
+    LOCAL_HTTP,
+    LOCAL_HTTPS,
+    STRICT,
+    AddressPolicy,
+    GuardedBackend,
+    Resolver,
+    SystemResolver,
+    UnresolvableHost,
+    check_url,
+)
+from .page import probe_page
+
+log = logging.getLogger(__name__)
+
+DEFAULT_USER_AGENT = f"releasewatch/{__version__} (+https://github.com/releasewatch)"
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeSettings:
+    connect_timeout: float = 5.0
+    read_timeout: float = 10.0
+    total_timeout: float = 20.0  # a whole probe: every hop, and the Content API in GOV.UK mode
+    max_redirects: int = 5
+    max_body_bytes: int = 2 * 1024 * 1024
+    global_limit: int = 200
+    per_host_limit: int = 50
+    user_agent: str = DEFAULT_USER_AGENT
+
+    def __post_init__(self) -> None:
+        for name in ("connect_timeout", "read_timeout", "total_timeout"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive")
+        for name in ("max_body_bytes", "global_limit", "per_host_limit"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1")
+        if self.max_redirects < 0:
+            raise ValueError("max_redirects must not be negative")
+
+
+class GuardedTransport(httpx.AsyncHTTPTransport):
+    """httpx's own transport with its pool rebuilt on the guarded network backend.
+
+    httpx 0.28 takes no `network_backend` (encode/httpx discussion #3180, PR #3749), so the
+    pool is replaced with an httpcore pool built the same way plus our backend.
+    """
+
+    def __init__(
+        self,
+        resolver: Resolver,
+        policy: AddressPolicy,
+        *,
+        limits: httpx.Limits,
+        verify: ssl.SSLContext | bool = True,
+    ) -> None:
+        super().__init__(verify=verify, limits=limits, trust_env=False)
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(verify=verify, trust_env=False),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            http1=True,
+            http2=False,
+            network_backend=GuardedBackend(resolver, policy),
+        )
+
+
+class _RefuseCookies(DefaultCookiePolicy):
+    """Probes share a pool, not a session: a cookie from one must not change another."""
+
+    def set_ok(self, cookie: Cookie, request: urllib.request.Request) -> bool:
+        return False
+
+
+@dataclass
+class _LoopState:
+    global_sem: asyncio.Semaphore
+    clients: dict[AddressPolicy | None, httpx.AsyncClient] = field(default_factory=dict)
+    host_sems: dict[str, asyncio.Semaphore] = field(default_factory=dict)
+
+
+class HttpProber:
+    """Probes release pages over HTTP(S); see the module docstring.
+
+    `resolver` defaults to the system's; tests pass a StaticResolver. `transport` replaces the
+    guarded transport (tests with httpx.MockTransport): the URL checks still apply to every
+    hop, but the address checks live in the guarded transport, so never pass one in production.
+    `verify` is the TLS verification setting (an SSLContext for a private CA in tests).
+    """
+
+    def __init__(
+        self,
+        clock: Clock,
+        settings: ProbeSettings | None = None,
+        *,
+        resolver: Resolver | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        verify: ssl.SSLContext | bool = True,
+    ) -> None:
+        self._clock = clock
+        self.settings = settings or ProbeSettings()
+        self._resolver = resolver or SystemResolver()
+        self._transport = transport
+        self._verify = verify
+        self._states: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._counter = itertools.count(1)
+        self._salt = secrets.token_hex(3)  # distinct tokens across processes too
+
+    async def probe_many(self, releases: Sequence[Release]) -> list[Check]:
+        return list(await asyncio.gather(*(self.probe(r) for r in releases)))
+
+    async def probe(self, release: Release) -> Check:
+        state = self._state()
+        # Host first, then global: a slow host must not sit on global slots while it waits.
+        async with self._host_sem(state, release.url), state.global_sem:
+            return await self._probe_now(state, release)
+
+    async def aclose(self) -> None:
+        loop = asyncio.get_running_loop()
+        state = self._states.pop(loop, None)
+        if state is not None:
+            for client in state.clients.values():
+                await client.aclose()
+        self._states.clear()
+
+    # -- one probe -------------------------------------------------------------------
+
+    async def _probe_now(self, state: _LoopState, release: Release) -> Check:
+        at = self._clock.now()
+        started = time.perf_counter()
+        seen: list[Fetched] = []
+
+        async def fetch(url: str, *, read_body: bool) -> Fetched:
+            fetched = Fetched(url=url, final_url=url)
+            seen.append(fetched)
+            await self._fetch(state, release, fetched, read_body=read_body)
+            return fetched
+
+        total = self.settings.total_timeout
+        try:
+            async with asyncio.timeout(total):
+                if release.rule.govuk:
+                    outcome = await probe_govuk_with_page(
+                        fetch, release, max_redirects=self.settings.max_redirects
+                    )
+                else:
+                    outcome = await probe_page(fetch, release)
+        except TimeoutError:
+            last = seen[-1] if seen else Fetched(url=release.url, final_url=release.url)
+            reason = f"timeout: no complete answer within {total:g}s (total)"
+            outcome = Outcome(last, False, reason, "timeout")
+            if len(seen) > 1:
+                outcome.url = seen[0].requested_url or seen[0].url
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        return _to_check(release, at, elapsed_ms, outcome)
+
+    async def _fetch(
+        self, state: _LoopState, release: Release, fetched: Fetched, *, read_body: bool
+    ) -> None:
+        try:
+            await self._follow(state, release, fetched, read_body=read_body)
+        except ProbeRefused as exc:
+            fetched.fail("refused", str(exc))
+        except UnresolvableHost as exc:
+            fetched.fail("dns", str(exc))
+        except httpx.InvalidURL as exc:
+            fetched.fail("invalid_url", f"invalid URL: {exc}")
+        except (httpx.HTTPError, httpcore.NetworkError, OSError) as exc:
+            fetched.fail(*classify(exc))
+        except Exception as exc:  # a probe reports; it never takes the tick down
+            log.exception("unexpected probe failure for release %s", release.id)
+            fetched.fail("unexpected", f"unexpected {type(exc).__name__}")
+
+    async def _follow(
+        self, state: _LoopState, release: Release, fetched: Fetched, *, read_body: bool
+    ) -> None:
+        settings = self.settings
+        current = httpx.URL(fetched.url)
+        visited: set[str] = set()
+        for hop in range(settings.max_redirects + 1):
+            check_url(current, allow_loopback=release.allow_loopback)
+            plain = strip_param(current, release.cache_bust_param)
+            visited.add(str(plain))
+            target = bust_url(current, release.cache_bust_param, self._token())
+            if hop == 0:
+                fetched.requested_url = str(target)
+            else:
+                fetched.redirects.append(str(plain))
+            fetched.final_url = str(plain)
+            client = self._client(state, current, release.allow_loopback)
+            response = await client.send(client.build_request("GET", target), stream=True)
+            try:
+                _record_response(fetched, response)
+                location = response.headers.get("location")
+                if response.status_code in REDIRECT_STATUSES and location:
+                    nxt = current.join(location)
+                    if str(strip_param(nxt, release.cache_bust_param)) in visited:
+                        fetched.fail("redirect_loop", f"redirect loop back to {nxt}")
+                        return
+                    if hop == settings.max_redirects:
+                        fetched.fail(
+                            "too_many_redirects", f"more than {settings.max_redirects} redirects"
+                        )
+                        return
+                    current = nxt
+                    continue
+                if response.status_code >= 500:
+                    fetched.fail("http_5xx", f"status {response.status_code} from the server")
+                elif read_body:
+                    fetched.body = await read_capped(response, settings.max_body_bytes)
+                    if fetched.body is None:
+                        fetched.fail(
+                            "body_too_large",
+                            f"body larger than {settings.max_body_bytes} bytes; not judged",
+                        )
+                return
+            finally:
+                await response.aclose()
+
+    # -- plumbing --------------------------------------------------------------------
+
+    def _token(self) -> str:
+        return f"{next(self._counter)}-{self._salt}{secrets.token_hex(4)}"
+
+    def _state(self) -> _LoopState:
+        loop = asyncio.get_running_loop()
+        state = self._states.get(loop)
+        if state is None:
+            state = _LoopState(global_sem=asyncio.Semaphore(self.settings.global_limit))
+            self._states[loop] = state
+        return state
+
+    def _host_sem(self, state: _LoopState, url: str) -> asyncio.Semaphore:
+        try:
+            host = httpx.URL(url).host.lower()
+        except httpx.InvalidURL:
+            host = ""
+        sem = state.host_sems.get(host)
+        if sem is None:
+            sem = state.host_sems[host] = asyncio.Semaphore(self.settings.per_host_limit)
+        return sem
+
+    def _client(self, state: _LoopState, url: httpx.URL, allow_loopback: bool) -> httpx.AsyncClient:
+        policy: AddressPolicy | None
+        if self._transport is not None:
+            policy = None
+        elif not allow_loopback:
+            policy = STRICT
+        else:
+            policy = LOCAL_HTTP if url.scheme == "http" else LOCAL_HTTPS
+        client = state.clients.get(policy)
+        if client is None:
+            client = state.clients[policy] = self._new_client(policy)
+        return client
+
+    def _new_client(self, policy: AddressPolicy | None) -> httpx.AsyncClient:
+        s = self.settings
+        limits = httpx.Limits(
+            max_connections=s.global_limit, max_keepalive_connections=s.global_limit
+        )
+        transport = self._transport
+        if transport is None:
+            assert policy is not None
+            transport = GuardedTransport(self._resolver, policy, limits=limits, verify=self._verify)
+        return httpx.AsyncClient(
+            transport=transport,
+            timeout=httpx.Timeout(
+                connect=s.connect_timeout,
+                read=s.read_timeout,
+                write=s.read_timeout,
+                pool=s.total_timeout,
+            ),
+            headers={
+                "User-Agent": s.user_agent,
+                "Cache-Control": "no-cache",
+                "Pragma": "no-cache",
+                "Accept": "text/html,application/json;q=0.9,*/*;q=0.8",
+            },
+            cookies=CookieJar(policy=_RefuseCookies()),
+            follow_redirects=False,
+            trust_env=False,
+        )
+
+
+def bust_url(url: httpx.URL, param: str | None, token: str) -> httpx.URL:
+    """`url` with a single `param=token` appended (any old value dropped); as is if no param."""
+    if param is None:
+        return url
+    kept = strip_param(url, param).query.decode("ascii")
+    extra = f"{httpx.QueryParams({param: token})}"
+    return url.copy_with(query=(f"{kept}&{extra}" if kept else extra).encode("ascii"))
+
+
+def strip_param(url: httpx.URL, param: str | None) -> httpx.URL:
+    """`url` without any `param=` pair, the rest of the query left byte for byte."""
+    if param is None or not url.query:
+        return url
+    name = str(httpx.QueryParams({param: ""})).rstrip("=")
+    pairs = [p for p in url.query.decode("ascii").split("&") if p.split("=", 1)[0] != name]
+    query = "&".join(p for p in pairs if p)
+    return url.copy_with(query=query.encode("ascii") if query else None)
+
+
+async def read_capped(response: httpx.Response, cap: int) -> bytes | None:
+    """At most `cap` bytes of body, or None if it is longer (the rest is never read)."""
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > cap:
+        return None
+    body = bytearray()
+    async for chunk in response.aiter_bytes():
+        if len(body) + len(chunk) > cap or response.num_bytes_downloaded > cap:
+            return None
+        body += chunk
+    return bytes(body)
+
+
+def classify(exc: BaseException) -> tuple[str, str]:
+    """A short error kind and a readable reason for a transport failure."""
+    detail = str(exc) or type(exc).__name__
+    if isinstance(exc, httpx.TimeoutException | httpcore.TimeoutException | TimeoutError):
+        phases: dict[type[BaseException], str] = {
+            httpx.ConnectTimeout: "connect",
+            httpx.ReadTimeout: "read",
+            httpx.WriteTimeout: "write",
+            httpx.PoolTimeout: "pool",
+        }
+        phase = phases.get(type(exc), "")
+        return "timeout", f"timeout ({phase} phase)" if phase else "timeout"
+    if _caused_by(exc, ssl.SSLError):
+        return "tls", f"TLS failure: {detail}"
+    if isinstance(exc, httpx.ConnectError | httpcore.ConnectError | ConnectionRefusedError):
+        return "connect", f"could not connect: {detail}"
+    if isinstance(exc, httpx.RemoteProtocolError) and not _looks_like_reset(detail):
+        return "protocol", f"bad HTTP from the server: {detail}"
+    if isinstance(exc, httpx.TransportError | httpcore.NetworkError | OSError):
+        return "reset", f"connection reset or closed: {detail}"
+    if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol):
+        return "invalid_url", f"invalid URL: {detail}"
+    return "http_error", f"{type(exc).__name__}: {detail}"
+
+
+def _looks_like_reset(detail: str) -> bool:
+    lowered = detail.lower()
+    return "disconnected" in lowered or "closed" in lowered or "reset" in lowered
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    seen: BaseException | None = exc
+    for _ in range(10):
+        if seen is None:
+            return False
+        if isinstance(seen, kind):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _record_response(fetched: Fetched, response: httpx.Response) -> None:
+    fetched.status = response.status_code
+    fetched.age = response.headers.get("age")
+    fetched.cache_control = response.headers.get("cache-control")
+    fetched.x_cache = response.headers.get("x-cache")
+    fetched.charset = response.charset_encoding
+
+
+def _to_check(release: Release, at: datetime, elapsed_ms: float, outcome: Outcome) -> Check:
+    f = outcome.fetched
+    live = outcome.live and outcome.error is None  # an error is never a confirmation
+    return Check(
+        release_id=release.id,
+        at=at,
+        url=outcome.url or f.requested_url or f.url,
+        live=live,
+        reason=outcome.reason,
+        status=f.status,
+        final_url=f.final_url or None,
+        redirects=tuple(f.redirects if outcome.redirects is None else outcome.redirects),
+        age=f.age,
+        cache_control=f.cache_control,
+        x_cache=f.x_cache,
+        error=outcome.error,
+        elapsed_ms=round(elapsed_ms, 1),
+        published_at=outcome.published_at,
+    )

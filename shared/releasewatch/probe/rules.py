@@ -1,0 +1,129 @@
+"""Pure live-rule judging: what a fetched page (or GOV.UK content item) says about a release.
+
+Nothing here does I/O; the probers fetch and hand over what they saw. Every verdict carries a
+reason a person can read on the dashboard or in an alert.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
+
+from ..model import LiveRule
+
+ANNOUNCEMENTS_INDEX = "/government/statistics/announcements"
+_EXCERPT = 60
+
+
+class Verdict(NamedTuple):
+    live: bool
+    reason: str
+
+
+class GovukVerdict(NamedTuple):
+    live: bool
+    reason: str
+    published_at: datetime | None = None
+    follow: str | None = None  # a redirect's destination path whose item decides instead
+
+
+def judge_page(rule: LiveRule, status: int | None, final_url: str, body: str | None) -> Verdict:
+    """Judge an HTML page against the rule's status, final URL and text checks.
+
+    `body` may be None when the rule has no text checks (the body was not read).
+    """
+    problems = page_problems(rule, status, final_url, body)
+    if problems:
+        return Verdict(False, "; ".join(problems))
+    return Verdict(True, f"status {status}, all checks passed")
+
+
+def page_problems(
+    rule: LiveRule, status: int | None, final_url: str, body: str | None
+) -> list[str]:
+    if status is None:
+        return ["no response"]
+    if status != rule.status:
+        # The other checks mean little on the wrong page; one clear reason is better.
+        return [f"status {status}, expected {rule.status}"]
+    problems: list[str] = []
+    if rule.final_url is not None and re.search(rule.final_url, final_url) is None:
+        problems.append(f"final URL {final_url} does not match {rule.final_url!r}")
+    if rule.contains or rule.not_contains:
+        text = body or ""
+        problems += [f"missing text {_quote(t)}" for t in rule.contains if t not in text]
+        problems += [f"text {_quote(t)} still present" for t in rule.not_contains if t in text]
+    return problems
+
+
+def needs_body(rule: LiveRule) -> bool:
+    return bool(rule.contains or rule.not_contains)
+
+
+def has_page_checks(rule: LiveRule) -> bool:
+    return needs_body(rule) or rule.final_url is not None
+
+
+def judge_govuk(item: Mapping[str, Any]) -> GovukVerdict:
+    """Judge a GOV.UK Content API item (see GOVUK.md for the shapes)."""
+    schema = item.get("schema_name")
+    details = item.get("details")
+    details = details if isinstance(details, Mapping) else {}
+    if schema == "statistics_announcement":
+        state = details.get("state") or "unknown"
+        shown = details.get("display_date") or "no display date"
+        if state == "cancelled":
+            return GovukVerdict(False, f"statistics announcement cancelled (was {shown!s})")
+        return GovukVerdict(
+            False,
+            f"statistics announcement still in place (state {state}, display date {shown})",
+        )
+    if schema == "redirect":
+        destination = _redirect_destination(item)
+        if destination is None:
+            return GovukVerdict(False, "redirect item without a destination")
+        path = destination.split("?", 1)[0].split("#", 1)[0].rstrip("/")
+        if path == ANNOUNCEMENTS_INDEX:
+            return GovukVerdict(False, "announcement deleted without publication")
+        return GovukVerdict(False, f"announcement redirects to {destination}", follow=destination)
+    if schema in ("gone", "vanish"):
+        return GovukVerdict(False, f"document is {schema}")
+    first = item.get("first_published_at")
+    if not isinstance(first, str) or not first:
+        return GovukVerdict(False, f"{schema or 'document'} has no first_published_at")
+    published = parse_timestamp(first)
+    if published is None:
+        return GovukVerdict(False, f"unreadable first_published_at {_quote(first)}")
+    where = item.get("base_path") or "document"
+    kind = "publication" if schema == "publication" else f"{schema or 'document'}"
+    return GovukVerdict(
+        True, f"{kind} {where} first published {published.isoformat()}", published_at=published
+    )
+
+
+def _redirect_destination(item: Mapping[str, Any]) -> str | None:
+    redirects = item.get("redirects")
+    if not isinstance(redirects, list):
+        return None
+    base = item.get("base_path")
+    candidates = [r for r in redirects if isinstance(r, Mapping) and r.get("destination")]
+    exact = [r for r in candidates if r.get("path") == base]
+    chosen = exact or candidates
+    return str(chosen[0]["destination"]) if chosen else None
+
+
+def parse_timestamp(text: str) -> datetime | None:
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        return None
+    return when.astimezone(UTC)
+
+
+def _quote(text: str) -> str:
+    short = text if len(text) <= _EXCERPT else text[: _EXCERPT - 1] + "…"
+    return f"'{short}'"
