@@ -112,6 +112,9 @@ def decide(
 
     active = _still_active(record, state, live_at, now, due, deliveries)
     next_check = next_check_at(release, state, live_at, now) if active else None
+    if check is None and next_check is not None and record.next_check_at is not None:
+        # No probe this tick: keep the appointment already made rather than pushing it back.
+        next_check = min(next_check, record.next_check_at)
     new_record = record.model_copy(
         update={
             "state": state,

@@ -1,0 +1,94 @@
+"""The one composition root: the CLI, the Lambda handlers and the tests build a Watchdog here."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import TextIO
+
+from .clock import Clock
+from .links import Links
+from .model import Channel
+from .notify.base import Notifier
+from .notify.console import ConsoleNotifier, OutboxNotifier
+from .notify.smtp import SmtpNotifier, SmtpSettings
+from .probe.base import Prober
+from .service import ReportBuilder, Watchdog
+from .store.base import Store
+
+DEFAULT_STATE_DIR = Path("releasewatch-state")
+DEFAULT_DB = DEFAULT_STATE_DIR / "releasewatch.db"
+
+
+def build_watchdog(
+    store: Store,
+    notifiers: Mapping[Channel, Notifier],
+    clock: Clock,
+    *,
+    prober: Prober | None = None,
+    links: Links | None = None,
+    report_builder: ReportBuilder | None = None,
+    observers: Sequence[Callable[[str, object], None]] = (),
+    lease: timedelta = timedelta(minutes=2),
+    owner: str | None = None,
+) -> Watchdog:
+    if prober is None:
+        from .probe.http import HttpProber  # httpx is only needed when probing for real
+
+        prober = HttpProber(clock)
+    return Watchdog(
+        store,
+        prober,
+        notifiers,
+        clock,
+        links=links,
+        report_builder=report_builder,
+        observers=observers,
+        lease=lease,
+        owner=owner,
+    )
+
+
+def local_notifiers(
+    outbox: Path, smtp: SmtpSettings | None = None, stream: TextIO | None = None
+) -> dict[Channel, Notifier]:
+    """Email by SMTP when configured, else to the console; SMS always to console + outbox."""
+    console = ConsoleNotifier(stream)
+    email: Notifier = SmtpNotifier(smtp) if smtp else OutboxNotifier(outbox, echo=console)
+    return {"email": email, "sms": OutboxNotifier(outbox, echo=console)}
+
+
+def smtp_from_env(spec: str | None, env: Mapping[str, str] | None = None) -> SmtpSettings | None:
+    """`--smtp host:port` or RELEASEWATCH_SMTP_HOST (+ _PORT, _USER, _PASSWORD, _SENDER,
+    _STARTTLS=0 to turn STARTTLS off, _SSL=1 for implicit TLS)."""
+    env = os.environ if env is None else env
+    host_port = spec or env.get("RELEASEWATCH_SMTP_HOST")
+    if not host_port:
+        return None
+    host, _, port = host_port.partition(":")
+    port = port or env.get("RELEASEWATCH_SMTP_PORT", "587")
+    if not port.isdigit():
+        raise ValueError(f"SMTP port {port!r} is not a number (expected host:port)")
+    return SmtpSettings(
+        host=host,
+        port=int(port),
+        sender=env.get("RELEASEWATCH_SMTP_SENDER", "releasewatch@localhost"),
+        username=env.get("RELEASEWATCH_SMTP_USER") or None,
+        password=env.get("RELEASEWATCH_SMTP_PASSWORD") or None,
+        starttls=env.get("RELEASEWATCH_SMTP_STARTTLS", "1") not in ("0", "false", "no"),
+        ssl=env.get("RELEASEWATCH_SMTP_SSL", "0") in ("1", "true", "yes"),
+    )
+
+
+@dataclass(frozen=True)
+class LocalPaths:
+    db: Path
+    outbox: Path
+
+    @classmethod
+    def from_db(cls, db: str | Path | None) -> LocalPaths:
+        db_path = Path(db) if db else Path(os.environ.get("RELEASEWATCH_DB", DEFAULT_DB))
+        return cls(db=db_path, outbox=db_path.parent / "outbox")

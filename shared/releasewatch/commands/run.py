@@ -1,0 +1,81 @@
+"""`releasewatch run --config FILE`: watch real releases until Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from ..bootstrap import LocalPaths, build_watchdog, local_notifiers, smtp_from_env
+from ..clock import SystemClock
+from ..config import load_config
+from ..errors import ConfigError
+from ..printer import ConsolePrinter
+from ..runner import install_signal_handlers, run_loop
+from ..store.sqlite import SQLiteStore
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("run", help="watch the releases in a config file")
+    p.add_argument("--config", required=True, help="the YAML config (see infra/)")
+    p.add_argument(
+        "--db",
+        help="SQLite state file (default $RELEASEWATCH_DB or releasewatch-state/releasewatch.db)",
+    )
+    p.add_argument(
+        "--smtp",
+        metavar="HOST:PORT",
+        help="send email through this SMTP server (default $RELEASEWATCH_SMTP_HOST; else console)",
+    )
+    p.add_argument("--once", action="store_true", help="run a single tick and exit")
+    p.add_argument("--quiet-checks", action="store_true", help="print a check only when it changes")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(args.config)
+        smtp = smtp_from_env(args.smtp)
+    except ConfigError as exc:
+        print(f"{args.config}: invalid, nothing applied:\n{exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"--smtp: {exc}", file=sys.stderr)
+        return 2
+    paths = LocalPaths.from_db(args.db)
+    store = SQLiteStore(paths.db)
+    clock = SystemClock()
+    removed = store.apply_releases(config.releases, clock.now())
+    printer = ConsolePrinter(quiet_checks=args.quiet_checks)
+    watchdog = build_watchdog(
+        store, local_notifiers(paths.outbox, smtp), clock, observers=[printer]
+    )
+    print(
+        f"releasewatch: watching {len(config.releases)} release(s) from {args.config}; "
+        f"state in {paths.db}; SMS outbox in {paths.outbox}"
+        + (
+            f"; {len(removed)} release(s) no longer in the config were deactivated"
+            if removed
+            else ""
+        )
+    )
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        install_signal_handlers(stop)
+        try:
+            if args.once:
+                await watchdog.tick()
+            else:
+                await run_loop(watchdog, stop=stop)
+        finally:
+            await watchdog.prober.aclose()
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        pass
+    finally:
+        store.close()
+    print("releasewatch: stopped; state saved.")
+    return 0

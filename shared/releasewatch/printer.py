@@ -1,0 +1,71 @@
+"""What the local runner prints as it happens: findings, state changes, sends, failures.
+
+Names and roles only: no address ever reaches the terminal.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from typing import TextIO
+
+from .model import Check, Notification, ReleaseRecord, ReleaseState
+from .notify.base import Message
+from .timefmt import uk_time
+
+
+class ConsolePrinter:
+    """An observer for Watchdog: call it with (what, payload)."""
+
+    def __init__(self, stream: TextIO | None = None, *, quiet_checks: bool = False) -> None:
+        self._stream = stream
+        self._quiet_checks = quiet_checks
+        self._last: dict[str, tuple[bool, int | None, str]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, what: str, payload: object) -> None:
+        line = self._format(what, payload)
+        if line is None:
+            return
+        stream = self._stream or sys.stdout
+        with self._lock:
+            print(line, file=stream, flush=True)
+
+    def _format(self, what: str, payload: object) -> str | None:
+        if what == "check" and isinstance(payload, Check):
+            return self._check(payload)
+        if what == "state" and isinstance(payload, tuple):
+            record, previous = payload
+            assert isinstance(record, ReleaseRecord) and isinstance(previous, ReleaseState)
+            when = uk_time(record.updated_at) if record.updated_at else ""
+            return f"{when:>9}  == {record.id}: {previous.value} -> {record.state.value}"
+        if what == "failed" and isinstance(payload, tuple):
+            notification, reason = payload
+            assert isinstance(notification, Notification)
+            return (
+                f"           !! {notification.kind.value} by {notification.channel} to "
+                f"{notification.contact_id} failed: {reason}"
+            )
+        if what == "sent" and isinstance(payload, tuple):
+            notification, message = payload
+            assert isinstance(notification, Notification) and isinstance(message, Message)
+            return None  # the console notifier prints the message itself
+        return None
+
+    def _check(self, check: Check) -> str | None:
+        key = (check.live, check.status, check.reason)
+        if self._quiet_checks and self._last.get(check.release_id) == key:
+            return None
+        self._last[check.release_id] = key
+        verdict = "LIVE" if check.live else "not live"
+        status = str(check.status) if check.status is not None else (check.error or "-")
+        cache = []
+        if check.age is not None:
+            cache.append(f"age={check.age}")
+        if check.x_cache:
+            cache.append(f"x-cache={check.x_cache}")
+        extra = f" [{' '.join(cache)}]" if cache else ""
+        return (
+            f"{uk_time(check.at):>9}  {check.release_id}: {verdict:<8} {status:>4} "
+            f"{check.reason}{extra}"
+        )

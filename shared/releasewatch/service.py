@@ -1,0 +1,316 @@
+"""The watchdog's tick: gather inputs, let policy decide, apply the decision.
+
+A tick (1) finds the active releases, (2) probes those whose next check is due, concurrently,
+(3) records the checks, (4) for every active release runs `policy.decide` and stores the new
+state with an optimistic version check, and (5) delivers each due notification with
+claim → send → mark, so overlapping ticks and retried invocations never both send it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from .clock import Clock
+from .errors import AlreadyClaimed, SendError, VersionConflict
+from .links import Links, NoLinks
+from .model import (
+    Channel,
+    Check,
+    Delivery,
+    DeliveryStatus,
+    Event,
+    EventKind,
+    Notification,
+    NotificationKind,
+    ReleaseRecord,
+    ReleaseState,
+)
+from .notify.base import Attachment, Notifier
+from .notify.messages import MessageContext, render
+from .policy import Ack, Decision, acks_from, decide
+from .probe.base import Prober
+from .report import build_report_for_email
+from .store.base import Store
+
+log = logging.getLogger("releasewatch.service")
+
+ReportBuilder = Callable[[Store, str], tuple[str, tuple[Attachment, ...]]]
+
+
+@dataclass
+class TickReport:
+    at: datetime
+    releases: int = 0
+    probed: int = 0
+    checks: list[Check] = field(default_factory=list)
+    transitions: list[tuple[str, ReleaseState, ReleaseState]] = field(default_factory=list)
+    sent: list[Notification] = field(default_factory=list)
+    failed: list[tuple[Notification, str]] = field(default_factory=list)
+    errors: list[tuple[str, str]] = field(default_factory=list)
+
+
+def default_owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class Watchdog:
+    def __init__(
+        self,
+        store: Store,
+        prober: Prober,
+        notifiers: Mapping[Channel, Notifier],
+        clock: Clock,
+        *,
+        links: Links | None = None,
+        report_builder: ReportBuilder | None = None,
+        owner: str | None = None,
+        lease: timedelta = timedelta(minutes=2),
+        observers: Sequence[Callable[[str, object], None]] = (),
+    ) -> None:
+        self.store = store
+        self.prober = prober
+        self.notifiers = dict(notifiers)
+        self.clock = clock
+        self.links = links or NoLinks()
+        self.report_builder = report_builder or build_report_for_email
+        self.owner = owner or default_owner()
+        self.lease = lease
+        self.observers = list(observers)
+
+    # -- the tick -----------------------------------------------------------------------------
+    async def tick(self, only: Callable[[ReleaseRecord], bool] | None = None) -> TickReport:
+        """One pass over the active releases. `only` narrows it (the Lambda's hot re-polls)."""
+        start = self.clock.now()
+        report = TickReport(at=start)
+        records = [r for r in self.store.active_releases() if only is None or only(r)]
+        report.releases = len(records)
+        to_probe = [r for r in records if probe_due(r, start)]
+        checks = await self.prober.probe_many([r.release for r in to_probe]) if to_probe else []
+        report.probed = len(checks)
+        report.checks = list(checks)
+        if checks:
+            self.store.record_checks(checks)
+            for check in checks:
+                self._emit("check", check)
+        by_id = {c.release_id: c for c in checks}
+        for record in records:
+            try:
+                await self._settle(record, by_id.get(record.id), report)
+            except Exception as exc:  # one bad release must never stop the others
+                log.exception("release %s: tick failed", record.id)
+                report.errors.append((record.id, f"{type(exc).__name__}: {exc}"))
+        return report
+
+    async def _settle(self, record: ReleaseRecord, check: Check | None, report: TickReport) -> None:
+        decision, saved = self._decide_and_save(record, check)
+        if saved is None:
+            return
+        now = decision.record.updated_at or self.clock.now()
+        if decision.state_changed:
+            report.transitions.append((record.id, decision.previous_state, saved.state))
+            self.store.add_event(
+                Event(
+                    release_id=record.id,
+                    at=now,
+                    kind=EventKind.STATE_CHANGED,
+                    detail={"from": decision.previous_state.value, "to": saved.state.value},
+                )
+            )
+            self._emit("state", (saved, decision.previous_state))
+        if decision.page_lost and record.last_check is not None and record.last_check.live:
+            self.store.add_event(
+                Event(
+                    release_id=record.id,
+                    at=now,
+                    kind=EventKind.PAGE_LOST,
+                    detail={"reason": check.reason if check else ""},
+                )
+            )
+        for key in decision.cancel:
+            self.store.cancel(key, now, "overtaken: the page went live first")
+        for notification in decision.due:
+            await self._deliver(notification, saved, report)
+
+    def _decide_and_save(
+        self, record: ReleaseRecord, check: Check | None
+    ) -> tuple[Decision, ReleaseRecord | None]:
+        for _ in range(5):
+            now = self.clock.now()
+            deliveries = self.store.deliveries(record.id)
+            acks = acks_from(self.store.events(record.id))
+            decision = decide(record, check, now, deliveries, acks)
+            try:
+                return decision, self.store.update_release(decision.record)
+            except VersionConflict:
+                fresh = self.store.get_release(record.id)
+                if fresh is None:
+                    return decision, None
+                record = fresh
+        log.warning("release %s: gave up after repeated version conflicts", record.id)
+        return decision, None
+
+    # -- delivery -----------------------------------------------------------------------------
+    async def _deliver(
+        self, notification: Notification, record: ReleaseRecord, report: TickReport
+    ) -> None:
+        now = self.clock.now()
+        try:
+            self.store.claim(notification, self.owner, now, self.lease)
+        except AlreadyClaimed:
+            return
+        key = notification.key
+        try:
+            notifier = self.notifiers[notification.channel]
+            message = render(self._context(notification, record, now))
+            provider_id = await asyncio.to_thread(notifier.send, message)
+        except SendError as exc:
+            self._failed(notification, record, exc.reason, exc.permanent, report)
+            return
+        except KeyError:
+            self._failed(notification, record, f"no {notification.channel} notifier", True, report)
+            return
+        except Exception as exc:  # a bug in rendering or a notifier: retry, do not lose it
+            log.exception("notification %s: unexpected failure", key)
+            self._failed(notification, record, f"{type(exc).__name__}", False, report)
+            return
+        sent_at = self.clock.now()
+        self.store.mark_sent(key, self.owner, sent_at, provider_id)
+        self.store.add_event(
+            Event(
+                release_id=record.id,
+                at=sent_at,
+                kind=EventKind.NOTIFICATION_SENT,
+                contact_id=notification.contact_id,
+                detail=_detail(notification),
+            )
+        )
+        report.sent.append(notification)
+        self._emit("sent", (notification, message))
+
+    def _failed(
+        self,
+        notification: Notification,
+        record: ReleaseRecord,
+        reason: str,
+        permanent: bool,
+        report: TickReport,
+    ) -> None:
+        now = self.clock.now()
+        self.store.mark_failed(notification.key, self.owner, now, reason, permanent=permanent)
+        detail = _detail(notification) | {"reason": reason, "permanent": str(permanent).lower()}
+        self.store.add_event(
+            Event(
+                release_id=record.id,
+                at=now,
+                kind=EventKind.NOTIFICATION_FAILED,
+                contact_id=notification.contact_id,
+                detail=detail,
+            )
+        )
+        report.failed.append((notification, reason))
+        self._emit("failed", (notification, reason))
+
+    def _context(
+        self, notification: Notification, record: ReleaseRecord, now: datetime
+    ) -> MessageContext:
+        release = record.release
+        deliveries = self.store.deliveries(release.id)
+        contact = release.contacts[notification.contact_id]
+        others = _others_told(record, deliveries, notification.contact_id)
+        acked_by, acked_at = None, None
+        if notification.kind == NotificationKind.ACK_NOTICE:
+            acks = sorted(acks_from(self.store.events(release.id)), key=lambda a: a.at)
+            ack: Ack | None = acks[notification.step or 0] if acks else None
+            if ack is not None:
+                acker = release.contacts.get(ack.contact_id)
+                acked_by = acker.name if acker else ack.contact_id
+                acked_at = ack.at
+        report_text, attachments = None, ()
+        if notification.kind == NotificationKind.REPORT:
+            report_text, attachments = self.report_builder(self.store, release.id)
+        ack_url = None
+        if notification.kind in (NotificationKind.ALERT, NotificationKind.BREACH):
+            ack_url = self.links.ack_url(
+                release.id, notification.contact_id, notification.step or 0, now
+            )
+        return MessageContext(
+            notification=notification,
+            release=release,
+            contact=contact,
+            now=now,
+            last_check=record.last_check,
+            first_failure_at=record.first_failure_at,
+            live_at=record.live_at,
+            others_told=others,
+            next_step=_next_step(record, now),
+            ack_url=ack_url,
+            release_url=self.links.release_url(release.id),
+            acked_by=acked_by,
+            acked_at=acked_at,
+            report_text=report_text,
+            report_attachments=attachments,
+        )
+
+    def _emit(self, what: str, payload: object) -> None:
+        for observer in self.observers:
+            try:
+                observer(what, payload)
+            except Exception:  # an observer (console printer, metrics) must not break a tick
+                log.exception("observer failed on %s", what)
+
+
+def probe_due(record: ReleaseRecord, now: datetime) -> bool:
+    """Whether a tick at `now` should probe this release."""
+    release = record.release
+    if release.cancelled or not record.active:
+        return False
+    if record.next_check_at is not None:
+        return record.next_check_at <= now
+    if record.state.is_live:
+        return False
+    return now >= release.due - release.cadence.lookahead
+
+
+def _detail(n: Notification) -> dict[str, str]:
+    detail = {"key": n.key, "kind": n.kind.value, "channel": n.channel}
+    if n.step is not None:
+        detail["step"] = str(n.step)
+    if n.occurrence:
+        detail["occurrence"] = str(n.occurrence)
+    if n.fallback_for:
+        detail["fallback_for"] = n.fallback_for
+    return detail
+
+
+def _others_told(
+    record: ReleaseRecord, deliveries: Sequence[Delivery], contact_id: str
+) -> tuple[str, ...]:
+    names: dict[str, None] = {}
+    for d in deliveries:
+        n = d.notification
+        escalation = n.kind in (NotificationKind.ALERT, NotificationKind.BREACH)
+        if d.status == DeliveryStatus.SENT and n.contact_id != contact_id and escalation:
+            contact = record.release.contacts.get(n.contact_id)
+            names[contact.name if contact else n.contact_id] = None
+    return tuple(names)
+
+
+def _next_step(record: ReleaseRecord, now: datetime) -> tuple[datetime, tuple[str, ...]] | None:
+    release = record.release
+    upcoming = [
+        (release.due + step.after, step)
+        for step in release.chain.steps
+        if release.due + step.after > now
+    ]
+    if not upcoming:
+        return None
+    when, step = min(upcoming, key=lambda pair: pair[0])
+    names = tuple(release.contacts[c].name for c in step.notify if c in release.contacts)
+    return when, names
