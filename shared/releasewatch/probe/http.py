@@ -217,7 +217,6 @@ class HttpProber:
         current = httpx.URL(fetched.url)
         visited: set[str] = set()
         for hop in range(settings.max_redirects + 1):
-            check_url(current, allow_loopback=release.allow_loopback)
             plain = strip_param(current, release.cache_bust_param)
             visited.add(str(plain))
             target = bust_url(current, release.cache_bust_param, self._token())
@@ -226,6 +225,7 @@ class HttpProber:
             else:
                 fetched.redirects.append(str(plain))
             fetched.final_url = str(plain)
+            check_url(current, allow_loopback=release.allow_loopback)  # every hop, not just one
             client = self._client(state, current, release.allow_loopback)
             response = await client.send(client.build_request("GET", target), stream=True)
             try:

@@ -164,9 +164,11 @@ def address_refusal(ip: IPAddress) -> str | None:
 
 
 def _embedded_v4(ip: IPAddress) -> list[ipaddress.IPv4Address]:
-    """IPv4 addresses carried inside an IPv6 one by NAT64, 6to4 or Teredo."""
+    """IPv4 addresses carried inside an IPv6 one (v4-mapped, NAT64, 6to4, Teredo)."""
     if not isinstance(ip, ipaddress.IPv6Address):
         return []
+    if ip.ipv4_mapped is not None:
+        return [ip.ipv4_mapped]
     if ip in _NAT64:
         return [ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)]
     if ip in _SIXTOFOUR and ip.sixtofour is not None:

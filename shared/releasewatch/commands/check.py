@@ -1,0 +1,141 @@
+"""`releasewatch check URL`: probe one page once and show what the poller would see.
+
+Exit 0 when the page is live by the given rule, 1 when it is not (or the probe failed),
+2 for bad input: an invalid rule or a URL the guard refuses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from datetime import timedelta
+
+import httpx
+from pydantic import ValidationError
+
+from ..clock import SystemClock
+from ..errors import ProbeRefused
+from ..model import Chain, Check, Contact, LiveRule, Release, Step
+from ..probe.http import HttpProber, ProbeSettings
+from ..probe.netguard import check_url
+
+_CLI_CONTACT = Contact(id="cli", name="releasewatch check", email="cli@example.com")
+_CLI_CHAIN = Chain(id="cli", steps=(Step(after=timedelta(0), notify=("cli",)),))
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("check", help="probe one page once and show what the poller would see")
+    p.add_argument("url", help="the release page (https; http only with --allow-loopback)")
+    p.add_argument(
+        "--contains", action="append", default=[], metavar="TEXT", help="text that must appear"
+    )
+    p.add_argument(
+        "--not-contains",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="text that must not appear (e.g. the announcement wording)",
+    )
+    p.add_argument("--status", type=int, default=200, help="expected status (default 200)")
+    p.add_argument("--final-url", metavar="REGEX", help="pattern the final URL must match")
+    p.add_argument("--govuk", action="store_true", help="decide from the GOV.UK Content API")
+    p.add_argument(
+        "--allow-loopback", action="store_true", help="permit http://127.0.0.1 (local testing)"
+    )
+    p.add_argument(
+        "--no-cache-bust", action="store_true", help="send no cache-busting query parameter"
+    )
+    p.add_argument("--timeout", type=float, default=None, help="total timeout in seconds")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        release = build_release(args)
+        check_url(httpx.URL(release.url), allow_loopback=release.allow_loopback)
+        settings = ProbeSettings() if args.timeout is None else _with_timeout(args.timeout)
+    except (ValidationError, ValueError, ProbeRefused, httpx.InvalidURL) as exc:
+        print(f"releasewatch check: {_first_line(exc)}", file=sys.stderr)
+        return 2
+    check = asyncio.run(probe_once(release, settings))
+    print(render(check))
+    if check.error == "refused":
+        return 2
+    return 0 if check.live else 1
+
+
+def build_release(args: argparse.Namespace) -> Release:
+    """A one-off release: only a probe target, so its chain and contact are placeholders."""
+    rule = LiveRule(
+        status=args.status,
+        contains=tuple(args.contains),
+        not_contains=tuple(args.not_contains),
+        final_url=args.final_url,
+        govuk=args.govuk,
+    )
+    extra: dict[str, object] = {"cache_bust_param": None} if args.no_cache_bust else {}
+    return Release.model_validate(
+        {
+            "id": "cli-check",
+            "title": args.url,
+            "url": args.url,
+            "due": SystemClock().now(),
+            "rule": rule,
+            "chain": _CLI_CHAIN,
+            "contacts": {"cli": _CLI_CONTACT},
+            "allow_loopback": args.allow_loopback,
+            **extra,
+        }
+    )
+
+
+async def probe_once(release: Release, settings: ProbeSettings) -> Check:
+    prober = HttpProber(SystemClock(), settings)
+    try:
+        return await prober.probe(release)
+    finally:
+        await prober.aclose()
+
+
+def render(check: Check) -> str:
+    verdict = "LIVE" if check.live else "NOT LIVE"
+    if check.error:
+        verdict += f" (error: {check.error})"
+    hops = [f"  {n}. {url}" for n, url in enumerate(check.redirects, 1)] or ["  (none)"]
+    rows = [
+        ("requested", check.url),
+        ("status", _show(check.status)),
+        ("final URL", _show(check.final_url)),
+    ]
+    lines = [f"{label:<14}{value}" for label, value in rows]
+    lines += ["redirects", *hops]
+    rows = [
+        ("age", _show(check.age)),
+        ("cache-control", _show(check.cache_control)),
+        ("x-cache", _show(check.x_cache)),
+        ("elapsed", f"{check.elapsed_ms:.0f} ms"),
+    ]
+    if check.published_at is not None:
+        rows.append(("published", check.published_at.isoformat()))
+    rows += [("verdict", verdict), ("why", check.reason)]
+    lines += [f"{label:<14}{value}" for label, value in rows]
+    return "\n".join(lines)
+
+
+def _with_timeout(total: float) -> ProbeSettings:
+    return ProbeSettings(
+        connect_timeout=min(5.0, total), read_timeout=min(10.0, total), total_timeout=total
+    )
+
+
+def _show(value: object) -> str:
+    return "-" if value is None else str(value)
+
+
+def _first_line(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        return f"{where}: {err['msg']}" if where else str(err["msg"])
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
