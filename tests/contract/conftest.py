@@ -18,6 +18,8 @@ from releasewatch.store.base import Store
 from releasewatch.store.memory import InMemoryStore
 from releasewatch.store.sqlite import SQLiteStore
 
+from tests.integration.aws_stores import moto_dynamodb_store
+
 StoreFactory = Callable[[Path], "Store | Generator[Store, None, None]"]
 
 
@@ -38,6 +40,7 @@ def _sqlite(tmp_path: Path) -> SQLiteStore:
 STORE_FACTORIES: dict[str, StoreFactory] = {
     "memory": _SharedMemory(),
     "sqlite": _sqlite,
+    "dynamodb": moto_dynamodb_store,
 }
 
 
