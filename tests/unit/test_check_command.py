@@ -1,0 +1,123 @@
+"""`releasewatch check URL`: one probe, everything the poller would see, and an exit code."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+from releasewatch.commands import check
+
+from tests.probe_support import TITLE, Handler, loopback_server
+
+LIVE_PAGE = f"<html><h1>{TITLE}</h1></html>".encode()
+
+
+def run(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="releasewatch")
+    check.add_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["check", *argv])
+    code: int = args.func(args)
+    return code
+
+
+def stale_cdn(h: Handler) -> None:
+    if h.route_path == "/announcement":
+        h.reply(301, headers={"Location": "/publication"})
+    elif "rwcb" in h.query:
+        h.reply(200, LIVE_PAGE, {"Age": "0", "X-Cache": "MISS", "Cache-Control": "max-age=300"})
+    else:
+        h.reply(404, b"gone", {"Age": "240", "X-Cache": "HIT"})
+
+
+def test_live_page_prints_everything_and_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    with loopback_server(stale_cdn) as server:
+        code = run([server.url("/announcement"), "--contains", TITLE, "--allow-loopback"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert f"requested     {server.url('/announcement')}?rwcb=" in out
+    assert "status        200" in out
+    assert f"final URL     {server.url('/publication')}" in out
+    assert f"  1. {server.url('/publication')}" in out
+    assert "age           0" in out
+    assert "cache-control max-age=300" in out
+    assert "x-cache       MISS" in out
+    assert " ms" in out
+    assert "verdict       LIVE" in out
+
+
+def test_no_cache_bust_shows_the_stale_page_and_exits_1(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with loopback_server(stale_cdn) as server:
+        code = run([server.url("/publication"), "--allow-loopback", "--no-cache-bust"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "rwcb" not in out
+    assert "age           240" in out
+    assert "x-cache       HIT" in out
+    assert "verdict       NOT LIVE" in out
+    assert "why           status 404, expected 200" in out
+
+
+def test_not_contains_names_the_text_still_there(capsys: pytest.CaptureFixture[str]) -> None:
+    with loopback_server(stale_cdn) as server:
+        code = run(
+            [server.url("/publication"), "--allow-loopback", "--not-contains", "Labour market"]
+        )
+    assert code == 1
+    assert "text 'Labour market' still present" in capsys.readouterr().out
+
+
+def test_expected_status_option(capsys: pytest.CaptureFixture[str]) -> None:
+    with loopback_server(lambda h: h.reply(410, b"gone")) as server:
+        assert run([server.url("/"), "--allow-loopback", "--status", "410"]) == 0
+        assert run([server.url("/"), "--allow-loopback"]) == 1
+
+
+def test_probe_failure_shows_the_error_kind_and_exits_1(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with loopback_server(lambda h: h.reply(503, b"down")) as server:
+        code = run([server.url("/"), "--allow-loopback"])
+    assert code == 1
+    assert "NOT LIVE (error: http_5xx)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["http://www.gov.uk/government/statistics/x"],  # http without --allow-loopback
+        ["https://169.254.169.254/latest/meta-data/"],
+        ["ftp://www.gov.uk/"],
+        ["https://www.gov.uk/x", "--status", "99"],
+        ["https://www.gov.uk/x", "--final-url", "(unclosed"],
+        ["https://www.gov.uk/x", "--timeout", "0"],
+        ["http://10.0.0.1/", "--allow-loopback"],
+    ],
+)
+def test_bad_input_exits_2_without_probing(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("releasewatch check: ")
+
+
+def test_option_that_is_not_a_number_is_a_usage_error() -> None:
+    with pytest.raises(SystemExit) as exc:
+        run(["https://www.gov.uk/x", "--status", "abc"])
+    assert exc.value.code == 2
+
+
+def test_build_release_carries_the_rule_and_a_placeholder_contact() -> None:
+    parser = argparse.ArgumentParser()
+    check.add_parser(parser.add_subparsers())
+    args = parser.parse_args(
+        ["check", "https://www.gov.uk/x", "--contains", "a", "--contains", "b", "--govuk"]
+    )
+    release = check.build_release(args)
+    assert release.rule.contains == ("a", "b")
+    assert release.rule.govuk
+    assert release.cache_bust_param == "rwcb"
+    assert not release.allow_loopback
+    assert list(release.contacts) == ["cli"]
