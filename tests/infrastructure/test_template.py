@@ -1,0 +1,310 @@
+"""template.yaml, checked offline: cfn-lint, then the SAM transform and named assertions on what
+the deployed stack must do. Each assertion says what an operator would lose without it."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from releasewatch.store.dynamodb import create_table
+from samtranslator.translator.transform import transform
+from samtranslator.yaml_helper import yaml_parse
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
+
+
+class _ManagedPolicies:
+    """The managed-policy loader samtranslator asks for (it would otherwise call IAM)."""
+
+    def load(self) -> dict[str, str]:
+        names = ["AWSLambdaBasicExecutionRole", "AWSXrayWriteOnlyAccess", "AWSLambdaRole"]
+        return {n: f"arn:aws:iam::aws:policy/{n}" for n in names}
+
+
+@pytest.fixture(scope="module")
+def sam() -> dict[str, Any]:
+    template: dict[str, Any] = yaml_parse(TEMPLATE.read_text())
+    return template
+
+
+@pytest.fixture(scope="module")
+def cfn(sam: dict[str, Any]) -> dict[str, Any]:
+    template: dict[str, Any] = yaml_parse(TEMPLATE.read_text())
+    for resource in template["Resources"].values():
+        props = resource.get("Properties", {})
+        for key in ("CodeUri", "ContentUri"):
+            if isinstance(props.get(key), str):
+                props[key] = f"s3://releasewatch-artifacts/{key.lower()}.zip"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AWS_DEFAULT_REGION", "eu-west-2")
+        out: dict[str, Any] = transform(template, {}, _ManagedPolicies())
+    return out
+
+
+def of_type(cfn: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in cfn["Resources"].items() if v["Type"] == kind}
+
+
+def statements(cfn: dict[str, Any], role: str) -> list[dict[str, Any]]:
+    policies = cfn["Resources"][role]["Properties"].get("Policies", [])
+    return [s for p in policies for s in p["PolicyDocument"]["Statement"]]
+
+
+def actions(statement: dict[str, Any]) -> list[str]:
+    action = statement["Action"]
+    return [action] if isinstance(action, str) else list(action)
+
+
+def resources(statement: dict[str, Any]) -> list[Any]:
+    resource = statement["Resource"]
+    return resource if isinstance(resource, list) else [resource]
+
+
+def for_service(cfn: dict[str, Any], role: str, prefix: str) -> list[dict[str, Any]]:
+    return [s for s in statements(cfn, role) if any(a.startswith(prefix) for a in actions(s))]
+
+
+# -- the template as a whole ------------------------------------------------------------------
+
+
+def test_template_passes_cfn_lint() -> None:
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("cfn-lint")), str(TEMPLATE)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_functions_run_a_current_python_on_arm64(cfn: dict[str, Any]) -> None:
+    functions = of_type(cfn, "AWS::Lambda::Function")
+    assert set(functions) == {"PollerFunction", "ApiFunction"}
+    for name, fn in functions.items():
+        assert fn["Properties"]["Runtime"] in ("python3.12", "python3.13"), name
+        assert fn["Properties"]["Architectures"] == ["arm64"], name
+        assert fn["Properties"]["TracingConfig"] == {"Mode": "Active"}, name
+
+
+def test_shared_code_ships_as_a_layer_that_sam_build_installs(sam: dict[str, Any]) -> None:
+    layer = sam["Resources"]["SharedLayer"]
+    assert layer["Properties"]["ContentUri"] == "shared/"
+    assert layer["Metadata"]["BuildMethod"] == sam["Globals"]["Function"]["Runtime"]
+    assert layer["Metadata"]["BuildArchitecture"] == "arm64"
+    requirements = (ROOT / "shared" / "requirements.txt").read_text()
+    for package in ("httpx", "pydantic", "PyYAML", "aws-lambda-powertools", "python-docx"):
+        assert package in requirements
+    assert (ROOT / "shared" / "releasewatch" / "__init__.py").exists()
+    for fn in ("PollerFunction", "ApiFunction"):
+        handler_dir = ROOT / sam["Resources"][fn]["Properties"]["CodeUri"]
+        assert (handler_dir / "app.py").exists(), fn
+
+
+# -- the clock --------------------------------------------------------------------------------
+
+
+def test_poller_runs_every_minute(cfn: dict[str, Any]) -> None:
+    (schedule,) = of_type(cfn, "AWS::Scheduler::Schedule").values()
+    props = schedule["Properties"]
+    # cfn-lint does not catch "rate(1 minutes)" or "rate(5 minute)": check the text itself
+    assert props["ScheduleExpression"] == "rate(1 minute)"
+    assert re.fullmatch(r"rate\(1 minute\)", props["ScheduleExpression"])
+    assert props["FlexibleTimeWindow"] == {"Mode": "OFF"}
+    assert props["Target"]["Arn"] == {"Fn::GetAtt": ["PollerFunction", "Arn"]}
+
+
+def test_schedule_retries_briefly_then_dead_letters(cfn: dict[str, Any]) -> None:
+    (schedule,) = of_type(cfn, "AWS::Scheduler::Schedule").values()
+    target = schedule["Properties"]["Target"]
+    retry = target["RetryPolicy"]
+    # a tick older than two minutes is superseded by the next one
+    assert 60 <= retry["MaximumEventAgeInSeconds"] <= 300
+    assert 1 <= retry["MaximumRetryAttempts"] <= 3
+    assert target["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": ["FailedTicksQueue", "Arn"]}
+
+
+def test_failed_poller_invocations_go_to_an_on_failure_destination(cfn: dict[str, Any]) -> None:
+    (config,) = of_type(cfn, "AWS::Lambda::EventInvokeConfig").values()
+    props = config["Properties"]
+    assert props["FunctionName"] == {"Ref": "PollerFunction"}
+    assert props["MaximumRetryAttempts"] <= 1
+    assert props["DestinationConfig"]["OnFailure"]["Destination"] == {
+        "Fn::GetAtt": ["FailedTicksQueue", "Arn"]
+    }
+
+
+def test_poller_timeout_fits_the_minute(cfn: dict[str, Any]) -> None:
+    timeout = cfn["Resources"]["PollerFunction"]["Properties"]["Timeout"]
+    assert 30 <= timeout <= 60
+
+
+# -- state ------------------------------------------------------------------------------------
+
+
+class _RecordingClient:
+    def __init__(self) -> None:
+        self.created: dict[str, Any] = {}
+
+    def create_table(self, **kwargs: Any) -> None:
+        self.created = kwargs
+
+    def update_time_to_live(self, **kwargs: Any) -> None:
+        self.created["TimeToLive"] = kwargs["TimeToLiveSpecification"]
+
+    def update_continuous_backups(self, **kwargs: Any) -> None:
+        self.created["PITR"] = kwargs["PointInTimeRecoverySpecification"]
+
+
+def test_table_has_ttl_pitr_sse_and_on_demand_billing(cfn: dict[str, Any]) -> None:
+    props = cfn["Resources"]["Table"]["Properties"]
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert props["SSESpecification"] == {"SSEEnabled": True}
+    assert cfn["Resources"]["Table"]["DeletionPolicy"] == "Retain"
+
+
+def test_table_matches_the_one_the_store_creates(cfn: dict[str, Any]) -> None:
+    # The store queries these keys and indexes; `push --create-table` and tests use
+    # create_table: the deployed table must be the same shape.
+    recorder = _RecordingClient()
+    create_table(recorder, "t", wait=False)
+    made = recorder.created
+    props = cfn["Resources"]["Table"]["Properties"]
+
+    def indexes(gsis: list[dict[str, Any]]) -> dict[str, Any]:
+        return {g["IndexName"]: (g["KeySchema"], g["Projection"]) for g in gsis}
+
+    assert props["KeySchema"] == made["KeySchema"]
+    assert sorted(props["AttributeDefinitions"], key=str) == sorted(
+        made["AttributeDefinitions"], key=str
+    )
+    assert indexes(props["GlobalSecondaryIndexes"]) == indexes(made["GlobalSecondaryIndexes"])
+    assert "active-index" in indexes(props["GlobalSecondaryIndexes"])
+    assert made["TimeToLive"]["AttributeName"] == props["TimeToLiveSpecification"]["AttributeName"]
+
+
+# -- least privilege --------------------------------------------------------------------------
+
+TABLE_ARN = {"Fn::GetAtt": ["Table", "Arn"]}
+
+
+def test_poller_table_access_is_scoped_to_the_table_and_its_active_index(
+    cfn: dict[str, Any],
+) -> None:
+    (statement,) = for_service(cfn, "PollerFunctionRole", "dynamodb:")
+    assert resources(statement) == [TABLE_ARN, {"Fn::Sub": "${Table.Arn}/index/active-index"}]
+    assert "dynamodb:Scan" not in actions(statement)
+    assert "dynamodb:DeleteTable" not in actions(statement)
+    assert {"dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:BatchGetItem"} <= set(
+        actions(statement)
+    )
+
+
+def test_api_reads_the_table_and_cannot_write_it(cfn: dict[str, Any]) -> None:
+    (statement,) = for_service(cfn, "ApiFunctionRole", "dynamodb:")
+    assert resources(statement)[0] == TABLE_ARN
+    assert all(
+        r == TABLE_ARN or "${Table.Arn}/index/" in r["Fn::Sub"] for r in resources(statement)
+    )
+    assert not {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"} & set(
+        actions(statement)
+    )
+
+
+def test_email_is_sent_only_as_the_ses_identity(cfn: dict[str, Any]) -> None:
+    (statement,) = for_service(cfn, "PollerFunctionRole", "ses:")
+    assert set(actions(statement)) == {"ses:SendEmail", "ses:SendRawEmail"}
+    identity = resources(statement)[0]["Fn::Sub"]
+    assert identity.endswith(":identity/${SesIdentity}")
+    assert "*" not in str(resources(statement))
+    assert for_service(cfn, "ApiFunctionRole", "ses:") == []
+
+
+def test_sms_publish_is_the_only_wildcard_resource(cfn: dict[str, Any]) -> None:
+    for role in ("PollerFunctionRole", "ApiFunctionRole"):
+        wildcards = [s for s in statements(cfn, role) if "*" in resources(s)]
+        allowed = [] if role == "ApiFunctionRole" else [["sns:Publish"]]
+        assert [actions(s) for s in wildcards] == allowed, role
+    # ...and the template says why it cannot be narrowed
+    assert "cannot be narrowed" in TEMPLATE.read_text()
+
+
+def test_only_the_ack_secret_parameter_is_readable(cfn: dict[str, Any]) -> None:
+    for role in ("PollerFunctionRole", "ApiFunctionRole"):
+        (statement,) = for_service(cfn, role, "ssm:")
+        assert actions(statement) == ["ssm:GetParameter"]
+        (arn,) = resources(statement)
+        assert arn["Fn::Sub"].endswith(":parameter${AckSecretParameterName}")
+
+
+def test_functions_are_told_where_the_table_and_secret_are(cfn: dict[str, Any]) -> None:
+    for fn in ("PollerFunction", "ApiFunction"):
+        env = cfn["Resources"][fn]["Properties"]["Environment"]["Variables"]
+        assert env["TABLE_NAME"] == {"Ref": "Table"}
+        assert env["ACK_SECRET_PARAMETER"] == {"Ref": "AckSecretParameterName"}
+        assert env["POWERTOOLS_METRICS_NAMESPACE"] == "Releasewatch"
+    poller_env = cfn["Resources"]["PollerFunction"]["Properties"]["Environment"]["Variables"]
+    assert poller_env["SENDER_EMAIL"] == {"Ref": "SenderEmail"}
+
+
+# -- who watches the watchdog -----------------------------------------------------------------
+
+
+def test_heartbeat_alarm_treats_missing_data_as_breaching(cfn: dict[str, Any]) -> None:
+    alarm = cfn["Resources"]["HeartbeatMissingAlarm"]["Properties"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("Releasewatch", "Heartbeat")
+    assert alarm["TreatMissingData"] == "breaching"
+    assert alarm["Period"] * alarm["EvaluationPeriods"] == 180
+    assert alarm["ComparisonOperator"] == "LessThanThreshold"
+    # the alarm must watch the dimension Powertools actually emits (service=<service name>)
+    service = cfn["Resources"]["PollerFunction"]["Properties"]["Environment"]["Variables"][
+        "POWERTOOLS_SERVICE_NAME"
+    ]
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": service}]
+    assert alarm["AlarmActions"] == [{"Ref": "OpsTopic"}]
+
+
+def test_poller_errors_page_operations(cfn: dict[str, Any]) -> None:
+    alarm = cfn["Resources"]["PollerErrorsAlarm"]["Properties"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/Lambda", "Errors")
+    assert alarm["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "PollerFunction"}}]
+    assert alarm["Threshold"] == 0 and alarm["ComparisonOperator"] == "GreaterThanThreshold"
+    assert alarm["AlarmActions"] == [{"Ref": "OpsTopic"}]
+    subscription = cfn["Resources"]["OpsEmailSubscription"]["Properties"]
+    assert subscription["Endpoint"] == {"Ref": "AlarmEmail"}
+
+
+# -- the web side and outputs -----------------------------------------------------------------
+
+
+def test_api_has_a_public_function_url(cfn: dict[str, Any]) -> None:
+    url = cfn["Resources"]["ApiFunctionUrl"]["Properties"]
+    assert url["AuthType"] == "NONE"
+    assert url["TargetFunctionArn"] == {"Ref": "ApiFunction"}
+    permissions = of_type(cfn, "AWS::Lambda::Permission")
+    assert any(
+        p["Properties"]["Action"] == "lambda:InvokeFunctionUrl" for p in permissions.values()
+    )
+
+
+def test_outputs_give_the_url_and_table_name(cfn: dict[str, Any]) -> None:
+    outputs = cfn["Outputs"]
+    assert outputs["ApiUrl"]["Value"] == {"Fn::GetAtt": ["ApiFunctionUrl", "FunctionUrl"]}
+    assert outputs["TableName"]["Value"] == {"Ref": "Table"}
+
+
+def test_example_parameters_cover_every_required_parameter(sam: dict[str, Any]) -> None:
+    import json
+
+    example = json.loads((ROOT / "infra" / "parameters.example.json").read_text())
+    given = {p["ParameterKey"] for p in example}
+    required = {k for k, v in sam["Parameters"].items() if "Default" not in v}
+    assert required <= given
+    assert given <= set(sam["Parameters"])
