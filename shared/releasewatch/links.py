@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Protocol
+from urllib.parse import quote
+
+from .tokens import Purpose, TokenCodec
+
+ACK_PATH = "/a/"  # short on purpose: the link must fit in an SMS beside the essentials
+RELEASE_PATH = "/r/"
 
 
 class Links(Protocol):
@@ -20,3 +26,29 @@ class NoLinks:
 
     def release_url(self, release_id: str) -> str | None:
         return None
+
+
+class SignedLinks:
+    """Links to the web endpoint at `base_url` (the local server, or the API Lambda's URL).
+
+    Every call to `ack_url` mints a fresh token (its own id, so each can be used once);
+    `now` is passed in: links read no clock.
+    """
+
+    def __init__(self, base_url: str, codec: TokenCodec) -> None:
+        if not base_url.startswith(("http://", "https://")):
+            raise ValueError(f"base URL {base_url!r} must start with http:// or https://")
+        self.base_url = base_url.rstrip("/")
+        self.codec = codec
+
+    @classmethod
+    def from_secret(cls, base_url: str, secret: bytes) -> SignedLinks:
+        """For the AWS side: the secret bytes come from SSM; the URL is the function URL."""
+        return cls(base_url, TokenCodec(secret))
+
+    def ack_url(self, release_id: str, contact_id: str, step: int, now: datetime) -> str | None:
+        token = self.codec.issue(release_id, contact_id, step, now, purpose=Purpose.ACK)
+        return f"{self.base_url}{ACK_PATH}{token}"
+
+    def release_url(self, release_id: str) -> str | None:
+        return f"{self.base_url}{RELEASE_PATH}{quote(release_id, safe='')}"

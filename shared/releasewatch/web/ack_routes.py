@@ -1,0 +1,65 @@
+"""Acknowledge links and the HTML dashboard on the API Lambda: a Powertools Router.
+
+Wire it beside web/routes.py in functions/api/app.py:
+
+    from releasewatch.web import ack_routes
+    app.include_router(ack_routes.router)
+    app.append_context(store=store, ack_codec=TokenCodec(secret_from_ssm))  # once per container
+
+Routes (all answered by web.app.WebApp, the same logic the local server runs):
+
+    GET  /a/<token>        confirmation page with a form (no state change)
+    POST /a/<token>        record the acknowledgement
+    GET  /dashboard        releases and their states (HTML; no addresses)
+    GET  /r/<release_id>   one release's checks and timeline (HTML; no addresses)
+
+The context may also carry `clock` (any releasewatch Clock; the system clock otherwise).
+"""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler.api_gateway import Response as PowertoolsResponse
+from aws_lambda_powertools.event_handler.api_gateway import Router
+
+from ..clock import Clock, SystemClock
+from ..store.base import Store
+from ..tokens import TokenCodec
+from .app import Response, WebApp
+
+router = Router()  # type: ignore[no-untyped-call]
+
+
+def _web() -> WebApp:
+    store: Store = router.context["store"]
+    codec: TokenCodec = router.context["ack_codec"]
+    clock: Clock = router.context.get("clock") or SystemClock()
+    return WebApp(store, codec, clock)
+
+
+def _to_powertools(response: Response) -> PowertoolsResponse[str]:
+    return PowertoolsResponse(
+        status_code=response.status,
+        content_type=response.headers.get("Content-Type"),
+        body=response.body,
+        headers=response.headers,
+    )
+
+
+@router.get("/a/<token>")
+def ack_get(token: str) -> PowertoolsResponse[str]:
+    return _to_powertools(_web().ack_get(token))
+
+
+@router.post("/a/<token>")
+def ack_post(token: str) -> PowertoolsResponse[str]:
+    return _to_powertools(_web().ack_post(token))
+
+
+@router.get("/dashboard")
+def dashboard() -> PowertoolsResponse[str]:
+    return _to_powertools(_web().dashboard())
+
+
+@router.get("/r/<release_id>")
+def release_page(release_id: str) -> PowertoolsResponse[str]:
+    return _to_powertools(_web().release_page(release_id))

@@ -1,0 +1,249 @@
+"""The web endpoints' logic, independent of any server: a method and a path in, a Response out.
+
+    GET  /a/<token>        confirmation page with a form; never changes anything (mail
+                           scanners and link previews fetch links: they must not acknowledge)
+    POST /a/<token>        records the acknowledgement (ack_service.acknowledge)
+    GET  /  or /dashboard  read-only list of releases and their states
+    GET  /r/<release id>   one release: state, last checks, timeline (names only)
+
+Token problems answer with the TokenError's own 4xx and a page saying what to do. No page
+shows an email address or a phone number (pages.scrub is the last line of defence).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from urllib.parse import quote, unquote
+
+from .. import ack_service
+from ..ack_service import AckOutcome, AckResult
+from ..clock import Clock
+from ..errors import TokenError
+from ..model import Check, Event, EventKind, ReleaseRecord
+from ..store.base import Store
+from ..timefmt import delay_text, uk_datetime, uk_time
+from ..tokens import TokenCodec, http_status, public_message
+from . import pages
+
+log = logging.getLogger("releasewatch.web")
+
+SECURITY_HEADERS = {
+    "Content-Type": "text/html; charset=utf-8",
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",  # the token is in the URL: never send it onwards
+    "X-Robots-Tag": "noindex, nofollow",
+    "X-Frame-Options": "DENY",  # no clickjacking of the acknowledge button
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    body: str
+    headers: dict[str, str] = field(default_factory=lambda: dict(SECURITY_HEADERS))
+
+
+class WebApp:
+    def __init__(self, store: Store, codec: TokenCodec, clock: Clock) -> None:
+        self.store = store
+        self.codec = codec
+        self.clock = clock
+
+    def handle(self, method: str, path: str) -> Response:
+        path = path.split("?", 1)[0]
+        method = method.upper()
+        if path.startswith("/a/"):
+            token = path[3:]
+            if method in ("GET", "HEAD"):
+                return self.ack_get(token)
+            if method == "POST":
+                return self.ack_post(token)
+            return _not_allowed("GET, POST")
+        if method not in ("GET", "HEAD"):
+            return _not_allowed("GET")
+        if path in ("/", "/dashboard"):
+            return self.dashboard()
+        if path.startswith("/r/"):
+            return self.release_page(unquote(path[3:]))
+        return Response(404, pages.page("Not found", pages.para("There is no page here.")))
+
+    # -- acknowledge --------------------------------------------------------------------------
+    def ack_get(self, token: str) -> Response:
+        try:
+            result = ack_service.preview(self.store, token, self.codec, self.clock.now())
+        except TokenError as exc:
+            return _token_error(exc)
+        if result.outcome != AckOutcome.WOULD_RECORD:
+            return Response(200, _ack_page(result))
+        hold = uk_time(result.hold_until) if result.hold_until else ""
+        body = (
+            pages.para(f"Release: {result.release_title}")
+            + pages.para(f"You: {result.contact_name} (chain step {result.step + 1})")
+            + pages.para(
+                "Acknowledging tells the others already alerted that you are dealing with it, "
+                f"stops reminders to you, and holds the later alert steps until {hold}. If the "
+                "page is still not live then, escalation resumes. The breach notice to the head "
+                "of profession is never held."
+            )
+            + pages.form(f"./{token}", "Acknowledge")
+        )
+        return Response(200, pages.page("Acknowledge this alert?", body))
+
+    def ack_post(self, token: str) -> Response:
+        try:
+            result = ack_service.acknowledge(self.store, token, self.codec, self.clock.now())
+        except TokenError as exc:
+            return _token_error(exc)
+        if result.outcome == AckOutcome.RECORDED:
+            log.info(
+                "acknowledged: release %s step %s by contact %s",
+                result.release_id,
+                result.step,
+                result.contact_id,
+            )
+        status = 409 if result.outcome == AckOutcome.NOT_NEEDED else 200
+        return Response(status, _ack_page(result))
+
+    # -- dashboard ----------------------------------------------------------------------------
+    def dashboard(self) -> Response:
+        records = sorted(self.store.all_releases(), key=lambda r: r.release.due, reverse=True)
+        rows = []
+        for record in records:
+            r = record.release
+            acks = [e for e in self.store.events(r.id) if e.kind == EventKind.ACKNOWLEDGED]
+            rows.append(
+                [
+                    pages.link(f"r/{quote(r.id, safe='')}", r.title),
+                    uk_datetime(r.due),
+                    _state_html(record),
+                    uk_time(record.live_at) if record.live_at else "",
+                    _check_text(record.last_check),
+                    ", ".join(f"{_name(record, e)} {uk_time(e.at)}" for e in acks),
+                ]
+            )
+        body = (
+            pages.para(f"As of {uk_datetime(self.clock.now())}.", "muted")
+            + pages.table(
+                ["Release", "Due", "State", "Live at", "Last check", "Acknowledged"],
+                rows,
+                raw_columns=frozenset({0, 2}),
+            )
+            if rows
+            else pages.para("No releases are stored yet.")
+        )
+        return Response(200, pages.page("Releases", body))
+
+    def release_page(self, release_id: str) -> Response:
+        record = self.store.get_release(release_id)
+        if record is None:
+            return Response(404, pages.page("Not found", pages.para("No such release.")))
+        r = record.release
+        checks = self.store.checks(r.id, limit=10)
+        events = self.store.events(r.id)
+        body = (
+            pages.para(f"Due {uk_datetime(r.due)}. State: {record.state.value}.")
+            + (pages.para(f"Producer: {r.producer}") if r.producer else "")
+            + (
+                pages.para(
+                    f"Confirmed live {uk_datetime(record.live_at)} "
+                    f"({_offset(record.live_at, r.due)})."
+                )
+                if record.live_at
+                else ""
+            )
+            + "<h2>Latest checks</h2>"
+            + pages.table(
+                ["Time", "Live", "What it saw"],
+                [[uk_time(c.at), "yes" if c.live else "no", _check_text(c)] for c in checks],
+            )
+            + "<h2>Timeline</h2>"
+            + pages.table(
+                ["Time", "What", "Who", "Detail"],
+                [
+                    [uk_datetime(e.at), e.kind.value.replace("_", " "), _name(record, e), _det(e)]
+                    for e in events
+                ],
+            )
+            + pages.para("")
+            + pages.link("../", "All releases")
+        )
+        return Response(200, pages.page(r.title, body))
+
+
+def _token_error(exc: TokenError) -> Response:
+    status = http_status(exc)
+    log.info("acknowledge link refused: %s (%s)", type(exc).__name__, status)
+    return Response(status, pages.page("Link not accepted", pages.para(public_message(exc))))
+
+
+def _ack_page(result: AckResult) -> str:
+    match result.outcome:
+        case AckOutcome.RECORDED:
+            hold = uk_time(result.hold_until) if result.hold_until else ""
+            return pages.page(
+                "Acknowledged",
+                pages.para(
+                    f"Thank you, {result.contact_name}: your acknowledgement of "
+                    f"'{result.release_title}' was recorded at {uk_time(result.at)}."
+                )
+                + pages.para(
+                    "The others already alerted will be told, and reminders to you stop. "
+                    f"Later alert steps are held until {hold}; if the page is still not live "
+                    "then, escalation resumes."
+                ),
+            )
+        case AckOutcome.ALREADY_ACKNOWLEDGED:
+            hold = uk_time(result.hold_until) if result.hold_until else ""
+            return pages.page(
+                "Already acknowledged",
+                pages.para(
+                    f"{result.contact_name}, you already acknowledged '{result.release_title}'. "
+                    f"The hold runs until {hold}. Nothing new was recorded."
+                ),
+            )
+        case _:
+            return pages.page(
+                "Nothing to acknowledge",
+                pages.para(f"'{result.release_title}': {result.reason}. Nothing was recorded."),
+            )
+
+
+def _not_allowed(allow: str) -> Response:
+    headers = dict(SECURITY_HEADERS) | {"Allow": allow}
+    return Response(405, pages.page("Method not allowed", pages.para(f"Use {allow}.")), headers)
+
+
+def _state_html(record: ReleaseRecord) -> str:
+    state = record.state.value
+    css = {"late": "late", "live_late": "late", "early": "early", "live": "live"}.get(state, "")
+    return f'<span class="{css}">{state.replace("_", " ")}</span>'
+
+
+def _check_text(check: Check | None) -> str:
+    if check is None:
+        return "no check yet"
+    seen = f"HTTP {check.status}" if check.status is not None else (check.error or "no answer")
+    return f"{uk_time(check.at)}: {seen}, {check.reason}"
+
+
+def _name(record: ReleaseRecord, event: Event) -> str:
+    if event.contact_id is None:
+        return ""
+    contact = record.release.contacts.get(event.contact_id)
+    return contact.name if contact else event.contact_id
+
+
+def _det(event: Event) -> str:
+    shown = ("kind", "channel", "step", "occurrence", "from", "to", "reason", "permanent")
+    return ", ".join(f"{k} {v}" for k, v in event.detail.items() if k in shown)
+
+
+def _offset(live_at: datetime, due: datetime) -> str:
+    delta = live_at - due
+    return f"{delay_text(delta)} {'early' if delta.total_seconds() < 0 else 'after due'}"
