@@ -1,0 +1,279 @@
+"""At least once, bounded duplicates: proven the way Alertmanager's cluster test does it.
+
+Every run is compared with a reference run of the same timeline by a single worker: any
+count mismatch fails — a key missing is a lost alert, a key twice is a duplicate SMS at 3 a.m.
+The only duplicate allowed is the one the contract allows: a crash after the provider accepted
+a message and before the store recorded it as sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from releasewatch.notify.base import Message
+from releasewatch.service import Watchdog
+from releasewatch.store.base import Store
+from releasewatch.store.memory import InMemoryStore
+from releasewatch.store.sqlite import SQLiteStore
+
+from tests.factories import DUE, make_release
+from tests.fakes import FixedClock, RecordingNotifier, ScriptedProber
+
+M = timedelta(minutes=1)
+LEASE = timedelta(minutes=2)
+AFTER_ACCEPT = {"send:after", "mark_sent"}
+
+
+class Crash(BaseException):
+    """A process dying: not an Exception, so no handler in the tick can swallow it."""
+
+
+@dataclass
+class CrashPlan:
+    crash_at: int | None = None
+    steps: int = 0
+    crashed: str | None = None
+    crashed_key: str | None = None
+
+    def step(self, label: str, key: str | None = None) -> None:
+        if self.crashed is None and self.steps == self.crash_at:
+            self.crashed, self.crashed_key = label, key
+            raise Crash(label)
+        self.steps += 1
+
+
+class CrashingStore:
+    """Proxies a Store, dying before a chosen call (the write never happens)."""
+
+    def __init__(self, inner: Store, plan: CrashPlan) -> None:
+        self._inner, self._plan = inner, plan
+
+    def __getattr__(self, name: str) -> Any:
+        target = getattr(self._inner, name)
+        if not callable(target):
+            return target
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            key = args[0] if name == "mark_sent" else None
+            self._plan.step(name, key)
+            return target(*args, **kwargs)
+
+        return call
+
+
+@dataclass
+class Provider:
+    """The outside world: what SES/SNS accepted. Crashes can happen either side of acceptance."""
+
+    plan: CrashPlan
+    accepted: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def notifier(self) -> RecordingNotifier:
+        provider = self
+
+        class Notifier(RecordingNotifier):
+            def send(self, message: Message) -> str:
+                provider.plan.step("send:before", message.key)
+                with provider.lock:
+                    provider.accepted.append(message.key)
+                provider.plan.step("send:after", message.key)
+                return "ok"
+
+        return Notifier()
+
+
+StoreMaker = Callable[[], Store]
+
+
+def store_makers(tmp_path: Path) -> dict[str, StoreMaker]:
+    shared = InMemoryStore()
+    return {"memory": lambda: shared, "sqlite": lambda: SQLiteStore(tmp_path / "rw.db")}
+
+
+def timeline(live_after: timedelta | None, step: timedelta, end: timedelta) -> list[datetime]:
+    times, t = [], DUE - 20 * M
+    while t <= DUE + end:
+        times.append(t)
+        t += step
+    return times
+
+
+def run(
+    make_store: StoreMaker,
+    live_after: timedelta | None,
+    ticks: list[datetime],
+    *,
+    workers: int = 1,
+    crash_at: int | None = None,
+) -> tuple[list[str], CrashPlan]:
+    clock = FixedClock(ticks[0])
+    plan = CrashPlan(crash_at=crash_at)
+    provider = Provider(plan)
+    release = make_release()
+    setup = make_store()
+    setup.apply_releases([release], clock.now())
+    live_at = None if live_after is None else DUE + live_after
+    prober = ScriptedProber(clock, lambda now: live_at is not None and now >= live_at)
+    notifiers = {"email": provider.notifier(), "sms": provider.notifier()}
+
+    def watchdog(store: Store) -> Watchdog:
+        # A fresh Watchdog is a fresh process: a new owner, nothing remembered but the store.
+        return Watchdog(CrashingStore(store, plan), prober, notifiers, clock, lease=LEASE)  # type: ignore[arg-type]
+
+    def one_tick(store: Store, barrier: threading.Barrier | None) -> None:
+        if barrier is not None:
+            barrier.wait()
+        try:
+            asyncio.run(watchdog(store).tick())
+        except Crash:
+            pass
+
+    # Quiesce: keep ticking past the last lease so anything claimed and lost is finished.
+    extra = [ticks[-1] + LEASE + M * k for k in range(1, 4)]
+    for at in ticks + extra:
+        clock.set(at)
+        if workers == 1:
+            one_tick(setup, None)
+            continue
+        barrier = threading.Barrier(workers)
+        stores = [make_store() for _ in range(workers)]
+        threads = [threading.Thread(target=one_tick, args=(s, barrier)) for s in stores]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+    return provider.accepted, plan
+
+
+def assert_same_deliveries(
+    actual: list[str], expected: list[str], allowed_duplicate: str | None = None
+) -> None:
+    assert Counter(expected) == Counter(set(expected)), "the reference itself sent a duplicate"
+    counts = Counter(actual)
+    missing = set(expected) - set(actual)
+    unexpected = set(actual) - set(expected)
+    duplicates = {k: n for k, n in counts.items() if n > 1}
+    if allowed_duplicate is not None and duplicates.get(allowed_duplicate) == 2:
+        del duplicates[allowed_duplicate]
+    assert not missing, f"lost notifications: {sorted(missing)}"
+    assert not unexpected, f"notifications the reference never sent: {sorted(unexpected)}"
+    assert not duplicates, f"duplicates: {duplicates}"
+
+
+@pytest.mark.parametrize("backend", ["memory", "sqlite"])
+def test_overlapping_ticks_never_send_twice(tmp_path: Path, backend: str) -> None:
+    ticks = timeline(timedelta(hours=2, minutes=30), timedelta(seconds=30), timedelta(hours=3))
+    reference, _ = run(InMemoryStore, timedelta(hours=2, minutes=30), ticks)
+    assert len(reference) > 30  # the incident: plenty of alerts, repeats, resolution, reports
+    maker = store_makers(tmp_path)[backend]
+    actual, _ = run(maker, timedelta(hours=2, minutes=30), ticks, workers=4)
+    assert_same_deliveries(actual, reference)
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    live_minutes=st.one_of(st.none(), st.integers(min_value=-30, max_value=200)),
+    step_seconds=st.sampled_from([20, 45, 60, 90]),
+    workers=st.integers(min_value=2, max_value=4),
+    backend=st.sampled_from(["memory", "sqlite"]),
+)
+def test_concurrent_ticks_over_generated_timelines_match_a_single_worker(
+    tmp_path_factory: pytest.TempPathFactory,
+    live_minutes: int | None,
+    step_seconds: int,
+    workers: int,
+    backend: str,
+) -> None:
+    live_after = None if live_minutes is None else timedelta(minutes=live_minutes)
+    ticks = timeline(live_after, timedelta(seconds=step_seconds), timedelta(hours=3, minutes=30))
+    reference, _ = run(InMemoryStore, live_after, ticks)
+    maker = store_makers(tmp_path_factory.mktemp("race"))[backend]
+    actual, _ = run(maker, live_after, ticks, workers=workers)
+    assert_same_deliveries(actual, reference)
+
+
+def _crash_run(
+    make_store: StoreMaker, crash_at: int, ticks: list[datetime], live_after: timedelta
+) -> None:
+    reference, counted = run(InMemoryStore, live_after, ticks)
+    actual, plan = run(make_store, live_after, ticks, crash_at=crash_at)
+    assert plan.crashed is not None, f"step {crash_at} of {counted.steps} was never reached"
+    allowed = plan.crashed_key if plan.crashed in AFTER_ACCEPT else None
+    assert_same_deliveries(actual, reference, allowed_duplicate=allowed)
+
+
+# The busiest tick of the incident: the web publisher's first SMS and email at 09:40.
+BUSY_TICKS = [DUE + 9 * M, DUE + 10 * M] + [
+    DUE + 10 * M + k * 30 * timedelta(seconds=1) for k in range(1, 40)
+]
+LIVE_LATE = timedelta(minutes=25)
+
+
+def test_a_crash_at_every_step_of_the_busiest_tick_loses_nothing() -> None:
+    ticks = BUSY_TICKS
+    # Crash at each step of the second tick (09:40), where three messages are due.
+    clock_steps_first_tick = _count_steps(ticks[:1])
+    clock_steps_two_ticks = _count_steps(ticks[:2])
+    assert clock_steps_two_ticks - clock_steps_first_tick >= 15
+    for crash_at in range(clock_steps_first_tick, clock_steps_two_ticks):
+        _crash_run(InMemoryStore, crash_at, ticks, LIVE_LATE)
+
+
+def _count_steps(ticks: list[datetime]) -> int:
+    """Steps taken by the ticks themselves (without run()'s quiesce ticks)."""
+    clock = FixedClock(ticks[0])
+    plan = CrashPlan()
+    provider = Provider(plan)
+    store = InMemoryStore()
+    store.apply_releases([make_release()], clock.now())
+    prober = ScriptedProber(clock, lambda now: now >= DUE + LIVE_LATE)
+    notifiers = {"email": provider.notifier(), "sms": provider.notifier()}
+    dog = Watchdog(CrashingStore(store, plan), prober, notifiers, clock, lease=LEASE)  # type: ignore[arg-type]
+    for at in ticks:
+        clock.set(at)
+        asyncio.run(dog.tick())
+    return plan.steps
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_a_crash_anywhere_in_the_incident_loses_nothing(data: st.DataObject) -> None:
+    ticks = timeline(timedelta(hours=2), timedelta(seconds=60), timedelta(hours=2, minutes=20))
+    total = _count_steps(ticks)
+    crash_at = data.draw(st.integers(min_value=0, max_value=total - 1), label="crash_at")
+    _crash_run(InMemoryStore, crash_at, ticks, timedelta(hours=2))
+
+
+def test_a_crash_after_the_provider_accepted_is_the_only_duplicate(tmp_path: Path) -> None:
+    ticks = BUSY_TICKS
+    start = _count_steps(ticks[:1])
+    end = _count_steps(ticks[:2])
+    reference, _ = run(InMemoryStore, LIVE_LATE, ticks)
+    seen_labels = set()
+    for crash_at in range(start, end):
+        actual, plan = run(
+            store_makers(tmp_path / str(crash_at))["sqlite"], LIVE_LATE, ticks, crash_at=crash_at
+        )
+        seen_labels.add(plan.crashed)
+        duplicated = {k for k, n in Counter(actual).items() if n > 1}
+        if plan.crashed in AFTER_ACCEPT:
+            assert duplicated == {plan.crashed_key}
+        else:
+            assert duplicated == set()
+        assert set(actual) == set(reference)
+    assert {"claim", "send:before", "send:after", "mark_sent"} <= seen_labels
