@@ -1,51 +1,476 @@
 """Breach report draft (Code of Practice for Statistics, T3.6 orderly release).
 
-A plain-text draft built from the store's timeline. Blanks a person must fill are marked.
+`build_report(store, release_id)` reads the store and fills the fields of the breach report
+form (../shared/GOVUK.md) in the form's order; what only a person can say (the published
+statement, impact, corrective actions) is left as a marked blank. Three renderings of the same
+`BreachReport`: plain text (the email body and the terminal), Markdown, and Word (.docx, the
+form's own format, which the head of profession completes and sends on).
+
+Every time is UK local time with its zone named (BST or GMT). Contact details (email
+addresses, phone numbers) appear only when asked for: the emailed attachment carries them, the
+terminal does not.
 """
 
 from __future__ import annotations
 
-from .model import EventKind
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from .model import Check, Contact, Event, EventKind, ReleaseRecord
 from .notify.base import Attachment
 from .store.base import Store
-from .timefmt import delay_text, uk_datetime, uk_datetime_seconds
+from .timefmt import delay_text, uk, uk_datetime, uk_datetime_seconds
 
 BLANK = "[TO COMPLETE]"
+PRACTICE = (
+    "Code of Practice for Statistics, Trustworthiness principle, T3 Orderly release: "
+    "practice T3.6 (statistics are released at the standard time of 9.30am, or another time "
+    "announced in advance, and that time is kept)"
+)
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+Format = Literal["txt", "md", "docx"]
+FORMATS: tuple[Format, ...] = ("md", "txt", "docx")
+
+# The breach report form's fields, in its order (GOVUK.md, "Code of Practice for Statistics").
+FIELDS: tuple[tuple[str, str], ...] = (
+    ("output", "Title and link to the statistical output"),
+    ("producer", "Producer organisation"),
+    ("handler", "Person dealing with this report (name, contact)"),
+    ("head", "Head of Profession or lead official (name, contact)"),
+    ("statement", "Link to published statement about the breach"),
+    ("report_date", "Date of report"),
+    ("practices", "Relevant principle(s) and practice(s)"),
+    ("occurred", "Date of occurrence"),
+    ("account", "Account of what happened (roles, dates and times)"),
+    ("impact", "Impact inside and outside the producer"),
+    ("corrective", "Corrective actions, short and long term"),
+)
 
 
-def build_report_text(store: Store, release_id: str) -> str:
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime
+    what: str
+
+
+@dataclass(frozen=True)
+class ReportField:
+    key: str
+    label: str
+    lines: tuple[str, ...]
+
+    @property
+    def blank(self) -> bool:
+        return any(BLANK[:-1] in line for line in self.lines)
+
+
+@dataclass(frozen=True)
+class BreachReport:
+    release_id: str
+    title: str
+    url: str
+    producer: str
+    breach: Literal["late", "early", "not live yet", "none"]
+    due: datetime
+    live_at: datetime | None
+    published_at: datetime | None
+    delay: timedelta | None  # live_at - due (negative: early)
+    first_failure: Check | None
+    report_date: datetime
+    account: tuple[str, ...]  # the narrative paragraphs
+    timeline: tuple[TimelineEntry, ...]
+    fields: tuple[ReportField, ...]
+
+    def field(self, key: str) -> ReportField:
+        return next(f for f in self.fields if f.key == key)
+
+
+# -- building ------------------------------------------------------------------------------------
+def build_report(
+    store: Store,
+    release_id: str,
+    now: datetime | None = None,
+    *,
+    contact_details: bool = False,
+) -> BreachReport:
+    """The draft for `release_id`. `now` dates the report (default: the record's last update,
+    so a report rebuilt from the same store reads the same). Raises KeyError if unknown."""
     record = store.get_release(release_id)
     if record is None:
         raise KeyError(release_id)
     r = record.release
-    lines = [
-        f"Breach report (draft): {r.title}",
-        f"Link: {r.url}",
-        f"Producer: {r.producer or BLANK}",
-        "Practice breached: T3.6 (orderly release)",
-        f"Due: {uk_datetime(r.due)}",
-    ]
-    if record.live_at is not None:
-        delta = record.live_at - r.due
-        word = "early" if delta.total_seconds() < 0 else "late"
-        lines.append(
-            f"Confirmed live: {uk_datetime_seconds(record.live_at)} ({delay_text(delta)} {word})"
+    checks = store.checks(release_id)
+    events = store.events(release_id)
+    report_date = now or record.updated_at or r.due
+    first_failure = _first_failure(record, checks)
+    live_check = _live_check(record, checks)
+    published_at = live_check.published_at if live_check is not None else None
+    delay = record.live_at - r.due if record.live_at is not None else None
+    breach = _breach(record, delay)
+    timeline = _timeline(record, events, first_failure, live_check)
+    account = _account(record, breach, first_failure, events, delay, published_at)
+
+    def person(role: str, fallback_role: str | None = None) -> tuple[str, ...]:
+        contact = _by_role(r.contacts.values(), role) or (
+            _by_role(r.contacts.values(), fallback_role) if fallback_role else None
         )
-    lines += ["", "Timeline:"]
-    for event in store.events(release_id):
-        if event.kind in (
-            EventKind.STATE_CHANGED,
-            EventKind.NOTIFICATION_SENT,
-            EventKind.ACKNOWLEDGED,
-        ):
-            who = f" {event.contact_id}" if event.contact_id else ""
-            what = ", ".join(f"{k}={v}" for k, v in event.detail.items() if k != "key")
-            lines.append(f"  {uk_datetime_seconds(event.at)}  {event.kind.value}{who} {what}")
-    lines += ["", f"Impact: {BLANK}", f"Corrective actions: {BLANK}"]
-    return "\n".join(lines)
+        if contact is None:
+            return (f"{BLANK}: name", f"{BLANK}: contact")
+        detail = _contact_detail(contact) if contact_details else f"{BLANK}: contact"
+        return (f"{contact.name} ({_role(contact)})", detail)
+
+    occurred = uk(record.live_at if breach == "early" and record.live_at else r.due)
+    fields = {
+        "output": (r.title, r.url),
+        "producer": (r.producer or f"{BLANK}: producer organisation",),
+        "handler": person("lead_official"),
+        "head": person("head_of_profession", "lead_official"),
+        "statement": (f"{BLANK}: link to the published statement about the breach",),
+        "report_date": (f"{uk(report_date):%A %d %B %Y} (draft generated {_t(report_date)})",),
+        "practices": (PRACTICE,),
+        "occurred": (f"{occurred:%A %d %B %Y}",),
+        "account": (
+            *account,
+            "Timeline (UK local time):",
+            *(f"{_t(e.at)}  {e.what}" for e in timeline),
+        ),
+        "impact": (
+            f"{BLANK}: impact inside {r.producer or 'the producer'}",
+            f"{BLANK}: impact outside (users, media, markets)",
+        ),
+        "corrective": (
+            f"{BLANK}: short-term corrective actions",
+            f"{BLANK}: long-term corrective actions",
+        ),
+    }
+    return BreachReport(
+        release_id=r.id,
+        title=r.title,
+        url=r.url,
+        producer=r.producer,
+        breach=breach,
+        due=r.due,
+        live_at=record.live_at,
+        published_at=published_at,
+        delay=delay,
+        first_failure=first_failure,
+        report_date=report_date,
+        account=account,
+        timeline=timeline,
+        fields=tuple(ReportField(key, label, tuple(fields[key])) for key, label in FIELDS),
+    )
+
+
+def _t(when: datetime) -> str:
+    return uk_datetime_seconds(when)
+
+
+def _breach(
+    record: ReleaseRecord, delay: timedelta | None
+) -> Literal["late", "early", "not live yet", "none"]:
+    if delay is None:
+        return "not live yet"
+    if delay < timedelta(0):
+        return "early"
+    if delay > record.release.grace:
+        return "late"
+    return "none"
+
+
+def _first_failure(record: ReleaseRecord, checks: Sequence[Check]) -> Check | None:
+    if record.first_failure_at is not None:
+        exact = [c for c in checks if c.at == record.first_failure_at]
+        if exact:
+            return exact[0]
+    due = record.release.due
+    return next((c for c in checks if c.at >= due and not c.live), None)
+
+
+def _live_check(record: ReleaseRecord, checks: Sequence[Check]) -> Check | None:
+    if record.live_at is None:
+        return None
+    exact = [c for c in checks if c.live and c.at == record.live_at]
+    if exact:
+        return exact[0]
+    live = [c for c in checks if c.live and c.at >= record.live_at]
+    if live:
+        return live[0]
+    last = record.last_check
+    return last if last is not None and last.live else None
+
+
+def _by_role(contacts: Iterable[Contact], role: str | None) -> Contact | None:
+    return next((c for c in contacts if role is not None and c.role == role), None)
+
+
+def _role(contact: Contact) -> str:
+    return contact.role.replace("_", " ") if contact.role else contact.id
+
+
+def _contact_detail(contact: Contact) -> str:
+    parts = [p for p in (contact.email, contact.phone) if p]
+    return ", ".join(parts) if parts else f"{BLANK}: contact"
+
+
+def _who(record: ReleaseRecord, contact_id: str | None) -> str:
+    if contact_id is None:
+        return "someone"
+    contact = record.release.contacts.get(contact_id)
+    return f"{contact.name} ({_role(contact)})" if contact else contact_id
+
+
+def _seen(check: Check) -> str:
+    what = f"HTTP {check.status}" if check.status is not None else (check.error or "no answer")
+    parts = [what, check.reason]
+    if check.final_url:
+        parts.append(f"final URL {check.final_url}")
+    cache = [
+        f"{name} {value}"
+        for name, value in (
+            ("age", check.age),
+            ("cache-control", check.cache_control),
+            ("x-cache", check.x_cache),
+        )
+        if value
+    ]
+    if cache:
+        parts.append("cache: " + ", ".join(cache))
+    return "; ".join(parts)
+
+
+_KIND_WORDS = {
+    "alert": "alert",
+    "breach": "breach notice",
+    "early": "early-release breach alert",
+    "resolved": "resolution notice",
+    "ack_notice": "acknowledgement notice",
+    "report": "breach report draft",
+}
+
+
+def _event_text(record: ReleaseRecord, event: Event) -> str | None:
+    d = event.detail
+    kind = _KIND_WORDS.get(d.get("kind", ""), d.get("kind", "message"))
+    channel = "SMS" if d.get("channel") == "sms" else "email"
+    extra = ""
+    if d.get("occurrence"):
+        extra += f" (reminder {d['occurrence']})"
+    if d.get("fallback_for"):
+        extra += " (fallback: the first channel failed)"
+    match event.kind:
+        case EventKind.NOTIFICATION_SENT:
+            return (
+                f"{kind.capitalize()} sent by {channel} to {_who(record, event.contact_id)}{extra}"
+            )
+        case EventKind.NOTIFICATION_FAILED:
+            permanence = "permanently" if d.get("permanent") == "true" else "will retry"
+            return (
+                f"{kind.capitalize()} by {channel} to {_who(record, event.contact_id)} FAILED "
+                f"({permanence}): {d.get('reason', 'no reason given')}"
+            )
+        case EventKind.FALLBACK | EventKind.UNREACHABLE:
+            words = "Fallback" if event.kind == EventKind.FALLBACK else "Could not reach"
+            reason = d.get("reason", "")
+            return f"{words}: {_who(record, event.contact_id)}{f' ({reason})' if reason else ''}"
+        case EventKind.ACKNOWLEDGED:
+            step = int(d.get("step", "0")) + 1
+            return f"Acknowledged by {_who(record, event.contact_id)} (chain step {step})"
+        case EventKind.STATE_CHANGED:
+            to = d.get("to", "")
+            states = {
+                "watching": "Watching began (polling every few seconds around the due time)",
+                "late": "Marked late: not live when the grace period ended",
+                "live": "State: live on time",
+                "live_late": "State: live, late",
+                "early": "State: live before its announced time (early)",
+                "cancelled": "State: cancelled",
+            }
+            return states.get(to)
+        case EventKind.PAGE_LOST:
+            return f"Page stopped passing its live rule: {d.get('reason', '')}".rstrip(": ")
+    return None
+
+
+def _timeline(
+    record: ReleaseRecord,
+    events: Sequence[Event],
+    first_failure: Check | None,
+    live_check: Check | None,
+) -> tuple[TimelineEntry, ...]:
+    r = record.release
+    entries: list[tuple[datetime, int, str]] = [(r.due, 0, "Announced release time")]
+    if first_failure is not None:
+        entries.append(
+            (
+                first_failure.at,
+                1,
+                f"First check after the due time: not live ({_seen(first_failure)})",
+            )
+        )
+    for n, event in enumerate(events):
+        text = _event_text(record, event)
+        if text is not None:
+            entries.append((event.at, 2 + n, text))
+    if record.live_at is not None:
+        seen = f" ({_seen(live_check)})" if live_check is not None else ""
+        entries.append((record.live_at, 1, f"Confirmed live by releasewatch{seen}"))
+        if live_check is not None and live_check.published_at is not None:
+            entries.append(
+                (live_check.published_at, 1, "GOV.UK first_published_at (publication time)")
+            )
+    entries.sort(key=lambda e: (e[0], e[1]))
+    return tuple(TimelineEntry(at, what) for at, _, what in entries)
+
+
+def _account(
+    record: ReleaseRecord,
+    breach: str,
+    first_failure: Check | None,
+    events: Sequence[Event],
+    delay: timedelta | None,
+    published_at: datetime | None,
+) -> tuple[str, ...]:
+    r = record.release
+    out = [f"'{r.title}' was pre-announced for release at {uk_datetime(r.due)}."]
+    if breach == "early" and record.live_at is not None and delay is not None:
+        out.append(
+            f"releasewatch found it live at {_t(record.live_at)}, {delay_text(delay)} before "
+            "the announced time: an early release."
+        )
+    elif first_failure is not None:
+        out.append(
+            f"The first check after the due time, at {_t(first_failure.at)}, found it not "
+            f"live: {_seen(first_failure)}."
+        )
+    sent = [e for e in events if e.kind == EventKind.NOTIFICATION_SENT]
+    failed = [e for e in events if e.kind == EventKind.NOTIFICATION_FAILED]
+    people = list(dict.fromkeys(_who(record, e.contact_id) for e in sent))
+    if sent:
+        out.append(
+            f"releasewatch sent {len(sent)} message(s), to {', '.join(people)}, starting "
+            f"{_t(sent[0].at)}; each is listed below."
+        )
+    if failed:
+        out.append(f"{len(failed)} send(s) failed; each is listed below with its reason.")
+    acks = [e for e in events if e.kind == EventKind.ACKNOWLEDGED]
+    for ack in acks:
+        out.append(f"{_who(record, ack.contact_id)} acknowledged the alert at {_t(ack.at)}.")
+    if record.live_at is not None and delay is not None and breach != "early":
+        word = "late" if breach == "late" else "after the announced time (within the grace)"
+        out.append(f"It was confirmed live at {_t(record.live_at)}, {delay_text(delay)} {word}.")
+    elif record.live_at is None:
+        out.append(f"At the time of this draft it was still not confirmed live. {BLANK}")
+    if published_at is not None:
+        out.append(f"GOV.UK gives first_published_at {_t(published_at)}.")
+    out.append(f"{BLANK}: why it happened, and who did what (roles), from those involved.")
+    return tuple(out)
+
+
+# -- rendering -----------------------------------------------------------------------------------
+def _heading(report: BreachReport) -> str:
+    return f"Breach report (draft): {report.title}"
+
+
+def _preamble(report: BreachReport) -> list[str]:
+    return [
+        "A draft for the breach report form (Code of Practice for Statistics, T3.6), built by "
+        "releasewatch from its records. Complete every item marked " + BLANK + ".",
+        "Times are UK local time, with the zone (BST or GMT) named.",
+    ]
+
+
+def render_text(report: BreachReport) -> str:
+    lines = [_heading(report), "=" * len(_heading(report)), *_preamble(report), ""]
+    for number, f in enumerate(report.fields, 1):
+        lines.append(f"{number}. {f.label}")
+        lines.extend(f"   {line}" for line in f.lines)
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def render_markdown(report: BreachReport) -> str:
+    lines = [f"# {_heading(report)}", "", *(f"_{p}_" for p in _preamble(report)), ""]
+    for number, f in enumerate(report.fields, 1):
+        lines += [f"## {number}. {f.label}", ""]
+        if f.key == "account":
+            lines += [*report.account, ""]
+            lines += ["| Time (UK) | What happened |", "|---|---|"]
+            lines += [f"| {_t(e.at)} | {_md_cell(e.what)} |" for e in report.timeline]
+        elif f.key == "output":
+            lines.append(f"[{report.title}]({report.url})")
+        else:
+            lines += [f"{line}  " for line in f.lines]
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def render_docx(report: BreachReport) -> bytes:
+    """The form as a Word document: one table row per field, blanks highlighted."""
+    from docx import Document  # python-docx: only needed for this rendering
+    from docx.enum.text import WD_COLOR_INDEX
+
+    document = Document()
+    document.add_heading(_heading(report), level=1)
+    for paragraph in _preamble(report):
+        document.add_paragraph().add_run(paragraph).italic = True
+    table = document.add_table(rows=0, cols=2)
+    table.style = "Table Grid"
+    for number, f in enumerate(report.fields, 1):
+        if f.key == "account":
+            continue
+        row = table.add_row().cells
+        row[0].text = f"{number}. {f.label}"
+        row[1].text = ""
+        for i, line in enumerate(f.lines):
+            par = row[1].paragraphs[0] if i == 0 else row[1].add_paragraph()
+            run = par.add_run(line)
+            if BLANK[:-1] in line:
+                run.font.highlight_color = WD_COLOR_INDEX.YELLOW
+    number = next(i for i, f in enumerate(report.fields, 1) if f.key == "account")
+    document.add_heading(f"{number}. {report.field('account').label}", level=2)
+    for paragraph in report.account:
+        par = document.add_paragraph()
+        run = par.add_run(paragraph)
+        if BLANK[:-1] in paragraph:
+            run.font.highlight_color = WD_COLOR_INDEX.YELLOW
+    timeline = document.add_table(rows=1, cols=2)
+    timeline.style = "Table Grid"
+    timeline.rows[0].cells[0].text = "Time (UK)"
+    timeline.rows[0].cells[1].text = "What happened"
+    for entry in report.timeline:
+        cells = timeline.add_row().cells
+        cells[0].text = _t(entry.at)
+        cells[1].text = entry.what
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def render(report: BreachReport, fmt: Format) -> bytes:
+    if fmt == "docx":
+        return render_docx(report)
+    if fmt == "md":
+        return render_markdown(report).encode()
+    return render_text(report).encode()
+
+
+# -- the hooks the service and the demo use ------------------------------------------------------
+def build_report_text(store: Store, release_id: str) -> str:
+    """The plain-text draft without contact details (for terminals)."""
+    return render_text(build_report(store, release_id))
 
 
 def build_report_for_email(store: Store, release_id: str) -> tuple[str, tuple[Attachment, ...]]:
-    text = build_report_text(store, release_id)
-    attachment = Attachment(f"breach-report-{release_id}.txt", "text/plain", text.encode())
-    return text, (attachment,)
+    """The service's report_builder: the text inline, the Word form attached, both with the
+    contact details filled in (the email goes to the head of profession and lead official)."""
+    report = build_report(store, release_id, contact_details=True)
+    attachment = Attachment(f"breach-report-{release_id}.docx", DOCX_TYPE, render_docx(report))
+    return render_text(report), (attachment,)

@@ -1,17 +1,22 @@
 """The wording of every message, in one place. Pure: a MessageContext in, a Message out.
 
 Emails say what is wrong, since when, what the last check saw, who else has been told and
-what happens next. SMS messages fit one 160-character GSM-7 segment: a character outside
-GSM-7 (a curly quote, an en dash) would switch the whole text to UCS-2 and 70 characters.
+what happens next, and carry the acknowledge link. SMS messages fit one 160-character GSM-7
+segment: a character outside GSM-7 (a curly quote, an en dash) would switch the whole text to
+UCS-2 and 70 characters. An SMS is built as head + title + tail; only the title is ever
+shortened, so the acknowledge link (in the tail) always arrives whole.
+
+Kinds: alert (first), repeat (an alert's later occurrence), breach, early, ack_notice,
+resolved, report.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from ..model import Channel, Check, Contact, Notification, NotificationKind, Release
-from ..timefmt import delay_text, uk_datetime, uk_time
+from ..timefmt import delay_text, uk_datetime, uk_datetime_seconds, uk_time
 from .base import Attachment, Message
 
 SMS_LIMIT = 160
@@ -97,13 +102,33 @@ def _late_by(ctx: MessageContext) -> str:
     return delay_text(ctx.now - ctx.release.due)
 
 
+def _hhmm(when: datetime) -> str:
+    return uk_time(when)[:5]
+
+
+def _hold_until(ctx: MessageContext) -> datetime | None:
+    return ctx.acked_at + ctx.release.ack_timeout if ctx.acked_at else None
+
+
+def _first_sent(ctx: MessageContext) -> datetime | None:
+    """When this chain step first fired (for a repeat's 'first sent at')."""
+    step = ctx.notification.step
+    if step is None or not 0 <= step < len(ctx.release.chain.steps):
+        return None
+    return ctx.release.due + ctx.release.chain.steps[step].after
+
+
 def _subject(ctx: MessageContext) -> str:
     r, n = ctx.release, ctx.notification
     due = uk_time(r.due)
     match n.kind:
         case NotificationKind.ALERT:
-            again = " (reminder)" if n.occurrence else ""
-            return f"NOT LIVE{again}: {r.title} (due {due}, {_late_by(ctx)} late)"
+            if n.occurrence:
+                late = _late_by(ctx)
+                return (
+                    f"STILL NOT LIVE (reminder {n.occurrence}): {r.title} (due {due}, {late} late)"
+                )
+            return f"NOT LIVE: {r.title} (due {due}, {_late_by(ctx)} late)"
         case NotificationKind.BREACH:
             return f"BREACH: {r.title} still not live, {_late_by(ctx)} after {due}"
         case NotificationKind.EARLY:
@@ -121,51 +146,69 @@ def _delay_phrase(ctx: MessageContext) -> str:
     if ctx.live_at is None:
         return ""
     delta = ctx.live_at - ctx.release.due
-    if delta.total_seconds() <= ctx.release.grace.total_seconds() and delta.total_seconds() >= 0:
+    if timedelta(0) <= delta <= ctx.release.grace:
         return " on time"
-    if delta.total_seconds() < 0:
+    if delta < timedelta(0):
         return f", {delay_text(delta)} early"
     return f", {delay_text(delta)} late"
 
 
-def _seen(check: Check | None) -> str:
+def _seen(check: Check | None, limit: int = 14) -> str:
     if check is None:
         return "no check yet"
     what = f"HTTP {check.status}" if check.status is not None else (check.error or "no answer")
-    return what
+    return what[:limit]
 
 
+# -- SMS -----------------------------------------------------------------------------------------
 def sms_text(ctx: MessageContext) -> str:
+    """One GSM-7 segment: '<head><title><tail>'; the title gives way, the link never does."""
     r, n = ctx.release, ctx.notification
-    due = uk_time(r.due)[:5]
-    now = uk_time(ctx.now)[:5]
-    ack = f" Ack: {ctx.ack_url}" if ctx.ack_url and n.kind == NotificationKind.ALERT else ""
+    due = _hhmm(r.due)
+    now = _hhmm(ctx.now)
+    ack = f" Ack {ctx.ack_url}" if ctx.ack_url else ""
     match n.kind:
         case NotificationKind.ALERT:
             word = "STILL NOT LIVE" if n.occurrence else "NOT LIVE"
-            tail = f" due {due}, {word} at {now} ({_seen(ctx.last_check)}).{ack}"
+            head = f"RW {word} {now} (due {due}, {_seen(ctx.last_check)}): "
+            tail = ack
         case NotificationKind.BREACH:
-            tail = f" due {due}, still not live at {now}: breach, {_late_by(ctx)} late."
+            head = f"RW BREACH not live {now} (due {due}, {_late_by(ctx)} late): "
+            tail = ack
         case NotificationKind.EARLY:
-            live = uk_time(ctx.live_at or ctx.now)[:5]
-            tail = f" LIVE EARLY at {live}, due {due}: breach."
+            head = f"RW BREACH live EARLY {_hhmm(ctx.live_at or ctx.now)} (due {due}): "
+            tail = ". Report to follow."
         case NotificationKind.RESOLVED:
-            live = uk_time(ctx.live_at or ctx.now)[:5]
-            tail = f" live at {live}{_delay_phrase(ctx)}. Stand down."
+            live = _hhmm(ctx.live_at or ctx.now)
+            head = f"RW RESOLVED live {live}{_delay_phrase(ctx)}: "
+            tail = ". Stand down."
         case NotificationKind.ACK_NOTICE:
-            tail = f" acknowledged by {ctx.acked_by or 'someone'}."
+            who = to_gsm7(ctx.acked_by or "someone")[:30]
+            at = _hhmm(ctx.acked_at or ctx.now)
+            hold = _hold_until(ctx)
+            head = f"RW ACK {who} is on it ({at}): "
+            tail = f". Alerts held to {_hhmm(hold)}." if hold else "."
         case NotificationKind.REPORT:
-            tail = " breach report draft sent by email."
-    prefix = "RW: "
-    room = SMS_LIMIT - len(prefix) - len(to_gsm7(tail)) - 2
-    title = to_gsm7(r.title)
-    if room < 8:
-        title = ""
-    elif len(title) > room:
-        title = title[: room - 3].rstrip() + "..."
-    return to_gsm7(f"{prefix}'{title}'{tail}" if title else f"{prefix}{tail.strip()}")[:SMS_LIMIT]
+            head = "RW breach report draft emailed: "
+            tail = "."
+        case _:  # pragma: no cover
+            raise ValueError(n.kind)
+    return fit_sms(head, r.title, tail)
 
 
+def fit_sms(head: str, title: str, tail: str, limit: int = SMS_LIMIT) -> str:
+    head, title, tail = to_gsm7(head), to_gsm7(title), to_gsm7(tail)
+    room = limit - len(head) - len(tail)
+    if room < len(title):
+        title = title[: room - 3].rstrip() + "..." if room >= 8 else ""
+    text = head + title + tail if title else head.rstrip(": ") + tail
+    if len(text) > limit:
+        # Only a link longer than any sane base URL gets here: keep the link, drop the head.
+        text = tail.strip()[-limit:]
+    return text
+
+
+# -- email ---------------------------------------------------------------------------------------
 def _email_text(ctx: MessageContext) -> str:
     r, n = ctx.release, ctx.notification
     lines = [f"Dear {ctx.contact.name},", ""]
@@ -173,49 +216,74 @@ def _email_text(ctx: MessageContext) -> str:
         case NotificationKind.ALERT | NotificationKind.BREACH:
             since = ctx.first_failure_at or r.due
             lines += [
-                f"The release '{r.title}' was due at {uk_datetime(r.due)} and is not live.",
-                f"It has been missing since {uk_datetime(since)}; now {uk_time(ctx.now)} "
-                f"({_late_by(ctx)} late).",
+                f"'{r.title}' was due at {uk_datetime(r.due)} and is not live: "
+                f"{_late_by(ctx)} late at {uk_time(ctx.now)}.",
+                f"Not live since {uk_datetime(since)} (the first check after the due time).",
             ]
+            first = _first_sent(ctx)
+            if n.occurrence and first is not None:
+                lines.append(
+                    f"This is reminder {n.occurrence}; you were first alerted at {uk_time(first)}."
+                )
             if n.kind == NotificationKind.BREACH:
                 lines += [
                     "",
                     "This is a breach of the Code of Practice for Statistics (T3.6, orderly "
                     "release): the release time was announced in advance and has not been kept.",
+                    "Breach notices are never held by acknowledgements: the head of profession "
+                    "must know.",
                 ]
-            lines += ["", *_check_lines(ctx.last_check), ""]
-            lines.append(f"Page: {r.url}")
+            lines += ["", *_check_lines(ctx.last_check), "", f"Page: {r.url}"]
         case NotificationKind.EARLY:
             lines += [
-                f"The release '{r.title}' was due at {uk_datetime(r.due)} but was found live "
+                f"'{r.title}' was due at {uk_datetime(r.due)} but was found live "
                 f"at {uk_datetime(ctx.live_at or ctx.now)}: it was released early.",
-                "Early release is a breach of the Code of Practice for Statistics (T3.6).",
+                "Early release is a breach of the Code of Practice for Statistics (T3.6, "
+                "orderly release).",
                 "",
                 *_check_lines(ctx.last_check),
                 "",
                 f"Page: {r.url}",
-                "Polling continues to confirm the page stays up.",
+                "Polling continues to confirm the page stays up; a draft breach report follows.",
             ]
         case NotificationKind.RESOLVED:
             live = ctx.live_at or ctx.now
             lines += [
-                f"The release '{r.title}' is live: confirmed at {uk_datetime(live)}"
+                f"'{r.title}' is live: confirmed at {uk_datetime_seconds(live)}"
                 f"{_delay_phrase(ctx)} (due {uk_datetime(r.due)}).",
-                "No further alerts will be sent for it.",
-                "",
-                f"Page: {r.url}",
             ]
+            published = ctx.last_check.published_at if ctx.last_check else None
+            if published is not None:
+                lines.append(
+                    f"GOV.UK gives its first publication as {uk_datetime_seconds(published)}."
+                )
+            lines += ["No further alerts will be sent for it."]
+            if ctx.live_at is not None and _delay_phrase(ctx) != " on time":
+                lines.append(
+                    "It was not released at its announced time: the head of profession and the "
+                    "lead official receive a draft breach report."
+                )
+            lines += ["", f"Page: {r.url}"]
         case NotificationKind.ACK_NOTICE:
             when = uk_time(ctx.acked_at) if ctx.acked_at else "just now"
+            hold = _hold_until(ctx)
             lines += [
-                f"{ctx.acked_by or 'Someone'} acknowledged the alert for '{r.title}' at {when}.",
-                "Later alert steps are held for the acknowledgement timeout; if the page is "
-                "still not live then, escalation resumes. Breach notices are never held.",
+                f"{ctx.acked_by or 'Someone'} acknowledged the alert for '{r.title}' at {when} "
+                "and is dealing with it.",
+                (
+                    f"Later alert steps are held until {uk_time(hold)}; "
+                    if hold
+                    else "Later alert steps are held for the acknowledgement timeout; "
+                )
+                + "if the page is still not live then, escalation resumes.",
+                "Breach notices to the head of profession are never held.",
+                "",
+                *_check_lines(ctx.last_check),
             ]
         case NotificationKind.REPORT:
             lines += [
                 f"'{r.title}' was not released at its announced time. A draft breach report "
-                "is below and attached; complete the marked blanks and send it on.",
+                "is below and attached (Word); complete the marked blanks and send it on.",
                 "",
                 ctx.report_text or "(report unavailable)",
             ]
@@ -228,7 +296,13 @@ def _email_text(ctx: MessageContext) -> str:
         else:
             lines.append("Next: reminders continue until the page is live.")
         if ctx.ack_url:
-            lines += ["", f"Acknowledge (stops reminders to you): {ctx.ack_url}"]
+            lines += [
+                "",
+                f"Acknowledge: {ctx.ack_url}",
+                "(Stops reminders to you and tells the others you are on it; later alert steps "
+                f"wait {delay_text(r.ack_timeout)}. The link opens a page with a button: "
+                "nothing happens until you press it.)",
+            ]
     if ctx.release_url:
         lines += ["", f"Status: {ctx.release_url}"]
     lines += ["", "-- releasewatch"]
@@ -238,7 +312,7 @@ def _email_text(ctx: MessageContext) -> str:
 def _check_lines(check: Check | None) -> list[str]:
     if check is None:
         return ["No check has completed yet."]
-    out = [f"Last check at {uk_datetime(check.at)}: {check.reason}"]
+    out = [f"What the last check saw ({uk_datetime_seconds(check.at)}): {check.reason}"]
     if check.status is not None:
         out.append(f"  status: {check.status}")
     if check.error:
