@@ -308,3 +308,16 @@ def test_example_parameters_cover_every_required_parameter(sam: dict[str, Any]) 
     required = {k for k, v in sam["Parameters"].items() if "Default" not in v}
     assert required <= given
     assert given <= set(sam["Parameters"])
+
+
+def test_scheduler_sends_an_event_shaped_like_the_handler_tests_use(cfn: dict[str, Any]) -> None:
+    import json
+
+    (schedule,) = of_type(cfn, "AWS::Scheduler::Schedule").values()
+    text = schedule["Properties"]["Target"]["Input"]
+    # Scheduler substitutes its context attributes into the (string) placeholders
+    sent = json.loads(re.sub(r"<aws\.scheduler\.[a-z-]+>", "x", text))
+    fixture = json.loads((ROOT / "tests" / "events" / "scheduler_invoke.json").read_text())
+    assert set(sent) == set(fixture)
+    assert sent["detail-type"] == "Scheduled Event"
+    assert "<aws.scheduler.execution-id>" in text  # the correlation id in the poller's logs

@@ -1,0 +1,1 @@
+"""The API Lambda behind the function URL (handler: app.lambda_handler)."""

@@ -1,0 +1,1 @@
+"""The poller Lambda (handler: app.lambda_handler)."""

@@ -1,0 +1,43 @@
+"""Poller Lambda: invoked every minute by the schedule; ticks, re-polls the hot window, reports.
+
+The Watchdog (DynamoDB, SES, SNS, HTTP prober) is built once per container, on the first
+invocation; the environment is validated then (PollerSettings names any missing variable).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from releasewatch.aws.poller import InvocationReport, Lazy, Poller, build_poller
+from releasewatch.aws.settings import PollerSettings
+
+logger = Logger()
+metrics = Metrics()
+tracer = Tracer()
+
+poller: Lazy[Poller] = Lazy(lambda: build_poller(PollerSettings.from_env()))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE)
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    report = poller().run(context.get_remaining_time_in_millis)
+    return record(report)
+
+
+def record(report: InvocationReport) -> dict[str, Any]:
+    """Metrics and one log line per invocation; a heartbeat means a tick completed."""
+    metrics.add_metric(name="Heartbeat", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="Ticks", unit=MetricUnit.Count, value=report.ticks)
+    metrics.add_metric(name="Checks", unit=MetricUnit.Count, value=report.checks)
+    metrics.add_metric(name="NotificationsSent", unit=MetricUnit.Count, value=report.sent)
+    metrics.add_metric(name="NotificationsFailed", unit=MetricUnit.Count, value=report.failed)
+    metrics.add_metric(name="ReleaseErrors", unit=MetricUnit.Count, value=report.errors)
+    summary = report.summary()
+    logger.info("poll finished", extra=summary)
+    return summary

@@ -1,0 +1,170 @@
+"""One poller invocation: a full tick, then re-polls of the releases whose next check falls
+inside this minute (the hot window around the due time: every ~10 s), stopping well before
+the Lambda's deadline.
+
+    invocation start                                      next scheduled invocation
+    |-- tick --|.. 10 s ..|-- hot tick --|.. ..|-- hot tick --|      (reserve)   |
+    0                                                     window_seconds        60 s
+
+Every notification is claimed with a lease that outlives the invocation (remaining time plus
+a margin), so a timed-out or retried invocation, or the next one overlapping a slow tick,
+can never send it a second time; an unsent claim is picked up again once the lease runs out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Generic, TypeVar
+
+from ..bootstrap import build_watchdog
+from ..clock import Clock, SystemClock
+from ..model import Channel, ReleaseRecord
+from ..notify.base import Notifier
+from ..probe.base import Prober
+from ..service import TickReport, Watchdog
+from ..store.base import Store
+from .settings import PollerSettings
+
+LEASE_MARGIN = timedelta(seconds=60)
+T = TypeVar("T")
+
+
+@dataclass
+class InvocationReport:
+    ticks: int = 0
+    releases: int = 0
+    checks: int = 0
+    live_checks: int = 0
+    sent: int = 0
+    failed: int = 0
+    errors: int = 0
+    transitions: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def add(self, tick: TickReport) -> None:
+        self.ticks += 1
+        self.releases = max(self.releases, tick.releases)
+        self.checks += len(tick.checks)
+        self.live_checks += sum(1 for c in tick.checks if c.live)
+        self.sent += len(tick.sent)
+        self.failed += len(tick.failed)
+        self.errors += len(tick.errors)
+        self.transitions.extend((rid, a.value, b.value) for rid, a, b in tick.transitions)
+
+    def summary(self) -> dict[str, Any]:
+        """What the handler returns and logs: counts and ids, never an address."""
+        return {
+            "ticks": self.ticks,
+            "releases": self.releases,
+            "checks": self.checks,
+            "sent": self.sent,
+            "failed": self.failed,
+            "errors": self.errors,
+            "transitions": [f"{rid}: {a} -> {b}" for rid, a, b in self.transitions],
+        }
+
+
+class Poller:
+    def __init__(self, watchdog: Watchdog, settings: PollerSettings) -> None:
+        self.watchdog = watchdog
+        self.settings = settings
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def clock(self) -> Clock:
+        return self.watchdog.clock
+
+    def run(self, remaining_ms: Callable[[], int]) -> InvocationReport:
+        """Run one invocation's ticks; `remaining_ms` is context.get_remaining_time_in_millis.
+
+        One event loop per container, so the prober's connection pools survive between
+        invocations (Lambda freezes the process in between; nothing runs on the loop then).
+        """
+        if self._loop is None or self._loop.is_closed():
+            self._loop = asyncio.new_event_loop()
+        return self._loop.run_until_complete(self.run_async(remaining_ms))
+
+    async def run_async(self, remaining_ms: Callable[[], int]) -> InvocationReport:
+        s = self.settings
+        started = self.clock.now()
+        horizon = started + timedelta(seconds=60)
+        report = InvocationReport()
+        report.add(await self._tick(remaining_ms, None))
+
+        def hot(record: ReleaseRecord) -> bool:
+            return record.next_check_at is not None and record.next_check_at < horizon
+
+        while True:
+            elapsed = (self.clock.now() - started).total_seconds()
+            left_after_sleep = remaining_ms() / 1000 - s.hot_interval_seconds
+            if elapsed + s.hot_interval_seconds > s.window_seconds:
+                break
+            if left_after_sleep < s.reserve_seconds:
+                break
+            await self.clock.sleep(s.hot_interval_seconds)
+            tick = await self._tick(remaining_ms, hot)
+            report.add(tick)
+            if tick.releases == 0:
+                break  # nothing is hot this minute: leave it to the next invocation
+        return report
+
+    async def _tick(
+        self, remaining_ms: Callable[[], int], only: Callable[[ReleaseRecord], bool] | None
+    ) -> TickReport:
+        # A claim made in this tick must outlive the whole invocation, whatever is left of it.
+        self.watchdog.lease = timedelta(milliseconds=remaining_ms()) + LEASE_MARGIN
+        return await self.watchdog.tick(only)
+
+
+def build_poller(
+    settings: PollerSettings,
+    *,
+    clock: Clock | None = None,
+    store: Store | None = None,
+    notifiers: Mapping[Channel, Notifier] | None = None,
+    prober: Prober | None = None,
+) -> Poller:
+    """The AWS composition: DynamoDB, SES and SNS unless given (tests give fakes)."""
+    clock = clock or SystemClock()
+    if store is None:
+        from ..store.dynamodb import DynamoDBStore
+
+        store = DynamoDBStore(settings.table_name)
+    if notifiers is None:
+        from ..notify.ses import SesNotifier
+        from ..notify.sns import SnsSmsNotifier
+
+        notifiers = {
+            "email": SesNotifier(
+                settings.sender_email, configuration_set=settings.ses_configuration_set
+            ),
+            "sms": SnsSmsNotifier(
+                sender_id=settings.sms_sender_id, topic_arn=settings.sms_topic_arn
+            ),
+        }
+    watchdog = build_watchdog(store, notifiers, clock, prober=prober)
+    return Poller(watchdog, settings)
+
+
+class Lazy(Generic[T]):
+    """Build once per container, on first use (not at import: cold start stays cheap and
+    tests can build inside a moto mock)."""
+
+    def __init__(self, factory: Callable[[], T]) -> None:
+        self._factory = factory
+        self._value: T | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> T:
+        if self._value is None:
+            with self._lock:
+                if self._value is None:
+                    self._value = self._factory()
+        return self._value
+
+    def reset(self) -> None:
+        with self._lock:
+            self._value = None

@@ -1,0 +1,60 @@
+"""Each function's configuration, validated from its environment at cold start.
+
+A missing or malformed variable fails the cold start with a ConfigError naming every such
+variable, instead of a KeyError halfway through the first tick.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ..errors import ConfigError, ConfigProblem
+
+
+class _EnvSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        # CloudFormation cannot leave a variable out conditionally; "" means "not set".
+        return None if value == "" else value
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Self:
+        env = os.environ if env is None else env
+        try:
+            return cls.model_validate(dict(env))
+        except ValidationError as exc:
+            problems = []
+            for error in exc.errors():
+                name = str(error["loc"][0]) if error["loc"] else "?"
+                message = "is not set" if error["type"] == "missing" else str(error["msg"]).lower()
+                problems.append(ConfigProblem(path=name, message=message, file="environment"))
+            raise ConfigError(problems) from None
+
+
+class PollerSettings(_EnvSettings):
+    table_name: str = Field(alias="TABLE_NAME", min_length=3)
+    sender_email: str = Field(alias="SENDER_EMAIL", pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    ses_configuration_set: str | None = Field(None, alias="SES_CONFIGURATION_SET")
+    sms_sender_id: str | None = Field(None, alias="SMS_SENDER_ID")
+    sms_topic_arn: str | None = Field(None, alias="SMS_TOPIC_ARN")
+    ack_secret_parameter: str = Field(alias="ACK_SECRET_PARAMETER", pattern=r"^/")
+    ack_base_url: str | None = Field(None, alias="ACK_BASE_URL")
+    # Re-poll releases whose next check falls inside this invocation's minute, this often...
+    hot_interval_seconds: float = Field(10.0, alias="HOT_INTERVAL_SECONDS", ge=1, le=30)
+    # ...while at least this much of the invocation is left for one more tick (a probe's
+    # total timeout is 20 s) and the notifications it may send.
+    reserve_seconds: float = Field(20.0, alias="RESERVE_SECONDS", ge=5)
+    # Re-polling stops this far into the invocation: the next scheduled one takes over.
+    window_seconds: float = Field(50.0, alias="WINDOW_SECONDS", ge=0, le=600)
+
+
+class ApiSettings(_EnvSettings):
+    table_name: str = Field(alias="TABLE_NAME", min_length=3)
+    ack_secret_parameter: str | None = Field(None, alias="ACK_SECRET_PARAMETER")

@@ -1,0 +1,1 @@
+"""The web side shared by the Lambda function URL and (later) the local server: routes only."""

@@ -1,0 +1,90 @@
+"""The API Lambda handler under moto, with function URL events: /health and /status."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+from types import ModuleType
+from typing import Any
+
+import pytest
+from moto import mock_aws
+from releasewatch.clock import FixedClock
+from releasewatch.model import ReleaseState
+from releasewatch.store.dynamodb import DynamoDBStore, create_table, dynamodb_client
+
+from tests.factories import CONTACTS, DUE, make_check, make_release
+from tests.integration.lambda_support import LambdaContext, import_handler, load_event
+
+REGION = "eu-west-2"
+TABLE = "releasewatch-api-test"
+ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+    "TABLE_NAME": TABLE,
+    "ACK_SECRET_PARAMETER": "/releasewatch/ack-secret",
+    "POWERTOOLS_SERVICE_NAME": "releasewatch",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+}
+
+
+@pytest.fixture
+def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        create_table(dynamodb_client(REGION), TABLE)
+        store = DynamoDBStore(TABLE)
+        store.apply_releases([make_release("lms-2025-07"), make_release("cpi-2025-07")], DUE)
+        record = store.get_release("lms-2025-07")
+        assert record is not None
+        store.update_release(
+            record.model_copy(update={"state": ReleaseState.LATE, "last_check": make_check(at=DUE)})
+        )
+        yield import_handler("api")
+
+
+def call(api: ModuleType, event: str) -> dict[str, Any]:
+    clock = FixedClock(DUE)
+    context = LambdaContext(
+        clock=clock, deadline=DUE + timedelta(seconds=10), function_name="releasewatch-Api"
+    )
+    response: dict[str, Any] = api.lambda_handler(load_event(event), context)
+    return response
+
+
+def test_health_answers_ok(api: ModuleType) -> None:
+    response = call(api, "function_url_health")
+    assert response["statusCode"] == 200
+    assert json.loads(response["body"])["status"] == "ok"
+
+
+def test_status_lists_releases_and_their_states(api: ModuleType) -> None:
+    response = call(api, "function_url_status")
+    assert response["statusCode"] == 200
+    assert response["headers"]["Content-Type"].startswith("application/json")
+    releases = {r["id"]: r for r in json.loads(response["body"])["releases"]}
+    assert set(releases) == {"lms-2025-07", "cpi-2025-07"}
+    late = releases["lms-2025-07"]
+    assert late["state"] == "late"
+    assert late["due"] == DUE.isoformat()
+    assert late["title"] == "Labour market overview, UK: July 2025"
+    assert late["last_check"]["live"] is False
+    assert late["last_check"]["status"] == 200
+    assert releases["cpi-2025-07"]["last_check"] is None
+
+
+def test_status_shows_no_email_address_or_phone_number(api: ModuleType) -> None:
+    body = call(api, "function_url_status")["body"]
+    for contact in CONTACTS.values():
+        for address in (contact.email, contact.phone):
+            if address:
+                assert address not in body
+    assert "@" not in body
+
+
+def test_an_unknown_path_is_not_found(api: ModuleType) -> None:
+    assert call(api, "function_url_unknown")["statusCode"] == 404

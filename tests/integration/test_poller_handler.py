@@ -1,0 +1,216 @@
+"""The poller Lambda handler under moto: real DynamoDB, SES and SNS (moto), a scripted page and
+a fixed clock. Events are shaped like the schedule's."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.ses.models import ses_backends
+from moto.sns.models import sns_backends
+from releasewatch.aws.poller import LEASE_MARGIN, Lazy, build_poller
+from releasewatch.aws.settings import PollerSettings
+from releasewatch.clock import FixedClock
+from releasewatch.errors import ConfigError
+from releasewatch.model import ReleaseState
+from releasewatch.notify.base import Message
+from releasewatch.notify.ses import SesNotifier
+from releasewatch.store.dynamodb import DynamoDBStore, create_table, dynamodb_client
+
+from tests.factories import CONTACTS, DUE, make_release
+from tests.fakes import ScriptedProber
+from tests.integration.lambda_support import LambdaContext, import_handler, load_event
+
+REGION = "eu-west-2"
+TABLE = "releasewatch-poller-test"
+SENDER = "releasewatch@example.com"
+LIVE_AT = DUE + timedelta(hours=2, minutes=30)  # 12:00 BST, as in the incident
+
+ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+    "TABLE_NAME": TABLE,
+    "SENDER_EMAIL": SENDER,
+    "ACK_SECRET_PARAMETER": "/releasewatch/ack-secret",
+    "POWERTOOLS_SERVICE_NAME": "releasewatch",
+    "POWERTOOLS_METRICS_NAMESPACE": "Releasewatch",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+}
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        create_table(dynamodb_client(REGION), TABLE)
+        boto3.client("ses", region_name=REGION).verify_email_identity(EmailAddress=SENDER)
+        yield
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(DUE + timedelta(minutes=6))  # 09:36 BST: the page is missing
+
+
+@pytest.fixture
+def prober(clock: FixedClock) -> ScriptedProber:
+    return ScriptedProber(clock, lambda now: now >= LIVE_AT)
+
+
+@pytest.fixture
+def handler(aws: None, clock: FixedClock, prober: ScriptedProber) -> ModuleType:
+    """The handler module, its container-wide poller built on moto with our clock and page."""
+    DynamoDBStore(TABLE).apply_releases([make_release()], clock.now())
+    module = import_handler("poller")
+    module.poller = Lazy(
+        lambda: build_poller(PollerSettings.from_env(), clock=clock, prober=prober)
+    )
+    return module
+
+
+def invoke(module: ModuleType, clock: FixedClock, event: str = "eventbridge_scheduled") -> Any:
+    context = LambdaContext(clock=clock, deadline=clock.now() + timedelta(seconds=60))
+    result = module.lambda_handler(load_event(event), context)
+    return result, context
+
+
+def sent_emails() -> list[Any]:
+    return list(ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages)
+
+
+def sent_sms() -> list[tuple[str, str]]:
+    return list(sns_backends[DEFAULT_ACCOUNT_ID][REGION].sms_messages.values())
+
+
+def emf(stdout: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in stdout.splitlines() if '"_aws"' in line]
+
+
+def test_a_scheduled_tick_emails_the_stats_team_and_beats(
+    handler: ModuleType, clock: FixedClock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN the page is still missing six minutes after 09:30
+    # WHEN the schedule invokes the poller
+    result, _ = invoke(handler, clock)
+    # THEN the stats team's inbox got the alert through SES, and nobody else yet
+    emails = sent_emails()
+    assert [m.destinations["ToAddresses"] for m in emails] == [[CONTACTS["stats_team"].email]]
+    assert sent_sms() == []
+    # ...the release is recorded as late in DynamoDB
+    record = DynamoDBStore(TABLE).get_release("lms-2025-07")
+    assert record is not None and record.state == ReleaseState.LATE
+    # ...and the heartbeat and counts went out as EMF in the Releasewatch namespace
+    (blob,) = [b for b in emf(capsys.readouterr().out) if "Heartbeat" in b]
+    assert blob["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "Releasewatch"
+    assert blob["Heartbeat"] in (1, [1])
+    assert blob["service"] == "releasewatch"
+    assert result["sent"] == 1 and result["checks"] >= 1
+
+
+def test_the_same_minute_delivered_twice_sends_nothing_twice(
+    handler: ModuleType, clock: FixedClock
+) -> None:
+    # GIVEN the web publisher is due an SMS and an email (09:40)
+    clock.set(DUE + timedelta(minutes=10, seconds=5))
+    invoke(handler, clock, "scheduler_invoke")
+    first = (len(sent_emails()), len(sent_sms()))
+    assert first[1] == 1
+    # WHEN the scheduler delivers the same event again (at least once) in the same minute
+    clock.set(DUE + timedelta(minutes=10, seconds=5))
+    invoke(handler, clock, "scheduler_invoke")
+    # THEN nothing more was sent
+    assert (len(sent_emails()), len(sent_sms())) == first
+
+
+def test_the_hot_window_is_repolled_within_one_invocation(
+    handler: ModuleType, clock: FixedClock, prober: ScriptedProber
+) -> None:
+    # GIVEN it is one minute before the due time (the hot window: every 10 s)
+    clock.set(DUE - timedelta(minutes=1))
+    # WHEN one invocation runs
+    result, context = invoke(handler, clock)
+    # THEN the page was probed several times within the minute...
+    assert prober.calls >= 4
+    assert result["ticks"] == prober.calls
+    # ...and the invocation stopped with time to spare (the reserve), not at the deadline
+    assert min(context.remaining_seen) >= 20_000
+
+
+def test_far_from_the_due_time_one_tick_is_enough(
+    handler: ModuleType, clock: FixedClock, prober: ScriptedProber
+) -> None:
+    clock.set(DUE - timedelta(hours=3))
+    result, _ = invoke(handler, clock)
+    assert result["ticks"] <= 2
+    assert prober.calls <= 1
+
+
+def test_claims_outlive_the_invocation(
+    aws: None, clock: FixedClock, prober: ScriptedProber
+) -> None:
+    # GIVEN a poller whose email channel looks at the claim at the moment of sending
+    store = DynamoDBStore(TABLE)
+    store.apply_releases([make_release()], clock.now())
+    context = LambdaContext(clock=clock, deadline=clock.now() + timedelta(seconds=60))
+    seen: list[tuple[timedelta, timedelta]] = []
+
+    class LeaseSpy:
+        def __init__(self) -> None:
+            self.inner = SesNotifier(SENDER)
+
+        def send(self, message: Message) -> str:
+            (claim,) = [d for d in store.deliveries("lms-2025-07") if d.key == message.key]
+            assert claim.lease_until is not None
+            left = timedelta(milliseconds=context.get_remaining_time_in_millis())
+            seen.append((claim.lease_until - clock.now(), left))
+            return self.inner.send(message)
+
+    module = import_handler("poller")
+    settings = PollerSettings.from_env()
+    module.poller = Lazy(
+        lambda: build_poller(
+            settings, clock=clock, prober=prober, notifiers={"email": LeaseSpy(), "sms": LeaseSpy()}
+        )
+    )
+    # WHEN it sends the stats team's alert
+    module.lambda_handler(load_event("eventbridge_scheduled"), context)
+    # THEN the claim's lease ran beyond the invocation's deadline, with the margin
+    assert len(seen) == 1
+    lease_left, invocation_left = seen[0]
+    assert lease_left >= invocation_left + LEASE_MARGIN - timedelta(seconds=1)
+
+
+def test_a_missing_environment_variable_is_named(
+    aws: None, monkeypatch: pytest.MonkeyPatch, clock: FixedClock
+) -> None:
+    monkeypatch.delenv("TABLE_NAME")
+    monkeypatch.delenv("SENDER_EMAIL")
+    module = import_handler("poller")
+    with pytest.raises(ConfigError) as caught:
+        invoke(module, clock)
+    assert {p.path for p in caught.value.problems} == {"TABLE_NAME", "SENDER_EMAIL"}
+
+
+def test_logs_carry_no_address(
+    handler: ModuleType,
+    clock: FixedClock,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock.set(DUE + timedelta(minutes=10, seconds=5))
+    invoke(handler, clock)
+    text = capsys.readouterr().out + capsys.readouterr().err + caplog.text
+    for contact in CONTACTS.values():
+        for address in (contact.email, contact.phone):
+            if address:
+                assert address not in text
