@@ -1,0 +1,70 @@
+"""`releasewatch status --table T` (DynamoDB) or `--db PATH` (SQLite): every release, its
+state and what its last check saw. No contact details are printed."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..errors import StoreError
+from ..model import ReleaseRecord
+from ..store.base import Store
+from ..timefmt import uk_datetime
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("status", help="list releases and their states")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--table", help="a DynamoDB table (the stack's TableName output)")
+    where.add_argument("--db", help="a SQLite state file (default: the local one)")
+    p.add_argument("--region", help="AWS region for --table")
+    p.add_argument("--endpoint-url", help="a DynamoDB endpoint (DynamoDB Local, moto)")
+    p.add_argument("--all", action="store_true", help="include inactive (finished) releases")
+    p.set_defaults(func=run)
+
+
+def open_store(args: argparse.Namespace) -> Store:
+    if args.table:
+        from ..store.dynamodb import DynamoDBStore, dynamodb_client
+
+        return DynamoDBStore(args.table, client=dynamodb_client(args.region, args.endpoint_url))
+    from ..bootstrap import LocalPaths
+    from ..store.sqlite import SQLiteStore
+
+    return SQLiteStore(LocalPaths.from_db(args.db).db)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        store = open_store(args)
+    except (StoreError, OSError) as exc:
+        print(f"cannot open the store: {exc}", file=sys.stderr)
+        return 1
+    try:
+        records = store.all_releases() if args.all else store.active_releases()
+    except Exception as exc:  # StoreError, or botocore's credential/endpoint errors
+        print(f"cannot read the releases: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        close = getattr(store, "close", None)
+        if callable(close):
+            close()
+    if not records:
+        print("no releases" + ("" if args.all else " active (--all shows finished ones)"))
+        return 0
+    rows = [("RELEASE", "DUE (UK)", "STATE", "LAST CHECK")]
+    rows += [_row(r) for r in sorted(records, key=lambda r: (r.release.due, r.id))]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for row in rows:
+        print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:3])) + "  " + row[3])
+    return 0
+
+
+def _row(record: ReleaseRecord) -> tuple[str, str, str, str]:
+    state = record.state.value + ("" if record.active else " (inactive)")
+    check = record.last_check
+    seen = "-"
+    if check is not None:
+        verdict = "live" if check.live else "not live"
+        seen = f"{uk_datetime(check.at)}: {verdict} ({check.reason})"
+    return record.id, uk_datetime(record.release.due), state, seen
