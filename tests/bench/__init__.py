@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m tests.bench` runs every bench_*.py main(); pytest collects none."""
