@@ -11,7 +11,15 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from .durations import parse_duration
 
@@ -30,6 +38,8 @@ def _duration(value: Any) -> Any:
 
 
 Duration = Annotated[timedelta, Field(ge=timedelta(0))]
+# Every stored time is held in UTC, whatever offset it arrived with, so stores agree byte for byte.
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(lambda v: v.astimezone(UTC))]
 
 
 class Frozen(BaseModel):
@@ -149,7 +159,7 @@ class Release(Frozen):
     id: str
     title: str
     url: str
-    due: AwareDatetime
+    due: UtcDatetime
     producer: str = ""
     rule: LiveRule = LiveRule()
     chain: Chain
@@ -161,11 +171,6 @@ class Release(Frozen):
     cadence: Cadence = Cadence()
     cancelled: bool = False
     allow_loopback: bool = False  # local mode only: permit http://127.0.0.1 targets
-
-    @field_validator("due")
-    @classmethod
-    def _utc(cls, v: datetime) -> datetime:
-        return v.astimezone(UTC)
 
     @model_validator(mode="after")
     def _chain_contacts_known(self) -> Release:
@@ -202,7 +207,7 @@ class Check(Frozen):
     """One probe of a release's page and what it saw."""
 
     release_id: str
-    at: AwareDatetime
+    at: UtcDatetime
     url: str
     live: bool
     reason: str
@@ -214,7 +219,7 @@ class Check(Frozen):
     x_cache: str | None = None
     error: str | None = None  # timeout, connect, tls, too_many_redirects, refused, body_too_large…
     elapsed_ms: float = 0.0
-    published_at: AwareDatetime | None = None  # GOV.UK first_published_at, when the page says
+    published_at: UtcDatetime | None = None  # GOV.UK first_published_at, when the page says
 
 
 class ReleaseRecord(Frozen):
@@ -224,11 +229,11 @@ class ReleaseRecord(Frozen):
     state: ReleaseState = ReleaseState.SCHEDULED
     version: int = 0
     active: bool = True
-    live_at: AwareDatetime | None = None
-    first_failure_at: AwareDatetime | None = None
+    live_at: UtcDatetime | None = None
+    first_failure_at: UtcDatetime | None = None
     last_check: Check | None = None
-    next_check_at: AwareDatetime | None = None
-    updated_at: AwareDatetime | None = None
+    next_check_at: UtcDatetime | None = None
+    updated_at: UtcDatetime | None = None
 
     @property
     def id(self) -> str:
@@ -249,7 +254,7 @@ class EventKind(StrEnum):
 
 class Event(Frozen):
     release_id: str
-    at: AwareDatetime
+    at: UtcDatetime
     kind: EventKind
     contact_id: str | None = None
     detail: dict[str, str] = {}
@@ -272,7 +277,7 @@ class Notification(Frozen):
     kind: NotificationKind
     contact_id: str
     channel: Channel
-    due_at: AwareDatetime
+    due_at: UtcDatetime
     step: int | None = None
     occurrence: int = 0
     fallback_for: str | None = None  # the key of the notification this one stands in for
@@ -305,11 +310,11 @@ class Delivery(Frozen):
     status: DeliveryStatus
     attempts: int = 0
     owner: str | None = None
-    lease_until: AwareDatetime | None = None
-    sent_at: AwareDatetime | None = None
+    lease_until: UtcDatetime | None = None
+    sent_at: UtcDatetime | None = None
     provider_id: str | None = None
     error: str | None = None
-    updated_at: AwareDatetime | None = None
+    updated_at: UtcDatetime | None = None
 
     @property
     def key(self) -> str:

@@ -426,6 +426,40 @@ def test_mark_failed_never_downgrades_a_sent_delivery(store: Store, permanent: b
     assert store.deliveries(n.release_id) == [sent]
 
 
+def test_a_lapsed_worker_cannot_reopen_a_delivery_another_worker_is_sending(
+    store: Store,
+) -> None:
+    # GIVEN w1's lease ran out and w2 reclaimed the notification and is sending it
+    n = make_notification()
+    store.claim(n, "w1", T0, LEASE)
+    store.claim(n, "w2", T0 + 2 * LEASE, LEASE)
+
+    # WHEN w1 finally reports a transient failure
+    store.mark_failed(n.key, "w1", T0 + 2 * LEASE, "timeout", permanent=False)
+
+    # THEN w2 still holds it, so no third worker can send it again
+    [d] = store.deliveries(n.release_id)
+    assert (d.status, d.owner) == (DeliveryStatus.CLAIMED, "w2")
+    with pytest.raises(AlreadyClaimed):
+        store.claim(n, "w3", T0 + 2 * LEASE + timedelta(seconds=1), LEASE)
+
+
+def test_mark_failed_does_not_reopen_a_cancelled_delivery(store: Store) -> None:
+    n = make_notification()
+    store.claim(n, "w1", T0, LEASE)
+    store.cancel(n.key, T0, "page went live")
+
+    store.mark_failed(n.key, "w1", T0 + timedelta(seconds=1), "timeout", permanent=False)
+
+    [d] = store.deliveries(n.release_id)
+    assert d.status == DeliveryStatus.CANCELLED
+
+
+def test_checks_limit_zero_returns_none(store: Store) -> None:
+    store.record_checks([make_check(at=T0), make_check(at=T0 + timedelta(seconds=10))])
+    assert store.checks("lms-2025-07", limit=0) == []
+
+
 def test_cancel_marks_an_unsent_delivery_cancelled(store: Store) -> None:
     n = make_notification()
     store.claim(n, "w1", T0, LEASE)

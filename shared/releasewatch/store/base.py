@@ -8,7 +8,10 @@ Delivery contract (claim, send, mark), the heart of "at least once, bounded dupl
                                   CANCELLED). Increments attempts.
     mark_sent(key, owner, ...)    records SENT whoever holds the lease now: the message went out,
                                   so the record must say so even if our lease lapsed.
-    mark_failed(..., permanent)   RETRY (transient: next tick claims it again) or FAILED.
+    mark_failed(..., permanent)   RETRY (transient: next tick claims it again) or FAILED; acts
+                                  only on the caller's own claim (CLAIMED by `owner`), so a
+                                  worker whose lease lapsed cannot reopen a record another
+                                  worker is sending. KeyError if the key was never claimed.
     cancel(key, ...)              CANCELLED, unless already SENT; for messages overtaken by events.
 
 Release updates are optimistic: update_release(rec) succeeds only if the stored version equals

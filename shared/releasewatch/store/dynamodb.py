@@ -544,6 +544,8 @@ class DynamoDBStore:
                 raise StoreError("dynamodb batch_write_item left items unprocessed")
 
     def checks(self, release_id: str, limit: int | None = None) -> list[Check]:
+        if limit is not None and limit <= 0:
+            return []
         items = self._query_prefix(release_id, "CHECK#", newest_first=bool(limit), limit=limit)
         found = [Check.model_validate_json(i["check"]["S"]) for i in items]
         if limit:
@@ -697,9 +699,11 @@ class DynamoDBStore:
                 ":owner": {"S": owner},
                 ":error": {"S": error},
                 ":now": {"S": _iso(now)},
-                ":sent": {"S": DeliveryStatus.SENT.value},
+                ":claimed": {"S": DeliveryStatus.CLAIMED.value},
             },
-            "attribute_exists(PK) AND #status <> :sent",
+            # Only the caller's own claim: a worker whose lease lapsed must not reopen a
+            # delivery another worker has reclaimed and is sending.
+            "attribute_exists(PK) AND #status = :claimed AND #owner = :owner",
         )
 
     def cancel(self, key: str, now: datetime, reason: str) -> None:
@@ -738,7 +742,7 @@ class DynamoDBStore:
                 raise StoreError(f"dynamodb update_item failed: {_code(exc)}") from exc
             if not exc.response.get("Item"):
                 raise KeyError(key) from exc
-            # The condition failed on an existing item: it is SENT, which nothing overrides.
+            # The condition failed on an existing item (SENT, or not ours): leave it alone.
 
 
 def _delivery_from(item: Mapping[str, Any]) -> Delivery:

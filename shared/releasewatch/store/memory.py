@@ -93,7 +93,7 @@ class InMemoryStore:
     def checks(self, release_id: str, limit: int | None = None) -> list[Check]:
         with self._lock:
             found = sorted(self._checks.get(release_id, []), key=lambda c: c.at)
-            return found[-limit:] if limit else found
+            return found if limit is None else found[max(len(found) - limit, 0) :]
 
     def add_event(self, event: Event) -> None:
         with self._lock:
@@ -105,9 +105,7 @@ class InMemoryStore:
 
     def deliveries(self, release_id: str) -> list[Delivery]:
         with self._lock:
-            return [
-                d for d in self._deliveries.values() if d.notification.release_id == release_id
-            ]
+            return [d for d in self._deliveries.values() if d.notification.release_id == release_id]
 
     def claim(
         self, notification: Notification, owner: str, now: datetime, lease: timedelta
@@ -147,7 +145,9 @@ class InMemoryStore:
     ) -> None:
         with self._lock:
             old = self._deliveries[key]
-            if old.status == DeliveryStatus.SENT:
+            # Only our own claim: if our lease lapsed and another worker took over, its send
+            # is in flight, and reopening the record would let a third worker send again.
+            if old.status != DeliveryStatus.CLAIMED or old.owner != owner:
                 return
             self._deliveries[key] = old.model_copy(
                 update={

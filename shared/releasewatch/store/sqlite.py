@@ -362,7 +362,7 @@ class SQLiteStore:
 
     def checks(self, release_id: str, limit: int | None = None) -> list[Check]:
         conn = self._conn()
-        if limit:
+        if limit is not None:
             rows = conn.execute(
                 "SELECT body FROM checks WHERE release_id = ? ORDER BY at DESC, seq DESC LIMIT ?",
                 (release_id, limit),
@@ -437,8 +437,8 @@ class SQLiteStore:
         with self._write() as conn:
             changed = conn.execute(
                 "UPDATE deliveries SET status = ?, owner = ?, error = ?, lease_until = NULL,"
-                " updated_at = ? WHERE key = ? AND status != 'sent'",
-                (status.value, owner, error, _ts(now), key),
+                " updated_at = ? WHERE key = ? AND status = 'claimed' AND owner = ?",
+                (status.value, owner, error, _ts(now), key, owner),
             ).rowcount
             if changed == 0 and not self._has_delivery(conn, key):
                 raise KeyError(key)

@@ -1,0 +1,191 @@
+"""The `releasewatch` command as a user runs it: real processes, a page and an SMTP server on
+127.0.0.1, the SQLite file on disk."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from releasewatch.store.sqlite import SQLiteStore
+from releasewatch.timefmt import LONDON
+
+BIN = Path(sys.executable).parent / "releasewatch"
+
+
+@pytest.fixture
+def page() -> Iterator[str]:
+    class Missing(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Missing)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/government/statistics/x"
+    server.shutdown()
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[bytes] = []
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+        self.messages.append(envelope.content)
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[int, Inbox]]:
+    inbox = Inbox()
+    with socket.socket() as probe:  # aiosmtpd's readiness check cannot use port 0
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield port, inbox
+    controller.stop()
+
+
+def write_config(tmp_path: Path, url: str, due: datetime) -> Path:
+    local = due.astimezone(LONDON)
+    text = f"""\
+local_mode: true
+contacts:
+  team: {{name: Stats team, role: stats_team, email: team@example.com}}
+  pub: {{name: Web publisher, role: web_publisher, email: pub@example.com, phone: "+447700900123"}}
+chains:
+  default:
+    - {{after: 5m, notify: [team], channels: [email], repeat: 30m}}
+    - {{after: 10m, notify: [pub], channels: [sms, email], repeat: 15m}}
+releases:
+  - id: late-release
+    title: A release that is late
+    url: "{url}"
+    due: "{local:%Y-%m-%dT%H:%M:%S%z}"
+"""
+    path = tmp_path / "releasewatch.yaml"
+    path.write_text(text)
+    return path
+
+
+def releasewatch(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [str(BIN), *args], capture_output=True, text=True, timeout=60, env=full_env, check=False
+    )
+
+
+def test_validate_lists_every_problem_and_exits_2(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("contacts:\n  a: {name: A}\nchains: {}\nreleases: [{id: x}]\n")
+    result = releasewatch("validate", str(bad))
+    assert result.returncode == 2
+    assert f"{bad}:2: contacts.a: a contact needs an email, a phone, or both" in result.stderr
+    assert f"{bad}:3: chains: expected a non-empty mapping of chains" in result.stderr
+    assert "releases[0].title: required field is missing" in result.stderr
+
+
+def test_validate_accepts_the_shipped_example() -> None:
+    example = Path(__file__).parents[2] / "infra" / "releasewatch.example.yaml"
+    result = releasewatch("validate", str(example))
+    assert result.returncode == 0, result.stderr
+    assert "OK, 2 release(s)" in result.stdout
+
+
+def test_two_processes_on_one_database_send_each_alert_once(
+    tmp_path: Path, page: str, smtp: tuple[int, Inbox]
+) -> None:
+    port, inbox = smtp
+    due = datetime.now(UTC) - timedelta(minutes=11)  # both chain steps are due at once
+    config = write_config(tmp_path, page, due)
+    db = tmp_path / "state" / "rw.db"
+    args = (
+        "run",
+        "--config",
+        str(config),
+        "--db",
+        str(db),
+        "--once",
+        "--smtp",
+        f"127.0.0.1:{port}",
+    )
+    env = {"RELEASEWATCH_SMTP_STARTTLS": "0", "RELEASEWATCH_SMTP_SENDER": "rw@example.com"}
+    procs = [
+        subprocess.Popen([str(BIN), *args], env={**os.environ, **env}, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+        for _ in range(3)
+    ]  # fmt: skip
+    for proc in procs:
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+    # then a restart: the same tick again sends nothing new
+    again = releasewatch(*args, env=env)
+    assert again.returncode == 0, again.stderr
+
+    emails = [message_from_bytes(m) for m in inbox.messages]
+    keys = sorted(str(e["X-Releasewatch-Key"]) for e in emails)
+    assert keys == [
+        "late-release|alert|0|0|team|email",
+        "late-release|alert|1|0|pub|email",
+    ]
+    assert {str(e["To"]) for e in emails} == {"team@example.com", "pub@example.com"}
+    assert all("is not live" in e.get_payload() for e in emails)  # type: ignore[operator]
+    sms = [
+        json.loads(line) for line in (db.parent / "outbox" / "sms.jsonl").read_text().splitlines()
+    ]
+    assert [m["key"] for m in sms] == ["late-release|alert|1|0|pub|sms"]
+    assert len(sms[0]["text"]) <= 160
+    with SQLiteStore(db) as store:
+        record = store.get_release("late-release")
+        assert record is not None and record.state.value == "late"
+        assert record.last_check is not None and record.last_check.status == 404
+
+
+def test_run_never_prints_addresses(tmp_path: Path, page: str) -> None:
+    due = datetime.now(UTC) - timedelta(minutes=11)
+    config = write_config(tmp_path, page, due)
+    result = releasewatch("run", "--config", str(config), "--db", str(tmp_path / "rw.db"), "--once")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout + result.stderr
+    assert "SMS to Web publisher" in out and "EMAIL to Stats team" in out
+    assert "@example.com" not in out and "+4477" not in out
+
+
+def test_run_refuses_an_invalid_config_and_changes_nothing(tmp_path: Path, page: str) -> None:
+    config = write_config(tmp_path, page, datetime.now(UTC))
+    db = tmp_path / "rw.db"
+    assert releasewatch("run", "--config", str(config), "--db", str(db), "--once").returncode == 0
+    config.write_text(config.read_text().replace("    title: A release that is late\n", ""))
+    result = releasewatch("run", "--config", str(config), "--db", str(db), "--once")
+    assert result.returncode == 2
+    assert "releases[0].title: required field is missing" in result.stderr
+    with SQLiteStore(db) as store:
+        assert [r.id for r in store.active_releases()] == ["late-release"]
+
+
+def test_the_demo_replays_the_incident_and_ends_with_the_breach_report() -> None:
+    result = releasewatch("demo", "--speed", "1500")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.index("EMAIL to Labour market statistics team") < out.index(
+        "SMS to On-call web publisher"
+    )
+    assert "BREACH" in out
+    assert "RESOLVED" in out and "2 h 3" in out  # live at 12:00, 2.5 hours late
+    assert "Breach report" in out
+    assert "@example.com" not in out and "+4477" not in out
