@@ -232,7 +232,8 @@ class Watchdog:
                 acker = release.contacts.get(ack.contact_id)
                 acked_by = acker.name if acker else ack.contact_id
                 acked_at = ack.at
-        report_text, attachments = None, ()
+        report_text: str | None = None
+        attachments: tuple[Attachment, ...] = ()
         if notification.kind == NotificationKind.REPORT:
             report_text, attachments = self.report_builder(self.store, release.id)
         ack_url = None

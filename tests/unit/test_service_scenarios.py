@@ -77,7 +77,7 @@ def test_the_incident_escalates_in_order_and_resolves_when_live_at_noon():
 
 
 def test_eight_minutes_late_alerts_the_stats_team_only_then_reports_the_breach():
-    clock, store, dog, email, sms = build(DUE + 8 * M)
+    clock, _store, dog, email, sms = build(DUE + 8 * M)
     run_until(clock, dog, DUE + 90 * M)
     assert sorted(set(summary(email))) == [
         ("head_of_profession", "report"),
@@ -116,7 +116,7 @@ def test_a_transient_failure_is_retried_next_tick_and_sent_once():
 
 
 def test_released_early_is_a_breach_notice_and_a_report():
-    clock, store, dog, email, sms = build(DUE - 10 * M)
+    clock, store, dog, email, _sms = build(DUE - 10 * M)
     run_until(clock, dog, DUE + 40 * M)
     record = store.get_release("lms-2025-07")
     assert record is not None and record.state == ReleaseState.EARLY
@@ -130,7 +130,7 @@ def test_released_early_is_a_breach_notice_and_a_report():
 
 def test_a_cancelled_release_is_not_polled_or_escalated():
     release = make_release(cancelled=True)
-    clock, store, dog, email, sms = build(None, release=release)
+    clock, _store, dog, email, sms = build(None, release=release)
     run_until(clock, dog, DUE + 70 * M)
     assert email.sent == [] and sms.sent == []
     assert dog.prober.calls == 0  # type: ignore[attr-defined]
