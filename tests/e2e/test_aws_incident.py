@@ -12,6 +12,7 @@ AWS_ENDPOINT_URL) with a controlled clock.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import urllib.request
@@ -183,9 +184,7 @@ def test_the_incident_on_aws(lambda_poller: tuple[ModuleType, FixedClock], aws: 
     )
     assert sms_times[0] == bst_on_the_day(9, 40)
     assert sms_times[-1] <= bst_on_the_day(12, 0)
-    assert all(
-        b - a == timedelta(minutes=10) for a, b in zip(sms_times, sms_times[1:], strict=False)
-    )
+    assert all(b - a == timedelta(minutes=10) for a, b in itertools.pairwise(sms_times))
 
     # ...the table's final state: live late, live at 12:00 BST, nothing left pending
     record = store.get_release("lms-2025-07")
