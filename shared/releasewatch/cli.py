@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from . import __version__
 
-COMMANDS = ("run", "demo", "validate", "check")
+COMMANDS = ("run", "demo", "validate", "check", "report")
 
 
 def build_parser() -> argparse.ArgumentParser:

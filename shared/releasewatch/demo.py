@@ -3,16 +3,24 @@
 A release is due at 09:30; a page server on 127.0.0.1 plays GOV.UK: 404 at first, then the
 announcement, and the publication only at 12:00. A CDN in front of it keeps serving a stale 404
 to any request that does not bust the cache. The watchdog polls with a clock running ~180x
-faster than real time, escalates along the default chain, and prints everything it does.
+faster than real time, escalates along the default chain, and prints everything it does. At
+11:40 the on-call web publisher opens the acknowledge link in their latest SMS (GET: a
+confirmation page, nothing recorded) and presses the button (POST: recorded; the others are
+told). It ends with the breach report.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import threading
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from .clock import Clock
@@ -94,7 +102,7 @@ def _handler(clock: Clock, cache_param: str) -> type[BaseHTTPRequestHandler]:
                 "no-cache" in self.headers.get("Cache-Control", "")
             )
             if parts.path != PATH:
-                status, headers, body = 404, {}, _NOT_FOUND
+                status, headers, body = 404, dict[str, str](), _NOT_FOUND
             else:
                 status, headers, body = page_for(clock.now(), busted)
             data = body.encode()
@@ -133,3 +141,47 @@ def demo_window() -> tuple[datetime, datetime]:
 
 
 Finished = Callable[[], bool]
+
+
+# The incident's lead official got hold of someone at 11:40: here the web publisher answers the
+# 11:40 page (the demo waits for that SMS to be sent, then acknowledges from its link).
+ACK_AT = datetime(2025, 7, 17, 11, 40, tzinfo=LONDON)
+ACK_CONTACT = "web-publisher"
+
+
+def latest_ack_link(outbox: Path, contact_id: str = ACK_CONTACT) -> str | None:
+    """The acknowledge link in the newest SMS to `contact_id` in the local outbox."""
+    path = outbox / "sms.jsonl"
+    if not path.exists():
+        return None
+    link = None
+    for line in path.read_text().splitlines():
+        record = json.loads(line)
+        if record.get("contact_id") != contact_id:
+            continue
+        found = _LINK.search(record.get("text", ""))
+        if found:
+            link = found.group(0)
+    return link
+
+
+_LINK = re.compile(r"http://127\.0\.0\.1:\d+/a/[A-Za-z0-9_-]+")
+
+
+def press(url: str, method: str) -> tuple[int, str]:
+    """Open `url` like a browser would (GET) or press its button (POST); loopback only."""
+    if not url.startswith("http://127.0.0.1:"):
+        raise ValueError("the demo only talks to its own loopback server")
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    data = b"" if method == "POST" else None
+    request = urllib.request.Request(url, data=data, method=method)  # noqa: S310 (loopback only)
+    try:
+        with opener.open(request, timeout=5) as response:
+            return response.status, _title(response.read().decode())
+    except urllib.error.HTTPError as exc:
+        return exc.code, _title(exc.read().decode())
+
+
+def _title(html: str) -> str:
+    found = re.search(r"<h1>(.*?)</h1>", html)
+    return found.group(1) if found else ""

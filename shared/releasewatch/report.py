@@ -121,7 +121,7 @@ def build_report(
         if contact is None:
             return (f"{BLANK}: name", f"{BLANK}: contact")
         detail = _contact_detail(contact) if contact_details else f"{BLANK}: contact"
-        return (f"{contact.name} ({_role(contact)})", detail)
+        return (_named(contact), detail)
 
     occurred = uk(record.live_at if breach == "early" and record.live_at else r.due)
     fields = {
@@ -220,7 +220,13 @@ def _who(record: ReleaseRecord, contact_id: str | None) -> str:
     if contact_id is None:
         return "someone"
     contact = record.release.contacts.get(contact_id)
-    return f"{contact.name} ({_role(contact)})" if contact else contact_id
+    return _named(contact) if contact else contact_id
+
+
+def _named(contact: Contact) -> str:
+    """'Alice Publisher (web publisher)'; just 'Lead official' when the name is the role."""
+    role = _role(contact)
+    return contact.name if contact.name.lower() == role.lower() else f"{contact.name} ({role})"
 
 
 def _seen(check: Check) -> str:

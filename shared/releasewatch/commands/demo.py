@@ -11,14 +11,26 @@ from pathlib import Path
 
 from ..bootstrap import build_watchdog, local_notifiers
 from ..clock import ScaledClock
-from ..demo import DEMO_DUE, LIVE_AT, SPEED, demo_config, demo_site, demo_window
-from ..model import DeliveryStatus, ReleaseState
+from ..demo import (
+    ACK_AT,
+    ACK_CONTACT,
+    DEMO_DUE,
+    LIVE_AT,
+    SPEED,
+    demo_config,
+    demo_site,
+    demo_window,
+    latest_ack_link,
+    press,
+)
+from ..model import DeliveryStatus, EventKind, ReleaseState
 from ..printer import ConsolePrinter
-from ..report import build_report_text
+from ..report import build_report, render_docx, render_markdown, render_text
 from ..runner import install_signal_handlers, run_loop
 from ..service import TickReport
 from ..store.sqlite import SQLiteStore
 from ..timefmt import uk_datetime, uk_time
+from ..web.local_server import local_web
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -35,23 +47,56 @@ def run(args: argparse.Namespace) -> int:
     start, end = demo_window()
     clock = ScaledClock(start, args.speed)
     store = SQLiteStore(state_dir / "demo.db")
+    outbox = state_dir / "outbox"
     print(
         f"releasewatch demo: a release due {uk_datetime(DEMO_DUE)} that goes live only at "
-        f"{uk_time(LIVE_AT)}.\nSimulated time runs {args.speed:g}x faster; state in {state_dir}.\n"
+        f"{uk_time(LIVE_AT)}.\nSimulated time runs {args.speed:g}x faster; state in {state_dir}."
     )
-    with demo_site(clock) as base_url:
+    with demo_site(clock) as base_url, local_web(store, clock, state_dir, port=0) as web:
+        print(f"Dashboard and acknowledge links: {web.base_url}/\n")
         config = demo_config(base_url)
         store.apply_releases(config.releases, clock.now())
         release_id = config.releases[0].id
         watchdog = build_watchdog(
             store,
-            local_notifiers(state_dir / "outbox"),
+            local_notifiers(outbox),
             clock,
+            links=web.links,
             observers=[ConsolePrinter()],
             lease=timedelta(minutes=10),
         )
+        acked = False
+
+        def acknowledge_once() -> None:
+            nonlocal acked
+            if acked or clock.now() < ACK_AT:
+                return
+            paged = any(
+                e.kind == EventKind.NOTIFICATION_SENT
+                and e.contact_id == ACK_CONTACT
+                and e.detail.get("channel") == "sms"
+                and e.at >= ACK_AT
+                for e in store.events(release_id)
+            )
+            if not paged:
+                return
+            link = latest_ack_link(outbox)
+            if link is None:
+                return
+            acked = True
+            now = uk_time(clock.now())
+            status, title = press(link, "GET")
+            print(
+                f"{now:>9}  ** the on-call web publisher opens the link in their SMS: "
+                f"GET {status} '{title}' (a confirmation page; nothing recorded yet)"
+            )
+            status, title = press(link, "POST")
+            print(f"{now:>9}  ** ... and presses the button: POST {status} '{title}'")
+            status, title = press(link, "POST")
+            print(f"{now:>9}  ** pressing it again is refused: POST {status} '{title}'")
 
         def finished(report: TickReport) -> bool:
+            acknowledge_once()
             record = store.get_release(release_id)
             if record is None or clock.now() > end + timedelta(minutes=30):
                 return False
@@ -75,6 +120,11 @@ def run(args: argparse.Namespace) -> int:
         began = time.monotonic()
         asyncio.run(main())
     print(f"\n--- finished in {time.monotonic() - began:.0f} s of real time ---\n")
-    print(build_report_text(store, release_id))
+    report = build_report(store, release_id)
+    print(render_text(report))
+    (state_dir / f"breach-report-{release_id}.md").write_text(render_markdown(report))
+    docx = state_dir / f"breach-report-{release_id}.docx"
+    docx.write_bytes(render_docx(build_report(store, release_id, contact_details=True)))
+    print(f"The same draft as Markdown and Word (with contact details): {docx.with_suffix('.*')}")
     store.close()
     return 0

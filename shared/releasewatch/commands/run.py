@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 
 from ..bootstrap import LocalPaths, build_watchdog, local_notifiers, smtp_from_env
@@ -13,6 +14,7 @@ from ..errors import ConfigError
 from ..printer import ConsolePrinter
 from ..runner import install_signal_handlers, run_loop
 from ..store.sqlite import SQLiteStore
+from ..web.local_server import DEFAULT_PORT, local_web
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,6 +31,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     p.add_argument("--once", action="store_true", help="run a single tick and exit")
     p.add_argument("--quiet-checks", action="store_true", help="print a check only when it changes")
+    p.add_argument(
+        "--web-port",
+        type=int,
+        default=DEFAULT_PORT,
+        help=f"port for the dashboard and acknowledge links on 127.0.0.1 (default {DEFAULT_PORT})",
+    )
     p.set_defaults(func=run)
 
 
@@ -47,12 +55,16 @@ def run(args: argparse.Namespace) -> int:
     clock = SystemClock()
     removed = store.apply_releases(config.releases, clock.now())
     printer = ConsolePrinter(quiet_checks=args.quiet_checks)
+    web_stack = contextlib.ExitStack()
+    web = web_stack.enter_context(local_web(store, clock, paths.db.parent, port=args.web_port))
+    for note in web.notes:
+        print(f"releasewatch: {note}")
     watchdog = build_watchdog(
-        store, local_notifiers(paths.outbox, smtp), clock, observers=[printer]
+        store, local_notifiers(paths.outbox, smtp), clock, links=web.links, observers=[printer]
     )
     print(
         f"releasewatch: watching {len(config.releases)} release(s) from {args.config}; "
-        f"state in {paths.db}; SMS outbox in {paths.outbox}"
+        f"state in {paths.db}; SMS outbox in {paths.outbox}; dashboard at {web.base_url}/"
         + (
             f"; {len(removed)} release(s) no longer in the config were deactivated"
             if removed
@@ -76,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        web_stack.close()
         store.close()
     print("releasewatch: stopped; state saved.")
     return 0

@@ -9,10 +9,16 @@ from __future__ import annotations
 
 import ipaddress
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
+from ..clock import Clock
+from ..links import SignedLinks
+from ..store.base import Store
+from ..tokens import TokenCodec, local_secret
 from .app import Response, WebApp
 
 DEFAULT_PORT = 8765
@@ -96,5 +102,40 @@ def serve(app: WebApp, host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> Ite
     server = LocalWebServer(app, host, port).start()
     try:
         yield server.base_url
+    finally:
+        server.stop()
+
+
+@dataclass(frozen=True)
+class LocalWeb:
+    base_url: str
+    links: SignedLinks
+    notes: tuple[str, ...]
+
+
+@contextmanager
+def local_web(
+    store: Store,
+    clock: Clock,
+    state_dir: Path,
+    port: int = DEFAULT_PORT,
+    env: Mapping[str, str] | None = None,
+) -> Iterator[LocalWeb]:
+    """Everything local mode needs for acknowledge links: the signing secret (from
+    $RELEASEWATCH_ACK_SECRET, or generated once beside the database), the server on
+    127.0.0.1 (`port`, or any free port if that one is taken) and the SignedLinks to put in
+    messages."""
+    secret, note = local_secret(state_dir, env)
+    codec = TokenCodec(secret)
+    app = WebApp(store, codec, clock)
+    notes = [note] if note else []
+    try:
+        server = LocalWebServer(app, port=port)
+    except OSError as exc:
+        notes.append(f"port {port} is not free ({exc.strerror}); serving on another port")
+        server = LocalWebServer(app, port=0)
+    server.start()
+    try:
+        yield LocalWeb(server.base_url, SignedLinks(server.base_url, codec), tuple(notes))
     finally:
         server.stop()
