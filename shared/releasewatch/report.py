@@ -108,10 +108,12 @@ def build_report(
     report_date = now or record.updated_at or r.due
     first_failure = _first_failure(record, checks)
     live_check = _live_check(record, checks)
-    published_at = live_check.published_at if live_check is not None else None
+    published_at = next((c.published_at for c in checks if c.live and c.published_at), None)
+    if published_at is None and live_check is not None:
+        published_at = live_check.published_at
     delay = record.live_at - r.due if record.live_at is not None else None
     breach = _breach(record, delay)
-    timeline = _timeline(record, events, first_failure, live_check)
+    timeline = _timeline(record, events, first_failure, live_check, published_at)
     account = _account(record, breach, first_failure, events, delay, published_at)
 
     def person(role: str, fallback_role: str | None = None) -> tuple[str, ...]:
@@ -306,6 +308,7 @@ def _timeline(
     events: Sequence[Event],
     first_failure: Check | None,
     live_check: Check | None,
+    published_at: datetime | None,
 ) -> tuple[TimelineEntry, ...]:
     r = record.release
     entries: list[tuple[datetime, int, str]] = [(r.due, 0, "Announced release time")]
@@ -324,10 +327,8 @@ def _timeline(
     if record.live_at is not None:
         seen = f" ({_seen(live_check)})" if live_check is not None else ""
         entries.append((record.live_at, 1, f"Confirmed live by releasewatch{seen}"))
-        if live_check is not None and live_check.published_at is not None:
-            entries.append(
-                (live_check.published_at, 1, "GOV.UK first_published_at (publication time)")
-            )
+    if published_at is not None:
+        entries.append((published_at, 1, "GOV.UK first_published_at (publication time)"))
     entries.sort(key=lambda e: (e[0], e[1]))
     return tuple(TimelineEntry(at, what) for at, _, what in entries)
 

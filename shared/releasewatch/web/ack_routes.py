@@ -3,8 +3,11 @@
 Wire it beside web/routes.py in functions/api/app.py:
 
     from releasewatch.web import ack_routes
-    app.include_router(ack_routes.router)
-    app.append_context(store=store, ack_codec=TokenCodec(secret_from_ssm))  # once per container
+    app.include_router(ack_routes.router)                      # at import time
+    ...
+    # in lambda_handler, before app.resolve: Powertools clears the context after every resolve
+    app.append_context(store=STORE, ack_codec=CODEC)           # both built once per container
+                                                               # CODEC = TokenCodec(secret bytes)
 
 Routes (all answered by web.app.WebApp, the same logic the local server runs):
 

@@ -1,0 +1,190 @@
+"""Escalation end to end with a controlled clock: exactly who got what, and when (UK time).
+
+Chain (tests/factories.py): +5m stats team email; +10m web publisher SMS+email, every 10m;
++30m lead official email; +60m head of profession breach email. Acknowledgements go through
+the web app with the link from the message, GET first (which must change nothing), then POST.
+"""
+
+from __future__ import annotations
+
+from releasewatch.errors import SendError
+from releasewatch.model import EventKind, ReleaseState
+from releasewatch.report import build_report
+from releasewatch.timefmt import uk
+
+from tests.unit.escalation_support import ID, Scenario, at
+
+WP = "web_publisher"
+RESOLVED_TO_ALL = [
+    ("stats_team", "email", "resolved"),
+    (WP, "sms", "resolved"),
+    (WP, "email", "resolved"),
+    ("lead_official", "email", "resolved"),
+    ("head_of_profession", "email", "resolved"),
+]
+
+
+def pages_to_wp(hhmm: list[str]) -> list[tuple[str, str, str, str]]:
+    rows = []
+    for n, t in enumerate(hhmm):
+        kind = "alert" if n == 0 else f"alert:{n}"
+        rows += [(f"{t}:00", WP, "sms", kind), (f"{t}:00", WP, "email", kind)]
+    return rows
+
+
+def timeline(s: Scenario) -> list[tuple[str, str]]:
+    return [(f"{uk(e.at):%H:%M:%S}", e.what) for e in build_report(s.store, ID).timeline]
+
+
+def test_on_time_sends_no_message_at_all():
+    s = Scenario(live=lambda now: now >= at(9, 30, 20))
+    s.run_until(at(10, 40))
+    assert s.rows() == []
+    record = s.store.get_release(ID)
+    assert record is not None and record.state == ReleaseState.LIVE
+    assert build_report(s.store, ID).breach == "none"
+
+
+def test_eight_minutes_late_alerts_the_stats_team_then_resolves_and_reports():
+    s = Scenario(live=lambda now: now >= at(9, 38))
+    s.run_until(at(11, 0))
+    assert s.rows() == [
+        ("09:35:00", "stats_team", "email", "alert"),
+        ("09:38:00", "stats_team", "email", "resolved"),
+        ("09:38:00", "lead_official", "email", "report"),
+        ("09:38:00", "head_of_profession", "email", "report"),
+    ]
+    report = build_report(s.store, ID)
+    assert report.breach == "late"
+    assert report.delay is not None and report.delay.total_seconds() == 8 * 60
+    lines = [what for _, what in timeline(s)]
+    assert lines.index("Announced release time") < lines.index(
+        "Alert sent by email to Labour market statistics team (stats team)"
+    )
+    assert any(w.startswith("First check after the due time: not live (HTTP 404") for w in lines)
+    assert any(w.startswith("Confirmed live by releasewatch") for w in lines)
+
+
+def test_the_incident_with_an_acknowledgement_at_1140():
+    """09:30 due, live at 12:00; the web publisher acknowledges from the 11:40 SMS."""
+    s = Scenario(live=lambda now: now >= at(12, 0))
+    s.run_until(at(11, 40, 5))
+    link = s.latest_link(WP, "sms")
+
+    # GIVEN a mail scanner or a person opening the link: a confirmation page, nothing stored
+    before = s.snapshot()
+    page = s.open(link, "GET")
+    assert page.status == 200 and "<form method=post" in page.body
+    assert s.snapshot() == before
+    # WHEN they press the button
+    assert s.open(link, "POST").status == 200
+    assert s.open(link, "POST").status == 409  # and a second press is a replay
+    s.run_until(at(12, 20))
+
+    wp_pages = pages_to_wp(
+        [f"{9 + (40 + 10 * n) // 60:02d}:{(40 + 10 * n) % 60:02d}" for n in range(13)]
+    )
+    expected = [
+        ("09:35:00", "stats_team", "email", "alert"),
+        *wp_pages[:4],
+        ("10:00:00", "lead_official", "email", "alert"),
+        *wp_pages[4:12],
+        ("10:30:00", "head_of_profession", "email", "breach"),
+        *wp_pages[12:],
+        # THEN the others already alerted are told, by email; the acknowledger is not
+        ("11:40:10", "stats_team", "email", "ack_notice"),
+        ("11:40:10", "lead_official", "email", "ack_notice"),
+        ("11:40:10", "head_of_profession", "email", "ack_notice"),
+        # and no reminder goes to the web publisher at 11:50 (held until 12:10)
+        *[("12:00:00", *r) for r in RESOLVED_TO_ALL],
+        ("12:00:00", "lead_official", "email", "report"),
+        ("12:00:00", "head_of_profession", "email", "report"),
+    ]
+    assert sorted(s.rows()) == sorted(expected)
+    assert len(s.rows()) == len(expected)
+
+    ack = [e for e in s.store.events(ID) if e.kind == EventKind.ACKNOWLEDGED]
+    assert [(e.contact_id, e.detail["step"], e.at) for e in ack] == [(WP, "1", at(11, 40, 10))]
+    notice = next(x.message for x in s.log if x.message.key.split("|")[1] == "ack_notice")
+    assert "Alice Publisher acknowledged" in notice.text and "held until 12:10 BST" in notice.text
+
+    # AND the report's timeline tells the same story, in order
+    lines = timeline(s)
+    story = [
+        ("09:30:00", "Announced release time"),
+        ("09:35:00", "Alert sent by email to Labour market statistics team (stats team)"),
+        ("09:40:00", "Alert sent by SMS to Alice Publisher (web publisher)"),
+        ("10:00:00", "Alert sent by email to Bob Lead (lead official)"),
+        ("10:30:00", "Breach notice sent by email to Charlie Head (head of profession)"),
+        ("11:40:00", "Alert sent by SMS to Alice Publisher (web publisher) (reminder 12)"),
+        ("11:40:10", "Acknowledged by Alice Publisher (web publisher) (chain step 2)"),
+        ("11:40:10", "Acknowledgement notice sent by email to Bob Lead (lead official)"),
+        ("12:00:00", "State: live, late"),
+        ("12:00:00", "Breach report draft sent by email to Charlie Head (head of profession)"),
+    ]
+    positions = [lines.index(entry) for entry in story]
+    assert positions == sorted(positions)
+    assert not any("reminder 13" in w for _, w in lines)
+
+
+def test_released_early_is_an_immediate_breach_alert_and_a_report():
+    s = Scenario(live=lambda now: now >= at(9, 20))
+    s.run_until(at(10, 40))
+    assert s.rows() == [
+        ("09:20:00", "head_of_profession", "email", "early"),
+        ("09:20:00", "lead_official", "email", "report"),
+        ("09:20:00", "head_of_profession", "email", "report"),
+    ]
+    report = build_report(s.store, ID)
+    assert report.breach == "early"
+    assert "10 min before the announced time: an early release" in " ".join(report.account)
+
+
+def test_a_flapping_page_resolves_once_and_records_each_loss():
+    """Live at 09:45, gone 09:46-09:54, back from 09:55: one resolution, no new alerts."""
+
+    def live(now):  # type: ignore[no-untyped-def]
+        return at(9, 45) <= now < at(9, 46) or now >= at(9, 55)
+
+    s = Scenario(live=live)
+    s.run_until(at(10, 40))
+    assert s.rows() == [
+        ("09:35:00", "stats_team", "email", "alert"),
+        ("09:40:00", WP, "sms", "alert"),
+        ("09:40:00", WP, "email", "alert"),
+        ("09:45:00", "stats_team", "email", "resolved"),
+        ("09:45:00", WP, "sms", "resolved"),
+        ("09:45:00", WP, "email", "resolved"),
+        ("09:45:00", "lead_official", "email", "report"),
+        ("09:45:00", "head_of_profession", "email", "report"),
+    ]
+    lost = [e for e in s.store.events(ID) if e.kind == EventKind.PAGE_LOST]
+    assert lost and lost[0].at == at(9, 46)
+    assert any("Page stopped passing its live rule" in w for _, w in timeline(s))
+
+
+def test_an_sms_channel_that_fails_falls_back_to_email_and_the_report_says_so():
+    s = Scenario(
+        live=lambda now: now >= at(9, 55),
+        sms_fail=lambda m: SendError("number opted out", permanent=True),
+    )
+    s.run_until(at(10, 10))
+    assert s.rows() == [
+        ("09:35:00", "stats_team", "email", "alert"),
+        ("09:40:00", WP, "email", "alert"),
+        ("09:40:10", WP, "email", "alert (fallback)"),
+        ("09:50:00", WP, "email", "alert:1"),
+        ("09:50:10", WP, "email", "alert:1 (fallback)"),
+        ("09:55:00", "stats_team", "email", "resolved"),
+        ("09:55:00", WP, "email", "resolved"),
+        ("09:55:00", "lead_official", "email", "report"),
+        ("09:55:00", "head_of_profession", "email", "report"),
+    ]
+    fallback = next(x.message for x in s.log if ">email" in x.message.key)
+    assert "/a/" in fallback.text  # the stand-in email still carries an acknowledge link
+    lines = [w for _, w in timeline(s)]
+    failed = [w for w in lines if "FAILED" in w]
+    assert failed[0] == (
+        "Alert by SMS to Alice Publisher (web publisher) FAILED (permanently): number opted out"
+    )
+    assert all("+4477" not in w for w in lines)
