@@ -1,0 +1,93 @@
+"""The local web server on 127.0.0.1 over the wire, with the SQLite store; and the report
+command against the same database."""
+
+from __future__ import annotations
+
+import http.client
+from datetime import timedelta
+
+import pytest
+from releasewatch.cli import main
+from releasewatch.clock import FixedClock
+from releasewatch.links import SignedLinks
+from releasewatch.model import EventKind
+from releasewatch.store.sqlite import SQLiteStore
+from releasewatch.tokens import TokenCodec
+from releasewatch.web.app import WebApp
+from releasewatch.web.local_server import LocalWebServer, local_web, serve
+
+from tests.factories import DUE, make_release
+
+ID = "lms-2025-07"
+
+
+@pytest.fixture
+def store(tmp_path):  # type: ignore[no-untyped-def]
+    s = SQLiteStore(tmp_path / "rw.db")
+    s.apply_releases([make_release()], DUE - timedelta(minutes=20))
+    yield s
+    s.close()
+
+
+def request(base: str, method: str, path: str) -> tuple[int, str, dict[str, str]]:
+    host, port = base.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=5)
+    try:
+        conn.request(method, path, body=b"" if method == "POST" else None)
+        response = conn.getresponse()
+        return response.status, response.read().decode(), dict(response.getheaders())
+    finally:
+        conn.close()
+
+
+def test_get_then_post_over_the_wire(store):  # type: ignore[no-untyped-def]
+    clock = FixedClock(DUE + timedelta(minutes=11))
+    codec = TokenCodec(b"w" * 32)
+    with serve(WebApp(store, codec, clock), port=0) as base:
+        assert base.startswith("http://127.0.0.1:")
+        url = SignedLinks(base, codec).ack_url(ID, "web_publisher", 1, clock.now())
+        assert url is not None
+        path = url.removeprefix(base)
+        status, body, headers = request(base, "GET", path)
+        assert status == 200 and "<form method=post" in body
+        assert headers["X-Frame-Options"] == "DENY"
+        assert [e for e in store.events(ID) if e.kind == EventKind.ACKNOWLEDGED] == []
+        status, body, _ = request(base, "POST", path)
+        assert status == 200 and "Acknowledged" in body
+        assert request(base, "POST", path)[0] == 409
+        assert request(base, "POST", path[:-3])[0] == 400
+        status, body, _ = request(base, "GET", "/")
+        assert status == 200 and "@" not in body and "+4477" not in body
+    acks = [e for e in store.events(ID) if e.kind == EventKind.ACKNOWLEDGED]
+    assert [(a.contact_id, a.detail["step"]) for a in acks] == [("web_publisher", "1")]
+
+
+def test_the_server_refuses_to_bind_anything_but_loopback(store):  # type: ignore[no-untyped-def]
+    app = WebApp(store, TokenCodec(b"w" * 32), FixedClock(DUE))
+    with pytest.raises(ValueError, match="loopback"):
+        LocalWebServer(app, host="0.0.0.0")
+
+
+def test_local_web_generates_a_secret_and_falls_back_to_a_free_port(store, tmp_path):  # type: ignore[no-untyped-def]
+    clock = FixedClock(DUE)
+    with local_web(store, clock, tmp_path, port=0, env={}) as first:
+        port = int(first.base_url.rsplit(":", 1)[1])
+        with local_web(store, clock, tmp_path, port=port, env={}) as second:
+            assert second.base_url != first.base_url
+            assert any("not free" in n for n in second.notes)
+    assert any("generated" in n for n in first.notes)
+    assert (tmp_path / "ack-secret").exists()
+
+
+def test_report_command_writes_md_txt_and_docx(store, tmp_path, capsys):  # type: ignore[no-untyped-def]
+    db = str(tmp_path / "rw.db")
+    assert main(["report", ID, "--db", db, "--format", "md"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("# Breach report (draft): Labour market overview")
+    assert "## 11. Corrective actions, short and long term" in out
+    assert main(["report", ID, "--db", db, "--format", "txt", "-o", str(tmp_path / "r.txt")]) == 0
+    assert "1. Title and link" in (tmp_path / "r.txt").read_text()
+    assert main(["report", ID, "--db", db, "--format", "docx", "-o", str(tmp_path / "r.docx")]) == 0
+    assert (tmp_path / "r.docx").read_bytes()[:2] == b"PK"
+    assert main(["report", "nope", "--db", db]) == 2
+    assert "known: lms-2025-07" in capsys.readouterr().err
