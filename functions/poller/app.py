@@ -12,6 +12,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from releasewatch.aws.poller import InvocationReport, Lazy, Poller, build_poller
 from releasewatch.aws.settings import PollerSettings
 

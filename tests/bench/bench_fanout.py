@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+
 from releasewatch.clock import FixedClock, SystemClock
 from releasewatch.model import Chain, Contact, LiveRule, Release, Step
 from releasewatch.probe import HttpProber, ProbeSettings

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from releasewatch.store.base import Store
 from releasewatch.store.memory import InMemoryStore
 from releasewatch.store.sqlite import SQLiteStore
-
 from tests.integration.aws_stores import moto_dynamodb_store
 
 StoreFactory = Callable[[Path], "Store | Generator[Store, None, None]"]

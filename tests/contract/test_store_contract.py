@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from releasewatch.errors import AlreadyClaimed, VersionConflict
 from releasewatch.model import (
     Delivery,
@@ -27,7 +28,6 @@ from releasewatch.model import (
 )
 from releasewatch.store.base import Store
 from releasewatch.store.memory import InMemoryStore
-
 from tests.factories import make_check, make_notification, make_release
 
 T0 = datetime(2025, 7, 17, 8, 0, tzinfo=UTC)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
+
 from releasewatch.store.sqlite import SQLiteStore
 from releasewatch.timefmt import LONDON
 

@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from releasewatch.store.dynamodb import create_table
 from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
+
+from releasewatch.store.dynamodb import create_table
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"

@@ -21,6 +21,7 @@ from typing import Any
 
 from moto import mock_aws
 from moto.dynamodb.models import DynamoDBBackend
+
 from releasewatch.store.dynamodb import DynamoDBStore, create_table, dynamodb_client
 
 REGION = "eu-west-2"

@@ -21,12 +21,12 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from releasewatch.notify.base import Message
 from releasewatch.service import Watchdog
 from releasewatch.store.base import Store
 from releasewatch.store.memory import InMemoryStore
 from releasewatch.store.sqlite import SQLiteStore
-
 from tests.factories import DUE, make_release
 from tests.fakes import FixedClock, RecordingNotifier, ScriptedProber
 

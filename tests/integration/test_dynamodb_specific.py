@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from botocore.awsrequest import AWSResponse
 from moto import mock_aws
+
 from releasewatch.errors import AlreadyClaimed, StoreError, VersionConflict
 from releasewatch.model import EventKind, ReleaseState
 from releasewatch.store.dynamodb import (
@@ -24,7 +25,6 @@ from releasewatch.store.dynamodb import (
     create_table,
     dynamodb_client,
 )
-
 from tests.factories import DUE, make_check, make_notification, make_release
 
 TABLE = "releasewatch-test"

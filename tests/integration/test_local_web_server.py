@@ -7,6 +7,7 @@ import http.client
 from datetime import timedelta
 
 import pytest
+
 from releasewatch.cli import main
 from releasewatch.clock import FixedClock
 from releasewatch.links import SignedLinks
@@ -15,7 +16,6 @@ from releasewatch.store.sqlite import SQLiteStore
 from releasewatch.tokens import TokenCodec
 from releasewatch.web.app import WebApp
 from releasewatch.web.local_server import LocalWebServer, local_web, serve
-
 from tests.factories import DUE, make_release
 
 ID = "lms-2025-07"

@@ -9,9 +9,9 @@ import socket
 import time
 
 import pytest
+
 from releasewatch.model import Check, LiveRule, Release
 from releasewatch.probe import HttpProber, ProbeSettings
-
 from tests.probe_support import TITLE, FakeClock, Handler, loopback_server, make_release
 
 LIVE_PAGE = f"<html><h1>{TITLE}</h1></html>".encode()

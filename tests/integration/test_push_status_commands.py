@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 from moto import mock_aws
+
 from releasewatch.commands import push, status
 from releasewatch.store.dynamodb import DynamoDBStore, dynamodb_client
 from releasewatch.store.sqlite import SQLiteStore
-
 from tests.factories import DUE, make_release
 
 ROOT = Path(__file__).resolve().parents[2]

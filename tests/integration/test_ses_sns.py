@@ -15,6 +15,7 @@ from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 from moto.sns.models import sns_backends
+
 from releasewatch.errors import SendError
 from releasewatch.notify.base import Attachment, Message
 from releasewatch.notify.ses import SesNotifier

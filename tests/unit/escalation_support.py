@@ -17,7 +17,6 @@ from releasewatch.service import Watchdog
 from releasewatch.timefmt import uk
 from releasewatch.tokens import TokenCodec
 from releasewatch.web.app import Response, WebApp
-
 from tests.factories import DUE, make_release
 from tests.fakes import FixedClock, InMemoryStore, ScriptedProber
 

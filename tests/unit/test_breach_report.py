@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import pytest
 from docx import Document
+
 from releasewatch.model import Check
 from releasewatch.report import (
     BLANK,
@@ -21,7 +22,6 @@ from releasewatch.report import (
     render_markdown,
     render_text,
 )
-
 from tests.unit.escalation_support import ID, Scenario, at
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 import pytest
-from releasewatch.commands import check
 
+from releasewatch.commands import check
 from tests.probe_support import TITLE, Handler, loopback_server
 
 LIVE_PAGE = f"<html><h1>{TITLE}</h1></html>".encode()

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+
 from releasewatch.config import load_config, parse_config
 from releasewatch.errors import ConfigError
 

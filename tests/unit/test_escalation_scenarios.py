@@ -11,7 +11,6 @@ from releasewatch.errors import SendError
 from releasewatch.model import EventKind, ReleaseState
 from releasewatch.report import build_report
 from releasewatch.timefmt import uk
-
 from tests.unit.escalation_support import ID, Scenario, at
 
 WP = "web_publisher"

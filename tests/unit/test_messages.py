@@ -7,11 +7,11 @@ from datetime import timedelta
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from releasewatch.links import SignedLinks
 from releasewatch.model import NotificationKind
 from releasewatch.notify.messages import _GSM7, SMS_LIMIT, MessageContext, render, sms_text
 from releasewatch.tokens import TokenCodec
-
 from tests.factories import CONTACTS, DUE, make_check, make_notification, make_release
 
 M = timedelta(minutes=1)

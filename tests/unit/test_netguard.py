@@ -7,6 +7,7 @@ from __future__ import annotations
 import httpcore
 import httpx
 import pytest
+
 from releasewatch.errors import ProbeRefused
 from releasewatch.probe.http import HttpProber
 from releasewatch.probe.netguard import (
@@ -19,7 +20,6 @@ from releasewatch.probe.netguard import (
     address_refusal,
     check_url,
 )
-
 from tests.probe_support import FakeClock, Handler, loopback_server, make_release
 
 # Every one of these must be refused as a connection target (label fragment expected).

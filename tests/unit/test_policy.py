@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from releasewatch.model import (
     Delivery,
     DeliveryStatus,
@@ -14,7 +15,6 @@ from releasewatch.model import (
 )
 from releasewatch.policy import Ack, decide, derive_state, escalation, next_check_at
 from releasewatch.timefmt import parse_due
-
 from tests.factories import DUE, make_check, make_release
 
 M = timedelta(minutes=1)

@@ -12,10 +12,10 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
+
 from releasewatch.model import LiveRule, Release
 from releasewatch.probe import HttpProber, Prober, ProbeSettings
 from releasewatch.probe.http import DEFAULT_USER_AGENT, bust_url, strip_param
-
 from tests.probe_support import (
     ANNOUNCEMENT,
     PUBLICATION,

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from releasewatch.model import LiveRule
 from releasewatch.probe.rules import judge_govuk, judge_page
-
 from tests.probe_support import (
     ANNOUNCEMENT,
     PUBLICATION,

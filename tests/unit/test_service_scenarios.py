@@ -8,7 +8,6 @@ from datetime import timedelta
 from releasewatch.errors import SendError
 from releasewatch.model import DeliveryStatus, EventKind, ReleaseState
 from releasewatch.service import Watchdog
-
 from tests.factories import DUE, make_release
 from tests.fakes import FixedClock, InMemoryStore, RecordingNotifier, ScriptedProber
 

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from releasewatch.errors import AlreadyClaimed, StoreError
 from releasewatch.model import DeliveryStatus, Event, EventKind, ReleaseState
 from releasewatch.store.sqlite import SCHEMA_VERSION, SQLiteStore
-
 from tests.factories import make_check, make_notification, make_release
 
 T0 = datetime(2025, 7, 17, 8, 0, tzinfo=UTC)

@@ -9,9 +9,9 @@ import pytest
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from releasewatch.tokens import Purpose, TokenCodec
 from releasewatch.web import ack_routes
-
 from tests.factories import CONTACTS
 from tests.unit.escalation_support import ID, Scenario, at
 
