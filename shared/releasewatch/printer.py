@@ -7,11 +7,17 @@ from __future__ import annotations
 
 import sys
 import threading
+from datetime import datetime
 from typing import TextIO
 
 from .model import Check, Notification, ReleaseRecord, ReleaseState
 from .notify.base import Message
-from .timefmt import uk_time
+from .timefmt import uk
+
+
+def _hms(when: datetime) -> str:
+    local = uk(when)
+    return f"{local:%H:%M:%S} {local.tzname()}"
 
 
 class ConsolePrinter:
@@ -37,13 +43,13 @@ class ConsolePrinter:
         if what == "state" and isinstance(payload, tuple):
             record, previous = payload
             assert isinstance(record, ReleaseRecord) and isinstance(previous, ReleaseState)
-            when = uk_time(record.updated_at) if record.updated_at else ""
-            return f"{when:>9}  == {record.id}: {previous.value} -> {record.state.value}"
+            when = _hms(record.updated_at) if record.updated_at else ""
+            return f"{when:>12}  == {record.id}: {previous.value} -> {record.state.value}"
         if what == "failed" and isinstance(payload, tuple):
             notification, reason = payload
             assert isinstance(notification, Notification)
             return (
-                f"           !! {notification.kind.value} by {notification.channel} to "
+                f"              !! {notification.kind.value} by {notification.channel} to "
                 f"{notification.contact_id} failed: {reason}"
             )
         if what == "sent" and isinstance(payload, tuple):
@@ -66,6 +72,6 @@ class ConsolePrinter:
             cache.append(f"x-cache={check.x_cache}")
         extra = f" [{' '.join(cache)}]" if cache else ""
         return (
-            f"{uk_time(check.at):>9}  {check.release_id}: {verdict:<8} {status:>4} "
+            f"{_hms(check.at):>12}  {check.release_id}: {verdict:<8} {status:>4} "
             f"{check.reason}{extra}"
         )
