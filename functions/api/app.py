@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from releasewatch.aws.poller import Lazy
-from releasewatch.aws.settings import ApiSettings
-from releasewatch.store.base import Store
+from releasewatch.aws.lazy import Lazy
 from releasewatch.web.routes import router
+
+if TYPE_CHECKING:
+    from releasewatch.store.base import Store
 
 logger = Logger()
 tracer = Tracer()
@@ -21,6 +22,7 @@ app.include_router(router)
 
 
 def _build_store() -> Store:
+    from releasewatch.aws.settings import ApiSettings
     from releasewatch.store.dynamodb import DynamoDBStore
 
     return DynamoDBStore(ApiSettings.from_env().table_name)

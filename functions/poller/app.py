@@ -6,21 +6,33 @@ invocation; the environment is validated then (PollerSettings names any missing 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from releasewatch.aws.poller import InvocationReport, Lazy, Poller, build_poller
-from releasewatch.aws.settings import PollerSettings
+from releasewatch.aws.lazy import Lazy
+
+if TYPE_CHECKING:
+    from releasewatch.aws.poller import InvocationReport, Poller
 
 logger = Logger()
 metrics = Metrics()
 tracer = Tracer()
 
-poller: Lazy[Poller] = Lazy(lambda: build_poller(PollerSettings.from_env()))
+
+def _build() -> Poller:
+    # Imported here, not at module level: the models, httpx and boto3 clients load during the
+    # first invocation's build, keeping the module import (the cold start measure) small.
+    from releasewatch.aws.poller import build_poller
+    from releasewatch.aws.settings import PollerSettings
+
+    return build_poller(PollerSettings.from_env())
+
+
+poller: Lazy[Poller] = Lazy(_build)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE)

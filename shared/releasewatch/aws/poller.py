@@ -14,23 +14,26 @@ can never send it a second time; an unsent claim is picked up again once the lea
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from ..bootstrap import build_watchdog
 from ..clock import Clock, SystemClock
 from ..model import Channel, ReleaseRecord
 from ..notify.base import Notifier
+from ..policy import next_check_at
 from ..probe.base import Prober
 from ..service import TickReport, Watchdog
 from ..store.base import Store
+from .lazy import Lazy
 from .settings import PollerSettings
 
+__all__ = ["InvocationReport", "Lazy", "Poller", "build_poller"]
+
 LEASE_MARGIN = timedelta(seconds=60)
-T = TypeVar("T")
+MINUTE = timedelta(seconds=60)
 
 
 @dataclass
@@ -90,25 +93,42 @@ class Poller:
     async def run_async(self, remaining_ms: Callable[[], int]) -> InvocationReport:
         s = self.settings
         started = self.clock.now()
-        horizon = started + timedelta(seconds=60)
+        horizon = started + MINUTE
         report = InvocationReport()
         report.add(await self._tick(remaining_ms, None))
 
         def hot(record: ReleaseRecord) -> bool:
-            return record.next_check_at is not None and record.next_check_at < horizon
+            """Due again before the next invocation, and polled faster than once a minute.
+
+            A release on a minute cadence whose check drifted a few seconds past the minute
+            waits for a later invocation instead of keeping this one (and its bill) open.
+            """
+            nxt = record.next_check_at
+            if nxt is None or nxt >= horizon:
+                return False
+            now = self.clock.now()
+            then = next_check_at(record.release, record.state, record.live_at, now)
+            return then is not None and then - now < MINUTE
 
         while True:
-            elapsed = (self.clock.now() - started).total_seconds()
-            left_after_sleep = remaining_ms() / 1000 - s.hot_interval_seconds
-            if elapsed + s.hot_interval_seconds > s.window_seconds:
-                break
-            if left_after_sleep < s.reserve_seconds:
-                break
-            await self.clock.sleep(s.hot_interval_seconds)
-            tick = await self._tick(remaining_ms, hot)
-            report.add(tick)
-            if tick.releases == 0:
+            # Sleep until the earliest check due before the next invocation takes over, if any
+            # (one Query on the sparse index: cheaper than a tick that finds nothing).
+            now = self.clock.now()
+            due = [
+                r.next_check_at
+                for r in self.watchdog.store.active_releases()
+                if hot(r) and r.next_check_at is not None
+            ]
+            if not due:
                 break  # nothing is hot this minute: leave it to the next invocation
+            wake = max(min(due), now + timedelta(seconds=1))
+            delay = (wake - now).total_seconds()
+            if (wake - started).total_seconds() > s.window_seconds:
+                break
+            if remaining_ms() / 1000 - delay < s.reserve_seconds:
+                break
+            await self.clock.sleep(delay)
+            report.add(await self._tick(remaining_ms, hot))
         return report
 
     async def _tick(
@@ -147,24 +167,3 @@ def build_poller(
         }
     watchdog = build_watchdog(store, notifiers, clock, prober=prober)
     return Poller(watchdog, settings)
-
-
-class Lazy(Generic[T]):
-    """Build once per container, on first use (not at import: cold start stays cheap and
-    tests can build inside a moto mock)."""
-
-    def __init__(self, factory: Callable[[], T]) -> None:
-        self._factory = factory
-        self._value: T | None = None
-        self._lock = threading.Lock()
-
-    def __call__(self) -> T:
-        if self._value is None:
-            with self._lock:
-                if self._value is None:
-                    self._value = self._factory()
-        return self._value
-
-    def reset(self) -> None:
-        with self._lock:
-            self._value = None

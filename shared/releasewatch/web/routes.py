@@ -10,13 +10,15 @@ states and what the last check saw, nothing about contacts.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from .. import __version__
-from ..model import ReleaseRecord
-from ..store.base import Store
+
+if TYPE_CHECKING:  # the models load with the store, on the first /status, not at import
+    from ..model import ReleaseRecord
+    from ..store.base import Store
 
 router = Router()  # type: ignore[no-untyped-call]  # Powertools leaves __init__ unannotated
 
