@@ -32,7 +32,6 @@ from releasewatch.tokens import (
     TokenWrongPurpose,
     decode,
 )
-
 from tests.factories import DUE, make_release
 from tests.fakes import InMemoryStore
 
