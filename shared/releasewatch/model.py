@@ -282,6 +282,12 @@ class Notification(Frozen):
     occurrence: int = 0
     fallback_for: str | None = None  # the key of the notification this one stands in for
 
+    @property
+    def is_marker(self) -> bool:
+        """A record that only guards a one-time action (an acknowledgement token's single use,
+        see ack_service): it is claimed like a message but never sent as one."""
+        return self.kind == NotificationKind.ACK_NOTICE and self.step is None
+
     @staticmethod
     def make_key(
         release_id: str,

@@ -103,7 +103,7 @@ def decide(
     # went live first, in which case alerts are cancelled rather than sent late.
     cancel: list[str] = []
     for d in deliveries:
-        if d.key in wanted_keys or d.status in _DONE:
+        if d.key in wanted_keys or d.status in _DONE or d.notification.is_marker:
             continue
         if state.is_live and d.notification.kind in _ESCALATION:
             cancel.append(d.key)
@@ -177,7 +177,7 @@ def escalation(release: Release, now: datetime, acks: Sequence[Ack] = ()) -> Ite
             occurrence = int((now - fire) / step.repeat)
         at = fire + (step.repeat or timedelta(0)) * occurrence
         for contact_id in step.notify:
-            if step.kind == "alert" and _held(release, index, contact_id, at, now, acks):
+            if step.kind == "alert" and _held(release, index, contact_id, now, acks):
                 continue
             contact = release.contacts[contact_id]
             for channel in _channels(contact.email, contact.phone, step.channels):
@@ -189,14 +189,16 @@ def _held(
     release: Release,
     step: int,
     contact_id: str,
-    occurrence_at: datetime,
     now: datetime,
     acks: Sequence[Ack],
 ) -> bool:
     """An acknowledgement holds repeats to the acknowledger and every later alert step, until
-    the ack timeout runs out (then escalation resumes). Breach steps are never held."""
+    the ack timeout runs out (then escalation resumes). Breach steps are never held.
+
+    An occurrence that fell due just before the ack but was not sent yet is held too: the
+    person has acknowledged, so a reminder arriving after that would only be noise."""
     for ack in acks:
-        if now >= ack.at + release.ack_timeout or occurrence_at < ack.at:
+        if now >= ack.at + release.ack_timeout:
             continue
         if contact_id == ack.contact_id or step > ack.step:
             return True
@@ -320,7 +322,7 @@ def _still_active(
     due: Sequence[Notification],
     deliveries: Sequence[Delivery],
 ) -> bool:
-    if due or any(d.status not in _DONE for d in deliveries):
+    if due or any(d.status not in _DONE and not d.notification.is_marker for d in deliveries):
         return True
     if state == ReleaseState.CANCELLED:
         return False

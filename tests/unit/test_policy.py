@@ -212,3 +212,26 @@ def test_a_release_watched_across_the_autumn_clock_change_escalates_in_real_minu
     release = make_release(due=due)
     fired = [n.due_at - due for n in escalation(release, due + 61 * M)]
     assert min(fired) == 5 * M
+
+
+def test_a_reminder_due_just_before_an_ack_but_not_yet_sent_is_held():
+    # The web publisher's 09:50 reminder is due; they acknowledge at 09:50:05, before it went out.
+    rec = record()
+    ack = Ack(contact_id="web_publisher", step=1, at=DUE + 20 * M + timedelta(seconds=5))
+    decision = decide(rec, None, DUE + 20 * M + timedelta(seconds=10), (), [ack])
+    to_publisher = [n for n in decision.due if n.contact_id == "web_publisher"]
+    assert to_publisher == []
+
+
+def test_an_ack_marker_left_claimed_by_a_crash_is_never_sent_as_a_message():
+    from tests.factories import make_notification
+
+    marker = make_notification(kind=NotificationKind.ACK_NOTICE, step=None, key="lms|ack|abc")
+    crashed = Delivery(
+        notification=marker,
+        status=DeliveryStatus.CLAIMED,
+        owner="dead",
+        lease_until=DUE,  # long expired
+    )
+    decision = decide(record(), None, DUE + 3 * M, [crashed])
+    assert marker.key not in {n.key for n in decision.due}
