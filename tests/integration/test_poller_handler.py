@@ -215,3 +215,61 @@ def test_logs_carry_no_address(
         for address in (contact.email, contact.phone):
             if address:
                 assert address not in text
+
+
+ACK_BASE = "https://abcdefghijklmnopqrstuvwxyz012345.lambda-url.eu-west-2.on.aws/"
+
+
+@pytest.fixture
+def fresh_parameters() -> Iterator[None]:
+    """Powertools caches SSM providers (and their clients) per process: start clean."""
+    from aws_lambda_powertools.utilities import parameters
+    from aws_lambda_powertools.utilities.parameters import base
+
+    parameters.clear_caches()
+    base.DEFAULT_PROVIDERS.clear()
+    yield
+    parameters.clear_caches()
+    base.DEFAULT_PROVIDERS.clear()
+
+
+def _poller_with_links(clock: FixedClock, prober: ScriptedProber) -> ModuleType:
+    DynamoDBStore(TABLE).apply_releases([make_release()], clock.now())
+    module = import_handler("poller")
+    settings = PollerSettings.from_env()
+    module.poller = Lazy(lambda: build_poller(settings, clock=clock, prober=prober))
+    return module
+
+
+def test_alerts_carry_ack_links_signed_with_the_ssm_secret(
+    aws: None,
+    fresh_parameters: None,
+    monkeypatch: pytest.MonkeyPatch,
+    clock: FixedClock,
+    prober: ScriptedProber,
+) -> None:
+    # GIVEN the ack secret in SSM and the API's function URL in the environment
+    boto3.client("ssm", region_name=REGION).put_parameter(
+        Name="/releasewatch/ack-secret", Value="s3cr3t-" * 6, Type="SecureString"
+    )
+    monkeypatch.setenv("ACK_BASE_URL", ACK_BASE)
+    module = _poller_with_links(clock, prober)
+    # WHEN the stats team is alerted
+    invoke(module, clock)
+    # THEN the email carries an acknowledge link to the function URL
+    (email,) = sent_emails()
+    assert ACK_BASE.rstrip("/") + "/a/" in email.body
+
+
+def test_a_missing_ack_secret_never_silences_an_alert(
+    aws: None,
+    fresh_parameters: None,
+    monkeypatch: pytest.MonkeyPatch,
+    clock: FixedClock,
+    prober: ScriptedProber,
+) -> None:
+    monkeypatch.setenv("ACK_BASE_URL", ACK_BASE)  # ...but no parameter was created
+    module = _poller_with_links(clock, prober)
+    invoke(module, clock)
+    (email,) = sent_emails()
+    assert "lambda-url" not in email.body

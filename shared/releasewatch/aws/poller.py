@@ -14,6 +14,7 @@ can never send it a second time; an unsent claim is picked up again once the lea
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -21,6 +22,7 @@ from typing import Any
 
 from ..bootstrap import build_watchdog
 from ..clock import Clock, SystemClock
+from ..links import Links, NoLinks, SignedLinks
 from ..model import Channel, ReleaseRecord
 from ..notify.base import Notifier
 from ..policy import next_check_at
@@ -31,6 +33,8 @@ from .lazy import Lazy
 from .settings import PollerSettings
 
 __all__ = ["InvocationReport", "Lazy", "Poller", "build_poller"]
+
+log = logging.getLogger("releasewatch.aws")
 
 LEASE_MARGIN = timedelta(seconds=60)
 MINUTE = timedelta(seconds=60)
@@ -146,9 +150,12 @@ def build_poller(
     store: Store | None = None,
     notifiers: Mapping[Channel, Notifier] | None = None,
     prober: Prober | None = None,
+    links: Links | None = None,
 ) -> Poller:
     """The AWS composition: DynamoDB, SES and SNS unless given (tests give fakes)."""
     clock = clock or SystemClock()
+    if links is None:
+        links = ack_links(settings)
     if store is None:
         from ..store.dynamodb import DynamoDBStore
 
@@ -165,5 +172,26 @@ def build_poller(
                 sender_id=settings.sms_sender_id, topic_arn=settings.sms_topic_arn
             ),
         }
-    watchdog = build_watchdog(store, notifiers, clock, prober=prober)
+    watchdog = build_watchdog(store, notifiers, clock, prober=prober, links=links)
     return Poller(watchdog, settings)
+
+
+def ack_links(settings: PollerSettings) -> Links:
+    """Signed acknowledge links, the key read from SSM (SecureString) by Powertools Parameters.
+
+    Without the key the watchdog still alerts, with messages that carry no ack link: a missing
+    parameter must never silence an escalation. The error is logged (by name only).
+    """
+    if not settings.ack_base_url:
+        return NoLinks()
+    from aws_lambda_powertools.utilities import parameters
+
+    try:
+        secret = parameters.get_parameter(settings.ack_secret_parameter, decrypt=True, max_age=300)
+    except Exception:
+        log.exception(
+            "ack secret %s unreadable: messages go out without ack links",
+            settings.ack_secret_parameter,
+        )
+        return NoLinks()
+    return SignedLinks.from_secret(settings.ack_base_url, str(secret).encode())
