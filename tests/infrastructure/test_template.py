@@ -322,3 +322,54 @@ def test_scheduler_sends_an_event_shaped_like_the_handler_tests_use(cfn: dict[st
     assert set(sent) == set(fixture)
     assert sent["detail-type"] == "Scheduled Event"
     assert "<aws.scheduler.execution-id>" in text  # the correlation id in the poller's logs
+
+
+def test_the_layer_requirements_cover_every_third_party_import() -> None:
+    # The layer is built from shared/requirements.txt: a package the code imports but the file
+    # omits would only fail in Lambda, at the first invocation that reaches the import.
+    import ast
+    import importlib.metadata
+    import sys as _sys
+
+    provided_by_runtime = {"boto3", "botocore"}
+    declared = {
+        re.split(r"[<>=\[;\s]", line.strip(), maxsplit=1)[0].lower().replace("_", "-")
+        for line in (ROOT / "shared" / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    # ...or installed by pip as a dependency of a declared one (httpx brings httpcore, anyio)
+    closure, todo = set(), list(declared)
+    while todo:
+        dist = todo.pop()
+        if dist in closure:
+            continue
+        closure.add(dist)
+        try:
+            requires = importlib.metadata.requires(dist) or []
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        for requirement in requires:
+            if "extra ==" in requirement and "tracer" not in requirement:
+                continue
+            todo.append(re.split(r"[<>=!~\[;\s(]", requirement, maxsplit=1)[0].lower())
+    declared = {d.replace("_", "-") for d in closure}
+    distributions = importlib.metadata.packages_distributions()
+    missing: dict[str, set[str]] = {}
+    for path in (ROOT / "shared" / "releasewatch").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                if top in _sys.stdlib_module_names or top in provided_by_runtime:
+                    continue
+                if top == "releasewatch":
+                    continue
+                dists = {d.lower().replace("_", "-") for d in distributions.get(top, [top])}
+                if not dists & declared:
+                    missing.setdefault(top, set()).add(path.name)
+    assert missing == {}
