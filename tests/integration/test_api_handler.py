@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from types import ModuleType
 from typing import Any
 
+import boto3
 import pytest
 from moto import mock_aws
 
@@ -18,6 +19,7 @@ from tests.factories import CONTACTS, DUE, make_check, make_release
 from tests.integration.lambda_support import LambdaContext, import_handler, load_event
 
 REGION = "eu-west-2"
+SECRET = "test-ack-secret-0123456789abcdef0123456789"
 TABLE = "releasewatch-api-test"
 ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -36,6 +38,9 @@ def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
     for name, value in ENV.items():
         monkeypatch.setenv(name, value)
     with mock_aws():
+        boto3.client("ssm", region_name=REGION).put_parameter(
+            Name=ENV["ACK_SECRET_PARAMETER"], Value=SECRET, Type="SecureString"
+        )
         create_table(dynamodb_client(REGION), TABLE)
         store = DynamoDBStore(TABLE)
         store.apply_releases([make_release("lms-2025-07"), make_release("cpi-2025-07")], DUE)
@@ -88,3 +93,46 @@ def test_status_shows_no_email_address_or_phone_number(api: ModuleType) -> None:
 
 def test_an_unknown_path_is_not_found(api: ModuleType) -> None:
     assert call(api, "function_url_unknown")["statusCode"] == 404
+
+
+def ack_event(method: str, token: str) -> dict[str, Any]:
+    event = load_event("function_url_status")
+    event["rawPath"] = f"/a/{token}"
+    event["requestContext"]["http"].update({"method": method, "path": f"/a/{token}"})
+    return event
+
+
+def test_an_ack_link_confirms_on_get_records_on_post_and_refuses_a_replay(
+    api: ModuleType,
+) -> None:
+    from releasewatch.model import EventKind
+    from releasewatch.tokens import TokenCodec
+
+    # The route verifies expiry on the system clock: issue the token for now.
+    now = datetime.now(UTC)
+    token = TokenCodec(SECRET.encode()).issue("lms-2025-07", "web_publisher", 1, now)
+    context = LambdaContext(
+        clock=FixedClock(now), deadline=now + timedelta(seconds=10), function_name="api"
+    )
+    store = DynamoDBStore(TABLE)
+
+    def acks() -> list[str | None]:
+        events = store.events("lms-2025-07")
+        return [e.contact_id for e in events if e.kind == EventKind.ACKNOWLEDGED]
+
+    shown = api.lambda_handler(ack_event("GET", token), context)
+    assert shown["statusCode"] == 200 and "<form" in shown["body"]
+    assert acks() == []  # a mail scanner following the link changes nothing
+
+    done = api.lambda_handler(ack_event("POST", token), context)
+    assert done["statusCode"] == 200
+    assert acks() == ["web_publisher"]
+
+    again = api.lambda_handler(ack_event("POST", token), context)
+    assert again["statusCode"] == 409
+    assert acks() == ["web_publisher"]
+
+    tampered = token[:-1] + ("A" if token[-1] != "A" else "B")
+    forged = api.lambda_handler(ack_event("POST", tampered), context)
+    assert forged["statusCode"] in (400, 403)
+    assert acks() == ["web_publisher"]

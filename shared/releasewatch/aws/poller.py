@@ -184,14 +184,21 @@ def ack_links(settings: PollerSettings) -> Links:
     """
     if not settings.ack_base_url:
         return NoLinks()
-    from aws_lambda_powertools.utilities import parameters
-
     try:
-        secret = parameters.get_parameter(settings.ack_secret_parameter, decrypt=True, max_age=300)
+        secret = read_ack_secret(settings.ack_secret_parameter)
     except Exception:
         log.exception(
             "ack secret %s unreadable: messages go out without ack links",
             settings.ack_secret_parameter,
         )
         return NoLinks()
-    return SignedLinks.from_secret(settings.ack_base_url, str(secret).encode())
+    return SignedLinks.from_secret(settings.ack_base_url, secret)
+
+
+def read_ack_secret(parameter_name: str) -> bytes:
+    """The ack-link signing key: an SSM SecureString, cached 5 minutes by Powertools. The poller
+    (signing) and the API (verifying) read it the same way, so their bytes always agree."""
+    from aws_lambda_powertools.utilities import parameters
+
+    secret = parameters.get_parameter(parameter_name, decrypt=True, max_age=300)
+    return str(secret).encode()
