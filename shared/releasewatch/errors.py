@@ -1,13 +1,13 @@
 """The errors releasewatch raises, each for one situation a caller can act on.
 
-    ReleasewatchError
-    ├── ConfigError            a config file is invalid; carries every problem found
-    ├── StoreError
-    │   ├── AlreadyClaimed     another worker holds (or has sent) this notification
-    │   └── VersionConflict    the release changed since it was read
-    ├── SendError              a channel refused or failed a message (permanent= says retry or not)
-    ├── ProbeRefused           a target URL is not allowed (scheme, address, SSRF guard)
-    └── TokenError             an acknowledge token is forged, expired, replayed or malformed
+ReleasewatchError
+├── ConfigError            a config file is invalid; carries every problem found
+├── StoreError
+│   ├── AlreadyClaimed     another worker holds (or has sent) this notification
+│   └── VersionConflict    the release changed since it was read
+├── SendError              a channel refused or failed a message (permanent= says retry or not)
+├── ProbeRefused           a target URL is not allowed (scheme, address, SSRF guard)
+└── TokenError             an acknowledge token is forged, expired, replayed or malformed
 """
 
 from __future__ import annotations

@@ -146,6 +146,10 @@ class Watchdog:
             deliveries = self.store.deliveries(record.id)
             acks = acks_from(self.store.events(record.id))
             decision = decide(record, check, now, deliveries, acks)
+            if decision.record.model_copy(update={"updated_at": record.updated_at}) == record:
+                # Nothing but the timestamp would change: skip the write (on DynamoDB an idle
+                # release would otherwise cost a write every minute).
+                return decision, record
             try:
                 return decision, self.store.update_release(decision.record)
             except VersionConflict:

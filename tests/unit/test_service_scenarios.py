@@ -158,3 +158,19 @@ def test_one_broken_release_does_not_stop_the_tick_for_the_others():
     report = asyncio.run(dog.tick())
     assert [m.contact_id for m in email.sent] == ["stats_team"]
     assert [rid for rid, _ in report.errors] == ["bad"]
+
+
+def test_an_idle_release_is_not_rewritten_every_tick():
+    # Given a release due tomorrow (before its lookahead: nothing to probe, nothing due)
+    clock = FixedClock(DUE - timedelta(days=2))
+    store = InMemoryStore()
+    store.apply_releases([make_release()], clock.now())
+    dog = Watchdog(store, ScriptedProber(clock, lambda now: False), {}, clock)
+    asyncio.run(dog.tick())
+    version = store.get_release("lms-2025-07").version  # type: ignore[union-attr]
+    # When ticks pass with nothing to do
+    for _ in range(10):
+        clock.advance(60)
+        asyncio.run(dog.tick())
+    # Then the stored record was not written again
+    assert store.get_release("lms-2025-07").version == version  # type: ignore[union-attr]
