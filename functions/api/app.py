@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -19,7 +19,9 @@ if TYPE_CHECKING:
     from releasewatch.tokens import TokenCodec
 
 logger = Logger()
-tracer = Tracer()
+# No Powertools Tracer: constructing it loads the X-Ray SDK, about 0.5 s of every cold start
+# (measured by tests/bench/bench_aws.py), which would blow the 300 ms import budget. The
+# template keeps `Tracing: Active`, so Lambda still records each invocation in X-Ray.
 app = LambdaFunctionUrlResolver()
 app.include_router(router)
 app.include_router(ack_routes.router)
@@ -49,7 +51,6 @@ codec: Lazy[TokenCodec] = Lazy(_build_codec)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.LAMBDA_FUNCTION_URL)
-@tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # Powertools clears the router context after every resolve: append it each time.
     app.append_context(store=store())  # type: ignore[no-untyped-call]
