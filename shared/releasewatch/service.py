@@ -254,6 +254,7 @@ class Watchdog:
             first_failure_at=record.first_failure_at,
             live_at=record.live_at,
             others_told=others,
+            unreachable=_unreachable(record, deliveries, notification.contact_id),
             next_step=_next_step(record, now),
             ack_url=ack_url,
             release_url=self.links.release_url(release.id),
@@ -305,6 +306,30 @@ def _others_told(
             contact = record.release.contacts.get(n.contact_id)
             names[contact.name if contact else n.contact_id] = None
     return tuple(names)
+
+
+def _unreachable(
+    record: ReleaseRecord, deliveries: Sequence[Delivery], contact_id: str
+) -> tuple[str, ...]:
+    """Contacts an escalation message failed for good and nothing has reached since: the next
+    step's people are told, so someone can try another way."""
+    failed: dict[str, None] = {}
+    reached: set[str] = set()
+    for d in deliveries:
+        n = d.notification
+        if d.status == DeliveryStatus.SENT:
+            reached.add(n.contact_id)
+        elif d.status == DeliveryStatus.FAILED and n.kind in _ESCALATION:
+            failed[n.contact_id] = None
+    names = []
+    for cid in failed:
+        if cid not in reached and cid != contact_id:
+            contact = record.release.contacts.get(cid)
+            names.append(contact.name if contact else cid)
+    return tuple(names)
+
+
+_ESCALATION = (NotificationKind.ALERT, NotificationKind.BREACH)
 
 
 def _next_step(record: ReleaseRecord, now: datetime) -> tuple[datetime, tuple[str, ...]] | None:

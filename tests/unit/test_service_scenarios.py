@@ -174,3 +174,22 @@ def test_an_idle_release_is_not_rewritten_every_tick():
         asyncio.run(dog.tick())
     # Then the stored record was not written again
     assert store.get_release("lms-2025-07").version == version  # type: ignore[union-attr]
+
+
+def test_a_contact_no_channel_reaches_is_reported_to_the_next_step():
+    # Given the web publisher's SMS and email both fail for good
+    def refuse_publisher(message):  # type: ignore[no-untyped-def]
+        if message.contact_id == "web_publisher":
+            return SendError("rejected", permanent=True)
+        return None
+
+    email = RecordingNotifier(fail=refuse_publisher)
+    sms = RecordingNotifier(fail=refuse_publisher)
+    clock, store, dog, _, _ = build(None, email=email, sms=sms)
+    # When the lead official's step comes (+30m)
+    run_until(clock, dog, DUE + 31 * M)
+    to_lead = [m for m in email.sent if m.contact_id == "lead_official"]
+    # Then their alert says who could not be reached, by name
+    assert to_lead
+    assert "Could not be reached (every channel failed): Alice Publisher" in to_lead[0].text
+    assert [e.kind for e in store.events("lms-2025-07")].count(EventKind.NOTIFICATION_FAILED) >= 2

@@ -47,6 +47,7 @@ class MessageContext:
     first_failure_at: datetime | None = None
     live_at: datetime | None = None
     others_told: tuple[str, ...] = ()  # names, never addresses
+    unreachable: tuple[str, ...] = ()  # names of contacts every channel failed for, for good
     next_step: tuple[datetime, tuple[str, ...]] | None = None  # when, and who (names)
     ack_url: str | None = None
     release_url: str | None = None
@@ -290,6 +291,11 @@ def _email_text(ctx: MessageContext) -> str:
     if n.kind in (NotificationKind.ALERT, NotificationKind.BREACH):
         told = ", ".join(ctx.others_told) if ctx.others_told else "nobody else yet"
         lines += ["", f"Also told: {told}."]
+        if ctx.unreachable:
+            lines.append(
+                f"Could not be reached (every channel failed): {', '.join(ctx.unreachable)}. "
+                "Please try them another way."
+            )
         if ctx.next_step is not None:
             next_at, who = ctx.next_step
             lines.append(f"Next: {', '.join(who)} at {uk_time(next_at)} if still not live.")
