@@ -6,6 +6,7 @@ Cache-busting, timeouts, resets and streamed bodies need real sockets to be beli
 from __future__ import annotations
 
 import socket
+import threading
 import time
 
 from releasewatch.model import Check, LiveRule, Release
@@ -230,3 +231,28 @@ async def test_probe_many_on_the_wire_mixes_outcomes_in_order() -> None:
             await prober.aclose()
     assert [c.release_id for c in checks] == [r.id for r in releases]
     assert [c.live for c in checks] == [True, False, False] * 5
+
+
+async def test_the_per_host_limit_holds_on_the_wire_across_pooled_clients() -> None:
+    # The prober spreads requests over several connection pools; the host limit must still hold.
+    lock = threading.Lock()
+    in_flight = {"now": 0, "max": 0}
+
+    def route(h: Handler) -> None:
+        with lock:
+            in_flight["now"] += 1
+            in_flight["max"] = max(in_flight["max"], in_flight["now"])
+        time.sleep(0.05)
+        with lock:
+            in_flight["now"] -= 1
+        h.reply(200, LIVE_PAGE)
+
+    with loopback_server(route) as server:
+        releases = [local(server.url(f"/p{i}"), id=f"r{i}") for i in range(40)]
+        prober = HttpProber(FakeClock(), ProbeSettings(per_host_limit=5))
+        try:
+            checks = await prober.probe_many(releases)
+        finally:
+            await prober.aclose()
+    assert all(c.live for c in checks)
+    assert in_flight["max"] == 5  # bounded by the limit, and the limit is used in full
