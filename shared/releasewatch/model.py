@@ -221,6 +221,15 @@ class Check(Frozen):
     elapsed_ms: float = 0.0
     published_at: UtcDatetime | None = None  # GOV.UK first_published_at, when the page says
 
+    def cache_headers(self) -> list[tuple[str, str]]:
+        """The cache headers the answer carried, by name: what tells a stale copy apart."""
+        pairs = (
+            ("age", self.age),
+            ("cache-control", self.cache_control),
+            ("x-cache", self.x_cache),
+        )
+        return [(name, value) for name, value in pairs if value]
+
 
 class ReleaseRecord(Frozen):
     """A release as stored: its definition plus the watchdog's state for it."""

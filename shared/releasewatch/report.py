@@ -236,15 +236,7 @@ def _seen(check: Check) -> str:
     parts = [what, check.reason]
     if check.final_url:
         parts.append(f"final URL {check.final_url}")
-    cache = [
-        f"{name} {value}"
-        for name, value in (
-            ("age", check.age),
-            ("cache-control", check.cache_control),
-            ("x-cache", check.x_cache),
-        )
-        if value
-    ]
+    cache = [f"{name} {value}" for name, value in check.cache_headers()]
     if cache:
         parts.append("cache: " + ", ".join(cache))
     return "; ".join(parts)

@@ -327,15 +327,7 @@ def _check_lines(check: Check | None) -> list[str]:
         out.append(f"  final URL: {check.final_url}")
     if check.redirects:
         out.append(f"  redirects: {' -> '.join(check.redirects)}")
-    cache = [
-        f"{name}: {value}"
-        for name, value in (
-            ("age", check.age),
-            ("cache-control", check.cache_control),
-            ("x-cache", check.x_cache),
-        )
-        if value
-    ]
+    cache = [f"{name}: {value}" for name, value in check.cache_headers()]
     if cache:
         out.append(f"  cache: {'; '.join(cache)}")
     return out

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
+from ..aws.lazy import Lazy
 from ..errors import SendError
 from .awserrors import client_config, send_error
 from .base import Message
@@ -24,18 +24,13 @@ class SesNotifier:
     ) -> None:
         self.sender = sender
         self.configuration_set = configuration_set
-        self._client = client
-        self._lock = threading.Lock()
+        # Made on first send, not here: a handler imports and builds fast, and tests build
+        # notifiers before a moto mock starts.
+        self._client: Any = client if client is not None else Lazy(_sesv2_client)
 
     @property
     def client(self) -> Any:
-        if self._client is None:
-            with self._lock:
-                if self._client is None:
-                    import boto3
-
-                    self._client = boto3.client("sesv2", config=client_config())
-        return self._client
+        return self._client() if isinstance(self._client, Lazy) else self._client
 
     def send(self, message: Message) -> str:
         if message.channel != "email":
@@ -74,3 +69,9 @@ class SesNotifier:
 def _tag(key: str) -> str:
     """SES tag values allow only ASCII letters, digits, '_', '-', '.', '@' (max 256)."""
     return "".join(c if c.isascii() and (c.isalnum() or c in "_-.") else "_" for c in key)[:256]
+
+
+def _sesv2_client() -> Any:
+    import boto3
+
+    return boto3.client("sesv2", config=client_config())

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any
 
+from ..aws.lazy import Lazy
 from ..errors import SendError
 from .awserrors import client_config, send_error
 from .base import Message
@@ -34,18 +34,13 @@ class SnsSmsNotifier:
     ) -> None:
         self.sender_id = sender_id
         self.topic_arn = topic_arn
-        self._client = client
-        self._lock = threading.Lock()
+        # Made on first send, not here: a handler imports and builds fast, and tests build
+        # notifiers before a moto mock starts.
+        self._client: Any = client if client is not None else Lazy(_sns_client)
 
     @property
     def client(self) -> Any:
-        if self._client is None:
-            with self._lock:
-                if self._client is None:
-                    import boto3
-
-                    self._client = boto3.client("sns", config=client_config())
-        return self._client
+        return self._client() if isinstance(self._client, Lazy) else self._client
 
     def attributes(self) -> dict[str, dict[str, str]]:
         # Transactional: delivered with the higher reliability SNS offers for critical
@@ -91,3 +86,9 @@ def _subject(subject: str) -> str:
     """SNS subjects: ASCII, no line breaks, under 100 characters."""
     clean = "".join(c if c.isascii() and c.isprintable() else " " for c in subject).strip()
     return (clean or "releasewatch")[:99]
+
+
+def _sns_client() -> Any:
+    import boto3
+
+    return boto3.client("sns", config=client_config())
