@@ -298,7 +298,10 @@ def _ack_notices(
 def _fallbacks(
     release: Release, deliveries: Sequence[Delivery], now: datetime
 ) -> Iterable[Notification]:
-    """A message whose channel failed for good is sent once on the contact's other channel."""
+    """A message whose channel failed for good is sent once on the contact's other channel,
+    unless the same message already reaches them there (a step on both SMS and email): a
+    second copy by email would only be a duplicate."""
+    by_key = {d.key: d for d in deliveries}
     for d in deliveries:
         n = d.notification
         if d.status != DeliveryStatus.FAILED or n.fallback_for is not None:
@@ -308,6 +311,14 @@ def _fallbacks(
             continue
         other: Channel = "email" if n.channel == "sms" else "sms"
         if contact.address(other) is None:
+            continue
+        sibling = by_key.get(
+            Notification.make_key(release.id, n.kind, n.contact_id, other, n.step, n.occurrence)
+        )
+        if sibling is not None and sibling.status not in (
+            DeliveryStatus.FAILED,
+            DeliveryStatus.CANCELLED,
+        ):
             continue
         yield n.model_copy(
             update={"key": f"{n.key}>{other}", "channel": other, "fallback_for": n.key}

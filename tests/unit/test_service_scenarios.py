@@ -6,9 +6,9 @@ import asyncio
 from datetime import timedelta
 
 from releasewatch.errors import SendError
-from releasewatch.model import DeliveryStatus, EventKind, ReleaseState
+from releasewatch.model import Chain, DeliveryStatus, EventKind, Release, ReleaseState
 from releasewatch.service import Watchdog
-from tests.factories import DUE, make_release
+from tests.factories import DEFAULT_CHAIN, DUE, make_release
 from tests.fakes import FixedClock, InMemoryStore, RecordingNotifier, ScriptedProber
 
 M = timedelta(minutes=1)
@@ -88,15 +88,32 @@ def test_eight_minutes_late_alerts_the_stats_team_only_then_reports_the_breach()
     assert summary(sms) == []  # the web publisher's step is +10m: never reached
 
 
+def sms_only_paging() -> Release:
+    """The default chain, but the web publisher is paged by SMS alone."""
+    steps = list(DEFAULT_CHAIN.steps)
+    steps[1] = steps[1].model_copy(update={"channels": ("sms",)})
+    return make_release(chain=Chain(id="sms-only", steps=tuple(steps)))
+
+
 def test_an_sms_that_fails_for_good_falls_back_to_email_and_is_recorded():
     sms = RecordingNotifier(fail=lambda m: SendError("number opted out", permanent=True))
-    clock, store, dog, email, _ = build(None, sms=sms)
+    clock, store, dog, email, _ = build(None, sms=sms, release=sms_only_paging())
     run_until(clock, dog, DUE + 11 * M)
     fallback = [m for m in email.sent if ">email" in m.key]
     assert [m.contact_id for m in fallback] == ["web_publisher"]
     failed = [e for e in store.events("lms-2025-07") if e.kind == EventKind.NOTIFICATION_FAILED]
     assert failed and failed[0].detail["permanent"] == "true"
     assert "+4477" not in failed[0].detail["reason"]
+
+
+def test_no_fallback_email_when_the_step_already_emails_the_contact():
+    # The default chain pages the web publisher by SMS and email: when the SMS fails for good,
+    # the email they already get is enough; a fallback would be the same email twice.
+    sms = RecordingNotifier(fail=lambda m: SendError("number opted out", permanent=True))
+    clock, _store, dog, email, _ = build(None, sms=sms)
+    run_until(clock, dog, DUE + 11 * M)
+    to_publisher = [m.key for m in email.sent if m.contact_id == "web_publisher"]
+    assert to_publisher == ["lms-2025-07|alert|1|0|web_publisher|email"]
 
 
 def test_a_transient_failure_is_retried_next_tick_and_sent_once():
