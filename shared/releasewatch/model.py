@@ -243,6 +243,10 @@ class ReleaseRecord(Frozen):
     last_check: Check | None = None
     next_check_at: UtcDatetime | None = None
     updated_at: UtcDatetime | None = None
+    # A page confirmed live that stops passing its rule: when the current loss began (None
+    # while the page is up), and when the latest loss began (kept after it came back).
+    lost_since: UtcDatetime | None = None
+    lost_episode: UtcDatetime | None = None
 
     @property
     def id(self) -> str:
@@ -276,6 +280,8 @@ class NotificationKind(StrEnum):
     RESOLVED = "resolved"  # the page is live; sent to everybody alerted
     ACK_NOTICE = "ack_notice"  # someone acknowledged; sent to the others alerted
     REPORT = "report"  # the breach report draft
+    PAGE_LOST = "page_lost"  # a page confirmed live no longer passes its rule
+    PAGE_BACK = "page_back"  # ...and passes it again
 
 
 class Notification(Frozen):

@@ -86,17 +86,24 @@ def decide(
     live_at = record.live_at
     first_failure_at = record.first_failure_at
     page_lost = False
+    lost_since, lost_episode = record.lost_since, record.lost_episode
     if check is not None:
         if check.live and live_at is None:
             live_at = check.at
-        elif not check.live and live_at is not None:
+        elif check.live:
+            lost_since = None
+        elif live_at is not None:
             page_lost = True
+            if lost_since is None:
+                lost_since = lost_episode = check.at
         if not check.live and first_failure_at is None and check.at >= release.due:
             first_failure_at = check.at
     state = derive_state(release, live_at, now)
     by_key = {d.key: d for d in deliveries}
 
     wanted = list(_wanted(release, state, live_at, now, deliveries, acks))
+    if state.is_live and lost_episode is not None:
+        wanted += _page_lost_or_back(release, lost_since, lost_episode, deliveries)
     due = [n for n in wanted if _needs_sending(by_key.get(n.key), now)]
     wanted_keys = {n.key for n in wanted}
     # Deliveries left pending (a crashed claim, a transient failure) are finished unless the page
@@ -110,8 +117,9 @@ def decide(
         elif _needs_sending(d, now):
             due.append(d.notification)
 
-    active = _still_active(record, state, live_at, now, due, deliveries)
-    next_check = next_check_at(release, state, live_at, now) if active else None
+    lost = lost_since is not None
+    active = lost or _still_active(record, state, live_at, now, due, deliveries)
+    next_check = next_check_at(release, state, live_at, now, lost=lost) if active else None
     if check is None and next_check is not None and record.next_check_at is not None:
         # No probe this tick: keep the appointment already made rather than pushing it back.
         next_check = min(next_check, record.next_check_at)
@@ -124,6 +132,8 @@ def decide(
             "next_check_at": next_check,
             "active": active,
             "updated_at": now,
+            "lost_since": lost_since,
+            "lost_episode": lost_episode,
         }
     )
     return Decision(
@@ -261,6 +271,53 @@ def _resolution(
             )
 
 
+def _page_lost_or_back(
+    release: Release,
+    lost_since: datetime | None,
+    episode: datetime,
+    deliveries: Sequence[Delivery],
+) -> list[Notification]:
+    """A page confirmed live that stops passing its rule is not "resolved" any more: tell the
+    people who were told it was (and the chain's first step, who own the release), then tell
+    them again when it is back. One notice each way per loss, keyed by when the loss began."""
+    occurrence = int(episode.timestamp())
+    if lost_since is None:
+        told = {
+            (d.notification.contact_id, d.notification.channel)
+            for d in deliveries
+            if d.status == DeliveryStatus.SENT
+            and d.notification.kind == NotificationKind.PAGE_LOST
+            and d.notification.occurrence == occurrence
+        }
+        kind, pairs = NotificationKind.PAGE_BACK, sorted(told)
+    else:
+        kind, pairs = NotificationKind.PAGE_LOST, _lost_recipients(release, deliveries)
+    return [
+        _notification(release, kind, contact_id, channel, episode, None, occurrence)
+        for contact_id, channel in pairs
+    ]
+
+
+def _lost_recipients(release: Release, deliveries: Sequence[Delivery]) -> list[tuple[str, Channel]]:
+    pairs: dict[tuple[str, Channel], None] = {}
+    first = release.chain.steps[0]
+    for contact_id in first.notify:
+        contact = release.contacts[contact_id]
+        for channel in _channels(contact.email, contact.phone, first.channels):
+            pairs[(contact_id, channel)] = None
+    for d in deliveries:
+        n = d.notification
+        told = n.kind in (
+            *_ESCALATION,
+            NotificationKind.EARLY,
+            NotificationKind.RESOLVED,
+            NotificationKind.REPORT,
+        )
+        if d.status == DeliveryStatus.SENT and told and n.fallback_for is None:
+            pairs[(n.contact_id, n.channel)] = None
+    return list(pairs)
+
+
 def report_recipients(release: Release) -> list[str]:
     by_role = [c.id for c in release.contacts.values() if c.role in REPORT_ROLES and c.email]
     return by_role or [c for c in release.breach_contacts() if release.contacts[c].email]
@@ -343,14 +400,21 @@ def _still_active(
 
 
 def next_check_at(
-    release: Release, state: ReleaseState, live_at: datetime | None, now: datetime
+    release: Release,
+    state: ReleaseState,
+    live_at: datetime | None,
+    now: datetime,
+    *,
+    lost: bool = False,
 ) -> datetime | None:
     """When to probe next: sparse far ahead, dense around the due time, slower after hours,
-    never stopping before the page is confirmed live."""
+    never stopping before the page is confirmed live (or while a live page is lost)."""
     c = release.cadence
     due = release.due
     if state == ReleaseState.CANCELLED:
         return None
+    if state.is_live and lost:
+        return now + c.after
     if state.is_live and live_at is not None:
         end = live_at + c.watch_after_live
         return min(now + c.after, end) if now < end else None

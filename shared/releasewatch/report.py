@@ -249,6 +249,8 @@ _KIND_WORDS = {
     "resolved": "resolution notice",
     "ack_notice": "acknowledgement notice",
     "report": "breach report draft",
+    "page_lost": "page-lost notice",
+    "page_back": "page-back notice",
 }
 
 

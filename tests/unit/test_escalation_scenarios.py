@@ -140,8 +140,9 @@ def test_released_early_is_an_immediate_breach_alert_and_a_report():
     assert "10 min before the announced time: an early release" in " ".join(report.account)
 
 
-def test_a_flapping_page_resolves_once_and_records_each_loss():
-    """Live at 09:45, gone 09:46-09:54, back from 09:55: one resolution, no new alerts."""
+def test_a_flapping_page_resolves_once_then_says_it_was_lost_and_is_back():
+    """Live at 09:45, gone 09:46-09:54, back from 09:55: one resolution, no new alerts, and the
+    people told it was resolved hear it was lost (once) and back (once)."""
 
     def live(now):  # type: ignore[no-untyped-def]
         return at(9, 45) <= now < at(9, 46) or now >= at(9, 55)
@@ -157,7 +158,21 @@ def test_a_flapping_page_resolves_once_and_records_each_loss():
         ("09:45:00", WP, "email", "resolved"),
         ("09:45:00", "lead_official", "email", "report"),
         ("09:45:00", "head_of_profession", "email", "report"),
+        ("09:46:00", "stats_team", "email", "page_lost"),
+        ("09:46:00", WP, "sms", "page_lost"),
+        ("09:46:00", WP, "email", "page_lost"),
+        ("09:46:00", "lead_official", "email", "page_lost"),
+        ("09:46:00", "head_of_profession", "email", "page_lost"),
+        ("09:55:00", "head_of_profession", "email", "page_back"),
+        ("09:55:00", "lead_official", "email", "page_back"),
+        ("09:55:00", "stats_team", "email", "page_back"),
+        ("09:55:00", WP, "email", "page_back"),
+        ("09:55:00", WP, "sms", "page_back"),
     ]
+    lost_sms = next(
+        x.message for x in s.log if "|page_lost|" in x.message.key and x.message.channel == "sms"
+    )
+    assert lost_sms.text.startswith("RW PAGE LOST 09:46") and len(lost_sms.text) <= 160
     lost = [e for e in s.store.events(ID) if e.kind == EventKind.PAGE_LOST]
     assert lost and lost[0].at == at(9, 46)
     assert any("Page stopped passing its live rule" in w for _, w in timeline(s))

@@ -235,3 +235,25 @@ def test_an_ack_marker_left_claimed_by_a_crash_is_never_sent_as_a_message():
     )
     decision = decide(record(), None, DUE + 3 * M, [crashed])
     assert marker.key not in {n.key for n in decision.due}
+
+
+def test_a_lost_page_is_polled_until_it_is_back_even_past_the_watch_window():
+    live = decide(record(), make_check(at=DUE + M, live=True), DUE + M).record
+    lost = decide(live, make_check(at=DUE + 20 * M, live=False), DUE + 20 * M).record
+    assert lost.lost_since == DUE + 20 * M
+    # an hour later, long past watch_after_live (30m), it is still being polled
+    later = decide(lost, make_check(at=DUE + 80 * M, live=False), DUE + 80 * M).record
+    assert later.active and later.next_check_at == DUE + 81 * M
+    back = decide(later, make_check(at=DUE + 81 * M, live=True), DUE + 81 * M).record
+    assert back.lost_since is None and back.lost_episode == DUE + 20 * M
+
+
+def test_each_loss_of_a_live_page_is_announced_once():
+    rec = decide(record(), make_check(at=DUE + M, live=True), DUE + M).record
+    keys = set()
+    for lost_at, back_at in ((DUE + 5 * M, DUE + 6 * M), (DUE + 10 * M, DUE + 11 * M)):
+        lost = decide(rec, make_check(at=lost_at, live=False), lost_at)
+        keys |= {n.key for n in lost.due if n.kind == NotificationKind.PAGE_LOST}
+        rec = decide(lost.record, make_check(at=back_at, live=True), back_at).record
+    # two losses: the stats team (first step, email) hears of each, under distinct keys
+    assert len([k for k in keys if "|stats_team|email" in k]) == 2

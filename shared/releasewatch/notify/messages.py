@@ -140,6 +140,10 @@ def _subject(ctx: MessageContext) -> str:
             return f"Acknowledged: {r.title}, {ctx.acked_by or 'someone'} is on it"
         case NotificationKind.REPORT:
             return f"Breach report draft: {r.title}"
+        case NotificationKind.PAGE_LOST:
+            return f"PAGE LOST: {r.title} was live but is not any more"
+        case NotificationKind.PAGE_BACK:
+            return f"Page back: {r.title} is live again"
     raise ValueError(n.kind)  # pragma: no cover
 
 
@@ -191,6 +195,12 @@ def sms_text(ctx: MessageContext) -> str:
             tail = f". Alerts held to {_hhmm(hold)}." if hold else "."
         case NotificationKind.REPORT:
             head = "RW breach report draft emailed: "
+            tail = "."
+        case NotificationKind.PAGE_LOST:
+            head = f"RW PAGE LOST {_hhmm(n.due_at)}, was live (now {_seen(ctx.last_check)}): "
+            tail = ". Polling on."
+        case NotificationKind.PAGE_BACK:
+            head = f"RW page back, live again {now}: "
             tail = "."
         case _:  # pragma: no cover
             raise ValueError(n.kind)
@@ -280,6 +290,27 @@ def _email_text(ctx: MessageContext) -> str:
                 "Breach notices to the head of profession are never held.",
                 "",
                 *_check_lines(ctx.last_check),
+            ]
+        case NotificationKind.PAGE_LOST:
+            live = ctx.live_at or n.due_at
+            lines += [
+                f"'{r.title}' was confirmed live at {uk_datetime_seconds(live)}, but since "
+                f"{uk_datetime_seconds(n.due_at)} it no longer passes its live rule: it may have "
+                "been withdrawn or replaced. Do not rely on the earlier resolution notice.",
+                "",
+                *_check_lines(ctx.last_check),
+                "",
+                f"Page: {r.url}",
+                "releasewatch keeps checking and will tell you when it is back.",
+            ]
+        case NotificationKind.PAGE_BACK:
+            lines += [
+                f"'{r.title}' passes its live rule again (checked {uk_time(ctx.now)}), after "
+                f"being lost from {uk_datetime_seconds(n.due_at)}.",
+                "",
+                *_check_lines(ctx.last_check),
+                "",
+                f"Page: {r.url}",
             ]
         case NotificationKind.REPORT:
             lines += [
