@@ -16,7 +16,7 @@ import re
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -138,9 +138,6 @@ def demo_site(clock: Clock, cache_param: str = "rwcb") -> Iterator[str]:
 def demo_window() -> tuple[datetime, datetime]:
     start = DEMO_START.astimezone(UTC)
     return start, LIVE_AT.astimezone(UTC) + timedelta(minutes=5)
-
-
-Finished = Callable[[], bool]
 
 
 # The incident's lead official got hold of someone at 11:40: here the web publisher answers the

@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import TextIO
 
 from .model import Check, Notification, ReleaseRecord, ReleaseState
-from .notify.base import Message
 from .timefmt import uk
 
 
@@ -52,11 +51,7 @@ class ConsolePrinter:
                 f"              !! {notification.kind.value} by {notification.channel} to "
                 f"{notification.contact_id} failed: {reason}"
             )
-        if what == "sent" and isinstance(payload, tuple):
-            notification, message = payload
-            assert isinstance(notification, Notification) and isinstance(message, Message)
-            return None  # the console notifier prints the message itself
-        return None
+        return None  # "sent": the console notifier prints the message itself
 
     def _check(self, check: Check) -> str | None:
         key = (check.live, check.status, check.reason)
