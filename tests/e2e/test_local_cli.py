@@ -190,3 +190,19 @@ def test_the_demo_replays_the_incident_and_ends_with_the_breach_report() -> None
     assert "RESOLVED" in out and "2 h 3" in out  # live at 12:00, 2.5 hours late
     assert "Breach report" in out
     assert "@example.com" not in out and "+4477" not in out
+
+
+def test_links_in_messages_use_the_public_url_when_given(tmp_path: Path, page: str) -> None:
+    due = datetime.now(UTC) - timedelta(minutes=11)
+    config = write_config(tmp_path, page, due)
+    db = tmp_path / "rw.db"
+    result = releasewatch(
+        "run", "--config", str(config), "--db", str(db), "--once",
+        "--web-port", "0", "--public-url", "https://rw.example.com/",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    sms = [
+        json.loads(line) for line in (tmp_path / "outbox" / "sms.jsonl").read_text().splitlines()
+    ]
+    assert len(sms) == 1 and "https://rw.example.com/a/" in sms[0]["text"]
+    assert len(sms[0]["text"]) <= 160

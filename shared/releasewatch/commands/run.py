@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import sys
 
 from ..bootstrap import LocalPaths, build_watchdog, local_notifiers, smtp_from_env
@@ -37,6 +38,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         default=DEFAULT_PORT,
         help=f"port for the dashboard and acknowledge links on 127.0.0.1 (default {DEFAULT_PORT})",
     )
+    p.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="base URL people reach the dashboard at, for links in messages (behind a reverse "
+        "proxy); default $RELEASEWATCH_PUBLIC_URL, else the local address",
+    )
     p.set_defaults(func=run)
 
 
@@ -56,7 +63,10 @@ def run(args: argparse.Namespace) -> int:
     removed = store.apply_releases(config.releases, clock.now())
     printer = ConsolePrinter(quiet_checks=args.quiet_checks)
     web_stack = contextlib.ExitStack()
-    web = web_stack.enter_context(local_web(store, clock, paths.db.parent, port=args.web_port))
+    public_url = args.public_url or os.environ.get("RELEASEWATCH_PUBLIC_URL") or None
+    web = web_stack.enter_context(
+        local_web(store, clock, paths.db.parent, port=args.web_port, public_url=public_url)
+    )
     for note in web.notes:
         print(f"releasewatch: {note}")
     watchdog = build_watchdog(

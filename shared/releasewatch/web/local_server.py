@@ -120,6 +120,7 @@ def local_web(
     state_dir: Path,
     port: int = DEFAULT_PORT,
     env: Mapping[str, str] | None = None,
+    public_url: str | None = None,
 ) -> Iterator[LocalWeb]:
     """Everything local mode needs for acknowledge links: the signing secret (from
     $RELEASEWATCH_ACK_SECRET, or generated once beside the database), the server on
@@ -135,7 +136,10 @@ def local_web(
         notes.append(f"port {port} is not free ({exc.strerror}); serving on another port")
         server = LocalWebServer(app, port=0)
     server.start()
+    # Messages carry `public_url` when people reach this server through a reverse proxy or
+    # tunnel; the server itself only ever listens on 127.0.0.1.
+    link_base = (public_url or server.base_url).rstrip("/")
     try:
-        yield LocalWeb(server.base_url, SignedLinks(server.base_url, codec), tuple(notes))
+        yield LocalWeb(server.base_url, SignedLinks(link_base, codec), tuple(notes))
     finally:
         server.stop()
