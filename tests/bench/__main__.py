@@ -1,9 +1,11 @@
-"""Run every benchmark in this folder: each bench_*.py module's main(), in name order."""
+"""Run every benchmark in this folder: each bench_*.py module's main(), in name order, each in a
+fresh interpreter so that one benchmark's imports and peak memory do not skew another's."""
 
 from __future__ import annotations
 
-import importlib
 import pkgutil
+import subprocess
+import sys
 from pathlib import Path
 
 
@@ -12,9 +14,14 @@ def main() -> None:
     names = sorted(
         m.name for m in pkgutil.iter_modules([str(folder)]) if m.name.startswith("bench_")
     )
+    failed = []
     for name in names:
-        module = importlib.import_module(f"{__package__}.{name}")
-        module.main()
+        module = f"{__package__}.{name}"
+        code = f"import {module} as bench; bench.main()"
+        if subprocess.run([sys.executable, "-c", code], check=False).returncode != 0:
+            failed.append(name)
+    if failed:
+        sys.exit(f"benchmarks that failed to run: {', '.join(failed)}")
 
 
 if __name__ == "__main__":

@@ -21,18 +21,24 @@ The context may also carry `clock` (any releasewatch Clock; the system clock oth
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aws_lambda_powertools.event_handler.api_gateway import Response as PowertoolsResponse
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from ..clock import Clock, SystemClock
-from ..store.base import Store
-from ..tokens import TokenCodec
-from .app import Response, WebApp
+if TYPE_CHECKING:  # the models load on the first request, not at the handler's cold start
+    from ..clock import Clock
+    from ..store.base import Store
+    from ..tokens import TokenCodec
+    from .app import Response, WebApp
 
 router = Router()  # type: ignore[no-untyped-call]
 
 
 def _web() -> WebApp:
+    from ..clock import SystemClock
+    from .app import WebApp
+
     store: Store = router.context["store"]
     codec: TokenCodec = router.context["ack_codec"]
     clock: Clock = router.context.get("clock") or SystemClock()
