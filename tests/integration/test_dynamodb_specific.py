@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 from botocore.awsrequest import AWSResponse
-from moto import mock_aws
 
 from releasewatch.errors import AlreadyClaimed, StoreError, VersionConflict
 from releasewatch.model import EventKind, ReleaseState
@@ -29,19 +28,6 @@ from tests.factories import DUE, make_check, make_notification, make_release
 
 TABLE = "releasewatch-test"
 REGION = "eu-west-2"
-
-
-@pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        yield
 
 
 @pytest.fixture
