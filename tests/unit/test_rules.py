@@ -108,9 +108,13 @@ def test_published_time_with_an_offset_is_held_in_utc() -> None:
     assert verdict.published_at == datetime(2025, 7, 17, 8, 30, tzinfo=UTC)
 
 
-def test_other_published_document_types_count_as_live() -> None:
+def test_other_published_document_types_are_not_live() -> None:
+    # Was "count as live" on 9ef7dd6: any item with a date passed. Only a statistics
+    # publication is the publication (tests/unit/test_govuk_judge.py covers every shape).
     item = {"schema_name": "html_publication", "first_published_at": "2025-07-17T08:30:00Z"}
-    assert judge_govuk(item).live
+    verdict = judge_govuk(item)
+    assert not verdict.live
+    assert "html publication" in verdict.reason and "not a statistics publication" in verdict.reason
 
 
 @pytest.mark.parametrize("state", ["confirmed", "provisional"])

@@ -66,11 +66,38 @@ def has_page_checks(rule: LiveRule) -> bool:
     return needs_body(rule) or rule.final_url is not None
 
 
+# The publication a statistics announcement leads to: whitehall lets an announcement name only
+# these publication types ("Official Statistics" and "Accredited Official Statistics", shown
+# from document type national_statistics). statistical_data_set is a separate schema for raw
+# data, never an announcement's publication, so it is deliberately not here.
+STATISTICS_TYPES = frozenset({"official_statistics", "national_statistics"})
+
+# How a reason names what an announcement led to instead of a statistics publication.
+_KINDS = {
+    "homepage": "the GOV.UK homepage",
+    "finder": "an index page (finder)",
+    "guidance": "a guidance page",
+    "statutory_guidance": "a statutory guidance page",
+    "detailed_guide": "a guidance page",
+    "corporate_report": "a corporate report",
+    "policy_paper": "a policy paper",
+    "statistical_data_set": "a statistical data set",
+    "official_statistics_announcement": "a statistics announcement",
+    "national_statistics_announcement": "a statistics announcement",
+}
+
+
 def judge_govuk(item: Mapping[str, Any]) -> GovukVerdict:
-    """Judge a GOV.UK Content API item (see GOVUK.md for the shapes)."""
+    """Judge a GOV.UK Content API item (see GOVUK.md for the shapes).
+
+    Only a statistics publication (schema `publication`, a STATISTICS_TYPES document type,
+    not withdrawn, with a first_published_at) is live. Anything else is reported as what it
+    is: a date alone proves nothing, since every published GOV.UK page has one.
+    """
     schema = item.get("schema_name")
     details = item.get("details")
     details = details if isinstance(details, Mapping) else {}
+    where = _text(item.get("base_path")) or "(no path)"
     if schema == "statistics_announcement":
         state = details.get("state") or "unknown"
         shown = details.get("display_date") or "no display date"
@@ -88,19 +115,41 @@ def judge_govuk(item: Mapping[str, Any]) -> GovukVerdict:
         if path == ANNOUNCEMENTS_INDEX:
             return GovukVerdict(False, "announcement deleted without publication")
         return GovukVerdict(False, f"announcement redirects to {destination}", follow=destination)
-    if schema in ("gone", "vanish"):
-        return GovukVerdict(False, f"document is {schema}")
+    if schema == "gone":
+        return GovukVerdict(False, "document is gone")
+    if schema == "vanish":
+        return GovukVerdict(False, f"document {where} has vanished (removed without a trace)")
+    doc_type = _text(item.get("document_type"))
+    if schema != "publication" or doc_type not in STATISTICS_TYPES:
+        kind = _KINDS.get(doc_type) or _KINDS.get(_text(schema)) or _a(doc_type or schema)
+        return GovukVerdict(False, f"{kind} {where}, not a statistics publication")
+    withdrawn = item.get("withdrawn_notice")
+    if isinstance(withdrawn, Mapping) and withdrawn.get("withdrawn_at"):
+        return GovukVerdict(
+            False, f"statistics publication {where} withdrawn at {withdrawn['withdrawn_at']}"
+        )
     first = item.get("first_published_at")
     if not isinstance(first, str) or not first:
-        return GovukVerdict(False, f"{schema or 'document'} has no first_published_at")
+        return GovukVerdict(False, f"statistics publication {where} has no first_published_at")
     published = parse_timestamp(first)
     if published is None:
         return GovukVerdict(False, f"unreadable first_published_at {_quote(first)}")
-    where = item.get("base_path") or "document"
-    kind = "publication" if schema == "publication" else f"{schema or 'document'}"
+    label = "accredited official statistics" if doc_type == "national_statistics" else doc_type
     return GovukVerdict(
-        True, f"{kind} {where} first published {published.isoformat()}", published_at=published
+        True,
+        f"statistics publication ({label.replace('_', ' ')}) {where} "
+        f"first published {published.isoformat()}",
+        published_at=published,
     )
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _a(kind: Any) -> str:
+    words = (_text(kind) or "unknown document").replace("_", " ")
+    return f"{'an' if words[:1] in 'aeiou' else 'a'} {words}"
 
 
 def _redirect_destination(item: Mapping[str, Any]) -> str | None:
