@@ -44,6 +44,7 @@ class ReleaseIn(_In):
     id: str
     title: str
     url: str
+    publication_url: str | None = None  # the expected publication when `url` announces it
     due: str
     chain: str | None = None
     producer: str | None = None
@@ -173,6 +174,10 @@ def parse_config(text: str, file: str = "<config>") -> Config:
         url_problem = _check_url(r.url, local_mode)
         if url_problem:
             problem((*at, "url"), url_problem)
+        if r.publication_url is not None:
+            pub_problem = _check_url(r.publication_url, local_mode)
+            if pub_problem:
+                problem((*at, "publication_url"), pub_problem)
         chain_name = r.chain or default_chain
         if chain_name is None:
             problem((*at, "chain"), "no chain given and no defaults.chain to fall back on")
@@ -191,6 +196,7 @@ def parse_config(text: str, file: str = "<config>") -> Config:
                     id=r.id,
                     title=r.title,
                     url=r.url,
+                    publication_url=r.publication_url,
                     due=due,
                     producer=r.producer if r.producer is not None else defaults.producer,
                     rule=r.live,

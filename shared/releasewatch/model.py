@@ -171,6 +171,9 @@ class Release(Frozen):
     cadence: Cadence = Cadence()
     cancelled: bool = False
     allow_loopback: bool = False  # local mode only: permit http://127.0.0.1 targets
+    # The expected publication, when it is not `url` itself (url is then its announcement):
+    # the release is live when this page is, whether or not the announcement redirects to it.
+    publication_url: str | None = None
 
     @model_validator(mode="after")
     def _chain_contacts_known(self) -> Release:
@@ -220,6 +223,9 @@ class Check(Frozen):
     error: str | None = None  # timeout, connect, tls, too_many_redirects, refused, body_too_large…
     elapsed_ms: float = 0.0
     published_at: UtcDatetime | None = None  # GOV.UK first_published_at, when the page says
+    # The page whose content decided the verdict: the final URL of a page probe; in GOV.UK
+    # mode the document's page (a publication found at its own URL, another host's URL...).
+    judged_url: str | None = None
 
     def cache_headers(self) -> list[tuple[str, str]]:
         """The cache headers the answer carried, by name: what tells a stale copy apart."""

@@ -203,15 +203,18 @@ def test_update_release_of_unknown_release_raises_key_error(store: Store) -> Non
 
 
 def test_release_record_round_trips_every_field(store: Store) -> None:
-    store.apply_releases([make_release("a")], T0)
+    publication = "https://stats.example.com/publications/a"
+    store.apply_releases([make_release("a", publication_url=publication)], T0)
     record = store.get_release("a")
     assert record is not None
+    assert record.release.publication_url == publication
+    last = make_check("a", T0 + timedelta(hours=2), live=True, judged_url=publication)
     full = record.model_copy(
         update={
             "state": ReleaseState.LIVE_LATE,
             "live_at": T0 + timedelta(hours=2, microseconds=7),
             "first_failure_at": T0 + timedelta(minutes=2),
-            "last_check": make_check("a", T0 + timedelta(hours=2), live=True),
+            "last_check": last,
             "next_check_at": T0 + timedelta(hours=2, minutes=1),
             "updated_at": T0 + timedelta(hours=2),
         }
@@ -261,6 +264,7 @@ def test_checks_round_trip_every_field(store: Store) -> None:
         error=None,
         elapsed_ms=12.5,
         published_at=T0 - timedelta(minutes=1),
+        judged_url="https://stats.example.com/b",
     )
     store.record_checks([check])
 

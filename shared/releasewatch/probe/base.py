@@ -61,8 +61,12 @@ class Fetched:
 
 
 class Fetch(Protocol):
-    async def __call__(self, url: str, *, read_body: bool) -> Fetched:
-        """Fetch `url` for the current release, following redirects hop by hop."""
+    async def __call__(self, url: str, *, read_body: bool, bust: bool = True) -> Fetched:
+        """Fetch `url` for the current release, following redirects hop by hop.
+
+        `bust=False` sends no cache-busting parameter (GOV.UK's search API refuses unknown
+        parameters with 422; the caller adds the `c` it accepts).
+        """
         ...
 
 
@@ -77,3 +81,4 @@ class Outcome:
     published_at: datetime | None = None
     url: str | None = None  # the requested URL to record, when not fetched.requested_url
     redirects: list[str] | None = None  # the chain to record, when not fetched.redirects
+    judged_url: str | None = None  # the page whose content decided; fetched.final_url if None

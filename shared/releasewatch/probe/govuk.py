@@ -1,87 +1,161 @@
 """GOV.UK mode: decide from the Content API item, not from what the page looks like.
 
-For a release URL `https://www.gov.uk<path>` we fetch `https://www.gov.uk/api/content<path>`
-(same host, same cache-busting, same guard) and judge the item (rules.judge_govuk):
+For a page `https://www.gov.uk<path>` we fetch `https://www.gov.uk/api/content<path>` (same
+host, same cache-busting, same guard) and judge the item (rules.judge_govuk): only a
+statistics publication is live, and its `first_published_at` is `published_at`.
 
-- a publication, or any other document with `first_published_at`: live, and
-  `published_at` is that time;
 - a `statistics_announcement`: not live (the reason names its state and display date);
 - a `redirect` to `/government/statistics/announcements`: not live, "announcement deleted
   without publication";
-- a `redirect` to anything else: only a hint. We fetch the destination's own item and decide
-  from that (live only if it is published), following at most `max_redirects` such items.
+- a `redirect` to another path on the same host: only a hint. We fetch the destination's
+  own item and decide from that, following at most `max_redirects` such items;
+- a `redirect` to another host (`https://somewhere.else.gov.uk`): there is no Content API
+  there, so the full URL is fetched (guarded and busted like every request) and reported as
+  what it is; never live. It is never reduced to its path on www.gov.uk, where `/` would be
+  GOV.UK's homepage item. An HTTP redirect of the Content API request to another host is
+  likewise reported, never judged as an item.
 
-The HTML page is fetched too only when the rule has page checks (`contains`,
-`not_contains`, `final_url`) and the content item already says live; then those checks must
-hold as well, and the Check's HTTP facts describe the page. Otherwise the Check describes the
-content item fetches: `url` is the first Content API request, `redirects` runs from the
-announcement's item to the item that decided.
+The Check's `url` is the first Content API request, `redirects` runs from the announcement's
+item to the item that decided, and `judged_url` is the page of the item that decided (or the
+other host's URL).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from ..model import Release
 from .base import Fetch, Fetched, Outcome
-from .page import probe_page
-from .rules import GovukVerdict, has_page_checks, judge_govuk
+from .rules import GovukVerdict, judge_govuk
 
 API_PREFIX = "/api/content"
 
 
-def content_api_url(page_url: str, path: str | None = None) -> str:
-    """The Content API URL for a page (or for `path` on the page's host)."""
+@dataclass
+class Followed:
+    """What following one page's content items ended on."""
+
+    outcome: Outcome
+    # The announcement item when that is where it ended and it is not cancelled: the
+    # publication may be live without the announcement having been redirected to it.
+    announcement: Mapping[str, Any] | None = None
+
+
+def content_api_url(page_url: str) -> str:
+    """The Content API URL for a page on its own host."""
     url = httpx.URL(page_url)
-    # An absolute destination keeps only its path: the item is read on the release's host.
-    target = url.path if path is None else url.join(path).path
-    if not target.startswith(API_PREFIX + "/"):
-        target = API_PREFIX + (target if target.startswith("/") else "/" + target)
+    target = url.path if url.path.startswith(API_PREFIX + "/") else API_PREFIX + url.path
     return str(url.copy_with(path=target, query=None, fragment=None))
 
 
-async def probe_govuk(fetch: Fetch, release: Release, *, max_redirects: int = 5) -> Outcome:
-    first = await fetch(content_api_url(release.url), read_body=True)
+def page_url_of(api_url: str) -> str:
+    """The page a Content API URL describes (the inverse of content_api_url)."""
+    url = httpx.URL(api_url)
+    path = url.path.removeprefix(API_PREFIX) if url.path.startswith(API_PREFIX + "/") else url.path
+    return str(url.copy_with(path=path or "/", query=None, fragment=None))
+
+
+def same_site(a: httpx.URL, b: httpx.URL) -> bool:
+    return (a.scheme, a.host.lower(), a.port) == (b.scheme, b.host.lower(), b.port)
+
+
+async def follow_govuk(fetch: Fetch, page_url: str, *, max_redirects: int = 5) -> Followed:
+    """Judge `page_url` by its content item, following content redirects (see module doc)."""
+    home = httpx.URL(page_url)
+    current = home
+    first = await fetch(content_api_url(page_url), read_body=True)
     chain: list[str] = list(first.redirects)
     fetched = first
     hints: list[str] = []
     for hop in range(max_redirects + 1):
         judged = _judge_fetched(fetched)
         if isinstance(judged, Outcome):
-            return _recorded(judged, first, chain, hints)
-        if hop == max_redirects or judged.follow is None:
+            return Followed(_recorded(judged, first, chain, hints))
+        verdict, item = judged
+        if verdict.follow is None:
+            outcome = Outcome(
+                fetched,
+                verdict.live,
+                verdict.reason,
+                published_at=verdict.published_at,
+                judged_url=page_url_of(fetched.final_url or fetched.url),
+            )
+            announcement = item if _in_place_announcement(item) else None
+            return Followed(_recorded(outcome, first, chain, hints), announcement)
+        if hop == max_redirects:
             break
-        hints.append(judged.reason)
-        fetched = await fetch(content_api_url(release.url, judged.follow), read_body=True)
+        hints.append(verdict.reason)
+        try:
+            destination = current.join(verdict.follow)
+            destination = destination.copy_with(path=destination.path, fragment=None)
+        except (httpx.InvalidURL, ValueError, UnicodeError):
+            bad = Outcome(fetched, False, f"malformed redirect destination {verdict.follow!r}")
+            bad.error = "invalid_url"
+            return Followed(_recorded(bad, first, chain, hints))
+        if not same_site(destination, home):
+            elsewhere = await fetch(str(destination), read_body=False)
+            chain += [elsewhere.url, *elsewhere.redirects]
+            return Followed(_recorded(_off_site(elsewhere, home), first, chain, hints))
+        current = destination
+        fetched = await fetch(content_api_url(str(destination)), read_body=True)
         chain += [fetched.url, *fetched.redirects]
     too_many = Outcome(fetched, False, "too many content redirects", "too_many_redirects")
-    return _recorded(too_many, first, chain, hints)
+    return Followed(_recorded(too_many, first, chain, hints))
 
 
-def _judge_fetched(fetched: Fetched) -> Outcome | GovukVerdict:
-    """An Outcome when this fetch settles it, else the verdict (possibly a redirect to follow)."""
+def _judge_fetched(fetched: Fetched) -> Outcome | tuple[GovukVerdict, Mapping[str, Any]]:
+    """An Outcome when this fetch settles it without an item, else the item's verdict."""
     if fetched.error is not None:
         return Outcome(fetched, False, fetched.reason or fetched.error, fetched.error)
+    asked, answered = httpx.URL(fetched.url), httpx.URL(fetched.final_url or fetched.url)
+    if not same_site(asked, answered):
+        # An HTTP redirect off the host: whatever answered there is not a content item.
+        return Outcome(
+            fetched,
+            False,
+            f"content API request redirected to another host, {fetched.final_url} "
+            f"(status {fetched.status}); not a statistics publication",
+            judged_url=fetched.final_url,
+        )
     if fetched.status == 404:
         return Outcome(fetched, False, "content item not found (status 404)")
+    if fetched.status == 410:
+        return Outcome(fetched, False, "content item gone (status 410)")
     if fetched.status != 200:
         return Outcome(fetched, False, f"content API status {fetched.status}, expected 200")
-    item = _parse_item(fetched.body)
+    item = parse_item(fetched.body)
     if item is None:
         return Outcome(fetched, False, "content API answer is not a JSON object", "bad_content")
-    verdict = judge_govuk(item)
-    if verdict.follow is not None:
-        return verdict
-    return Outcome(fetched, verdict.live, verdict.reason, published_at=verdict.published_at)
+    return judge_govuk(item), item
 
 
-def _parse_item(body: bytes | None) -> dict[str, Any] | None:
+def _off_site(fetched: Fetched, home: httpx.URL) -> Outcome:
+    where = fetched.final_url or fetched.url
+    if fetched.error is not None:
+        seen = fetched.reason or fetched.error
+    else:
+        seen = f"status {fetched.status}"
+    reason = (
+        f"announcement redirects off {home.host} to {where} ({seen}); there is no "
+        "Content API there: not a statistics publication"
+    )
+    return Outcome(fetched, False, reason, fetched.error, judged_url=where)
+
+
+def _in_place_announcement(item: Mapping[str, Any]) -> bool:
+    details = item.get("details")
+    state = details.get("state") if isinstance(details, Mapping) else None
+    return item.get("schema_name") == "statistics_announcement" and state != "cancelled"
+
+
+def parse_item(body: bytes | None) -> dict[str, Any] | None:
     try:
         item = json.loads(body or b"")
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return item if isinstance(item, dict) else None
 
@@ -92,17 +166,3 @@ def _recorded(outcome: Outcome, first: Fetched, chain: list[str], hints: list[st
     if hints:
         outcome.reason = "; ".join([*hints, outcome.reason])
     return outcome
-
-
-async def probe_govuk_with_page(
-    fetch: Fetch, release: Release, *, max_redirects: int = 5
-) -> Outcome:
-    """GOV.UK mode as a whole: the content item decides; page checks, if any, must agree."""
-    content = await probe_govuk(fetch, release, max_redirects=max_redirects)
-    if not content.live or not has_page_checks(release.rule):
-        return content
-    page = await probe_page(fetch, release)
-    page.published_at = content.published_at
-    page.live = page.live and content.live
-    page.reason = f"{content.reason}; page: {page.reason}"
-    return page

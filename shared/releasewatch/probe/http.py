@@ -39,7 +39,7 @@ from ..clock import Clock
 from ..errors import ProbeRefused
 from ..model import Check, Release
 from .base import Fetched, Outcome
-from .govuk import probe_govuk_with_page
+from .discover import Discovery, probe_release
 from .netguard import (
     LOCAL_HTTP,
     LOCAL_HTTPS,
@@ -51,7 +51,6 @@ from .netguard import (
     UnresolvableHost,
     check_url,
 )
-from .page import probe_page
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +151,7 @@ class HttpProber:
         self._counter = itertools.count(1)
         self._shards = itertools.count()
         self._salt = secrets.token_hex(3)  # distinct tokens across processes too
+        self._discovery = Discovery()  # when each release last searched GOV.UK (a bound)
 
     async def probe_many(self, releases: Sequence[Release]) -> list[Check]:
         return list(await asyncio.gather(*(self.probe(r) for r in releases)))
@@ -177,21 +177,19 @@ class HttpProber:
         started = time.perf_counter()
         seen: list[Fetched] = []
 
-        async def fetch(url: str, *, read_body: bool) -> Fetched:
+        async def fetch(url: str, *, read_body: bool, bust: bool = True) -> Fetched:
             fetched = Fetched(url=url, final_url=url)
             seen.append(fetched)
-            await self._fetch(state, release, fetched, read_body=read_body)
+            target = release if bust else release.model_copy(update={"cache_bust_param": None})
+            await self._fetch(state, target, fetched, read_body=read_body)
             return fetched
 
         total = self.settings.total_timeout
         try:
             async with asyncio.timeout(total):
-                if release.rule.govuk:
-                    outcome = await probe_govuk_with_page(
-                        fetch, release, max_redirects=self.settings.max_redirects
-                    )
-                else:
-                    outcome = await probe_page(fetch, release)
+                outcome = await probe_release(
+                    fetch, release, at, self._discovery, max_redirects=self.settings.max_redirects
+                )
         except TimeoutError:
             last = seen[-1] if seen else Fetched(url=release.url, final_url=release.url)
             reason = f"timeout: no complete answer within {total:g}s (total)"
@@ -428,4 +426,5 @@ def _to_check(release: Release, at: datetime, elapsed_ms: float, outcome: Outcom
         error=outcome.error,
         elapsed_ms=round(elapsed_ms, 1),
         published_at=outcome.published_at,
+        judged_url=outcome.judged_url or f.final_url or None,
     )
