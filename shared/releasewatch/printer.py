@@ -25,7 +25,7 @@ class ConsolePrinter:
     def __init__(self, stream: TextIO | None = None, *, quiet_checks: bool = False) -> None:
         self._stream = stream
         self._quiet_checks = quiet_checks
-        self._last: dict[str, tuple[bool, int | None, str]] = {}
+        self._last: dict[str, tuple[bool, int | None, str]] = {}  # live, status, what
         self._lock = threading.Lock()
 
     def __call__(self, what: str, payload: object) -> None:
@@ -54,7 +54,7 @@ class ConsolePrinter:
         return None  # "sent": the console notifier prints the message itself
 
     def _check(self, check: Check) -> str | None:
-        key = (check.live, check.status, check.reason)
+        key = (check.live, check.status, f"{check.reason} {check.judged_url}")
         if self._quiet_checks and self._last.get(check.release_id) == key:
             return None
         self._last[check.release_id] = key
@@ -66,6 +66,8 @@ class ConsolePrinter:
         if check.x_cache:
             cache.append(f"x-cache={check.x_cache}")
         extra = f" [{' '.join(cache)}]" if cache else ""
+        if check.judged_url:
+            extra += f" (judged {check.judged_url})"
         return (
             f"{_hms(check.at):>12}  {check.release_id}: {verdict:<8} {status:>4} "
             f"{check.reason}{extra}"

@@ -236,6 +236,8 @@ def _seen(check: Check) -> str:
     parts = [what, check.reason]
     if check.final_url:
         parts.append(f"final URL {check.final_url}")
+    if check.judged_url and check.judged_url != check.final_url:
+        parts.append(f"judged {check.judged_url}")
     cache = [f"{name} {value}" for name, value in check.cache_headers()]
     if cache:
         parts.append("cache: " + ", ".join(cache))

@@ -107,6 +107,7 @@ def render(check: Check) -> str:
         ("requested", check.url),
         ("status", _show(check.status)),
         ("final URL", _show(check.final_url)),
+        ("judged", _show(check.judged_url)),
     ]
     lines = [f"{label:<14}{value}" for label, value in rows]
     lines += ["redirects", *hops]

@@ -356,6 +356,8 @@ def _check_lines(check: Check | None) -> list[str]:
         out.append(f"  error: {check.error}")
     if check.final_url:
         out.append(f"  final URL: {check.final_url}")
+    if check.judged_url and check.judged_url != check.final_url:
+        out.append(f"  judged: {check.judged_url}")
     if check.redirects:
         out.append(f"  redirects: {' -> '.join(check.redirects)}")
     cache = [f"{name}: {value}" for name, value in check.cache_headers()]

@@ -229,7 +229,8 @@ def _check_text(check: Check | None) -> str:
     if check is None:
         return "no check yet"
     seen = f"HTTP {check.status}" if check.status is not None else (check.error or "no answer")
-    return f"{uk_time(check.at)}: {seen}, {check.reason}"
+    judged = f" (judged {check.judged_url})" if check.judged_url else ""
+    return f"{uk_time(check.at)}: {seen}, {check.reason}{judged}"
 
 
 def _name(record: ReleaseRecord, event: Event) -> str:

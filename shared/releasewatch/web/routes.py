@@ -57,5 +57,6 @@ def release_status(record: ReleaseRecord) -> dict[str, Any]:
             "status": check.status,
             "reason": check.reason,
             "error": check.error,
+            "judged_url": check.judged_url,
         },
     }
