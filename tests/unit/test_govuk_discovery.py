@@ -338,6 +338,14 @@ async def test_a_named_publication_not_yet_there_is_not_live_and_both_are_report
     assert not check.live
     assert "statistics announcement still in place" in check.reason
     assert f"publication {HOST}{elsewhere}: content item not found" in check.reason
+    assert check.judged_url == f"{HOST}{ANNOUNCEMENT}"  # the page whose item decided
+
+
+async def test_a_missing_content_item_records_its_page_as_judged() -> None:
+    release = make_release(f"{HOST}{PUBLICATION}", rule=GOVUK)
+    check = await probe(GovUk({}), release)
+    assert (check.live, check.status) == (False, 404)
+    assert check.judged_url == f"{HOST}{PUBLICATION}"  # the page, not /api/content/...
 
 
 async def test_page_mode_with_a_publication_url_judges_the_publication_page() -> None:

@@ -121,15 +121,18 @@ def _judge_fetched(fetched: Fetched) -> Outcome | tuple[GovukVerdict, Mapping[st
             f"(status {fetched.status}); not a statistics publication",
             judged_url=fetched.final_url,
         )
+    page = page_url_of(fetched.final_url or fetched.url)
     if fetched.status == 404:
-        return Outcome(fetched, False, "content item not found (status 404)")
+        return Outcome(fetched, False, "content item not found (status 404)", judged_url=page)
     if fetched.status == 410:
-        return Outcome(fetched, False, "content item gone (status 410)")
+        return Outcome(fetched, False, "content item gone (status 410)", judged_url=page)
     if fetched.status != 200:
-        return Outcome(fetched, False, f"content API status {fetched.status}, expected 200")
+        reason = f"content API status {fetched.status}, expected 200"
+        return Outcome(fetched, False, reason, judged_url=page)
     item = parse_item(fetched.body)
     if item is None:
-        return Outcome(fetched, False, "content API answer is not a JSON object", "bad_content")
+        reason = "content API answer is not a JSON object"
+        return Outcome(fetched, False, reason, "bad_content", judged_url=page)
     return judge_govuk(item), item
 
 
