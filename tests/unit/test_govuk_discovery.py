@@ -412,3 +412,16 @@ def test_config_refuses_a_publication_url_that_cannot_be_watched_and_says_where(
     assert len(found) == 1
     assert "releases[0].publication_url" in found[0] and "cfg.yaml" in found[0]
     assert "only https" in found[0]
+
+
+async def test_gov_uk_without_www_is_the_same_site() -> None:
+    # gov.uk answers with a redirect to www.gov.uk; that is GOV.UK's own item, not another host.
+    def route(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "gov.uk":
+            return httpx.Response(301, headers={"Location": f"{HOST}{request.url.path}"})
+        return GovUk({ANNOUNCEMENT: redirect_item(PUBLICATION), PUBLICATION: publication_item()})(
+            request
+        )
+
+    check = await probe(route, make_release(f"https://gov.uk{ANNOUNCEMENT}", rule=GOVUK))
+    assert check.live, check.reason

@@ -60,7 +60,12 @@ def page_url_of(api_url: str) -> str:
 
 
 def same_site(a: httpx.URL, b: httpx.URL) -> bool:
-    return (a.scheme, a.host.lower(), a.port) == (b.scheme, b.host.lower(), b.port)
+    """Whether two URLs are on one site: gov.uk redirects to www.gov.uk, so "www." is moot."""
+    return (a.scheme, _site(a.host), a.port) == (b.scheme, _site(b.host), b.port)
+
+
+def _site(host: str) -> str:
+    return host.lower().rstrip(".").removeprefix("www.")
 
 
 async def follow_govuk(fetch: Fetch, page_url: str, *, max_redirects: int = 5) -> Followed:
