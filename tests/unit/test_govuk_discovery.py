@@ -7,6 +7,7 @@ function stands in for www.gov.uk and any other host, and records every request.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -14,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from releasewatch.model import Check, LiveRule, Release
 from releasewatch.probe import HttpProber, ProbeSettings
@@ -425,3 +428,48 @@ async def test_gov_uk_without_www_is_the_same_site() -> None:
 
     check = await probe(route, make_release(f"https://gov.uk{ANNOUNCEMENT}", rule=GOVUK))
     assert check.live, check.reason
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=30),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "schema_name",
+                    "redirects",
+                    "destination",
+                    "path",
+                    "results",
+                    "title",
+                    "link",
+                    "links",
+                    "organisations",
+                    "base_path",
+                    "details",
+                    "state",
+                ]
+            ),
+            inner,
+            max_size=4,
+        )
+    ),
+    max_leaves=15,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(announcement=_json, derived=_json, search=_json)
+def test_hostile_items_and_search_answers_give_a_check_never_an_exception(
+    announcement: Any, derived: Any, search: Any
+) -> None:
+    def route(request: httpx.Request) -> httpx.Response:
+        body = {f"/api/content{ANNOUNCEMENT}": announcement, SEARCH: search}.get(
+            request.url.path, derived
+        )
+        return httpx.Response(200, content=json.dumps(body).encode())
+
+    check = asyncio.run(probe(route, announcement_release(), at=DUE + timedelta(minutes=1)))
+    assert check.reason
+    assert not check.live  # no statistics publication anywhere in these answers

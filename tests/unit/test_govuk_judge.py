@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from releasewatch.probe.rules import judge_govuk
 
@@ -118,3 +120,40 @@ def test_gone_and_vanished_documents_are_not_live(name: str) -> None:
     verdict = judge_govuk(load(name))
     assert not verdict.live and verdict.follow is None
     assert ("gone" if name.startswith("gone") else "vanished") in verdict.reason
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+KEYS = [
+    "schema_name",
+    "document_type",
+    "base_path",
+    "details",
+    "redirects",
+    "first_published_at",
+    "withdrawn_notice",
+    "links",
+    "title",
+]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.dictionaries(st.sampled_from(KEYS), json_values, max_size=8),
+    st.sampled_from(
+        ["publication", "statistics_announcement", "redirect", "gone", "vanish", "homepage"]
+    ),
+)
+def test_any_item_gets_a_verdict_never_an_exception(item: dict[str, Any], schema: str) -> None:
+    item.setdefault("schema_name", schema)
+    verdict = judge_govuk(item)
+    assert isinstance(verdict.reason, str) and verdict.reason
+    if verdict.live:  # only ever a statistics publication with a readable date
+        assert item["schema_name"] == "publication"
+        assert item["document_type"] in ("official_statistics", "national_statistics")
+        assert verdict.published_at is not None
