@@ -12,6 +12,7 @@ resolved, report.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -74,9 +75,21 @@ def render(ctx: MessageContext) -> Message:
     if n.channel == "sms":
         text = sms_text(ctx)
         return _message(ctx, n.channel, address, subject, text)
+    _one_line_subject(subject)
     body = _email_text(ctx)
     attachments = ctx.report_attachments if n.kind == NotificationKind.REPORT else ()
     return _message(ctx, n.channel, address, subject, body, attachments)
+
+
+def _one_line_subject(subject: str) -> None:
+    """An email subject is one header line: a line break or other control character in it (from
+    a release title that reached the store unchecked) can never be sent, so say so plainly."""
+    for ch in subject:
+        if unicodedata.category(ch) in ("Cc", "Zl", "Zp"):
+            raise ValueError(
+                f"the email subject would contain a control character (U+{ord(ch):04X}), from "
+                "the release title; remove it from the title in the config"
+            )
 
 
 def _message(
