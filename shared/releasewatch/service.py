@@ -223,13 +223,17 @@ class Watchdog:
             return
         sent_at = self.clock.now()
         self.store.mark_sent(key, self.owner, sent_at, provider_id)
+        detail = _detail(notification)
+        if notification.kind in _ESCALATION:
+            # The report counts reminders as the message did: those really sent before it.
+            detail["reminder"] = str(context.reminder)
         self.store.add_event(
             Event(
                 release_id=record.id,
                 at=sent_at,
                 kind=EventKind.NOTIFICATION_SENT,
                 contact_id=notification.contact_id,
-                detail=_detail(notification),
+                detail=detail,
             )
         )
         report.sent.append(notification)
@@ -293,7 +297,11 @@ class Watchdog:
             ack_url = self.links.ack_url(
                 release.id, notification.contact_id, notification.step or 0, now
             )
+        reminder, first_alerted_at = _earlier_sent(deliveries, notification)
         return MessageContext(
+            reminder=reminder,
+            first_alerted_at=first_alerted_at,
+            first_checked_late_at=_first_checked_late(record),
             notification=notification,
             release=release,
             contact=contact,
@@ -378,6 +386,34 @@ def _unreachable(
 
 
 _ESCALATION = (NotificationKind.ALERT, NotificationKind.BREACH)
+
+
+def _earlier_sent(deliveries: Sequence[Delivery], n: Notification) -> tuple[int, datetime | None]:
+    """How many earlier occurrences of this chain step reached this contact (on any channel),
+    and when the first did: a reminder count only ever counts messages really sent."""
+    if n.kind not in _ESCALATION or n.step is None:
+        return 0, None
+    earlier = [
+        d
+        for d in deliveries
+        if d.status == DeliveryStatus.SENT
+        and d.notification.kind == n.kind
+        and d.notification.step == n.step
+        and d.notification.contact_id == n.contact_id
+        and d.notification.occurrence < n.occurrence
+    ]
+    times = [d.sent_at for d in earlier if d.sent_at is not None]
+    return len({d.notification.occurrence for d in earlier}), min(times, default=None)
+
+
+def _first_checked_late(record: ReleaseRecord) -> datetime | None:
+    """The first check after the due time, if it came after the grace period: releasewatch was
+    not watching at the due time (the release was added late, or the watchdog was down)."""
+    first = record.first_failure_at
+    release = record.release
+    if first is not None and first - release.due > release.grace:
+        return first
+    return None
 
 
 def _next_step(record: ReleaseRecord, now: datetime) -> tuple[datetime, tuple[str, ...]] | None:
