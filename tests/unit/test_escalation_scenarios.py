@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from releasewatch.errors import SendError
-from releasewatch.model import Chain, EventKind, ReleaseState, Step
+from releasewatch.model import Chain, DeliveryStatus, EventKind, ReleaseState, Step
 from releasewatch.report import build_report
 from releasewatch.timefmt import uk
 from tests.factories import DEFAULT_CHAIN, make_release
@@ -299,3 +299,40 @@ def test_a_contact_on_several_fired_steps_gets_one_message_the_highest_step():
         ("11:02:00", "lead_official", "email", "breach"),
         ("11:10:00", "lead_official", "email", "alert:9"),
     ]
+
+
+# -- tests that guard what they claim ------------------------------------------------------------
+
+
+def test_an_acknowledgement_never_holds_the_breach_step():
+    # GIVEN the web publisher acknowledges at 10:15 (due + 45 min), so alert steps are held
+    # until 10:45
+    s = Scenario(live=lambda now: False)
+    s.run_until(at(10, 15))
+    assert s.open(s.latest_link(WP, "sms"), "POST").status == 200
+    # WHEN the breach step comes at 10:30 (due + 60 min), inside the hold
+    s.run_until(at(10, 31))
+    # THEN the head of profession is still told, on time
+    assert ("10:30:00", "head_of_profession", "email", "breach") in s.rows()
+    # while the held web publisher reminders are not sent
+    assert not [r for r in s.rows() if r[1] == WP and r[0] > "10:15:00" and "alert" in r[3]]
+
+
+def test_an_alert_pending_a_retry_is_cancelled_when_the_page_goes_live_never_sent_late():
+    # GIVEN the web publisher's 09:40 SMS fails once (transient), so it waits for a retry
+    calls = {"n": 0}
+
+    def fail_first(message):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        return SendError("SNS throttled") if calls["n"] == 1 else None
+
+    # WHEN the page goes live at 09:40:10, before the retry is due (09:40:15)
+    s = Scenario(live=lambda now: now >= at(9, 40, 10), sms_fail=fail_first)
+    s.run_until(at(10, 0))
+    # THEN the SMS alert is never sent, and its record says it was cancelled
+    assert not [r for r in s.rows() if r[2] == "sms"]
+    sms = next(d for d in s.store.deliveries(ID) if d.key.endswith("|alert|1|0|web_publisher|sms"))
+    assert (sms.status, sms.attempts) == (DeliveryStatus.CANCELLED, 1)
+    assert sms.error == "overtaken: the page went live first"
+    # and nobody hears "resolved" by SMS, as nobody was alerted by SMS
+    assert ("09:40:10", WP, "email", "resolved") in s.rows()

@@ -7,7 +7,14 @@ import contextlib
 from datetime import timedelta
 
 from releasewatch.errors import SendError
-from releasewatch.model import Chain, DeliveryStatus, EventKind, Release, ReleaseState
+from releasewatch.model import (
+    Chain,
+    DeliveryStatus,
+    EventKind,
+    NotificationKind,
+    Release,
+    ReleaseState,
+)
 from releasewatch.service import Watchdog
 from tests.factories import DEFAULT_CHAIN, DUE, make_release
 from tests.fakes import FixedClock, InMemoryStore, RecordingNotifier, ScriptedProber
@@ -352,3 +359,60 @@ def test_a_send_whose_worker_died_mid_send_is_not_attempted_beyond_the_bound():
     [d] = [d for d in store.deliveries("lms-2025-07") if d.notification.contact_id == "stats_team"]
     assert calls["n"] == 3
     assert d.status == DeliveryStatus.FAILED and "gave up after 3 attempts" in (d.error or "")
+
+
+# -- tests that guard what they claim ------------------------------------------------------------
+
+
+def test_an_earlier_occurrence_left_in_retry_is_finished_once_a_later_one_is_due():
+    # GIVEN the web publisher's 09:40 SMS was claimed by a worker that hit a transient error
+    # and then went away, leaving it RETRY (its backoff long over)
+    from tests.factories import make_notification
+
+    clock, store, dog, _email, sms = build(None)
+    first = make_notification(
+        kind=NotificationKind.ALERT, contact_id="web_publisher", channel="sms", step=1
+    )
+    store.claim(first, "gone", DUE + 10 * M, timedelta(minutes=2))
+    store.mark_failed(
+        first.key, "gone", DUE + 10 * M, "throttled", permanent=False, retry_at=DUE + 11 * M
+    )
+    # WHEN the next occurrence (09:50) is due and a tick runs
+    clock.set(DUE + 20 * M)
+    asyncio.run(dog.tick())
+    # THEN the earlier one is finished (sent), not left pending for ever, and the new one too
+    assert sorted(m.key for m in sms.sent) == [
+        "lms-2025-07|alert|1|0|web_publisher|sms",
+        "lms-2025-07|alert|1|1|web_publisher|sms",
+    ]
+    statuses = {d.key: d.status for d in store.deliveries("lms-2025-07")}
+    assert statuses[first.key] == DeliveryStatus.SENT
+
+
+def test_a_version_conflict_on_the_release_does_not_delay_a_due_alert():
+    # GIVEN another writer (an acknowledgement, a push) updates the release between this
+    # tick's read and its write, once
+    class AnotherWriterFirst(InMemoryStore):
+        interfered = False
+
+        def update_release(self, record):  # type: ignore[no-untyped-def]
+            if not self.interfered:
+                self.interfered = True
+                current = self.get_release(record.id)
+                super().update_release(current)  # bumps the stored version under us
+            return super().update_release(record)
+
+    clock = FixedClock(DUE + 5 * M)
+    store = AnotherWriterFirst()
+    store.apply_releases([make_release()], clock.now())
+    email = RecordingNotifier()
+    prober = ScriptedProber(clock, lambda now: False)
+    dog = Watchdog(store, prober, {"email": email, "sms": RecordingNotifier()}, clock)
+    # WHEN the tick at 09:35 (the stats team's alert is due) meets the conflict
+    report = asyncio.run(dog.tick())
+    # THEN the alert still goes out in this tick, not the next
+    assert store.interfered
+    assert [m.contact_id for m in email.sent] == ["stats_team"]
+    assert report.errors == []
+    record = store.get_release("lms-2025-07")
+    assert record is not None and record.state == ReleaseState.LATE
