@@ -16,7 +16,7 @@ from .notify.base import Notifier
 from .notify.console import ConsoleNotifier, OutboxNotifier
 from .notify.smtp import SmtpNotifier, SmtpSettings
 from .probe.base import Prober
-from .service import ReportBuilder, Watchdog
+from .service import DEFAULT_MAX_ATTEMPTS, ReportBuilder, Watchdog
 from .store.base import Store
 
 DEFAULT_STATE_DIR = Path("releasewatch-state")
@@ -34,6 +34,7 @@ def build_watchdog(
     observers: Sequence[Callable[[str, object], None]] = (),
     lease: timedelta = timedelta(minutes=2),
     owner: str | None = None,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
 ) -> Watchdog:
     if prober is None:
         from .probe.http import HttpProber  # httpx is only needed when probing for real
@@ -49,6 +50,7 @@ def build_watchdog(
         observers=observers,
         lease=lease,
         owner=owner,
+        max_attempts=max_attempts,
     )
 
 
@@ -63,7 +65,8 @@ def local_notifiers(
 
 def smtp_from_env(spec: str | None, env: Mapping[str, str] | None = None) -> SmtpSettings | None:
     """`--smtp host:port` or RELEASEWATCH_SMTP_HOST (+ _PORT, _USER, _PASSWORD, _SENDER,
-    _STARTTLS=0 to turn STARTTLS off, _SSL=1 for implicit TLS)."""
+    _STARTTLS=0 to turn STARTTLS off, _SSL=1 for implicit TLS). STARTTLS is required for a
+    remote server and used if offered on a loopback relay (see notify/smtp.py)."""
     env = os.environ if env is None else env
     host_port = spec or env.get("RELEASEWATCH_SMTP_HOST")
     if not host_port:

@@ -14,7 +14,7 @@ from pathlib import Path as FsPath
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import ConfigError, ConfigProblem
 from .model import IDENT, Cadence, Chain, Contact, LiveRule, Release, Step, _duration
@@ -36,6 +36,8 @@ class DefaultsIn(_In):
     ack_timeout: timedelta = timedelta(minutes=30)
     cache_bust: str | bool = DEFAULT_CACHE_BUST_PARAM
     cadence: Cadence = Cadence()
+    # Sends per notification before it is failed (and its fallback runs); see service.py.
+    max_attempts: int = Field(default=3, ge=1, le=10)
 
     _d = field_validator("pre_window", "grace", "ack_timeout", mode="before")(_duration)
 
@@ -68,6 +70,7 @@ class Config:
     releases: list[Release]
     local_mode: bool
     file: str
+    max_attempts: int = 3  # defaults.max_attempts
 
 
 def load_config(path: str | FsPath) -> Config:
@@ -215,7 +218,12 @@ def parse_config(text: str, file: str = "<config>") -> Config:
             problems.extend(_from_validation(exc, doc, at))
     if problems:
         raise ConfigError(problems)
-    return Config(releases=releases, local_mode=local_mode, file=doc.file)
+    return Config(
+        releases=releases,
+        local_mode=local_mode,
+        file=doc.file,
+        max_attempts=defaults.max_attempts,
+    )
 
 
 _TOP_LEVEL = {"version", "local_mode", "defaults", "contacts", "chains", "releases"}

@@ -324,7 +324,7 @@ class Notification(Frozen):
 
 class DeliveryStatus(StrEnum):
     CLAIMED = "claimed"  # a worker holds it until lease_until; it may be mid-send
-    RETRY = "retry"  # a transient failure; any worker may claim it again
+    RETRY = "retry"  # a transient failure; any worker may claim it again from next_attempt_at
     SENT = "sent"
     FAILED = "failed"  # permanently failed; a fallback may stand in
     CANCELLED = "cancelled"  # no longer wanted (the page went live first)
@@ -342,6 +342,8 @@ class Delivery(Frozen):
     provider_id: str | None = None
     error: str | None = None
     updated_at: UtcDatetime | None = None
+    # A RETRY waits until then (the service's backoff between attempts); None: at once.
+    next_attempt_at: UtcDatetime | None = None
 
     @property
     def key(self) -> str:
@@ -349,7 +351,7 @@ class Delivery(Frozen):
 
     def claimable(self, now: datetime) -> bool:
         if self.status == DeliveryStatus.RETRY:
-            return True
+            return self.next_attempt_at is None or self.next_attempt_at <= now
         if self.status == DeliveryStatus.CLAIMED:
             return self.lease_until is not None and self.lease_until <= now
         return False

@@ -160,7 +160,7 @@ def _wanted(
     if state == ReleaseState.CANCELLED:
         return
     if state in (ReleaseState.LATE, ReleaseState.WATCHING):
-        yield from escalation(release, now, acks)
+        yield from escalation(release, now, acks, deliveries)
     if state == ReleaseState.EARLY and live_at is not None:
         yield from _early_notice(release, live_at)
     sent = [d for d in deliveries if d.status == DeliveryStatus.SENT]
@@ -172,12 +172,60 @@ def _wanted(
     yield from _fallbacks(release, deliveries, now)
 
 
-def escalation(release: Release, now: datetime, acks: Sequence[Ack] = ()) -> Iterable[Notification]:
-    """The latest occurrence of every chain step that has fired by `now`.
+def escalation(
+    release: Release,
+    now: datetime,
+    acks: Sequence[Ack] = (),
+    deliveries: Sequence[Delivery] = (),
+) -> list[Notification]:
+    """The latest occurrence of every chain step that has fired by `now`, at most one new
+    message per contact and channel.
 
-    Older occurrences are superseded rather than sent in a burst after an outage; an unsent
-    claim for one is still finished by the sweep in `decide`.
+    Older occurrences are superseded rather than sent in a burst after an outage (or for a
+    release added after its due time); an unsent claim for one is still finished by the sweep
+    in `decide`. A contact on several fired steps hears the highest one: a lower step's
+    occurrence is superseded by a higher step that fired at or after it, or that this contact
+    was already sent (or is being sent) at or after it.
     """
+    fired = list(_fired(release, now, acks))
+    recorded = {d.key for d in deliveries}
+    told = [
+        (d.notification, d.sent_at or d.updated_at)
+        for d in deliveries
+        if d.notification.kind in _ESCALATION
+        and d.notification.fallback_for is None
+        and d.status not in (DeliveryStatus.FAILED, DeliveryStatus.CANCELLED)
+    ]
+    keep: set[str] = set()
+    pairs: dict[tuple[str, Channel], list[Notification]] = {}
+    for n in fired:
+        pairs.setdefault((n.contact_id, n.channel), []).append(n)
+    for group in pairs.values():
+        fresh = []
+        for n in group:
+            if n.key in recorded:
+                keep.add(n.key)  # in flight or done: policy's sweep and claims handle it
+                continue
+            step = n.step or 0
+            if any((o.step or 0) > step and o.due_at >= n.due_at for o in group):
+                continue
+            if any(
+                t.contact_id == n.contact_id
+                and t.channel == n.channel
+                and (t.step or 0) > step
+                and when is not None
+                and when >= n.due_at
+                for t, when in told
+            ):
+                continue
+            fresh.append(n)
+        if fresh:
+            keep.add(max(fresh, key=lambda n: n.step or 0).key)
+    return [n for n in fired if n.key in keep]
+
+
+def _fired(release: Release, now: datetime, acks: Sequence[Ack]) -> Iterable[Notification]:
+    """Every step's latest occurrence by `now`, for every contact not held by an ack."""
     for index, step in enumerate(release.chain.steps):
         fire = release.due + step.after
         if now < fire:

@@ -17,6 +17,7 @@ import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import pairwise
 from typing import Literal
 
 from .model import Check, Contact, Event, EventKind, ReleaseRecord
@@ -114,7 +115,7 @@ def build_report(
     delay = record.live_at - r.due if record.live_at is not None else None
     breach = _breach(record, delay)
     timeline = _timeline(record, events, first_failure, live_check, published_at)
-    account = _account(record, breach, first_failure, events, delay, published_at)
+    account = _account(record, breach, first_failure, events, delay, published_at, checks)
 
     def person(role: str, fallback_role: str | None = None) -> tuple[str, ...]:
         contact = _by_role(r.contacts.values(), role) or (
@@ -261,8 +262,11 @@ def _event_text(record: ReleaseRecord, event: Event) -> str | None:
     kind = _KIND_WORDS.get(d.get("kind", ""), d.get("kind", "message"))
     channel = "SMS" if d.get("channel") == "sms" else "email"
     extra = ""
-    if d.get("occurrence"):
-        extra += f" (reminder {d['occurrence']})"
+    # "reminder" is the count of earlier messages really sent (older events only carry the
+    # schedule's occurrence number).
+    reminder = d.get("reminder", d.get("occurrence", "0"))
+    if reminder not in ("", "0"):
+        extra += f" (reminder {reminder})"
     if d.get("fallback_for"):
         extra += " (fallback: the first channel failed)"
     match event.kind:
@@ -286,7 +290,7 @@ def _event_text(record: ReleaseRecord, event: Event) -> str | None:
         case EventKind.STATE_CHANGED:
             to = d.get("to", "")
             states = {
-                "watching": "Watching began (polling every few seconds around the due time)",
+                "watching": "Watching began (the pre-window before the due time)",
                 "late": "Marked late: not live when the grace period ended",
                 "live": "State: live on time",
                 "live_late": "State: live, late",
@@ -336,9 +340,11 @@ def _account(
     events: Sequence[Event],
     delay: timedelta | None,
     published_at: datetime | None,
+    checks: Sequence[Check] = (),
 ) -> tuple[str, ...]:
     r = record.release
     out = [f"'{r.title}' was pre-announced for release at {uk_datetime(r.due)}."]
+    out.append(_polling(record, checks))
     if breach == "early" and record.live_at is not None and delay is not None:
         out.append(
             f"releasewatch found it live at {_t(record.live_at)}, {delay_text(delay)} before "
@@ -371,6 +377,46 @@ def _account(
         out.append(f"GOV.UK gives first_published_at {_t(published_at)}.")
     out.append(f"{BLANK}: why it happened, and who did what (roles), from those involved.")
     return tuple(out)
+
+
+_NEAR_DUE = timedelta(minutes=15)
+
+
+def _polling(record: ReleaseRecord, checks: Sequence[Check]) -> str:
+    """What releasewatch really did, from the checks it recorded (never from the config: a
+    release added late, or a watchdog that was down, polled less than the cadence says)."""
+    due, grace = record.release.due, record.release.grace
+    times = sorted(c.at for c in checks)
+    if not times:
+        return "releasewatch has no record of checking the page."
+    text = (
+        f"releasewatch checked the page {len(times)} time(s), from {_t(times[0])} "
+        f"to {_t(times[-1])}"
+    )
+    pairs = list(pairwise(times))
+    near = [b - a for a, b in pairs if abs(a - due) <= _NEAR_DUE and abs(b - due) <= _NEAR_DUE]
+    if near:
+        text += f", every {delay_text(_median(near))} around the due time"
+    elif pairs:
+        text += f", typically {delay_text(_median([b - a for a, b in pairs]))} apart"
+    if times[0] > due + grace:
+        text += (
+            f"; it was not checked before {_t(times[0])}, {delay_text(times[0] - due)} after "
+            "the due time (added late, or releasewatch was not running)"
+        )
+    elif pairs:
+        # A gap far longer than any polling interval: the watchdog was not running.
+        c = record.release.cadence
+        longest = max(c.scheduled, c.pre, c.hot, c.after, c.slow)
+        a, b = max(pairs, key=lambda p: p[1] - p[0])
+        if b - a > 2 * longest:
+            text += f"; no check between {_t(a)} and {_t(b)} (releasewatch was not running)"
+    return text + "."
+
+
+def _median(values: Sequence[timedelta]) -> timedelta:
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2]
 
 
 # -- rendering -----------------------------------------------------------------------------------

@@ -4,6 +4,13 @@ A tick (1) finds the active releases, (2) probes those whose next check is due, 
 (3) records the checks, (4) for every active release runs `policy.decide` and stores the new
 state with an optimistic version check, and (5) delivers each due notification with
 claim → send → mark, so overlapping ticks and retried invocations never both send it.
+
+Every notification gets at most `max_attempts` sends (default 3), with a backoff between them
+(`retry_backoff`, doubling, stored on the RETRY record as next_attempt_at); after the last one
+it is FAILED, which runs the same fallback and "could not reach" paths as a permanent error.
+So a channel that accepts a message and then reports failure (an SMTP server dropping the
+connection) causes at most `max_attempts` copies, never a stream of them. A message that
+cannot be rendered fails for good at once: retrying the same text cannot help.
 """
 
 from __future__ import annotations
@@ -41,6 +48,10 @@ from .store.base import Store
 
 log = logging.getLogger("releasewatch.service")
 
+DEFAULT_MAX_ATTEMPTS = 3
+DEFAULT_RETRY_BACKOFF = timedelta(seconds=15)
+MAX_RETRY_BACKOFF = timedelta(minutes=5)
+
 ReportBuilder = Callable[[Store, str], tuple[str, tuple[Attachment, ...]]]
 
 
@@ -73,7 +84,13 @@ class Watchdog:
         owner: str | None = None,
         lease: timedelta = timedelta(minutes=2),
         observers: Sequence[Callable[[str, object], None]] = (),
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        retry_backoff: timedelta = DEFAULT_RETRY_BACKOFF,
     ) -> None:
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        self.max_attempts = max_attempts
+        self.retry_backoff = retry_backoff
         self.store = store
         self.prober = prober
         self.notifiers = dict(notifiers)
@@ -166,33 +183,57 @@ class Watchdog:
     ) -> None:
         now = self.clock.now()
         try:
-            self.store.claim(notification, self.owner, now, self.lease)
+            claimed = self.store.claim(notification, self.owner, now, self.lease)
         except AlreadyClaimed:
             return
         key = notification.key
+        attempt = claimed.attempts
+        if attempt > self.max_attempts:
+            # The last attempt died mid-send (its lease ran out unmarked): the bound still holds.
+            last = claimed.error or "the sender stopped mid-send"
+            self._failed(notification, record, last, False, report, attempt=attempt)
+            return
+        notifier = self.notifiers.get(notification.channel)
+        if notifier is None:
+            reason = f"no {notification.channel} notifier"
+            self._failed(notification, record, reason, True, report, attempt=attempt)
+            return
         try:
-            notifier = self.notifiers[notification.channel]
-            message = render(self._context(notification, record, now))
+            context = self._context(notification, record, now)
+        except Exception as exc:  # a store read or the report failed: worth another attempt
+            log.exception("notification %s: could not gather its details", key)
+            reason = f"could not gather the message's details ({type(exc).__name__})"
+            self._failed(notification, record, reason, False, report, attempt=attempt)
+            return
+        try:
+            message = render(context)
+        except Exception as exc:  # the same text will never render: fail for good, say why
+            reason = f"the message could not be built ({type(exc).__name__}: {exc})"
+            self._failed(notification, record, reason, True, report, attempt=attempt)
+            return
+        try:
             provider_id = await asyncio.to_thread(notifier.send, message)
         except SendError as exc:
-            self._failed(notification, record, exc.reason, exc.permanent, report)
+            self._failed(notification, record, exc.reason, exc.permanent, report, attempt=attempt)
             return
-        except KeyError:
-            self._failed(notification, record, f"no {notification.channel} notifier", True, report)
-            return
-        except Exception as exc:  # a bug in rendering or a notifier: retry, do not lose it
+        except Exception as exc:  # a bug in a notifier: retry within the bound, do not lose it
             log.exception("notification %s: unexpected failure", key)
-            self._failed(notification, record, f"{type(exc).__name__}", False, report)
+            reason = f"unexpected {type(exc).__name__} in the {notification.channel} notifier"
+            self._failed(notification, record, reason, False, report, attempt=attempt)
             return
         sent_at = self.clock.now()
         self.store.mark_sent(key, self.owner, sent_at, provider_id)
+        detail = _detail(notification)
+        if notification.kind in _ESCALATION:
+            # The report counts reminders as the message did: those really sent before it.
+            detail["reminder"] = str(context.reminder)
         self.store.add_event(
             Event(
                 release_id=record.id,
                 at=sent_at,
                 kind=EventKind.NOTIFICATION_SENT,
                 contact_id=notification.contact_id,
-                detail=_detail(notification),
+                detail=detail,
             )
         )
         report.sent.append(notification)
@@ -205,9 +246,20 @@ class Watchdog:
         reason: str,
         permanent: bool,
         report: TickReport,
+        *,
+        attempt: int = 1,
     ) -> None:
         now = self.clock.now()
-        self.store.mark_failed(notification.key, self.owner, now, reason, permanent=permanent)
+        retry_at = None
+        if not permanent and attempt >= self.max_attempts:
+            # The bound: no more sends, and the fallback/"could not reach" paths take over.
+            permanent = True
+            reason = f"{reason} (gave up after {self.max_attempts} attempts)"
+        elif not permanent:
+            retry_at = now + min(self.retry_backoff * 2 ** (attempt - 1), MAX_RETRY_BACKOFF)
+        self.store.mark_failed(
+            notification.key, self.owner, now, reason, permanent=permanent, retry_at=retry_at
+        )
         detail = _detail(notification) | {"reason": reason, "permanent": str(permanent).lower()}
         self.store.add_event(
             Event(
@@ -245,7 +297,11 @@ class Watchdog:
             ack_url = self.links.ack_url(
                 release.id, notification.contact_id, notification.step or 0, now
             )
+        reminder, first_alerted_at = _earlier_sent(deliveries, notification)
         return MessageContext(
+            reminder=reminder,
+            first_alerted_at=first_alerted_at,
+            first_checked_late_at=_first_checked_late(record),
             notification=notification,
             release=release,
             contact=contact,
@@ -330,6 +386,34 @@ def _unreachable(
 
 
 _ESCALATION = (NotificationKind.ALERT, NotificationKind.BREACH)
+
+
+def _earlier_sent(deliveries: Sequence[Delivery], n: Notification) -> tuple[int, datetime | None]:
+    """How many earlier occurrences of this chain step reached this contact (on any channel),
+    and when the first did: a reminder count only ever counts messages really sent."""
+    if n.kind not in _ESCALATION or n.step is None:
+        return 0, None
+    earlier = [
+        d
+        for d in deliveries
+        if d.status == DeliveryStatus.SENT
+        and d.notification.kind == n.kind
+        and d.notification.step == n.step
+        and d.notification.contact_id == n.contact_id
+        and d.notification.occurrence < n.occurrence
+    ]
+    times = [d.sent_at for d in earlier if d.sent_at is not None]
+    return len({d.notification.occurrence for d in earlier}), min(times, default=None)
+
+
+def _first_checked_late(record: ReleaseRecord) -> datetime | None:
+    """The first check after the due time, if it came after the grace period: releasewatch was
+    not watching at the due time (the release was added late, or the watchdog was down)."""
+    first = record.first_failure_at
+    release = record.release
+    if first is not None and first - release.due > release.grace:
+        return first
+    return None
 
 
 def _next_step(record: ReleaseRecord, now: datetime) -> tuple[datetime, tuple[str, ...]] | None:

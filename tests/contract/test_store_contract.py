@@ -381,6 +381,47 @@ def test_retry_is_claimable_at_once(store: Store) -> None:
     assert d.error == "SMTP 421"  # the last error stays visible until something replaces it
 
 
+def test_a_retry_waits_for_its_next_attempt_time(store: Store) -> None:
+    # GIVEN a transient failure whose backoff runs to T0 + 30 s
+    n = make_notification()
+    store.claim(n, "w1", T0, LEASE)
+    retry_at = T0 + timedelta(seconds=30)
+    store.mark_failed(n.key, "w1", T0, "SMTP 421", permanent=False, retry_at=retry_at)
+    [waiting] = store.deliveries(n.release_id)
+    assert (waiting.status, waiting.next_attempt_at) == (DeliveryStatus.RETRY, retry_at)
+    assert not waiting.claimable(retry_at - timedelta(microseconds=1))
+
+    # WHEN another worker tries before then, THEN it may not
+    with pytest.raises(AlreadyClaimed):
+        store.claim(n, "w2", retry_at - timedelta(microseconds=1), LEASE)
+    assert store.deliveries(n.release_id) == [waiting]
+
+    # AND from then on it may, and the wait is over
+    d = store.claim(n, "w2", retry_at.astimezone(BST), LEASE)
+    assert (d.status, d.owner, d.attempts, d.next_attempt_at) == (
+        DeliveryStatus.CLAIMED,
+        "w2",
+        2,
+        None,
+    )
+    assert store.deliveries(n.release_id) == [d]
+
+
+def test_a_permanent_failure_or_a_cancel_leaves_no_next_attempt(store: Store) -> None:
+    a, b = make_notification(step=1), make_notification(step=2)
+    for n in (a, b):
+        store.claim(n, "w1", T0, LEASE)
+        store.mark_failed(n.key, "w1", T0, "421", permanent=False, retry_at=T0 + LEASE)
+        store.claim(n, "w1", T0 + LEASE, LEASE)
+    store.mark_failed(a.key, "w1", T0 + LEASE, "550", permanent=True, retry_at=T0 + 2 * LEASE)
+    store.cancel(b.key, T0 + LEASE, "page went live")
+    found = by_key(store.deliveries(a.release_id))
+    assert [(d.status, d.next_attempt_at) for d in (found[a.key], found[b.key])] == [
+        (DeliveryStatus.FAILED, None),
+        (DeliveryStatus.CANCELLED, None),
+    ]
+
+
 def test_mark_sent_after_the_lease_lapsed_still_records_sent(store: Store) -> None:
     # GIVEN w1's lease ran out mid-send and w2 reclaimed the notification
     n = make_notification()
@@ -631,7 +672,15 @@ def test_delivery_operations_match_the_reference_store(
             if op == "sent":
                 target.mark_sent(key, worker, at, f"id-{worker}")
             elif op in ("retry", "fail"):
-                target.mark_failed(key, worker, at, f"{op} by {worker}", permanent=op == "fail")
+                # A retry waits 45 s: within the ops' clock steps, so some claims come early.
+                target.mark_failed(
+                    key,
+                    worker,
+                    at,
+                    f"{op} by {worker}",
+                    permanent=op == "fail",
+                    retry_at=at + timedelta(seconds=45),
+                )
             else:
                 target.cancel(key, at, "overtaken")
         except (AlreadyClaimed, KeyError) as exc:

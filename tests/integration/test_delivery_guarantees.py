@@ -3,7 +3,8 @@
 Every run is compared with a reference run of the same timeline by a single worker: any
 count mismatch fails — a key missing is a lost alert, a key twice is a duplicate SMS at 3 a.m.
 The only duplicate allowed is the one the contract allows: a crash after the provider accepted
-a message and before the store recorded it as sent.
+a message and before the store recorded it as sent. And a provider that accepts every message
+and then reports failure gets each one exactly the attempt bound (3) times: never more.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from releasewatch.errors import SendError
 from releasewatch.notify.base import Message
 from releasewatch.service import Watchdog
 from releasewatch.store.base import Store
@@ -79,6 +81,9 @@ class Provider:
     plan: CrashPlan
     accepted: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Accepts every message, then reports a transient failure (an SMTP server that keeps the
+    # message and drops the connection before confirming): the worst case for duplicates.
+    fail_after_accept: bool = False
 
     def notifier(self) -> RecordingNotifier:
         provider = self
@@ -89,6 +94,8 @@ class Provider:
                 with provider.lock:
                     provider.accepted.append(message.key)
                 provider.plan.step("send:after", message.key)
+                if provider.fail_after_accept:
+                    raise SendError("connection dropped before the reply", permanent=False)
                 return "ok"
 
         return Notifier()
@@ -117,10 +124,11 @@ def run(
     *,
     workers: int = 1,
     crash_at: int | None = None,
+    fail_after_accept: bool = False,
 ) -> tuple[list[str], CrashPlan]:
     clock = FixedClock(ticks[0])
     plan = CrashPlan(crash_at=crash_at)
-    provider = Provider(plan)
+    provider = Provider(plan, fail_after_accept=fail_after_accept)
     release = make_release()
     setup = make_store()
     setup.apply_releases([release], clock.now())
@@ -276,3 +284,26 @@ def test_a_crash_after_the_provider_accepted_is_the_only_duplicate(tmp_path: Pat
             assert duplicated == set()
         assert set(actual) == set(reference)
     assert {"claim", "send:before", "send:after", "mark_sent"} <= seen_labels
+
+
+@pytest.mark.parametrize(("backend", "workers"), [("memory", 1), ("memory", 3), ("sqlite", 3)])
+def test_a_provider_that_fails_after_accepting_gets_each_message_exactly_the_bound(
+    tmp_path: Path, backend: str, workers: int
+) -> None:
+    # GIVEN a provider that keeps every message and then reports a transient failure
+    live_after = timedelta(hours=2, minutes=30)
+    ticks = timeline(live_after, timedelta(seconds=60), timedelta(hours=3))
+    # The messages a healthy provider gets: the failing one must get these and no others
+    # (plus each one's fallback on the other channel, as every send fails for good).
+    healthy, _ = run(InMemoryStore, live_after, ticks)
+    maker = store_makers(tmp_path)[backend]
+    # WHEN the incident runs against it, with overlapping ticks
+    actual, _ = run(maker, live_after, ticks, workers=workers, fail_after_accept=True)
+    # THEN every message arrived exactly three times: the bound, however many ticks passed
+    counts = Counter(actual)
+    assert counts and {k: n for k, n in counts.items() if n != 3} == {}
+    originals = {k.partition(">")[0] for k in counts}
+    escalations = {k for k in healthy if "|alert|" in k or "|breach|" in k}
+    assert escalations <= originals
+    # nobody was ever reached, so nobody is told it resolved
+    assert not [k for k in counts if "|resolved|" in k]

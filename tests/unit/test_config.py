@@ -138,3 +138,11 @@ def test_invalid_yaml_names_its_line():
 def test_an_unreadable_file_is_a_config_error(tmp_path: Path):
     with pytest.raises(ConfigError, match="cannot read"):
         load_config(tmp_path / "missing.yaml")
+
+
+def test_the_attempt_bound_defaults_to_three_and_can_be_set_within_reason():
+    assert parse_config(GOOD).max_attempts == 3
+    assert parse_config("defaults: {max_attempts: 5}\n" + GOOD).max_attempts == 5
+    assert load_config(EXAMPLE).max_attempts == 3
+    [problem] = problems("defaults: {max_attempts: 0}\n" + GOOD)
+    assert problem.startswith("cfg.yaml:1: defaults.max_attempts:")

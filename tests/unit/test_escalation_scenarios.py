@@ -7,14 +7,17 @@ the web app with the link from the message, GET first (which must change nothing
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from releasewatch.errors import SendError
-from releasewatch.model import Chain, EventKind, ReleaseState
+from releasewatch.model import Chain, DeliveryStatus, EventKind, ReleaseState, Step
 from releasewatch.report import build_report
 from releasewatch.timefmt import uk
 from tests.factories import DEFAULT_CHAIN, make_release
 from tests.unit.escalation_support import ID, Scenario, at
 
 WP = "web_publisher"
+MIN = timedelta(minutes=1)
 RESOLVED_TO_ALL = [
     ("stats_team", "email", "resolved"),
     (WP, "sms", "resolved"),
@@ -205,3 +208,131 @@ def test_an_sms_channel_that_fails_falls_back_to_email_and_the_report_says_so():
         "Alert by SMS to Alice Publisher (web publisher) FAILED (permanently): number opted out"
     )
     assert all("+4477" not in w for w in lines)
+
+
+# -- messages say only what is true, after a late start or downtime -------------------------------
+
+
+def _text(s: Scenario, key_part: str) -> tuple[str, str]:
+    m = next(x.message for x in s.log if key_part in x.message.key)
+    return m.subject, m.text
+
+
+def test_a_release_added_after_its_due_time_starts_its_chain_honestly():
+    # GIVEN a release first put in the watchdog at 11:02, 1 h 32 min after it was due
+    s = Scenario(live=lambda now: False, start=at(11, 2))
+    s.run_until(at(11, 15))
+    # THEN the chain catches up with the current step: one message per contact and channel
+    assert s.rows() == [
+        ("11:02:00", "stats_team", "email", "alert"),
+        ("11:02:00", WP, "sms", "alert:8"),
+        ("11:02:00", WP, "email", "alert:8"),
+        ("11:02:00", "lead_official", "email", "alert"),
+        ("11:02:00", "head_of_profession", "email", "breach"),
+        ("11:10:00", WP, "sms", "alert:9"),
+        ("11:10:00", WP, "email", "alert:9"),
+    ]
+    # AND the first page is a first alert, saying when the page was first checked
+    subject, text = _text(s, "|alert|1|8|web_publisher|email")
+    assert subject.startswith("NOT LIVE: ") and "reminder" not in subject
+    assert "It was first checked at 11:02, 1 h 32 min after it was due" in text
+    assert "This is reminder" not in text and "first alerted" not in text
+    sms = next(x.message.text for x in s.log if "|alert|1|8|web_publisher|sms" in x.message.key)
+    assert sms.startswith("RW NOT LIVE 11:02")
+    # AND the next one counts only the messages really sent
+    subject, text = _text(s, "|alert|1|9|web_publisher|email")
+    assert subject.startswith("STILL NOT LIVE (reminder 1): ")
+    assert "This is reminder 1; you were first alerted at 11:02 BST." in text
+    # AND the report says the same, and polling as it happened
+    lines = [w for _, w in timeline(s)]
+    assert "Alert sent by SMS to Alice Publisher (web publisher) (reminder 1)" in lines
+    assert not any("reminder 8" in w or "reminder 9" in w for w in lines)
+    account = " ".join(build_report(s.store, ID).account)
+    assert (
+        "it was not checked before Thu 17 Jul 2025 11:02:00 BST, 1 h 32 min after the due time"
+        in account
+    )
+
+
+def test_after_downtime_it_catches_up_with_one_message_per_contact_never_a_burst():
+    # GIVEN the watchdog ran until 09:41 (stats team and web publisher alerted), then stopped
+    s = Scenario(live=lambda now: False)
+    s.run_until(at(9, 41))
+    before = len(s.log)
+    # WHEN it starts again at 11:02
+    s.clock.set(at(11, 2))
+    s.run_until(at(11, 5))
+    # THEN each contact due a message gets one, for the current step, and nothing more
+    assert s.rows()[before:] == [
+        ("11:02:00", WP, "sms", "alert:8"),
+        ("11:02:00", WP, "email", "alert:8"),
+        ("11:02:00", "lead_official", "email", "alert"),
+        ("11:02:00", "head_of_profession", "email", "breach"),
+    ]
+    subject, text = _text(s, "|alert|1|8|web_publisher|email")
+    assert subject.startswith("STILL NOT LIVE (reminder 1): ")
+    assert "This is reminder 1; you were first alerted at 09:40 BST." in text
+    account = " ".join(build_report(s.store, ID).account)
+    assert (
+        "no check between Thu 17 Jul 2025 09:40:50 BST and Thu 17 Jul 2025 11:02:00 BST "
+        "(releasewatch was not running)" in account
+    )
+    assert "every 10 s around the due time" in account
+
+
+def test_a_contact_on_several_fired_steps_gets_one_message_the_highest_step():
+    # GIVEN a chain where the lead official is on a repeating alert, a later alert and the
+    # breach step, and the release is first checked at 11:02
+    chain = Chain(
+        id="lead-thrice",
+        steps=(
+            Step(after=5 * MIN, notify=("stats_team",)),
+            Step(after=10 * MIN, notify=("lead_official",), repeat=10 * MIN),
+            Step(after=30 * MIN, notify=("lead_official",)),
+            Step(after=60 * MIN, notify=("lead_official",), kind="breach"),
+        ),
+    )
+    s = Scenario(live=lambda now: False, start=at(11, 2), release=make_release(chain=chain))
+    s.run_until(at(11, 12))
+    # THEN they get the breach notice once at 11:02, not three messages; the repeat goes on later
+    assert [r for r in s.rows() if r[1] == "lead_official"] == [
+        ("11:02:00", "lead_official", "email", "breach"),
+        ("11:10:00", "lead_official", "email", "alert:9"),
+    ]
+
+
+# -- tests that guard what they claim ------------------------------------------------------------
+
+
+def test_an_acknowledgement_never_holds_the_breach_step():
+    # GIVEN the web publisher acknowledges at 10:15 (due + 45 min), so alert steps are held
+    # until 10:45
+    s = Scenario(live=lambda now: False)
+    s.run_until(at(10, 15))
+    assert s.open(s.latest_link(WP, "sms"), "POST").status == 200
+    # WHEN the breach step comes at 10:30 (due + 60 min), inside the hold
+    s.run_until(at(10, 31))
+    # THEN the head of profession is still told, on time
+    assert ("10:30:00", "head_of_profession", "email", "breach") in s.rows()
+    # while the held web publisher reminders are not sent
+    assert not [r for r in s.rows() if r[1] == WP and r[0] > "10:15:00" and "alert" in r[3]]
+
+
+def test_an_alert_pending_a_retry_is_cancelled_when_the_page_goes_live_never_sent_late():
+    # GIVEN the web publisher's 09:40 SMS fails once (transient), so it waits for a retry
+    calls = {"n": 0}
+
+    def fail_first(message):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        return SendError("SNS throttled") if calls["n"] == 1 else None
+
+    # WHEN the page goes live at 09:40:10, before the retry is due (09:40:15)
+    s = Scenario(live=lambda now: now >= at(9, 40, 10), sms_fail=fail_first)
+    s.run_until(at(10, 0))
+    # THEN the SMS alert is never sent, and its record says it was cancelled
+    assert not [r for r in s.rows() if r[2] == "sms"]
+    sms = next(d for d in s.store.deliveries(ID) if d.key.endswith("|alert|1|0|web_publisher|sms"))
+    assert (sms.status, sms.attempts) == (DeliveryStatus.CANCELLED, 1)
+    assert sms.error == "overtaken: the page went live first"
+    # and nobody hears "resolved" by SMS, as nobody was alerted by SMS
+    assert ("09:40:10", WP, "email", "resolved") in s.rows()

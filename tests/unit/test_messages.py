@@ -65,7 +65,17 @@ def test_alert_email_says_what_since_when_what_was_seen_who_knows_and_what_next(
 
 
 def test_repeat_says_which_reminder_and_when_it_started():
-    m = render(ctx(NotificationKind.ALERT, occurrence=3, now=DUE + 40 * M))
+    # The count and the first time come from the messages really sent (the context), not from
+    # the schedule: here three earlier pages went out, the first at 09:40.
+    m = render(
+        ctx(
+            NotificationKind.ALERT,
+            occurrence=3,
+            now=DUE + 40 * M,
+            reminder=3,
+            first_alerted_at=DUE + 10 * M,
+        )
+    )
     assert m.subject.startswith("STILL NOT LIVE (reminder 3): Labour market overview")
     assert "This is reminder 3; you were first alerted at 09:40 BST." in m.text
 
@@ -168,7 +178,7 @@ def test_sms_wording_per_kind(kind, expected):
 )
 def test_worst_case_sms_fits_one_gsm7_segment_with_the_whole_link(title, kind, occurrence, minutes):
     now = DUE + minutes * M
-    c = ctx(kind, "sms", occurrence=occurrence, title=title, now=now)
+    c = ctx(kind, "sms", occurrence=occurrence, title=title, now=now, reminder=occurrence)
     c = MessageContext(
         **{**c.__dict__, "last_check": make_check(at=now, status=None, error="too_many_redirects")}
     )
@@ -190,3 +200,38 @@ def test_curly_quotes_and_dashes_do_not_switch_the_sms_to_ucs2():
     c = ctx(NotificationKind.ALERT, "sms", title="Prices \u2013 \u2018core\u2019 index\u2026")
     text = sms_text(c)
     assert "Prices - 'core' index..." in text and set(text) <= _GSM7
+
+
+def test_a_release_first_checked_long_after_its_due_time_starts_its_chain_honestly():
+    # GIVEN a release added (or a watchdog restarted) at 11:02, 1 h 32 min after 09:30: the
+    # schedule says the web publisher's page is occurrence 8, but no message was ever sent
+    late = DUE + 92 * M
+    c = ctx(
+        NotificationKind.ALERT,
+        occurrence=8,
+        now=late,
+        first_failure_at=late,
+        first_checked_late_at=late,
+        others_told=(),
+    )
+    m = render(c)
+    # THEN it is a first alert, with no invented reminder or "first alerted" time
+    assert m.subject == (
+        "NOT LIVE: Labour market overview, UK: July 2025 (due 09:30 BST, 1 h 32 min late)"
+    )
+    assert "This is reminder" not in m.text and "first alerted" not in m.text
+    # AND it says when it was first checked, rather than "not live since" a time nobody looked
+    assert "It was first checked at 11:02, 1 h 32 min after it was due" in m.text
+    assert "Not live since" not in m.text
+    assert "Also told: nobody else yet." in m.text
+    sms = sms_text(MessageContext(**{**c.__dict__, "notification": make_notification(
+        kind=NotificationKind.ALERT, contact_id="web_publisher", channel="sms", step=1,
+        occurrence=8)}))  # fmt: skip
+    assert sms.startswith("RW NOT LIVE 11:02 (due 09:30") and len(sms) <= SMS_LIMIT
+
+
+def test_a_release_added_months_late_never_says_reminder_22815():
+    late = DUE + timedelta(days=158, minutes=30)
+    m = render(ctx(NotificationKind.ALERT, occurrence=22815, now=late, first_checked_late_at=late))
+    assert "22815" not in m.subject + m.text
+    assert m.subject.startswith("NOT LIVE:")

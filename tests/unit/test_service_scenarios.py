@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import timedelta
 
 from releasewatch.errors import SendError
-from releasewatch.model import Chain, DeliveryStatus, EventKind, Release, ReleaseState
+from releasewatch.model import (
+    Chain,
+    DeliveryStatus,
+    EventKind,
+    NotificationKind,
+    Release,
+    ReleaseState,
+)
 from releasewatch.service import Watchdog
 from tests.factories import DEFAULT_CHAIN, DUE, make_release
 from tests.fakes import FixedClock, InMemoryStore, RecordingNotifier, ScriptedProber
 
 M = timedelta(minutes=1)
+SEC = timedelta(seconds=1)
 
 
 def build(live_from, *, email=None, sms=None, release=None):  # type: ignore[no-untyped-def]
@@ -210,3 +219,200 @@ def test_a_contact_no_channel_reaches_is_reported_to_the_next_step():
     assert to_lead
     assert "Could not be reached (every channel failed): Alice Publisher" in to_lead[0].text
     assert [e.kind for e in store.events("lms-2025-07")].count(EventKind.NOTIFICATION_FAILED) >= 2
+
+
+# -- the attempt bound ---------------------------------------------------------------------------
+
+
+def test_a_send_that_always_fails_is_tried_three_times_with_backoff_then_failed():
+    # Given every send to the web publisher fails transiently (a provider that is down for them)
+    tries: list[tuple[str, object]] = []
+
+    def down_for_publisher(message):  # type: ignore[no-untyped-def]
+        if message.contact_id == "web_publisher":
+            if "|1|0|" in message.key and ">" not in message.key:  # the first page, not fallbacks
+                tries.append((message.channel, clock.now()))
+            return SendError("SMTP unavailable: SMTPServerDisconnected")
+        return None
+
+    email = RecordingNotifier(fail=down_for_publisher)
+    sms = RecordingNotifier(fail=down_for_publisher)
+    clock, store, dog, _, _ = build(None, email=email, sms=sms)
+    # When the watchdog runs until the lead official's step (+30m)
+    run_until(clock, dog, DUE + 31 * M)
+    # Then each message to the publisher was tried exactly three times, at least 15 s then 30 s
+    # apart (the first tick after each backoff: ticks come every 10 s here)
+    first = [at for channel, at in tries if channel == "sms"][:3]
+    assert [at - DUE - 10 * M for at in first] == [timedelta(0), 20 * SEC, 50 * SEC]
+    assert sorted(channel for channel, _ in tries) == ["email"] * 3 + ["sms"] * 3
+    # and is FAILED, with a reason that says the bound was reached
+    first_alerts = [
+        d
+        for d in store.deliveries("lms-2025-07")
+        if "|alert|1|0|web_publisher|" in d.key and ">" not in d.key
+    ]
+    assert [(d.status, d.attempts) for d in first_alerts] == [(DeliveryStatus.FAILED, 3)] * 2
+    assert all("gave up after 3 attempts" in (d.error or "") for d in first_alerts)
+    # and the "could not reach" path runs as for a permanent error
+    to_lead = [m for m in email.sent if m.contact_id == "lead_official"]
+    assert "Could not be reached (every channel failed): Alice Publisher" in to_lead[0].text
+
+
+def test_after_the_last_attempt_the_fallback_channel_is_tried():
+    # Given the web publisher is paged by SMS alone and the SMS provider keeps timing out
+    sms = RecordingNotifier(fail=lambda m: SendError("SNS throttled"))
+    clock, store, dog, email, _ = build(None, sms=sms, release=sms_only_paging())
+    run_until(clock, dog, DUE + 12 * M)
+    # Then after three attempts the email fallback goes out, once
+    fallback = [m.key for m in email.sent if ">email" in m.key]
+    assert fallback == ["lms-2025-07|alert|1|0|web_publisher|sms>email"]
+    failed = [e for e in store.events("lms-2025-07") if e.kind == EventKind.NOTIFICATION_FAILED]
+    assert [e.detail["permanent"] for e in failed] == ["false", "false", "true"]
+
+
+def test_the_attempt_bound_is_configurable():
+    sms = RecordingNotifier(fail=lambda m: SendError("SNS throttled"))
+    clock = FixedClock(DUE + 10 * M)
+    store = InMemoryStore()
+    store.apply_releases([sms_only_paging()], clock.now())
+    calls = {"n": 0}
+
+    def count(message):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        return SendError("SNS throttled")
+
+    sms = RecordingNotifier(fail=count)
+    prober = ScriptedProber(clock, lambda now: False)
+    dog = Watchdog(store, prober, {"email": RecordingNotifier(), "sms": sms}, clock, max_attempts=5)
+    run_until(clock, dog, DUE + 19 * M)
+    assert calls["n"] == 5
+
+
+def test_a_notifier_raising_an_unexpected_exception_is_retried_within_the_bound():
+    # Given an email notifier with a bug that raises once, then works
+    calls = {"n": 0}
+
+    class Buggy(RecordingNotifier):
+        def send(self, message):  # type: ignore[no-untyped-def]
+            calls["n"] += 1
+            if calls["n"] == 1:
+                raise RuntimeError("bug in a notifier")
+            return super().send(message)
+
+    email = Buggy()
+    clock, store, dog, _, _ = build(None, email=email)
+    run_until(clock, dog, DUE + 6 * M)
+    # Then the alert is not failed at once: the second attempt sends it
+    assert [m.contact_id for m in email.sent] == ["stats_team"]
+    [d] = store.deliveries("lms-2025-07")
+    assert (d.status, d.attempts) == (DeliveryStatus.SENT, 2)
+
+
+def test_a_notifier_that_always_raises_is_failed_after_the_bound():
+    calls = {"n": 0}
+
+    class Broken(RecordingNotifier):
+        def send(self, message):  # type: ignore[no-untyped-def]
+            calls["n"] += 1
+            raise RuntimeError("bug in a notifier")
+
+    clock, store, dog, _, _ = build(None, email=Broken())
+    run_until(clock, dog, DUE + 9 * M)
+    [d] = store.deliveries("lms-2025-07")
+    assert (calls["n"], d.status, d.attempts) == (3, DeliveryStatus.FAILED, 3)
+    assert d.error == ("unexpected RuntimeError in the email notifier (gave up after 3 attempts)")
+
+
+def test_a_message_that_cannot_be_built_fails_for_good_at_once_with_its_reason():
+    # Given a title with a line break (pushed or imported without validation)
+    release = make_release(title="Labour market overview\nUK: July 2025")
+    clock, store, dog, email, _ = build(None, release=release)
+    run_until(clock, dog, DUE + 8 * M)
+    # Then the email is never sent and never retried: FAILED after one attempt, saying why
+    assert email.sent == []
+    [d] = store.deliveries("lms-2025-07")
+    assert (d.status, d.attempts) == (DeliveryStatus.FAILED, 1)
+    assert "control character (U+000A)" in (d.error or "")
+    assert "release title" in (d.error or "")
+
+
+def test_a_send_whose_worker_died_mid_send_is_not_attempted_beyond_the_bound():
+    # Given a notifier that hangs the "process" on every send (the lease runs out each time)
+    class Dies(BaseException):
+        pass
+
+    calls = {"n": 0}
+
+    class Crashing(RecordingNotifier):
+        def send(self, message):  # type: ignore[no-untyped-def]
+            if message.contact_id != "stats_team":
+                return super().send(message)
+            calls["n"] += 1
+            raise Dies()
+
+    clock, store, dog, _, _ = build(None, email=Crashing())
+    clock.set(DUE + 5 * M)
+    for _ in range(12):
+        with contextlib.suppress(Dies):
+            asyncio.run(dog.tick())
+        clock.advance(3 * M)  # past the 2-minute lease
+    [d] = [d for d in store.deliveries("lms-2025-07") if d.notification.contact_id == "stats_team"]
+    assert calls["n"] == 3
+    assert d.status == DeliveryStatus.FAILED and "gave up after 3 attempts" in (d.error or "")
+
+
+# -- tests that guard what they claim ------------------------------------------------------------
+
+
+def test_an_earlier_occurrence_left_in_retry_is_finished_once_a_later_one_is_due():
+    # GIVEN the web publisher's 09:40 SMS was claimed by a worker that hit a transient error
+    # and then went away, leaving it RETRY (its backoff long over)
+    from tests.factories import make_notification
+
+    clock, store, dog, _email, sms = build(None)
+    first = make_notification(
+        kind=NotificationKind.ALERT, contact_id="web_publisher", channel="sms", step=1
+    )
+    store.claim(first, "gone", DUE + 10 * M, timedelta(minutes=2))
+    store.mark_failed(
+        first.key, "gone", DUE + 10 * M, "throttled", permanent=False, retry_at=DUE + 11 * M
+    )
+    # WHEN the next occurrence (09:50) is due and a tick runs
+    clock.set(DUE + 20 * M)
+    asyncio.run(dog.tick())
+    # THEN the earlier one is finished (sent), not left pending for ever, and the new one too
+    assert sorted(m.key for m in sms.sent) == [
+        "lms-2025-07|alert|1|0|web_publisher|sms",
+        "lms-2025-07|alert|1|1|web_publisher|sms",
+    ]
+    statuses = {d.key: d.status for d in store.deliveries("lms-2025-07")}
+    assert statuses[first.key] == DeliveryStatus.SENT
+
+
+def test_a_version_conflict_on_the_release_does_not_delay_a_due_alert():
+    # GIVEN another writer (an acknowledgement, a push) updates the release between this
+    # tick's read and its write, once
+    class AnotherWriterFirst(InMemoryStore):
+        interfered = False
+
+        def update_release(self, record):  # type: ignore[no-untyped-def]
+            if not self.interfered:
+                self.interfered = True
+                current = self.get_release(record.id)
+                super().update_release(current)  # bumps the stored version under us
+            return super().update_release(record)
+
+    clock = FixedClock(DUE + 5 * M)
+    store = AnotherWriterFirst()
+    store.apply_releases([make_release()], clock.now())
+    email = RecordingNotifier()
+    prober = ScriptedProber(clock, lambda now: False)
+    dog = Watchdog(store, prober, {"email": email, "sms": RecordingNotifier()}, clock)
+    # WHEN the tick at 09:35 (the stats team's alert is due) meets the conflict
+    report = asyncio.run(dog.tick())
+    # THEN the alert still goes out in this tick, not the next
+    assert store.interfered
+    assert [m.contact_id for m in email.sent] == ["stats_team"]
+    assert report.errors == []
+    record = store.get_release("lms-2025-07")
+    assert record is not None and record.state == ReleaseState.LATE

@@ -80,6 +80,36 @@ def test_it_refuses_a_file_from_a_newer_schema(path: Path) -> None:
         SQLiteStore(path)
 
 
+def test_a_version_1_file_is_upgraded_in_place_and_keeps_its_deliveries(path: Path) -> None:
+    # GIVEN a file written by the previous release (schema 1: no next_attempt_at column), with
+    # a delivery left in RETRY
+    from releasewatch.store import sqlite as module
+
+    v1 = module._SCHEMA.replace(",\n    next_attempt_at TEXT", "")
+    assert "next_attempt_at" not in v1
+    path.parent.mkdir(parents=True)
+    n = make_notification()
+    with sqlite3.connect(path) as raw:
+        raw.executescript(v1)
+        raw.execute(
+            "INSERT INTO deliveries (key, release_id, status, attempts, owner, updated_at,"
+            " notification) VALUES (?, ?, 'retry', 1, 'w1', ?, ?)",
+            (n.key, n.release_id, "2025-07-17T08:00:00.000000Z", n.model_dump_json()),
+        )
+        raw.execute("PRAGMA user_version = 1")
+    raw.close()
+
+    # WHEN this version opens it
+    with SQLiteStore(path) as store:
+        # THEN it is upgraded, and the old retry is still there and claimable at once
+        [d] = store.deliveries(n.release_id)
+        assert (d.status, d.attempts, d.next_attempt_at) == (DeliveryStatus.RETRY, 1, None)
+        assert store.claim(n, "w2", T0, LEASE).attempts == 2
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    raw.close()
+
+
 def test_everything_is_still_there_after_a_restart(path: Path) -> None:
     # GIVEN a store with one of everything
     first = SQLiteStore(path)

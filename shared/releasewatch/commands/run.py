@@ -70,7 +70,12 @@ def run(args: argparse.Namespace) -> int:
     for note in web.notes:
         print(f"releasewatch: {note}")
     watchdog = build_watchdog(
-        store, local_notifiers(paths.outbox, smtp), clock, links=web.links, observers=[printer]
+        store,
+        local_notifiers(paths.outbox, smtp),
+        clock,
+        links=web.links,
+        observers=[printer],
+        max_attempts=config.max_attempts,
     )
     print(
         f"releasewatch: watching {len(config.releases)} release(s) from {args.config}; "

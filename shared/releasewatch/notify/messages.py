@@ -12,6 +12,7 @@ resolved, report.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -55,6 +56,13 @@ class MessageContext:
     acked_at: datetime | None = None
     report_text: str | None = None
     report_attachments: tuple[Attachment, ...] = ()
+    # From the deliveries actually sent, never from the schedule: how many earlier messages of
+    # this step reached this contact, and when the first did.
+    reminder: int = 0
+    first_alerted_at: datetime | None = None
+    # When releasewatch first checked the page after its due time, if that was after the
+    # grace period (added late, or the watchdog was down): the chain starts late, and says so.
+    first_checked_late_at: datetime | None = None
 
 
 def to_gsm7(text: str) -> str:
@@ -74,9 +82,21 @@ def render(ctx: MessageContext) -> Message:
     if n.channel == "sms":
         text = sms_text(ctx)
         return _message(ctx, n.channel, address, subject, text)
+    _one_line_subject(subject)
     body = _email_text(ctx)
     attachments = ctx.report_attachments if n.kind == NotificationKind.REPORT else ()
     return _message(ctx, n.channel, address, subject, body, attachments)
+
+
+def _one_line_subject(subject: str) -> None:
+    """An email subject is one header line: a line break or other control character in it (from
+    a release title that reached the store unchecked) can never be sent, so say so plainly."""
+    for ch in subject:
+        if unicodedata.category(ch) in ("Cc", "Zl", "Zp"):
+            raise ValueError(
+                f"the email subject would contain a control character (U+{ord(ch):04X}), from "
+                "the release title; remove it from the title in the config"
+            )
 
 
 def _message(
@@ -111,23 +131,15 @@ def _hold_until(ctx: MessageContext) -> datetime | None:
     return ctx.acked_at + ctx.release.ack_timeout if ctx.acked_at else None
 
 
-def _first_sent(ctx: MessageContext) -> datetime | None:
-    """When this chain step first fired (for a repeat's 'first sent at')."""
-    step = ctx.notification.step
-    if step is None or not 0 <= step < len(ctx.release.chain.steps):
-        return None
-    return ctx.release.due + ctx.release.chain.steps[step].after
-
-
 def _subject(ctx: MessageContext) -> str:
     r, n = ctx.release, ctx.notification
     due = uk_time(r.due)
     match n.kind:
         case NotificationKind.ALERT:
-            if n.occurrence:
+            if ctx.reminder:
                 late = _late_by(ctx)
                 return (
-                    f"STILL NOT LIVE (reminder {n.occurrence}): {r.title} (due {due}, {late} late)"
+                    f"STILL NOT LIVE (reminder {ctx.reminder}): {r.title} (due {due}, {late} late)"
                 )
             return f"NOT LIVE: {r.title} (due {due}, {_late_by(ctx)} late)"
         case NotificationKind.BREACH:
@@ -174,7 +186,7 @@ def sms_text(ctx: MessageContext) -> str:
     ack = f" Ack {ctx.ack_url}" if ctx.ack_url else ""
     match n.kind:
         case NotificationKind.ALERT:
-            word = "STILL NOT LIVE" if n.occurrence else "NOT LIVE"
+            word = "STILL NOT LIVE" if ctx.reminder else "NOT LIVE"
             head = f"RW {word} {now} (due {due}, {_seen(ctx.last_check)}): "
             tail = ack
         case NotificationKind.BREACH:
@@ -225,16 +237,26 @@ def _email_text(ctx: MessageContext) -> str:
     lines = [f"Dear {ctx.contact.name},", ""]
     match n.kind:
         case NotificationKind.ALERT | NotificationKind.BREACH:
-            since = ctx.first_failure_at or r.due
-            lines += [
+            lines.append(
                 f"'{r.title}' was due at {uk_datetime(r.due)} and is not live: "
-                f"{_late_by(ctx)} late at {uk_time(ctx.now)}.",
-                f"Not live since {uk_datetime(since)} (the first check after the due time).",
-            ]
-            first = _first_sent(ctx)
-            if n.occurrence and first is not None:
+                f"{_late_by(ctx)} late at {uk_time(ctx.now)}."
+            )
+            checked = ctx.first_checked_late_at
+            if checked is not None:
                 lines.append(
-                    f"This is reminder {n.occurrence}; you were first alerted at {uk_time(first)}."
+                    f"It was first checked at {_hhmm(checked)}, {delay_text(checked - r.due)} "
+                    "after it was due: releasewatch was not watching it at the due time (added "
+                    "late, or not running), so this alert starts late."
+                )
+            else:
+                since = ctx.first_failure_at or r.due
+                lines.append(
+                    f"Not live since {uk_datetime(since)} (the first check after the due time)."
+                )
+            if ctx.reminder and ctx.first_alerted_at is not None:
+                lines.append(
+                    f"This is reminder {ctx.reminder}; you were first alerted at "
+                    f"{uk_time(ctx.first_alerted_at)}."
                 )
             if n.kind == NotificationKind.BREACH:
                 lines += [

@@ -3,12 +3,14 @@
 Delivery contract (claim, send, mark), the heart of "at least once, bounded duplicates":
 
     claim(n, owner, now, lease)   conditional write: succeeds only if no record exists, or the
-                                  record is RETRY, or it is CLAIMED with lease_until <= now.
+                                  record is RETRY with next_attempt_at absent or <= now, or it is
+                                  CLAIMED with lease_until <= now. Clears next_attempt_at.
                                   Raises AlreadyClaimed otherwise (live lease, SENT, FAILED,
                                   CANCELLED). Increments attempts.
     mark_sent(key, owner, ...)    records SENT whoever holds the lease now: the message went out,
                                   so the record must say so even if our lease lapsed.
-    mark_failed(..., permanent)   RETRY (transient: next tick claims it again) or FAILED; acts
+    mark_failed(..., permanent,   RETRY (transient: claimable again from `retry_at`, or at once
+                retry_at)         when None) or FAILED; acts
                                   only on the caller's own claim (CLAIMED by `owner`), so a
                                   worker whose lease lapsed cannot reopen a record another
                                   worker is sending. KeyError if the key was never claimed.
@@ -73,7 +75,14 @@ class Store(Protocol):
     def mark_sent(self, key: str, owner: str, now: datetime, provider_id: str | None) -> None: ...
 
     def mark_failed(
-        self, key: str, owner: str, now: datetime, error: str, *, permanent: bool
+        self,
+        key: str,
+        owner: str,
+        now: datetime,
+        error: str,
+        *,
+        permanent: bool,
+        retry_at: datetime | None = None,
     ) -> None: ...
 
     def cancel(self, key: str, now: datetime, reason: str) -> None: ...

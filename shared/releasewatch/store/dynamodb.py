@@ -625,8 +625,8 @@ class DynamoDBStore:
         # Conditions under which this worker may claim the notification:
         # never claimed before (no item)
         never_claimed = "attribute_not_exists(PK)"
-        # a transient failure left it for the next tick
-        left_for_retry = "#status = :retry"
+        # a transient failure left it for a later attempt, and its backoff is over
+        left_for_retry = "(#status = :retry AND (attribute_not_exists(#next) OR #next <= :now))"
         # claimed, but the claimant's lease has run out without it being marked
         lease_expired = "(#status = :claimed AND #lease_until <= :now)"
         condition = f"{never_claimed} OR {left_for_retry} OR {lease_expired}"
@@ -637,7 +637,7 @@ class DynamoDBStore:
                 UpdateExpression=(
                     "SET #status = :claimed, #owner = :owner, #lease_until = :lease_until, "
                     "#updated_at = :now, #notification = if_not_exists(#notification, :n) "
-                    "ADD #attempts :one"
+                    "ADD #attempts :one REMOVE #next"
                 ),
                 ConditionExpression=condition,
                 ExpressionAttributeNames={
@@ -647,6 +647,7 @@ class DynamoDBStore:
                     "#updated_at": "updated_at",
                     "#notification": "notification",
                     "#attempts": "attempts",
+                    "#next": "next_attempt_at",
                 },
                 ExpressionAttributeValues={
                     ":claimed": {"S": DeliveryStatus.CLAIMED.value},
@@ -686,21 +687,34 @@ class DynamoDBStore:
         self._update_delivery(key, update + remove, names, values, "attribute_exists(PK)")
 
     def mark_failed(
-        self, key: str, owner: str, now: datetime, error: str, *, permanent: bool
+        self,
+        key: str,
+        owner: str,
+        now: datetime,
+        error: str,
+        *,
+        permanent: bool,
+        retry_at: datetime | None = None,
     ) -> None:
         status = DeliveryStatus.FAILED if permanent else DeliveryStatus.RETRY
+        values: Item = {
+            ":status": {"S": status.value},
+            ":owner": {"S": owner},
+            ":error": {"S": error},
+            ":now": {"S": _iso(now)},
+            ":claimed": {"S": DeliveryStatus.CLAIMED.value},
+        }
+        update = "SET #status = :status, #owner = :owner, #error = :error, updated_at = :now"
+        if retry_at is not None and not permanent:
+            update += ", next_attempt_at = :next REMOVE lease_until"
+            values[":next"] = {"S": _iso(retry_at)}
+        else:
+            update += " REMOVE lease_until, next_attempt_at"
         self._update_delivery(
             key,
-            "SET #status = :status, #owner = :owner, #error = :error, updated_at = :now "
-            "REMOVE lease_until",
+            update,
             {"#status": "status", "#owner": "owner", "#error": "error"},
-            {
-                ":status": {"S": status.value},
-                ":owner": {"S": owner},
-                ":error": {"S": error},
-                ":now": {"S": _iso(now)},
-                ":claimed": {"S": DeliveryStatus.CLAIMED.value},
-            },
+            values,
             # Only the caller's own claim: a worker whose lease lapsed must not reopen a
             # delivery another worker has reclaimed and is sending.
             "attribute_exists(PK) AND #status = :claimed AND #owner = :owner",
@@ -710,7 +724,8 @@ class DynamoDBStore:
         try:
             self._update_delivery(
                 key,
-                "SET #status = :cancelled, #error = :error, updated_at = :now REMOVE lease_until",
+                "SET #status = :cancelled, #error = :error, updated_at = :now "
+                "REMOVE lease_until, next_attempt_at",
                 {"#status": "status", "#error": "error"},
                 {
                     ":cancelled": {"S": DeliveryStatus.CANCELLED.value},
@@ -764,4 +779,5 @@ def _delivery_from(item: Mapping[str, Any]) -> Delivery:
         provider_id=text("provider_id"),
         error=text("error"),
         updated_at=when("updated_at"),
+        next_attempt_at=when("next_attempt_at"),
     )

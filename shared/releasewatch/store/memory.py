@@ -122,6 +122,7 @@ class InMemoryStore:
                 lease_until=now + lease,
                 error=old.error if old else None,
                 updated_at=now,
+                next_attempt_at=None,
             )
             self._deliveries[notification.key] = new
             return new
@@ -141,7 +142,14 @@ class InMemoryStore:
             )
 
     def mark_failed(
-        self, key: str, owner: str, now: datetime, error: str, *, permanent: bool
+        self,
+        key: str,
+        owner: str,
+        now: datetime,
+        error: str,
+        *,
+        permanent: bool,
+        retry_at: datetime | None = None,
     ) -> None:
         with self._lock:
             old = self._deliveries[key]
@@ -156,6 +164,7 @@ class InMemoryStore:
                     "error": error,
                     "lease_until": None,
                     "updated_at": now,
+                    "next_attempt_at": None if permanent else retry_at,
                 }
             )
 
@@ -169,6 +178,7 @@ class InMemoryStore:
                     "status": DeliveryStatus.CANCELLED,
                     "error": reason,
                     "lease_until": None,
+                    "next_attempt_at": None,
                     "updated_at": now,
                 }
             )

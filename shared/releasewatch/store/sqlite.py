@@ -38,7 +38,7 @@ from ..model import (
     ReleaseRecord,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 30_000
 
 _SCHEMA = """
@@ -83,14 +83,22 @@ CREATE TABLE IF NOT EXISTS deliveries (
     provider_id   TEXT,
     error         TEXT,
     updated_at    TEXT,
-    notification  TEXT NOT NULL
+    notification  TEXT NOT NULL,
+    next_attempt_at TEXT
 );
 CREATE INDEX IF NOT EXISTS deliveries_by_release ON deliveries (release_id);
 """
 
+# Upgrades from each older schema version, applied in order (version 0 is a new file).
+_MIGRATIONS: dict[int, tuple[str, ...]] = {
+    # v2: the backoff between delivery attempts (a RETRY is claimable from next_attempt_at).
+    1: ("ALTER TABLE deliveries ADD COLUMN next_attempt_at TEXT",),
+}
+
 # The delivery contract's claim as one statement. The row is written when
 #   1. no record exists for the key (the INSERT), or
-#   2. the record is RETRY (a transient failure: anyone may take it), or
+#   2. the record is RETRY (a transient failure: anyone may take it) and its backoff is over
+#      (next_attempt_at absent or <= now), or
 #   3. the record is CLAIMED and its lease ran out (lease_until <= now: the holder crashed).
 # Otherwise (live lease, SENT, FAILED, CANCELLED) the WHERE fails, nothing changes and
 # RETURNING yields no row, which the caller turns into AlreadyClaimed.
@@ -109,8 +117,10 @@ ON CONFLICT (key) DO UPDATE SET
     lease_until = excluded.lease_until,
     sent_at = NULL,
     provider_id = NULL,
-    updated_at = excluded.updated_at
-WHERE deliveries.status = 'retry'
+    updated_at = excluded.updated_at,
+    next_attempt_at = NULL
+WHERE (deliveries.status = 'retry'
+       AND (deliveries.next_attempt_at IS NULL OR deliveries.next_attempt_at <= :now))
    OR (deliveries.status = 'claimed' AND deliveries.lease_until IS NOT NULL
        AND deliveries.lease_until <= :now)
 RETURNING *
@@ -138,6 +148,7 @@ def _delivery(row: sqlite3.Row) -> Delivery:
         provider_id=row["provider_id"],
         error=row["error"],
         updated_at=_dt(row["updated_at"]),
+        next_attempt_at=_dt(row["next_attempt_at"]),
     )
 
 
@@ -219,10 +230,15 @@ class SQLiteStore:
                     f"{self.path} has schema version {found}; this releasewatch knows up to "
                     f"{SCHEMA_VERSION}"
                 )
-            if found < SCHEMA_VERSION:
+            if found == 0:
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         conn.execute(statement)
+            else:
+                for version in range(found, SCHEMA_VERSION):
+                    for statement in _MIGRATIONS[version]:
+                        conn.execute(statement)
+            if found < SCHEMA_VERSION:
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     # -- releases -----------------------------------------------------------------------------
@@ -431,14 +447,23 @@ class SQLiteStore:
             raise KeyError(key)
 
     def mark_failed(
-        self, key: str, owner: str, now: datetime, error: str, *, permanent: bool
+        self,
+        key: str,
+        owner: str,
+        now: datetime,
+        error: str,
+        *,
+        permanent: bool,
+        retry_at: datetime | None = None,
     ) -> None:
         status = DeliveryStatus.FAILED if permanent else DeliveryStatus.RETRY
+        next_at = None if permanent or retry_at is None else _ts(retry_at)
         with self._write() as conn:
             changed = conn.execute(
                 "UPDATE deliveries SET status = ?, owner = ?, error = ?, lease_until = NULL,"
-                " updated_at = ? WHERE key = ? AND status = 'claimed' AND owner = ?",
-                (status.value, owner, error, _ts(now), key, owner),
+                " updated_at = ?, next_attempt_at = ?"
+                " WHERE key = ? AND status = 'claimed' AND owner = ?",
+                (status.value, owner, error, _ts(now), next_at, key, owner),
             ).rowcount
             if changed == 0 and not self._has_delivery(conn, key):
                 raise KeyError(key)
@@ -447,7 +472,7 @@ class SQLiteStore:
         with self._write() as conn:
             conn.execute(
                 "UPDATE deliveries SET status = 'cancelled', error = ?, lease_until = NULL,"
-                " updated_at = ? WHERE key = ? AND status != 'sent'",
+                " next_attempt_at = NULL, updated_at = ? WHERE key = ? AND status != 'sent'",
                 (reason, _ts(now), key),
             )
 
