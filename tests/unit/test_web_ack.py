@@ -43,8 +43,11 @@ def test_get_shows_a_confirmation_form_and_changes_nothing(late):  # type: ignor
 def test_no_get_of_any_path_changes_state(path):  # type: ignore[no-untyped-def]
     s = _SHARED
     before = s.snapshot()
-    assert s.open("/a/" + path, "GET").status in (200, 400, 403, 404, 409, 410)
-    assert s.open("/" + path, "GET").status in (200, 404)
+    ack_answers = (200, 400, 403, 404, 409, 410)
+    assert s.open("/a/" + path, "GET").status in ack_answers
+    # "/" + "a/..." is itself an ack path (hypothesis found path="a/": an empty token, 400).
+    other = ack_answers if ("/" + path).startswith("/a/") else (200, 404)
+    assert s.open("/" + path, "GET").status in other
     assert s.snapshot() == before
 
 
