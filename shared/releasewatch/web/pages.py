@@ -18,6 +18,7 @@ _STYLE = (
     "#b1b4b6;padding:.4rem;text-align:left;vertical-align:top}.late,.early{color:#d4351c;"
     "font-weight:bold}.live{color:#00703c}button{font-size:1.2rem;padding:.6rem 1.2rem;"
     "background:#00703c;color:#fff;border:0}.muted{color:#505a5f}"
+    ".alert{border-left:.4rem solid #d4351c;padding:.6rem;background:#fbe9e7;font-weight:bold}"
 )
 
 
