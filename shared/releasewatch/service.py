@@ -38,6 +38,7 @@ from .policy import Ack, Decision, acks_from, decide, next_check_at
 from .probe.base import Prober
 from .report import build_report_for_email
 from .store.base import Store
+from .store.health import store_failed
 
 log = logging.getLogger("releasewatch.service")
 
@@ -113,6 +114,8 @@ class Watchdog:
             try:
                 await self._settle(record, by_id.get(record.id), report)
             except Exception as exc:  # one bad release must never stop the others
+                if store_failed(exc):  # ...but a store that cannot write fails them all:
+                    raise  # the whole tick fails, and the runner backs off and logs it once
                 log.exception("release %s: tick failed", record.id)
                 report.errors.append((record.id, f"{type(exc).__name__}: {exc}"))
         return report

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..errors import StoreError
-from .sqlite import SQLiteStore
+from ..errors import AlreadyClaimed, StoreError, VersionConflict
+
+if TYPE_CHECKING:  # the Lambda imports this module (service.py) but never the SQLite store
+    from .sqlite import SQLiteStore
 
 
 class StoreUnusable(StoreError):
@@ -105,6 +108,8 @@ def explain(exc: BaseException) -> str:
 
 def open_checked(path: Path, *, write: bool = True) -> SQLiteStore:
     """check_sqlite, then the store itself: every way it can fail to open is StoreUnusable."""
+    from .sqlite import SQLiteStore
+
     check_sqlite(path, write=write)
     try:
         return SQLiteStore(path)
@@ -112,3 +117,11 @@ def open_checked(path: Path, *, write: bool = True) -> SQLiteStore:
         raise
     except (sqlite3.Error, StoreError, OSError) as exc:
         raise StoreUnusable(f"cannot open the database {path}: {explain(exc)}") from None
+
+
+def store_failed(exc: BaseException) -> bool:
+    """Whether `exc` means the store itself failed (full, locked, read-only, corrupt, closed),
+    as opposed to one release's data or the ordinary outcomes of a conditional write."""
+    if isinstance(exc, AlreadyClaimed | VersionConflict | KeyError):
+        return False
+    return isinstance(exc, sqlite3.Error | StoreError)
