@@ -22,6 +22,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -44,7 +45,9 @@ REQUEST_DEADLINE = 30.0  # seconds a connection may live, however slowly it tric
 MAX_CONNECTIONS = 32
 
 
-def _handler(app: WebApp, idle_timeout: float) -> type[BaseHTTPRequestHandler]:
+def _handler(
+    app: WebApp, idle_timeout: float, worker: ThreadPoolExecutor
+) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "releasewatch"
         sys_version = ""
@@ -73,7 +76,9 @@ def _handler(app: WebApp, idle_timeout: float) -> type[BaseHTTPRequestHandler]:
 
         def _handle(self, method: str) -> Response:
             try:
-                return app.handle(method, self.path)
+                # On the one worker thread: the SQLite store opens a connection per thread
+                # and keeps it, so a thread per request would leak two file descriptors each.
+                return worker.submit(app.handle, method, self.path).result()
             except Exception as exc:  # a bug or a failing store: a page, not a traceback
                 log.warning("web: %s request failed: %s", method, type(exc).__name__)
                 return Response(
@@ -113,6 +118,7 @@ class _BoundedServer(ThreadingHTTPServer):
     and none older than `request_deadline`."""
 
     daemon_threads = True
+    request_queue_size = 64  # the kernel's accept queue (no file descriptors): bursts wait there
 
     def __init__(
         self,
@@ -189,9 +195,10 @@ class LocalWebServer:
     ) -> None:
         if not ipaddress.ip_address(host).is_loopback:
             raise ValueError(f"the local web server binds to loopback only, not {host}")
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="releasewatch-web")
         self._server = _BoundedServer(
             (host, port),
-            _handler(app, idle_timeout),
+            _handler(app, idle_timeout, self._worker),
             max_connections=max_connections,
             request_deadline=request_deadline,
         )
@@ -214,6 +221,7 @@ class LocalWebServer:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+        self._worker.shutdown(wait=False)
 
 
 @contextmanager
