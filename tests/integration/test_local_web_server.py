@@ -4,6 +4,7 @@ command against the same database."""
 from __future__ import annotations
 
 import http.client
+import logging
 import os
 import socket
 import time
@@ -169,3 +170,60 @@ def test_a_client_trickling_its_headers_is_cut_off_at_the_deadline(store):  # ty
                     cut = True
                     break
             assert cut and time.monotonic() - started < 4
+
+
+# -- nothing the server logs carries a number or an address ------------------------------------
+NUMBER, ADDRESS = "+447700900123", "leak@example.com"
+
+
+class ExplodingStore(SQLiteStore):
+    """A store whose reads fail with a message that quotes a contact (as a driver might)."""
+
+    def all_releases(self):  # type: ignore[no-untyped-def]
+        raise ValueError(f"row for {NUMBER} <{ADDRESS}> unreadable")
+
+    def get_release(self, release_id):  # type: ignore[no-untyped-def]
+        raise RuntimeError(f"cannot load {release_id} for {ADDRESS}")
+
+
+def raw(base: str, data: bytes) -> bytes:
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        sock.sendall(data)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def test_the_server_never_logs_a_number_or_address(
+    tmp_path, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    store = ExplodingStore(tmp_path / "x.db")
+    app = WebApp(store, TokenCodec(b"w" * 32), FixedClock(DUE))
+    try:
+        with serve(app, port=0, idle_timeout=1.0) as base:
+            for method, path in [
+                ("GET", f"/{NUMBER}"),
+                ("GET", f"/r/{NUMBER}"),  # the store fails, quoting the address
+                ("GET", "/"),  # the store fails, quoting the number
+                ("GET", f"/a/{NUMBER}{ADDRESS}"),  # a malformed token
+                ("POST", f"/a/{NUMBER}"),
+                ("DELETE", f"/{ADDRESS}"),
+                ("GET", f"/health?to={NUMBER}"),
+            ]:
+                assert request(base, method, path)[0] in (200, 400, 404, 405, 500, 503)
+            # malformed request lines and headers: the stdlib's error paths
+            raw(base, f"GET /{NUMBER} HTTP/9.9\r\n\r\n".encode())
+            raw(base, f"BOGUS /{ADDRESS}\r\n\r\n".encode())
+            raw(base, f"GET /{NUMBER} HTTP/1.1\r\nBad header {ADDRESS}\r\n\r\n".encode())
+            raw(base, f"GET /{'9' * 70000}{NUMBER} HTTP/1.1\r\n\r\n".encode())
+            raw(base, f"GET /{NUMBER} HTTP/1.1\r\n".encode())  # then idle until the timeout
+    finally:
+        store.close()
+    out, err = capfd.readouterr()
+    for text in (out, err, caplog.text):
+        assert "7700900" not in text and "@example.com" not in text, text
+    # the failures were logged, by kind only
+    assert "ValueError" in caplog.text and "RuntimeError" in caplog.text
