@@ -20,7 +20,7 @@ from moto.sns.models import sns_backends
 from releasewatch.aws.poller import LEASE_MARGIN, Lazy, build_poller
 from releasewatch.aws.settings import PollerSettings
 from releasewatch.clock import FixedClock
-from releasewatch.errors import ConfigError
+from releasewatch.errors import ConfigError, StoreError
 from releasewatch.model import ReleaseState
 from releasewatch.notify.base import Message
 from releasewatch.notify.ses import SesNotifier
@@ -190,6 +190,39 @@ def test_claims_outlive_the_invocation(
     assert len(seen) == 1
     lease_left, invocation_left = seen[0]
     assert lease_left >= invocation_left + LEASE_MARGIN - timedelta(seconds=1)
+
+
+class BrokenTable(DynamoDBStore):
+    """The table cannot be read (throttled, deleted, permissions), quoting a contact."""
+
+    def active_releases(self):  # type: ignore[no-untyped-def]
+        raise StoreError(f"table unavailable while reading {CONTACTS['web_publisher'].phone}")
+
+
+def test_a_tick_that_fails_as_a_whole_is_logged_counted_and_not_a_heartbeat(
+    aws: None, clock: FixedClock, prober: ScriptedProber, capfd: pytest.CaptureFixture[str]
+) -> None:
+    module = import_handler("poller")
+    store = BrokenTable(TABLE)
+    module.poller = Lazy(
+        lambda: build_poller(PollerSettings.from_env(), clock=clock, prober=prober, store=store)
+    )
+    powertools = module.logger.registered_handler
+    logged = io.StringIO()
+    previous = powertools.setStream(logged)
+    try:
+        with pytest.raises(StoreError):  # the invocation fails: Errors alarm, retry, DLQ
+            invoke(module, clock)
+    finally:
+        powertools.setStream(previous)
+    out, err = capfd.readouterr()
+    lines = [json.loads(x) for x in logged.getvalue().splitlines() if x.startswith("{")]
+    (failed,) = [x for x in lines if x.get("message") == "poll failed"]
+    assert "table unavailable" in failed["reason"]
+    blobs = emf(out + logged.getvalue())
+    assert any(b.get("TickFailures") in (1, [1.0], [1]) for b in blobs), blobs
+    assert not any("Heartbeat" in b for b in blobs)
+    assert "7700900" not in out + err + logged.getvalue()
 
 
 def test_a_missing_environment_variable_is_named(
