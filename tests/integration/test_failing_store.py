@@ -196,3 +196,32 @@ async def test_failed_ticks_back_off_to_a_cap(tmp_path: Path, origin: LoopbackHT
     finally:
         await watchdog.prober.aclose()
         store.close()
+
+
+class ForgetfulStore(SQLiteStore):
+    """Accepts every release update and keeps none: the stored next check never moves on."""
+
+    def update_release(self, record):  # type: ignore[no-untyped-def]
+        return record.model_copy(update={"version": record.version + 1})
+
+
+async def test_the_page_is_never_probed_faster_than_its_cadence_whatever_the_store_says(
+    tmp_path: Path, origin: LoopbackHTTPServer
+) -> None:
+    # GIVEN a store that says, every time, that the release is due for a check
+    clock = SimClock(START)
+    store = ForgetfulStore(tmp_path / "rw.db")
+    release = make_release(origin.url("/release"), allow_loopback=True)
+    store.apply_releases([release], clock.now())
+    watchdog = build_watchdog(store, {}, clock, prober=HttpProber(clock))
+    try:
+        # WHEN something ticks every second for a minute (no runner, no backoff)
+        for _ in range(60):
+            report = await watchdog.tick()
+            assert report.errors == []
+            clock.advance(1)
+        # THEN the page saw one request per cadence interval, not one per tick
+        assert len(origin.seen) == allowed(MINUTE) - 1  # at 0, 10, ... 50 s
+    finally:
+        await watchdog.prober.aclose()
+        store.close()

@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ import pytest
 from releasewatch.cli import main
 from releasewatch.store.health import StoreUnusable, check_sqlite
 from releasewatch.store.sqlite import SQLiteStore
+from releasewatch.timefmt import LONDON
 from tests.factories import DUE, make_release
 
 CONFIG = """\
@@ -178,3 +180,28 @@ def test_a_good_database_passes_and_the_write_probe_leaves_no_trace(tmp_path: Pa
     with pytest.raises(StoreUnusable, match="corrupt"):
         corrupt(db)
         check_sqlite(db, write=False)
+
+
+def test_run_once_whose_tick_fails_says_why_without_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a database that passes the startup check, then fills up before the tick writes
+    def full(self: SQLiteStore, checks: object) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(SQLiteStore, "record_checks", full)
+    config = tmp_path / "c.yaml"
+    due = (datetime.now(UTC) - timedelta(minutes=10)).astimezone(LONDON)
+    config.write_text(
+        CONFIG.replace("2099-07-17T09:30:00+01:00", f"{due:%Y-%m-%dT%H:%M:%S%z}").replace(
+            "https://www.gov.uk/government/statistics/a-release", "http://127.0.0.1:9/a-release"
+        )
+    )
+    argv = ["run", "--config", str(config), "--db", str(tmp_path / "rw.db"), "--once"]
+    # WHEN one tick runs (the release is past due: it probes, then cannot record)
+    code = main([*argv, "--web-port", "0"])
+    # THEN exit 1 with the reason and what to do, no traceback
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert "database or disk is full" in err and "free some space" in err
+    assert "Traceback" not in out + err

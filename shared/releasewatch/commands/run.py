@@ -107,6 +107,9 @@ def run(args: argparse.Namespace) -> int:
         asyncio.run(main())
     except KeyboardInterrupt:
         pass
+    except (StoreError, sqlite3.Error) as exc:  # --once: its one tick failed as a whole
+        print(f"releasewatch: the tick failed: {explain(exc)}", file=sys.stderr)
+        return 1
     finally:
         web_stack.close()
         store.close()
