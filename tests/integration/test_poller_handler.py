@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 from collections.abc import Iterator
 from datetime import timedelta
 from types import ModuleType
@@ -244,7 +245,9 @@ def test_logs_carry_no_address(
 ) -> None:
     clock.set(DUE + timedelta(minutes=10, seconds=5))
     # Powertools' logger keeps the stream it found when the module was first imported (in
-    # some earlier test's capture): point it here for this invocation.
+    # some earlier test's capture), and the level an earlier test's environment gave it:
+    # point it here, at INFO, for this invocation.
+    caplog.set_level(logging.INFO, logger="releasewatch")
     powertools = handler.logger.registered_handler
     logged = io.StringIO()
     previous = powertools.setStream(logged)
