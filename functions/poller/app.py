@@ -40,7 +40,18 @@ poller: Lazy[Poller] = Lazy(_build)
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    report = poller().run(context.get_remaining_time_in_millis)
+    try:
+        report = poller().run(context.get_remaining_time_in_millis)
+    except Exception as exc:
+        # The tick failed as a whole (DynamoDB unreachable or throttled, a bug): counted, and
+        # logged here with its reason; re-raised so the invocation fails (Errors alarm, retry,
+        # the failed-ticks queue) and no heartbeat is sent.
+        from releasewatch.store.health import explain
+        from releasewatch.web.pages import scrub
+
+        metrics.add_metric(name="TickFailures", unit=MetricUnit.Count, value=1)
+        logger.error("poll failed", extra={"reason": scrub(explain(exc))[:500]})
+        raise
     return record(report)
 
 

@@ -1,4 +1,11 @@
-"""The local process: tick, sleep until the next thing is due, repeat until told to stop."""
+"""The local process: tick, sleep until the next thing is due, repeat until told to stop.
+
+A tick that fails as a whole (the store is full, locked, read-only or corrupt) is not retried
+at once: the loop backs off, 1 s doubling to a cap, logs the reason once per failure streak
+(and once when it recovers) and publishes the streak for /health and the dashboard. Probes are
+bounded separately, by the Watchdog, so the watched pages see no more requests than their
+cadence whatever the store does.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +13,20 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sqlite3
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from .errors import StoreError
+from .loophealth import TickHealth
 from .service import TickReport, Watchdog
+from .store.health import explain
+from .timefmt import uk_datetime
 
 log = logging.getLogger("releasewatch.runner")
+
+BACKOFF_FIRST = 1.0
+BACKOFF_CAP = 60.0
 
 
 def seconds_until_next(watchdog: Watchdog, now: datetime, ceiling: timedelta) -> float:
@@ -19,7 +34,9 @@ def seconds_until_next(watchdog: Watchdog, now: datetime, ceiling: timedelta) ->
     wake = now + ceiling
     for record in watchdog.store.active_releases():
         if record.next_check_at is not None:
-            wake = min(wake, record.next_check_at)
+            # Not before the Watchdog would probe again: a check the store failed to advance
+            # must not make the loop spin.
+            wake = min(wake, max(record.next_check_at, watchdog.probe_not_before(record)))
         release = record.release
         for step in release.chain.steps:
             fire = release.due + step.after
@@ -28,23 +45,56 @@ def seconds_until_next(watchdog: Watchdog, now: datetime, ceiling: timedelta) ->
     return max(0.0, (wake - now).total_seconds())
 
 
+def backoff_seconds(failures: int, cap: float = BACKOFF_CAP) -> float:
+    """1, 2, 4, ... seconds after the 1st, 2nd, 3rd failed tick in a row, never above `cap`."""
+    return min(cap, BACKOFF_FIRST * 2.0 ** min(failures - 1, 30))
+
+
 async def run_loop(
     watchdog: Watchdog,
     *,
     stop: asyncio.Event,
     ceiling: timedelta = timedelta(seconds=5),
     on_tick: Callable[[TickReport], bool] | None = None,
+    health: TickHealth | None = None,
+    backoff_cap: float = BACKOFF_CAP,
 ) -> None:
-    """Tick until `stop` is set (or `on_tick` returns False). A failed tick is logged, not fatal."""
+    """Tick until `stop` is set (or `on_tick` returns False). A failed tick is never fatal."""
+    health = health or TickHealth()
     while not stop.is_set():
         try:
             report = await watchdog.tick()
-        except Exception:
-            log.exception("tick failed; trying again")
-            report = None
-        if report is not None and on_tick is not None and not on_tick(report):
-            return
-        delay = seconds_until_next(watchdog, watchdog.clock.now(), ceiling)
+        except Exception as exc:
+            streak = health.failed(watchdog.clock.now(), explain(exc))
+            if streak.attempts == 1:
+                # Once per streak: a full disk must not become thousands of identical lines.
+                # A traceback only for what looks like a bug, not for a store's own errors.
+                log.error(
+                    "tick failed: %s; retrying with backoff (up to %g s) until it works",
+                    streak.reason,
+                    backoff_cap,
+                    exc_info=not isinstance(exc, sqlite3.Error | StoreError | OSError),
+                )
+            delay = backoff_seconds(streak.attempts, backoff_cap)
+        else:
+            # A streak ends only with a tick that wrote its checks (probed) without errors: an
+            # idle tick may write nothing, and would otherwise "recover" between failures.
+            ended = health.view()
+            if ended.ok or (report.probed and not report.errors):
+                ended = health.succeeded(report.at)
+            if not ended.ok and health.view().ok and ended.failing_since is not None:
+                log.warning(
+                    "tick works again, after %d failed attempt(s) since %s (last reason: %s)",
+                    ended.attempts,
+                    uk_datetime(ended.failing_since),
+                    ended.reason,
+                )
+            if on_tick is not None and not on_tick(report):
+                return
+            try:
+                delay = seconds_until_next(watchdog, watchdog.clock.now(), ceiling)
+            except Exception:  # the store failed between the tick and here: the next tick says
+                delay = ceiling.total_seconds()
         sleeper = asyncio.ensure_future(watchdog.clock.sleep(delay))
         stopper = asyncio.ensure_future(stop.wait())
         await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)

@@ -22,7 +22,7 @@ import socket
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from .clock import Clock
 from .errors import AlreadyClaimed, SendError, VersionConflict
@@ -41,10 +41,11 @@ from .model import (
 )
 from .notify.base import Attachment, Notifier
 from .notify.messages import MessageContext, render
-from .policy import Ack, Decision, acks_from, decide
+from .policy import Ack, Decision, acks_from, decide, next_check_at
 from .probe.base import Prober
 from .report import build_report_for_email
 from .store.base import Store
+from .store.health import store_failed
 
 log = logging.getLogger("releasewatch.service")
 
@@ -100,6 +101,11 @@ class Watchdog:
         self.owner = owner or default_owner()
         self.lease = lease
         self.observers = list(observers)
+        # When each release was last probed (and whether it was live), kept here and not only
+        # in the store: if recording fails, the stored next_check_at never advances, and
+        # without this every tick would probe again at once (370 requests a second on a full
+        # disk). Bounded by the number of releases.
+        self._probed: dict[str, tuple[datetime, bool | None]] = {}
 
     # -- the tick -----------------------------------------------------------------------------
     async def tick(self, only: Callable[[ReleaseRecord], bool] | None = None) -> TickReport:
@@ -108,8 +114,12 @@ class Watchdog:
         report = TickReport(at=start)
         records = [r for r in self.store.active_releases() if only is None or only(r)]
         report.releases = len(records)
-        to_probe = [r for r in records if probe_due(r, start)]
+        to_probe = [r for r in records if probe_due(r, start) and self.probe_not_before(r) <= start]
+        for r in to_probe:
+            self._probed[r.id] = (start, None)
         checks = await self.prober.probe_many([r.release for r in to_probe]) if to_probe else []
+        for c in checks:
+            self._probed[c.release_id] = (start, c.live)
         report.probed = len(checks)
         report.checks = list(checks)
         if checks:
@@ -121,9 +131,26 @@ class Watchdog:
             try:
                 await self._settle(record, by_id.get(record.id), report)
             except Exception as exc:  # one bad release must never stop the others
+                if store_failed(exc):  # ...but a store that cannot write fails them all:
+                    raise  # the whole tick fails, and the runner backs off and logs it once
                 log.exception("release %s: tick failed", record.id)
                 report.errors.append((record.id, f"{type(exc).__name__}: {exc}"))
         return report
+
+    def probe_not_before(self, record: ReleaseRecord) -> datetime:
+        """The earliest time this process may probe the release again: what the cadence would
+        have scheduled after its last probe here, whatever the store says."""
+        last = self._probed.get(record.id)
+        if last is None:
+            return datetime.min.replace(tzinfo=UTC)
+        at, live = last
+        state, live_at = record.state, record.live_at
+        if live and not state.is_live:
+            state, live_at = ReleaseState.LIVE, live_at or at
+        lost = record.lost_since is not None or (state.is_live and live is False)
+        nxt = next_check_at(record.release, state, live_at, at, lost=lost)
+        # None: the policy would stop probing; if the store still asks, not faster than hot.
+        return nxt if nxt is not None else at + record.release.cadence.hot
 
     async def _settle(self, record: ReleaseRecord, check: Check | None, report: TickReport) -> None:
         decision, saved = self._decide_and_save(record, check)

@@ -4,6 +4,10 @@ command against the same database."""
 from __future__ import annotations
 
 import http.client
+import logging
+import os
+import socket
+import time
 from datetime import timedelta
 
 import pytest
@@ -91,3 +95,135 @@ def test_report_command_writes_md_txt_and_docx(store, tmp_path, capsys):  # type
     assert (tmp_path / "r.docx").read_bytes()[:2] == b"PK"
     assert main(["report", "nope", "--db", db]) == 2
     assert "known: lms-2025-07" in capsys.readouterr().err
+
+
+# -- idle and slow clients cannot starve the process -------------------------------------------
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_idle_sockets_cannot_starve_the_server(store):  # type: ignore[no-untyped-def]
+    # GIVEN a server that allows 8 connections and 1 s of silence
+    cap, idle_timeout = 8, 1.0
+    app = WebApp(store, TokenCodec(b"w" * 32), FixedClock(DUE))
+    with serve(app, port=0, max_connections=cap, idle_timeout=idle_timeout) as base:
+        host, port = base.removeprefix("http://").split(":")
+        baseline = open_fds()
+        # WHEN 40 clients connect and send nothing (5 times the cap)
+        idle = [socket.create_connection((host, int(port)), timeout=5) for _ in range(40)]
+        try:
+            time.sleep(0.3)
+            # THEN a real request is still answered at once
+            started = time.monotonic()
+            assert request(base, "GET", "/")[0] == 200
+            assert time.monotonic() - started < idle_timeout
+            # ...the server holds at most `cap` of them: the process's open files stay
+            # bounded (our 40 client ends, plus the server's side of at most `cap` + 2)
+            assert open_fds() - baseline <= len(idle) + cap + 2
+            # ...and every idle one is closed by the server after the timeout
+            deadline = time.monotonic() + idle_timeout + 3
+            closed = 0
+            for sock in idle:
+                sock.settimeout(max(0.1, deadline - time.monotonic()))
+                try:
+                    closed += sock.recv(1) == b""
+                except ConnectionResetError:
+                    closed += 1
+        finally:
+            for sock in idle:
+                sock.close()
+        assert closed == len(idle)
+        # ...and the server is still there for the next request
+        assert request(base, "GET", "/")[0] == 200
+        # ...and, the clients gone, the process holds what it held before, plus the web
+        # worker's one database connection (the file and its WAL); more requests add nothing
+        settle = time.monotonic() + 3
+        while open_fds() - baseline > 2 and time.monotonic() < settle:
+            time.sleep(0.05)
+        assert open_fds() - baseline <= 2
+        after = open_fds()
+        for _ in range(20):
+            assert request(base, "GET", "/")[0] == 200
+        time.sleep(0.2)
+        assert open_fds() <= after
+
+
+def test_a_client_trickling_its_headers_is_cut_off_at_the_deadline(store):  # type: ignore[no-untyped-def]
+    app = WebApp(store, TokenCodec(b"w" * 32), FixedClock(DUE))
+    with serve(app, port=0, idle_timeout=1.0, request_deadline=1.5) as base:
+        host, port = base.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=5) as sock:
+            sock.sendall(b"GET / HTTP/1.1\r\n")
+            started = time.monotonic()
+            cut = False
+            # a header byte every 0.5 s: never idle for the 1 s timeout, yet cut at 1.5 s
+            while time.monotonic() - started < 6:
+                try:
+                    sock.sendall(b"X")
+                    sock.settimeout(0.5)
+                    if sock.recv(1) == b"":
+                        cut = True
+                        break
+                except TimeoutError:
+                    continue
+                except OSError:
+                    cut = True
+                    break
+            assert cut and time.monotonic() - started < 4
+
+
+# -- nothing the server logs carries a number or an address ------------------------------------
+NUMBER, ADDRESS = "+447700900123", "leak@example.com"
+
+
+class ExplodingStore(SQLiteStore):
+    """A store whose reads fail with a message that quotes a contact (as a driver might)."""
+
+    def all_releases(self):  # type: ignore[no-untyped-def]
+        raise ValueError(f"row for {NUMBER} <{ADDRESS}> unreadable")
+
+    def get_release(self, release_id):  # type: ignore[no-untyped-def]
+        raise RuntimeError(f"cannot load {release_id} for {ADDRESS}")
+
+
+def raw(base: str, data: bytes) -> bytes:
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        sock.sendall(data)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def test_the_server_never_logs_a_number_or_address(
+    tmp_path, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    store = ExplodingStore(tmp_path / "x.db")
+    app = WebApp(store, TokenCodec(b"w" * 32), FixedClock(DUE))
+    try:
+        with serve(app, port=0, idle_timeout=1.0) as base:
+            for method, path in [
+                ("GET", f"/{NUMBER}"),
+                ("GET", f"/r/{NUMBER}"),  # the store fails, quoting the address
+                ("GET", "/"),  # the store fails, quoting the number
+                ("GET", f"/a/{NUMBER}{ADDRESS}"),  # a malformed token
+                ("POST", f"/a/{NUMBER}"),
+                ("DELETE", f"/{ADDRESS}"),
+                ("GET", f"/health?to={NUMBER}"),
+            ]:
+                assert request(base, method, path)[0] in (200, 400, 404, 405, 500, 503)
+            # malformed request lines and headers: the stdlib's error paths
+            raw(base, f"GET /{NUMBER} HTTP/9.9\r\n\r\n".encode())
+            raw(base, f"BOGUS /{ADDRESS}\r\n\r\n".encode())
+            raw(base, f"GET /{NUMBER} HTTP/1.1\r\nBad header {ADDRESS}\r\n\r\n".encode())
+            raw(base, f"GET /{'9' * 70000}{NUMBER} HTTP/1.1\r\n\r\n".encode())
+            raw(base, f"GET /{NUMBER} HTTP/1.1\r\n".encode())  # then idle until the timeout
+    finally:
+        store.close()
+    out, err = capfd.readouterr()
+    for text in (out, err, caplog.text):
+        assert "7700900" not in text and "@example.com" not in text, text
+    # the failures were logged, by kind only
+    assert "ValueError" in caplog.text and "RuntimeError" in caplog.text

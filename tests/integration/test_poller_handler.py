@@ -3,7 +3,9 @@ a fixed clock. Events are shaped like the schedule's."""
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 from collections.abc import Iterator
 from datetime import timedelta
 from types import ModuleType
@@ -19,7 +21,7 @@ from moto.sns.models import sns_backends
 from releasewatch.aws.poller import LEASE_MARGIN, Lazy, build_poller
 from releasewatch.aws.settings import PollerSettings
 from releasewatch.clock import FixedClock
-from releasewatch.errors import ConfigError
+from releasewatch.errors import ConfigError, StoreError
 from releasewatch.model import ReleaseState
 from releasewatch.notify.base import Message
 from releasewatch.notify.ses import SesNotifier
@@ -191,6 +193,39 @@ def test_claims_outlive_the_invocation(
     assert lease_left >= invocation_left + LEASE_MARGIN - timedelta(seconds=1)
 
 
+class BrokenTable(DynamoDBStore):
+    """The table cannot be read (throttled, deleted, permissions), quoting a contact."""
+
+    def active_releases(self):  # type: ignore[no-untyped-def]
+        raise StoreError(f"table unavailable while reading {CONTACTS['web_publisher'].phone}")
+
+
+def test_a_tick_that_fails_as_a_whole_is_logged_counted_and_not_a_heartbeat(
+    aws: None, clock: FixedClock, prober: ScriptedProber, capfd: pytest.CaptureFixture[str]
+) -> None:
+    module = import_handler("poller")
+    store = BrokenTable(TABLE)
+    module.poller = Lazy(
+        lambda: build_poller(PollerSettings.from_env(), clock=clock, prober=prober, store=store)
+    )
+    powertools = module.logger.registered_handler
+    logged = io.StringIO()
+    previous = powertools.setStream(logged)
+    try:
+        with pytest.raises(StoreError):  # the invocation fails: Errors alarm, retry, DLQ
+            invoke(module, clock)
+    finally:
+        powertools.setStream(previous)
+    out, err = capfd.readouterr()
+    lines = [json.loads(x) for x in logged.getvalue().splitlines() if x.startswith("{")]
+    (failed,) = [x for x in lines if x.get("message") == "poll failed"]
+    assert "table unavailable" in failed["reason"]
+    blobs = emf(out + logged.getvalue())
+    assert any(b.get("TickFailures") in (1, [1.0], [1]) for b in blobs), blobs
+    assert not any("Heartbeat" in b for b in blobs)
+    assert "7700900" not in out + err + logged.getvalue()
+
+
 def test_a_missing_environment_variable_is_named(
     aws: None, monkeypatch: pytest.MonkeyPatch, clock: FixedClock
 ) -> None:
@@ -205,16 +240,30 @@ def test_a_missing_environment_variable_is_named(
 def test_logs_carry_no_address(
     handler: ModuleType,
     clock: FixedClock,
-    capsys: pytest.CaptureFixture[str],
+    capfd: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     clock.set(DUE + timedelta(minutes=10, seconds=5))
-    invoke(handler, clock)
-    text = capsys.readouterr().out + capsys.readouterr().err + caplog.text
+    # Powertools' logger keeps the stream it found when the module was first imported (in
+    # some earlier test's capture), and the level an earlier test's environment gave it:
+    # point it here, at INFO, for this invocation.
+    caplog.set_level(logging.INFO, logger="releasewatch")
+    powertools = handler.logger.registered_handler
+    logged = io.StringIO()
+    previous = powertools.setStream(logged)
+    try:
+        invoke(handler, clock)
+    finally:
+        powertools.setStream(previous)
+    # One readouterr (a second returns nothing: stderr was never checked before)
+    out, err = capfd.readouterr()
+    assert "poll finished" in logged.getvalue()  # what is checked is the invocation's output
+    text = out + err + logged.getvalue() + caplog.text
     for contact in CONTACTS.values():
         for address in (contact.email, contact.phone):
             if address:
                 assert address not in text
+    assert "7700900" not in text and "@example.com" not in text
 
 
 ACK_BASE = "https://abcdefghijklmnopqrstuvwxyz012345.lambda-url.eu-west-2.on.aws/"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 import tempfile
 import time
 from datetime import timedelta
@@ -23,12 +24,13 @@ from ..demo import (
     latest_ack_link,
     press,
 )
+from ..errors import StoreError
 from ..model import DeliveryStatus, EventKind, ReleaseState
 from ..printer import ConsolePrinter
 from ..report import build_report, render_docx, render_markdown, render_text
 from ..runner import install_signal_handlers, run_loop
 from ..service import TickReport
-from ..store.sqlite import SQLiteStore
+from ..store.health import open_checked
 from ..timefmt import uk_datetime, uk_time
 from ..web.local_server import local_web
 
@@ -46,7 +48,11 @@ def run(args: argparse.Namespace) -> int:
     )
     start, end = demo_window()
     clock = ScaledClock(start, args.speed)
-    store = SQLiteStore(state_dir / "demo.db")
+    try:
+        store = open_checked(state_dir / "demo.db")
+    except StoreError as exc:
+        print(f"releasewatch demo: {exc}", file=sys.stderr)
+        return 2
     outbox = state_dir / "outbox"
     print(
         f"releasewatch demo: a release due {uk_datetime(DEMO_DUE)} that goes live only at "

@@ -6,15 +6,17 @@ import argparse
 import asyncio
 import contextlib
 import os
+import sqlite3
 import sys
 
 from ..bootstrap import LocalPaths, build_watchdog, local_notifiers, smtp_from_env
 from ..clock import SystemClock
 from ..config import load_config
-from ..errors import ConfigError
+from ..errors import ConfigError, StoreError
+from ..loophealth import TickHealth
 from ..printer import ConsolePrinter
 from ..runner import install_signal_handlers, run_loop
-from ..store.sqlite import SQLiteStore
+from ..store.health import explain, open_checked
 from ..web.local_server import DEFAULT_PORT, local_web
 
 
@@ -58,14 +60,22 @@ def run(args: argparse.Namespace) -> int:
         print(f"--smtp: {exc}", file=sys.stderr)
         return 2
     paths = LocalPaths.from_db(args.db)
-    store = SQLiteStore(paths.db)
     clock = SystemClock()
-    removed = store.apply_releases(config.releases, clock.now())
+    try:  # a read-only, full, corrupt or foreign database: say so now, not on every tick
+        store = open_checked(paths.db)
+        removed = store.apply_releases(config.releases, clock.now())
+    except (StoreError, sqlite3.Error) as exc:
+        print(f"releasewatch: {exc if isinstance(exc, StoreError) else explain(exc)}",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    health = TickHealth()
     printer = ConsolePrinter(quiet_checks=args.quiet_checks)
     web_stack = contextlib.ExitStack()
     public_url = args.public_url or os.environ.get("RELEASEWATCH_PUBLIC_URL") or None
     web = web_stack.enter_context(
-        local_web(store, clock, paths.db.parent, port=args.web_port, public_url=public_url)
+        local_web(
+            store, clock, paths.db.parent, port=args.web_port, public_url=public_url, health=health
+        )
     )
     for note in web.notes:
         print(f"releasewatch: {note}")
@@ -94,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
             if args.once:
                 await watchdog.tick()
             else:
-                await run_loop(watchdog, stop=stop)
+                await run_loop(watchdog, stop=stop, health=health)
         finally:
             await watchdog.prober.aclose()
 
@@ -102,6 +112,9 @@ def run(args: argparse.Namespace) -> int:
         asyncio.run(main())
     except KeyboardInterrupt:
         pass
+    except (StoreError, sqlite3.Error) as exc:  # --once: its one tick failed as a whole
+        print(f"releasewatch: the tick failed: {explain(exc)}", file=sys.stderr)
+        return 1
     finally:
         web_stack.close()
         store.close()

@@ -29,9 +29,9 @@ def open_store(args: argparse.Namespace) -> Store:
 
         return DynamoDBStore(args.table, client=dynamodb_client(args.region, args.endpoint_url))
     from ..bootstrap import LocalPaths
-    from ..store.sqlite import SQLiteStore
+    from ..store.health import open_checked
 
-    return SQLiteStore(LocalPaths.from_db(args.db).db)
+    return open_checked(LocalPaths.from_db(args.db).db, write=False)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
         store = open_store(args)
     except (StoreError, OSError) as exc:
         print(f"cannot open the store: {exc}", file=sys.stderr)
-        return 1
+        return 2
     try:
         records = store.all_releases() if args.all else store.active_releases()
     except Exception as exc:  # StoreError, or botocore's credential/endpoint errors

@@ -5,6 +5,8 @@
     POST /a/<token>        records the acknowledgement (ack_service.acknowledge)
     GET  /  or /dashboard  read-only list of releases and their states
     GET  /r/<release id>   one release: state, last checks, timeline (names only)
+    GET  /health           JSON: is the run loop ticking? 503 with the reason and since when
+                           while its ticks fail (a full disk, a locked or corrupt database)
 
 Token problems answer with the TokenError's own 4xx and a page saying what to do. No page
 shows an email address or a phone number (pages.scrub is the last line of defence).
@@ -12,6 +14,7 @@ shows an email address or a phone number (pages.scrub is the last line of defenc
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,6 +24,7 @@ from .. import ack_service
 from ..ack_service import AckOutcome, AckResult
 from ..clock import Clock
 from ..errors import TokenError
+from ..loophealth import HealthView, TickHealth
 from ..model import Check, Event, EventKind, ReleaseRecord
 from ..store.base import Store
 from ..timefmt import delay_text, uk_datetime, uk_time
@@ -50,10 +54,13 @@ class Response:
 
 
 class WebApp:
-    def __init__(self, store: Store, codec: TokenCodec, clock: Clock) -> None:
+    def __init__(
+        self, store: Store, codec: TokenCodec, clock: Clock, health: TickHealth | None = None
+    ) -> None:
         self.store = store
         self.codec = codec
         self.clock = clock
+        self.health = health
 
     def handle(self, method: str, path: str) -> Response:
         path = path.split("?", 1)[0]
@@ -69,6 +76,8 @@ class WebApp:
             return _not_allowed("GET")
         if path in ("/", "/dashboard"):
             return self.dashboard()
+        if path == "/health":
+            return self.health_status()
         if path.startswith("/r/"):
             return self.release_page(unquote(path[3:]))
         return Response(404, pages.page("Not found", pages.para("There is no page here.")))
@@ -110,9 +119,43 @@ class WebApp:
         status = 409 if result.outcome == AckOutcome.NOT_NEEDED else 200
         return Response(status, _ack_page(result))
 
+    # -- health -------------------------------------------------------------------------------
+    def health_status(self) -> Response:
+        view = self.health.view() if self.health else HealthView(ok=True)
+        body: dict[str, object] = {"status": "ok" if view.ok else "failing"}
+        if not view.ok:
+            body |= {
+                "reason": view.reason,
+                "since": view.failing_since.isoformat() if view.failing_since else None,
+                "failed_attempts": view.attempts,
+            }
+        if view.last_ok is not None:
+            body["last_good_tick"] = view.last_ok.isoformat()
+        headers = dict(SECURITY_HEADERS) | {"Content-Type": "application/json"}
+        return Response(200 if view.ok else 503, pages.scrub(json.dumps(body)), headers)
+
+    def _health_banner(self) -> str:
+        view = self.health.view() if self.health else HealthView(ok=True)
+        if view.ok:
+            return ""
+        since = uk_datetime(view.failing_since) if view.failing_since else "recently"
+        return pages.para(
+            f"The watchdog is failing: {view.reason}. Since {since}, {view.attempts} attempt(s) "
+            "failed; checks and alerts are not being recorded. It keeps retrying (backing off "
+            "to once a minute) and the watched pages are not polled faster than their cadence.",
+            "alert",
+        )
+
     # -- dashboard ----------------------------------------------------------------------------
     def dashboard(self) -> Response:
-        records = sorted(self.store.all_releases(), key=lambda r: r.release.due, reverse=True)
+        banner = self._health_banner()
+        try:
+            stored = self.store.all_releases()
+        except Exception as exc:  # a corrupt or locked store: say so, do not answer 500
+            log.warning("dashboard: cannot read the store: %s", type(exc).__name__)
+            body = banner + pages.para(f"Cannot read the store: {type(exc).__name__}: {exc}")
+            return Response(503, pages.page("Releases", body))
+        records = sorted(stored, key=lambda r: r.release.due, reverse=True)
         rows = []
         for record in records:
             r = record.release
@@ -127,7 +170,7 @@ class WebApp:
                     ", ".join(f"{_name(record, e)} {uk_time(e.at)}" for e in acks),
                 ]
             )
-        body = (
+        body = banner + (
             pages.para(f"As of {uk_datetime(self.clock.now())}.", "muted")
             + pages.table(
                 ["Release", "Due", "State", "Live at", "Last check", "Acknowledged"],

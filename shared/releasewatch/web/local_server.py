@@ -3,13 +3,26 @@
 Loopback only: in local mode the links in messages are for the person at this machine (or
 behind a tunnel they set up on purpose). Request bodies are read and discarded, capped, so a
 POST cannot hold a thread with a huge upload.
+
+Idle and slow clients cannot starve the watchdog (its probes and outbox share this process's
+file descriptors): every read waits at most `idle_timeout`, a connection lives at most
+`request_deadline` however slowly it trickles, and at most `max_connections` are open at once;
+at the cap, a new connection evicts the oldest one that has not yet sent its request line, so a
+real request still gets in while sockets are held open on purpose.
+
+Nothing is logged per request: request lines carry tokens (and could carry anything).
 """
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
+import logging
+import socket
 import threading
+import time
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,32 +30,60 @@ from pathlib import Path
 
 from ..clock import Clock
 from ..links import SignedLinks
+from ..loophealth import TickHealth
 from ..store.base import Store
 from ..tokens import TokenCodec, local_secret
+from . import pages
 from .app import Response, WebApp
+
+log = logging.getLogger("releasewatch.web")
 
 DEFAULT_PORT = 8765
 MAX_BODY = 4096
+IDLE_TIMEOUT = 10.0  # seconds any one read (request line, headers, body) may wait
+REQUEST_DEADLINE = 30.0  # seconds a connection may live, however slowly it trickles
+MAX_CONNECTIONS = 32
 
 
-def _handler(app: WebApp) -> type[BaseHTTPRequestHandler]:
+def _handler(
+    app: WebApp, idle_timeout: float, worker: ThreadPoolExecutor
+) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "releasewatch"
         sys_version = ""
+        timeout = idle_timeout  # StreamRequestHandler applies it to the socket: every read
+
+        def parse_request(self) -> bool:
+            # The request line is in: this connection is no longer idle, never evicted.
+            server = self.server
+            if isinstance(server, _BoundedServer):
+                server.mark_busy(self.connection)
+            return super().parse_request()
 
         def do_GET(self) -> None:
-            self._answer(app.handle("GET", self.path))
+            self._answer(self._handle("GET"))
 
         def do_HEAD(self) -> None:
-            self._answer(app.handle("HEAD", self.path), body=False)
+            self._answer(self._handle("HEAD"), body=False)
 
         def do_POST(self) -> None:
             self._drain()
-            self._answer(app.handle("POST", self.path))
+            self._answer(self._handle("POST"))
 
         def do_PUT(self) -> None:
             self._drain()
-            self._answer(app.handle("PUT", self.path))
+            self._answer(self._handle("PUT"))
+
+        def _handle(self, method: str) -> Response:
+            try:
+                # On the one worker thread: the SQLite store opens a connection per thread
+                # and keeps it, so a thread per request would leak two file descriptors each.
+                return worker.submit(app.handle, method, self.path).result()
+            except Exception as exc:  # a bug or a failing store: a page, not a traceback
+                log.warning("web: %s request failed: %s", method, type(exc).__name__)
+                return Response(
+                    500, pages.page("Something went wrong", pages.para("Try again shortly."))
+                )
 
         do_DELETE = do_PUT
 
@@ -72,14 +113,100 @@ def _handler(app: WebApp) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class _BoundedServer(ThreadingHTTPServer):
+    """A thread per connection, as ThreadingHTTPServer, but at most `max_connections` of them
+    and none older than `request_deadline`."""
+
+    daemon_threads = True
+    request_queue_size = 64  # the kernel's accept queue (no file descriptors): bursts wait there
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        handler: type[BaseHTTPRequestHandler],
+        *,
+        max_connections: int,
+        request_deadline: float,
+    ) -> None:
+        super().__init__(address, handler)
+        self.max_connections = max_connections
+        self.request_deadline = request_deadline
+        self._open: dict[socket.socket, tuple[float, bool]] = {}  # started, busy
+        self._guard = threading.Lock()
+
+    def process_request(self, request: object, client_address: object) -> None:
+        assert isinstance(request, socket.socket)
+        with self._guard:
+            evict = None
+            if len(self._open) >= self.max_connections:
+                idle = [(t, s) for s, (t, busy) in self._open.items() if not busy]
+                if idle:
+                    evict = min(idle, key=lambda pair: pair[0])[1]
+                    del self._open[evict]
+            refuse = evict is None and len(self._open) >= self.max_connections
+            if not refuse:
+                self._open[request] = (time.monotonic(), False)
+        if evict is not None:
+            _hang_up(evict)
+        if refuse:  # every slot is answering a request: this one waits for none of them
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def mark_busy(self, request: socket.socket) -> None:
+        with self._guard:
+            if request in self._open:
+                self._open[request] = (self._open[request][0], True)
+
+    def shutdown_request(self, request: object) -> None:
+        with self._guard:
+            self._open.pop(request, None)  # type: ignore[call-overload]
+        super().shutdown_request(request)  # type: ignore[arg-type]
+
+    def service_actions(self) -> None:
+        """Called by serve_forever between polls: hang up on connections past the deadline."""
+        cutoff = time.monotonic() - self.request_deadline
+        with self._guard:
+            late = [s for s, (started, _) in self._open.items() if started < cutoff]
+        for sock in late:
+            _hang_up(sock)
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        # The default prints a traceback to stderr; one line, without the request, is enough.
+        log.warning("web: a connection failed", exc_info=False)
+
+
+def _hang_up(sock: socket.socket) -> None:
+    """Wake the thread blocked reading `sock`; it then closes the socket itself."""
+    with contextlib.suppress(OSError):  # already gone
+        sock.shutdown(socket.SHUT_RDWR)
+
+
 class LocalWebServer:
-    def __init__(self, app: WebApp, host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> None:
+    def __init__(
+        self,
+        app: WebApp,
+        host: str = "127.0.0.1",
+        port: int = DEFAULT_PORT,
+        *,
+        idle_timeout: float = IDLE_TIMEOUT,
+        request_deadline: float = REQUEST_DEADLINE,
+        max_connections: int = MAX_CONNECTIONS,
+    ) -> None:
         if not ipaddress.ip_address(host).is_loopback:
             raise ValueError(f"the local web server binds to loopback only, not {host}")
-        self._server = ThreadingHTTPServer((host, port), _handler(app))
-        self._server.daemon_threads = True
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="releasewatch-web")
+        self._server = _BoundedServer(
+            (host, port),
+            _handler(app, idle_timeout, self._worker),
+            max_connections=max_connections,
+            request_deadline=request_deadline,
+        )
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="releasewatch-web", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.2},
+            name="releasewatch-web",
+            daemon=True,
         )
 
     @property
@@ -94,12 +221,16 @@ class LocalWebServer:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+        self._worker.shutdown(wait=False)
 
 
 @contextmanager
-def serve(app: WebApp, host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> Iterator[str]:
-    """Serve `app` while the block runs; yields the base URL (port 0: any free port)."""
-    server = LocalWebServer(app, host, port).start()
+def serve(
+    app: WebApp, host: str = "127.0.0.1", port: int = DEFAULT_PORT, **limits: float
+) -> Iterator[str]:
+    """Serve `app` while the block runs; yields the base URL (port 0: any free port).
+    `limits`: LocalWebServer's idle_timeout, request_deadline, max_connections."""
+    server = LocalWebServer(app, host, port, **limits).start()  # type: ignore[arg-type]
     try:
         yield server.base_url
     finally:
@@ -121,6 +252,7 @@ def local_web(
     port: int = DEFAULT_PORT,
     env: Mapping[str, str] | None = None,
     public_url: str | None = None,
+    health: TickHealth | None = None,
 ) -> Iterator[LocalWeb]:
     """Everything local mode needs for acknowledge links: the signing secret (from
     $RELEASEWATCH_ACK_SECRET, or generated once beside the database), the server on
@@ -128,7 +260,7 @@ def local_web(
     messages."""
     secret, note = local_secret(state_dir, env)
     codec = TokenCodec(secret)
-    app = WebApp(store, codec, clock)
+    app = WebApp(store, codec, clock, health)
     notes = [note] if note else []
     try:
         server = LocalWebServer(app, port=port)

@@ -10,7 +10,12 @@ import re
 from html import escape
 
 _EMAIL = re.compile(r"[^@\s<>\"']+@[^@\s<>\"']+\.[^@\s<>\"']+")
-_PHONE = re.compile(r"\+[1-9]\d{7,14}")  # contacts' numbers are E.164
+# Contacts' numbers are E.164, but free text (a title, an error quoting a recipient) may
+# space them out ("+44 7700 900123") or use the national form ("07700 900123").
+_PHONE = re.compile(
+    r"\+[1-9](?:[\s().-]{0,2}\d){7,14}"  # international, separators allowed
+    r"|(?<![\d:.-])0\d(?:[\s-]?\d){8,9}(?![\d:])"  # UK national: 10 or 11 digits from 0
+)
 
 _STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;"
@@ -18,6 +23,7 @@ _STYLE = (
     "#b1b4b6;padding:.4rem;text-align:left;vertical-align:top}.late,.early{color:#d4351c;"
     "font-weight:bold}.live{color:#00703c}button{font-size:1.2rem;padding:.6rem 1.2rem;"
     "background:#00703c;color:#fff;border:0}.muted{color:#505a5f}"
+    ".alert{border-left:.4rem solid #d4351c;padding:.6rem;background:#fbe9e7;font-weight:bold}"
 )
 
 
