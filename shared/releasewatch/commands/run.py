@@ -49,7 +49,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def run(args: argparse.Namespace) -> int:
     try:
-        config = load_config(args.config)
+        config = load_config(args.config, now=SystemClock().now())
         smtp = smtp_from_env(args.smtp)
     except ConfigError as exc:
         print(f"{args.config}: invalid, nothing applied:\n{exc}", file=sys.stderr)
@@ -57,6 +57,8 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"--smtp: {exc}", file=sys.stderr)
         return 2
+    for warning in config.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     paths = LocalPaths.from_db(args.db)
     store = SQLiteStore(paths.db)
     clock = SystemClock()
