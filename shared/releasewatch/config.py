@@ -16,7 +16,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from .errors import ConfigError, ConfigProblem, ProbeRefused
-from .model import IDENT, Cadence, Chain, Contact, LiveRule, Release, Step, _duration, _plain_text
+from .model import IDENT, Cadence, Chain, Contact, LiveRule, Release, Step, _duration, plain_text
 from .probe.netguard import check_url
 from .timefmt import delay_text, parse_due, uk_datetime
 from .yamlsource import Path, YamlDocument, decode, format_path, load_yaml
@@ -40,6 +40,10 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class ContactIn(Contact):
+    _t = field_validator("name", "role", mode="before")(plain_text)
+
+
 class DefaultsIn(_In):
     chain: str | None = None
     producer: str = ""
@@ -51,7 +55,7 @@ class DefaultsIn(_In):
 
     _d = field_validator("pre_window", "grace", "ack_timeout", mode="before")(_duration)
     _b = field_validator("cache_bust", mode="before")(_cache_bust)
-    _t = field_validator("producer", mode="before")(_plain_text)
+    _t = field_validator("producer", mode="before")(plain_text)
 
 
 class ReleaseIn(_In):
@@ -71,7 +75,7 @@ class ReleaseIn(_In):
 
     _d = field_validator("pre_window", "grace", "ack_timeout", mode="before")(_duration)
     _b = field_validator("cache_bust", mode="before")(_cache_bust)
-    _t = field_validator("title", "producer", mode="before")(_plain_text)
+    _t = field_validator("title", "producer", mode="before")(plain_text)
 
     @field_validator("due", mode="before")
     @classmethod
@@ -142,9 +146,9 @@ def parse_config(text: str, file: str = "<config>", now: datetime | None = None)
         if not isinstance(data, dict):
             problem(("contacts", cid), "expected a mapping with name, role, email and/or phone")
             continue
-        contact = validate(Contact, {"id": cid, **data}, ("contacts", cid))
+        contact = validate(ContactIn, {"id": cid, **data}, ("contacts", cid))
         if contact is not None:
-            contacts[cid] = contact
+            contacts[cid] = Contact(**contact.model_dump())
 
     raw_chains = _mapping(raw, "chains", problem)
     raw_contacts = _mapping(raw, "contacts", None)

@@ -60,7 +60,9 @@ def first_control_char(text: str) -> str | None:
     return None
 
 
-def _plain_text(value: Any) -> Any:
+def plain_text(value: Any) -> Any:
+    """A validator for text from config that ends up in messages and on terminals. Applied
+    where text enters (config), not on the stored models: a stored record must always load."""
     if isinstance(value, str):
         bad = first_control_char(value)
         if bad is not None:
@@ -85,8 +87,6 @@ class Contact(Frozen):
     role: str = ""
     email: str | None = None
     phone: str | None = None
-
-    _text = field_validator("name", "role", mode="before")(_plain_text)
 
     @field_validator("email")
     @classmethod
@@ -211,8 +211,6 @@ class Release(Frozen):
     cadence: Cadence = Cadence()
     cancelled: bool = False
     allow_loopback: bool = False  # local mode only: permit http://127.0.0.1 targets
-
-    _text = field_validator("id", "title", "producer", mode="before")(_plain_text)
 
     @model_validator(mode="after")
     def _chain_contacts_known(self) -> Release:
