@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
+from docx import Document
 
 from releasewatch.store.sqlite import SQLiteStore
 from releasewatch.timefmt import LONDON
@@ -179,8 +180,8 @@ def test_run_refuses_an_invalid_config_and_changes_nothing(tmp_path: Path, page:
         assert [r.id for r in store.active_releases()] == ["late-release"]
 
 
-def test_the_demo_replays_the_incident_and_ends_with_the_breach_report() -> None:
-    result = releasewatch("demo", "--speed", "1500")
+def test_the_demo_replays_the_incident_and_ends_with_the_breach_report(tmp_path: Path) -> None:
+    result = releasewatch("demo", "--speed", "1500", "--state-dir", str(tmp_path))
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert out.index("EMAIL to Labour market statistics team") < out.index(
@@ -190,6 +191,14 @@ def test_the_demo_replays_the_incident_and_ends_with_the_breach_report() -> None
     assert "RESOLVED" in out and "2 h 3" in out  # live at 12:00, 2.5 hours late
     assert "Breach report" in out
     assert "@example.com" not in out and "+4477" not in out
+    # The files it announces "with contact details" both have them, for the same people.
+    assert "The same draft as Markdown and Word (with contact details)" in out
+    md = (tmp_path / "breach-report-lms-2025-07.md").read_text()
+    docx = Document(str(tmp_path / "breach-report-lms-2025-07.docx"))
+    cells = [c.text for t in docx.tables for row in t.rows for c in row.cells]
+    for contact in ("Lead official\nlead@example.com", "Head of profession\nhop@example.com"):
+        assert any(contact in c for c in cells), cells
+        assert contact.replace("\n", "  \n") in md
 
 
 def test_links_in_messages_use_the_public_url_when_given(tmp_path: Path, page: str) -> None:
