@@ -52,12 +52,13 @@ def _duration(value: Any) -> Any:
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
+def is_control_char(ch: str) -> bool:
+    return unicodedata.category(ch) in ("Cc", "Zl", "Zp") or ch in _BIDI_CONTROLS
+
+
 def first_control_char(text: str) -> str | None:
     """The first character in `text` that is a control character, or None."""
-    for ch in text:
-        if unicodedata.category(ch) in ("Cc", "Zl", "Zp") or ch in _BIDI_CONTROLS:
-            return ch
-    return None
+    return next((ch for ch in text if is_control_char(ch)), None)
 
 
 def plain_text(value: Any) -> Any:
