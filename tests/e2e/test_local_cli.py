@@ -215,3 +215,43 @@ def test_links_in_messages_use_the_public_url_when_given(tmp_path: Path, page: s
     ]
     assert len(sms) == 1 and "https://rw.example.com/a/" in sms[0]["text"]
     assert len(sms[0]["text"]) <= 160
+
+
+def test_with_smtp_sent_emails_are_still_shown_on_the_console(
+    tmp_path: Path, page: str, smtp: tuple[int, Inbox]
+) -> None:
+    port, inbox = smtp
+    config = write_config(tmp_path, page, datetime.now(UTC) - timedelta(minutes=11))
+    result = releasewatch(
+        "run", "--config", str(config), "--db", str(tmp_path / "rw.db"), "--once",
+        "--web-port", "0", "--smtp", f"127.0.0.1:{port}",
+        env={"RELEASEWATCH_SMTP_STARTTLS": "0", "RELEASEWATCH_SMTP_SENDER": "rw@example.com"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert len(inbox.messages) == 2
+    out = result.stdout
+    assert "EMAIL to Stats team: NOT LIVE: A release that is late" in out
+    assert "EMAIL to Web publisher: NOT LIVE" in out and "SMS to Web publisher" in out
+    assert "@example.com" not in out + result.stderr and "+4477" not in out
+
+
+def test_a_public_url_too_long_for_an_sms_link_is_refused_at_start(
+    tmp_path: Path, page: str
+) -> None:
+    config = write_config(tmp_path, page, datetime.now(UTC) - timedelta(minutes=11))
+    db = tmp_path / "state" / "rw.db"
+    long_url = "https://releasewatch-dashboard.statistics-division.example.com/proxy/"
+    result = releasewatch(
+        "run", "--config", str(config), "--db", str(db), "--once", "--web-port", "0",
+        "--public-url", long_url,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "--public-url" in result.stderr and "too long for text messages" in result.stderr
+    assert "at most 53 characters" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not db.exists()  # refused before anything started
+    by_env = releasewatch(
+        "run", "--config", str(config), "--db", str(db), "--once", "--web-port", "0",
+        env={"RELEASEWATCH_PUBLIC_URL": long_url},
+    )  # fmt: skip
+    assert by_env.returncode == 2 and "RELEASEWATCH_PUBLIC_URL" in by_env.stderr

@@ -12,10 +12,13 @@ from ..bootstrap import LocalPaths, build_watchdog, local_notifiers, smtp_from_e
 from ..clock import SystemClock
 from ..config import load_config
 from ..errors import ConfigError
+from ..notify.base import Message, Notifier
+from ..notify.console import ConsoleNotifier
 from ..printer import ConsolePrinter
 from ..runner import install_signal_handlers, run_loop
 from ..store.sqlite import SQLiteStore
 from ..web.local_server import DEFAULT_PORT, local_web
+from .sms_room import public_url_problem
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -57,6 +60,12 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"--smtp: {exc}", file=sys.stderr)
         return 2
+    public_url = args.public_url or os.environ.get("RELEASEWATCH_PUBLIC_URL") or None
+    if public_url is not None:
+        problem = public_url_problem(public_url)
+        if problem is not None:  # refused before anything starts, not found in the first SMS
+            print(f"--public-url (or RELEASEWATCH_PUBLIC_URL): {problem}", file=sys.stderr)
+            return 2
     for warning in config.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     paths = LocalPaths.from_db(args.db)
@@ -65,15 +74,15 @@ def run(args: argparse.Namespace) -> int:
     removed = store.apply_releases(config.releases, clock.now())
     printer = ConsolePrinter(quiet_checks=args.quiet_checks)
     web_stack = contextlib.ExitStack()
-    public_url = args.public_url or os.environ.get("RELEASEWATCH_PUBLIC_URL") or None
     web = web_stack.enter_context(
         local_web(store, clock, paths.db.parent, port=args.web_port, public_url=public_url)
     )
     for note in web.notes:
         print(f"releasewatch: {note}")
-    watchdog = build_watchdog(
-        store, local_notifiers(paths.outbox, smtp), clock, links=web.links, observers=[printer]
-    )
+    notifiers = local_notifiers(paths.outbox, smtp)
+    if smtp is not None:  # show what was emailed, as SMS are shown (names, never addresses)
+        notifiers["email"] = EchoedNotifier(notifiers["email"], ConsoleNotifier())
+    watchdog = build_watchdog(store, notifiers, clock, links=web.links, observers=[printer])
     print(
         f"releasewatch: watching {len(config.releases)} release(s) from {args.config}; "
         f"state in {paths.db}; SMS outbox in {paths.outbox}; dashboard at {web.base_url}/"
@@ -104,3 +113,16 @@ def run(args: argparse.Namespace) -> int:
         store.close()
     print("releasewatch: stopped; state saved.")
     return 0
+
+
+class EchoedNotifier:
+    """`inner` (SMTP), and each message it sent shown on the console too."""
+
+    def __init__(self, inner: Notifier, echo: ConsoleNotifier) -> None:
+        self._inner = inner
+        self._echo = echo
+
+    def send(self, message: Message) -> str | None:
+        provider_id = self._inner.send(message)  # a failure raises: nothing is shown as sent
+        self._echo.send(message)
+        return provider_id
