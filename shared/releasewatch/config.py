@@ -25,6 +25,7 @@ DEFAULT_CACHE_BUST_PARAM = "rwcb"
 # A due time further back than this is refused unless the release says `past_due_ok: true`:
 # it is almost always a copy-paste of last month's entry, and would start its chain at once.
 PAST_DUE_LIMIT = timedelta(days=7)
+_DUE_YEARS = (2000, 2099)
 
 
 def _cache_bust(value: Any) -> Any:
@@ -210,6 +211,13 @@ def parse_config(text: str, file: str = "<config>", now: datetime | None = None)
                 due = parse_due(due_text)
             except ValueError as exc:
                 problem((*at, "due"), str(exc))
+            except OverflowError:
+                problem((*at, "due"), f"{due_text!r} is out of range")
+            if due is not None and not _DUE_YEARS[0] <= due.year <= _DUE_YEARS[1]:
+                # Policy adds days to due times; year 1 or 9999 would overflow mid-tick.
+                problem((*at, "due"), f"{due_text!r}: expected a year from {_DUE_YEARS[0]} "
+                        f"to {_DUE_YEARS[1]}")  # fmt: skip
+                due = None
         if url is not None:
             url_problem = _check_url(url, local_mode)
             if url_problem:
@@ -304,6 +312,8 @@ def _from_validation(exc: ValidationError, doc: YamlDocument, base: Path) -> lis
             message = "unknown key (check the spelling; see the config reference in README)"
         elif err["type"] == "missing":
             message = "required field is missing"
+        elif err["type"] in ("model_type", "model_attributes_type", "dict_type"):
+            message = "expected a mapping of fields (key: value)"
         problems.append(ConfigProblem(format_path(loc), message, doc.file, doc.line_of(loc)))
     return _dedupe(problems)
 
