@@ -325,3 +325,9 @@ def problems_at(text: str, now: datetime) -> list[str]:
     with pytest.raises(ConfigError) as caught:
         parse_config(text, "cfg.yaml", now=now)
     return [str(p) for p in caught.value.problems]
+
+
+@pytest.mark.parametrize("due", ["0001-01-01 00:00+01:00", "9999-12-31 23:59", "1970-01-01 00:00"])
+def test_a_due_time_out_of_range_is_a_located_error(due: str):
+    (found,) = problems(GOOD.replace("2025-07-17 09:30", due))
+    assert found.startswith(f"cfg.yaml:12: releases[0].due: '{due}'")

@@ -50,3 +50,23 @@ def test_status_prints_the_last_checks_reason_escaped() -> None:
     cells = _row(record)
     assert not any(ch in cell for cell in cells for ch in "\x1b\x07\x9b\x7f\u202e\r\n")
     assert SHOWN in cells[3]
+
+
+def test_messages_echoed_to_the_console_are_escaped() -> None:
+    from releasewatch.notify.base import Message
+    from releasewatch.notify.console import ConsoleNotifier
+
+    out = io.StringIO()
+    ConsoleNotifier(out).send(
+        Message(
+            channel="email",
+            to="team@example.com",
+            contact_id="team",
+            contact_name="Stats team",
+            subject=f"NOT LIVE: {EVIL}",
+            text=f"What the last check saw: {EVIL}\n  final URL: https://x.example.com/{EVIL}",
+        )
+    )
+    printed = out.getvalue()
+    assert not any(ch in printed for ch in "\x1b\x07\x9b\x7f\u202e\r")
+    assert f"NOT LIVE: {SHOWN}" in printed
