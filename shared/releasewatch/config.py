@@ -213,10 +213,10 @@ def parse_config(text: str, file: str = "<config>", now: datetime | None = None)
                 problem((*at, "due"), str(exc))
             except OverflowError:
                 problem((*at, "due"), f"{due_text!r} is out of range")
-            if due is not None and not _DUE_YEARS[0] <= due.year <= _DUE_YEARS[1]:
+            first, last = _DUE_YEARS
+            if due is not None and not first <= due.year <= last:
                 # Policy adds days to due times; year 1 or 9999 would overflow mid-tick.
-                problem((*at, "due"), f"{due_text!r}: expected a year from {_DUE_YEARS[0]} "
-                        f"to {_DUE_YEARS[1]}")  # fmt: skip
+                problem((*at, "due"), f"{due_text!r}: expected a year from {first} to {last}")
                 due = None
         if url is not None:
             url_problem = _check_url(url, local_mode)
@@ -254,7 +254,9 @@ def parse_config(text: str, file: str = "<config>", now: datetime | None = None)
                     cache_bust_param=_bust_param(bust),
                     pre_window=r.pre_window if r.pre_window is not None else defaults.pre_window,
                     grace=r.grace if r.grace is not None else defaults.grace,
-                    ack_timeout=r.ack_timeout or defaults.ack_timeout,
+                    ack_timeout=(
+                        r.ack_timeout if r.ack_timeout is not None else defaults.ack_timeout
+                    ),
                     cadence=defaults.cadence,
                     cancelled=r.cancelled,
                     allow_loopback=local_mode,

@@ -331,3 +331,8 @@ def problems_at(text: str, now: datetime) -> list[str]:
 def test_a_due_time_out_of_range_is_a_located_error(due: str):
     (found,) = problems(GOOD.replace("2025-07-17 09:30", due))
     assert found.startswith(f"cfg.yaml:12: releases[0].due: '{due}'")
+
+
+def test_a_release_can_set_ack_timeout_to_zero():
+    """0s is a value, not 'unset': it was silently replaced by the 30m default."""
+    assert parse_config(GOOD + "    ack_timeout: 0s\n").releases[0].ack_timeout == timedelta(0)
