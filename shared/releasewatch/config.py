@@ -291,7 +291,8 @@ def _past_due(due: datetime, now: datetime, deliberate: bool) -> tuple[bool, str
     if ago > PAST_DUE_LIMIT:
         return True, (
             f"{when}, more than {PAST_DUE_LIMIT.days} days in the past (last time's date?); "
-            "if this is deliberate, add past_due_ok: true to the release"
+            "if the release is over, remove it; if this is deliberate (a rehearsal, a "
+            "replay), add past_due_ok: true to the release"
         )
     return False, f"{when}: the release is already overdue and its alerts start at once"
 

@@ -158,6 +158,8 @@ def test_an_unreadable_file_is_a_config_error(tmp_path: Path):
         ("https://printer.local/x", "special-use"),
         ("https://app.localhost/x", "loopback"),
         ("https://exa mple.com/x", "not a valid host name"),
+        ("https://127.1/x", "short or unusual form"),
+        ("https://0x7f.0.0.1/x", "short or unusual form"),
         ("http://www.gov.uk/x", "only https"),
     ],
 )

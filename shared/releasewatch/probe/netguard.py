@@ -231,6 +231,8 @@ def hostname_refusal(host: str) -> str | None:
         return "not a valid host name (letters, digits and '-' in dot-separated labels)"
     if len(labels) == 1:
         return "a single-label name (an intranet host), not a public one"
+    if labels[-1].isdigit():  # no TLD is numeric: '127.1' is an IPv4 address in short form
+        return "an IP address in a short or unusual form"
     if name.endswith(_PRIVATE_SUFFIXES):
         return "a special-use name for private networks, never a public site"
     return None
