@@ -151,7 +151,9 @@ def _check_bounds(text: str, file: str) -> None:
             raise fail(
                 event,
                 f"more than {MAX_VALUES:,} values once aliases are expanded "
-                "(aliases repeating aliases: an expansion bomb?)",
+                "(aliases repeating aliases: an expansion bomb?)"
+                if sizes
+                else f"more than {MAX_VALUES:,} values (far more than any config needs)",
             )
 
 

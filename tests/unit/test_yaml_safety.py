@@ -105,3 +105,10 @@ def test_an_oversized_file_is_refused_before_parsing(tmp_path: Path) -> None:
     path.write_bytes(b"# " + b"x" * (6 * 1024 * 1024) + b"\n")
     with pytest.raises(ConfigError, match="larger than 5 MB"):
         load_config(path)
+
+
+def test_a_huge_flat_file_is_refused_by_its_value_count(tmp_path: Path) -> None:
+    path = tmp_path / "flat.yaml"
+    path.write_text("releases:\n" + "  - 1\n" * 150_000)
+    with pytest.raises(ConfigError, match=r"flat.yaml:\d+: more than 100,000 values \(far"):
+        load_config(path)
