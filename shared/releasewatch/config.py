@@ -368,18 +368,35 @@ def _check_url(url: str, local_mode: bool) -> str | None:
         return f"not a valid URL: {exc}"
     if not host or parsed.scheme not in ("http", "https"):
         return "expected an absolute https URL like https://www.gov.uk/government/statistics/..."
-    try:
-        check_url(parsed, allow_loopback=local_mode)
-    except ProbeRefused as exc:
-        reason = f"cannot be probed: {exc}"
-        if parsed.scheme == "http":
-            reason = f"only https URLs can be watched, not http ({exc})"
-        if not local_mode:
-            try:
-                check_url(parsed, allow_loopback=True)
-            except ProbeRefused:
-                pass
+    reasons, plain_http = _refusals(parsed, local_mode)
+    if not reasons:
+        return None
+    text = "; ".join(reasons)
+    message = f"cannot be probed: {text}"
+    if plain_http:
+        message = f"only https URLs can be watched, not http ({text})"
+    if not local_mode and not _refusals(parsed, True)[0]:
+        message += " (allowed only in local mode: set local_mode: true)"
+    return message
+
+
+def _refusals(url: httpx.URL, allow_loopback: bool) -> tuple[list[str], bool]:
+    """Every reason check_url gives for `url`, not just the first: after a refusal for
+    credentials or plain http, check again without them (one pass, no rounds of fixes).
+    Also says whether plain http was one of the reasons."""
+    reasons: list[str] = []
+    plain_http = False
+    for _ in range(3):
+        try:
+            check_url(url, allow_loopback=allow_loopback)
+            break
+        except ProbeRefused as exc:
+            reasons.append(str(exc))
+            if url.userinfo:
+                url = url.copy_with(userinfo=b"")
+            elif url.scheme == "http":
+                plain_http = True
+                url = url.copy_with(scheme="https")
             else:
-                reason += " (allowed only in local mode: set local_mode: true)"
-        return reason
-    return None
+                break
+    return reasons, plain_http

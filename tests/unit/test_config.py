@@ -338,3 +338,9 @@ def test_a_due_time_out_of_range_is_a_located_error(due: str):
 def test_a_release_can_set_ack_timeout_to_zero():
     """0s is a value, not 'unset': it was silently replaced by the 30m default."""
     assert parse_config(GOOD + "    ack_timeout: 0s\n").releases[0].ack_timeout == timedelta(0)
+
+
+def test_every_reason_a_url_is_refused_is_given_at_once():
+    url = "http://user:pw@10.0.0.1/x"
+    (found,) = problems(GOOD.replace("https://www.gov.uk/government/statistics/lms", url))
+    assert "credentials" in found and "only https" in found and "a private address" in found
