@@ -7,25 +7,42 @@ See infra/releasewatch.example.yaml for an annotated example of every field.
 
 from __future__ import annotations
 
-import ipaddress
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path as FsPath
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
+import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .errors import ConfigError, ConfigProblem
-from .model import IDENT, Cadence, Chain, Contact, LiveRule, Release, Step, _duration
-from .timefmt import parse_due
-from .yamlsource import Path, YamlDocument, format_path, load_yaml
+from .errors import ConfigError, ConfigProblem, ProbeRefused
+from .model import IDENT, Cadence, Chain, Contact, LiveRule, Release, Step, _duration, plain_text
+from .probe.netguard import check_url
+from .timefmt import delay_text, parse_due, uk_datetime
+from .yamlsource import Path, YamlDocument, decode, format_path, load_yaml
 
 DEFAULT_CACHE_BUST_PARAM = "rwcb"
+# A due time further back than this is refused unless the release says `past_due_ok: true`:
+# it is almost always a copy-paste of last month's entry, and would start its chain at once.
+PAST_DUE_LIMIT = timedelta(days=7)
+_DUE_YEARS = (2000, 2099)
+
+
+def _cache_bust(value: Any) -> Any:
+    if isinstance(value, str) and not IDENT.fullmatch(value):
+        raise ValueError(
+            "expected a query parameter name (letters, digits, '.', '_', '-'), "
+            "true for the default (rwcb), or false for none"
+        )
+    return value
 
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ContactIn(Contact):
+    _t = field_validator("name", "role", mode="before")(plain_text)
 
 
 class DefaultsIn(_In):
@@ -40,6 +57,8 @@ class DefaultsIn(_In):
     max_attempts: int = Field(default=3, ge=1, le=10)
 
     _d = field_validator("pre_window", "grace", "ack_timeout", mode="before")(_duration)
+    _b = field_validator("cache_bust", mode="before")(_cache_bust)
+    _t = field_validator("producer", mode="before")(plain_text)
 
 
 class ReleaseIn(_In):
@@ -56,8 +75,11 @@ class ReleaseIn(_In):
     grace: timedelta | None = None
     ack_timeout: timedelta | None = None
     cancelled: bool = False
+    past_due_ok: bool = False  # a due time more than PAST_DUE_LIMIT ago is deliberate
 
     _d = field_validator("pre_window", "grace", "ack_timeout", mode="before")(_duration)
+    _b = field_validator("cache_bust", mode="before")(_cache_bust)
+    _t = field_validator("title", "producer", mode="before")(plain_text)
 
     @field_validator("due", mode="before")
     @classmethod
@@ -71,24 +93,30 @@ class Config:
     local_mode: bool
     file: str
     max_attempts: int = 3  # defaults.max_attempts
+    warnings: list[ConfigProblem] = field(default_factory=list)  # valid, but worth a look
 
 
-def load_config(path: str | FsPath) -> Config:
-    """Read and validate a config file; raises ConfigError listing every problem."""
+def load_config(path: str | FsPath, now: datetime | None = None) -> Config:
+    """Read and validate a config file; raises ConfigError listing every problem.
+    `now` (from the caller's clock) enables the checks of due times against the present."""
     file = str(path)
     try:
-        text = FsPath(path).read_text(encoding="utf-8")
+        data = FsPath(path).read_bytes()
     except OSError as exc:
         raise ConfigError([ConfigProblem("", f"cannot read: {exc.strerror}", file=file)]) from None
-    return parse_config(text, file)
+    return parse_config(decode(data, file), file, now=now)
 
 
-def parse_config(text: str, file: str = "<config>") -> Config:
+def parse_config(text: str, file: str = "<config>", now: datetime | None = None) -> Config:
     doc = load_yaml(text, file)
-    problems: list[ConfigProblem] = []
+    problems: list[ConfigProblem] = list(doc.problems)
+    warnings: list[ConfigProblem] = []
 
     def problem(path: Path, message: str) -> None:
         problems.append(ConfigProblem(format_path(path), message, doc.file, doc.line_of(path)))
+
+    def warning(path: Path, message: str) -> None:
+        warnings.append(ConfigProblem(format_path(path), message, doc.file, doc.line_of(path)))
 
     def validate(model: type[_M], data: Any, at: Path) -> _M | None:
         """Validate one piece; on failure record its problems and carry on with the rest."""
@@ -112,7 +140,8 @@ def parse_config(text: str, file: str = "<config>") -> Config:
     if not isinstance(local_mode, bool):
         problem(("local_mode",), "expected true or false")
         local_mode = False
-    defaults = validate(DefaultsIn, raw.get("defaults") or {}, ("defaults",)) or DefaultsIn()
+    raw_defaults = raw.get("defaults") or {}
+    defaults = validate(DefaultsIn, raw_defaults, ("defaults",)) or DefaultsIn()
 
     contacts: dict[str, Contact] = {}
     for cid, data in _mapping(raw, "contacts", problem).items():
@@ -122,32 +151,40 @@ def parse_config(text: str, file: str = "<config>") -> Config:
         if not isinstance(data, dict):
             problem(("contacts", cid), "expected a mapping with name, role, email and/or phone")
             continue
-        contact = validate(Contact, {"id": cid, **data}, ("contacts", cid))
+        contact = validate(ContactIn, {"id": cid, **data}, ("contacts", cid))
         if contact is not None:
-            contacts[cid] = contact
+            contacts[cid] = Contact(**contact.model_dump())
 
     raw_chains = _mapping(raw, "chains", problem)
+    raw_contacts = _mapping(raw, "contacts", None)
     chains: dict[str, Chain] = {}
     for name, steps_raw in raw_chains.items():
+        if not IDENT.fullmatch(name):
+            problem(("chains", name), "chain names use letters, digits, '.', '_' and '-'")
+            continue
         if not isinstance(steps_raw, list) or not steps_raw:
             problem(("chains", name), "expected a list of at least one step")
             continue
         steps: list[Step] = []
         for i, step_raw in enumerate(steps_raw):
             step = validate(Step, step_raw, ("chains", name, i))
-            if step is None:
-                continue
-            for j, cid in enumerate(step.notify):
-                if cid not in contacts and cid not in _mapping(raw, "contacts", None):
+            # Unknown contacts are named even when the step has other mistakes: one pass.
+            notify = step_raw.get("notify") if isinstance(step_raw, dict) else None
+            unknown = False
+            for j, cid in enumerate(notify if isinstance(notify, list) else []):
+                if isinstance(cid, str) and cid not in raw_contacts:
                     problem(("chains", name, i, "notify", j), f"unknown contact {cid!r}")
-                    step = None
-                    break
-            if step is not None:
+                    unknown = True
+            if step is not None and not unknown:
                 steps.append(step)
         if len(steps) == len(steps_raw):
             chains[name] = Chain(id=name, steps=tuple(steps))
 
     default_chain = defaults.chain
+    if default_chain is None and isinstance(raw_defaults, dict):
+        # defaults had another mistake: still resolve releases against the chain it names
+        named = raw_defaults.get("chain")
+        default_chain = named if isinstance(named, str) else None
     if default_chain is not None and default_chain not in raw_chains:
         problem(("defaults", "chain"), f"unknown chain {default_chain!r}")
     if default_chain is None and len(raw_chains) == 1:
@@ -163,31 +200,50 @@ def parse_config(text: str, file: str = "<config>") -> Config:
         at: Path = ("releases", i)
         before = len(problems)
         r = validate(ReleaseIn, data, at)
-        if r is None:
-            continue
-        if not IDENT.fullmatch(r.id):
-            problem((*at, "id"), "ids use letters, digits, '.', '_' and '-' (at most 128)")
-        elif r.id in seen_ids:
-            problem((*at, "id"), f"duplicate id {r.id!r} (also releases[{seen_ids[r.id]}])")
-        seen_ids.setdefault(r.id, i)
-        try:
-            due = parse_due(r.due)
-        except ValueError as exc:
-            problem((*at, "due"), str(exc))
-        url_problem = _check_url(r.url, local_mode)
-        if url_problem:
-            problem((*at, "url"), url_problem)
-        if r.publication_url is not None:
-            pub_problem = _check_url(r.publication_url, local_mode)
+        # With schema errors, the fields that did parse are still checked: one pass.
+        fields: dict[str, Any] = r.model_dump() if r is not None else _as_dict(data)
+        rid, url, due_text = _text(fields, "id"), _text(fields, "url"), _text(fields, "due")
+        if rid is not None:
+            if not IDENT.fullmatch(rid):
+                problem((*at, "id"), "ids use letters, digits, '.', '_' and '-' (at most 128)")
+            elif rid in seen_ids:
+                problem((*at, "id"), f"duplicate id {rid!r} (also releases[{seen_ids[rid]}])")
+            seen_ids.setdefault(rid, i)
+        due = None
+        if due_text is not None:
+            try:
+                due = parse_due(due_text)
+            except ValueError as exc:
+                problem((*at, "due"), str(exc))
+            except OverflowError:
+                problem((*at, "due"), f"{due_text!r} is out of range")
+            first, last = _DUE_YEARS
+            if due is not None and not first <= due.year <= last:
+                # Policy adds days to due times; year 1 or 9999 would overflow mid-tick.
+                problem((*at, "due"), f"{due_text!r}: expected a year from {first} to {last}")
+                due = None
+        if url is not None:
+            url_problem = _check_url(url, local_mode)
+            if url_problem:
+                problem((*at, "url"), url_problem)
+        publication_url = _text(fields, "publication_url")
+        if publication_url is not None:
+            pub_problem = _check_url(publication_url, local_mode)
             if pub_problem:
                 problem((*at, "publication_url"), pub_problem)
-        chain_name = r.chain or default_chain
+        chain_name = _text(fields, "chain") or default_chain
         if chain_name is None:
             problem((*at, "chain"), "no chain given and no defaults.chain to fall back on")
         elif chain_name not in raw_chains:
             problem((*at, "chain"), f"unknown chain {chain_name!r}")
-        if len(problems) > before or chain_name not in chains:
+        if due is not None and now is not None and fields.get("cancelled") is not True:
+            past = _past_due(due, now, fields.get("past_due_ok") is True)
+            if past is not None:
+                is_error, message = past
+                (problem if is_error else warning)((*at, "due"), message)
+        if r is None or len(problems) > before or chain_name not in chains:
             continue
+        assert due is not None
         chain = chains[chain_name]
         used = {cid for s in chain.steps for cid in s.notify}
         if not used <= contacts.keys():
@@ -208,7 +264,9 @@ def parse_config(text: str, file: str = "<config>") -> Config:
                     cache_bust_param=_bust_param(bust),
                     pre_window=r.pre_window if r.pre_window is not None else defaults.pre_window,
                     grace=r.grace if r.grace is not None else defaults.grace,
-                    ack_timeout=r.ack_timeout or defaults.ack_timeout,
+                    ack_timeout=(
+                        r.ack_timeout if r.ack_timeout is not None else defaults.ack_timeout
+                    ),
                     cadence=defaults.cadence,
                     cancelled=r.cancelled,
                     allow_loopback=local_mode,
@@ -223,11 +281,36 @@ def parse_config(text: str, file: str = "<config>") -> Config:
         local_mode=local_mode,
         file=doc.file,
         max_attempts=defaults.max_attempts,
+        warnings=warnings,
     )
 
 
 _TOP_LEVEL = {"version", "local_mode", "defaults", "contacts", "chains", "releases"}
 _M = TypeVar("_M", bound=BaseModel)
+
+
+def _as_dict(data: Any) -> dict[str, Any]:
+    return data if isinstance(data, dict) else {}
+
+
+def _text(fields: dict[str, Any], key: str) -> str | None:
+    value = fields.get(key)
+    return value if isinstance(value, str) else None
+
+
+def _past_due(due: datetime, now: datetime, deliberate: bool) -> tuple[bool, str] | None:
+    """(is_error, message) about a due time before `now`, or None if it is not past."""
+    ago = now - due
+    if ago <= timedelta(0) or deliberate:
+        return None
+    when = f"{uk_datetime(due)} is {delay_text(ago)} ago"
+    if ago > PAST_DUE_LIMIT:
+        return True, (
+            f"{when}, more than {PAST_DUE_LIMIT.days} days in the past (last time's date?); "
+            "if the release is over, remove it; if this is deliberate (a rehearsal, a "
+            "replay), add past_due_ok: true to the release"
+        )
+    return False, f"{when}: the release is already overdue and its alerts start at once"
 
 
 def _mapping(raw: dict[str, Any], key: str, problem: Any) -> dict[str, Any]:
@@ -248,6 +331,8 @@ def _from_validation(exc: ValidationError, doc: YamlDocument, base: Path) -> lis
             message = "unknown key (check the spelling; see the config reference in README)"
         elif err["type"] == "missing":
             message = "required field is missing"
+        elif err["type"] in ("model_type", "model_attributes_type", "dict_type"):
+            message = "expected a mapping of fields (key: value)"
         problems.append(ConfigProblem(format_path(loc), message, doc.file, doc.line_of(loc)))
     return _dedupe(problems)
 
@@ -291,22 +376,43 @@ def _bust_param(value: str | bool) -> str | None:
 
 
 def _check_url(url: str, local_mode: bool) -> str | None:
-    parts = urlsplit(url)
-    if not parts.hostname:
-        return "expected an absolute URL like https://www.gov.uk/government/statistics/..."
-    if parts.scheme == "https":
-        return None
-    if parts.scheme == "http" and local_mode and _is_loopback(parts.hostname):
-        return None
-    if parts.scheme == "http" and _is_loopback(parts.hostname):
-        return "http is allowed only for loopback addresses in local mode (set local_mode: true)"
-    return f"only https URLs can be watched, not {parts.scheme or 'a bare host'}"
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
+    """Why the prober would refuse `url` (the same check it runs before every request)."""
     try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+        parsed = httpx.URL(url)
+        host = parsed.host  # decoded lazily: punycode that does not decode raises here
+    except (httpx.InvalidURL, ValueError) as exc:  # idna errors are ValueErrors
+        return f"not a valid URL: {exc}"
+    if not host or parsed.scheme not in ("http", "https"):
+        return "expected an absolute https URL like https://www.gov.uk/government/statistics/..."
+    reasons, plain_http = _refusals(parsed, local_mode)
+    if not reasons:
+        return None
+    text = "; ".join(reasons)
+    message = f"cannot be probed: {text}"
+    if plain_http:
+        message = f"only https URLs can be watched, not http ({text})"
+    if not local_mode and not _refusals(parsed, True)[0]:
+        message += " (allowed only in local mode: set local_mode: true)"
+    return message
+
+
+def _refusals(url: httpx.URL, allow_loopback: bool) -> tuple[list[str], bool]:
+    """Every reason check_url gives for `url`, not just the first: after a refusal for
+    credentials or plain http, check again without them (one pass, no rounds of fixes).
+    Also says whether plain http was one of the reasons."""
+    reasons: list[str] = []
+    plain_http = False
+    for _ in range(3):
+        try:
+            check_url(url, allow_loopback=allow_loopback)
+            break
+        except ProbeRefused as exc:
+            reasons.append(str(exc))
+            if url.userinfo:
+                url = url.copy_with(userinfo=b"")
+            elif url.scheme == "http":
+                plain_http = True
+                url = url.copy_with(scheme="https")
+            else:
+                break
+    return reasons, plain_http

@@ -7,6 +7,7 @@ Models are frozen: a new state is a new object, which keeps the policy pure.
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -32,8 +33,43 @@ IDENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
 def _duration(value: Any) -> Any:
+    # A bare number has no unit: `pre_window: 15` meant 15 minutes, not the 15 seconds
+    # pydantic would read; so it is an error that shows the form to write instead.
+    if isinstance(value, bool):
+        raise ValueError("expected a duration like '15m', '90s' or '1h30m'")
+    if isinstance(value, (int, float)):
+        shown = int(value) if float(value).is_integer() else value
+        raise ValueError(
+            f"{value!r} has no unit; write a duration like '{shown}m' (or '{shown}s', '{shown}h')"
+        )
     if isinstance(value, str) and not value.startswith("P"):
         return parse_duration(value)
+    return value
+
+
+# Characters that must never reach a message, a subject line or a terminal from config:
+# C0/C1 controls (newline, tab, ESC, DEL...), line/paragraph separators, bidi overrides.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def is_control_char(ch: str) -> bool:
+    return unicodedata.category(ch) in ("Cc", "Zl", "Zp") or ch in _BIDI_CONTROLS
+
+
+def first_control_char(text: str) -> str | None:
+    """The first character in `text` that is a control character, or None."""
+    return next((ch for ch in text if is_control_char(ch)), None)
+
+
+def plain_text(value: Any) -> Any:
+    """A validator for text from config that ends up in messages and on terminals. Applied
+    where text enters (config), not on the stored models: a stored record must always load."""
+    if isinstance(value, str):
+        bad = first_control_char(value)
+        if bad is not None:
+            raise ValueError(
+                f"contains a control character (U+{ord(bad):04X}); use plain text on one line"
+            )
     return value
 
 
@@ -56,6 +92,11 @@ class Contact(Frozen):
     @field_validator("email")
     @classmethod
     def _email(cls, v: str | None) -> str | None:
+        if v is not None and v.count("@") > 1:
+            raise ValueError(
+                "holds more than one address; give one email address per contact "
+                "(add another contact for the second)"
+            )
         if v is not None and not EMAIL.fullmatch(v):
             raise ValueError("expected an email address like name@example.com")
         return v

@@ -10,8 +10,24 @@ import threading
 from datetime import datetime
 from typing import TextIO
 
-from .model import Check, Notification, ReleaseRecord, ReleaseState
+from .model import Check, Notification, ReleaseRecord, ReleaseState, is_control_char
 from .timefmt import uk
+
+
+def for_terminal(value: object) -> str:
+    """`value` as text with every control character shown as an escape (ESC as \\x1b, CSI as
+    \\x9b, newline as \\n): what a server sends (headers, redirect URLs, reasons quoting
+    them) must not move the cursor, recolour, retitle or clear the terminal it is shown on."""
+    text = str(value)
+    if not any(is_control_char(ch) for ch in text):
+        return text
+    return "".join(_escape(ch) if is_control_char(ch) else ch for ch in text)
+
+
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    named = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(ch)
+    return named or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
 
 
 def _hms(when: datetime) -> str:
@@ -43,13 +59,16 @@ class ConsolePrinter:
             record, previous = payload
             assert isinstance(record, ReleaseRecord) and isinstance(previous, ReleaseState)
             when = _hms(record.updated_at) if record.updated_at else ""
-            return f"{when:>12}  == {record.id}: {previous.value} -> {record.state.value}"
+            return (
+                f"{when:>12}  == {for_terminal(record.id)}: "
+                f"{previous.value} -> {record.state.value}"
+            )
         if what == "failed" and isinstance(payload, tuple):
             notification, reason = payload
             assert isinstance(notification, Notification)
             return (
                 f"              !! {notification.kind.value} by {notification.channel} to "
-                f"{notification.contact_id} failed: {reason}"
+                f"{for_terminal(notification.contact_id)} failed: {for_terminal(reason)}"
             )
         return None  # "sent": the console notifier prints the message itself
 
@@ -68,7 +87,7 @@ class ConsolePrinter:
         extra = f" [{' '.join(cache)}]" if cache else ""
         if check.judged_url:
             extra += f" (judged {check.judged_url})"
-        return (
+        return for_terminal(
             f"{_hms(check.at):>12}  {check.release_id}: {verdict:<8} {status:>4} "
             f"{check.reason}{extra}"
         )

@@ -462,7 +462,9 @@ def _md_cell(text: str) -> str:
 
 
 def render_docx(report: BreachReport) -> bytes:
-    """The form as a Word document: one table row per field, blanks highlighted."""
+    """The form as a Word document, fields in the form's order: one table row per field, the
+    account (narrative and timeline) under its own heading between fields 8 and 10, blanks
+    highlighted."""
     from docx import Document  # python-docx: only needed for this rendering
     from docx.enum.text import WD_COLOR_INDEX
 
@@ -470,11 +472,29 @@ def render_docx(report: BreachReport) -> bytes:
     document.add_heading(_heading(report), level=1)
     for paragraph in _preamble(report):
         document.add_paragraph().add_run(paragraph).italic = True
-    table = document.add_table(rows=0, cols=2)
-    table.style = "Table Grid"
+    table = None  # the current run of field rows; the account interrupts it
     for number, f in enumerate(report.fields, 1):
         if f.key == "account":
+            table = None
+            document.add_heading(f"{number}. {f.label}", level=2)
+            for paragraph in report.account:
+                run = document.add_paragraph().add_run(paragraph)
+                if BLANK[:-1] in paragraph:
+                    run.font.highlight_color = WD_COLOR_INDEX.YELLOW
+            timeline = document.add_table(rows=1, cols=2)
+            timeline.style = "Table Grid"
+            timeline.rows[0].cells[0].text = "Time (UK)"
+            timeline.rows[0].cells[1].text = "What happened"
+            for entry in report.timeline:
+                cells = timeline.add_row().cells
+                cells[0].text = _t(entry.at)
+                cells[1].text = entry.what
             continue
+        if table is None:
+            if number > 1:
+                document.add_paragraph()  # keeps the two tables apart in Word
+            table = document.add_table(rows=0, cols=2)
+            table.style = "Table Grid"
         row = table.add_row().cells
         row[0].text = f"{number}. {f.label}"
         row[1].text = ""
@@ -483,21 +503,6 @@ def render_docx(report: BreachReport) -> bytes:
             run = par.add_run(line)
             if BLANK[:-1] in line:
                 run.font.highlight_color = WD_COLOR_INDEX.YELLOW
-    number = next(i for i, f in enumerate(report.fields, 1) if f.key == "account")
-    document.add_heading(f"{number}. {report.field('account').label}", level=2)
-    for paragraph in report.account:
-        par = document.add_paragraph()
-        run = par.add_run(paragraph)
-        if BLANK[:-1] in paragraph:
-            run.font.highlight_color = WD_COLOR_INDEX.YELLOW
-    timeline = document.add_table(rows=1, cols=2)
-    timeline.style = "Table Grid"
-    timeline.rows[0].cells[0].text = "Time (UK)"
-    timeline.rows[0].cells[1].text = "What happened"
-    for entry in report.timeline:
-        cells = timeline.add_row().cells
-        cells[0].text = _t(entry.at)
-        cells[1].text = entry.what
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()

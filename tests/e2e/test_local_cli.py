@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
+from docx import Document
 
 from releasewatch.store.sqlite import SQLiteStore
 from releasewatch.timefmt import LONDON
@@ -179,8 +180,8 @@ def test_run_refuses_an_invalid_config_and_changes_nothing(tmp_path: Path, page:
         assert [r.id for r in store.active_releases()] == ["late-release"]
 
 
-def test_the_demo_replays_the_incident_and_ends_with_the_breach_report() -> None:
-    result = releasewatch("demo", "--speed", "1500")
+def test_the_demo_replays_the_incident_and_ends_with_the_breach_report(tmp_path: Path) -> None:
+    result = releasewatch("demo", "--speed", "1500", "--state-dir", str(tmp_path))
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert out.index("EMAIL to Labour market statistics team") < out.index(
@@ -190,6 +191,14 @@ def test_the_demo_replays_the_incident_and_ends_with_the_breach_report() -> None
     assert "RESOLVED" in out and "2 h 3" in out  # live at 12:00, 2.5 hours late
     assert "Breach report" in out
     assert "@example.com" not in out and "+4477" not in out
+    # The files it announces "with contact details" both have them, for the same people.
+    assert "The same draft as Markdown and Word (with contact details)" in out
+    md = (tmp_path / "breach-report-lms-2025-07.md").read_text()
+    docx = Document(str(tmp_path / "breach-report-lms-2025-07.docx"))
+    cells = [c.text for t in docx.tables for row in t.rows for c in row.cells]
+    for contact in ("Lead official\nlead@example.com", "Head of profession\nhop@example.com"):
+        assert any(contact in c for c in cells), cells
+        assert contact.replace("\n", "  \n") in md
 
 
 def test_links_in_messages_use_the_public_url_when_given(tmp_path: Path, page: str) -> None:
@@ -206,3 +215,43 @@ def test_links_in_messages_use_the_public_url_when_given(tmp_path: Path, page: s
     ]
     assert len(sms) == 1 and "https://rw.example.com/a/" in sms[0]["text"]
     assert len(sms[0]["text"]) <= 160
+
+
+def test_with_smtp_sent_emails_are_still_shown_on_the_console(
+    tmp_path: Path, page: str, smtp: tuple[int, Inbox]
+) -> None:
+    port, inbox = smtp
+    config = write_config(tmp_path, page, datetime.now(UTC) - timedelta(minutes=11))
+    result = releasewatch(
+        "run", "--config", str(config), "--db", str(tmp_path / "rw.db"), "--once",
+        "--web-port", "0", "--smtp", f"127.0.0.1:{port}",
+        env={"RELEASEWATCH_SMTP_STARTTLS": "0", "RELEASEWATCH_SMTP_SENDER": "rw@example.com"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert len(inbox.messages) == 2
+    out = result.stdout
+    assert "EMAIL to Stats team: NOT LIVE: A release that is late" in out
+    assert "EMAIL to Web publisher: NOT LIVE" in out and "SMS to Web publisher" in out
+    assert "@example.com" not in out + result.stderr and "+4477" not in out
+
+
+def test_a_public_url_too_long_for_an_sms_link_is_refused_at_start(
+    tmp_path: Path, page: str
+) -> None:
+    config = write_config(tmp_path, page, datetime.now(UTC) - timedelta(minutes=11))
+    db = tmp_path / "state" / "rw.db"
+    long_url = "https://releasewatch-dashboard.statistics-division.example.com/proxy/"
+    result = releasewatch(
+        "run", "--config", str(config), "--db", str(db), "--once", "--web-port", "0",
+        "--public-url", long_url,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "--public-url" in result.stderr and "too long for text messages" in result.stderr
+    assert "at most 53 characters" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not db.exists()  # refused before anything started
+    by_env = releasewatch(
+        "run", "--config", str(config), "--db", str(db), "--once", "--web-port", "0",
+        env={"RELEASEWATCH_PUBLIC_URL": long_url},
+    )  # fmt: skip
+    assert by_env.returncode == 2 and "RELEASEWATCH_PUBLIC_URL" in by_env.stderr

@@ -143,3 +143,23 @@ def test_the_report_email_sent_at_resolution_is_the_draft(incident):  # type: ig
 def test_unknown_release_raises_key_error(incident):  # type: ignore[no-untyped-def]
     with pytest.raises(KeyError):
         build_report(incident.store, "nope")
+
+
+def test_the_word_report_keeps_the_forms_field_order(incident):  # type: ignore[no-untyped-def]
+    """Read the document top to bottom, as its reader does: fields 1 to 11, in order."""
+    doc = Document(io.BytesIO(render_docx(build_report(incident.store, ID, at(12, 30)))))
+    labels = [f"{n}. {label}" for n, (_, label) in enumerate(FIELDS, 1)]
+    seen = []
+    for block in doc.element.body.iterchildren():
+        if block.tag.endswith("}p"):
+            texts = ["".join(t.text or "" for t in block.iter() if t.tag.endswith("}t"))]
+        elif block.tag.endswith("}tbl"):
+            texts = [
+                "".join(t.text or "" for t in row[0].iter() if t.tag.endswith("}t"))
+                for row in (r.findall("./{*}tc") for r in block.findall("./{*}tr"))
+                if row
+            ]
+        else:
+            continue
+        seen += [text for text in texts if text in labels]
+    assert seen == labels

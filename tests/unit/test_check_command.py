@@ -121,3 +121,77 @@ def test_build_release_carries_the_rule_and_a_placeholder_contact() -> None:
     assert release.cache_bust_param == "rwcb"
     assert not release.allow_loopback
     assert list(release.contacts) == ["cli"]
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8000/x", "https://127.0.0.1/x", "http://localhost/x"]
+)
+def test_a_loopback_refusal_names_the_flag_that_allows_it(
+    url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run([url]) == 2
+    assert "--allow-loopback" in capsys.readouterr().err
+
+
+def test_a_refusal_no_flag_lifts_does_not_suggest_one(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["https://10.0.0.1/x"]) == 2
+    assert "--allow-loopback" not in capsys.readouterr().err
+
+
+def test_elapsed_is_the_requests_time_not_client_setup(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from releasewatch.probe.http import HttpProber
+
+    make_client = HttpProber._new_client
+
+    def slow_setup(self, policy):  # type: ignore[no-untyped-def]
+        time.sleep(0.2)  # TLS contexts and pools take tens of ms; exaggerated here
+        return make_client(self, policy)
+
+    monkeypatch.setattr(HttpProber, "_new_client", slow_setup)
+    with loopback_server(lambda h: h.reply(200, LIVE_PAGE)) as server:
+        assert run([server.url("/"), "--allow-loopback"]) == 0
+    (line,) = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("elapsed")]
+    assert int(line.split()[1]) < 150, line
+
+
+def test_control_characters_from_the_server_never_reach_the_terminal(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    hostile = {"Age": "0\x9b2J", "X-Cache": "HIT\x9b31m", "Cache-Control": "max-age=1\x9b0c"}
+    with loopback_server(lambda h: h.reply(404, b"x", hostile)) as server:
+        assert run([server.url("/"), "--allow-loopback"]) == 1
+    out = capsys.readouterr().out
+    assert "\x9b" not in out
+    assert "age           0\\x9b2J" in out and "x-cache       HIT\\x9b31m" in out
+    assert "cache-control max-age=1\\x9b0c" in out
+
+
+def test_render_escapes_every_field_a_server_controls() -> None:
+    from datetime import UTC, datetime
+
+    from releasewatch.model import Check
+
+    evil = "\x1b]0;pwned\x07\x1b[2J\x9b\u202e\n"
+    rendered = check.render(
+        Check(
+            release_id="cli-check",
+            at=datetime(2025, 7, 17, 8, 30, tzinfo=UTC),
+            url="https://www.gov.uk/x",
+            live=False,
+            reason=f"text {evil!s} still present",
+            status=200,
+            final_url=f"https://www.gov.uk/{evil}",
+            redirects=(f"https://www.gov.uk/{evil}",),
+            age=evil,
+            cache_control=evil,
+            x_cache=evil,
+            error=evil,
+        )
+    )
+    assert not any(ch in rendered for ch in "\x1b\x07\x9b\u202e")
+    assert "\\x1b]0;pwned\\x07\\x1b[2J\\x9b\\u202e\\n" in rendered
+    assert len(rendered.splitlines()) == 11  # no line broken by a server's newline

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from ..clock import SystemClock
 from ..errors import ProbeRefused
 from ..model import Chain, Check, Contact, LiveRule, Release, Step
+from ..printer import for_terminal
 from ..probe.http import HttpProber, ProbeSettings
 from ..probe.netguard import check_url
 
@@ -53,16 +54,33 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 def run(args: argparse.Namespace) -> int:
     try:
         release = build_release(args)
-        check_url(httpx.URL(release.url), allow_loopback=release.allow_loopback)
+        _check_target(release)
         settings = ProbeSettings() if args.timeout is None else _with_timeout(args.timeout)
     except (ValidationError, ValueError, ProbeRefused, httpx.InvalidURL) as exc:
-        print(f"releasewatch check: {_first_line(exc)}", file=sys.stderr)
+        print(f"releasewatch check: {for_terminal(_first_line(exc))}", file=sys.stderr)
         return 2
     check = asyncio.run(probe_once(release, settings))
     print(render(check))
     if check.error == "refused":
         return 2
     return 0 if check.live else 1
+
+
+def _check_target(release: Release) -> None:
+    """The prober's own URL check; a refusal that --allow-loopback would lift says so."""
+    url = httpx.URL(release.url)
+    try:
+        check_url(url, allow_loopback=release.allow_loopback)
+    except ProbeRefused as exc:
+        if release.allow_loopback:
+            raise
+        try:
+            check_url(url, allow_loopback=True)
+        except ProbeRefused:
+            raise exc from None
+        raise ProbeRefused(
+            f"{exc} (add --allow-loopback to probe a page on this machine, for local testing)"
+        ) from None
 
 
 def build_release(args: argparse.Namespace) -> Release:
@@ -93,6 +111,8 @@ def build_release(args: argparse.Namespace) -> Release:
 async def probe_once(release: Release, settings: ProbeSettings) -> Check:
     prober = HttpProber(SystemClock(), settings)
     try:
+        # Clients first (TLS contexts, pools: tens of ms), so `elapsed` is the request's time.
+        await prober.warm_up(release)
         return await prober.probe(release)
     finally:
         await prober.aclose()
@@ -102,14 +122,15 @@ def render(check: Check) -> str:
     verdict = "LIVE" if check.live else "NOT LIVE"
     if check.error:
         verdict += f" (error: {check.error})"
-    hops = [f"  {n}. {url}" for n, url in enumerate(check.redirects, 1)] or ["  (none)"]
+    hops = [f"  {n}. {for_terminal(url)}" for n, url in enumerate(check.redirects, 1)]
+    hops = hops or ["  (none)"]
     rows = [
         ("requested", check.url),
         ("status", _show(check.status)),
         ("final URL", _show(check.final_url)),
         ("judged", _show(check.judged_url)),
     ]
-    lines = [f"{label:<14}{value}" for label, value in rows]
+    lines = [f"{label:<14}{for_terminal(value)}" for label, value in rows]
     lines += ["redirects", *hops]
     rows = [
         ("age", _show(check.age)),
@@ -120,7 +141,8 @@ def render(check: Check) -> str:
     if check.published_at is not None:
         rows.append(("published", check.published_at.isoformat()))
     rows += [("verdict", verdict), ("why", check.reason)]
-    lines += [f"{label:<14}{value}" for label, value in rows]
+    # Everything here may come from the server: no control character reaches the terminal.
+    lines += [f"{label:<14}{for_terminal(value)}" for label, value in rows]
     return "\n".join(lines)
 
 

@@ -126,11 +126,13 @@ def run(args: argparse.Namespace) -> int:
         began = time.monotonic()
         asyncio.run(main())
     print(f"\n--- finished in {time.monotonic() - began:.0f} s of real time ---\n")
-    report = build_report(store, release_id)
-    print(render_text(report))
+    print(render_text(build_report(store, release_id)))  # the terminal: names, no addresses
+    # Both files from one report, so they name the same people with the same details, as the
+    # line below announces.
+    report = build_report(store, release_id, contact_details=True)
     (state_dir / f"breach-report-{release_id}.md").write_text(render_markdown(report))
     docx = state_dir / f"breach-report-{release_id}.docx"
-    docx.write_bytes(render_docx(build_report(store, release_id, contact_details=True)))
+    docx.write_bytes(render_docx(report))
     print(f"The same draft as Markdown and Word (with contact details): {docx.with_suffix('.*')}")
     store.close()
     return 0

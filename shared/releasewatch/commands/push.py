@@ -26,7 +26,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def run(args: argparse.Namespace) -> int:
     try:
-        config = load_config(args.config)
+        config = load_config(args.config, now=SystemClock().now())
     except ConfigError as exc:
         count = len(exc.problems)
         print(
@@ -36,6 +36,9 @@ def run(args: argparse.Namespace) -> int:
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
         return 2
+
+    for warning in config.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
 
     from botocore.exceptions import BotoCoreError, ClientError
 

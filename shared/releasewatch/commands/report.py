@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from ..bootstrap import LocalPaths
 from ..clock import SystemClock
-from ..report import FORMATS, build_report, render
+from ..report import FORMATS, BreachReport, build_report, render
 from ..store.sqlite import SQLiteStore
+from ..timefmt import delay_text, uk_datetime, uk_datetime_seconds
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -39,16 +41,22 @@ def run(args: argparse.Namespace) -> int:
         print(f"report: no database at {paths.db} (give --db)", file=sys.stderr)
         return 2
     store = SQLiteStore(paths.db)
+    now = SystemClock().now()
     try:
         try:
-            report = build_report(
-                store, args.release_id, SystemClock().now(), contact_details=args.with_contacts
-            )
+            report = build_report(store, args.release_id, now, contact_details=args.with_contacts)
         except KeyError:
             known = ", ".join(sorted(r.id for r in store.all_releases())) or "none"
             print(f"report: no release {args.release_id!r} in {paths.db} (known: {known})",
                   file=sys.stderr)  # fmt: skip
             return 2
+        record = store.get_release(args.release_id)
+        grace = record.release.grace if record is not None else None
+        nothing = _no_breach(report, now, grace)
+        if nothing is not None:
+            # Never a blank breach form for a release that kept its time: say so, exit 1.
+            print(f"report: {nothing}", file=sys.stderr)
+            return 1
         data = render(report, args.format)
     finally:
         store.close()
@@ -61,3 +69,20 @@ def run(args: argparse.Namespace) -> int:
     Path(output).write_bytes(data)
     print(f"report: wrote {output}", file=sys.stderr)
     return 0
+
+
+def _no_breach(report: BreachReport, now: datetime, grace: timedelta | None) -> str | None:
+    """Why there is no breach to report for `report`'s release, or None if there is one."""
+    within = f" (within its {delay_text(grace)} grace)" if grace else ""
+    if report.breach == "none" and report.live_at is not None:
+        return (
+            f"{report.release_id} was released on time: due {uk_datetime(report.due)}, "
+            f"confirmed live {uk_datetime_seconds(report.live_at)}{within}. "
+            "There is no breach to report."
+        )
+    if report.breach == "not live yet" and now < report.due + (grace or timedelta(0)):
+        return (
+            f"{report.release_id} is not due until {uk_datetime(report.due)}; "
+            "there is no breach to report (yet)."
+        )
+    return None

@@ -14,10 +14,13 @@ from ..clock import SystemClock
 from ..config import load_config
 from ..errors import ConfigError, StoreError
 from ..loophealth import TickHealth
+from ..notify.base import Message, Notifier
+from ..notify.console import ConsoleNotifier
 from ..printer import ConsolePrinter
 from ..runner import install_signal_handlers, run_loop
 from ..store.health import explain, open_checked
 from ..web.local_server import DEFAULT_PORT, local_web
+from .sms_room import public_url_problem
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -51,7 +54,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def run(args: argparse.Namespace) -> int:
     try:
-        config = load_config(args.config)
+        config = load_config(args.config, now=SystemClock().now())
         smtp = smtp_from_env(args.smtp)
     except ConfigError as exc:
         print(f"{args.config}: invalid, nothing applied:\n{exc}", file=sys.stderr)
@@ -59,6 +62,14 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"--smtp: {exc}", file=sys.stderr)
         return 2
+    public_url = args.public_url or os.environ.get("RELEASEWATCH_PUBLIC_URL") or None
+    if public_url is not None:
+        problem = public_url_problem(public_url)
+        if problem is not None:  # refused before anything starts, not found in the first SMS
+            print(f"--public-url (or RELEASEWATCH_PUBLIC_URL): {problem}", file=sys.stderr)
+            return 2
+    for warning in config.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     paths = LocalPaths.from_db(args.db)
     clock = SystemClock()
     try:  # a read-only, full, corrupt or foreign database: say so now, not on every tick
@@ -71,7 +82,6 @@ def run(args: argparse.Namespace) -> int:
     health = TickHealth()
     printer = ConsolePrinter(quiet_checks=args.quiet_checks)
     web_stack = contextlib.ExitStack()
-    public_url = args.public_url or os.environ.get("RELEASEWATCH_PUBLIC_URL") or None
     web = web_stack.enter_context(
         local_web(
             store, clock, paths.db.parent, port=args.web_port, public_url=public_url, health=health
@@ -79,9 +89,12 @@ def run(args: argparse.Namespace) -> int:
     )
     for note in web.notes:
         print(f"releasewatch: {note}")
+    notifiers = local_notifiers(paths.outbox, smtp)
+    if smtp is not None:  # show what was emailed, as SMS are shown (names, never addresses)
+        notifiers["email"] = EchoedNotifier(notifiers["email"], ConsoleNotifier())
     watchdog = build_watchdog(
         store,
-        local_notifiers(paths.outbox, smtp),
+        notifiers,
         clock,
         links=web.links,
         observers=[printer],
@@ -120,3 +133,16 @@ def run(args: argparse.Namespace) -> int:
         store.close()
     print("releasewatch: stopped; state saved.")
     return 0
+
+
+class EchoedNotifier:
+    """`inner` (SMTP), and each message it sent shown on the console too."""
+
+    def __init__(self, inner: Notifier, echo: ConsoleNotifier) -> None:
+        self._inner = inner
+        self._echo = echo
+
+    def send(self, message: Message) -> str | None:
+        provider_id = self._inner.send(message)  # a failure raises: nothing is shown as sent
+        self._echo.send(message)
+        return provider_id

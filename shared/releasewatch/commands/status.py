@@ -8,6 +8,7 @@ import sys
 
 from ..errors import StoreError
 from ..model import ReleaseRecord
+from ..printer import for_terminal
 from ..store.base import Store
 from ..timefmt import uk_datetime
 
@@ -67,4 +68,4 @@ def _row(record: ReleaseRecord) -> tuple[str, str, str, str]:
     if check is not None:
         verdict = "live" if check.live else "not live"
         seen = f"{uk_datetime(check.at)}: {verdict} ({check.reason})"
-    return record.id, uk_datetime(record.release.due), state, seen
+    return for_terminal(record.id), uk_datetime(record.release.due), state, for_terminal(seen)

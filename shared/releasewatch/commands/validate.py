@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..clock import SystemClock
 from ..config import load_config
 from ..errors import ConfigError
 from ..timefmt import uk_datetime
@@ -18,7 +19,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def run(args: argparse.Namespace) -> int:
     try:
-        config = load_config(args.file)
+        config = load_config(args.file, now=SystemClock().now())
     except ConfigError as exc:
         count = len(exc.problems)
         print(f"{args.file}: {count} problem{'s' if count != 1 else ''}", file=sys.stderr)
@@ -26,6 +27,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {problem}", file=sys.stderr)
         return 2
     print(f"{args.file}: OK, {len(config.releases)} release(s)")
+    for warning in config.warnings:
+        print(f"  warning: {warning}")
     for release in config.releases:
         flag = " (cancelled)" if release.cancelled else ""
         print(f"  {release.id}: due {uk_datetime(release.due)}, chain {release.chain.id}{flag}")

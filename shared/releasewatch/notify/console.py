@@ -14,6 +14,7 @@ import uuid
 from pathlib import Path
 from typing import TextIO
 
+from ..printer import for_terminal
 from .base import Message
 
 
@@ -29,9 +30,10 @@ class ConsoleNotifier:
         head = f"{label} to {message.contact_name}: {message.subject}"
         body = message.text if message.channel == "sms" else _first_lines(message.text)
         with self._lock:
-            print(f"  >> {head}", file=stream)
+            # Message text quotes what servers sent (reasons, URLs, cache headers): escaped.
+            print(f"  >> {for_terminal(head)}", file=stream)
             for line in body.splitlines():
-                print(f"{self._indent}{line}", file=stream)
+                print(f"{self._indent}{for_terminal(line)}", file=stream)
             if message.attachments:
                 names = ", ".join(a.filename for a in message.attachments)
                 print(f"{self._indent}[attached: {names}]", file=stream)

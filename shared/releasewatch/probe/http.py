@@ -162,6 +162,14 @@ class HttpProber:
         async with self._host_sem(state, release.url), state.global_sem:
             return await self._probe_now(state, release)
 
+    async def warm_up(self, release: Release) -> None:
+        """Build every client a probe of `release` may use (TLS context and pool, ~25 ms
+        each), so that a one-off timed probe (`releasewatch check`) measures the request."""
+        state = self._state()
+        url = httpx.URL(release.url)
+        for _ in range(POOL_SHARDS):
+            self._client(state, url, release.allow_loopback)
+
     async def aclose(self) -> None:
         loop = asyncio.get_running_loop()
         state = self._states.pop(loop, None)

@@ -16,6 +16,7 @@ Two checks, both needed:
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -181,7 +182,10 @@ def _embedded_v4(ip: IPAddress) -> list[ipaddress.IPv4Address]:
 def check_url(url: httpx.URL, *, allow_loopback: bool) -> None:
     """Raise ProbeRefused unless `url` may be requested at all (before any resolving)."""
     scheme = url.scheme
-    host = url.host.lower().rstrip(".")
+    try:
+        host = url.host.lower().rstrip(".")
+    except ValueError as exc:  # punycode that does not decode (idna errors are ValueErrors)
+        raise ProbeRefused(f"refused URL with an invalid international host name: {exc}") from None
     if scheme not in ("http", "https"):
         raise ProbeRefused(f"refused {scheme or 'schemeless'} URL: only https may be probed")
     if not host:
@@ -189,7 +193,15 @@ def check_url(url: httpx.URL, *, allow_loopback: bool) -> None:
     if url.userinfo:
         raise ProbeRefused("refused URL with credentials in it")
     literal = _ip_literal(host)
-    loopback_host = host in LOOPBACK_NAMES or (literal is not None and is_loopback(literal))
+    loopback_host = (
+        host in LOOPBACK_NAMES
+        or host.endswith(".localhost")  # RFC 6761: always the loopback interface
+        or (literal is not None and is_loopback(literal))
+    )
+    if literal is None and not loopback_host:
+        reason = hostname_refusal(url.raw_host.decode("ascii", "replace"))
+        if reason is not None:
+            raise ProbeRefused(f"refused {host}: {reason}")
     if scheme == "http" and not (allow_loopback and loopback_host):
         raise ProbeRefused(
             f"refused http URL for {host}: only https may be probed"
@@ -203,6 +215,27 @@ def check_url(url: httpx.URL, *, allow_loopback: bool) -> None:
         reason = address_refusal(literal)
         if reason is not None:
             raise ProbeRefused(f"refused {host}: {reason}")
+
+
+_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+# Special-use names that are never a public site (RFC 6762, 6761, 7686, 8375; ICANN 2024).
+_PRIVATE_SUFFIXES = (".local", ".internal", ".onion", ".home.arpa")
+
+
+def hostname_refusal(host: str) -> str | None:
+    """Why a host *name* (IDNA-encoded) can never be a public https site, knowable without
+    DNS; None if it might be one (its addresses are checked when it is resolved)."""
+    name = host.lower().rstrip(".")
+    labels = name.split(".")
+    if len(name) > 253 or not all(_LABEL.fullmatch(label) for label in labels):
+        return "not a valid host name (letters, digits and '-' in dot-separated labels)"
+    if len(labels) == 1:
+        return "a single-label name (an intranet host), not a public one"
+    if labels[-1].isdigit():  # no TLD is numeric: '127.1' is an IPv4 address in short form
+        return "an IP address in a short or unusual form"
+    if name.endswith(_PRIVATE_SUFFIXES):
+        return "a special-use name for private networks, never a public site"
+    return None
 
 
 def _ip_literal(host: str) -> IPAddress | None:
