@@ -190,8 +190,9 @@ def test_render_escapes_every_field_a_server_controls() -> None:
             cache_control=evil,
             x_cache=evil,
             error=evil,
+            judged_url=f"https://www.gov.uk/{evil}",
         )
     )
     assert not any(ch in rendered for ch in "\x1b\x07\x9b\u202e")
     assert "\\x1b]0;pwned\\x07\\x1b[2J\\x9b\\u202e\\n" in rendered
-    assert len(rendered.splitlines()) == 11  # no line broken by a server's newline
+    assert len(rendered.splitlines()) == 12  # no line broken by a server's newline
