@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from .errors import ConfigError, ConfigProblem
 from .model import IDENT, Cadence, Chain, Contact, LiveRule, Release, Step, _duration
+from .probe.rules import default_rule
 from .timefmt import parse_due
 from .yamlsource import Path, YamlDocument, format_path, load_yaml
 
@@ -193,7 +194,7 @@ def parse_config(text: str, file: str = "<config>") -> Config:
                     url=r.url,
                     due=due,
                     producer=r.producer if r.producer is not None else defaults.producer,
-                    rule=r.live,
+                    rule=default_rule(r.title, r.live),
                     chain=chain,
                     contacts={cid: contacts[cid] for cid in sorted(used)},
                     cache_bust_param=_bust_param(bust),

@@ -105,6 +105,26 @@ class LiveRule(Frozen):
     not_contains: tuple[str, ...] = ()
     final_url: str | None = None  # a regular expression the final URL must match
     govuk: bool = False
+    # Opt out of the default content rule (config.resolve_rule): live on the status alone.
+    status_only: bool = False
+
+    @field_validator("contains", "not_contains")
+    @classmethod
+    def _visible(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for text in v:
+            if not text.strip():
+                raise ValueError("texts to look for must have visible characters")
+        return v
+
+    @model_validator(mode="after")
+    def _status_only_alone(self) -> LiveRule:
+        if self.status_only and (self.contains or self.not_contains or self.final_url):
+            raise ValueError(
+                "status_only cannot be combined with contains, not_contains or final_url"
+            )
+        if self.status_only and self.govuk:
+            raise ValueError("status_only cannot be combined with govuk")
+        return self
 
     @field_validator("final_url")
     @classmethod
@@ -220,6 +240,7 @@ class Check(Frozen):
     error: str | None = None  # timeout, connect, tls, too_many_redirects, refused, body_too_large…
     elapsed_ms: float = 0.0
     published_at: UtcDatetime | None = None  # GOV.UK first_published_at, when the page says
+    started_at: UtcDatetime | None = None  # when the request left (`at`: when it was answered)
 
     def cache_headers(self) -> list[tuple[str, str]]:
         """The cache headers the answer carried, by name: what tells a stale copy apart."""

@@ -7,6 +7,7 @@ import sys
 
 from ..config import load_config
 from ..errors import ConfigError
+from ..probe.rules import checks_status_only
 from ..timefmt import uk_datetime
 
 
@@ -29,4 +30,13 @@ def run(args: argparse.Namespace) -> int:
     for release in config.releases:
         flag = " (cancelled)" if release.cancelled else ""
         print(f"  {release.id}: due {uk_datetime(release.due)}, chain {release.chain.id}{flag}")
+    for release in config.releases:
+        if checks_status_only(release.rule):
+            print(
+                f"warning: release {release.id}: its live rule checks the status alone "
+                f"(status_only: true), so an error or maintenance page served with status "
+                f"{release.rule.status} would count as the publication; drop status_only to use "
+                "the default content rule, or give contains/not_contains",
+                file=sys.stderr,
+            )
     return 0

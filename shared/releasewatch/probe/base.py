@@ -3,7 +3,8 @@
 A `Prober` turns a release into a `Check`. Page problems (timeouts, resets, 5xx, refused
 targets, redirect loops, oversized bodies) are findings, not exceptions: `probe` and
 `probe_many` always return a Check, with `live=False`, `error` set to a short kind and a
-readable `reason`.
+readable `reason`. So is anything else that goes wrong with one release (a hostile URL or
+answer, a bug): one release's fault never takes the others' checks with it.
 """
 
 from __future__ import annotations
@@ -14,15 +15,16 @@ from datetime import datetime
 from typing import Protocol
 
 from ..model import Check, Release
+from .text import PageText, visible_text
 
 
 class Prober(Protocol):
     async def probe(self, release: Release) -> Check:
-        """Probe the release's page once; never raises for a page problem."""
+        """Probe the release's page once; never raises."""
         ...
 
     async def probe_many(self, releases: Sequence[Release]) -> list[Check]:
-        """One Check per release, in the same order; never raises for a page problem."""
+        """One Check per release, in the same order; never raises."""
         ...
 
     async def aclose(self) -> None:
@@ -44,6 +46,7 @@ class Fetched:
     x_cache: str | None = None
     body: bytes | None = None  # None when not read
     charset: str | None = None
+    content_type: str | None = None
     error: str | None = None
     reason: str | None = None
 
@@ -51,13 +54,11 @@ class Fetched:
         self.error = error
         self.reason = reason
 
-    def text(self) -> str | None:
+    def visible(self) -> PageText | None:
+        """What a person sees of the body (see text.py); None when not read."""
         if self.body is None:
             return None
-        try:
-            return self.body.decode(self.charset or "utf-8", errors="replace")
-        except LookupError:
-            return self.body.decode("utf-8", errors="replace")
+        return visible_text(self.body, self.content_type, self.charset)
 
 
 class Fetch(Protocol):

@@ -11,5 +11,5 @@ async def probe_page(fetch: Fetch, release: Release) -> Outcome:
     fetched = await fetch(release.url, read_body=needs_body(release.rule))
     if fetched.error is not None:
         return Outcome(fetched, False, fetched.reason or fetched.error, fetched.error)
-    verdict = judge_page(release.rule, fetched.status, fetched.final_url, fetched.text())
+    verdict = judge_page(release.rule, fetched.status, fetched.final_url, fetched.visible())
     return Outcome(fetched, verdict.live, verdict.reason)
