@@ -121,3 +121,9 @@ def test_normalise_is_idempotent_on_its_output() -> None:
     text = "  We\u2019re\u00a0SORRY \u2014 try\tagain "
     assert normalise(text) == "we're sorry - try again"
     assert normalise(normalise(text)) == normalise(text)
+
+
+def test_a_deeply_nested_page_is_still_read() -> None:
+    # libxml2 stops at 256 levels unless told otherwise: the title would vanish.
+    body = "<html><body>" + "<div>" * 1000 + "<h1>Labour market</h1>" + "</div>" * 1000
+    assert visible_text(body.encode(), "text/html") == "labour market"

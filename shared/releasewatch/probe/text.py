@@ -129,10 +129,12 @@ def _html_text(body: bytes, charset: str | None) -> str:
 
 
 def _parser() -> etree.HTMLParser:
+    # huge_tree: libxml2 otherwise gives up at 256 levels of nesting and yields an empty page
+    # (a title never found); the body is capped at 2 MB anyway.
     parser = getattr(_local, "parser", None)
     if parser is None:
         parser = _local.parser = etree.HTMLParser(
-            encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True
+            encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True, huge_tree=True
         )
     return parser
 
