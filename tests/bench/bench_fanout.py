@@ -6,7 +6,8 @@ wording absent), so every page is parsed. Times a whole Watchdog tick (probe, pa
 record in SQLite, decide) and HttpProber.probe_many (per-host limit 50) beside the physical
 ideal, 1,000 x 100 ms / 50 = 2.0 s, and beside a bare httpx.AsyncClient loop making the same
 1,000 cache-busted requests with the same limit (and a plain substring test for the title).
-Targets, printed not asserted: tick / ideal <= 1.3, peak memory (max RSS) <= 120 MB.
+Targets, printed not asserted: tick / ideal <= 1.3, peak memory (max RSS through the prober
+and the tick) <= 120 MB.
 
 Run: .venv/bin/python -m tests.bench.bench_fanout   (or every bench: python -m tests.bench)
 """
@@ -190,14 +191,16 @@ def max_rss_mb() -> float:
 def main() -> None:
     with SlowServer() as server:
         batch = releases(server.port)
-        # Warm up both paths (imports, TLS context, first connections) before timing.
-        asyncio.run(run_bare(batch[:60]))
+        # Warm up each path (imports, TLS context, first connections) before timing it. The
+        # bare loop runs last: it holds far more memory than the prober (one pool reads all
+        # 1,000 pages), and max RSS only ever grows.
         asyncio.run(run_prober(batch[:60]))
-        bare = asyncio.run(run_bare(batch))
         probe = asyncio.run(run_prober(batch))
         tick, live = asyncio.run(run_tick(batch))
+        rss = max_rss_mb()
+        asyncio.run(run_bare(batch[:60]))
+        bare = asyncio.run(run_bare(batch))
     ideal = RELEASES * LATENCY / PER_HOST
-    rss = max_rss_mb()
     print(
         f"bench_fanout: {RELEASES} releases, one host, {LATENCY * 1000:.0f} ms latency, "
         f"per-host limit {PER_HOST}, {len(BODY) / 1024:.0f} KB GOV.UK-like pages, default rule"
@@ -216,7 +219,10 @@ def main() -> None:
     print(f"  tick ratio        {tick / ideal:6.2f}   (whole tick / ideal; {target}: {ok_tick})")
     print(f"  server saw        {server.requests} requests on {server.connections} connections")
     ok_mem = "ok" if rss <= TARGET_MB else "OVER TARGET"
-    print(f"  peak memory       {rss:6.1f} MB (max RSS; target <= {TARGET_MB} MB: {ok_mem})")
+    print(
+        f"  peak memory       {rss:6.1f} MB (max RSS through the prober and the tick; "
+        f"target <= {TARGET_MB} MB: {ok_mem}; {max_rss_mb():.1f} MB after the bare loop)"
+    )
 
 
 if __name__ == "__main__":

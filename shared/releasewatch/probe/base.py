@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from ..model import Check, Release
+from ..model import Check, LiveRule, Release
 from .text import PageText, visible_text
 
 
@@ -78,3 +78,4 @@ class Outcome:
     published_at: datetime | None = None
     url: str | None = None  # the requested URL to record, when not fetched.requested_url
     redirects: list[str] | None = None  # the chain to record, when not fetched.redirects
+    to_judge: LiveRule | None = None  # a page fetched, still to be judged by this rule

@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from http.cookiejar import Cookie, CookieJar, DefaultCookiePolicy
+from typing import NamedTuple
 
 import httpcore
 import httpx
@@ -59,7 +60,7 @@ from .netguard import (
     UnresolvableHost,
     check_url,
 )
-from .page import probe_page
+from .page import fetch_page, judge
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +176,10 @@ class HttpProber:
             state = self._state()
             # Host first, then global: a slow host must not sit on global slots while it waits.
             async with self._host_sem(state, release.url), state.global_sem:
-                return _serialisable(await self._probe_now(state, release))
+                answered = await self._probe_now(state, release)
+            # Judged once the slots are free: reading the page needs no connection.
+            outcome = await judge(answered.outcome)
+            return _serialisable(_to_check(release, answered, outcome))
         except Exception as exc:
             if isinstance(exc, RecursionError):  # its traceback is as deep as its cause
                 log.warning("probe of release %r: answer nested too deeply", _id(release))
@@ -193,7 +197,7 @@ class HttpProber:
 
     # -- one probe -------------------------------------------------------------------
 
-    async def _probe_now(self, state: _LoopState, release: Release) -> Check:
+    async def _probe_now(self, state: _LoopState, release: Release) -> _Answered:
         started_at = self._clock.now()
         started = time.perf_counter()
         seen: list[Fetched] = []
@@ -212,7 +216,7 @@ class HttpProber:
                         fetch, release, max_redirects=self.settings.max_redirects
                     )
                 else:
-                    outcome = await probe_page(fetch, release)
+                    outcome = await fetch_page(fetch, release)
         except TimeoutError:
             last = seen[-1] if seen else Fetched(url=release.url, final_url=release.url)
             reason = f"timeout: no complete answer within {total:g}s (total)"
@@ -223,7 +227,7 @@ class HttpProber:
         # The check's time is when its answer arrived, not when the request left: a probe sent
         # at 09:29:59 and answered at 09:30:01 saw the page as it was after 09:30.
         at = self._clock.now()
-        return _to_check(release, started_at, at, elapsed_ms, outcome)
+        return _Answered(outcome, started_at, at, elapsed_ms)
 
     async def _fetch(
         self, state: _LoopState, release: Release, fetched: Fetched, *, read_body: bool
@@ -457,15 +461,22 @@ def _record_response(fetched: Fetched, response: httpx.Response) -> None:
     fetched.content_type = response.headers.get("content-type")
 
 
-def _to_check(
-    release: Release, started_at: datetime, at: datetime, elapsed_ms: float, outcome: Outcome
-) -> Check:
+class _Answered(NamedTuple):
+    """A probe's fetches done: what they gave, when they started and ended, how long."""
+
+    outcome: Outcome
+    started_at: datetime
+    at: datetime
+    elapsed_ms: float
+
+
+def _to_check(release: Release, answered: _Answered, outcome: Outcome) -> Check:
     f = outcome.fetched
     live = outcome.live and outcome.error is None  # an error is never a confirmation
     return Check(
         release_id=release.id,
-        at=at,
-        started_at=started_at,
+        at=answered.at,
+        started_at=answered.started_at,
         url=outcome.url or f.requested_url or f.url,
         live=live,
         reason=outcome.reason,
@@ -476,7 +487,7 @@ def _to_check(
         cache_control=f.cache_control,
         x_cache=f.x_cache,
         error=outcome.error,
-        elapsed_ms=round(elapsed_ms, 1),
+        elapsed_ms=round(answered.elapsed_ms, 1),
         published_at=outcome.published_at,
     )
 
