@@ -19,7 +19,7 @@ import pytest
 
 from releasewatch.model import Check, LiveRule
 from releasewatch.probe import HttpProber
-from releasewatch.probe.decoding import ACCEPT_ENCODING
+from releasewatch.probe.decoding import ACCEPT_ENCODING, BoundedDecoder, parse_encodings
 from tests.probe_support import FakeClock, Handler, loopback_server, make_release
 
 URL = "https://www.gov.uk/government/statistics/labour-market-overview-uk-july-2025"
@@ -162,3 +162,21 @@ async def test_a_corrupt_gzip_body_is_a_clear_failure() -> None:
 async def test_a_plain_body_over_the_cap_is_still_refused() -> None:
     check, _ = await probe_mock(b"x" * (3 * 1024 * 1024), "identity")
     assert check.error == "body_too_large"
+
+
+@pytest.mark.parametrize(
+    ("body", "header"),
+    [
+        (compress(PAGE, RAW), "deflate"),
+        (compress(PAGE, ZLIB), "deflate"),
+        (compress(PAGE, GZIP) + compress(PAGE, GZIP), "gzip"),
+        (compress(compress(PAGE, RAW), GZIP), "deflate, gzip"),
+    ],
+)
+def test_decoding_does_not_depend_on_how_the_body_is_chunked(body: bytes, header: str) -> None:
+    encodings = parse_encodings(header)
+    for size in (1, 2, 7, 1000):
+        decoder = BoundedDecoder(encodings, 10 * len(PAGE))
+        for start in range(0, len(body), size):
+            decoder.feed(body[start : start + size])
+        assert bytes(decoder.body) in (PAGE, PAGE + PAGE), (header, size)

@@ -50,27 +50,32 @@ class _Layer:
     def __init__(self, name: str) -> None:
         self.gzip = name in ("gzip", "x-gzip")
         self._d = zlib.decompressobj(16 + zlib.MAX_WBITS if self.gzip else zlib.MAX_WBITS)
-        self._raw_fallback = not self.gzip  # deflate may come without its zlib header
-        self._started = False
+        # "deflate" may come as a raw stream, without its zlib header: until the first output,
+        # the input is kept so that it can be read again raw (it may arrive a byte at a time).
+        self._raw_fallback = not self.gzip
+        self._head = bytearray()
         self.total = 0
 
     def feed(self, data: bytes) -> Iterator[bytes]:
         """Lazily: the caller counts each piece before the next is made."""
         pending = data
+        if self._raw_fallback:
+            self._head += data
         while True:
             try:
                 piece = self._d.decompress(pending, STEP)
             except zlib.error as exc:
-                if self._raw_fallback and not self._started:
-                    # "deflate" sent as a raw stream (no zlib header): start again raw.
+                if self._raw_fallback:
                     self._raw_fallback = False
                     self._d = zlib.decompressobj(-zlib.MAX_WBITS)
+                    pending, self._head = bytes(self._head), bytearray()
                     continue
                 kind = "gzip" if self.gzip else "deflate"
                 raise BadEncoding(f"body is not valid {kind}: {exc}") from None
-            self._started = True
             pending = self._d.unconsumed_tail
             if piece:
+                if self._raw_fallback:  # it decodes as zlib: no going back
+                    self._raw_fallback, self._head = False, bytearray()
                 yield piece
             if self._d.eof:
                 rest = self._d.unused_data
