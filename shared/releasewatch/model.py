@@ -105,7 +105,8 @@ class LiveRule(Frozen):
     not_contains: tuple[str, ...] = ()
     final_url: str | None = None  # a regular expression the final URL must match
     govuk: bool = False
-    # Opt out of the default content rule (config.resolve_rule): live on the status alone.
+    # Opt out of the default content rule (probe.rules.default_rule, applied by config): live
+    # on the status alone.
     status_only: bool = False
 
     @field_validator("contains", "not_contains")

@@ -1,13 +1,13 @@
 """Fan-out: 1,000 releases due the same minute, one slow loopback host (100 ms a request).
 
 Every page is GOV.UK-sized (about 100 KB of HTML, tests/bench/govuk_page.py) and every release
-has the default content rule (config.resolve_rule: title in the visible text, GOV.UK's error
-wording absent), so every page is parsed. Times a whole Watchdog tick (probe, parse, judge,
-record in SQLite, decide) and HttpProber.probe_many (per-host limit 50) beside the physical
-ideal, 1,000 x 100 ms / 50 = 2.0 s, and beside a bare httpx.AsyncClient loop making the same
-1,000 cache-busted requests with the same limit (and a plain substring test for the title).
-Targets, printed not asserted: tick / ideal <= 1.3, peak memory (max RSS through the prober
-and the tick) <= 120 MB.
+has the default content rule (probe.rules.default_rule, as config applies it: title in the
+visible text, GOV.UK's error wording absent), so every page is parsed. Times a whole Watchdog
+tick (probe, parse, judge, record in SQLite, decide) and HttpProber.probe_many (per-host
+limit 50) beside the physical ideal, 1,000 x 100 ms / 50 = 2.0 s, and beside a bare
+httpx.AsyncClient loop making the same 1,000 cache-busted requests with the same limit (and a
+plain substring test for the title). Targets, printed not asserted: tick / ideal <= 1.3, peak
+memory (max RSS through the prober and the tick) <= 120 MB.
 
 Run: .venv/bin/python -m tests.bench.bench_fanout   (or every bench: python -m tests.bench)
 """

@@ -500,7 +500,8 @@ def failure_kind(exc: BaseException) -> tuple[str, str]:
         return "bad_content", "a date or number in the answer is out of range"
     if isinstance(exc, httpx.InvalidURL | UnicodeError):
         return "invalid_url", f"invalid URL: {_short(str(exc))}"
-    return "unexpected", f"unexpected {type(exc).__name__}: {_short(str(exc))}"
+    # The type only: the message of an unforeseen error may quote the hostile answer itself.
+    return "unexpected", f"unexpected {type(exc).__name__}"
 
 
 def failed_check(release: Release, started_at: datetime, at: datetime, exc: BaseException) -> Check:

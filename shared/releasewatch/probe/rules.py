@@ -16,9 +16,9 @@ from .text import PageText, normalise
 
 ANNOUNCEMENTS_INDEX = "/government/statistics/announcements"
 
-# Wording a page must not show to count as live under the default rule (config.resolve_rule):
-# GOV.UK pages that can be served with status 200 but are not the publication. Matched on the
-# visible text, case and quote style ignored (text.normalise).
+# Wording a page must not show to count as live under the default rule (default_rule, applied
+# by config): GOV.UK pages that can be served with status 200 but are not the publication.
+# Matched on the visible text, case and quote style ignored (text.normalise).
 GOVUK_NOT_LIVE_WORDING: tuple[str, ...] = (
     # The error pages, alphagov/frontend app/views/static_error_pages/500..504.html.erb (until
     # January 2025 alphagov/static app/views/root/500.html.erb etc.): heading and intro.
