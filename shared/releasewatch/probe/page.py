@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 from ..model import Release
 from .base import Fetch, Fetched, Outcome
@@ -48,4 +51,19 @@ async def page_text(fetched: Fetched) -> PageText | None:
     """The fetched body's visible text (None when the body was not read)."""
     if fetched.body is None or len(fetched.body) < THREAD_FROM:
         return fetched.visible()
-    return await asyncio.to_thread(fetched.visible)
+    return await asyncio.get_running_loop().run_in_executor(_parsers(), fetched.visible)
+
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _parsers() -> ThreadPoolExecutor:
+    """Threads of our own: the loop's default executor also runs notifier sends, and a slow
+    SMTP server must not hold up reading pages (nor a thousand pages a send)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            workers = min(4, os.cpu_count() or 1)
+            _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rw-page-text")
+        return _pool
