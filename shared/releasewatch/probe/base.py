@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Protocol
 
 from ..model import Check, LiveRule, Release
-from .text import PageText, visible_text
+from .text import PageText, decode, visible_text
 
 
 class Prober(Protocol):
@@ -53,6 +53,10 @@ class Fetched:
     def fail(self, error: str, reason: str) -> None:
         self.error = error
         self.reason = reason
+
+    def text(self) -> str | None:
+        """The body decoded as text, markup and all (None when not read); rules judge `visible`."""
+        return None if self.body is None else decode(self.body, self.charset)
 
     def visible(self) -> PageText | None:
         """What a person sees of the body (see text.py); None when not read."""
