@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .errors import ConfigError, ConfigProblem, ProbeRefused
 from .model import IDENT, Cadence, Chain, Contact, LiveRule, Release, Step, _duration, plain_text
 from .probe.netguard import check_url
+from .probe.rules import checks_status_only, default_rule
 from .timefmt import delay_text, parse_due, uk_datetime
 from .yamlsource import Path, YamlDocument, decode, format_path, load_yaml
 
@@ -258,7 +259,7 @@ def parse_config(text: str, file: str = "<config>", now: datetime | None = None)
                     publication_url=r.publication_url,
                     due=due,
                     producer=r.producer if r.producer is not None else defaults.producer,
-                    rule=r.live,
+                    rule=default_rule(r.title, r.live),
                     chain=chain,
                     contacts={cid: contacts[cid] for cid in sorted(used)},
                     cache_bust_param=_bust_param(bust),
@@ -274,6 +275,15 @@ def parse_config(text: str, file: str = "<config>", now: datetime | None = None)
             )
         except ValidationError as exc:
             problems.extend(_from_validation(exc, doc, at))
+            continue
+        if checks_status_only(releases[-1].rule):
+            warning(
+                (*at, "live"),
+                "the live rule checks the status alone (status_only: true), so an error or "
+                f"maintenance page served with status {r.live.status} would count as the "
+                "publication; drop status_only to use the default content rule, or give "
+                "contains/not_contains",
+            )
     if problems:
         raise ConfigError(problems)
     return Config(

@@ -60,9 +60,8 @@ releases:
     title: "{title}"
     url: "{base}{path}"
     due: 2025-07-17 09:30
-    live:
-      contains: ["{title}"]
-      not_contains: ["This is a statistics announcement"]
+    # No live: rule, so the default applies: the title on the page, and none of GOV.UK's
+    # error or announcement wording.
 """
 
 
@@ -84,9 +83,10 @@ def page_for(now: datetime, busted: bool) -> tuple[int, dict[str, str], str]:
 
 
 _NOT_FOUND = "<html><body><h1>Page not found</h1></body></html>"
-_ANNOUNCEMENT = (
-    f"<html><body><h1>{TITLE}</h1><p>This is a statistics announcement. "
-    "Release date: 17 July 2025 9:30am (confirmed)</p></body></html>"
+_ANNOUNCEMENT = (  # as GOV.UK shows one (alphagov/frontend statistics_announcement/show)
+    f"<html><body><span>Official statistics announcement</span><h1>{TITLE}</h1>"
+    "<dl><dt>Release date:</dt><dd>17 July 2025 9:30am (confirmed)</dd></dl>"
+    "<h2>These statistics will be released on 17 July 2025&nbsp;9:30am</h2></body></html>"
 )
 _PUBLICATION = (
     f"<html><body><h1>{TITLE}</h1><p>Official Statistics. Published 17 July 2025.</p>"

@@ -146,6 +146,27 @@ class LiveRule(Frozen):
     not_contains: tuple[str, ...] = ()
     final_url: str | None = None  # a regular expression the final URL must match
     govuk: bool = False
+    # Opt out of the default content rule (probe.rules.default_rule, applied by config): live
+    # on the status alone.
+    status_only: bool = False
+
+    @field_validator("contains", "not_contains")
+    @classmethod
+    def _visible(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for text in v:
+            if not text.strip():
+                raise ValueError("texts to look for must have visible characters")
+        return v
+
+    @model_validator(mode="after")
+    def _status_only_alone(self) -> LiveRule:
+        if self.status_only and (self.contains or self.not_contains or self.final_url):
+            raise ValueError(
+                "status_only cannot be combined with contains, not_contains or final_url"
+            )
+        if self.status_only and self.govuk:
+            raise ValueError("status_only cannot be combined with govuk")
+        return self
 
     @field_validator("final_url")
     @classmethod
@@ -267,6 +288,7 @@ class Check(Frozen):
     # The page whose content decided the verdict: the final URL of a page probe; in GOV.UK
     # mode the document's page (a publication found at its own URL, another host's URL...).
     judged_url: str | None = None
+    started_at: UtcDatetime | None = None  # when the request left (`at`: when it was answered)
 
     def cache_headers(self) -> list[tuple[str, str]]:
         """The cache headers the answer carried, by name: what tells a stale copy apart."""

@@ -67,6 +67,15 @@ def derive_state(release: Release, live_at: datetime | None, now: datetime) -> R
     return ReleaseState.LATE
 
 
+def live_time(check: Check) -> datetime:
+    """When a live check shows the page went live: GOV.UK's first_published_at when it gives
+    one no later than the answer (the better evidence, for early as for how late), else when
+    the answer arrived. Never the request's start: "early" needs evidence from before due."""
+    if check.published_at is not None and check.published_at <= check.at:
+        return check.published_at
+    return check.at
+
+
 def acks_from(events: Iterable[Event]) -> list[Ack]:
     return [
         Ack(e.contact_id, int(e.detail.get("step", "0")), e.at)
@@ -89,7 +98,7 @@ def decide(
     lost_since, lost_episode = record.lost_since, record.lost_episode
     if check is not None:
         if check.live and live_at is None:
-            live_at = check.at
+            live_at = live_time(check)
         elif check.live:
             lost_since = None
         elif live_at is not None:

@@ -265,6 +265,7 @@ def test_checks_round_trip_every_field(store: Store) -> None:
         elapsed_ms=12.5,
         published_at=T0 - timedelta(minutes=1),
         judged_url="https://stats.example.com/b",
+        started_at=T0 - timedelta(seconds=2, microseconds=5),
     )
     store.record_checks([check])
 

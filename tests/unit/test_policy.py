@@ -257,3 +257,32 @@ def test_each_loss_of_a_live_page_is_announced_once():
         rec = decide(lost.record, make_check(at=back_at, live=True), back_at).record
     # two losses: the stats team (first step, email) hears of each, under distinct keys
     assert len([k for k in keys if "|stats_team|email" in k]) == 2
+
+
+# -- when a live check says the page went live ------------------------------------------------
+
+S = timedelta(seconds=1)
+
+
+@pytest.mark.parametrize(
+    ("published", "seen", "expected_live_at", "expected"),
+    [
+        (None, DUE, DUE, ReleaseState.LIVE),  # answered at due: on time, never early
+        (DUE, DUE + 5 * S, DUE, ReleaseState.LIVE),  # published at due: never early
+        (DUE + 1 * S, DUE + 5 * S, DUE + S, ReleaseState.LIVE),
+        (DUE - 60 * S, DUE + 30 * S, DUE - 60 * S, ReleaseState.EARLY),  # early, seen later
+        (DUE + 10 * M, DUE + 11 * M, DUE + 10 * M, ReleaseState.LIVE_LATE),  # how late: GOV.UK's
+        (DUE - 60 * S, DUE - 30 * S, DUE - 60 * S, ReleaseState.EARLY),
+        # A first_published_at after the answer arrived (a clock ahead) is not evidence.
+        (DUE + 60 * S, DUE + 5 * S, DUE + 5 * S, ReleaseState.LIVE),
+    ],
+)
+def test_live_at_is_the_publication_time_when_gov_uk_gives_one_no_later_than_the_answer(  # type: ignore[no-untyped-def]
+    published, seen, expected_live_at, expected
+):
+    check = make_check(at=seen, live=True, published_at=published)
+    decision = decide(record(), check, seen)
+    assert decision.record.live_at == expected_live_at
+    assert decision.record.state == expected
+    early = [n for n in decision.due if n.kind == NotificationKind.EARLY]
+    assert bool(early) == (expected == ReleaseState.EARLY)

@@ -3,7 +3,8 @@
 A `Prober` turns a release into a `Check`. Page problems (timeouts, resets, 5xx, refused
 targets, redirect loops, oversized bodies) are findings, not exceptions: `probe` and
 `probe_many` always return a Check, with `live=False`, `error` set to a short kind and a
-readable `reason`.
+readable `reason`. So is anything else that goes wrong with one release (a hostile URL or
+answer, a bug): one release's fault never takes the others' checks with it.
 """
 
 from __future__ import annotations
@@ -13,16 +14,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from ..model import Check, Release
+from ..model import Check, LiveRule, Release
+from .text import PageText, decode, visible_text
 
 
 class Prober(Protocol):
     async def probe(self, release: Release) -> Check:
-        """Probe the release's page once; never raises for a page problem."""
+        """Probe the release's page once; never raises."""
         ...
 
     async def probe_many(self, releases: Sequence[Release]) -> list[Check]:
-        """One Check per release, in the same order; never raises for a page problem."""
+        """One Check per release, in the same order; never raises."""
         ...
 
     async def aclose(self) -> None:
@@ -44,6 +46,7 @@ class Fetched:
     x_cache: str | None = None
     body: bytes | None = None  # None when not read
     charset: str | None = None
+    content_type: str | None = None
     error: str | None = None
     reason: str | None = None
 
@@ -52,12 +55,14 @@ class Fetched:
         self.reason = reason
 
     def text(self) -> str | None:
+        """The body decoded as text, markup and all (None when not read); rules judge `visible`."""
+        return None if self.body is None else decode(self.body, self.charset)
+
+    def visible(self) -> PageText | None:
+        """What a person sees of the body (see text.py); None when not read."""
         if self.body is None:
             return None
-        try:
-            return self.body.decode(self.charset or "utf-8", errors="replace")
-        except LookupError:
-            return self.body.decode("utf-8", errors="replace")
+        return visible_text(self.body, self.content_type, self.charset)
 
 
 class Fetch(Protocol):
@@ -82,3 +87,4 @@ class Outcome:
     url: str | None = None  # the requested URL to record, when not fetched.requested_url
     redirects: list[str] | None = None  # the chain to record, when not fetched.redirects
     judged_url: str | None = None  # the page whose content decided; fetched.final_url if None
+    to_judge: LiveRule | None = None  # a page fetched, still to be judged by this rule

@@ -38,7 +38,7 @@ import httpx
 from ..model import Release
 from .base import Fetch, Outcome
 from .govuk import Followed, follow_govuk, parse_item, same_site
-from .page import probe_page
+from .page import fetch_page, probe_page
 from .rules import STATISTICS_TYPES, has_page_checks
 
 SEARCH_EVERY = timedelta(minutes=5)
@@ -77,7 +77,8 @@ async def probe_release(
     """Probe a release once, in page or GOV.UK mode; see the module docstring."""
     if not release.rule.govuk:
         if release.publication_url is None:
-            return await probe_page(fetch, release)
+            # Fetched only: HttpProber judges it once the host's slot is free (page.fetch_page).
+            return await fetch_page(fetch, release)
         outcome = await probe_page(fetch, _at(release, release.publication_url))
         outcome.reason = f"publication {release.publication_url}: {outcome.reason}"
         return outcome

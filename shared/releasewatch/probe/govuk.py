@@ -137,6 +137,8 @@ def _judge_fetched(fetched: Fetched) -> Outcome | tuple[GovukVerdict, Mapping[st
     item = parse_item(fetched.body)
     if item is None:
         reason = "content API answer is not a JSON object"
+        if _too_deep(fetched.body):
+            reason = "answer nested too deeply to read"
         return Outcome(fetched, False, reason, "bad_content", judged_url=page)
     return judge_govuk(item), item
 
@@ -166,6 +168,16 @@ def parse_item(body: bytes | None) -> dict[str, Any] | None:
     except (ValueError, RecursionError):
         return None
     return item if isinstance(item, dict) else None
+
+
+def _too_deep(body: bytes | None) -> bool:
+    try:
+        json.loads(body or b"")
+    except RecursionError:
+        return True
+    except ValueError:
+        return False
+    return False
 
 
 def _recorded(outcome: Outcome, first: Fetched, chain: list[str], hints: list[str]) -> Outcome:

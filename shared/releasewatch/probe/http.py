@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from http.cookiejar import Cookie, CookieJar, DefaultCookiePolicy
+from typing import NamedTuple
 
 import httpcore
 import httpx
@@ -39,6 +40,14 @@ from ..clock import Clock
 from ..errors import ProbeRefused
 from ..model import Check, Release
 from .base import Fetched, Outcome
+from .decoding import (
+    ACCEPT_ENCODING,
+    BadEncoding,
+    BodyTooLarge,
+    UnsupportedEncoding,
+    parse_encodings,
+    read_decoded,
+)
 from .discover import Discovery, probe_release
 from .netguard import (
     LOCAL_HTTP,
@@ -51,6 +60,7 @@ from .netguard import (
     UnresolvableHost,
     check_url,
 )
+from .page import judge
 
 log = logging.getLogger(__name__)
 
@@ -96,9 +106,11 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
         limits: httpx.Limits,
         verify: ssl.SSLContext | bool = True,
     ) -> None:
-        super().__init__(verify=verify, limits=limits, trust_env=False)
+        # One SSLContext for both: building one loads the CA bundle (~15 ms of CPU).
+        context = verify if isinstance(verify, ssl.SSLContext) else _ssl_context(verify)
+        super().__init__(verify=context, limits=limits, trust_env=False)
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(verify=verify, trust_env=False),
+            ssl_context=context,
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
@@ -157,10 +169,24 @@ class HttpProber:
         return list(await asyncio.gather(*(self.probe(r) for r in releases)))
 
     async def probe(self, release: Release) -> Check:
-        state = self._state()
-        # Host first, then global: a slow host must not sit on global slots while it waits.
-        async with self._host_sem(state, release.url), state.global_sem:
-            return await self._probe_now(state, release)
+        # Everything about one release is inside this guard: a hostile URL or answer (invalid
+        # IDNA, JSON nested 200,000 deep, a date out of range) or a bug of ours becomes this
+        # release's failed check, and probe_many's gather goes on with the others.
+        started = self._clock.now()
+        try:
+            state = self._state()
+            # Host first, then global: a slow host must not sit on global slots while it waits.
+            async with self._host_sem(state, release.url), state.global_sem:
+                answered = await self._probe_now(state, release)
+            # Judged once the slots are free: reading the page needs no connection.
+            outcome = await judge(answered.outcome)
+            return _serialisable(_to_check(release, answered, outcome))
+        except Exception as exc:
+            if isinstance(exc, RecursionError):  # its traceback is as deep as its cause
+                log.warning("probe of release %r: answer nested too deeply", _id(release))
+            else:
+                log.exception("probe of release %r failed", _id(release))
+            return failed_check(release, started, self._clock.now(), exc)
 
     async def warm_up(self, release: Release) -> None:
         """Build every client a probe of `release` may use (TLS context and pool, ~25 ms
@@ -180,8 +206,8 @@ class HttpProber:
 
     # -- one probe -------------------------------------------------------------------
 
-    async def _probe_now(self, state: _LoopState, release: Release) -> Check:
-        at = self._clock.now()
+    async def _probe_now(self, state: _LoopState, release: Release) -> _Answered:
+        started_at = self._clock.now()
         started = time.perf_counter()
         seen: list[Fetched] = []
 
@@ -196,7 +222,11 @@ class HttpProber:
         try:
             async with asyncio.timeout(total):
                 outcome = await probe_release(
-                    fetch, release, at, self._discovery, max_redirects=self.settings.max_redirects
+                    fetch,
+                    release,
+                    started_at,
+                    self._discovery,
+                    max_redirects=self.settings.max_redirects,
                 )
         except TimeoutError:
             last = seen[-1] if seen else Fetched(url=release.url, final_url=release.url)
@@ -205,7 +235,10 @@ class HttpProber:
             if len(seen) > 1:
                 outcome.url = seen[0].requested_url or seen[0].url
         elapsed_ms = (time.perf_counter() - started) * 1000
-        return _to_check(release, at, elapsed_ms, outcome)
+        # The check's time is when its answer arrived, not when the request left: a probe sent
+        # at 09:29:59 and answered at 09:30:01 saw the page as it was after 09:30.
+        at = self._clock.now()
+        return _Answered(outcome, started_at, at, elapsed_ms)
 
     async def _fetch(
         self, state: _LoopState, release: Release, fetched: Fetched, *, read_body: bool
@@ -260,12 +293,7 @@ class HttpProber:
                 if response.status_code >= 500:
                     fetched.fail("http_5xx", f"status {response.status_code} from the server")
                 elif read_body:
-                    fetched.body = await read_capped(response, settings.max_body_bytes)
-                    if fetched.body is None:
-                        fetched.fail(
-                            "body_too_large",
-                            f"body larger than {settings.max_body_bytes} bytes; not judged",
-                        )
+                    await _read_body(fetched, response, settings.max_body_bytes)
                 return
             finally:
                 await response.aclose()
@@ -314,6 +342,8 @@ class HttpProber:
         transport = self._transport
         if transport is None:
             assert policy is not None
+            if not isinstance(self._verify, ssl.SSLContext):
+                self._verify = _ssl_context(self._verify)  # once per prober, for every shard
             transport = GuardedTransport(self._resolver, policy, limits=limits, verify=self._verify)
         return httpx.AsyncClient(
             transport=transport,
@@ -328,11 +358,17 @@ class HttpProber:
                 "Cache-Control": "no-cache",
                 "Pragma": "no-cache",
                 "Accept": "text/html,application/json;q=0.9,*/*;q=0.8",
+                # Only what decoding.py undoes within the cap (no br/zstd even if installed).
+                "Accept-Encoding": ACCEPT_ENCODING,
             },
             cookies=CookieJar(policy=_RefuseCookies()),
             follow_redirects=False,
             trust_env=False,
         )
+
+
+def _ssl_context(verify: bool) -> ssl.SSLContext:
+    return httpx.create_ssl_context(verify=verify, trust_env=False)
 
 
 def bust_url(url: httpx.URL, param: str | None, token: str) -> httpx.URL:
@@ -355,16 +391,35 @@ def strip_param(url: httpx.URL, param: str | None) -> httpx.URL:
 
 
 async def read_capped(response: httpx.Response, cap: int) -> bytes | None:
-    """At most `cap` bytes of body, or None if it is longer (the rest is never read)."""
+    """At most `cap` bytes of decoded body, or None if it is longer (the rest is never read).
+
+    Raises UnsupportedEncoding or BadEncoding for a body we cannot decode.
+    """
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > cap:
         return None
-    body = bytearray()
-    async for chunk in response.aiter_bytes():
-        if len(body) + len(chunk) > cap or response.num_bytes_downloaded > cap:
-            return None
-        body += chunk
-    return bytes(body)
+    if response.is_stream_consumed:
+        # Only an in-memory answer (httpx.MockTransport in tests) arrives already read, and
+        # decoded by httpx; from the network the stream is always still to be read.
+        return response.content if len(response.content) <= cap else None
+    encodings = parse_encodings(response.headers.get("content-encoding"))
+    try:
+        return await read_decoded(response.aiter_raw(), encodings, cap)
+    except BodyTooLarge:
+        return None
+
+
+async def _read_body(fetched: Fetched, response: httpx.Response, cap: int) -> None:
+    try:
+        fetched.body = await read_capped(response, cap)
+    except UnsupportedEncoding as exc:
+        fetched.fail("unsupported_encoding", f"{exc}; not judged")
+        return
+    except BadEncoding as exc:
+        fetched.fail("bad_encoding", f"{exc}; not judged")
+        return
+    if fetched.body is None:
+        fetched.fail("body_too_large", f"body larger than {cap} bytes decoded; not judged")
 
 
 def classify(exc: BaseException) -> tuple[str, str]:
@@ -414,14 +469,25 @@ def _record_response(fetched: Fetched, response: httpx.Response) -> None:
     fetched.cache_control = response.headers.get("cache-control")
     fetched.x_cache = response.headers.get("x-cache")
     fetched.charset = response.charset_encoding
+    fetched.content_type = response.headers.get("content-type")
 
 
-def _to_check(release: Release, at: datetime, elapsed_ms: float, outcome: Outcome) -> Check:
+class _Answered(NamedTuple):
+    """A probe's fetches done: what they gave, when they started and ended, how long."""
+
+    outcome: Outcome
+    started_at: datetime
+    at: datetime
+    elapsed_ms: float
+
+
+def _to_check(release: Release, answered: _Answered, outcome: Outcome) -> Check:
     f = outcome.fetched
     live = outcome.live and outcome.error is None  # an error is never a confirmation
     return Check(
         release_id=release.id,
-        at=at,
+        at=answered.at,
+        started_at=answered.started_at,
         url=outcome.url or f.requested_url or f.url,
         live=live,
         reason=outcome.reason,
@@ -432,7 +498,70 @@ def _to_check(release: Release, at: datetime, elapsed_ms: float, outcome: Outcom
         cache_control=f.cache_control,
         x_cache=f.x_cache,
         error=outcome.error,
-        elapsed_ms=round(elapsed_ms, 1),
+        elapsed_ms=round(answered.elapsed_ms, 1),
         published_at=outcome.published_at,
         judged_url=outcome.judged_url or f.final_url or None,
     )
+
+
+def failure_kind(exc: BaseException) -> tuple[str, str]:
+    """The error kind and reason recorded for an exception that escaped one probe."""
+    if isinstance(exc, RecursionError):
+        return "bad_content", "answer nested too deeply to read"
+    if isinstance(exc, OverflowError):
+        return "bad_content", "a date or number in the answer is out of range"
+    if isinstance(exc, httpx.InvalidURL | UnicodeError):
+        return "invalid_url", f"invalid URL: {_short(str(exc))}"
+    # The type only: the message of an unforeseen error may quote the hostile answer itself.
+    return "unexpected", f"unexpected {type(exc).__name__}"
+
+
+def failed_check(release: Release, started_at: datetime, at: datetime, exc: BaseException) -> Check:
+    """A failed check for a probe that raised; built from plain text, so it cannot fail too."""
+    error, reason = failure_kind(exc)
+    return Check(
+        release_id=_clean(getattr(release, "id", "")),
+        at=at,
+        started_at=started_at,
+        url=_clean(getattr(release, "url", "")),
+        live=False,
+        reason=_clean(reason),
+        error=error,
+    )
+
+
+def _serialisable(check: Check) -> Check:
+    """`check`, or a copy whose text fields are cleaned if it would not serialise (a URL with
+    lone surrogates from a hostile release): one unstorable check must not fail the batch
+    the stores write it in."""
+    try:
+        check.model_dump_json().encode("utf-8")
+    except (ValueError, UnicodeError):
+        fields = (
+            "release_id",
+            "url",
+            "reason",
+            "final_url",
+            "judged_url",
+            "age",
+            "cache_control",
+            "x_cache",
+        )
+        update: dict[str, object] = {
+            f: _clean(getattr(check, f)) for f in fields if getattr(check, f) is not None
+        }
+        update["redirects"] = tuple(_clean(r) for r in check.redirects)
+        return check.model_copy(update=update)
+    return check
+
+
+def _id(release: Release) -> str:
+    return _short(_clean(getattr(release, "id", "?")), 130)
+
+
+def _clean(text: object) -> str:
+    return str(text).encode("utf-8", errors="replace").decode("utf-8")
+
+
+def _short(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -12,8 +12,30 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from ..model import LiveRule
+from .text import PageText, normalise
 
 ANNOUNCEMENTS_INDEX = "/government/statistics/announcements"
+
+# Wording a page must not show to count as live under the default rule (default_rule, applied
+# by config): GOV.UK pages that can be served with status 200 but are not the publication.
+# Matched on the visible text, case and quote style ignored (text.normalise).
+GOVUK_NOT_LIVE_WORDING: tuple[str, ...] = (
+    # The error pages, alphagov/frontend app/views/static_error_pages/500..504.html.erb (until
+    # January 2025 alphagov/static app/views/root/500.html.erb etc.): heading and intro.
+    "Sorry, we're experiencing technical difficulties",
+    "Please try again in a few moments",
+    # The maintenance page, alphagov/static app/views/root/scheduled_maintenance.html.erb.
+    "unavailable due to scheduled maintenance",
+    # The statistics announcement page, alphagov/frontend
+    # app/views/statistics_announcement/show.html.erb: its heading caption ("Official
+    # statistics announcement", "Accredited official statistics announcement", from
+    # config/locales/en.yml formats.*_announcement.name), the forthcoming notice ("These
+    # statistics will be released on ..."), and the cancellation notice. Specific on purpose:
+    # wording a publication itself might use ("Release date") would hide the publication.
+    "official statistics announcement",
+    "These statistics will be released",
+    "Statistics release cancelled",
+)
 _EXCERPT = 60
 
 
@@ -29,19 +51,20 @@ class GovukVerdict(NamedTuple):
     follow: str | None = None  # a redirect's destination path whose item decides instead
 
 
-def judge_page(rule: LiveRule, status: int | None, final_url: str, body: str | None) -> Verdict:
-    """Judge an HTML page against the rule's status, final URL and text checks.
+def judge_page(rule: LiveRule, status: int | None, final_url: str, text: str | None) -> Verdict:
+    """Judge a page against the rule's status, final URL and text checks.
 
-    `body` may be None when the rule has no text checks (the body was not read).
+    `text` is what a person sees on the page (text.visible_text; any other str is normalised
+    first); None when the rule has no text checks (the body was not read).
     """
-    problems = page_problems(rule, status, final_url, body)
+    problems = page_problems(rule, status, final_url, text)
     if problems:
         return Verdict(False, "; ".join(problems))
     return Verdict(True, f"status {status}, all checks passed")
 
 
 def page_problems(
-    rule: LiveRule, status: int | None, final_url: str, body: str | None
+    rule: LiveRule, status: int | None, final_url: str, text: str | None
 ) -> list[str]:
     if status is None:
         return ["no response"]
@@ -52,9 +75,11 @@ def page_problems(
     if rule.final_url is not None and re.search(rule.final_url, final_url) is None:
         problems.append(f"final URL {final_url} does not match {rule.final_url!r}")
     if rule.contains or rule.not_contains:
-        text = body or ""
-        problems += [f"missing text {_quote(t)}" for t in rule.contains if t not in text]
-        problems += [f"text {_quote(t)} still present" for t in rule.not_contains if t in text]
+        seen = text if isinstance(text, PageText) else normalise(text or "")
+        problems += [f"missing text {_quote(t)}" for t in rule.contains if normalise(t) not in seen]
+        problems += [
+            f"text {_quote(t)} still present" for t in rule.not_contains if normalise(t) in seen
+        ]
     return problems
 
 
@@ -85,6 +110,21 @@ _KINDS = {
     "official_statistics_announcement": "a statistics announcement",
     "national_statistics_announcement": "a statistics announcement",
 }
+
+
+def default_rule(title: str, rule: LiveRule) -> LiveRule:
+    """`rule`, or for a rule that would check the status alone, the default content rule: the
+    title must appear in the page's visible text and GOV.UK's error, maintenance and
+    announcement wording must not. `status_only: true` opts out; GOV.UK mode decides from the
+    content item instead."""
+    if rule.status_only or not checks_status_only(rule):
+        return rule
+    return rule.model_copy(update={"contains": (title,), "not_contains": GOVUK_NOT_LIVE_WORDING})
+
+
+def checks_status_only(rule: LiveRule) -> bool:
+    """A rule that any page served with the right status satisfies, error pages included."""
+    return not rule.govuk and not has_page_checks(rule)
 
 
 def judge_govuk(item: Mapping[str, Any]) -> GovukVerdict:

@@ -1,0 +1,129 @@
+"""Text rules read the page as a person sees it: parsed HTML, not the markup's bytes.
+
+Each probe goes through HttpProber (MockTransport), so what is judged is what was fetched.
+"""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from releasewatch.model import Check, LiveRule
+from releasewatch.probe import HttpProber
+from releasewatch.probe.text import normalise, visible_text
+from tests.probe_support import FakeClock, make_release
+
+URL = "https://www.gov.uk/government/statistics/labour-market-overview-uk-july-2025"
+HTML = {"Content-Type": "text/html; charset=utf-8"}
+
+
+async def probe(body: str | bytes, rule: LiveRule, headers: dict[str, str] = HTML) -> Check:
+    data = body.encode() if isinstance(body, str) else body
+    transport = httpx.MockTransport(
+        lambda request: httpx.Response(200, content=data, headers=headers)
+    )
+    prober = HttpProber(FakeClock(), transport=transport)
+    try:
+        return await prober.probe(make_release(URL, rule=rule))
+    finally:
+        await prober.aclose()
+
+
+def page(inside: str) -> str:
+    return f"<!DOCTYPE html><html><head><title>GOV.UK</title></head><body>{inside}</body></html>"
+
+
+# -- hidden text does not count -------------------------------------------------------------
+
+
+async def test_text_inside_a_comment_is_not_on_the_page() -> None:
+    body = page("<h1>Statistics release announcement</h1><!-- Main points -->")
+    check = await probe(body, LiveRule(contains=("Main points",)))
+    assert not check.live
+    assert check.reason == "missing text 'Main points'"
+
+
+async def test_text_inside_a_script_is_not_on_the_page() -> None:
+    body = page('<h1>Coming soon</h1><script>var title = "Labour market overview";</script>')
+    assert not (await probe(body, LiveRule(contains=("Labour market overview",)))).live
+
+
+@pytest.mark.parametrize("tag", ["style", "template", "noscript"])
+async def test_text_in_styles_templates_and_noscript_is_not_on_the_page(tag: str) -> None:
+    body = page(f"<h1>Coming soon</h1><{tag}>Labour market overview</{tag}>")
+    assert not (await probe(body, LiveRule(contains=("Labour market overview",)))).live
+
+
+async def test_forbidden_text_only_in_a_comment_does_not_hide_the_publication() -> None:
+    body = page("<h1>Labour market overview</h1><!-- was: This is a statistics announcement -->")
+    rule = LiveRule(contains=("Labour market overview",), not_contains=("statistics announcement",))
+    assert (await probe(body, rule)).live
+
+
+# -- the text as typed in the config matches the text as shown -------------------------------
+
+
+async def test_an_escaped_ampersand_in_the_title_matches() -> None:
+    body = page("<h1>Family food &amp; drink purchases: 2024</h1>")
+    assert (await probe(body, LiveRule(contains=("Family food & drink purchases",)))).live
+
+
+async def test_a_non_breaking_space_matches_a_space() -> None:
+    body = page("<h1>Labour market overview, UK:&nbsp;July&#160;2025</h1>")
+    assert (await probe(body, LiveRule(contains=("Labour market overview, UK: July 2025",)))).live
+
+
+async def test_case_and_line_breaks_do_not_matter() -> None:
+    body = page("<h1>LABOUR MARKET\n      overview</h1>")
+    assert (await probe(body, LiveRule(contains=("Labour market overview",)))).live
+
+
+async def test_curly_quotes_and_dashes_match_straight_ones() -> None:
+    body = page("<h1>Children\u2019s social care \u2013 England</h1>")
+    assert (await probe(body, LiveRule(contains=("Children's social care - England",)))).live
+
+
+async def test_words_in_separate_blocks_are_not_run_together() -> None:
+    body = page("<table><tr><td>Release</td><td>date</td></tr></table>")
+    assert (await probe(body, LiveRule(not_contains=("Release date",)))).live is False
+    assert (await probe(body, LiveRule(not_contains=("Releasedate",)))).live
+
+
+async def test_the_page_charset_is_honoured() -> None:
+    body = page("<h1>Caf\u00e9 prices</h1>").encode("latin-1")
+    headers = {"Content-Type": "text/html; charset=iso-8859-1"}
+    assert (await probe(body, LiveRule(contains=("Caf\u00e9 prices",)), headers)).live
+
+
+async def test_a_non_html_body_is_read_as_normalised_text() -> None:
+    headers = {"Content-Type": "text/plain"}
+    body = "LABOUR   market <b>overview</b>"
+    assert (await probe(body, LiveRule(contains=("labour market <b>overview",)), headers)).live
+
+
+# -- pure helpers --------------------------------------------------------------------------
+
+
+def test_visible_text_of_a_gov_uk_like_page() -> None:
+    body = page(
+        '<header><a href="/">GOV.UK</a></header><main><h1 class="govuk-heading-xl">'
+        "Labour market&nbsp;overview</h1><p>Main <strong>points</strong></p></main>"
+        "<script>window.x = 1</script>"
+    ).encode()
+    assert visible_text(body, "text/html") == "gov.uk labour market overview main points"
+
+
+def test_html_without_a_content_type_is_recognised() -> None:
+    assert visible_text(b"<html><body><p>a &amp; b</p><!-- c --></body></html>") == "a & b"
+
+
+def test_normalise_is_idempotent_on_its_output() -> None:
+    text = "  We\u2019re\u00a0SORRY \u2014 try\tagain "
+    assert normalise(text) == "we're sorry - try again"
+    assert normalise(normalise(text)) == normalise(text)
+
+
+def test_a_deeply_nested_page_is_still_read() -> None:
+    # libxml2 stops at 256 levels unless told otherwise: the title would vanish.
+    body = "<html><body>" + "<div>" * 1000 + "<h1>Labour market</h1>" + "</div>" * 1000
+    assert visible_text(body.encode(), "text/html") == "labour market"
