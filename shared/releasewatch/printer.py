@@ -85,7 +85,9 @@ class ConsolePrinter:
         if check.x_cache:
             cache.append(f"x-cache={check.x_cache}")
         extra = f" [{' '.join(cache)}]" if cache else ""
-        if check.judged_url:
+        # Named only when it says something the line does not: a page judged at its own
+        # final URL would repeat it on every line.
+        if check.judged_url and check.judged_url != check.final_url:
             extra += f" (judged {check.judged_url})"
         return for_terminal(
             f"{_hms(check.at):>12}  {check.release_id}: {verdict:<8} {status:>4} "

@@ -30,6 +30,12 @@ def test_the_console_line_names_the_judged_url() -> None:
     assert f"(judged {PUBLICATION})" in out.getvalue()
 
 
+def test_the_console_line_does_not_repeat_a_page_judged_at_its_own_final_url() -> None:
+    out = io.StringIO()
+    ConsolePrinter(out)("check", make_check(final_url=PUBLICATION, judged_url=PUBLICATION))
+    assert "judged" not in out.getvalue()
+
+
 def test_quiet_console_prints_again_when_the_judged_url_changes() -> None:
     out = io.StringIO()
     printer = ConsolePrinter(out, quiet_checks=True)
