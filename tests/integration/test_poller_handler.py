@@ -237,6 +237,18 @@ def test_a_missing_environment_variable_is_named(
     assert {p.path for p in caught.value.problems} == {"TABLE_NAME", "SENDER_EMAIL"}
 
 
+def test_the_attempt_bound_comes_from_the_environment(
+    aws: None, monkeypatch: pytest.MonkeyPatch, clock: FixedClock
+) -> None:
+    assert build_poller(PollerSettings.from_env(), clock=clock).watchdog.max_attempts == 3
+    monkeypatch.setenv("MAX_ATTEMPTS", "5")
+    assert build_poller(PollerSettings.from_env(), clock=clock).watchdog.max_attempts == 5
+    monkeypatch.setenv("MAX_ATTEMPTS", "0")
+    with pytest.raises(ConfigError) as caught:
+        PollerSettings.from_env()
+    assert [p.path for p in caught.value.problems] == ["MAX_ATTEMPTS"]
+
+
 def test_logs_carry_no_address(
     handler: ModuleType,
     clock: FixedClock,

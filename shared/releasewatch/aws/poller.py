@@ -172,7 +172,9 @@ def build_poller(
                 sender_id=settings.sms_sender_id, topic_arn=settings.sms_topic_arn
             ),
         }
-    watchdog = build_watchdog(store, notifiers, clock, prober=prober, links=links)
+    watchdog = build_watchdog(
+        store, notifiers, clock, prober=prober, links=links, max_attempts=settings.max_attempts
+    )
     return Poller(watchdog, settings)
 
 

@@ -53,6 +53,9 @@ class PollerSettings(_EnvSettings):
     reserve_seconds: float = Field(20.0, alias="RESERVE_SECONDS", ge=5)
     # Re-polling stops this far into the invocation: the next scheduled one takes over.
     window_seconds: float = Field(50.0, alias="WINDOW_SECONDS", ge=0, le=600)
+    # Sending attempts per message before it is failed and its fallback runs (config's
+    # defaults.max_attempts locally).
+    max_attempts: int = Field(3, alias="MAX_ATTEMPTS", ge=1, le=10)
 
 
 class ApiSettings(_EnvSettings):
