@@ -196,3 +196,28 @@ def test_render_escapes_every_field_a_server_controls() -> None:
     assert not any(ch in rendered for ch in "\x1b\x07\x9b\u202e")
     assert "\\x1b]0;pwned\\x07\\x1b[2J\\x9b\\u202e\\n" in rendered
     assert len(rendered.splitlines()) == 12  # no line broken by a server's newline
+
+
+ERROR_PAGE = (
+    b"<html><head><title>Sorry, we're experiencing technical difficulties - GOV.UK</title>"
+    b"</head><body><h1>Sorry, we're experiencing technical difficulties</h1>"
+    b"<p>Please try again in a few moments.</p></body></html>"
+)
+
+
+def test_title_applies_the_watchdogs_default_rule(capsys: pytest.CaptureFixture[str]) -> None:
+    with loopback_server(lambda h: h.reply(200, ERROR_PAGE)) as server:
+        assert run([server.url("/p"), "--allow-loopback", "--title", TITLE]) == 1
+        out = capsys.readouterr().out
+        assert "verdict       NOT LIVE" in out and "missing text" in out
+    with loopback_server(lambda h: h.reply(200, LIVE_PAGE)) as server:
+        assert run([server.url("/p"), "--allow-loopback", "--title", TITLE]) == 0
+
+
+def test_a_status_only_check_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    with loopback_server(lambda h: h.reply(200, ERROR_PAGE)) as server:
+        assert run([server.url("/p"), "--allow-loopback"]) == 0
+    assert "only the status is checked" in capsys.readouterr().err
+    with loopback_server(lambda h: h.reply(200, LIVE_PAGE)) as server:
+        assert run([server.url("/p"), "--allow-loopback", "--contains", TITLE]) == 0
+    assert "only the status" not in capsys.readouterr().err

@@ -20,6 +20,7 @@ from ..model import Chain, Check, Contact, LiveRule, Release, Step
 from ..printer import for_terminal
 from ..probe.http import HttpProber, ProbeSettings
 from ..probe.netguard import check_url
+from ..probe.rules import checks_status_only, default_rule
 
 _CLI_CONTACT = Contact(id="cli", name="releasewatch check", email="cli@example.com")
 _CLI_CHAIN = Chain(id="cli", steps=(Step(after=timedelta(0), notify=("cli",)),))
@@ -37,6 +38,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         default=[],
         metavar="TEXT",
         help="text that must not appear (e.g. the announcement wording)",
+    )
+    p.add_argument(
+        "--title",
+        metavar="TEXT",
+        help="the release's title: with no other text or URL check, judge the page by the "
+        "watchdog's default content rule (the title shown, no GOV.UK error or announcement "
+        "wording)",
     )
     p.add_argument("--status", type=int, default=200, help="expected status (default 200)")
     p.add_argument("--final-url", metavar="REGEX", help="pattern the final URL must match")
@@ -59,6 +67,13 @@ def run(args: argparse.Namespace) -> int:
     except (ValidationError, ValueError, ProbeRefused, httpx.InvalidURL) as exc:
         print(f"releasewatch check: {for_terminal(_first_line(exc))}", file=sys.stderr)
         return 2
+    if checks_status_only(release.rule):
+        print(
+            "releasewatch check: note: only the status is checked, so an error or maintenance "
+            "page served with it would pass; give --title (the watchdog's default content rule) "
+            "or --contains/--not-contains",
+            file=sys.stderr,
+        )
     check = asyncio.run(probe_once(release, settings))
     print(render(check))
     if check.error == "refused":
@@ -92,11 +107,14 @@ def build_release(args: argparse.Namespace) -> Release:
         final_url=args.final_url,
         govuk=args.govuk,
     )
+    title = getattr(args, "title", None)
+    if title:
+        rule = default_rule(title, rule)
     extra: dict[str, object] = {"cache_bust_param": None} if args.no_cache_bust else {}
     return Release.model_validate(
         {
             "id": "cli-check",
-            "title": args.url,
+            "title": title or args.url,
             "url": args.url,
             "due": SystemClock().now(),
             "rule": rule,
