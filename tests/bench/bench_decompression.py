@@ -18,6 +18,7 @@ import time
 import tracemalloc
 import zlib
 from collections.abc import AsyncIterator, Awaitable
+from datetime import timedelta
 from typing import TypeVar
 
 import httpx
@@ -68,7 +69,7 @@ def release() -> Release:
         url="https://www.gov.uk/government/statistics/labour-market-overview",
         due=SystemClock().now(),
         rule=LiveRule(contains=("Labour market overview",)),
-        chain=Chain(id="c", steps=(Step(after=0, notify=("team",)),)),  # type: ignore[arg-type]
+        chain=Chain(id="c", steps=(Step(after=timedelta(0), notify=("team",)),)),
         contacts={"team": Contact(id="team", name="Team", email="team@example.com")},
     )
 
