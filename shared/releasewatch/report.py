@@ -20,17 +20,14 @@ from datetime import datetime, timedelta
 from itertools import pairwise
 from typing import Literal
 
+from .code_of_practice import EDITION_2, practice_for
 from .model import Check, Contact, Event, EventKind, ReleaseRecord
 from .notify.base import Attachment
 from .store.base import Store
 from .timefmt import delay_text, uk, uk_datetime, uk_datetime_seconds
 
 BLANK = "[TO COMPLETE]"
-PRACTICE = (
-    "Code of Practice for Statistics, Trustworthiness principle, T3 Orderly release: "
-    "practice T3.6 (statistics are released at the standard time of 9.30am, or another time "
-    "announced in advance, and that time is kept)"
-)
+PRACTICE = EDITION_2.full  # the Code 2.x wording; practice_for(due) picks the one in force
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 Format = Literal["txt", "md", "docx"]
@@ -134,7 +131,7 @@ def build_report(
         "head": person("head_of_profession", "lead_official"),
         "statement": (f"{BLANK}: link to the published statement about the breach",),
         "report_date": (f"{uk(report_date):%A %d %B %Y} (draft generated {_t(report_date)})",),
-        "practices": (PRACTICE,),
+        "practices": (practice_for(r.due).full,),
         "occurred": (f"{occurred:%A %d %B %Y}",),
         "account": (
             *account,
@@ -426,8 +423,9 @@ def _heading(report: BreachReport) -> str:
 
 def _preamble(report: BreachReport) -> list[str]:
     return [
-        "A draft for the breach report form (Code of Practice for Statistics, T3.6), built by "
-        "releasewatch from its records. Complete every item marked " + BLANK + ".",
+        "A draft for the breach report form (Code of Practice for Statistics, "
+        f"{practice_for(report.due).short}), built by releasewatch from its records. "
+        "Complete every item marked " + BLANK + ".",
         "Times are UK local time, with the zone (BST or GMT) named.",
     ]
 

@@ -15,7 +15,9 @@ from ..timefmt import delay_text, uk_datetime, uk_datetime_seconds
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("report", help="draft the breach report (T3.6) for a release")
+    p = sub.add_parser(
+        "report", help="draft the breach report (Code of Practice, orderly release) for a release"
+    )
     p.add_argument("release_id", metavar="RELEASE_ID")
     p.add_argument(
         "--db",

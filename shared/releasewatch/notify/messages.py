@@ -16,6 +16,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from ..code_of_practice import practice_for
 from ..model import Channel, Check, Contact, Notification, NotificationKind, Release
 from ..timefmt import delay_text, uk_datetime, uk_datetime_seconds, uk_time
 from .base import Attachment, Message
@@ -261,8 +262,9 @@ def _email_text(ctx: MessageContext) -> str:
             if n.kind == NotificationKind.BREACH:
                 lines += [
                     "",
-                    "This is a breach of the Code of Practice for Statistics (T3.6, orderly "
-                    "release): the release time was announced in advance and has not been kept.",
+                    "This is a breach of the Code of Practice for Statistics "
+                    f"({practice_for(r.due).short}): the release time was announced in advance "
+                    "and has not been kept.",
                     "Breach notices are never held by acknowledgements: the head of profession "
                     "must know.",
                 ]
@@ -271,8 +273,8 @@ def _email_text(ctx: MessageContext) -> str:
             lines += [
                 f"'{r.title}' was due at {uk_datetime(r.due)} but was found live "
                 f"at {uk_datetime(ctx.live_at or ctx.now)}: it was released early.",
-                "Early release is a breach of the Code of Practice for Statistics (T3.6, "
-                "orderly release).",
+                "Early release is a breach of the Code of Practice for Statistics "
+                f"({practice_for(r.due).short}).",
                 "",
                 *_check_lines(ctx.last_check),
                 "",
