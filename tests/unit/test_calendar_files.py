@@ -152,3 +152,30 @@ def test_ics_malformed_events_are_skipped_with_where_and_why():
 def test_a_file_that_is_not_icalendar_fails_the_source():
     with pytest.raises(FeedError, match="not an iCalendar file"):
         parse_ics(b"id,title\n1,2\n")
+
+
+def test_an_ics_url_is_fetched_through_the_guarded_client(tmp_path):
+    import asyncio
+
+    from releasewatch.calendar.fetch import FeedFetcher
+    from releasewatch.calendar.sources import read_source
+    from releasewatch.calendar.spec import CalendarSpec
+    from tests.probe_support import loopback_server
+
+    with loopback_server(lambda h: h.reply(200, ICS, {"Content-Type": "text/calendar"})) as server:
+        spec = CalendarSpec(ics=server.url("/releases.ics"))
+        now = datetime(2026, 7, 1, tzinfo=UTC)
+
+        async def go(local_mode: bool) -> object:
+            fetcher = FeedFetcher(local_mode=local_mode)
+            try:
+                return await read_source(spec, fetcher, now, tmp_path)
+            finally:
+                await fetcher.aclose()
+
+        parsed = asyncio.run(go(True))
+        assert len(parsed.announcements) == 4  # type: ignore[attr-defined]
+        assert server.seen[0].headers["user-agent"].startswith("releasewatch/")
+        with pytest.raises(FeedError, match="refused"):
+            asyncio.run(go(False))
+        assert len(server.seen) == 1

@@ -149,3 +149,15 @@ def test_states_and_bad_entries_are_each_reported_where_they_are():
 def test_an_answer_that_is_not_a_search_page_fails_the_source(body: bytes):
     with pytest.raises(FeedError):
         parse_page(body, "https://www.gov.uk")
+
+
+def test_control_characters_in_feed_text_never_reach_the_terminal():
+    body = {
+        "results": [
+            result("a", "Stats\x1b[2J\u202e: July\nfake line", "2026-07-17T09:30:00.000+01:00")
+        ],
+        "total": 1,
+    }
+    out = Parsed()
+    parse_page(json.dumps(body).encode(), "https://www.gov.uk", into=out)
+    assert out.announcements[0].title == "Stats [2J : July fake line"

@@ -246,3 +246,20 @@ def test_calendar_config_mistakes_are_located(tmp_path):
     assert any("bad.yaml:10: calendars[3].ics" in t and "https" in t for t in text)
     assert any("bad.yaml:12: series[0].match" in t and "regular expression" in t for t in text)
     assert any("bad.yaml:13: series[1].chain" in t and "unknown chain 'nope'" in t for t in text)
+
+
+def test_a_published_release_gone_from_search_is_said_to_be_published(
+    tmp_path, server, search, capsys
+):
+    from releasewatch.model import ReleaseState
+
+    config = write_config(tmp_path, server)
+    sync(tmp_path, config, capsys)
+    with SQLiteStore(tmp_path / "rw.db") as store:
+        rec = store.get_release("govuk-patents-2026")
+        assert rec is not None
+        store.update_release(rec.model_copy(update={"state": ReleaseState.LIVE}))
+    del search.results[1]  # search drops an announcement once its publication is out
+    code, out, _ = sync(tmp_path, config, capsys)
+    assert code == 0
+    assert "(gone from the source: published)" in row(out, "Patents annual")

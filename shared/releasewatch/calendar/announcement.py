@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from ..model import IDENT, Frozen, UtcDatetime
+from ..model import IDENT, Frozen, UtcDatetime, is_control_char
 
 
 class AnnState(StrEnum):
@@ -57,3 +57,9 @@ def release_id(prefix: str, slug: str) -> str:
         return candidate
     digest = hashlib.sha1(slug.encode("utf-8", "replace")).hexdigest()[:10]  # noqa: S324
     return f"{prefix}-{clean[:100]}-{digest}"
+
+
+def plain(text: str) -> str:
+    """Feed text made safe for a terminal and a message: control characters (ESC, newlines,
+    bidi overrides) become spaces, runs of space one."""
+    return " ".join("".join(" " if is_control_char(ch) else ch for ch in text).split())

@@ -12,8 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from ..model import first_control_char
-from .announcement import Announcement, AnnState, FeedError, Parsed, Skipped, release_id
+from .announcement import Announcement, AnnState, FeedError, Parsed, Skipped, plain, release_id
 from .fetch import FeedFetcher
 from .spec import GovukSpec
 
@@ -76,7 +75,9 @@ def parse_page(
             out.announcements.append(result)
         else:
             title = item.get("title") if isinstance(item, dict) else None
-            out.skipped.append(Skipped(where, result, title if isinstance(title, str) else ""))
+            out.skipped.append(
+                Skipped(where, result, plain(title) if isinstance(title, str) else "")
+            )
     return len(results), total
 
 
@@ -85,10 +86,8 @@ def parse_result(item: Any, base: str) -> Announcement | str:
     if not isinstance(item, dict):
         return "not an object"
     title, link = item.get("title"), item.get("link")
-    if not isinstance(title, str) or not title.strip():
+    if not isinstance(title, str) or not plain(title):
         return "no title"
-    if first_control_char(title) is not None:
-        title = " ".join(title.split())
     if not isinstance(link, str) or not link.startswith(ANNOUNCEMENT_PREFIX):
         return f"link {str(link)[:80]!r} is not a statistics announcement path"
     slug = link.removeprefix(ANNOUNCEMENT_PREFIX).strip("/")
@@ -115,11 +114,11 @@ def parse_result(item: Any, base: str) -> Announcement | str:
         return "confirmed, but no release_timestamp"
     return Announcement(
         id=release_id("govuk", slug),
-        title=title.strip(),
+        title=plain(title),
         url=base + link,
         state=state,
         due=due,
-        display_date=display_date,
+        display_date=plain(display_date),
         publication_url=f"{base}/government/statistics/{slug}",
         producer=_producer(item.get("organisations")),
         govuk=True,
@@ -130,4 +129,4 @@ def _producer(orgs: Any) -> str:
     if not isinstance(orgs, Sequence) or isinstance(orgs, str):
         return ""
     titles = [o["title"] for o in orgs if isinstance(o, dict) and isinstance(o.get("title"), str)]
-    return ", ".join(" ".join(t.split()) for t in titles)
+    return ", ".join(plain(t) for t in titles)

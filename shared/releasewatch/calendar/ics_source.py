@@ -17,7 +17,7 @@ import icalendar
 
 from ..model import first_control_char
 from ..timefmt import LONDON
-from .announcement import Announcement, AnnState, FeedError, Parsed, Skipped, release_id
+from .announcement import Announcement, AnnState, FeedError, Parsed, Skipped, plain, release_id
 
 _URL = re.compile(r"https?://[^\s<>\"]+")
 
@@ -33,8 +33,8 @@ def parse_ics(data: bytes) -> Parsed:
         for event in cal.walk("VEVENT"):
             n += 1
             uid = str(event.get("UID", "")).strip()
-            where = f"event {n}" + (f" (UID {uid[:60]})" if uid else "")
-            title = " ".join(str(event.get("SUMMARY", "")).split())
+            where = f"event {n}" + (f" (UID {plain(uid)[:60]})" if uid else "")
+            title = plain(str(event.get("SUMMARY", "")))
             result = _event(event, uid, title)
             if isinstance(result, Announcement):
                 out.announcements.append(result)

@@ -23,7 +23,7 @@ from ..model import LiveRule, Release, ReleaseRecord
 from ..probe.rules import default_rule
 from ..store.base import Store
 from ..timefmt import uk_datetime
-from .announcement import Announcement, AnnState, FeedError, Parsed, Skipped
+from .announcement import Announcement, AnnState, FeedError, Parsed, Skipped, plain
 from .fetch import FeedFetcher
 from .imports import Imports
 from .sources import read_source
@@ -118,7 +118,11 @@ def plan_sync(
         for ann in announcements:
             note = ""
             if ann.id in kept_from_before and label not in plan.failures:
-                note = " (gone from the source: kept, check it)"
+                record = stored.get(ann.id)
+                published = record is not None and record.state.is_live
+                note = " (gone from the source: " + (
+                    "published)" if published else "kept, check it)"
+                )
             urls = [u for u in (ann.url, ann.publication_url) if u]
             if ann.id in hand_ids or any(u in hand_urls for u in urls):
                 mine = (
@@ -217,7 +221,9 @@ def render(plan: Plan, *, width: int = 44) -> list[str]:
         title = line.title if len(line.title) <= width else line.title[: width - 1] + "…"
         due = uk_datetime(line.due) if line.due is not None else "-"
         where = f" [{line.where}]" if line.where else ""
-        rows.append((title or "-", due, line.state, line.source, line.change + where))
+        # Feed text is cleaned where it is parsed; cleaned again here, as the last line.
+        cells = (title or "-", due, line.state, line.source, line.change + where)
+        rows.append(tuple(plain(c) for c in cells))  # type: ignore[arg-type]
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     return [
         "  ".join(cell.ljust(w) for cell, w in zip(r[:4], widths, strict=True)) + "  " + r[4]
