@@ -61,6 +61,7 @@ def sync_and_report(
     config: Config, store: Store, db: Path, now: datetime, *, dry_run: bool = False
 ) -> int:
     """Sync (or plan only), print the table and the outcome; the exit code. Used by `run`."""
+    from ..calendar.announcement import FeedError, Parsed
     from ..calendar.fetch import FeedFetcher
     from ..calendar.imports import Imports, imports_path
     from ..calendar.sync import apply_plan, fetch_sources, plan_sync, render, stored_records
@@ -72,15 +73,15 @@ def sync_and_report(
         print(f"releasewatch sync: {exc}; nothing synced", file=sys.stderr)
         return 2
 
-    async def fetch_all() -> dict[str, object]:
+    async def fetch_all() -> dict[str, Parsed | FeedError]:
         fetcher = FeedFetcher(local_mode=config.local_mode)
         try:
-            return dict(await fetch_sources(config, fetcher, now))
+            return await fetch_sources(config, fetcher, now)
         finally:
             await fetcher.aclose()
 
     results = asyncio.run(fetch_all())
-    plan = plan_sync(config, results, previous, stored_records(store), now)  # type: ignore[arg-type]
+    plan = plan_sync(config, results, previous, stored_records(store), now)
     for text in render(plan):
         print(text)
     for label, why in plan.failures.items():
