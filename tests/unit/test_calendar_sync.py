@@ -263,3 +263,11 @@ def test_a_published_release_gone_from_search_is_said_to_be_published(
     code, out, _ = sync(tmp_path, config, capsys)
     assert code == 0
     assert "(gone from the source: published)" in row(out, "Patents annual")
+
+
+def test_an_id_two_sources_both_use_is_imported_once(tmp_path, server, capsys):
+    csv = "govuk-patents-2026,Our own patents,https://www.example.com/other,2026-07-21 09:30\n"
+    code, out, _ = sync(tmp_path, write_config(tmp_path, server, csv=csv), capsys)
+    assert code == 0
+    assert stored(tmp_path)["govuk-patents-2026"].release.title == "Patents annual"  # type: ignore[attr-defined]
+    assert "skipped: id govuk-patents-2026 also in govuk:" in row(out, "Our own patents")

@@ -90,6 +90,7 @@ def plan_sync(
     hand_ids = {r.id for r in config.releases}
     hand_urls = {u: r.id for r in config.releases for u in (r.url, r.publication_url) if u}
     claimed: dict[str, str] = {}  # url → "source id" of the announcement that holds it
+    claimed_ids: dict[str, str] = {}  # release id → the source it was imported from
     imported: list[Release] = []
 
     for spec in config.calendars:
@@ -133,6 +134,11 @@ def plan_sync(
                 plan.lines.append(_line(ann, label, f"skipped: the config's release {mine} wins"))
                 continue
             twin = next((claimed[u] for u in urls if u in claimed), None)
+            if twin is None and ann.id in claimed_ids:
+                plan.lines.append(
+                    _line(ann, label, f"skipped: id {ann.id} also in {claimed_ids[ann.id]}")
+                )
+                continue
             if twin is not None:
                 plan.lines.append(_line(ann, label, f"skipped: same publication as {twin}"))
                 continue
@@ -142,6 +148,7 @@ def plan_sync(
                 continue
             for u in urls:
                 claimed[u] = f"{label} {ann.id}"
+            claimed_ids[ann.id] = label
             if release is None:
                 plan.lines.append(_line(ann, label, "not watched: provisional (no exact time)"))
                 continue
