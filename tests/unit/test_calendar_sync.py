@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -116,9 +117,12 @@ def test_first_sync_adds_confirmed_announcements_as_watched_releases(tmp_path, s
     )
     line = row(out, "Monthly IPO statistics: July 2026")
     assert "Thu 16 Jul 2026 09:30 BST" in line and line.rstrip().endswith("add")
-    assert "not watched: provisional" in row(out, "Designs: August to September 2026")
+    designs = row(out, "Designs: August to September 2026")
+    assert "not watched: provisional" in designs
+    # GOV.UK's own wording, not its provisional timestamp's made-up midnight
+    assert re.split(r"\s{2,}", designs)[1:3] == ["August to September 2026", "provisional"]
     assert "skipped: cancelled, never watched" in row(out, "Withdrawn before")
-    assert "synced: 2 add" in out
+    assert "synced: 2 add, 1 not watched, 1 skipped" in out
 
 
 def test_a_second_sync_changes_nothing(tmp_path, server, capsys):

@@ -44,6 +44,7 @@ class Line:
     source: str
     change: str  # add, move, cancel, update, unchanged, or "skipped: <why>"
     where: str = ""
+    display_date: str = ""  # the feed's own wording, shown when there is no exact time
 
 
 @dataclass
@@ -58,7 +59,7 @@ class Plan:
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
         for line in self.lines:
-            key = line.change.split(" ", 1)[0].rstrip(":")
+            key = line.change.split(" (", 1)[0].split(":", 1)[0]
             out[key] = out.get(key, 0) + 1
         return out
 
@@ -227,6 +228,8 @@ def render(plan: Plan, *, width: int = 44) -> list[str]:
     for line in plan.lines:
         title = line.title if len(line.title) <= width else line.title[: width - 1] + "…"
         due = uk_datetime(line.due) if line.due is not None else "-"
+        if line.display_date and (line.due is None or line.state == AnnState.PROVISIONAL):
+            due = line.display_date  # "August to September 2026", not a made-up midnight
         where = f" [{line.where}]" if line.where else ""
         # Feed text is cleaned where it is parsed; cleaned again here, as the last line.
         cells = (title or "-", due, line.state, line.source, line.change + where)
@@ -254,7 +257,7 @@ def _change(release: Release, record: ReleaseRecord | None) -> str:
 
 
 def _line(ann: Announcement, label: str, change: str) -> Line:
-    return Line(ann.title, ann.due, ann.state.value, label, change)
+    return Line(ann.title, ann.due, ann.state.value, label, change, "", ann.display_date)
 
 
 def _skipped_line(skip: Skipped, label: str) -> Line:
