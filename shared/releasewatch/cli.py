@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from . import __version__
 
-COMMANDS = ("run", "demo", "validate", "check", "report", "push", "status")
+COMMANDS = ("run", "demo", "validate", "check", "report", "push", "status", "sync")
 
 
 def build_parser() -> argparse.ArgumentParser:

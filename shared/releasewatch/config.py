@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from .calendar.spec import CalendarSpec, SeriesSpec
 from .errors import ConfigError, ConfigProblem, ProbeRefused
 from .model import IDENT, Cadence, Chain, Contact, LiveRule, Release, Step, _duration, plain_text
 from .probe.netguard import check_url
@@ -95,6 +96,13 @@ class Config:
     file: str
     max_attempts: int = 3  # defaults.max_attempts
     warnings: list[ConfigProblem] = field(default_factory=list)  # valid, but worth a look
+    # What calendar sync needs to turn announcements into releases (calendar/sync.py).
+    calendars: list[CalendarSpec] = field(default_factory=list)
+    series: list[SeriesSpec] = field(default_factory=list)
+    chains: dict[str, Chain] = field(default_factory=dict)
+    contacts: dict[str, Contact] = field(default_factory=dict)
+    defaults: DefaultsIn | None = None
+    default_chain: str | None = None
 
 
 def load_config(path: str | FsPath, now: datetime | None = None) -> Config:
@@ -284,6 +292,7 @@ def parse_config(text: str, file: str = "<config>", now: datetime | None = None)
                 "publication; drop status_only to use the default content rule, or give "
                 "contains/not_contains",
             )
+    calendars, series = _calendars(raw, local_mode, raw_chains, validate, problem)
     if problems:
         raise ConfigError(problems)
     return Config(
@@ -292,10 +301,67 @@ def parse_config(text: str, file: str = "<config>", now: datetime | None = None)
         file=doc.file,
         max_attempts=defaults.max_attempts,
         warnings=warnings,
+        calendars=calendars,
+        series=series,
+        chains=chains,
+        contacts=contacts,
+        defaults=defaults,
+        default_chain=default_chain,
     )
 
 
-_TOP_LEVEL = {"version", "local_mode", "defaults", "contacts", "chains", "releases"}
+def _calendars(
+    raw: dict[str, Any], local_mode: bool, raw_chains: dict[str, Any], validate: Any, problem: Any
+) -> tuple[list[CalendarSpec], list[SeriesSpec]]:
+    """`calendars:` and `series:`, each mistake reported where it is."""
+    calendars: list[CalendarSpec] = []
+    raw_calendars = raw.get("calendars") or []
+    if not isinstance(raw_calendars, list):
+        problem(("calendars",), "expected a list of sources (govuk, csv, ics)")
+        raw_calendars = []
+    labels: dict[str, int] = {}
+    for i, data in enumerate(raw_calendars):
+        spec = validate(CalendarSpec, data, ("calendars", i))
+        if spec is None:
+            continue
+        if spec.label in labels:
+            problem(("calendars", i), f"the same source as calendars[{labels[spec.label]}]")
+            continue
+        labels[spec.label] = i
+        url = spec.govuk.base_url if spec.govuk is not None else spec.ics
+        if url is not None and (spec.govuk is not None or "://" in url):
+            url_problem = _check_url(url, local_mode)
+            if url_problem:
+                key = (
+                    ("calendars", i, "govuk", "base_url") if spec.govuk else ("calendars", i, "ics")
+                )
+                problem(key, url_problem)
+                continue
+        calendars.append(spec)
+    series: list[SeriesSpec] = []
+    raw_series = raw.get("series") or []
+    if not isinstance(raw_series, list):
+        problem(("series",), "expected a list of {match, chain, live}")
+        raw_series = []
+    for i, data in enumerate(raw_series):
+        one = validate(SeriesSpec, data, ("series", i))
+        if one is not None and one.chain is not None and one.chain not in raw_chains:
+            problem(("series", i, "chain"), f"unknown chain {one.chain!r}")
+        elif one is not None:
+            series.append(one)
+    return calendars, series
+
+
+_TOP_LEVEL = {
+    "version",
+    "local_mode",
+    "defaults",
+    "contacts",
+    "chains",
+    "releases",
+    "calendars",
+    "series",
+}
 _M = TypeVar("_M", bound=BaseModel)
 
 

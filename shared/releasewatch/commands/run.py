@@ -74,7 +74,15 @@ def run(args: argparse.Namespace) -> int:
     clock = SystemClock()
     try:  # a read-only, full, corrupt or foreign database: say so now, not on every tick
         store = open_checked(paths.db)
-        removed = store.apply_releases(config.releases, clock.now())
+        if config.calendars:  # sync on start: hand-written releases plus the calendars' ones
+            from .sync import sync_and_report
+
+            if sync_and_report(config, store, paths.db, clock.now()) == 2:
+                store.close()
+                return 2
+            removed: list[str] = []
+        else:
+            removed = store.apply_releases(config.releases, clock.now())
     except (StoreError, sqlite3.Error) as exc:
         print(f"releasewatch: {exc if isinstance(exc, StoreError) else explain(exc)}",
               file=sys.stderr)  # fmt: skip
@@ -101,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
         max_attempts=config.max_attempts,
     )
     print(
-        f"releasewatch: watching {len(config.releases)} release(s) from {args.config}; "
+        f"releasewatch: watching {len(store.active_releases())} release(s) from {args.config}; "
         f"state in {paths.db}; SMS outbox in {paths.outbox}; dashboard at {web.base_url}/"
         + (
             f"; {len(removed)} release(s) no longer in the config were deactivated"

@@ -1,0 +1,65 @@
+"""What every source yields: announcements, and the entries it skipped with a located reason."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from ..model import IDENT, Frozen, UtcDatetime, is_control_char
+
+
+class AnnState(StrEnum):
+    CONFIRMED = "confirmed"  # an exact date and time: watched
+    PROVISIONAL = "provisional"  # a month or a range: listed, not watched
+    CANCELLED = "cancelled"
+
+
+class Announcement(Frozen):
+    id: str  # the release id it becomes
+    title: str
+    url: str
+    state: AnnState
+    due: UtcDatetime | None = None  # None: no exact time (provisional, or a cancelled one)
+    display_date: str = ""
+    publication_url: str | None = None
+    producer: str = ""
+    chain: str | None = None
+    govuk: bool = False  # judged in GOV.UK mode (announcement → publication) by default
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A feed entry not imported: where it is in the feed, and why."""
+
+    where: str  # 'results[3]', 'line 4', 'event 2 (UID x)'
+    reason: str
+    title: str = ""
+
+
+@dataclass
+class Parsed:
+    announcements: list[Announcement] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+class FeedError(Exception):
+    """The feed as a whole cannot be used (unreachable, refused, not the expected format)."""
+
+
+def release_id(prefix: str, slug: str) -> str:
+    """A valid release id from a feed's own identifier; long or odd ones keep a short hash so
+    that two announcements never share an id."""
+    clean = re.sub(r"[^A-Za-z0-9._-]+", "-", slug).strip("-.") or "x"
+    candidate = f"{prefix}-{clean}"
+    if IDENT.fullmatch(candidate) and clean == slug:
+        return candidate
+    digest = hashlib.sha1(slug.encode("utf-8", "replace")).hexdigest()[:10]  # noqa: S324
+    return f"{prefix}-{clean[:100]}-{digest}"
+
+
+def plain(text: str) -> str:
+    """Feed text made safe for a terminal and a message: control characters (ESC, newlines,
+    bidi overrides) become spaces, runs of space one."""
+    return " ".join("".join(" " if is_control_char(ch) else ch for ch in text).split())

@@ -1,0 +1,132 @@
+"""GOV.UK statistics announcements from the search API (shapes: shared/CALENDARS.md).
+
+`/api/search.json?filter_format=statistics_announcement&filter_organisations=<slug>...`, from
+today (UTC), soonest first, paged with count (<= 1500) and start until start >= total. Only
+parameters the search API knows are sent: it answers 422 to any other (a cache-buster too).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from .announcement import Announcement, AnnState, FeedError, Parsed, Skipped, plain, release_id
+from .fetch import FeedFetcher
+from .spec import GovukSpec
+
+SEARCH_PATH = "/api/search.json"
+ANNOUNCEMENT_PREFIX = "/government/statistics/announcements/"
+FIELDS = (
+    "title,link,display_date,release_timestamp,statistics_announcement_state,organisations,"
+    "content_store_document_type"
+)
+MAX_PAGES = 200  # 300,000 announcements: far past any organisation's calendar
+
+
+def search_params(spec: GovukSpec, today: str, start: int) -> list[tuple[str, str]]:
+    params = [("filter_format", "statistics_announcement")]
+    params += [("filter_organisations", slug) for slug in spec.organisations]
+    params += [
+        ("filter_release_timestamp", f"from:{today}"),
+        ("order", "release_timestamp"),
+        ("count", str(spec.page_size)),
+        ("start", str(start)),
+        ("fields", FIELDS),
+    ]
+    return params
+
+
+async def fetch_govuk(spec: GovukSpec, fetcher: FeedFetcher, now: datetime) -> Parsed:
+    """Every page from today; FeedError if any page fails (the source is all-or-nothing)."""
+    today = now.astimezone(UTC).date().isoformat()
+    base = spec.base_url.rstrip("/")
+    parsed = Parsed()
+    start = 0
+    for _ in range(MAX_PAGES):
+        body = await fetcher.get(base + SEARCH_PATH, search_params(spec, today, start))
+        results, total = parse_page(body, base, offset=start, into=parsed)
+        start += spec.page_size
+        if not results or start >= total:
+            return parsed
+    raise FeedError(f"more than {MAX_PAGES} pages of announcements; narrow the organisations")
+
+
+def parse_page(
+    body: bytes, base: str, *, offset: int = 0, into: Parsed | None = None
+) -> tuple[int, int]:
+    """Add one search page's announcements to `into`; (results on the page, total)."""
+    out = into if into is not None else Parsed()
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        raise FeedError("the search API answer is not JSON") from None
+    if not isinstance(data, dict) or not isinstance(data.get("results"), list):
+        raise FeedError("the search API answer has no results list")
+    total = data.get("total")
+    if not isinstance(total, int) or isinstance(total, bool) or total < 0:
+        raise FeedError("the search API answer has no total")
+    results: list[Any] = data["results"]
+    for i, item in enumerate(results):
+        where = f"results[{offset + i}]"
+        result = parse_result(item, base)
+        if isinstance(result, Announcement):
+            out.announcements.append(result)
+        else:
+            title = item.get("title") if isinstance(item, dict) else None
+            out.skipped.append(
+                Skipped(where, result, plain(title) if isinstance(title, str) else "")
+            )
+    return len(results), total
+
+
+def parse_result(item: Any, base: str) -> Announcement | str:
+    """One search result as an Announcement, or why it cannot be one."""
+    if not isinstance(item, dict):
+        return "not an object"
+    title, link = item.get("title"), item.get("link")
+    if not isinstance(title, str) or not plain(title):
+        return "no title"
+    if not isinstance(link, str) or not link.startswith(ANNOUNCEMENT_PREFIX):
+        return f"link {str(link)[:80]!r} is not a statistics announcement path"
+    slug = link.removeprefix(ANNOUNCEMENT_PREFIX).strip("/")
+    if not slug or "/" in slug:
+        return f"link {link[:80]!r} is not a statistics announcement path"
+    raw_state = item.get("statistics_announcement_state")
+    try:
+        state = AnnState(str(raw_state))
+    except ValueError:
+        return f"unknown statistics_announcement_state {str(raw_state)[:40]!r}"
+    display = item.get("display_date")
+    display_date = display if isinstance(display, str) else ""
+    due: datetime | None = None
+    stamp = item.get("release_timestamp")
+    if isinstance(stamp, str) and stamp:
+        try:
+            due = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+        except ValueError:
+            return f"release_timestamp {stamp[:40]!r} is not an ISO 8601 time"
+        if due.tzinfo is None:
+            return f"release_timestamp {stamp[:40]!r} has no offset"
+        due = due.astimezone(UTC)
+    elif state is AnnState.CONFIRMED:
+        return "confirmed, but no release_timestamp"
+    return Announcement(
+        id=release_id("govuk", slug),
+        title=plain(title),
+        url=base + link,
+        state=state,
+        due=due,
+        display_date=plain(display_date),
+        publication_url=f"{base}/government/statistics/{slug}",
+        producer=_producer(item.get("organisations")),
+        govuk=True,
+    )
+
+
+def _producer(orgs: Any) -> str:
+    if not isinstance(orgs, Sequence) or isinstance(orgs, str):
+        return ""
+    titles = [o["title"] for o in orgs if isinstance(o, dict) and isinstance(o.get("title"), str)]
+    return ", ".join(plain(t) for t in titles)

@@ -1,0 +1,276 @@
+"""Plan and apply a calendar sync: announcements from every source → the store's releases.
+
+The plan is pure (plan_sync): each source's fresh import, or its last good one when it failed;
+merged by URL across sources (the first source in the config wins); hand-written releases win
+over imported ones with the same id or URL; each announcement mapped to a Release (series
+overrides, defaults) and compared with the store: add, move, cancel, update or unchanged.
+Applying is one store.apply_releases (all-or-nothing), and only when something changed: a
+second sync with nothing new writes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from ..config import PAST_DUE_LIMIT, Config, DefaultsIn, _bust_param, _check_url
+from ..model import LiveRule, Release, ReleaseRecord
+from ..probe.rules import default_rule
+from ..store.base import Store
+from ..timefmt import uk_datetime
+from .announcement import Announcement, AnnState, FeedError, Parsed, Skipped, plain
+from .fetch import FeedFetcher
+from .imports import Imports
+from .sources import read_source
+
+# A previously imported announcement that is no longer in its (working) source is kept while
+# its due time is this recent: it may have just been published (search drops it then) or been
+# withdrawn; either way its watch must not stop silently.
+KEEP_GONE_FOR = PAST_DUE_LIMIT
+
+
+@dataclass(frozen=True)
+class Line:
+    """One row of the sync table."""
+
+    title: str
+    due: datetime | None
+    state: str
+    source: str
+    change: str  # add, move, cancel, update, unchanged, or "skipped: <why>"
+    where: str = ""
+    display_date: str = ""  # the feed's own wording, shown when there is no exact time
+
+
+@dataclass
+class Plan:
+    releases: list[Release]  # everything the store should hold: hand-written + imported
+    lines: list[Line] = field(default_factory=list)
+    failures: dict[str, str] = field(default_factory=dict)  # source label → why it failed
+    imports: Imports = field(default_factory=lambda: Imports({}, {}))
+    changed: bool = False  # anything to write to the store
+
+    @property
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for line in self.lines:
+            key = line.change.split(" (", 1)[0].split(":", 1)[0]
+            out[key] = out.get(key, 0) + 1
+        return out
+
+
+async def fetch_sources(
+    config: Config, fetcher: FeedFetcher, now: datetime
+) -> dict[str, Parsed | FeedError]:
+    """Every source, concurrently; a failure is that source's result, never the others'."""
+    config_dir = Path(config.file).parent
+
+    async def one(label: str, spec_index: int) -> tuple[str, Parsed | FeedError]:
+        try:
+            return label, await read_source(config.calendars[spec_index], fetcher, now, config_dir)
+        except FeedError as exc:
+            return label, exc
+
+    pairs = await asyncio.gather(*(one(s.label, i) for i, s in enumerate(config.calendars)))
+    return dict(pairs)
+
+
+def plan_sync(
+    config: Config,
+    results: Mapping[str, Parsed | FeedError],
+    previous: Imports,
+    stored: Mapping[str, ReleaseRecord],
+    now: datetime,
+) -> Plan:
+    plan = Plan(releases=list(config.releases))
+    hand_ids = {r.id for r in config.releases}
+    hand_urls = {u: r.id for r in config.releases for u in (r.url, r.publication_url) if u}
+    claimed: dict[str, str] = {}  # url → "source id" of the announcement that holds it
+    claimed_ids: dict[str, str] = {}  # release id → the source it was imported from
+    imported: list[Release] = []
+
+    for spec in config.calendars:
+        label = spec.label
+        result = results.get(label, FeedError("not fetched"))
+        kept_from_before: set[str] = set()
+        if isinstance(result, FeedError):
+            plan.failures[label] = str(result)
+            announcements = list(previous.sources.get(label, []))
+            kept_from_before = {a.id for a in announcements}
+            if label in previous.sources:
+                plan.imports.sources[label] = announcements
+                plan.imports.at[label] = previous.at[label]
+        else:
+            for skip in result.skipped:
+                plan.lines.append(_skipped_line(skip, label))
+            announcements = _dedupe_ids(result.announcements, label, plan)
+            fresh = {a.id for a in announcements}
+            for old in previous.sources.get(label, []):
+                if old.id not in fresh and old.due is not None and old.due >= now - KEEP_GONE_FOR:
+                    announcements.append(old)
+                    kept_from_before.add(old.id)
+            plan.imports.sources[label] = announcements
+            plan.imports.at[label] = now
+
+        for ann in announcements:
+            note = ""
+            if ann.id in kept_from_before and label not in plan.failures:
+                record = stored.get(ann.id)
+                published = record is not None and record.state.is_live
+                note = " (gone from the source: " + (
+                    "published)" if published else "kept, check it)"
+                )
+            urls = [u for u in (ann.url, ann.publication_url) if u]
+            if ann.id in hand_ids or any(u in hand_urls for u in urls):
+                mine = (
+                    ann.id
+                    if ann.id in hand_ids
+                    else hand_urls[next(u for u in urls if u in hand_urls)]
+                )
+                plan.lines.append(_line(ann, label, f"skipped: the config's release {mine} wins"))
+                continue
+            twin = next((claimed[u] for u in urls if u in claimed), None)
+            if twin is None and ann.id in claimed_ids:
+                plan.lines.append(
+                    _line(ann, label, f"skipped: id {ann.id} also in {claimed_ids[ann.id]}")
+                )
+                continue
+            if twin is not None:
+                plan.lines.append(_line(ann, label, f"skipped: same publication as {twin}"))
+                continue
+            release = to_release(ann, config, now)
+            if isinstance(release, str):
+                plan.lines.append(_line(ann, label, f"skipped: {release}"))
+                continue
+            for u in urls:
+                claimed[u] = f"{label} {ann.id}"
+            claimed_ids[ann.id] = label
+            if release is None:
+                plan.lines.append(_line(ann, label, "not watched: provisional (no exact time)"))
+                continue
+            record = stored.get(release.id)
+            if ann.state is AnnState.CANCELLED and (record is None or not record.active):
+                plan.lines.append(_line(ann, label, "skipped: cancelled, never watched"))
+                continue
+            imported.append(release)
+            plan.lines.append(_line(ann, label, _change(release, record) + note))
+
+    plan.releases.extend(imported)
+    wanted = {r.id: r for r in plan.releases}
+    active = {rid: rec.release for rid, rec in stored.items() if rec.active}
+    plan.changed = wanted != active
+    return plan
+
+
+def to_release(ann: Announcement, config: Config, now: datetime) -> Release | str | None:
+    """The Release an announcement becomes; None if it is not watched (provisional); or why
+    it cannot be one."""
+    if ann.state is AnnState.PROVISIONAL:
+        return None
+    if ann.due is None:
+        return "no exact due time"
+    if ann.state is not AnnState.CANCELLED and ann.due < now - PAST_DUE_LIMIT:
+        return f"due {uk_datetime(ann.due)}, more than {PAST_DUE_LIMIT.days} days ago"
+    for name, url in (("url", ann.url), ("publication_url", ann.publication_url)):
+        why = _check_url(url, config.local_mode) if url else None
+        if why:
+            return f"{name}: {why}"
+    series = next((s for s in config.series if s.matches(ann.title)), None)
+    chain_name = (series.chain if series else None) or ann.chain or config.default_chain
+    if chain_name is None:
+        return "no chain: set defaults.chain or a series with a chain"
+    chain = config.chains.get(chain_name)
+    if chain is None:
+        return f"unknown chain {chain_name!r}"
+    live = series.live if series is not None and series.live is not None else None
+    rule = default_rule(ann.title, live or LiveRule(govuk=ann.govuk))
+    used = sorted({cid for step in chain.steps for cid in step.notify})
+    d = config.defaults or DefaultsIn()
+    try:
+        return Release(
+            id=ann.id,
+            title=ann.title,
+            url=ann.url,
+            publication_url=ann.publication_url,
+            due=ann.due,
+            producer=ann.producer or d.producer,
+            rule=rule,
+            chain=chain,
+            contacts={cid: config.contacts[cid] for cid in used},
+            cache_bust_param=_bust_param(d.cache_bust),
+            pre_window=d.pre_window,
+            grace=d.grace,
+            ack_timeout=d.ack_timeout,
+            cadence=d.cadence,
+            cancelled=ann.state is AnnState.CANCELLED,
+            allow_loopback=config.local_mode,
+        )
+    except (ValidationError, KeyError) as exc:
+        return f"not a valid release: {str(exc).splitlines()[0][:120]}"
+
+
+def apply_plan(plan: Plan, store: Store, imports_file: Path, now: datetime) -> list[str]:
+    """Write the plan: the store first (all-or-nothing), then the imports it came from.
+    Returns the ids deactivated. Nothing is written to the store when nothing changed."""
+    removed = store.apply_releases(plan.releases, now) if plan.changed else []
+    plan.imports.save(imports_file)
+    return removed
+
+
+def render(plan: Plan, *, width: int = 44) -> list[str]:
+    """The sync table, one line per announcement (times in Europe/London)."""
+    rows = [("TITLE", "DUE (UK)", "STATE", "SOURCE", "CHANGE")]
+    for line in plan.lines:
+        title = line.title if len(line.title) <= width else line.title[: width - 1] + "…"
+        due = uk_datetime(line.due) if line.due is not None else "-"
+        if line.display_date and (line.due is None or line.state == AnnState.PROVISIONAL):
+            due = line.display_date  # "August to September 2026", not a made-up midnight
+        where = f" [{line.where}]" if line.where else ""
+        # Feed text is cleaned where it is parsed; cleaned again here, as the last line.
+        cells = (title or "-", due, line.state, line.source, line.change + where)
+        rows.append(tuple(plain(c) for c in cells))  # type: ignore[arg-type]
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    return [
+        "  ".join(cell.ljust(w) for cell, w in zip(r[:4], widths, strict=True)) + "  " + r[4]
+        for r in rows
+    ]
+
+
+def stored_records(store: Store) -> dict[str, ReleaseRecord]:
+    return {rec.id: rec for rec in store.all_releases()}
+
+
+def _change(release: Release, record: ReleaseRecord | None) -> str:
+    if record is None or not record.active:
+        return "add"
+    old = record.release
+    if release.cancelled and not old.cancelled:
+        return "cancel"
+    if old.due != release.due:
+        return f"move (was {uk_datetime(old.due)})"
+    return "unchanged" if old == release else "update"
+
+
+def _line(ann: Announcement, label: str, change: str) -> Line:
+    return Line(ann.title, ann.due, ann.state.value, label, change, "", ann.display_date)
+
+
+def _skipped_line(skip: Skipped, label: str) -> Line:
+    return Line(skip.title, None, "-", label, f"skipped: {skip.reason}", skip.where)
+
+
+def _dedupe_ids(anns: Sequence[Announcement], label: str, plan: Plan) -> list[Announcement]:
+    seen: set[str] = set()
+    out = []
+    for ann in anns:
+        if ann.id in seen:
+            plan.lines.append(_line(ann, label, f"skipped: id {ann.id} appears twice"))
+            continue
+        seen.add(ann.id)
+        out.append(ann)
+    return out
