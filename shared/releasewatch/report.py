@@ -22,6 +22,7 @@ from typing import Literal
 
 from .model import Check, Contact, Event, EventKind, ReleaseRecord
 from .notify.base import Attachment
+from .policy import lateness_unproven
 from .store.base import Store
 from .timefmt import delay_text, uk, uk_datetime, uk_datetime_seconds
 
@@ -368,7 +369,15 @@ def _account(
     acks = [e for e in events if e.kind == EventKind.ACKNOWLEDGED]
     for ack in acks:
         out.append(f"{_who(record, ack.contact_id)} acknowledged the alert at {_t(ack.at)}.")
-    if record.live_at is not None and delay is not None and breach != "early":
+    unproven = lateness_unproven(r, record.live_at, checks)
+    if record.live_at is not None and delay is not None and breach == "late" and unproven:
+        out.append(
+            f"It was first seen live at {_t(record.live_at)}, {delay_text(delay)} after the "
+            "announced time; releasewatch has no check between the due time and then, so it "
+            f"cannot tell whether it was released late. {BLANK}: when it went live (if it was "
+            "on time, there was no breach)."
+        )
+    elif record.live_at is not None and delay is not None and breach != "early":
         word = "late" if breach == "late" else "after the announced time (within the grace)"
         out.append(f"It was confirmed live at {_t(record.live_at)}, {delay_text(delay)} {word}.")
     elif record.live_at is None:

@@ -41,7 +41,7 @@ from .model import (
 )
 from .notify.base import Attachment, Notifier
 from .notify.messages import MessageContext, render
-from .policy import Ack, Decision, acks_from, decide, next_check_at
+from .policy import Ack, Decision, acks_from, decide, lateness_unproven, next_check_at
 from .probe.base import Prober
 from .report import build_report_for_email
 from .store.base import Store
@@ -325,7 +325,12 @@ class Watchdog:
                 release.id, notification.contact_id, notification.step or 0, now
             )
         reminder, first_alerted_at = _earlier_sent(deliveries, notification)
+        late_unproven = False
+        if notification.kind in (NotificationKind.RESOLVED, NotificationKind.REPORT):
+            checks = self.store.checks(release.id)
+            late_unproven = lateness_unproven(release, record.live_at, checks)
         return MessageContext(
+            late_unproven=late_unproven,
             reminder=reminder,
             first_alerted_at=first_alerted_at,
             first_checked_late_at=_first_checked_late(record),
@@ -416,21 +421,24 @@ _ESCALATION = (NotificationKind.ALERT, NotificationKind.BREACH)
 
 
 def _earlier_sent(deliveries: Sequence[Delivery], n: Notification) -> tuple[int, datetime | None]:
-    """How many earlier occurrences of this chain step reached this contact (on any channel),
-    and when the first did: a reminder count only ever counts messages really sent."""
+    """How many earlier alerts reached this contact (any step, any channel; the same step and
+    occurrence on another channel is this message, not an earlier one), and when the first did:
+    a reminder count only ever counts messages really sent, and a contact on two steps was
+    first alerted by the first of them."""
     if n.kind not in _ESCALATION or n.step is None:
         return 0, None
+    this = (n.step, n.occurrence)
     earlier = [
         d
         for d in deliveries
         if d.status == DeliveryStatus.SENT
-        and d.notification.kind == n.kind
-        and d.notification.step == n.step
+        and d.notification.kind in _ESCALATION
         and d.notification.contact_id == n.contact_id
-        and d.notification.occurrence < n.occurrence
+        and (d.notification.step, d.notification.occurrence) != this
     ]
     times = [d.sent_at for d in earlier if d.sent_at is not None]
-    return len({d.notification.occurrence for d in earlier}), min(times, default=None)
+    seen = {(d.notification.step, d.notification.occurrence) for d in earlier}
+    return len(seen), min(times, default=None)
 
 
 def _first_checked_late(record: ReleaseRecord) -> datetime | None:

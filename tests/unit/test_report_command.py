@@ -10,7 +10,7 @@ import pytest
 from releasewatch.cli import main
 from releasewatch.model import ReleaseState
 from releasewatch.store.sqlite import SQLiteStore
-from tests.factories import DUE, make_release
+from tests.factories import DUE, make_check, make_release
 
 
 def store_with(tmp_path: Path, state: ReleaseState, live_at: datetime | None, due=DUE) -> Path:  # type: ignore[no-untyped-def]
@@ -21,6 +21,9 @@ def store_with(tmp_path: Path, state: ReleaseState, live_at: datetime | None, du
         record = store.get_release(release.id)
         assert record is not None
         store.update_release(record.model_copy(update={"state": state, "live_at": live_at}))
+        if state == ReleaseState.LIVE_LATE:
+            # The evidence that makes it late: a check after the grace found it not live.
+            store.record_checks([make_check(at=due + timedelta(minutes=10))])
     return db
 
 
