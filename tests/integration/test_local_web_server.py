@@ -235,7 +235,7 @@ def test_clients_that_send_a_request_line_and_no_headers_cannot_fill_every_slot(
     app = WebApp(store, TokenCodec(b"w" * 32), FixedClock(DUE))
     with serve(app, port=0, max_connections=cap, idle_timeout=5.0) as base:
         host, port = base.removeprefix("http://").split(":")
-        # WHEN 3 × cap clients each send a request line, then never finish their headers
+        # WHEN three times cap clients each send a request line, then never finish their headers
         held = []
         for _ in range(3 * cap):
             sock = socket.create_connection((host, int(port)), timeout=5)

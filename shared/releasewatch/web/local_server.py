@@ -7,8 +7,8 @@ POST cannot hold a thread with a huge upload.
 Idle and slow clients cannot starve the watchdog (its probes and outbox share this process's
 file descriptors): every read waits at most `idle_timeout`, a connection lives at most
 `request_deadline` however slowly it trickles, and at most `max_connections` are open at once;
-at the cap, a new connection evicts the oldest one that has not yet sent its whole request head, so a
-real request still gets in while sockets are held open on purpose.
+at the cap, a new connection evicts the oldest one that has not yet sent its whole request
+head, so a real request still gets in while sockets are held open on purpose.
 
 Nothing is logged per request: request lines carry tokens (and could carry anything).
 """
