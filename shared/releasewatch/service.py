@@ -343,7 +343,7 @@ class Watchdog:
             live_at=record.live_at,
             others_told=others,
             unreachable=_unreachable(record, deliveries, notification.contact_id),
-            next_step=_next_step(record, now),
+            next_step=_next_step(record, now, acks_from(self.store.events(release.id))),
             ack_url=ack_url,
             release_url=self.links.release_url(release.id),
             acked_by=acked_by,
@@ -451,13 +451,22 @@ def _first_checked_late(record: ReleaseRecord) -> datetime | None:
     return None
 
 
-def _next_step(record: ReleaseRecord, now: datetime) -> tuple[datetime, tuple[str, ...]] | None:
+def _next_step(
+    record: ReleaseRecord, now: datetime, acks: Sequence[Ack] = ()
+) -> tuple[datetime, tuple[str, ...]] | None:
+    """The next chain step still to fire, and when it really will: an acknowledgement holds a
+    later alert step until its timeout, so the message names that time, not the step's own."""
     release = record.release
-    upcoming = [
-        (release.due + step.after, step)
-        for step in release.chain.steps
-        if release.due + step.after > now
-    ]
+    upcoming = []
+    for index, step in enumerate(release.chain.steps):
+        when = release.due + step.after
+        if when <= now:
+            continue
+        if step.kind == "alert":
+            for ack in acks:
+                if index > ack.step and ack.at <= now and ack.at + release.ack_timeout > when:
+                    when = ack.at + release.ack_timeout
+        upcoming.append((when, step))
     if not upcoming:
         return None
     when, step = min(upcoming, key=lambda pair: pair[0])

@@ -8,7 +8,7 @@ from datetime import timedelta
 from releasewatch.model import Chain, NotificationKind, Step
 from releasewatch.notify.messages import render
 from releasewatch.report import build_report
-from tests.factories import DUE, make_release
+from tests.factories import DEFAULT_CHAIN, DUE, make_release
 from tests.unit.escalation_support import ID, Scenario, at
 from tests.unit.test_messages import ctx
 
@@ -114,3 +114,18 @@ def test_resolution_after_an_unwatched_due_time_says_first_checked_not_late():
     assert "cannot tell whether it went live on time" in m.text
     sms = render(ctx(NotificationKind.RESOLVED, "sms", live_at=DUE + 180 * M, late_unproven=True))
     assert "late" not in sms.text
+
+
+def test_next_step_names_when_it_really_fires_while_an_acknowledgement_holds_it():
+    # GIVEN the stats team is reminded every 5 min, and the web publisher acknowledged at 09:41
+    steps = list(DEFAULT_CHAIN.steps)
+    steps[0] = Step(after=5 * M, notify=("stats_team",), channels=("email",), repeat=5 * M)
+    chain = Chain(id="default", steps=tuple(steps))
+    s = Scenario(live=lambda now: False, release=make_release(chain=chain))
+    s.run_until(at(9, 41))
+    assert s.open(s.latest_link(WP), "POST").status == 200
+    s.run_until(at(9, 46))
+    # WHEN the stats team's 09:45 reminder names the next step (the lead official, due 10:00)
+    _, text = _email(s, "|alert|0|2|stats_team|email")
+    # THEN it gives the time the hold lets it fire, not the step's own time
+    assert "Next: Bob Lead at 10:11 BST if still not live." in text
