@@ -405,7 +405,12 @@ def _polling(record: ReleaseRecord, checks: Sequence[Check]) -> str:
     pairs = list(pairwise(times))
     near = [b - a for a, b in pairs if abs(a - due) <= _NEAR_DUE and abs(b - due) <= _NEAR_DUE]
     if near:
-        text += f", every {delay_text(_median(near))} around the due time"
+        # "Around" only if it was polled on both sides of the due time; a watchdog that stopped
+        # before it (or started after it) polled only on one side.
+        before = any(due - _NEAR_DUE <= t < due for t in times)
+        after = any(due <= t <= due + _NEAR_DUE for t in times)
+        where = "around" if before and after else "before" if before else "after"
+        text += f", every {delay_text(_median(near))} {where} the due time"
     elif pairs:
         text += f", typically {delay_text(_median([b - a for a, b in pairs]))} apart"
     if times[0] > due + grace:

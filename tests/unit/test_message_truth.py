@@ -129,3 +129,18 @@ def test_next_step_names_when_it_really_fires_while_an_acknowledgement_holds_it(
     _, text = _email(s, "|alert|0|2|stats_team|email")
     # THEN it gives the time the hold lets it fire, not the step's own time
     assert "Next: Bob Lead at 10:11 BST if still not live." in text
+
+
+def test_the_report_does_not_say_it_polled_around_the_due_time_when_it_stopped_before_it():
+    # GIVEN the watchdog polled until 09:20, was down across the 09:30 due time until 11:00
+    s = Scenario(live=lambda now: now >= at(11, 30))
+    s.run_until(at(9, 21))
+    s.clock.set(at(11, 0))
+    s.run_until(at(11, 31))
+    account = " ".join(build_report(s.store, ID).account)
+    # THEN the polling sentence says where the polling was: before the due time, then a gap
+    assert "around the due time" not in account
+    assert "every 1 min before the due time" in account
+    assert "no check between Thu 17 Jul 2025 09:20:00 BST and Thu 17 Jul 2025 11:00:00 BST" in (
+        account
+    )
