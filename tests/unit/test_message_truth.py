@@ -8,7 +8,7 @@ from datetime import timedelta
 from releasewatch.model import Chain, NotificationKind, Step
 from releasewatch.notify.messages import render
 from releasewatch.report import build_report
-from tests.factories import DEFAULT_CHAIN, DUE, make_release
+from tests.factories import DEFAULT_CHAIN, DUE, make_check, make_release
 from tests.unit.escalation_support import ID, Scenario, at
 from tests.unit.test_messages import ctx
 
@@ -144,3 +144,17 @@ def test_the_report_does_not_say_it_polled_around_the_due_time_when_it_stopped_b
     assert "no check between Thu 17 Jul 2025 09:20:00 BST and Thu 17 Jul 2025 11:00:00 BST" in (
         account
     )
+
+
+def test_a_live_time_from_govuk_is_not_called_the_time_releasewatch_confirmed_or_found_it():
+    # GIVEN GOV.UK says first published 10:10; releasewatch's check saw it live at 10:35
+    check = make_check(at=DUE + 65 * M, live=True, published_at=DUE + 40 * M)
+    text = render(ctx(NotificationKind.RESOLVED, live_at=DUE + 40 * M, last_check=check)).text
+    # THEN the resolution attributes 10:10 to GOV.UK, never "confirmed at 10:10"
+    assert "confirmed at Thu 17 Jul 2025 10:10:00 BST" not in text
+    assert "is live: GOV.UK gives its first publication as Thu 17 Jul 2025 10:10:00 BST" in text
+    # AND an early release found at 09:35, first published 09:20, is not "found live at 09:20"
+    check = make_check(at=DUE + 5 * M, live=True, published_at=DUE - 10 * M)
+    text = render(ctx(NotificationKind.EARLY, live_at=DUE - 10 * M, last_check=check)).text
+    assert "found live at Thu 17 Jul 2025 09:20" not in text
+    assert "but GOV.UK gives its first publication as Thu 17 Jul 2025 09:20 BST" in text

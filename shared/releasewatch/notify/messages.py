@@ -175,6 +175,12 @@ def _delay_phrase(ctx: MessageContext) -> str:
     return f", {delay_text(delta)} late"
 
 
+def _by_govuk(ctx: MessageContext) -> bool:
+    """Whether the live time is GOV.UK's first_published_at rather than a check's answer."""
+    check = ctx.last_check
+    return check is not None and ctx.live_at is not None and check.published_at == ctx.live_at
+
+
 def _seen(check: Check | None, limit: int = 14) -> str:
     if check is None:
         return "no check yet"
@@ -276,9 +282,12 @@ def _email_text(ctx: MessageContext) -> str:
                 ]
             lines += ["", *_check_lines(ctx.last_check), "", f"Page: {r.url}"]
         case NotificationKind.EARLY:
+            found = (
+                "GOV.UK gives its first publication as" if _by_govuk(ctx) else "was found live at"
+            )
             lines += [
-                f"'{r.title}' was due at {uk_datetime(r.due)} but was found live "
-                f"at {uk_datetime(ctx.live_at or ctx.now)}: it was released early.",
+                f"'{r.title}' was due at {uk_datetime(r.due)} but {found} "
+                f"{uk_datetime(ctx.live_at or ctx.now)}: it was released early.",
                 "Early release is a breach of the Code of Practice for Statistics (T3.6, "
                 "orderly release).",
                 "",
@@ -289,12 +298,17 @@ def _email_text(ctx: MessageContext) -> str:
             ]
         case NotificationKind.RESOLVED:
             live = ctx.live_at or ctx.now
+            # live_at is GOV.UK's first_published_at when it gave one: not when releasewatch
+            # confirmed the page, so it is not called that.
+            confirmed = (
+                "GOV.UK gives its first publication as" if _by_govuk(ctx) else "confirmed at"
+            )
             lines += [
-                f"'{r.title}' is live: confirmed at {uk_datetime_seconds(live)}"
+                f"'{r.title}' is live: {confirmed} {uk_datetime_seconds(live)}"
                 f"{_delay_phrase(ctx)} (due {uk_datetime(r.due)}).",
             ]
             published = ctx.last_check.published_at if ctx.last_check else None
-            if published is not None:
+            if published is not None and not _by_govuk(ctx):
                 lines.append(
                     f"GOV.UK gives its first publication as {uk_datetime_seconds(published)}."
                 )
