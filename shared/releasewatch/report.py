@@ -379,7 +379,18 @@ def _account(
         )
     elif record.live_at is not None and delay is not None and breach != "early":
         word = "late" if breach == "late" else "after the announced time (within the grace)"
-        out.append(f"It was confirmed live at {_t(record.live_at)}, {delay_text(delay)} {word}.")
+        seen = next((c.at for c in sorted(checks, key=lambda c: c.at) if c.live), None)
+        if published_at is not None and published_at == record.live_at and seen is not None:
+            # live_at is GOV.UK's date, not when releasewatch confirmed it: say both, apart.
+            out.append(
+                f"GOV.UK gives its first publication as {_t(published_at)}, "
+                f"{delay_text(delay)} {word}; releasewatch first saw it live at {_t(seen)}."
+            )
+            published_at = None  # said
+        else:
+            out.append(
+                f"It was confirmed live at {_t(record.live_at)}, {delay_text(delay)} {word}."
+            )
     elif record.live_at is None:
         out.append(f"At the time of this draft it was still not confirmed live. {BLANK}")
     if published_at is not None:

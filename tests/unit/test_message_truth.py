@@ -158,3 +158,20 @@ def test_a_live_time_from_govuk_is_not_called_the_time_releasewatch_confirmed_or
     text = render(ctx(NotificationKind.EARLY, live_at=DUE - 10 * M, last_check=check)).text
     assert "found live at Thu 17 Jul 2025 09:20" not in text
     assert "but GOV.UK gives its first publication as Thu 17 Jul 2025 09:20 BST" in text
+
+
+def test_the_report_attributes_a_govuk_live_time_to_govuk_not_to_releasewatch():
+    # GIVEN releasewatch first saw the publication at 12:00; GOV.UK dates it 11:40 (live_at)
+    s = Scenario(live=lambda now: now >= at(12, 0))
+    s.run_until(at(12, 1))
+    record = s.store.get_release(ID)
+    assert record is not None
+    s.store.update_release(record.model_copy(update={"live_at": at(11, 40)}))
+    s.store.record_checks([make_check(at=at(12, 0), live=True, published_at=at(11, 40))])
+    account = " ".join(build_report(s.store, ID).account)
+    # THEN 11:40 is GOV.UK's, and 12:00 is when releasewatch saw it
+    assert "confirmed live at Thu 17 Jul 2025 11:40:00 BST" not in account
+    assert (
+        "GOV.UK gives its first publication as Thu 17 Jul 2025 11:40:00 BST, 2 h 10 min late; "
+        "releasewatch first saw it live at Thu 17 Jul 2025 12:00:00 BST." in account
+    )
