@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Protocol
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from .tokens import Purpose, TokenCodec
 
@@ -38,6 +38,7 @@ class SignedLinks:
     def __init__(self, base_url: str, codec: TokenCodec) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise ValueError(f"base URL {base_url!r} must start with http:// or https://")
+        _check_base(base_url)
         self.base_url = base_url.rstrip("/")
         self.codec = codec
 
@@ -52,3 +53,28 @@ class SignedLinks:
 
     def release_url(self, release_id: str) -> str | None:
         return f"{self.base_url}{RELEASE_PATH}{quote(release_id, safe='')}"
+
+
+def _check_base(base_url: str) -> None:
+    """Every message carries this base: it may name only a scheme, host, port and path. A
+    user:password would be sent to every contact in every SMS and email; a query or fragment
+    would swallow the /a/<token> path; a space or control character would break the link."""
+    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in base_url):
+        raise ValueError(f"base URL {base_url!r} contains a space or control character")
+    try:
+        parts = urlsplit(base_url)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as exc:
+        raise ValueError(f"base URL {base_url!r} is not a valid URL ({exc})") from None
+    if "@" in parts.netloc:
+        raise ValueError(
+            f"base URL for host {parts.hostname!r} carries a user name or password (not "
+            "repeated here): every message would show it; give the address without credentials"
+        )
+    if not parts.hostname:
+        raise ValueError(f"base URL {base_url!r} names no host")
+    if parts.query or parts.fragment or base_url.rstrip("/").endswith(("?", "#")):
+        raise ValueError(
+            f"base URL {base_url!r} has a query or fragment: the acknowledge path is appended "
+            "to it; give only scheme, host, port and path"
+        )

@@ -76,6 +76,24 @@ def live_time(check: Check) -> datetime:
     return check.at
 
 
+def lateness_unproven(release: Release, live_at: datetime | None, checks: Iterable[Check]) -> bool:
+    """Whether a page first seen live after due + grace may still have gone live on time.
+
+    Lateness needs evidence: a check after the grace period that found the page not live, or
+    GOV.UK's first_published_at. Without either (the release was added after its due time, or
+    the watchdog was down across it) nobody can tell when it went live, and no message or
+    report may say it was late."""
+    end = release.due + release.grace
+    if live_at is None or live_at <= end:
+        return False
+    for c in checks:
+        if c.live and c.published_at is not None and c.published_at == live_at:
+            return False
+        if not c.live and end < c.at <= live_at:
+            return False
+    return True
+
+
 def acks_from(events: Iterable[Event]) -> list[Ack]:
     return [
         Ack(e.contact_id, int(e.detail.get("step", "0")), e.at)

@@ -23,6 +23,7 @@ from typing import Literal
 from .code_of_practice import EDITION_2, practice_for
 from .model import Check, Contact, Event, EventKind, ReleaseRecord
 from .notify.base import Attachment
+from .policy import lateness_unproven
 from .store.base import Store
 from .timefmt import delay_text, uk, uk_datetime, uk_datetime_seconds
 
@@ -365,9 +366,28 @@ def _account(
     acks = [e for e in events if e.kind == EventKind.ACKNOWLEDGED]
     for ack in acks:
         out.append(f"{_who(record, ack.contact_id)} acknowledged the alert at {_t(ack.at)}.")
-    if record.live_at is not None and delay is not None and breach != "early":
+    unproven = lateness_unproven(r, record.live_at, checks)
+    if record.live_at is not None and delay is not None and breach == "late" and unproven:
+        out.append(
+            f"It was first seen live at {_t(record.live_at)}, {delay_text(delay)} after the "
+            "announced time; releasewatch has no check between the due time and then, so it "
+            f"cannot tell whether it was released late. {BLANK}: when it went live (if it was "
+            "on time, there was no breach)."
+        )
+    elif record.live_at is not None and delay is not None and breach != "early":
         word = "late" if breach == "late" else "after the announced time (within the grace)"
-        out.append(f"It was confirmed live at {_t(record.live_at)}, {delay_text(delay)} {word}.")
+        seen = next((c.at for c in sorted(checks, key=lambda c: c.at) if c.live), None)
+        if published_at is not None and published_at == record.live_at and seen is not None:
+            # live_at is GOV.UK's date, not when releasewatch confirmed it: say both, apart.
+            out.append(
+                f"GOV.UK gives its first publication as {_t(published_at)}, "
+                f"{delay_text(delay)} {word}; releasewatch first saw it live at {_t(seen)}."
+            )
+            published_at = None  # said
+        else:
+            out.append(
+                f"It was confirmed live at {_t(record.live_at)}, {delay_text(delay)} {word}."
+            )
     elif record.live_at is None:
         out.append(f"At the time of this draft it was still not confirmed live. {BLANK}")
     if published_at is not None:
@@ -393,7 +413,12 @@ def _polling(record: ReleaseRecord, checks: Sequence[Check]) -> str:
     pairs = list(pairwise(times))
     near = [b - a for a, b in pairs if abs(a - due) <= _NEAR_DUE and abs(b - due) <= _NEAR_DUE]
     if near:
-        text += f", every {delay_text(_median(near))} around the due time"
+        # "Around" only if it was polled on both sides of the due time; a watchdog that stopped
+        # before it (or started after it) polled only on one side.
+        before = any(due - _NEAR_DUE <= t < due for t in times)
+        after = any(due <= t <= due + _NEAR_DUE for t in times)
+        where = "around" if before and after else "before" if before else "after"
+        text += f", every {delay_text(_median(near))} {where} the due time"
     elif pairs:
         text += f", typically {delay_text(_median([b - a for a, b in pairs]))} apart"
     if times[0] > due + grace:

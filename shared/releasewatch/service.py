@@ -41,7 +41,7 @@ from .model import (
 )
 from .notify.base import Attachment, Notifier
 from .notify.messages import MessageContext, render
-from .policy import Ack, Decision, acks_from, decide, next_check_at
+from .policy import Ack, Decision, acks_from, decide, lateness_unproven, next_check_at
 from .probe.base import Prober
 from .report import build_report_for_email
 from .store.base import Store
@@ -325,7 +325,12 @@ class Watchdog:
                 release.id, notification.contact_id, notification.step or 0, now
             )
         reminder, first_alerted_at = _earlier_sent(deliveries, notification)
+        late_unproven = False
+        if notification.kind in (NotificationKind.RESOLVED, NotificationKind.REPORT):
+            checks = self.store.checks(release.id)
+            late_unproven = lateness_unproven(release, record.live_at, checks)
         return MessageContext(
+            late_unproven=late_unproven,
             reminder=reminder,
             first_alerted_at=first_alerted_at,
             first_checked_late_at=_first_checked_late(record),
@@ -338,7 +343,7 @@ class Watchdog:
             live_at=record.live_at,
             others_told=others,
             unreachable=_unreachable(record, deliveries, notification.contact_id),
-            next_step=_next_step(record, now),
+            next_step=_next_step(record, now, acks_from(self.store.events(release.id))),
             ack_url=ack_url,
             release_url=self.links.release_url(release.id),
             acked_by=acked_by,
@@ -416,21 +421,24 @@ _ESCALATION = (NotificationKind.ALERT, NotificationKind.BREACH)
 
 
 def _earlier_sent(deliveries: Sequence[Delivery], n: Notification) -> tuple[int, datetime | None]:
-    """How many earlier occurrences of this chain step reached this contact (on any channel),
-    and when the first did: a reminder count only ever counts messages really sent."""
+    """How many earlier alerts reached this contact (any step, any channel; the same step and
+    occurrence on another channel is this message, not an earlier one), and when the first did:
+    a reminder count only ever counts messages really sent, and a contact on two steps was
+    first alerted by the first of them."""
     if n.kind not in _ESCALATION or n.step is None:
         return 0, None
+    this = (n.step, n.occurrence)
     earlier = [
         d
         for d in deliveries
         if d.status == DeliveryStatus.SENT
-        and d.notification.kind == n.kind
-        and d.notification.step == n.step
+        and d.notification.kind in _ESCALATION
         and d.notification.contact_id == n.contact_id
-        and d.notification.occurrence < n.occurrence
+        and (d.notification.step, d.notification.occurrence) != this
     ]
     times = [d.sent_at for d in earlier if d.sent_at is not None]
-    return len({d.notification.occurrence for d in earlier}), min(times, default=None)
+    seen = {(d.notification.step, d.notification.occurrence) for d in earlier}
+    return len(seen), min(times, default=None)
 
 
 def _first_checked_late(record: ReleaseRecord) -> datetime | None:
@@ -443,13 +451,22 @@ def _first_checked_late(record: ReleaseRecord) -> datetime | None:
     return None
 
 
-def _next_step(record: ReleaseRecord, now: datetime) -> tuple[datetime, tuple[str, ...]] | None:
+def _next_step(
+    record: ReleaseRecord, now: datetime, acks: Sequence[Ack] = ()
+) -> tuple[datetime, tuple[str, ...]] | None:
+    """The next chain step still to fire, and when it really will: an acknowledgement holds a
+    later alert step until its timeout, so the message names that time, not the step's own."""
     release = record.release
-    upcoming = [
-        (release.due + step.after, step)
-        for step in release.chain.steps
-        if release.due + step.after > now
-    ]
+    upcoming = []
+    for index, step in enumerate(release.chain.steps):
+        when = release.due + step.after
+        if when <= now:
+            continue
+        if step.kind == "alert":
+            for ack in acks:
+                if index > ack.step and ack.at <= now and ack.at + release.ack_timeout > when:
+                    when = ack.at + release.ack_timeout
+        upcoming.append((when, step))
     if not upcoming:
         return None
     when, step = min(upcoming, key=lambda pair: pair[0])

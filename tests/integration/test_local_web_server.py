@@ -227,3 +227,26 @@ def test_the_server_never_logs_a_number_or_address(
         assert "7700900" not in text and "@example.com" not in text, text
     # the failures were logged, by kind only
     assert "ValueError" in caplog.text and "RuntimeError" in caplog.text
+
+
+def test_clients_that_send_a_request_line_and_no_headers_cannot_fill_every_slot(store):  # type: ignore[no-untyped-def]
+    # GIVEN a server that allows 8 connections and 5 s of silence
+    cap = 8
+    app = WebApp(store, TokenCodec(b"w" * 32), FixedClock(DUE))
+    with serve(app, port=0, max_connections=cap, idle_timeout=5.0) as base:
+        host, port = base.removeprefix("http://").split(":")
+        # WHEN three times cap clients each send a request line, then never finish their headers
+        held = []
+        for _ in range(3 * cap):
+            sock = socket.create_connection((host, int(port)), timeout=5)
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")
+            held.append(sock)
+        try:
+            time.sleep(0.3)
+            # THEN a real request is still answered at once, not hung up on
+            started = time.monotonic()
+            assert request(base, "GET", "/health")[0] == 200
+            assert time.monotonic() - started < 2
+        finally:
+            for sock in held:
+                sock.close()

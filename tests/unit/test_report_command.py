@@ -10,7 +10,7 @@ import pytest
 from releasewatch.cli import main
 from releasewatch.model import ReleaseState
 from releasewatch.store.sqlite import SQLiteStore
-from tests.factories import DUE, make_release
+from tests.factories import DUE, make_check, make_release
 
 
 def store_with(tmp_path: Path, state: ReleaseState, live_at: datetime | None, due=DUE) -> Path:  # type: ignore[no-untyped-def]
@@ -21,6 +21,9 @@ def store_with(tmp_path: Path, state: ReleaseState, live_at: datetime | None, du
         record = store.get_release(release.id)
         assert record is not None
         store.update_release(record.model_copy(update={"state": state, "live_at": live_at}))
+        if state == ReleaseState.LIVE_LATE:
+            # The evidence that makes it late: a check after the grace found it not live.
+            store.record_checks([make_check(at=due + timedelta(minutes=10))])
     return db
 
 
@@ -63,3 +66,16 @@ def test_a_breach_still_gets_its_report(  # type: ignore[no-untyped-def]
     assert main(["report", "lms-2025-07", "--db", str(db)]) == 0
     out = capsys.readouterr().out
     assert out.startswith("# Breach report (draft)") and word in out
+
+
+@pytest.mark.parametrize("content", [b"not a database\n", b"SQLite format 3\x00" + b"\xff" * 8192])
+def test_report_on_a_file_that_is_not_a_sound_database_says_so_without_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes
+) -> None:
+    db = tmp_path / "rw.db"
+    db.write_bytes(content)
+    assert main(["report", "lms-2025-07", "--db", str(db)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith(f"report: cannot open the store: the database {db}")
+    assert "Traceback" not in err

@@ -9,8 +9,9 @@ from pathlib import Path
 
 from ..bootstrap import LocalPaths
 from ..clock import SystemClock
+from ..errors import StoreError
 from ..report import FORMATS, BreachReport, build_report, render
-from ..store.sqlite import SQLiteStore
+from ..store.health import open_checked
 from ..timefmt import delay_text, uk_datetime, uk_datetime_seconds
 
 
@@ -42,7 +43,12 @@ def run(args: argparse.Namespace) -> int:
     if not paths.db.exists():
         print(f"report: no database at {paths.db} (give --db)", file=sys.stderr)
         return 2
-    store = SQLiteStore(paths.db)
+    try:
+        # As status does: a file that is not a database, or a corrupt one, is said plainly.
+        store = open_checked(paths.db, write=False)
+    except (StoreError, OSError) as exc:
+        print(f"report: cannot open the store: {exc}", file=sys.stderr)
+        return 2
     now = SystemClock().now()
     try:
         try:

@@ -64,6 +64,9 @@ class MessageContext:
     # When releasewatch first checked the page after its due time, if that was after the
     # grace period (added late, or the watchdog was down): the chain starts late, and says so.
     first_checked_late_at: datetime | None = None
+    # Live after due + grace, but with no check between the due time and then that saw it not
+    # live (nor GOV.UK's date): it may have gone live on time, so nothing may call it late.
+    late_unproven: bool = False
 
 
 def to_gsm7(text: str) -> str:
@@ -168,7 +171,15 @@ def _delay_phrase(ctx: MessageContext) -> str:
         return " on time"
     if delta < timedelta(0):
         return f", {delay_text(delta)} early"
+    if ctx.late_unproven:
+        return f", first checked {delay_text(delta)} after due"
     return f", {delay_text(delta)} late"
+
+
+def _by_govuk(ctx: MessageContext) -> bool:
+    """Whether the live time is GOV.UK's first_published_at rather than a check's answer."""
+    check = ctx.last_check
+    return check is not None and ctx.live_at is not None and check.published_at == ctx.live_at
 
 
 def _seen(check: Check | None, limit: int = 14) -> str:
@@ -205,7 +216,10 @@ def sms_text(ctx: MessageContext) -> str:
             at = _hhmm(ctx.acked_at or ctx.now)
             hold = _hold_until(ctx)
             head = f"RW ACK {who} is on it ({at}): "
-            tail = f". Alerts held to {_hhmm(hold)}." if hold else "."
+            if hold and ctx.now >= hold:
+                tail = f". Hold ended {_hhmm(hold)}."
+            else:
+                tail = f". Alerts held to {_hhmm(hold)}." if hold else "."
         case NotificationKind.REPORT:
             head = "RW breach report draft emailed: "
             tail = "."
@@ -270,9 +284,12 @@ def _email_text(ctx: MessageContext) -> str:
                 ]
             lines += ["", *_check_lines(ctx.last_check), "", f"Page: {r.url}"]
         case NotificationKind.EARLY:
+            found = (
+                "GOV.UK gives its first publication as" if _by_govuk(ctx) else "was found live at"
+            )
             lines += [
-                f"'{r.title}' was due at {uk_datetime(r.due)} but was found live "
-                f"at {uk_datetime(ctx.live_at or ctx.now)}: it was released early.",
+                f"'{r.title}' was due at {uk_datetime(r.due)} but {found} "
+                f"{uk_datetime(ctx.live_at or ctx.now)}: it was released early.",
                 "Early release is a breach of the Code of Practice for Statistics "
                 f"({practice_for(r.due).short}).",
                 "",
@@ -283,17 +300,29 @@ def _email_text(ctx: MessageContext) -> str:
             ]
         case NotificationKind.RESOLVED:
             live = ctx.live_at or ctx.now
+            # live_at is GOV.UK's first_published_at when it gave one: not when releasewatch
+            # confirmed the page, so it is not called that.
+            confirmed = (
+                "GOV.UK gives its first publication as" if _by_govuk(ctx) else "confirmed at"
+            )
             lines += [
-                f"'{r.title}' is live: confirmed at {uk_datetime_seconds(live)}"
+                f"'{r.title}' is live: {confirmed} {uk_datetime_seconds(live)}"
                 f"{_delay_phrase(ctx)} (due {uk_datetime(r.due)}).",
             ]
             published = ctx.last_check.published_at if ctx.last_check else None
-            if published is not None:
+            if published is not None and not _by_govuk(ctx):
                 lines.append(
                     f"GOV.UK gives its first publication as {uk_datetime_seconds(published)}."
                 )
             lines += ["No further alerts will be sent for it."]
-            if ctx.live_at is not None and _delay_phrase(ctx) != " on time":
+            if ctx.live_at is not None and ctx.late_unproven:
+                lines.append(
+                    f"releasewatch did not check it between its due time and "
+                    f"{_hhmm(ctx.live_at)}, so it cannot tell whether it went live on time: the "
+                    "head of profession and the lead official receive a draft breach report to "
+                    "confirm or discard."
+                )
+            elif ctx.live_at is not None and _delay_phrase(ctx) != " on time":
                 lines.append(
                     "It was not released at its announced time: the head of profession and the "
                     "lead official receive a draft breach report."
@@ -302,15 +331,26 @@ def _email_text(ctx: MessageContext) -> str:
         case NotificationKind.ACK_NOTICE:
             when = uk_time(ctx.acked_at) if ctx.acked_at else "just now"
             hold = _hold_until(ctx)
+            if hold and ctx.now >= hold:
+                # Sent to someone first alerted after the hold ended: say what happened.
+                held = (
+                    f"Later alert steps were held until {uk_time(hold)}; the page was still not "
+                    "live then, so escalation has resumed."
+                )
+            elif hold:
+                held = (
+                    f"Later alert steps are held until {uk_time(hold)}; if the page is still not "
+                    "live then, escalation resumes."
+                )
+            else:
+                held = (
+                    "Later alert steps are held for the acknowledgement timeout; if the page is "
+                    "still not live then, escalation resumes."
+                )
             lines += [
                 f"{ctx.acked_by or 'Someone'} acknowledged the alert for '{r.title}' at {when} "
                 "and is dealing with it.",
-                (
-                    f"Later alert steps are held until {uk_time(hold)}; "
-                    if hold
-                    else "Later alert steps are held for the acknowledgement timeout; "
-                )
-                + "if the page is still not live then, escalation resumes.",
+                held,
                 "Breach notices to the head of profession are never held.",
                 "",
                 *_check_lines(ctx.last_check),
@@ -336,6 +376,16 @@ def _email_text(ctx: MessageContext) -> str:
                 "",
                 f"Page: {r.url}",
             ]
+        case NotificationKind.REPORT if ctx.late_unproven and ctx.live_at is not None:
+            lines += [
+                f"'{r.title}' was first seen live at {uk_time(ctx.live_at)}, "
+                f"{delay_text(ctx.live_at - r.due)} after its announced time, but releasewatch "
+                "did not check it in between: it may have been released on time. A draft breach "
+                "report is below and attached (Word); confirm when it went live first, and "
+                "discard the draft if it was on time.",
+                "",
+                ctx.report_text or "(report unavailable)",
+            ]
         case NotificationKind.REPORT:
             lines += [
                 f"'{r.title}' was not released at its announced time. A draft breach report "
@@ -355,7 +405,7 @@ def _email_text(ctx: MessageContext) -> str:
             next_at, who = ctx.next_step
             lines.append(f"Next: {', '.join(who)} at {uk_time(next_at)} if still not live.")
         else:
-            lines.append("Next: reminders continue until the page is live.")
+            lines.append(_no_next_step(ctx))
         if ctx.ack_url:
             lines += [
                 "",
@@ -368,6 +418,21 @@ def _email_text(ctx: MessageContext) -> str:
         lines += ["", f"Status: {ctx.release_url}"]
     lines += ["", "-- releasewatch"]
     return "\n".join(lines)
+
+
+def _no_next_step(ctx: MessageContext) -> str:
+    """The chain has no later step: only this step's own repeat (if it has one) follows."""
+    steps, index = ctx.release.chain.steps, ctx.notification.step
+    repeat = steps[index].repeat if index is not None and 0 <= index < len(steps) else None
+    if repeat is not None:
+        return (
+            f"Next: a reminder to you every {delay_text(repeat)} until the page is live "
+            "(the chain has no later step)."
+        )
+    return (
+        "Next: no further alert is planned (the chain has no later step); releasewatch keeps "
+        "checking and will tell you when the page is live."
+    )
 
 
 def _check_lines(check: Check | None) -> list[str]:

@@ -7,8 +7,8 @@ POST cannot hold a thread with a huge upload.
 Idle and slow clients cannot starve the watchdog (its probes and outbox share this process's
 file descriptors): every read waits at most `idle_timeout`, a connection lives at most
 `request_deadline` however slowly it trickles, and at most `max_connections` are open at once;
-at the cap, a new connection evicts the oldest one that has not yet sent its request line, so a
-real request still gets in while sockets are held open on purpose.
+at the cap, a new connection evicts the oldest one that has not yet sent its whole request
+head, so a real request still gets in while sockets are held open on purpose.
 
 Nothing is logged per request: request lines carry tokens (and could carry anything).
 """
@@ -54,11 +54,14 @@ def _handler(
         timeout = idle_timeout  # StreamRequestHandler applies it to the socket: every read
 
         def parse_request(self) -> bool:
-            # The request line is in: this connection is no longer idle, never evicted.
+            # Request line and headers are in: the connection is no longer idle, never evicted.
+            # Not before the headers: a client that sends a request line and then trickles (or
+            # withholds) its headers would otherwise hold a slot no real request can take.
+            parsed = super().parse_request()
             server = self.server
-            if isinstance(server, _BoundedServer):
+            if parsed and isinstance(server, _BoundedServer):
                 server.mark_busy(self.connection)
-            return super().parse_request()
+            return parsed
 
         def do_GET(self) -> None:
             self._answer(self._handle("GET"))
