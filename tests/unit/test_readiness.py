@@ -257,3 +257,21 @@ def test_no_readiness_for_a_release_without_it() -> None:
     w = World(make_release(due=MONDAY_DUE), uk_at(2025, 4, 4, 13, 0))
     assert w.tick_at(uk_at(2025, 4, 4, 14, 0)) == []
     assert w.tick_at(uk_at(2025, 4, 7, 8, 30)) == []
+
+
+def test_a_last_call_by_sms_fits_one_segment_and_keeps_the_link() -> None:
+    from releasewatch.model import Chain, Step
+
+    chain = Chain(
+        id="sms-first",
+        steps=(Step(after=timedelta(minutes=5), notify=("web_publisher",), channels=("sms",)),),
+    )
+    title = "A very long release title that goes on and on: " * 3
+    release = make_release(due=MONDAY_DUE, readiness=READY, chain=chain, title=title.strip())
+    w = World(release, uk_at(2025, 4, 4, 13, 0))
+    w.tick_at(uk_at(2025, 4, 4, 14, 0))
+    assert w.tick_at(uk_at(2025, 4, 7, 8, 30)) == [("web_publisher", "sms", "ready_last_call")]
+    sms = w.log[-1].message.text
+    assert len(sms) <= 160
+    assert re.search(re.escape(BASE) + r"/c/[A-Za-z0-9_-]{44}$", sms), sms
+    assert "due 09:30 today" in sms
