@@ -275,3 +275,26 @@ def test_a_last_call_by_sms_fits_one_segment_and_keeps_the_link() -> None:
     assert len(sms) <= 160
     assert re.search(re.escape(BASE) + r"/c/[A-Za-z0-9_-]{44}$", sms), sms
     assert "due 09:30 today" in sms
+
+
+def test_times_are_london_times_across_the_clock_change_and_before_an_early_release() -> None:
+    from releasewatch.readiness import schedule
+
+    # Clocks go forward on Sunday 30 March 2025: Friday is GMT, Monday is BST.
+    plan = schedule(make_release(due=uk_at(2025, 3, 31, 9, 30), readiness=READY))
+    assert plan is not None
+    assert plan.remind == datetime(2025, 3, 28, 14, 0, tzinfo=UTC)
+    assert plan.escalate == datetime(2025, 3, 28, 16, 0, tzinfo=UTC)
+    assert plan.last_call == datetime(2025, 3, 31, 7, 30, tzinfo=UTC)  # 08:30 BST
+    # A 07:00 release: the last call comes before it is due (the start of its pre-window).
+    early = schedule(make_release(due=uk_at(2025, 4, 7, 7, 0), readiness=READY))
+    assert early is not None and early.last_call == uk_at(2025, 4, 7, 6, 45)
+
+
+def test_the_release_page_says_when_readiness_is_asked() -> None:
+    w = monday_world()
+    assert "the team is asked at" in w.web.handle("GET", f"/r/{w.release.id}").body
+    w.tick_at(uk_at(2025, 4, 4, 14, 0))
+    assert "Readiness not confirmed yet: the team was asked at" in (
+        w.web.handle("GET", f"/r/{w.release.id}").body
+    )

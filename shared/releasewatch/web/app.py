@@ -239,7 +239,7 @@ class WebApp:
         body = (
             pages.para(f"Due {uk_datetime(r.due)}. State: {record.state.value}.")
             + (pages.para(f"Producer: {r.producer}") if r.producer else "")
-            + _readiness_line(record, events)
+            + _readiness_line(record, events, self.clock.now())
             + (
                 pages.para(
                     f"Confirmed live {uk_datetime(record.live_at)} "
@@ -332,7 +332,7 @@ def _confirm_page(result: ConfirmResult) -> str:
             )
 
 
-def _readiness_line(record: ReleaseRecord, events: list[Event]) -> str:
+def _readiness_line(record: ReleaseRecord, events: list[Event], now: datetime) -> str:
     """One line on the release page: confirmed by whom and when, or when it will be asked."""
     done = confirmation(events)
     if done is not None:
@@ -342,7 +342,10 @@ def _readiness_line(record: ReleaseRecord, events: list[Event]) -> str:
     plan = schedule(record.release)
     if plan is None or record.state.is_live or record.release.cancelled:
         return ""
-    return pages.para(f"Readiness not confirmed yet (asked from {uk_datetime(plan.remind)}).")
+    verb = "is asked" if now < plan.remind else "was asked"
+    return pages.para(
+        f"Readiness not confirmed yet: the team {verb} at {uk_datetime(plan.remind)}."
+    )
 
 
 def _not_allowed(allow: str) -> Response:
