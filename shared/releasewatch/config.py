@@ -7,8 +7,9 @@ See infra/releasewatch.example.yaml for an annotated example of every field.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path as FsPath
 from typing import Any, TypeVar
 
@@ -17,7 +18,19 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .calendar.spec import CalendarSpec, SeriesSpec
 from .errors import ConfigError, ConfigProblem, ProbeRefused
-from .model import IDENT, Cadence, Chain, Contact, LiveRule, Release, Step, _duration, plain_text
+from .model import (
+    IDENT,
+    Cadence,
+    Chain,
+    Contact,
+    LiveRule,
+    Nation,
+    Readiness,
+    Release,
+    Step,
+    _duration,
+    plain_text,
+)
 from .probe.netguard import check_url
 from .probe.rules import checks_status_only, default_rule
 from .timefmt import delay_text, parse_due, uk_datetime
@@ -47,6 +60,29 @@ class ContactIn(Contact):
     _t = field_validator("name", "role", mode="before")(plain_text)
 
 
+def _clock_time(value: Any) -> Any:
+    # "14:00" (YAML reads an unquoted 14:00 as text here); never a bare number of minutes.
+    if isinstance(value, str) and not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+        raise ValueError("expected a time of day in Europe/London like '14:00'")
+    if not isinstance(value, str):
+        raise ValueError("expected a time of day in Europe/London like '14:00'")
+    return value
+
+
+class ReadinessIn(_In):
+    """`readiness:` under defaults or a release; a release's block overrides field by field."""
+
+    enabled: bool | None = None
+    remind_at: time | None = None
+    escalate_at: time | None = None
+    last_call: time | None = None
+    nation: Nation | None = None
+    notify: tuple[str, ...] | None = None
+    escalate_to: tuple[str, ...] | None = None
+
+    _c = field_validator("remind_at", "escalate_at", "last_call", mode="before")(_clock_time)
+
+
 class DefaultsIn(_In):
     chain: str | None = None
     producer: str = ""
@@ -57,6 +93,7 @@ class DefaultsIn(_In):
     cadence: Cadence = Cadence()
     # Sends per notification before it is failed (and its fallback runs); see service.py.
     max_attempts: int = Field(default=3, ge=1, le=10)
+    readiness: ReadinessIn = ReadinessIn()
 
     _d = field_validator("pre_window", "grace", "ack_timeout", mode="before")(_duration)
     _b = field_validator("cache_bust", mode="before")(_cache_bust)
@@ -78,6 +115,7 @@ class ReleaseIn(_In):
     ack_timeout: timedelta | None = None
     cancelled: bool = False
     past_due_ok: bool = False  # a due time more than PAST_DUE_LIMIT ago is deliberate
+    readiness: ReadinessIn | None = None
 
     _d = field_validator("pre_window", "grace", "ack_timeout", mode="before")(_duration)
     _b = field_validator("cache_bust", mode="before")(_cache_bust)
@@ -151,6 +189,12 @@ def parse_config(text: str, file: str = "<config>", now: datetime | None = None)
         local_mode = False
     raw_defaults = raw.get("defaults") or {}
     defaults = validate(DefaultsIn, raw_defaults, ("defaults",)) or DefaultsIn()
+    raw_ready = raw_defaults.get("readiness") if isinstance(raw_defaults, dict) else None
+    for j, cid in enumerate(_ids(raw_ready, "notify") + _ids(raw_ready, "escalate_to")):
+        if cid not in _mapping(raw, "contacts", None):
+            field_name = "notify" if j < len(_ids(raw_ready, "notify")) else "escalate_to"
+            index = j if field_name == "notify" else j - len(_ids(raw_ready, "notify"))
+            problem(("defaults", "readiness", field_name, index), f"unknown contact {cid!r}")
 
     contacts: dict[str, Contact] = {}
     for cid, data in _mapping(raw, "contacts", problem).items():
@@ -257,6 +301,11 @@ def parse_config(text: str, file: str = "<config>", now: datetime | None = None)
         used = {cid for s in chain.steps for cid in s.notify}
         if not used <= contacts.keys():
             continue  # a contact in the chain is invalid; already reported under contacts
+        ok, ready = _readiness(defaults.readiness, r.readiness, chain, contacts, at, problem)
+        if not ok:
+            continue
+        if ready is not None:
+            used |= {*ready.notify, *ready.escalate_to}
         bust = r.cache_bust if r.cache_bust is not None else defaults.cache_bust
         try:
             releases.append(
@@ -279,6 +328,7 @@ def parse_config(text: str, file: str = "<config>", now: datetime | None = None)
                     cadence=defaults.cadence,
                     cancelled=r.cancelled,
                     allow_loopback=local_mode,
+                    readiness=ready,
                 )
             )
         except ValidationError as exc:
@@ -350,6 +400,62 @@ def _calendars(
         elif one is not None:
             series.append(one)
     return calendars, series
+
+
+def _ids(block: Any, key: str) -> list[str]:
+    value = block.get(key) if isinstance(block, dict) else None
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+def _readiness(
+    defaults: ReadinessIn,
+    own: ReadinessIn | None,
+    chain: Chain,
+    contacts: dict[str, Contact],
+    at: Path,
+    problem: Any,
+) -> tuple[bool, Readiness | None]:
+    """(ok, a release's resolved readiness: None when switched off); not ok after a problem,
+    reported.
+    Defaults: notify the contacts of the chain's first two steps; escalate to every contact
+    whose role is lead_official."""
+    merged = defaults.model_copy(update=own.model_dump(exclude_none=True) if own else {})
+    if merged.enabled is False:
+        return True, None
+    base = Readiness()
+    notify = merged.notify
+    if notify is None:
+        notify = tuple(dict.fromkeys(c for s in chain.steps[:2] for c in s.notify))
+    escalate_to = merged.escalate_to
+    if escalate_to is None:
+        escalate_to = tuple(sorted(c.id for c in contacts.values() if c.role == "lead_official"))
+    ok = True
+    for name in ("notify", "escalate_to"):
+        ids: tuple[str, ...] = (getattr(own, name) if own else None) or ()
+        for j, cid in enumerate(ids):
+            if cid not in contacts:
+                problem((*at, "readiness", name, j), f"unknown contact {cid!r}")
+                ok = False
+    remind = merged.remind_at or base.remind_at
+    escalate = merged.escalate_at or base.escalate_at
+    if escalate <= remind:
+        where = "escalate_at" if own and own.escalate_at else "remind_at"
+        problem(
+            (*at, "readiness", where),
+            f"escalate_at ({escalate:%H:%M}) must be later than remind_at ({remind:%H:%M}) "
+            "on the same day",
+        )
+        ok = False
+    if not ok or not {*notify, *escalate_to} <= contacts.keys():
+        return False, None  # an unknown contact in defaults.readiness was reported there
+    return True, Readiness(
+        remind_at=remind,
+        escalate_at=escalate,
+        last_call=merged.last_call or base.last_call,
+        nation=merged.nation or base.nation,
+        notify=notify,
+        escalate_to=escalate_to,
+    )
 
 
 _TOP_LEVEL = {

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -215,6 +215,21 @@ class Cadence(Frozen):
         return self
 
 
+Nation = Literal["england", "wales", "scotland", "northern_ireland"]
+
+
+class Readiness(Frozen):
+    """The working-day-before readiness check (policy in readiness.py). Times are Europe/London:
+    remind and escalate on the working day before the due date, last call on the due date."""
+
+    remind_at: time = time(14, 0)
+    escalate_at: time = time(16, 0)
+    last_call: time = time(8, 30)
+    nation: Nation = "england"  # whose bank holidays make a day not a working day
+    notify: tuple[str, ...] = ()  # contact ids asked to confirm
+    escalate_to: tuple[str, ...] = ()  # contact ids told when nobody confirmed by escalate_at
+
+
 class Release(Frozen):
     """A release with every default resolved and its chain and contacts embedded."""
 
@@ -236,6 +251,7 @@ class Release(Frozen):
     # The expected publication, when it is not `url` itself (url is then its announcement):
     # the release is live when this page is, whether or not the announcement redirects to it.
     publication_url: str | None = None
+    readiness: Readiness | None = None  # None: no readiness reminder for this release
 
     @model_validator(mode="after")
     def _chain_contacts_known(self) -> Release:
@@ -243,6 +259,10 @@ class Release(Frozen):
             for cid in step.notify:
                 if cid not in self.contacts:
                     raise ValueError(f"chain {self.chain.id} names unknown contact {cid!r}")
+        if self.readiness is not None:
+            for cid in (*self.readiness.notify, *self.readiness.escalate_to):
+                if cid not in self.contacts:
+                    raise ValueError(f"readiness names unknown contact {cid!r}")
         return self
 
     def breach_contacts(self) -> list[str]:
@@ -332,6 +352,7 @@ class EventKind(StrEnum):
     CONFIG_APPLIED = "config_applied"
     REMOVED = "removed"
     PAGE_LOST = "page_lost"
+    READY_CONFIRMED = "ready_confirmed"  # someone confirmed the page is uploaded and scheduled
 
 
 class Event(Frozen):
@@ -351,6 +372,10 @@ class NotificationKind(StrEnum):
     REPORT = "report"  # the breach report draft
     PAGE_LOST = "page_lost"  # a page confirmed live no longer passes its rule
     PAGE_BACK = "page_back"  # ...and passes it again
+    # Readiness, the working day before (readiness.py): asked, escalated, last call on the day.
+    READY_REMIND = "ready_remind"
+    READY_ESCALATE = "ready_escalate"
+    READY_LAST_CALL = "ready_last_call"
 
 
 class Notification(Frozen):

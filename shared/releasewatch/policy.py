@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from . import readiness
 from .model import (
     Channel,
     Check,
@@ -108,6 +109,7 @@ def decide(
     now: datetime,
     deliveries: Sequence[Delivery] = (),
     acks: Sequence[Ack] = (),
+    ready_confirmed: bool = False,
 ) -> Decision:
     release = record.release
     live_at = record.live_at
@@ -129,6 +131,7 @@ def decide(
     by_key = {d.key: d for d in deliveries}
 
     wanted = list(_wanted(release, state, live_at, now, deliveries, acks))
+    wanted += readiness.wanted(release, state, now, deliveries, ready_confirmed)
     if state.is_live and lost_episode is not None:
         wanted += _page_lost_or_back(release, lost_since, lost_episode, deliveries)
     due = [n for n in wanted if _needs_sending(by_key.get(n.key), now)]
@@ -141,6 +144,8 @@ def decide(
             continue
         if state.is_live and d.notification.kind in _ESCALATION:
             cancel.append(d.key)
+        elif d.notification.kind in readiness.KINDS:
+            cancel.append(d.key)  # no longer wanted: confirmed, live, or its time has passed
         elif _needs_sending(d, now):
             due.append(d.notification)
 

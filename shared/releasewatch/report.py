@@ -252,6 +252,9 @@ _KIND_WORDS = {
     "report": "breach report draft",
     "page_lost": "page-lost notice",
     "page_back": "page-back notice",
+    "ready_remind": "readiness reminder",
+    "ready_escalate": "readiness escalation",
+    "ready_last_call": "readiness last call",
 }
 
 
@@ -296,6 +299,9 @@ def _event_text(record: ReleaseRecord, event: Event) -> str | None:
                 "cancelled": "State: cancelled",
             }
             return states.get(to)
+        case EventKind.READY_CONFIRMED:
+            # The day before, on the page's own terms: who said it was uploaded and scheduled.
+            return f"Readiness confirmed by {_who(record, event.contact_id)} at {_t(event.at)}"
         case EventKind.PAGE_LOST:
             return f"Page stopped passing its live rule: {d.get('reason', '')}".rstrip(": ")
     return None

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 
 from .errors import StoreError
 from .loophealth import TickHealth
+from .readiness import wake_times
 from .service import TickReport, Watchdog
 from .store.health import explain
 from .timefmt import uk_datetime
@@ -30,7 +31,8 @@ BACKOFF_CAP = 60.0
 
 
 def seconds_until_next(watchdog: Watchdog, now: datetime, ceiling: timedelta) -> float:
-    """Sleep no longer than `ceiling`, and wake for the earliest due check or chain step."""
+    """Sleep no longer than `ceiling`, and wake for the earliest due check, chain step or
+    readiness time."""
     wake = now + ceiling
     for record in watchdog.store.active_releases():
         if record.next_check_at is not None:
@@ -42,6 +44,8 @@ def seconds_until_next(watchdog: Watchdog, now: datetime, ceiling: timedelta) ->
             fire = release.due + step.after
             if fire > now:
                 wake = min(wake, fire)
+        # Readiness times (the day before, and the last call) are not checks or chain steps.
+        wake = min([wake, *wake_times(release, now)])
     return max(0.0, (wake - now).total_seconds())
 
 

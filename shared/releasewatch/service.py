@@ -43,6 +43,8 @@ from .notify.base import Attachment, Notifier
 from .notify.messages import MessageContext, render
 from .policy import Ack, Decision, acks_from, decide, lateness_unproven, next_check_at
 from .probe.base import Prober
+from .readiness import KINDS as READINESS_KINDS
+from .readiness import confirmation
 from .report import build_report_for_email
 from .store.base import Store
 from .store.health import store_failed
@@ -188,8 +190,10 @@ class Watchdog:
         for _ in range(5):
             now = self.clock.now()
             deliveries = self.store.deliveries(record.id)
-            acks = acks_from(self.store.events(record.id))
-            decision = decide(record, check, now, deliveries, acks)
+            events = self.store.events(record.id)
+            acks = acks_from(events)
+            confirmed = confirmation(events) is not None
+            decision = decide(record, check, now, deliveries, acks, ready_confirmed=confirmed)
             if decision.record.model_copy(update={"updated_at": record.updated_at}) == record:
                 # Nothing but the timestamp would change: skip the write (on DynamoDB an idle
                 # release would otherwise cost a write every minute).
@@ -324,6 +328,11 @@ class Watchdog:
             ack_url = self.links.ack_url(
                 release.id, notification.contact_id, notification.step or 0, now
             )
+        confirm_url = None
+        if notification.kind in READINESS_KINDS:
+            confirm_url = self.links.confirm_url(
+                release.id, notification.contact_id, now, release.due
+            )
         reminder, first_alerted_at = _earlier_sent(deliveries, notification)
         late_unproven = False
         if notification.kind in (NotificationKind.RESOLVED, NotificationKind.REPORT):
@@ -345,6 +354,7 @@ class Watchdog:
             unreachable=_unreachable(record, deliveries, notification.contact_id),
             next_step=_next_step(record, now, acks_from(self.store.events(release.id))),
             ack_url=ack_url,
+            confirm_url=confirm_url,
             release_url=self.links.release_url(release.id),
             acked_by=acked_by,
             acked_at=acked_at,

@@ -60,7 +60,7 @@ assert _HEAD.size + MAC_BYTES == TOKEN_BYTES
 
 class Purpose(IntEnum):
     ACK = 1  # acknowledge an alert: holds repeats and later alert steps
-    CONFIRM_READY = 2  # reserved: the readiness reminder's "it is scheduled" link
+    CONFIRM_READY = 2  # the readiness reminder's "it is scheduled" link (readiness_service)
 
 
 # -- errors --------------------------------------------------------------------------------------
@@ -76,7 +76,7 @@ class TokenForged(TokenError):
 
 class TokenWrongPurpose(TokenError):
     http_status = 403
-    public = "This link is not an acknowledge link."
+    public = "This link is for something else: open it from the message it came in."
 
 
 class TokenExpired(TokenError):
@@ -186,13 +186,16 @@ class TokenCodec:
         *,
         purpose: Purpose = Purpose.ACK,
         token_id: bytes | None = None,
+        ttl: timedelta | None = None,
     ) -> str:
         if not 0 <= step <= 255:
             raise ValueError("step must be 0..255")
         tid = token_id if token_id is not None else secrets.token_bytes(5)
         if len(tid) != 5:
             raise ValueError("token_id must be 5 bytes")
-        expires = int((now + self.ttl).timestamp())
+        expires = int(
+            (now + (ttl if ttl is not None and ttl > timedelta(0) else self.ttl)).timestamp()
+        )
         head = _HEAD.pack(
             (VERSION << 4) | int(purpose), step, expires, tid, ref(release_id), ref(contact_id)
         )

@@ -52,6 +52,7 @@ class MessageContext:
     unreachable: tuple[str, ...] = ()  # names of contacts every channel failed for, for good
     next_step: tuple[datetime, tuple[str, ...]] | None = None  # when, and who (names)
     ack_url: str | None = None
+    confirm_url: str | None = None  # readiness messages: "it is uploaded and scheduled"
     release_url: str | None = None
     acked_by: str | None = None
     acked_at: datetime | None = None
@@ -82,6 +83,11 @@ def render(ctx: MessageContext) -> Message:
     address = ctx.contact.address(n.channel)
     if address is None:
         raise ValueError(f"contact {ctx.contact.id} has no {n.channel} address")
+    if n.kind.value.startswith("ready_"):  # readiness, the day before: its own wording
+        from . import readiness_text
+
+        text = readiness_text.sms(ctx) if n.channel == "sms" else readiness_text.email(ctx)
+        return _message(ctx, n.channel, address, readiness_text.subject(ctx), text)
     subject = _subject(ctx)
     if n.channel == "sms":
         text = sms_text(ctx)

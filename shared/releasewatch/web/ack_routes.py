@@ -13,6 +13,8 @@ Routes (all answered by web.app.WebApp, the same logic the local server runs):
 
     GET  /a/<token>        confirmation page with a form (no state change)
     POST /a/<token>        record the acknowledgement
+    GET  /c/<token>        readiness confirmation page with a form (no state change)
+    POST /c/<token>        record that the release is uploaded and scheduled
     GET  /dashboard        releases and their states (HTML; no addresses)
     GET  /r/<release_id>   one release's checks and timeline (HTML; no addresses)
 
@@ -62,6 +64,16 @@ def ack_get(token: str) -> PowertoolsResponse[str]:
 @router.post("/a/<token>")
 def ack_post(token: str) -> PowertoolsResponse[str]:
     return _to_powertools(_web().ack_post(token))
+
+
+@router.get("/c/<token>")
+def confirm_get(token: str) -> PowertoolsResponse[str]:
+    return _to_powertools(_web().confirm_get(token))
+
+
+@router.post("/c/<token>")
+def confirm_post(token: str) -> PowertoolsResponse[str]:
+    return _to_powertools(_web().confirm_post(token))
 
 
 @router.get("/dashboard")

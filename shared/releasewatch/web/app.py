@@ -3,6 +3,8 @@
     GET  /a/<token>        confirmation page with a form; never changes anything (mail
                            scanners and link previews fetch links: they must not acknowledge)
     POST /a/<token>        records the acknowledgement (ack_service.acknowledge)
+    GET  /c/<token>        readiness: "confirm the page is uploaded and scheduled?" (no change)
+    POST /c/<token>        records the confirmation (readiness_service.confirm)
     GET  /  or /dashboard  read-only list of releases and their states
     GET  /r/<release id>   one release: state, last checks, timeline (names only)
     GET  /health           JSON: is the run loop ticking? 503 with the reason and since when
@@ -20,12 +22,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import quote, unquote
 
-from .. import ack_service
+from .. import ack_service, readiness_service
 from ..ack_service import AckOutcome, AckResult
 from ..clock import Clock
 from ..errors import TokenError
 from ..loophealth import HealthView, TickHealth
 from ..model import Check, Event, EventKind, ReleaseRecord
+from ..readiness import confirmation, day_phrase, schedule
+from ..readiness_service import ConfirmOutcome, ConfirmResult
 from ..store.base import Store
 from ..timefmt import delay_text, uk_datetime, uk_time
 from ..tokens import TokenCodec, http_status, public_message
@@ -71,6 +75,13 @@ class WebApp:
                 return self.ack_get(token)
             if method == "POST":
                 return self.ack_post(token)
+            return _not_allowed("GET, POST")
+        if path.startswith("/c/"):
+            token = path[3:]
+            if method in ("GET", "HEAD"):
+                return self.confirm_get(token)
+            if method == "POST":
+                return self.confirm_post(token)
             return _not_allowed("GET, POST")
         if method not in ("GET", "HEAD"):
             return _not_allowed("GET")
@@ -118,6 +129,42 @@ class WebApp:
             )
         status = 409 if result.outcome == AckOutcome.NOT_NEEDED else 200
         return Response(status, _ack_page(result))
+
+    # -- readiness ----------------------------------------------------------------------------
+    def confirm_get(self, token: str) -> Response:
+        now = self.clock.now()
+        try:
+            result = readiness_service.preview(self.store, token, self.codec, now)
+        except TokenError as exc:
+            return _token_error(exc)
+        if result.outcome != ConfirmOutcome.WOULD_RECORD:
+            return Response(200, _confirm_page(result))
+        body = (
+            pages.para(f"Release: {result.release_title}")
+            + pages.para(f"Due at {uk_time(result.due)} {day_phrase(result.due, now)}.")
+            + pages.para(f"You: {result.contact_name}")
+            + pages.para(
+                "Confirm only when the page is uploaded and scheduled to publish at that time. "
+                "Confirming stops the readiness reminders and their escalation; the watchdog "
+                "still checks the page from the due time."
+            )
+            + pages.form(f"./{token}", "Confirm it is ready")
+        )
+        return Response(200, pages.page("Confirm the release is ready?", body))
+
+    def confirm_post(self, token: str) -> Response:
+        try:
+            result = readiness_service.confirm(self.store, token, self.codec, self.clock.now())
+        except TokenError as exc:
+            return _token_error(exc)
+        if result.outcome == ConfirmOutcome.RECORDED:
+            log.info(
+                "readiness confirmed: release %s by contact %s",
+                result.release_id,
+                result.contact_id,
+            )
+        status = 409 if result.outcome == ConfirmOutcome.NOT_NEEDED else 200
+        return Response(status, _confirm_page(result))
 
     # -- health -------------------------------------------------------------------------------
     def health_status(self) -> Response:
@@ -192,6 +239,7 @@ class WebApp:
         body = (
             pages.para(f"Due {uk_datetime(r.due)}. State: {record.state.value}.")
             + (pages.para(f"Producer: {r.producer}") if r.producer else "")
+            + _readiness_line(record, events, self.clock.now())
             + (
                 pages.para(
                     f"Confirmed live {uk_datetime(record.live_at)} "
@@ -255,6 +303,49 @@ def _ack_page(result: AckResult) -> str:
                 "Nothing to acknowledge",
                 pages.para(f"'{result.release_title}': {result.reason}. Nothing was recorded."),
             )
+
+
+def _confirm_page(result: ConfirmResult) -> str:
+    match result.outcome:
+        case ConfirmOutcome.RECORDED:
+            return pages.page(
+                "Confirmed",
+                pages.para(
+                    f"Thank you, {result.contact_name}: '{result.release_title}' was confirmed "
+                    f"uploaded and scheduled at {uk_datetime(result.at)}. The readiness reminders "
+                    "stop; the page is still checked from its due time."
+                ),
+            )
+        case ConfirmOutcome.ALREADY_CONFIRMED:
+            when = uk_datetime(result.by_at) if result.by_at else ""
+            return pages.page(
+                "Already confirmed",
+                pages.para(
+                    f"'{result.release_title}' was already confirmed ready by {result.by} at "
+                    f"{when}. Nothing new was recorded."
+                ),
+            )
+        case _:
+            return pages.page(
+                "Nothing to confirm",
+                pages.para(f"'{result.release_title}': {result.reason}. Nothing was recorded."),
+            )
+
+
+def _readiness_line(record: ReleaseRecord, events: list[Event], now: datetime) -> str:
+    """One line on the release page: confirmed by whom and when, or when it will be asked."""
+    done = confirmation(events)
+    if done is not None:
+        contact = record.release.contacts.get(done.contact_id or "")
+        who = contact.name if contact else (done.contact_id or "someone")
+        return pages.para(f"Readiness confirmed by {who} at {uk_datetime(done.at)}.")
+    plan = schedule(record.release)
+    if plan is None or record.state.is_live or record.release.cancelled:
+        return ""
+    verb = "is asked" if now < plan.remind else "was asked"
+    return pages.para(
+        f"Readiness not confirmed yet: the team {verb} at {uk_datetime(plan.remind)}."
+    )
 
 
 def _not_allowed(allow: str) -> Response:

@@ -1,0 +1,198 @@
+"""Readiness, the working day before: pure policy (no I/O, no clock).
+
+On the working day before a release's due date (weekends and the bank holidays of the
+producer's nation are not working days; the `holidays` package, offline), at `remind_at`
+(14:00 Europe/London) the people in `notify` are asked to confirm that the page is uploaded
+and scheduled. Nobody confirmed by `escalate_at` (16:00): `escalate_to` is told. Still nobody
+at `last_call` (08:30) on the due date: the chain's first step is alerted early. One
+confirmation (readiness_service) stops every one of these.
+
+The rule for releases that arrive late (added, or the watchdog down, after a time passed):
+- the reminder is still sent until the last call: asking late is better than not asking;
+- the escalation only follows a reminder that went out before `escalate_at`, so nobody is
+  escalated to about a question asked a minute ago;
+- the last call only follows a reminder (at any time before it): a release added on the morning
+  itself asked nobody, and the chain will start at the due time as usual;
+- nothing is sent once the due time has come, nor for a release that is live or cancelled.
+The last call is moved forward to the start of the pre-window when that comes first (a 07:00
+release gets its last call at 06:45, not after it was due).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+
+from .model import (
+    Channel,
+    Delivery,
+    DeliveryStatus,
+    Event,
+    EventKind,
+    Nation,
+    Notification,
+    NotificationKind,
+    Release,
+    ReleaseState,
+)
+from .timefmt import LONDON
+
+KINDS = (
+    NotificationKind.READY_REMIND,
+    NotificationKind.READY_ESCALATE,
+    NotificationKind.READY_LAST_CALL,
+)
+# The subdivisions of GB in the `holidays` package.
+_SUBDIV: dict[str, str] = {
+    "england": "ENG",
+    "wales": "WLS",
+    "scotland": "SCT",
+    "northern_ireland": "NIR",
+}
+_OPEN = (ReleaseState.SCHEDULED, ReleaseState.WATCHING)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    day_before: date  # the working day before the due date (Europe/London)
+    remind: datetime  # UTC
+    escalate: datetime
+    last_call: datetime
+
+    def times(self) -> tuple[datetime, datetime, datetime]:
+        return self.remind, self.escalate, self.last_call
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    contact_id: str | None
+    at: datetime
+
+
+@lru_cache(maxsize=64)
+def _bank_holidays(nation: Nation, year: int) -> frozenset[date]:
+    import holidays  # imported when first needed: it is large, and most ticks never need it
+
+    return frozenset(holidays.country_holidays("GB", subdiv=_SUBDIV[nation], years=year))
+
+
+def is_working_day(day: date, nation: Nation) -> bool:
+    return day.weekday() < 5 and day not in _bank_holidays(nation, day.year)
+
+
+def working_day_before(day: date, nation: Nation) -> date:
+    """The last working day strictly before `day` (Easter: Thursday, for a Tuesday in England)."""
+    candidate = day - timedelta(days=1)
+    while not is_working_day(candidate, nation):
+        candidate -= timedelta(days=1)
+    return candidate
+
+
+def _at(day: date, when: time) -> datetime:
+    # fold=0: a time in the autumn's repeated hour means its first occurrence.
+    return datetime.combine(day, when, tzinfo=LONDON).astimezone(UTC)
+
+
+def schedule(release: Release) -> Schedule | None:
+    r = release.readiness
+    if r is None:
+        return None
+    due_day = release.due.astimezone(LONDON).date()
+    before = working_day_before(due_day, r.nation)
+    last_call = min(_at(due_day, r.last_call), release.due - release.pre_window)
+    return Schedule(before, _at(before, r.remind_at), _at(before, r.escalate_at), last_call)
+
+
+def confirmation(events: Iterable[Event]) -> Confirmation | None:
+    """The first readiness confirmation recorded for the release, if any."""
+    for e in events:
+        if e.kind == EventKind.READY_CONFIRMED:
+            return Confirmation(e.contact_id, e.at)
+    return None
+
+
+def wanted(
+    release: Release,
+    state: ReleaseState,
+    now: datetime,
+    deliveries: Sequence[Delivery],
+    confirmed: bool,
+) -> list[Notification]:
+    """The readiness messages that should exist by `now` (sent or to send): see the module
+    docstring for the rule. Not wanted any more (confirmed, window passed) means cancelled."""
+    plan = schedule(release)
+    r = release.readiness
+    if plan is None or r is None or confirmed or release.cancelled:
+        return []
+    if state not in _OPEN or now >= release.due:
+        return []
+    reminders = [
+        d.sent_at
+        for d in deliveries
+        if d.notification.kind == NotificationKind.READY_REMIND
+        and d.status == DeliveryStatus.SENT
+        and d.sent_at is not None
+    ]
+    first_reminder = min(reminders, default=None)
+    out: list[Notification] = []
+    if plan.remind <= now < plan.last_call:
+        out += _to(release, NotificationKind.READY_REMIND, r.notify, ("email",), plan.remind)
+        if now >= plan.escalate and first_reminder is not None and first_reminder <= plan.escalate:
+            kind = NotificationKind.READY_ESCALATE
+            out += _to(release, kind, r.escalate_to, ("email",), plan.escalate)
+    if now >= plan.last_call and first_reminder is not None:
+        first = release.chain.steps[0]
+        kind = NotificationKind.READY_LAST_CALL
+        out += _to(release, kind, first.notify, first.channels, plan.last_call)
+    return out
+
+
+def wake_times(release: Release, now: datetime) -> list[datetime]:
+    """The readiness times still to come: the run loop wakes for them."""
+    plan = schedule(release)
+    if plan is None or release.cancelled:
+        return []
+    return [t for t in plan.times() if t > now]
+
+
+def day_phrase(due: datetime, now: datetime) -> str:
+    """'today', 'tomorrow' or 'on Monday 7 April' (with the year when it is not this year's),
+    as seen in Europe/London at `now`: literally true on the day the message is read."""
+    due_day, today = due.astimezone(LONDON).date(), now.astimezone(LONDON).date()
+    if due_day == today:
+        return "today"
+    if due_day == today + timedelta(days=1):
+        return "tomorrow"
+    year = f" {due_day.year}" if due_day.year != today.year else ""
+    return f"on {due_day.strftime('%A')} {due_day.day} {due_day.strftime('%B')}{year}"
+
+
+def _to(
+    release: Release,
+    kind: NotificationKind,
+    contact_ids: Sequence[str],
+    preferred: Sequence[Channel],
+    due_at: datetime,
+) -> list[Notification]:
+    out = []
+    for cid in dict.fromkeys(contact_ids):
+        contact = release.contacts.get(cid)
+        if contact is None:
+            continue
+        have = [c for c in preferred if contact.address(c) is not None]
+        # The preferred channels are not this contact's: whichever one they have.
+        channels = have or [c for c in ("email", "sms") if contact.address(c) is not None][:1]
+        for channel in channels:
+            out.append(
+                Notification(
+                    key=Notification.make_key(release.id, kind, cid, channel),
+                    release_id=release.id,
+                    kind=kind,
+                    contact_id=cid,
+                    channel=channel,
+                    due_at=due_at,
+                )
+            )
+    return out

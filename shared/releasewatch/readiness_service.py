@@ -1,0 +1,151 @@
+"""Confirming a release is ready from a link: verify the token, look before acting, record once.
+
+    preview(store, token, codec, now)   read-only: what a POST would do (the GET page)
+    confirm(store, token, codec, now)   records an EventKind.READY_CONFIRMED event, once
+
+Tokens have purpose CONFIRM_READY (an acknowledge token is refused here, and this one at /a/).
+Single use and replay-safe as in ack_service: the token is spent by claiming a marker
+notification `<release>|confirm|<token_id>` with the store's conditional claim, then the event
+is appended, then the marker is marked sent; of two concurrent POSTs exactly one claim wins.
+
+One confirmation per release is enough: a later one (by anybody) records nothing and says who
+confirmed and when. Nothing is recorded for a release that is live, cancelled or not watched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from .errors import AlreadyClaimed
+from .model import Event, EventKind, Notification, NotificationKind, ReleaseRecord
+from .readiness import confirmation
+from .store.base import Store
+from .tokens import Purpose, Token, TokenCodec, TokenReplayed, decode, ref
+
+OWNER = "confirm-link"
+_LEASE = timedelta(minutes=10)
+
+
+class ConfirmOutcome(StrEnum):
+    RECORDED = "recorded"
+    WOULD_RECORD = "would_record"  # preview only
+    ALREADY_CONFIRMED = "already_confirmed"  # somebody confirmed before: nothing new
+    NOT_NEEDED = "not_needed"  # live, cancelled or no longer watched
+
+
+@dataclass(frozen=True)
+class ConfirmResult:
+    outcome: ConfirmOutcome
+    release_id: str
+    release_title: str
+    due: datetime
+    contact_id: str
+    contact_name: str
+    at: datetime
+    token_id: str
+    by: str = ""  # ALREADY_CONFIRMED: who did
+    by_at: datetime | None = None
+    reason: str = ""
+
+
+def guard_key(release_id: str, token_id: str) -> str:
+    return f"{release_id}|confirm|{token_id}"
+
+
+def preview(store: Store, token: str, codec: TokenCodec, now: datetime) -> ConfirmResult:
+    verified, record = _verify(store, token, codec, now)
+    if _spent(store, verified):
+        raise TokenReplayed("this token has already been used")
+    return _assess(store, verified, record, now, ConfirmOutcome.WOULD_RECORD)
+
+
+def confirm(store: Store, token: str, codec: TokenCodec, now: datetime) -> ConfirmResult:
+    verified, record = _verify(store, token, codec, now)
+    if _spent(store, verified):
+        raise TokenReplayed("this token has already been used")
+    result = _assess(store, verified, record, now, ConfirmOutcome.RECORDED)
+    if result.outcome != ConfirmOutcome.RECORDED:
+        return result
+    # A marker (ACK_NOTICE with no step, see Notification.is_marker): never sent as a message.
+    guard = Notification(
+        key=guard_key(verified.release_id, verified.token_id),
+        release_id=verified.release_id,
+        kind=NotificationKind.ACK_NOTICE,
+        contact_id=verified.contact_id,
+        channel="email",
+        due_at=now,
+        step=None,
+    )
+    try:
+        store.claim(guard, OWNER, now, _LEASE)
+    except AlreadyClaimed:
+        raise TokenReplayed("this token has already been used") from None
+    store.add_event(
+        Event(
+            release_id=verified.release_id,
+            at=now,
+            kind=EventKind.READY_CONFIRMED,
+            contact_id=verified.contact_id,
+            detail={"token_id": verified.token_id, "via": "link"},
+        )
+    )
+    store.mark_sent(guard.key, OWNER, now, f"confirm:{verified.token_id}")
+    return result
+
+
+def _verify(
+    store: Store, token: str, codec: TokenCodec, now: datetime
+) -> tuple[Token, ReleaseRecord]:
+    raw = decode(token)
+    records = {r.id: r for r in store.all_releases() if ref(r.id) == raw.release_ref}
+
+    def candidates() -> Iterator[tuple[str, str]]:
+        for record in records.values():
+            for contact_id in record.release.contacts:
+                yield record.id, contact_id
+
+    verified = codec.verify(token, now, candidates(), purpose=Purpose.CONFIRM_READY)
+    return verified, records[verified.release_id]
+
+
+def _spent(store: Store, token: Token) -> bool:
+    key = guard_key(token.release_id, token.token_id)
+    if any(d.key == key for d in store.deliveries(token.release_id)):
+        return True
+    return any(
+        e.kind == EventKind.READY_CONFIRMED and e.detail.get("token_id") == token.token_id
+        for e in store.events(token.release_id)
+    )
+
+
+def _assess(
+    store: Store, token: Token, record: ReleaseRecord, now: datetime, outcome: ConfirmOutcome
+) -> ConfirmResult:
+    release = record.release
+    contact = release.contacts[token.contact_id]
+    base = ConfirmResult(
+        outcome=outcome,
+        release_id=release.id,
+        release_title=release.title,
+        due=release.due,
+        contact_id=contact.id,
+        contact_name=contact.name,
+        at=now,
+        token_id=token.token_id,
+    )
+    if record.state.is_live:
+        return replace(base, outcome=ConfirmOutcome.NOT_NEEDED, reason="the page is already live")
+    if release.cancelled:
+        return replace(base, outcome=ConfirmOutcome.NOT_NEEDED, reason="the release was cancelled")
+    if not record.active:
+        reason = "the release is no longer watched"
+        return replace(base, outcome=ConfirmOutcome.NOT_NEEDED, reason=reason)
+    done = confirmation(store.events(release.id))
+    if done is not None:
+        who = release.contacts.get(done.contact_id or "")
+        by = who.name if who else (done.contact_id or "someone")
+        return replace(base, outcome=ConfirmOutcome.ALREADY_CONFIRMED, by=by, by_at=done.at)
+    return base
