@@ -171,6 +171,17 @@ def test_table_has_ttl_pitr_sse_and_on_demand_billing(cfn: dict[str, Any]) -> No
     assert cfn["Resources"]["Table"]["DeletionPolicy"] == "Retain"
 
 
+def test_table_refuses_deletion_until_protection_is_turned_off(cfn: dict[str, Any]) -> None:
+    # Retain only covers stack deletion; a DeleteTable call would still lose every release.
+    assert cfn["Resources"]["Table"]["Properties"]["DeletionProtectionEnabled"] is True
+
+
+def test_description_says_what_the_function_url_serves_today(sam: dict[str, Any]) -> None:
+    description = " ".join(sam["Description"].split())
+    assert "later" not in description
+    assert "acknowledge links" in description and "dashboard" in description
+
+
 def test_table_matches_the_one_the_store_creates(cfn: dict[str, Any]) -> None:
     # The store queries these keys and indexes; `push --create-table` and tests use
     # create_table: the deployed table must be the same shape.
@@ -384,3 +395,43 @@ def test_the_layer_requirements_cover_every_third_party_import() -> None:
                 if not dists & declared:
                     missing.setdefault(top, set()).add(path.name)
     assert missing == {}
+
+
+def _requirement_name(text: str) -> str:
+    return re.split(r"[<>=!~\[;\s(]", text.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+
+def test_the_layer_pins_exactly_what_it_ships_and_no_second_botocore() -> None:
+    # A loose range lets a rebuild ship untested versions; the [tracer] extra shipped
+    # aws-xray-sdk and its own botocore, which shadows the runtime's and drifts from its boto3.
+    import importlib.metadata
+
+    lines = [
+        line.strip()
+        for line in (ROOT / "shared" / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    pins: dict[str, str] = {}
+    for line in lines:
+        assert re.fullmatch(r"[A-Za-z0-9_.\-]+==[A-Za-z0-9_.+\-]+", line), (
+            f"not an exact pin: {line}"
+        )
+        name, version = line.split("==")
+        pins[_requirement_name(name)] = version
+    # Everything pip installs for these (their non-optional dependencies) is pinned too...
+    closure, todo = set(), list(pins)
+    while todo:
+        dist = todo.pop()
+        if dist in closure:
+            continue
+        closure.add(dist)
+        for requirement in importlib.metadata.requires(dist) or []:
+            if "extra ==" in requirement or "python_version < " in requirement:
+                continue
+            todo.append(_requirement_name(requirement))
+    assert closure == set(pins)
+    # ...at the versions the tests ran with
+    for name, version in pins.items():
+        assert importlib.metadata.version(name) == version, name
+    # ...and the runtime's boto3/botocore pair is the only one
+    assert not {"boto3", "botocore", "s3transfer", "aws-xray-sdk"} & closure
