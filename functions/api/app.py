@@ -11,11 +11,13 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from releasewatch.aws.lazy import Lazy
+from releasewatch.clock import Clock, SystemClock
 from releasewatch.web import ack_routes
 from releasewatch.web.routes import router
 
 if TYPE_CHECKING:
-    from releasewatch.store.base import Store
+    from releasewatch.aws.heartbeat import TickMarker
+    from releasewatch.store.dynamodb import DynamoDBStore
     from releasewatch.tokens import TokenCodec
 
 logger = Logger()
@@ -25,16 +27,28 @@ logger = Logger()
 app = LambdaFunctionUrlResolver()
 app.include_router(router)
 app.include_router(ack_routes.router)
+clock: Clock = SystemClock()  # tests replace it
 
 
-def _build_store() -> Store:
+def _build_store() -> DynamoDBStore:
     from releasewatch.aws.settings import ApiSettings
     from releasewatch.store.dynamodb import DynamoDBStore
 
     return DynamoDBStore(ApiSettings.from_env().table_name)
 
 
-def _build_codec() -> TokenCodec:
+def _build_marker() -> TickMarker:
+    from releasewatch.aws.heartbeat import TickMarker
+
+    return TickMarker(store().client, store().table_name)
+
+
+_codecs: dict[bytes, TokenCodec] = {}
+
+
+def codec() -> TokenCodec:
+    """The ack-link key, read on every request (Powertools caches it for 5 minutes), so a
+    parameter created, fixed or rotated after the cold start is used within 5 minutes."""
     from releasewatch.aws.poller import read_ack_secret
     from releasewatch.aws.settings import ApiSettings
     from releasewatch.errors import ConfigError, ConfigProblem
@@ -43,19 +57,32 @@ def _build_codec() -> TokenCodec:
     name = ApiSettings.from_env().ack_secret_parameter
     if not name:
         raise ConfigError([ConfigProblem("ACK_SECRET_PARAMETER", "is not set", "environment")])
-    return TokenCodec(read_ack_secret(name))
+    secret = read_ack_secret(name)
+    if secret not in _codecs:
+        _codecs.clear()
+        _codecs[secret] = TokenCodec(secret)
+    return _codecs[secret]
 
 
-store: Lazy[Store] = Lazy(_build_store)
-codec: Lazy[TokenCodec] = Lazy(_build_codec)
+store: Lazy[DynamoDBStore] = Lazy(_build_store)
+marker: Lazy[TickMarker] = Lazy(_build_marker)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.LAMBDA_FUNCTION_URL)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # Powertools clears the router context after every resolve: append it each time.
-    app.append_context(store=store())  # type: ignore[no-untyped-call]
+    app.append_context(  # type: ignore[no-untyped-call]
+        store=store(), clock=clock, last_tick=marker().last
+    )
     try:
         app.append_context(ack_codec=codec())  # type: ignore[no-untyped-call]
-    except Exception:  # health and status must answer even when the ack key is unreadable
-        logger.exception("ack secret unavailable: acknowledge links answer 500")
+    except Exception as exc:  # health and status answer without the key; its pages answer 503
+        from releasewatch.aws.poller import unreadable_secret
+        from releasewatch.aws.settings import ApiSettings
+
+        name = ApiSettings.from_env().ack_secret_parameter or "(ACK_SECRET_PARAMETER unset)"
+        logger.error(
+            "ack secret unavailable: ack links and the dashboard answer 503",
+            extra={"reason": unreadable_secret(name, exc)},
+        )
     return app.resolve(event, context)

@@ -63,6 +63,17 @@ def record(report: InvocationReport) -> dict[str, Any]:
     metrics.add_metric(name="NotificationsSent", unit=MetricUnit.Count, value=report.sent)
     metrics.add_metric(name="NotificationsFailed", unit=MetricUnit.Count, value=report.failed)
     metrics.add_metric(name="ReleaseErrors", unit=MetricUnit.Count, value=report.errors)
+    # Emitted only when they happen: their alarms treat silence as good news, and a custom
+    # metric with no data points costs nothing.
+    if report.failed_permanently:
+        metrics.add_metric(
+            name="NotificationsFailedPermanently",
+            unit=MetricUnit.Count,
+            value=report.failed_permanently,
+        )
+    if report.ack_secret_problem:
+        metrics.add_metric(name="AckSecretUnreadable", unit=MetricUnit.Count, value=1)
+        logger.error("ack secret unavailable", extra={"reason": report.ack_secret_problem})
     summary = report.summary()
     logger.info("poll finished", extra=summary)
     return summary

@@ -67,6 +67,9 @@ class TickReport:
     transitions: list[tuple[str, ReleaseState, ReleaseState]] = field(default_factory=list)
     sent: list[Notification] = field(default_factory=list)
     failed: list[tuple[Notification, str]] = field(default_factory=list)
+    # Of `failed`, those that will not be retried (rejected, or out of attempts): the AWS
+    # poller's NotificationsFailedPermanently metric and its alarm.
+    failed_permanently: int = 0
     errors: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -302,6 +305,7 @@ class Watchdog:
             )
         )
         report.failed.append((notification, reason))
+        report.failed_permanently += 1 if permanent else 0
         self._emit("failed", (notification, reason))
 
     def _context(

@@ -32,8 +32,9 @@ PRICE_SES_EMAIL = 0.10 / 1000
 PRICE_SMS_UK = 0.0405  # SNS transactional SMS to the UK, per message part (varies by carrier)
 PRICE_ALARM = 0.10
 PRICE_CUSTOM_METRIC = 0.30  # EMF: Heartbeat, Ticks, Checks, NotificationsSent/Failed, ...
-CUSTOM_METRICS = 7
-ALARMS = 3
+CUSTOM_METRICS = 7  # emitted every minute; those sent only on failure cost nothing while idle
+# Every alarm in the template; the SMS spend alarm (metric math on one metric) costs the same.
+ALARMS = (ROOT / "template.yaml").read_text().count("Type: AWS::CloudWatch::Alarm")
 POLLER_GB = 0.5
 INVOCATIONS_PER_MONTH = 60 * 24 * 30
 BASE_INVOCATION_S = 0.25  # a tick with nothing to probe (measured order of magnitude on moto)

@@ -171,6 +171,17 @@ def test_table_has_ttl_pitr_sse_and_on_demand_billing(cfn: dict[str, Any]) -> No
     assert cfn["Resources"]["Table"]["DeletionPolicy"] == "Retain"
 
 
+def test_table_refuses_deletion_until_protection_is_turned_off(cfn: dict[str, Any]) -> None:
+    # Retain only covers stack deletion; a DeleteTable call would still lose every release.
+    assert cfn["Resources"]["Table"]["Properties"]["DeletionProtectionEnabled"] is True
+
+
+def test_description_says_what_the_function_url_serves_today(sam: dict[str, Any]) -> None:
+    description = " ".join(sam["Description"].split())
+    assert "later" not in description
+    assert "acknowledge links" in description and "dashboard" in description
+
+
 def test_table_matches_the_one_the_store_creates(cfn: dict[str, Any]) -> None:
     # The store queries these keys and indexes; `push --create-table` and tests use
     # create_table: the deployed table must be the same shape.
@@ -230,12 +241,82 @@ def test_api_reads_the_table_and_writes_only_acknowledgements(cfn: dict[str, Any
     assert set(actions(write)) == {"dynamodb:PutItem", "dynamodb:UpdateItem"}
 
 
-def test_email_is_sent_only_as_the_ses_identity(cfn: dict[str, Any]) -> None:
-    (statement,) = for_service(cfn, "PollerFunctionRole", "ses:")
-    assert set(actions(statement)) == {"ses:SendEmail", "ses:SendRawEmail"}
-    identity = resources(statement)[0]["Fn::Sub"]
-    assert identity.endswith(":identity/${SesIdentity}")
-    assert "*" not in str(resources(statement))
+ACCOUNT, REGION = "123456789012", "eu-west-2"
+DEPLOYED = {
+    "SenderEmail": "releasewatch@stats.example.com",
+    "SesIdentity": "stats.example.com",
+    "SesConfigurationSet": "",
+    "AWS::Partition": "aws",
+    "AWS::Region": REGION,
+    "AWS::AccountId": ACCOUNT,
+}
+
+
+def _resolve(value: Any, params: dict[str, str]) -> Any:
+    """The few intrinsics the policies use, for one set of parameter values."""
+    if isinstance(value, dict) and len(value) == 1:
+        ((key, arg),) = value.items()
+        if key == "Ref":
+            return params.get(arg, "NoValue" if arg == "AWS::NoValue" else arg)
+        if key == "Fn::Sub":
+            return re.sub(r"\$\{([^}]+)\}", lambda m: params.get(m.group(1), m.group(0)), arg)
+        if key == "Fn::If":
+            condition, yes, no = arg
+            assert condition == "HasConfigurationSet", condition
+            return _resolve(yes if params["SesConfigurationSet"] else no, params)
+    if isinstance(value, dict):
+        return {k: _resolve(v, params) for k, v in value.items()}
+    if isinstance(value, list):
+        return [r for r in (_resolve(v, params) for v in value) if r != "NoValue"]
+    return value
+
+
+def _allowed(
+    cfn: dict[str, Any], role: str, action: str, resource: str, context: dict[str, str]
+) -> bool:
+    """IAM's answer for one request, from the role's Allow statements (no Deny is used)."""
+    from fnmatch import fnmatchcase
+
+    for statement in statements(cfn, role):
+        statement = _resolve(statement, DEPLOYED)
+        if action not in actions(statement):
+            continue
+        if not any(fnmatchcase(resource, r) for r in resources(statement)):
+            continue
+        conditions = statement.get("Condition", {})
+        assert set(conditions) <= {"StringEquals"}, conditions
+        if all(context.get(k) == v for k, v in conditions.get("StringEquals", {}).items()):
+            return True
+    return False
+
+
+def _ses_identity(name: str, account: str = ACCOUNT) -> str:
+    return f"arn:aws:ses:{REGION}:{account}:identity/{name}"
+
+
+def test_email_goes_only_from_the_sender_in_production_and_in_the_sandbox(
+    cfn: dict[str, Any],
+) -> None:
+    # Production: SES authorises the send against the sender's identity (the domain).
+    # Sandbox: also against each recipient's verified identity, which the README's trial
+    # (verify each contact's address) relies on; AccessDenied there was a permanent failure.
+    sender = {"ses:FromAddress": DEPLOYED["SenderEmail"]}
+    for action in ("ses:SendEmail", "ses:SendRawEmail"):
+        assert _allowed(
+            cfn, "PollerFunctionRole", action, _ses_identity("stats.example.com"), sender
+        )
+        recipient = _ses_identity("stats.team@example.com")
+        assert _allowed(cfn, "PollerFunctionRole", action, recipient, sender)
+        # ...never as another From address, even one in the verified domain
+        for other in ("ceo@stats.example.com", "someone@example.org"):
+            forged = {"ses:FromAddress": other}
+            assert not _allowed(
+                cfn, "PollerFunctionRole", action, _ses_identity("stats.example.com"), forged
+            )
+            assert not _allowed(cfn, "PollerFunctionRole", action, recipient, forged)
+        # ...and never through another account's identities
+        elsewhere = _ses_identity("stats.example.com", account="210987654321")
+        assert not _allowed(cfn, "PollerFunctionRole", action, elsewhere, sender)
     assert for_service(cfn, "ApiFunctionRole", "ses:") == []
 
 
@@ -291,6 +372,121 @@ def test_poller_errors_page_operations(cfn: dict[str, Any]) -> None:
     assert alarm["AlarmActions"] == [{"Ref": "OpsTopic"}]
     subscription = cfn["Resources"]["OpsEmailSubscription"]["Properties"]
     assert subscription["Endpoint"] == {"Ref": "AlarmEmail"}
+
+
+def alarm(cfn: dict[str, Any], name: str) -> dict[str, Any]:
+    props: dict[str, Any] = cfn["Resources"][name]["Properties"]
+    return props
+
+
+def test_every_alarm_tells_the_one_ops_topic_when_it_fires_and_when_it_clears(
+    cfn: dict[str, Any],
+) -> None:
+    alarms = of_type(cfn, "AWS::CloudWatch::Alarm")
+    assert len(alarms) >= 10
+    for name, resource in alarms.items():
+        props = resource["Properties"]
+        assert props["AlarmActions"] == [{"Ref": "OpsTopic"}], name
+        assert props["OKActions"] == [{"Ref": "OpsTopic"}], name
+    assert list(of_type(cfn, "AWS::SNS::Topic")) == ["OpsTopic"]
+
+
+def test_failed_ticks_alarm_fires_again_for_each_new_failure(cfn: dict[str, Any]) -> None:
+    # ApproximateNumberOfMessagesVisible stays above 0 for the queue's 14 days: the alarm sat
+    # in ALARM and said nothing about later failures. Arrivals per period rise and fall.
+    props = alarm(cfn, "FailedTicksAlarm")
+    assert (props["Namespace"], props["MetricName"]) == ("AWS/SQS", "NumberOfMessagesSent")
+    assert props["Statistic"] == "Sum"
+    assert props["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["FailedTicksQueue", "QueueName"]}}
+    ]
+    assert props["Threshold"] == 0 and props["ComparisonOperator"] == "GreaterThanThreshold"
+    assert props["TreatMissingData"] == "notBreaching"
+
+
+@pytest.mark.parametrize(
+    ("name", "metric"),
+    [
+        ("NotificationsFailedPermanentlyAlarm", "NotificationsFailedPermanently"),
+        ("NotificationsFailingAlarm", "NotificationsFailed"),
+        ("ReleaseErrorsAlarm", "ReleaseErrors"),
+        ("AckSecretUnreadableAlarm", "AckSecretUnreadable"),
+    ],
+)
+def test_the_poller_metrics_have_alarms(cfn: dict[str, Any], name: str, metric: str) -> None:
+    props = alarm(cfn, name)
+    service = cfn["Resources"]["PollerFunction"]["Properties"]["Environment"]["Variables"][
+        "POWERTOOLS_SERVICE_NAME"
+    ]
+    assert (props["Namespace"], props["MetricName"]) == ("Releasewatch", metric)
+    assert props["Dimensions"] == [{"Name": "service", "Value": service}]
+    assert props["Statistic"] == "Sum"
+    # these metrics are only emitted when something happened: silence is good news
+    assert props["TreatMissingData"] == "notBreaching"
+
+
+def test_any_permanent_failure_alarms_and_transient_ones_alarm_when_they_pile_up(
+    cfn: dict[str, Any],
+) -> None:
+    permanent = alarm(cfn, "NotificationsFailedPermanentlyAlarm")
+    assert permanent["Threshold"] == 0 and permanent["ComparisonOperator"] == "GreaterThanThreshold"
+    piling = alarm(cfn, "NotificationsFailingAlarm")
+    assert piling["Threshold"] == {"Ref": "FailedNotificationsThreshold"}
+    assert piling["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert piling["Period"] * piling["EvaluationPeriods"] >= 600
+
+
+def test_api_errors_and_throttles_alarm(cfn: dict[str, Any]) -> None:
+    for name, metric in (("ApiErrorsAlarm", "Errors"), ("ApiThrottlesAlarm", "Throttles")):
+        props = alarm(cfn, name)
+        assert (props["Namespace"], props["MetricName"]) == ("AWS/Lambda", metric)
+        assert props["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "ApiFunction"}}]
+        assert props["Threshold"] == 0 and props["ComparisonOperator"] == "GreaterThanThreshold"
+
+
+def test_sms_spend_alarms_near_the_accounts_limit(cfn: dict[str, Any]) -> None:
+    props = alarm(cfn, "SmsSpendAlarm")
+    spent, percent = props["Metrics"]
+    stat = spent["MetricStat"]
+    assert stat["Metric"] == {"Namespace": "AWS/SNS", "MetricName": "SMSMonthToDateSpentUSD"}
+    assert stat["Stat"] == "Maximum" and spent["ReturnData"] is False
+    assert percent["ReturnData"] is True
+    assert props["Threshold"] == {"Ref": "SmsSpendAlarmPercent"}
+    assert props["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+
+    def fires(spent_usd: float, limit: int, at_percent: int) -> bool:
+        expression = percent["Expression"]["Fn::Sub"].replace(
+            "${SmsMonthlySpendLimitUSD}", str(limit)
+        )
+        value = eval(expression, {}, {spent["Id"]: spent_usd})  # arithmetic only
+        return bool(value >= at_percent)
+
+    # a new account's $1 limit: $0.85 spent alarms at 80 %, $0.50 does not
+    assert fires(0.85, 1, 80) and not fires(0.50, 1, 80)
+    assert not fires(50.0, 100, 80) and fires(81.0, 100, 80)
+    sam_params = yaml_parse(TEMPLATE.read_text())["Parameters"]
+    assert sam_params["SmsMonthlySpendLimitUSD"]["Default"] == 1
+    assert sam_params["SmsSpendAlarmPercent"]["Default"] == 80
+
+
+def test_a_flood_on_the_function_url_is_capped_below_the_poller(
+    cfn: dict[str, Any], sam: dict[str, Any]
+) -> None:
+    props = cfn["Resources"]["ApiFunction"]["Properties"]
+    assert props["ReservedConcurrentExecutions"] == {
+        "Fn::If": [
+            "HasApiConcurrencyCap",
+            {"Ref": "ApiReservedConcurrency"},
+            {"Ref": "AWS::NoValue"},
+        ]
+    }
+    parameter = sam["Parameters"]["ApiReservedConcurrency"]
+    # capped by default; 0 turns it off where the account quota (10) leaves nothing to reserve
+    assert 1 <= parameter["Default"] <= 10 and parameter["MinValue"] == 0
+    assert "quota" in parameter["Description"] and "10" in parameter["Description"]
+    assert cfn["Conditions"]["HasApiConcurrencyCap"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "ApiReservedConcurrency"}, 0]}]
+    }
 
 
 # -- the web side and outputs -----------------------------------------------------------------
@@ -384,3 +580,43 @@ def test_the_layer_requirements_cover_every_third_party_import() -> None:
                 if not dists & declared:
                     missing.setdefault(top, set()).add(path.name)
     assert missing == {}
+
+
+def _requirement_name(text: str) -> str:
+    return re.split(r"[<>=!~\[;\s(]", text.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+
+def test_the_layer_pins_exactly_what_it_ships_and_no_second_botocore() -> None:
+    # A loose range lets a rebuild ship untested versions; the [tracer] extra shipped
+    # aws-xray-sdk and its own botocore, which shadows the runtime's and drifts from its boto3.
+    import importlib.metadata
+
+    lines = [
+        line.strip()
+        for line in (ROOT / "shared" / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    pins: dict[str, str] = {}
+    for line in lines:
+        assert re.fullmatch(r"[A-Za-z0-9_.\-]+==[A-Za-z0-9_.+\-]+", line), (
+            f"not an exact pin: {line}"
+        )
+        name, version = line.split("==")
+        pins[_requirement_name(name)] = version
+    # Everything pip installs for these (their non-optional dependencies) is pinned too...
+    closure, todo = set(), list(pins)
+    while todo:
+        dist = todo.pop()
+        if dist in closure:
+            continue
+        closure.add(dist)
+        for requirement in importlib.metadata.requires(dist) or []:
+            if "extra ==" in requirement or "python_version < " in requirement:
+                continue
+            todo.append(_requirement_name(requirement))
+    assert closure == set(pins)
+    # ...at the versions the tests ran with
+    for name, version in pins.items():
+        assert importlib.metadata.version(name) == version, name
+    # ...and the runtime's boto3/botocore pair is the only one
+    assert not {"boto3", "botocore", "s3transfer", "aws-xray-sdk"} & closure

@@ -12,6 +12,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from releasewatch.aws.heartbeat import TickMarker
 from releasewatch.clock import FixedClock
 from releasewatch.model import ReleaseState
 from releasewatch.store.dynamodb import DynamoDBStore, create_table, dynamodb_client
@@ -62,9 +63,35 @@ def call(api: ModuleType, event: str) -> dict[str, Any]:
 
 
 def test_health_answers_ok(api: ModuleType) -> None:
+    # (a tick is recorded first: /health now vouches for the poller, not just the API)
+    TickMarker(dynamodb_client(REGION), TABLE).record(DUE)
+    api.clock = FixedClock(DUE + timedelta(seconds=50))
     response = call(api, "function_url_health")
     assert response["statusCode"] == 200
     assert json.loads(response["body"])["status"] == "ok"
+
+
+def test_health_reports_the_last_ticks_age_and_fails_after_3_minutes(api: ModuleType) -> None:
+    # GIVEN no tick recorded yet (the poller never ran, or its writes fail)
+    api.clock = FixedClock(DUE)
+    response = call(api, "function_url_health")
+    assert response["statusCode"] == 503
+    assert "no poller tick" in json.loads(response["body"])["reason"]
+    # WHEN the poller last ticked 2 minutes ago: ok, with the age
+    TickMarker(dynamodb_client(REGION), TABLE).record(DUE)
+    api.clock = FixedClock(DUE + timedelta(minutes=2))
+    response = call(api, "function_url_health")
+    body = json.loads(response["body"])
+    assert response["statusCode"] == 200
+    assert body["last_tick_age_seconds"] == 120
+    assert body["last_tick"] == DUE.isoformat()
+    # ...and an hour later: 503, which an external uptime check turns into a page
+    api.clock = FixedClock(DUE + timedelta(hours=1))
+    response = call(api, "function_url_health")
+    body = json.loads(response["body"])
+    assert response["statusCode"] == 503
+    assert body["status"] == "failing" and body["last_tick_age_seconds"] == 3600
+    assert response["headers"]["Content-Type"].startswith("application/json")
 
 
 def test_status_lists_releases_and_their_states(api: ModuleType) -> None:
@@ -136,3 +163,67 @@ def test_an_ack_link_confirms_on_get_records_on_post_and_refuses_a_replay(
     forged = api.lambda_handler(ack_event("POST", tampered), context)
     assert forged["statusCode"] in (400, 403)
     assert acks() == ["web_publisher"]
+
+
+def page_event(path: str) -> dict[str, Any]:
+    event = load_event("function_url_status")
+    event["rawPath"] = path
+    event["requestContext"]["http"].update({"method": "GET", "path": path})
+    return event
+
+
+def get(api: ModuleType, path: str) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    context = LambdaContext(
+        clock=FixedClock(now), deadline=now + timedelta(seconds=10), function_name="api"
+    )
+    response: dict[str, Any] = api.lambda_handler(page_event(path), context)
+    return response
+
+
+@pytest.fixture
+def no_cached_secret() -> Iterator[None]:
+    """Powertools caches parameters per process for 5 minutes: start and end clean."""
+    from aws_lambda_powertools.utilities import parameters
+    from aws_lambda_powertools.utilities.parameters import base
+
+    parameters.clear_caches()
+    base.DEFAULT_PROVIDERS.clear()
+    yield
+    parameters.clear_caches()
+    base.DEFAULT_PROVIDERS.clear()
+
+
+def test_all_releases_on_a_release_page_leads_to_the_dashboard(api: ModuleType) -> None:
+    import re
+    from urllib.parse import urljoin
+
+    page = get(api, "/r/lms-2025-07")
+    assert page["statusCode"] == 200
+    (href,) = re.findall(r'<a href="([^"]*)">All releases</a>', page["body"])
+    # resolved as a browser does, against the function URL
+    base = "https://abcdefghijklmnopqrstuvwxyz012345.lambda-url.eu-west-2.on.aws/r/lms-2025-07"
+    target = urljoin(base, href).removeprefix(base.removesuffix("/r/lms-2025-07"))
+    listing = get(api, target)
+    assert listing["statusCode"] == 200
+    assert "Labour market overview" in listing["body"] and "@" not in listing["body"]
+
+
+def test_pages_answer_503_when_the_ack_secret_is_missing(
+    api: ModuleType, no_cached_secret: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    # GIVEN the SSM parameter is gone (never created in this account, or deleted)
+    boto3.client("ssm", region_name=REGION).delete_parameter(Name=ENV["ACK_SECRET_PARAMETER"])
+    # THEN the pages it guards say so with a 503 instead of crashing with a 500
+    for path in ("/dashboard", "/r/lms-2025-07", "/a/" + "x" * 40):
+        response = get(api, path)
+        assert response["statusCode"] == 503, path
+        assert "cannot be read" in response["body"]
+        assert response["headers"]["Retry-After"] == "300"
+    # ...while status still answers
+    assert call(api, "function_url_status")["statusCode"] == 200
+    # ...and once the parameter exists again, the same container serves the dashboard
+    boto3.client("ssm", region_name=REGION).put_parameter(
+        Name=ENV["ACK_SECRET_PARAMETER"], Value=SECRET, Type="SecureString"
+    )
+    assert get(api, "/dashboard")["statusCode"] == 200

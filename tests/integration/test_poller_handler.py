@@ -334,3 +334,118 @@ def test_a_missing_ack_secret_never_silences_an_alert(
     invoke(module, clock)
     (email,) = sent_emails()
     assert "lambda-url" not in email.body
+
+
+def metric(blobs: list[dict[str, Any]], name: str) -> list[float]:
+    """The values of one EMF metric across an invocation's blobs (each a number or a list)."""
+    values: list[float] = []
+    for blob in blobs:
+        value = blob.get(name)
+        if value is not None:
+            values.extend(value if isinstance(value, list) else [value])
+    return values
+
+
+def test_a_permanent_failure_is_counted_for_its_alarm(
+    aws: None, clock: FixedClock, prober: ScriptedProber, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN SES refuses the sender (not a verified identity): the stats team's alert cannot go
+    DynamoDBStore(TABLE).apply_releases([make_release()], clock.now())
+    module = import_handler("poller")
+    notifiers = {"email": SesNotifier("not-verified@example.org"), "sms": SesNotifier(SENDER)}
+    module.poller = Lazy(
+        lambda: build_poller(
+            PollerSettings.from_env(), clock=clock, prober=prober, notifiers=notifiers
+        )
+    )
+    capsys.readouterr()
+    # WHEN the poller runs
+    result, _ = invoke(module, clock)
+    # THEN the failure is a permanent one, counted in the metric the alarm reads
+    blobs = emf(capsys.readouterr().out)
+    assert result["failed_permanently"] == 1
+    assert metric(blobs, "NotificationsFailedPermanently") == [1]
+    assert metric(blobs, "NotificationsFailed") == [1]
+    (blob,) = [b for b in blobs if "NotificationsFailedPermanently" in b]
+    assert blob["service"] == "releasewatch"
+    assert blob["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "Releasewatch"
+
+
+def test_a_healthy_invocation_emits_no_failure_metrics(
+    handler: ModuleType, clock: FixedClock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    invoke(handler, clock)
+    blobs = emf(capsys.readouterr().out)
+    assert metric(blobs, "NotificationsFailedPermanently") == []
+    assert metric(blobs, "AckSecretUnreadable") == []
+    assert metric(blobs, "NotificationsFailed") == [0]
+    assert metric(blobs, "ReleaseErrors") == [0]
+
+
+def test_a_release_that_breaks_a_tick_is_counted_for_its_alarm(
+    handler: ModuleType,
+    clock: FixedClock,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    watchdog = handler.poller().watchdog
+
+    async def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("a bug while settling this release")
+
+    monkeypatch.setattr(watchdog, "_settle", broken)
+    capsys.readouterr()
+    result, _ = invoke(handler, clock)
+    assert result["errors"] >= 1
+    assert metric(emf(capsys.readouterr().out), "ReleaseErrors") == [result["errors"]]
+
+
+def test_a_missing_ack_secret_is_logged_and_counted_every_invocation_until_fixed(
+    aws: None,
+    fresh_parameters: None,
+    monkeypatch: pytest.MonkeyPatch,
+    clock: FixedClock,
+    prober: ScriptedProber,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # GIVEN the function URL is known but the SSM parameter was never created
+    monkeypatch.setenv("ACK_BASE_URL", ACK_BASE)
+    module = _poller_with_links(clock, prober)
+    capsys.readouterr()
+    # WHEN the poller runs twice in the same container
+    for minute in (6, 7):
+        caplog.clear()
+        clock.set(DUE + timedelta(minutes=minute))
+        result, _ = invoke(module, clock)
+        # THEN each invocation counts it for the alarm and logs it by name
+        assert metric(emf(capsys.readouterr().out), "AckSecretUnreadable") == [1]
+        assert result["ack_links"] is False
+        problems = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+        assert any("/releasewatch/ack-secret" in p and "ParameterNotFound" in p for p in problems)
+    # ...and once an operator creates the parameter, the next alert carries its link
+    boto3.client("ssm", region_name=REGION).put_parameter(
+        Name="/releasewatch/ack-secret", Value="s3cr3t-" * 6, Type="SecureString"
+    )
+    clock.set(DUE + timedelta(minutes=10, seconds=5))
+    result, _ = invoke(module, clock)
+    assert result["ack_links"] is True
+    assert metric(emf(capsys.readouterr().out), "AckSecretUnreadable") == []
+    first, *later = sent_emails()
+    assert "lambda-url" not in first.body
+    assert later and all(ACK_BASE.rstrip("/") + "/a/" in m.body for m in later)
+
+
+def test_each_invocation_records_its_tick_time_for_health(
+    handler: ModuleType, clock: FixedClock
+) -> None:
+    from releasewatch.aws.heartbeat import TickMarker
+
+    marker = TickMarker(dynamodb_client(REGION), TABLE)
+    assert marker.last() is None
+    invoke(handler, clock)
+    assert marker.last() == clock.now()
+    clock.set(clock.now() + timedelta(minutes=1))
+    invoke(handler, clock)
+    assert marker.last() == clock.now()

@@ -17,7 +17,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from ..bootstrap import build_watchdog
@@ -29,10 +29,11 @@ from ..policy import next_check_at
 from ..probe.base import Prober
 from ..service import TickReport, Watchdog
 from ..store.base import Store
+from .heartbeat import TickMarker
 from .lazy import Lazy
 from .settings import PollerSettings
 
-__all__ = ["InvocationReport", "Lazy", "Poller", "build_poller"]
+__all__ = ["AckLinks", "InvocationReport", "Lazy", "Poller", "build_poller"]
 
 log = logging.getLogger("releasewatch.aws")
 
@@ -48,8 +49,11 @@ class InvocationReport:
     live_checks: int = 0
     sent: int = 0
     failed: int = 0
+    failed_permanently: int = 0
     errors: int = 0
     transitions: list[tuple[str, str, str]] = field(default_factory=list)
+    # Why acknowledge links are missing from this invocation's messages (None: they are not).
+    ack_secret_problem: str | None = None
 
     def add(self, tick: TickReport) -> None:
         self.ticks += 1
@@ -58,6 +62,7 @@ class InvocationReport:
         self.live_checks += sum(1 for c in tick.checks if c.live)
         self.sent += len(tick.sent)
         self.failed += len(tick.failed)
+        self.failed_permanently += tick.failed_permanently
         self.errors += len(tick.errors)
         self.transitions.extend((rid, a.value, b.value) for rid, a, b in tick.transitions)
 
@@ -69,15 +74,26 @@ class InvocationReport:
             "checks": self.checks,
             "sent": self.sent,
             "failed": self.failed,
+            "failed_permanently": self.failed_permanently,
             "errors": self.errors,
+            "ack_links": self.ack_secret_problem is None,
             "transitions": [f"{rid}: {a} -> {b}" for rid, a, b in self.transitions],
         }
 
 
 class Poller:
-    def __init__(self, watchdog: Watchdog, settings: PollerSettings) -> None:
+    def __init__(
+        self,
+        watchdog: Watchdog,
+        settings: PollerSettings,
+        *,
+        marker: TickMarker | None = None,
+        ack_links: AckLinks | None = None,
+    ) -> None:
         self.watchdog = watchdog
         self.settings = settings
+        self.marker = marker
+        self.ack_links = ack_links
         self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
@@ -99,6 +115,10 @@ class Poller:
         started = self.clock.now()
         horizon = started + MINUTE
         report = InvocationReport()
+        if self.ack_links is not None:
+            # Every invocation, not once per container: a key created or fixed later is picked
+            # up, and a missing one is logged and counted each minute until someone acts.
+            report.ack_secret_problem = self.ack_links.refresh()
         report.add(await self._tick(remaining_ms, None))
 
         def hot(record: ReleaseRecord) -> bool:
@@ -133,7 +153,17 @@ class Poller:
                 break
             await self.clock.sleep(delay)
             report.add(await self._tick(remaining_ms, hot))
+        self._mark()
         return report
+
+    def _mark(self) -> None:
+        """The last completed invocation, for the API's /health (see aws/heartbeat.py)."""
+        if self.marker is None:
+            return
+        try:
+            self.marker.record(self.clock.now())
+        except Exception:  # the alerts went out; a stale /health will say the rest
+            log.exception("could not record the tick time for /health")
 
     async def _tick(
         self, remaining_ms: Callable[[], int], only: Callable[[ReleaseRecord], bool] | None
@@ -153,12 +183,16 @@ def build_poller(
     links: Links | None = None,
 ) -> Poller:
     """The AWS composition: DynamoDB, SES and SNS unless given (tests give fakes)."""
-    clock = clock or SystemClock()
-    if links is None:
-        links = ack_links(settings)
-    if store is None:
-        from ..store.dynamodb import DynamoDBStore
+    from ..store.dynamodb import DynamoDBStore
 
+    clock = clock or SystemClock()
+    refreshing: AckLinks | None = None
+    if links is None:
+        if settings.ack_base_url:
+            links = refreshing = AckLinks(settings.ack_base_url, settings.ack_secret_parameter)
+        else:
+            links = NoLinks()
+    if store is None:
         store = DynamoDBStore(settings.table_name)
     if notifiers is None:
         from ..notify.ses import SesNotifier
@@ -175,26 +209,66 @@ def build_poller(
     watchdog = build_watchdog(
         store, notifiers, clock, prober=prober, links=links, max_attempts=settings.max_attempts
     )
-    return Poller(watchdog, settings)
+    marker = (
+        TickMarker(store.client, store.table_name) if isinstance(store, DynamoDBStore) else None
+    )
+    return Poller(watchdog, settings, marker=marker, ack_links=refreshing)
 
 
-def ack_links(settings: PollerSettings) -> Links:
-    """Signed acknowledge links, the key read from SSM (SecureString) by Powertools Parameters.
+class AckLinks:
+    """Signed acknowledge links, the key read from SSM (SecureString) by Powertools Parameters
+    at the start of each invocation (`refresh`; Powertools caches it for 5 minutes).
 
     Without the key the watchdog still alerts, with messages that carry no ack link: a missing
-    parameter must never silence an escalation. The error is logged (by name only).
+    parameter must never silence an escalation. `refresh` says why, for the log and the
+    AckSecretUnreadable metric, every invocation until the parameter is fixed.
     """
-    if not settings.ack_base_url:
-        return NoLinks()
-    try:
-        secret = read_ack_secret(settings.ack_secret_parameter)
-    except Exception:
-        log.exception(
-            "ack secret %s unreadable: messages go out without ack links",
-            settings.ack_secret_parameter,
-        )
-        return NoLinks()
-    return SignedLinks.from_secret(settings.ack_base_url, secret)
+
+    def __init__(
+        self,
+        base_url: str,
+        parameter_name: str,
+        read: Callable[[str], bytes] | None = None,
+    ) -> None:
+        self.base_url = base_url
+        self.parameter_name = parameter_name
+        self._read = read or read_ack_secret
+        self._links: Links = NoLinks()
+        self._secret: bytes | None = None
+
+    def refresh(self) -> str | None:
+        """Re-read the key; None when links are signed, else the reason (no secret in it)."""
+        try:
+            secret = self._read(self.parameter_name)
+            if secret != self._secret:
+                self._links = SignedLinks.from_secret(self.base_url, secret)
+                self._secret = secret
+        except Exception as exc:
+            self._links, self._secret = NoLinks(), None
+            problem = unreadable_secret(self.parameter_name, exc)
+            log.error("%s: messages go out without acknowledge links", problem)
+            return problem
+        return None
+
+    def ack_url(self, release_id: str, contact_id: str, step: int, now: datetime) -> str | None:
+        return self._links.ack_url(release_id, contact_id, step, now)
+
+    def release_url(self, release_id: str) -> str | None:
+        return self._links.release_url(release_id)
+
+    def confirm_url(
+        self, release_id: str, contact_id: str, now: datetime, due: datetime
+    ) -> str | None:
+        return self._links.confirm_url(release_id, contact_id, now, due)
+
+
+def unreadable_secret(parameter_name: str, exc: BaseException) -> str:
+    """Why the key could not be used, naming the parameter and the error, never the value."""
+    if isinstance(exc, ValueError):  # read, but too short to sign with
+        return f"ack secret {parameter_name} is unusable: {exc}"
+    # Powertools wraps SSM's error (ParameterNotFound, AccessDenied) in GetParameterError
+    cause = exc.__cause__ or exc.__context__ or exc
+    return f"ack secret {parameter_name} is unreadable: {type(cause).__name__}: {cause}"[:300]
 
 
 def read_ack_secret(parameter_name: str) -> bytes:

@@ -15,14 +15,17 @@ Routes (all answered by web.app.WebApp, the same logic the local server runs):
     POST /a/<token>        record the acknowledgement
     GET  /c/<token>        readiness confirmation page with a form (no state change)
     POST /c/<token>        record that the release is uploaded and scheduled
-    GET  /dashboard        releases and their states (HTML; no addresses)
+    GET  /  or /dashboard  releases and their states (HTML; no addresses)
     GET  /r/<release_id>   one release's checks and timeline (HTML; no addresses)
 
 The context may also carry `clock` (any releasewatch Clock; the system clock otherwise).
+Without `ack_codec` (the signing key in SSM is missing or unreadable) every route answers 503
+with a page that says so: nothing here may be served without the key that guards it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.event_handler.api_gateway import Response as PowertoolsResponse
@@ -37,14 +40,43 @@ if TYPE_CHECKING:  # the models load on the first request, not at the handler's 
 router = Router()  # type: ignore[no-untyped-call]
 
 
+class KeyUnavailable(Exception):
+    """The handler could not read the signing key for this request."""
+
+
 def _web() -> WebApp:
     from ..clock import SystemClock
     from .app import WebApp
 
     store: Store = router.context["store"]
-    codec: TokenCodec = router.context["ack_codec"]
+    codec: TokenCodec | None = router.context.get("ack_codec")
+    if codec is None:
+        raise KeyUnavailable
     clock: Clock = router.context.get("clock") or SystemClock()
     return WebApp(store, codec, clock)
+
+
+def _answer(page: Callable[[WebApp], Response]) -> PowertoolsResponse[str]:
+    try:
+        web = _web()
+    except KeyUnavailable:
+        return _to_powertools(_unavailable())
+    return _to_powertools(page(web))
+
+
+def _unavailable() -> Response:
+    from . import pages
+    from .app import Response
+
+    body = pages.para(
+        "Acknowledge links and the dashboard are unavailable: the key that signs them cannot "
+        "be read. Alerts are still being sent (without acknowledge links). Operators: check "
+        "the SSM parameter named by the stack's AckSecretParameterName, and the "
+        "AckSecretUnreadable alarm."
+    )
+    response = Response(503, pages.page("Temporarily unavailable", body))
+    response.headers["Retry-After"] = "300"
+    return response
 
 
 def _to_powertools(response: Response) -> PowertoolsResponse[str]:
@@ -58,29 +90,31 @@ def _to_powertools(response: Response) -> PowertoolsResponse[str]:
 
 @router.get("/a/<token>")
 def ack_get(token: str) -> PowertoolsResponse[str]:
-    return _to_powertools(_web().ack_get(token))
+    return _answer(lambda web: web.ack_get(token))
 
 
 @router.post("/a/<token>")
 def ack_post(token: str) -> PowertoolsResponse[str]:
-    return _to_powertools(_web().ack_post(token))
+    return _answer(lambda web: web.ack_post(token))
 
 
 @router.get("/c/<token>")
 def confirm_get(token: str) -> PowertoolsResponse[str]:
-    return _to_powertools(_web().confirm_get(token))
+    return _answer(lambda web: web.confirm_get(token))
 
 
 @router.post("/c/<token>")
 def confirm_post(token: str) -> PowertoolsResponse[str]:
-    return _to_powertools(_web().confirm_post(token))
+    return _answer(lambda web: web.confirm_post(token))
 
 
+# "/" as well: a release page's "All releases" link is "../", the function URL's root.
+@router.get("/")
 @router.get("/dashboard")
 def dashboard() -> PowertoolsResponse[str]:
-    return _to_powertools(_web().dashboard())
+    return _answer(lambda web: web.dashboard())
 
 
 @router.get("/r/<release_id>")
 def release_page(release_id: str) -> PowertoolsResponse[str]:
-    return _to_powertools(_web().release_page(release_id))
+    return _answer(lambda web: web.release_page(release_id))

@@ -1,7 +1,7 @@
 """Routes of the releasewatch web API (a Powertools Router, resolved by functions/api/app.py).
 
-For now: /health and /status. Acknowledge links and the dashboard will be added as further
-routers beside this one. Routes read the store the handler puts in the router's context
+/health and /status; acknowledge links and the dashboard are web/ack_routes.py, a router
+beside this one. Routes read the store the handler puts in the router's context
 (`app.append_context(store=...)`), so they do no I/O of their own to set up.
 
 Nothing here may show an email address or a phone number: /status lists releases, their
@@ -10,13 +10,17 @@ states and what the last check saw, nothing about contacts.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.api_gateway import Response, Router
 
 from .. import __version__
 
 if TYPE_CHECKING:  # the models load with the store, on the first /status, not at import
+    from ..clock import Clock
     from ..model import ReleaseRecord
     from ..store.base import Store
 
@@ -29,8 +33,33 @@ def _store() -> Store:
 
 
 @router.get("/health")
-def health() -> dict[str, Any]:
-    return {"status": "ok", "version": __version__}
+def health() -> Response[str]:
+    """Is the watchdog watching? With `last_tick` in the context (the API Lambda: the poller's
+    last completed invocation, from the table), 503 once it is more than 3 minutes old, so an
+    external uptime check can watch the watchdog."""
+    last_tick: Callable[[], datetime | None] | None = router.context.get("last_tick")
+    if last_tick is None:
+        return _json(200, {"status": "ok", "version": __version__})
+    from ..aws.heartbeat import health as tick_health
+    from ..clock import SystemClock
+
+    clock: Clock = router.context.get("clock") or SystemClock()
+    try:
+        ok, body = tick_health(last_tick(), clock.now())
+    except Exception as exc:  # the table cannot be read: the watchdog cannot be vouched for
+        ok, body = False, {"status": "failing", "reason": f"cannot read the last tick: {exc}"}
+    return _json(200 if ok else 503, body | {"version": __version__})
+
+
+def _json(status: int, body: dict[str, Any]) -> Response[str]:
+    from .pages import scrub
+
+    return Response(
+        status_code=status,
+        content_type="application/json",
+        body=scrub(json.dumps(body)),
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 @router.get("/status")
