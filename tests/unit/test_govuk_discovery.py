@@ -473,3 +473,43 @@ def test_hostile_items_and_search_answers_give_a_check_never_an_exception(
     check = asyncio.run(probe(route, announcement_release(), at=DUE + timedelta(minutes=1)))
     assert check.reason
     assert not check.live  # no statistics publication anywhere in these answers
+
+
+# -- a statistics page updated in place (one document, a new edition each release) -------------
+# Some series (e.g. DESNZ's "Energy Trends" sections) republish one document each quarter: its
+# first_published_at stays years old, public_updated_at is the edition's own time.
+
+
+def in_place_item(public_updated_at: str) -> Any:
+    item = publication_item(first_published_at="2013-03-28T09:30:00.000+00:00")
+    item["public_updated_at"] = public_updated_at
+    return item
+
+
+async def test_a_page_republished_in_place_is_dated_by_this_edition_not_its_first_one() -> None:
+    edition = "2025-07-17T08:30:36.000+00:00"  # due is 08:30 UTC: on time
+    site = GovUk({ANNOUNCEMENT: redirect_item(PUBLICATION), PUBLICATION: in_place_item(edition)})
+    check = await probe(site, announcement_release(), at=DUE + timedelta(seconds=40))
+    assert check.live, check.reason
+    # fails on 390e87f: published_at 2013-03-28 made this on-time release an early breach
+    assert check.published_at == datetime(2025, 7, 17, 8, 30, 36, tzinfo=UTC)
+
+
+async def test_last_quarters_edition_of_a_page_updated_in_place_is_not_this_release() -> None:
+    # publication_url names the series page; before 09:30 it still shows last quarter's edition.
+    last_quarter = "2025-04-17T08:30:12.000+00:00"
+    site = GovUk({ANNOUNCEMENT: announcement_item(), PUBLICATION: in_place_item(last_quarter)})
+    release = announcement_release(publication_url=f"{HOST}{PUBLICATION}")
+    check = await probe(site, release, at=DUE - timedelta(hours=3))
+    # fails on 390e87f: live, first published 2013, so an early breach 3 hours before due
+    assert not check.live
+    assert "earlier edition" in check.reason
+    assert check.published_at is None
+
+
+async def test_a_new_publication_released_days_early_is_still_early() -> None:
+    early = "2025-07-14T08:30:00.000+00:00"
+    site = GovUk({ANNOUNCEMENT: redirect_item(PUBLICATION), PUBLICATION: publication_item(early)})
+    check = await probe(site, announcement_release(), at=DUE - timedelta(hours=20))
+    assert check.live, check.reason
+    assert check.published_at == datetime(2025, 7, 14, 8, 30, tzinfo=UTC)

@@ -96,7 +96,8 @@ async def probe_release(
 async def _probe_govuk(
     fetch: Fetch, release: Release, now: datetime, discovery: Discovery, max_redirects: int
 ) -> Outcome:
-    main = await follow_govuk(fetch, release.url, max_redirects=max_redirects)
+    since = release.due - release.cadence.lookahead  # older editions are not this release's
+    main = await follow_govuk(fetch, release.url, max_redirects=max_redirects, since=since)
     if main.outcome.live:
         return main.outcome
     tried: list[str] = []
@@ -108,7 +109,7 @@ async def _probe_govuk(
         if derived is not None:
             candidates.append(("publication at the announcement's slug", derived))
     for how, url in candidates:
-        found = await follow_govuk(fetch, url, max_redirects=max_redirects)
+        found = await follow_govuk(fetch, url, max_redirects=max_redirects, since=since)
         if found.outcome.live:
             return _found(found, how, main.outcome)
         tried.append(f"{how} {url}: {found.outcome.reason}")
@@ -121,7 +122,7 @@ async def _probe_govuk(
         paths, note = await search_publications(fetch, release, main.announcement)
         for path in paths[:MAX_MATCHES]:
             url = str(httpx.URL(release.url).join(path).copy_with(query=None, fragment=None))
-            found = await follow_govuk(fetch, url, max_redirects=max_redirects)
+            found = await follow_govuk(fetch, url, max_redirects=max_redirects, since=since)
             if found.outcome.live:
                 return _found(found, "publication found by GOV.UK search", main.outcome)
             tried.append(f"search result {url}: {found.outcome.reason}")
