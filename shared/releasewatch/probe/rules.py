@@ -134,7 +134,7 @@ def judge_govuk(item: Mapping[str, Any], since: datetime | None = None) -> Govuk
     not withdrawn, with a first_published_at) is live. Anything else is reported as what it
     is: a date alone proves nothing, since every published GOV.UK page has one.
 
-    `since` (the release's due − lookahead) tells a new edition from an old one. Some series
+    `since` (the release's due - lookahead) tells a new edition from an old one. Some series
     republish one document in place each time (its first_published_at years old): a document
     republished since its first publication (public_updated_at later) is dated by
     public_updated_at, this edition's time, and is an earlier edition, not live, if that is
