@@ -2,7 +2,8 @@
 
 HTML is parsed by a real parser (lxml's libxml2 HTML parser, which copes with broken markup the
 way browsers mostly do): entities are decoded, and comments, `<script>`, `<style>`,
-`<template>`, `<noscript>` and the `<head>` are dropped, since none of them is shown. Block
+`<template>`, `<noscript>`, the `<head>` and elements hidden by `hidden` or an inline
+`display: none` are dropped, since none of them is shown. Block
 elements are kept apart by a space, so `<td>A</td><td>B</td>` reads "A B" and not "AB".
 Any other body (JSON, plain text) is read as it is.
 
@@ -34,6 +35,17 @@ _BLOCKS = (
     "button", "input", "label", "legend", "select", "textarea", "img",
 )  # fmt: skip
 _SNIFF = 1024
+# Elements hidden from view by an attribute: `hidden` (but not `hidden="until-found"`, content
+# a reader's find-in-page opens, as govuk-frontend's accordion uses) and an inline
+# `display: none`. A page that carries the title only there (an index's results template, a
+# collapsed form) does not show it; GOV.UK's own hidden wording (the feedback form's error
+# text) is not shown either, so it cannot hide a publication.
+_LOWER = "translate({0}, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
+_HIDDEN_ATTRIBUTES = (  # cheap tests first: most elements have neither attribute
+    f"*[@hidden][{_LOWER.format('@hidden')} != 'until-found']"
+    f"|*[@style][contains(translate({_LOWER.format('@style')}, ' &#9;&#10;&#13;', ''), "
+    "'display:none')]"
+)
 
 # Curly quotes and the dash family to their ASCII forms; zero-width characters and soft
 # hyphens dropped (they render as nothing).
@@ -51,6 +63,7 @@ _STYLESHEET = (
     '<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">'
     '<xsl:output method="text" encoding="utf-8"/>'
     f'<xsl:template match="{"|".join(_HIDDEN)}"/>'
+    f'<xsl:template match="{_HIDDEN_ATTRIBUTES}" priority="2"/>'
     f'<xsl:template match="{"|".join(_BLOCKS)}"><xsl:text> </xsl:text><xsl:apply-templates/>'
     "<xsl:text> </xsl:text></xsl:template>"
     "</xsl:stylesheet>"
