@@ -364,6 +364,31 @@ async def test_page_mode_with_a_publication_url_judges_the_publication_page() ->
     assert not before.live  # the announcement answering 200 is not the publication
 
 
+async def test_page_mode_publication_found_through_the_announcements_redirect() -> None:
+    # publication_url is a guess; GOV.UK published under another slug and redirected the
+    # announcement there. Fails on 390e87f: not live (the announcement was never requested).
+    real = "/government/statistics/labour-market-overview-uk-july-2025-bulletin"
+    guessed = f"{HOST}{PUBLICATION}"
+    pages = {
+        ANNOUNCEMENT: httpx.Response(301, headers={"Location": real}),
+        real: httpx.Response(200, text=f"<h1>{TITLE}</h1> Main points"),
+    }
+    site = GovUk({}, pages=pages)
+    check = await probe(site, make_release(f"{HOST}{ANNOUNCEMENT}", publication_url=guessed))
+    assert check.live, check.reason
+    assert check.judged_url == f"{HOST}{real}"
+    assert "announcement redirected" in check.reason
+    # Redirected to the announcements list (cancelled without publication): not live.
+    index = "/government/statistics/announcements"
+    pages = {
+        ANNOUNCEMENT: httpx.Response(301, headers={"Location": index}),
+        index: httpx.Response(200, text=f"<h1>Research and statistics</h1>{TITLE}"),
+    }
+    rule = LiveRule(contains=(TITLE,))
+    release = make_release(f"{HOST}{ANNOUNCEMENT}", publication_url=guessed, rule=rule)
+    assert not (await probe(GovUk({}, pages=pages), release)).live
+
+
 async def test_a_page_probe_records_its_final_url_as_judged() -> None:
     pages = {
         ANNOUNCEMENT: httpx.Response(301, headers={"Location": PUBLICATION}),

@@ -5,8 +5,9 @@ has been known to fail: the announcement stays in place while the publication is
 release is live when its publication is, however it is reached:
 
 - `publication_url` named in the config: judged whenever the announcement is not live
-  (in page mode it alone is judged by the rule: an announcement page that answers 200 must
-  not pass for the publication);
+  (in page mode it is judged by the rule first: an announcement page that answers 200 must
+  not pass for the publication; the announcement counts only when it redirects to another
+  document, which is then judged by the rule, since publication_url may be a wrong guess);
 - GOV.UK mode with only the announcement URL, while its announcement is still in place:
   (a) from `due - pre_window` on, the path derived from its slug
       (`/government/statistics/announcements/<slug>` → `/government/statistics/<slug>`),
@@ -39,7 +40,7 @@ from ..model import Release
 from .base import Fetch, Outcome
 from .govuk import Followed, follow_govuk, parse_item, same_site
 from .page import fetch_page, probe_page
-from .rules import STATISTICS_TYPES, has_page_checks
+from .rules import ANNOUNCEMENTS_INDEX, STATISTICS_TYPES, has_page_checks
 
 SEARCH_EVERY = timedelta(minutes=5)
 SEARCH_PATH = "/api/search.json"
@@ -81,6 +82,17 @@ async def probe_release(
             return await fetch_page(fetch, release)
         outcome = await probe_page(fetch, _at(release, release.publication_url))
         outcome.reason = f"publication {release.publication_url}: {outcome.reason}"
+        if outcome.live:
+            return outcome
+        # publication_url is a guess: GOV.UK may publish under another slug and redirect the
+        # announcement there. Only a redirected announcement is judged (one answering 200 is
+        # the announcement itself), and never one sent to the announcements list or the
+        # homepage, which is how GOV.UK removes an announcement without a publication.
+        announced = await probe_page(fetch, release)
+        if announced.live and _redirected_to_a_document(release.url, announced):
+            where = announced.fetched.final_url
+            announced.reason = f"announcement redirected to {where}: {announced.reason}"
+            return announced
         return outcome
     content = await _probe_govuk(fetch, release, now, discovery, max_redirects)
     if not content.live or not has_page_checks(release.rule):
@@ -131,6 +143,14 @@ async def _probe_govuk(
     if tried:
         main.outcome.reason = "; ".join([main.outcome.reason, *tried])
     return main.outcome
+
+
+def _redirected_to_a_document(url: str, outcome: Outcome) -> bool:
+    fetched = outcome.fetched
+    if not fetched.redirects or fetched.error is not None:
+        return False
+    final = httpx.URL(fetched.final_url).path.rstrip("/")
+    return final not in ("", httpx.URL(url).path.rstrip("/"), ANNOUNCEMENTS_INDEX)
 
 
 def _found(found: Followed, how: str, announcement: Outcome) -> Outcome:
