@@ -127,6 +127,19 @@ async def test_the_page_charset_is_honoured() -> None:
     assert (await probe(body, LiveRule(contains=("Caf\u00e9 prices",)), headers)).live
 
 
+async def test_a_meta_charset_is_honoured_when_the_header_gives_none() -> None:
+    # A browser reads a legacy page by its <meta charset> (then windows-1252): the title with
+    # a curly apostrophe and an en dash is on screen. Fails on 390e87f: read as UTF-8 with
+    # replacement characters, so the title was missing.
+    title = "Children\u2019s social care \u2013 England"
+    body = f'<html><head><meta charset="windows-1252"></head><body><h1>{title}</h1>'
+    for headers in ({"Content-Type": "text/html"}, {}):
+        raw = body.encode("cp1252")
+        assert (await probe(raw, LiveRule(contains=(title,)), headers)).live
+        bare = f"<html><body><h1>{title}</h1></body></html>".encode("cp1252")
+        assert (await probe(bare, LiveRule(contains=(title,)), headers)).live
+
+
 async def test_a_non_html_body_is_read_as_normalised_text() -> None:
     headers = {"Content-Type": "text/plain"}
     body = "LABOUR   market <b>overview</b>"

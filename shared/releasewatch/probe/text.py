@@ -21,6 +21,7 @@ is parsed once per fetch, straight from its bytes.
 
 from __future__ import annotations
 
+import re
 import threading
 
 from lxml import etree
@@ -127,6 +128,10 @@ def _html_text(body: bytes, charset: str | None) -> str:
     # UTF-8 pages (GOV.UK's) go to libxml2 as bytes; anything else, or bytes that are not
     # valid UTF-8, is decoded by Python first: libxml2 stops at the first invalid byte, and a
     # page cut short could hide its title.
+    if charset is None and not _valid_utf8(body):
+        # No charset in the header and not UTF-8: as a browser does, the page's own <meta>
+        # charset, else windows-1252 (the web's legacy default), not replacement characters.
+        charset = _meta_charset(body) or "windows-1252"
     encoding = (charset or "utf-8").lower()
     data = body
     if encoding not in ("utf-8", "utf8") or not _valid_utf8(body):
@@ -135,6 +140,14 @@ def _html_text(body: bytes, charset: str | None) -> str:
     if root is None:
         return ""
     return str(_transform()(root))
+
+
+_META_CHARSET = re.compile(rb"""<meta[^>]*?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
+
+
+def _meta_charset(body: bytes) -> str | None:
+    match = _META_CHARSET.search(body[:_SNIFF])
+    return match[1].decode("ascii") if match else None
 
 
 def _parser() -> etree.HTMLParser:
