@@ -538,3 +538,22 @@ async def test_a_new_publication_released_days_early_is_still_early() -> None:
     check = await probe(site, announcement_release(), at=DUE - timedelta(hours=20))
     assert check.live, check.reason
     assert check.published_at == datetime(2025, 7, 14, 8, 30, tzinfo=UTC)
+
+
+async def test_an_older_document_at_the_guessed_slug_is_not_this_release() -> None:
+    # Last year's edition had the same title, so it holds the slug (whitehall gives the new
+    # one "...--2"). It was published before this release was even announced: not this
+    # release's publication. Fails on 390e87f: live, and an early breach dated a year back.
+    announcement = announcement_item()
+    announcement["first_published_at"] = "2025-05-01T09:30:00.000+01:00"
+    old = publication_item(first_published_at="2024-07-18T08:30:00.000+00:00")
+    old["base_path"] = DERIVED
+    search = search_answer((TITLE, DERIVED))
+    site = GovUk({ANNOUNCEMENT: announcement, DERIVED: old}, search=search)
+    check = await probe(site, announcement_release(), at=DUE + timedelta(minutes=1))
+    assert not check.live
+    assert "before the announcement" in check.reason
+    assert check.published_at is None
+    # The real publication, published after its announcement, is still found there.
+    site = GovUk({ANNOUNCEMENT: announcement, DERIVED: derived_publication()})
+    assert (await probe(site, announcement_release(), at=DUE + timedelta(minutes=1))).live

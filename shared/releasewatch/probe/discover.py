@@ -16,6 +16,8 @@ release is live when its publication is, however it is reached:
       search API for statistics publications by the announcement's organisations published
       since `due - pre_window`, matched by normalised title; the best match's content item
       must itself be a statistics publication.
+  A guessed publication (a or b) first published before the announcement itself is an older
+  document (last year's edition, whose identical title holds the slug): never live.
 
 So a probe in GOV.UK mode sends at most: 1 Content API request for the announcement (plus
 one per content redirect), +1 for the derived slug, and once per SEARCH_EVERY +1 search and
@@ -40,7 +42,7 @@ from ..model import Release
 from .base import Fetch, Outcome
 from .govuk import Followed, follow_govuk, parse_item, same_site
 from .page import fetch_page, probe_page
-from .rules import ANNOUNCEMENTS_INDEX, STATISTICS_TYPES, has_page_checks
+from .rules import ANNOUNCEMENTS_INDEX, STATISTICS_TYPES, has_page_checks, parse_timestamp
 
 SEARCH_EVERY = timedelta(minutes=5)
 SEARCH_PATH = "/api/search.json"
@@ -122,6 +124,8 @@ async def _probe_govuk(
             candidates.append(("publication at the announcement's slug", derived))
     for how, url in candidates:
         found = await follow_govuk(fetch, url, max_redirects=max_redirects, since=since)
+        if how != "publication":  # a guess, not named in the config
+            _older_than(found, main.announcement)
         if found.outcome.live:
             return _found(found, how, main.outcome)
         tried.append(f"{how} {url}: {found.outcome.reason}")
@@ -135,6 +139,7 @@ async def _probe_govuk(
         for path in paths[:MAX_MATCHES]:
             url = str(httpx.URL(release.url).join(path).copy_with(query=None, fragment=None))
             found = await follow_govuk(fetch, url, max_redirects=max_redirects, since=since)
+            _older_than(found, main.announcement)
             if found.outcome.live:
                 return _found(found, "publication found by GOV.UK search", main.outcome)
             tried.append(f"search result {url}: {found.outcome.reason}")
@@ -151,6 +156,24 @@ def _redirected_to_a_document(url: str, outcome: Outcome) -> bool:
         return False
     final = httpx.URL(fetched.final_url).path.rstrip("/")
     return final not in ("", httpx.URL(url).path.rstrip("/"), ANNOUNCEMENTS_INDEX)
+
+
+def _older_than(found: Followed, announcement: Mapping[str, Any] | None) -> None:
+    """A guessed publication (derived slug, search) dated before the announcement was made is
+    an older document (last year's edition, whose identical title holds the slug), not the
+    publication the announcement announces: not live."""
+    outcome = found.outcome
+    stamp = announcement.get("first_published_at") if announcement is not None else None
+    announced = parse_timestamp(stamp) if isinstance(stamp, str) else None
+    if not outcome.live or outcome.published_at is None or announced is None:
+        return
+    if outcome.published_at < announced:
+        outcome.live = False
+        outcome.reason = (
+            f"{outcome.reason}, before the announcement was made ({announced.isoformat()}): "
+            "an older document, not this release's publication"
+        )
+        outcome.published_at = None
 
 
 def _found(found: Followed, how: str, announcement: Outcome) -> Outcome:
