@@ -223,11 +223,11 @@ def _redirect_destination(item: Mapping[str, Any]) -> str | None:
 def parse_timestamp(text: str) -> datetime | None:
     try:
         when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        if when.tzinfo is None:
-            return None
-        return when.astimezone(UTC)
-    except (ValueError, OverflowError):  # year 1 at +01:00 has no UTC time
+    except ValueError:
         return None
+    if when.tzinfo is None:
+        return None
+    return when.astimezone(UTC)
 
 
 def _quote(text: str) -> str:
