@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -532,9 +533,13 @@ async def test_last_quarters_edition_of_a_page_updated_in_place_is_not_this_rele
     assert check.published_at is None
 
 
-async def test_a_new_publication_released_days_early_is_still_early() -> None:
-    early = "2025-07-14T08:30:00.000+00:00"
-    site = GovUk({ANNOUNCEMENT: redirect_item(PUBLICATION), PUBLICATION: publication_item(early)})
+@pytest.mark.parametrize("updated", ["2025-07-14T08:30:00.000+00:00", "2025-07-14T08:30:00.900Z"])
+async def test_a_new_publication_released_days_early_is_still_early(updated: str) -> None:
+    # public_updated_at equal to first_published_at, or a moment later (publishing apps other
+    # than whitehall stamp them separately): a new document, not one republished in place.
+    item = publication_item("2025-07-14T08:30:00.000+00:00")
+    item["public_updated_at"] = updated
+    site = GovUk({ANNOUNCEMENT: redirect_item(PUBLICATION), PUBLICATION: item})
     check = await probe(site, announcement_release(), at=DUE - timedelta(hours=20))
     assert check.live, check.reason
     assert check.published_at == datetime(2025, 7, 14, 8, 30, tzinfo=UTC)
