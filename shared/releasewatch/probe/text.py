@@ -56,42 +56,27 @@ _REPLACE = {
     **dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212", "-"),
     **dict.fromkeys("\u200b\u200c\u200d\u2060\ufeff\u00ad", ""),
 }
-
-
 # The visible text in one pass of libxslt (C): hidden elements give nothing, block elements
 # are wrapped in spaces, text is copied. The stylesheet is ours and fixed; it reads nothing else
 # (access control denies every file and network access anyway). Iterating the ~2,000 elements
 # of a GOV.UK page in Python instead costs more than parsing it.
-def _stylesheet(hiding: str) -> str:
-    return (
-        '<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">'
-        '<xsl:output method="text" encoding="utf-8"/>'
-        f'<xsl:template match="{"|".join(_HIDDEN)}"/>'
-        f"{hiding}"
-        f'<xsl:template match="{"|".join(_BLOCKS)}"><xsl:text> </xsl:text><xsl:apply-templates/>'
-        "<xsl:text> </xsl:text></xsl:template>"
-        "</xsl:stylesheet>"
-    )
-
-
-# The attribute tests double libxslt's time (a `*` pattern is tried on every element, ~0.35 ms
-# on a 100 KB page), so they are left out for a page whose bytes hold neither "hidden" nor
-# "display", whatever the case of their first letter or all capitals (byte searches, ~0.2 ms).
-_STYLESHEETS = {
-    False: _stylesheet(""),
-    True: _stylesheet(f'<xsl:template match="{_HIDDEN_ATTRIBUTES}" priority="2"/>'),
-}
-_MAY_HIDE = (b"idden", b"IDDEN", b"isplay", b"ISPLAY")
+_STYLESHEET = (
+    '<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">'
+    '<xsl:output method="text" encoding="utf-8"/>'
+    f'<xsl:template match="{"|".join(_HIDDEN)}"/>'
+    f'<xsl:template match="{_HIDDEN_ATTRIBUTES}" priority="2"/>'
+    f'<xsl:template match="{"|".join(_BLOCKS)}"><xsl:text> </xsl:text><xsl:apply-templates/>'
+    "<xsl:text> </xsl:text></xsl:template>"
+    "</xsl:stylesheet>"
+)
 _local = threading.local()  # lxml's parsers and stylesheets are each for one thread
 
 
-def _transform(hiding: bool) -> etree.XSLT:
-    name = "xslt_hiding" if hiding else "xslt"
-    xslt = getattr(_local, name, None)
+def _transform() -> etree.XSLT:
+    xslt = getattr(_local, "xslt", None)
     if xslt is None:
         deny = etree.XSLTAccessControl.DENY_ALL
-        xslt = etree.XSLT(etree.XML(_STYLESHEETS[hiding]), access_control=deny)
-        setattr(_local, name, xslt)
+        xslt = _local.xslt = etree.XSLT(etree.XML(_STYLESHEET), access_control=deny)
     return xslt
 
 
@@ -154,7 +139,7 @@ def _html_text(body: bytes, charset: str | None) -> str:
     root = etree.fromstring(data, _parser())
     if root is None:
         return ""
-    return str(_transform(any(word in data for word in _MAY_HIDE))(root))
+    return str(_transform()(root))
 
 
 _META_CHARSET = re.compile(rb"""<meta[^>]*?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
