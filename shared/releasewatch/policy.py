@@ -68,12 +68,24 @@ def derive_state(release: Release, live_at: datetime | None, now: datetime) -> R
     return ReleaseState.LATE
 
 
-def live_time(check: Check) -> datetime:
+def live_time(check: Check, due: datetime) -> datetime:
     """When a live check shows the page went live: GOV.UK's first_published_at when it gives
     one no later than the answer (the better evidence, for early as for how late), else when
-    the answer arrived. Never the request's start: "early" needs evidence from before due."""
-    if check.published_at is not None and check.published_at <= check.at:
-        return check.published_at
+    the answer arrived. Never the request's start: "early" needs evidence from before due.
+
+    A first_published_at after the answer means our clock is behind GOV.UK's. Its future time
+    is not used for lateness, but it still rules out "early": an answer before due on our
+    clock alone, for a document GOV.UK says was first published at or after due, is on time.
+    (GOV.UK's scheduled publishing refuses to publish before the scheduled time by its own
+    clock, so a first_published_at even a fraction of a second before due is an early
+    publication, not skew: it is early.)"""
+    published = check.published_at
+    if published is None:
+        return check.at
+    if published <= check.at:
+        return published
+    if published >= due > check.at:
+        return due
     return check.at
 
 
@@ -118,7 +130,7 @@ def decide(
     lost_since, lost_episode = record.lost_since, record.lost_episode
     if check is not None:
         if check.live and live_at is None:
-            live_at = live_time(check)
+            live_at = live_time(check, release.due)
         elif check.live:
             lost_since = None
         elif live_at is not None:

@@ -30,6 +30,12 @@ BACKOFF_FIRST = 1.0
 BACKOFF_CAP = 60.0
 
 
+# How long a tick of the local loop waits for its probes: a page answering within it is
+# judged in the same tick (a 100 ms page, or 1,000 of them over 50 connections, takes about
+# 2 s); one still running is recorded by a later tick (see Watchdog.probe_wait).
+PROBE_WAIT = 5.0
+
+
 def seconds_until_next(watchdog: Watchdog, now: datetime, ceiling: timedelta) -> float:
     """Sleep no longer than `ceiling`, and wake for the earliest due check, chain step or
     readiness time."""
@@ -65,6 +71,8 @@ async def run_loop(
 ) -> None:
     """Tick until `stop` is set (or `on_tick` returns False). A failed tick is never fatal."""
     health = health or TickHealth()
+    if watchdog.probe_wait is None:
+        watchdog.probe_wait = PROBE_WAIT  # a slow origin cannot hold up the others' ticks
     while not stop.is_set():
         try:
             report = await watchdog.tick()

@@ -111,6 +111,13 @@ class Watchdog:
         # without this every tick would probe again at once (370 requests a second on a full
         # disk). Bounded by the number of releases.
         self._probed: dict[str, tuple[datetime, bool | None]] = {}
+        # How long a tick waits for its probes (seconds); None: for all of them (`run --once`,
+        # the Lambda). run_loop sets it, so that one slow origin (a body trickled a byte at a
+        # time until the 20 s total timeout) does not hold up every other release's check and
+        # alert: a probe still running then is recorded by the first tick after it ends, and
+        # its release is not probed again meanwhile.
+        self.probe_wait: float | None = None
+        self._inflight: dict[str, tuple[datetime, asyncio.Task[Check]]] = {}
 
     # -- the tick -----------------------------------------------------------------------------
     async def tick(self, only: Callable[[ReleaseRecord], bool] | None = None) -> TickReport:
@@ -119,19 +126,31 @@ class Watchdog:
         report = TickReport(at=start)
         records = [r for r in self.store.active_releases() if only is None or only(r)]
         report.releases = len(records)
-        to_probe = [r for r in records if probe_due(r, start) and self.probe_not_before(r) <= start]
+        to_probe = [
+            r
+            for r in records
+            if probe_due(r, start)
+            and self.probe_not_before(r) <= start
+            and r.id not in self._inflight
+        ]
         for r in to_probe:
             self._probed[r.id] = (start, None)
-        checks = await self.prober.probe_many([r.release for r in to_probe]) if to_probe else []
-        for c in checks:
-            self._probed[c.release_id] = (start, c.live)
-        report.probed = len(checks)
-        report.checks = list(checks)
-        if checks:
-            self.store.record_checks(checks)
-            for check in checks:
+        if self.probe_wait is None:
+            probed = [r.release for r in to_probe]
+            answers = await self.prober.probe_many(probed) if to_probe else []
+            checks = [(start, c) for c in answers]
+        else:
+            checks = await self._probe_for_at_most(self.probe_wait, to_probe, start)
+        for began, c in checks:
+            self._probed[c.release_id] = (began, c.live)
+        checks_only = [c for _, c in checks]
+        report.probed = len(checks_only)
+        report.checks = checks_only
+        if checks_only:
+            self.store.record_checks(checks_only)
+            for check in checks_only:
                 self._emit("check", check)
-        by_id = {c.release_id: c for c in checks}
+        by_id = {c.release_id: c for c in checks_only}
         for record in records:
             try:
                 await self._settle(record, by_id.get(record.id), report)
@@ -141,6 +160,28 @@ class Watchdog:
                 log.exception("release %s: tick failed", record.id)
                 report.errors.append((record.id, f"{type(exc).__name__}: {exc}"))
         return report
+
+    async def _probe_for_at_most(
+        self, seconds: float, records: Sequence[ReleaseRecord], start: datetime
+    ) -> list[tuple[datetime, Check]]:
+        """Start these probes, wait for them at most `seconds`, and return every probe that has
+        finished (this tick's, and earlier ones that outlived their tick) with its start."""
+        started = []
+        for r in records:
+            task = asyncio.ensure_future(self.prober.probe(r.release))
+            self._inflight[r.id] = (start, task)
+            started.append(task)
+        if started:
+            await asyncio.wait(started, timeout=seconds)
+        finished: list[tuple[datetime, Check]] = []
+        for release_id, (began, task) in list(self._inflight.items()):
+            if not task.done():
+                continue
+            del self._inflight[release_id]
+            if task.cancelled() or task.exception() is not None:  # probe() never raises
+                continue
+            finished.append((began, task.result()))
+        return finished
 
     def probe_not_before(self, record: ReleaseRecord) -> datetime:
         """The earliest time this process may probe the release again: what the cadence would

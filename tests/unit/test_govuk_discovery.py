@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -364,6 +365,31 @@ async def test_page_mode_with_a_publication_url_judges_the_publication_page() ->
     assert not before.live  # the announcement answering 200 is not the publication
 
 
+async def test_page_mode_publication_found_through_the_announcements_redirect() -> None:
+    # publication_url is a guess; GOV.UK published under another slug and redirected the
+    # announcement there. Fails on 390e87f: not live (the announcement was never requested).
+    real = "/government/statistics/labour-market-overview-uk-july-2025-bulletin"
+    guessed = f"{HOST}{PUBLICATION}"
+    pages = {
+        ANNOUNCEMENT: httpx.Response(301, headers={"Location": real}),
+        real: httpx.Response(200, text=f"<h1>{TITLE}</h1> Main points"),
+    }
+    site = GovUk({}, pages=pages)
+    check = await probe(site, make_release(f"{HOST}{ANNOUNCEMENT}", publication_url=guessed))
+    assert check.live, check.reason
+    assert check.judged_url == f"{HOST}{real}"
+    assert "announcement redirected" in check.reason
+    # Redirected to the announcements list (cancelled without publication): not live.
+    index = "/government/statistics/announcements"
+    pages = {
+        ANNOUNCEMENT: httpx.Response(301, headers={"Location": index}),
+        index: httpx.Response(200, text=f"<h1>Research and statistics</h1>{TITLE}"),
+    }
+    rule = LiveRule(contains=(TITLE,))
+    release = make_release(f"{HOST}{ANNOUNCEMENT}", publication_url=guessed, rule=rule)
+    assert not (await probe(GovUk({}, pages=pages), release)).live
+
+
 async def test_a_page_probe_records_its_final_url_as_judged() -> None:
     pages = {
         ANNOUNCEMENT: httpx.Response(301, headers={"Location": PUBLICATION}),
@@ -473,3 +499,66 @@ def test_hostile_items_and_search_answers_give_a_check_never_an_exception(
     check = asyncio.run(probe(route, announcement_release(), at=DUE + timedelta(minutes=1)))
     assert check.reason
     assert not check.live  # no statistics publication anywhere in these answers
+
+
+# -- a statistics page updated in place (one document, a new edition each release) -------------
+# Some series (e.g. DESNZ's "Energy Trends" sections) republish one document each quarter: its
+# first_published_at stays years old, public_updated_at is the edition's own time.
+
+
+def in_place_item(public_updated_at: str) -> Any:
+    item = publication_item(first_published_at="2013-03-28T09:30:00.000+00:00")
+    item["public_updated_at"] = public_updated_at
+    return item
+
+
+async def test_a_page_republished_in_place_is_dated_by_this_edition_not_its_first_one() -> None:
+    edition = "2025-07-17T08:30:36.000+00:00"  # due is 08:30 UTC: on time
+    site = GovUk({ANNOUNCEMENT: redirect_item(PUBLICATION), PUBLICATION: in_place_item(edition)})
+    check = await probe(site, announcement_release(), at=DUE + timedelta(seconds=40))
+    assert check.live, check.reason
+    # fails on 390e87f: published_at 2013-03-28 made this on-time release an early breach
+    assert check.published_at == datetime(2025, 7, 17, 8, 30, 36, tzinfo=UTC)
+
+
+async def test_last_quarters_edition_of_a_page_updated_in_place_is_not_this_release() -> None:
+    # publication_url names the series page; before 09:30 it still shows last quarter's edition.
+    last_quarter = "2025-04-17T08:30:12.000+00:00"
+    site = GovUk({ANNOUNCEMENT: announcement_item(), PUBLICATION: in_place_item(last_quarter)})
+    release = announcement_release(publication_url=f"{HOST}{PUBLICATION}")
+    check = await probe(site, release, at=DUE - timedelta(hours=3))
+    # fails on 390e87f: live, first published 2013, so an early breach 3 hours before due
+    assert not check.live
+    assert "earlier edition" in check.reason
+    assert check.published_at is None
+
+
+@pytest.mark.parametrize("updated", ["2025-07-14T08:30:00.000+00:00", "2025-07-14T08:30:00.900Z"])
+async def test_a_new_publication_released_days_early_is_still_early(updated: str) -> None:
+    # public_updated_at equal to first_published_at, or a moment later (publishing apps other
+    # than whitehall stamp them separately): a new document, not one republished in place.
+    item = publication_item("2025-07-14T08:30:00.000+00:00")
+    item["public_updated_at"] = updated
+    site = GovUk({ANNOUNCEMENT: redirect_item(PUBLICATION), PUBLICATION: item})
+    check = await probe(site, announcement_release(), at=DUE - timedelta(hours=20))
+    assert check.live, check.reason
+    assert check.published_at == datetime(2025, 7, 14, 8, 30, tzinfo=UTC)
+
+
+async def test_an_older_document_at_the_guessed_slug_is_not_this_release() -> None:
+    # Last year's edition had the same title, so it holds the slug (whitehall gives the new
+    # one "...--2"). It was published before this release was even announced: not this
+    # release's publication. Fails on 390e87f: live, and an early breach dated a year back.
+    announcement = announcement_item()
+    announcement["first_published_at"] = "2025-05-01T09:30:00.000+01:00"
+    old = publication_item(first_published_at="2024-07-18T08:30:00.000+00:00")
+    old["base_path"] = DERIVED
+    search = search_answer((TITLE, DERIVED))
+    site = GovUk({ANNOUNCEMENT: announcement, DERIVED: old}, search=search)
+    check = await probe(site, announcement_release(), at=DUE + timedelta(minutes=1))
+    assert not check.live
+    assert "before the announcement" in check.reason
+    assert check.published_at is None
+    # The real publication, published after its announcement, is still found there.
+    site = GovUk({ANNOUNCEMENT: announcement, DERIVED: derived_publication()})
+    assert (await probe(site, announcement_release(), at=DUE + timedelta(minutes=1))).live

@@ -60,6 +60,38 @@ async def test_forbidden_text_only_in_a_comment_does_not_hide_the_publication() 
     assert (await probe(body, rule)).live
 
 
+@pytest.mark.parametrize(
+    "hidden",
+    [
+        "<div hidden><p>Labour market overview</p></div>",
+        '<p hidden="hidden">Labour market overview</p>',
+        '<p style="display: none">Labour market overview</p>',
+        '<p style="color:red;DISPLAY:NONE;">Labour market overview</p>',
+    ],
+)
+async def test_text_in_an_element_hidden_from_view_is_not_on_the_page(hidden: str) -> None:
+    # An index or error page that carries the title only in a hidden element (a results
+    # template, a collapsed form) is not the publication. Fails on 390e87f: live.
+    body = page(f"<h1>Research and statistics</h1>{hidden}<p>0 results</p>")
+    assert not (await probe(body, LiveRule(contains=("Labour market overview",)))).live
+
+
+async def test_gov_uk_hidden_feedback_wording_does_not_hide_the_publication() -> None:
+    # GOV.UK's feedback component ships its forms and error wording with `hidden`.
+    body = page(
+        "<h1>Labour market overview</h1>"
+        '<div class="gem-c-feedback__form" hidden><p>Please try again in a few moments</p></div>'
+    )
+    rule = LiveRule(contains=("Labour market overview",), not_contains=("try again in a few",))
+    assert (await probe(body, rule)).live
+
+
+async def test_collapsed_but_findable_content_still_counts() -> None:
+    # hidden="until-found" (govuk-frontend's accordion) is found by a reader's page search.
+    body = page('<h1>Tables</h1><div hidden="until-found">Labour market overview</div>')
+    assert (await probe(body, LiveRule(contains=("Labour market overview",)))).live
+
+
 # -- the text as typed in the config matches the text as shown -------------------------------
 
 
@@ -93,6 +125,19 @@ async def test_the_page_charset_is_honoured() -> None:
     body = page("<h1>Caf\u00e9 prices</h1>").encode("latin-1")
     headers = {"Content-Type": "text/html; charset=iso-8859-1"}
     assert (await probe(body, LiveRule(contains=("Caf\u00e9 prices",)), headers)).live
+
+
+async def test_a_meta_charset_is_honoured_when_the_header_gives_none() -> None:
+    # A browser reads a legacy page by its <meta charset> (then windows-1252): the title with
+    # a curly apostrophe and an en dash is on screen. Fails on 390e87f: read as UTF-8 with
+    # replacement characters, so the title was missing.
+    title = "Children\u2019s social care \u2013 England"
+    body = f'<html><head><meta charset="windows-1252"></head><body><h1>{title}</h1>'
+    for headers in ({"Content-Type": "text/html"}, {}):
+        raw = body.encode("cp1252")
+        assert (await probe(raw, LiveRule(contains=(title,)), headers)).live
+        bare = f"<html><body><h1>{title}</h1></body></html>".encode("cp1252")
+        assert (await probe(bare, LiveRule(contains=(title,)), headers)).live
 
 
 async def test_a_non_html_body_is_read_as_normalised_text() -> None:

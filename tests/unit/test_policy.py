@@ -275,6 +275,15 @@ S = timedelta(seconds=1)
         (DUE - 60 * S, DUE - 30 * S, DUE - 60 * S, ReleaseState.EARLY),
         # A first_published_at after the answer arrived (a clock ahead) is not evidence.
         (DUE + 60 * S, DUE + 5 * S, DUE + 5 * S, ReleaseState.LIVE),
+        # Our clock behind GOV.UK's: answered at 09:29:58 by our clock, first published 09:30:00
+        # (or later) by GOV.UK's. GOV.UK's own time at or after due is never early.
+        (DUE, DUE - 2 * S, DUE, ReleaseState.LIVE),
+        (DUE + 3 * S, DUE - 2 * S, DUE, ReleaseState.LIVE),
+        # Both clocks before due: early (GOV.UK's timestamp is after our answer, ours decides).
+        (DUE - 5 * S, DUE - 10 * S, DUE - 10 * S, ReleaseState.EARLY),
+        # 09:29:59.9 by GOV.UK's own clock: whitehall refuses to publish a scheduled edition
+        # before its time, so this was published early (by hand or scheduled too early).
+        (DUE - S / 10, DUE + 5 * S, DUE - S / 10, ReleaseState.EARLY),
     ],
 )
 def test_live_at_is_the_publication_time_when_gov_uk_gives_one_no_later_than_the_answer(  # type: ignore[no-untyped-def]

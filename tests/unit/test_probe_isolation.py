@@ -9,10 +9,12 @@ hostile one as a failed check with an error kind and a reason.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from datetime import timedelta
 
 import httpx
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -160,6 +162,18 @@ def test_a_date_out_of_range_is_the_releases_failed_check() -> None:
     report = tick("https://bad.example/government/statistics/x", True, _date_out_of_range)
     check = next(c for c in report.checks if c.release_id == HOSTILE_ID)
     assert not check.live and check.error is not None
+
+
+def test_a_date_out_of_range_is_logged_as_a_warning_without_a_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Hostile data, not a bug of ours: a traceback on every tick (every 10 s in the hot window)
+    # would bury the log. Fails on 390e87f: logged with log.exception.
+    caplog.set_level(logging.WARNING, logger="releasewatch")
+    tick("https://bad.example/government/statistics/x", True, _date_out_of_range)
+    records = [r for r in caplog.records if r.name.startswith("releasewatch")]
+    assert records and all(r.exc_info is None for r in records), [r.msg for r in records]
+    assert any("out of range" in r.getMessage() for r in records)
 
 
 def test_an_invalid_idna_host_is_the_releases_failed_check() -> None:

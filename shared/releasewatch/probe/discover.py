@@ -5,8 +5,9 @@ has been known to fail: the announcement stays in place while the publication is
 release is live when its publication is, however it is reached:
 
 - `publication_url` named in the config: judged whenever the announcement is not live
-  (in page mode it alone is judged by the rule: an announcement page that answers 200 must
-  not pass for the publication);
+  (in page mode it is judged by the rule first: an announcement page that answers 200 must
+  not pass for the publication; the announcement counts only when it redirects to another
+  document, which is then judged by the rule, since publication_url may be a wrong guess);
 - GOV.UK mode with only the announcement URL, while its announcement is still in place:
   (a) from `due - pre_window` on, the path derived from its slug
       (`/government/statistics/announcements/<slug>` → `/government/statistics/<slug>`),
@@ -15,6 +16,8 @@ release is live when its publication is, however it is reached:
       search API for statistics publications by the announcement's organisations published
       since `due - pre_window`, matched by normalised title; the best match's content item
       must itself be a statistics publication.
+  A guessed publication (a or b) first published before the announcement itself is an older
+  document (last year's edition, whose identical title holds the slug): never live.
 
 So a probe in GOV.UK mode sends at most: 1 Content API request for the announcement (plus
 one per content redirect), +1 for the derived slug, and once per SEARCH_EVERY +1 search and
@@ -39,7 +42,7 @@ from ..model import Release
 from .base import Fetch, Outcome
 from .govuk import Followed, follow_govuk, parse_item, same_site
 from .page import fetch_page, probe_page
-from .rules import STATISTICS_TYPES, has_page_checks
+from .rules import ANNOUNCEMENTS_INDEX, STATISTICS_TYPES, has_page_checks, parse_timestamp
 
 SEARCH_EVERY = timedelta(minutes=5)
 SEARCH_PATH = "/api/search.json"
@@ -81,6 +84,17 @@ async def probe_release(
             return await fetch_page(fetch, release)
         outcome = await probe_page(fetch, _at(release, release.publication_url))
         outcome.reason = f"publication {release.publication_url}: {outcome.reason}"
+        if outcome.live:
+            return outcome
+        # publication_url is a guess: GOV.UK may publish under another slug and redirect the
+        # announcement there. Only a redirected announcement is judged (one answering 200 is
+        # the announcement itself), and never one sent to the announcements list or the
+        # homepage, which is how GOV.UK removes an announcement without a publication.
+        announced = await probe_page(fetch, release)
+        if announced.live and _redirected_to_a_document(release.url, announced):
+            where = announced.fetched.final_url
+            announced.reason = f"announcement redirected to {where}: {announced.reason}"
+            return announced
         return outcome
     content = await _probe_govuk(fetch, release, now, discovery, max_redirects)
     if not content.live or not has_page_checks(release.rule):
@@ -96,7 +110,8 @@ async def probe_release(
 async def _probe_govuk(
     fetch: Fetch, release: Release, now: datetime, discovery: Discovery, max_redirects: int
 ) -> Outcome:
-    main = await follow_govuk(fetch, release.url, max_redirects=max_redirects)
+    since = release.due - release.cadence.lookahead  # older editions are not this release's
+    main = await follow_govuk(fetch, release.url, max_redirects=max_redirects, since=since)
     if main.outcome.live:
         return main.outcome
     tried: list[str] = []
@@ -108,7 +123,9 @@ async def _probe_govuk(
         if derived is not None:
             candidates.append(("publication at the announcement's slug", derived))
     for how, url in candidates:
-        found = await follow_govuk(fetch, url, max_redirects=max_redirects)
+        found = await follow_govuk(fetch, url, max_redirects=max_redirects, since=since)
+        if how != "publication":  # a guess, not named in the config
+            _older_than(found, main.announcement)
         if found.outcome.live:
             return _found(found, how, main.outcome)
         tried.append(f"{how} {url}: {found.outcome.reason}")
@@ -121,7 +138,8 @@ async def _probe_govuk(
         paths, note = await search_publications(fetch, release, main.announcement)
         for path in paths[:MAX_MATCHES]:
             url = str(httpx.URL(release.url).join(path).copy_with(query=None, fragment=None))
-            found = await follow_govuk(fetch, url, max_redirects=max_redirects)
+            found = await follow_govuk(fetch, url, max_redirects=max_redirects, since=since)
+            _older_than(found, main.announcement)
             if found.outcome.live:
                 return _found(found, "publication found by GOV.UK search", main.outcome)
             tried.append(f"search result {url}: {found.outcome.reason}")
@@ -130,6 +148,32 @@ async def _probe_govuk(
     if tried:
         main.outcome.reason = "; ".join([main.outcome.reason, *tried])
     return main.outcome
+
+
+def _redirected_to_a_document(url: str, outcome: Outcome) -> bool:
+    fetched = outcome.fetched
+    if not fetched.redirects or fetched.error is not None:
+        return False
+    final = httpx.URL(fetched.final_url).path.rstrip("/")
+    return final not in ("", httpx.URL(url).path.rstrip("/"), ANNOUNCEMENTS_INDEX)
+
+
+def _older_than(found: Followed, announcement: Mapping[str, Any] | None) -> None:
+    """A guessed publication (derived slug, search) dated before the announcement was made is
+    an older document (last year's edition, whose identical title holds the slug), not the
+    publication the announcement announces: not live."""
+    outcome = found.outcome
+    stamp = announcement.get("first_published_at") if announcement is not None else None
+    announced = parse_timestamp(stamp) if isinstance(stamp, str) else None
+    if not outcome.live or outcome.published_at is None or announced is None:
+        return
+    if outcome.published_at < announced:
+        outcome.live = False
+        outcome.reason = (
+            f"{outcome.reason}, before the announcement was made ({announced.isoformat()}): "
+            "an older document, not this release's publication"
+        )
+        outcome.published_at = None
 
 
 def _found(found: Followed, how: str, announcement: Outcome) -> Outcome:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -68,8 +69,11 @@ def _site(host: str) -> str:
     return host.lower().rstrip(".").removeprefix("www.")
 
 
-async def follow_govuk(fetch: Fetch, page_url: str, *, max_redirects: int = 5) -> Followed:
-    """Judge `page_url` by its content item, following content redirects (see module doc)."""
+async def follow_govuk(
+    fetch: Fetch, page_url: str, *, max_redirects: int = 5, since: datetime | None = None
+) -> Followed:
+    """Judge `page_url` by its content item, following content redirects (see module doc).
+    `since`: see rules.judge_govuk (an earlier edition of a page updated in place)."""
     home = httpx.URL(page_url)
     current = home
     first = await fetch(content_api_url(page_url), read_body=True)
@@ -77,7 +81,7 @@ async def follow_govuk(fetch: Fetch, page_url: str, *, max_redirects: int = 5) -
     fetched = first
     hints: list[str] = []
     for hop in range(max_redirects + 1):
-        judged = _judge_fetched(fetched)
+        judged = _judge_fetched(fetched, since)
         if isinstance(judged, Outcome):
             return Followed(_recorded(judged, first, chain, hints))
         verdict, item = judged
@@ -112,7 +116,9 @@ async def follow_govuk(fetch: Fetch, page_url: str, *, max_redirects: int = 5) -
     return Followed(_recorded(too_many, first, chain, hints))
 
 
-def _judge_fetched(fetched: Fetched) -> Outcome | tuple[GovukVerdict, Mapping[str, Any]]:
+def _judge_fetched(
+    fetched: Fetched, since: datetime | None = None
+) -> Outcome | tuple[GovukVerdict, Mapping[str, Any]]:
     """An Outcome when this fetch settles it without an item, else the item's verdict."""
     if fetched.error is not None:
         return Outcome(fetched, False, fetched.reason or fetched.error, fetched.error)
@@ -140,7 +146,7 @@ def _judge_fetched(fetched: Fetched) -> Outcome | tuple[GovukVerdict, Mapping[st
         if _too_deep(fetched.body):
             reason = "answer nested too deeply to read"
         return Outcome(fetched, False, reason, "bad_content", judged_url=page)
-    return judge_govuk(item), item
+    return judge_govuk(item, since), item
 
 
 def _off_site(fetched: Fetched, home: httpx.URL) -> Outcome:

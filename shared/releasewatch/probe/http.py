@@ -184,6 +184,8 @@ class HttpProber:
         except Exception as exc:
             if isinstance(exc, RecursionError):  # its traceback is as deep as its cause
                 log.warning("probe of release %r: answer nested too deeply", _id(release))
+            elif isinstance(exc, OverflowError):  # hostile data (a year-1 date), not our bug
+                log.warning("probe of release %r: a date or number out of range", _id(release))
             else:
                 log.exception("probe of release %r failed", _id(release))
             return failed_check(release, started, self._clock.now(), exc)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from ..model import LiveRule
@@ -97,6 +97,10 @@ def has_page_checks(rule: LiveRule) -> bool:
 # data, never an announcement's publication, so it is deliberately not here.
 STATISTICS_TYPES = frozenset({"official_statistics", "national_statistics"})
 
+# public_updated_at this long after first_published_at: the document was republished (a new
+# edition of a page updated in place), not merely stamped twice when first published.
+REPUBLISHED_AFTER = timedelta(days=1)
+
 # How a reason names what an announcement led to instead of a statistics publication.
 _KINDS = {
     "homepage": "the GOV.UK homepage",
@@ -127,12 +131,19 @@ def checks_status_only(rule: LiveRule) -> bool:
     return not rule.govuk and not has_page_checks(rule)
 
 
-def judge_govuk(item: Mapping[str, Any]) -> GovukVerdict:
+def judge_govuk(item: Mapping[str, Any], since: datetime | None = None) -> GovukVerdict:
     """Judge a GOV.UK Content API item (see GOVUK.md for the shapes).
 
     Only a statistics publication (schema `publication`, a STATISTICS_TYPES document type,
     not withdrawn, with a first_published_at) is live. Anything else is reported as what it
     is: a date alone proves nothing, since every published GOV.UK page has one.
+
+    `since` (the release's due - lookahead) tells a new edition from an old one. Some series
+    republish one document in place each time (its first_published_at years old): a document
+    republished since its first publication (public_updated_at over a day later) is dated by
+    public_updated_at, this edition's time, and is an earlier edition, not live, if that is
+    not after `since`. A document never republished is dated by first_published_at, so a new
+    publication released days early is still early.
     """
     schema = item.get("schema_name")
     details = item.get("details")
@@ -174,6 +185,17 @@ def judge_govuk(item: Mapping[str, Any]) -> GovukVerdict:
     published = parse_timestamp(first)
     if published is None:
         return GovukVerdict(False, f"unreadable first_published_at {_quote(first)}")
+    updated = item.get("public_updated_at")
+    edition = parse_timestamp(updated) if isinstance(updated, str) else None
+    republished = edition is not None and edition - published > REPUBLISHED_AFTER
+    if since is not None and edition is not None and published < since and republished:
+        if edition <= since:
+            return GovukVerdict(
+                False,
+                f"statistics publication {where} last published {edition.isoformat()}: an "
+                "earlier edition of a page updated in place, not this release's",
+            )
+        published = edition  # this edition's own time, not the document's first one
     label = "accredited official statistics" if doc_type == "national_statistics" else doc_type
     return GovukVerdict(
         True,

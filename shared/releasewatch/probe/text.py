@@ -2,7 +2,8 @@
 
 HTML is parsed by a real parser (lxml's libxml2 HTML parser, which copes with broken markup the
 way browsers mostly do): entities are decoded, and comments, `<script>`, `<style>`,
-`<template>`, `<noscript>` and the `<head>` are dropped, since none of them is shown. Block
+`<template>`, `<noscript>`, the `<head>` and elements hidden by `hidden` or an inline
+`display: none` are dropped, since none of them is shown. Block
 elements are kept apart by a space, so `<td>A</td><td>B</td>` reads "A B" and not "AB".
 Any other body (JSON, plain text) is read as it is.
 
@@ -20,6 +21,7 @@ is parsed once per fetch, straight from its bytes.
 
 from __future__ import annotations
 
+import re
 import threading
 
 from lxml import etree
@@ -34,6 +36,17 @@ _BLOCKS = (
     "button", "input", "label", "legend", "select", "textarea", "img",
 )  # fmt: skip
 _SNIFF = 1024
+# Elements hidden from view by an attribute: `hidden` (but not `hidden="until-found"`, content
+# a reader's find-in-page opens, as govuk-frontend's accordion uses) and an inline
+# `display: none`. A page that carries the title only there (an index's results template, a
+# collapsed form) does not show it; GOV.UK's own hidden wording (the feedback form's error
+# text) is not shown either, so it cannot hide a publication.
+_LOWER = "translate({0}, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
+_HIDDEN_ATTRIBUTES = (  # cheap tests first: most elements have neither attribute
+    f"*[@hidden][{_LOWER.format('@hidden')} != 'until-found']"
+    f"|*[@style][contains(translate({_LOWER.format('@style')}, ' &#9;&#10;&#13;', ''), "
+    "'display:none')]"
+)
 
 # Curly quotes and the dash family to their ASCII forms; zero-width characters and soft
 # hyphens dropped (they render as nothing).
@@ -51,6 +64,7 @@ _STYLESHEET = (
     '<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">'
     '<xsl:output method="text" encoding="utf-8"/>'
     f'<xsl:template match="{"|".join(_HIDDEN)}"/>'
+    f'<xsl:template match="{_HIDDEN_ATTRIBUTES}" priority="2"/>'
     f'<xsl:template match="{"|".join(_BLOCKS)}"><xsl:text> </xsl:text><xsl:apply-templates/>'
     "<xsl:text> </xsl:text></xsl:template>"
     "</xsl:stylesheet>"
@@ -114,6 +128,10 @@ def _html_text(body: bytes, charset: str | None) -> str:
     # UTF-8 pages (GOV.UK's) go to libxml2 as bytes; anything else, or bytes that are not
     # valid UTF-8, is decoded by Python first: libxml2 stops at the first invalid byte, and a
     # page cut short could hide its title.
+    if charset is None and not _valid_utf8(body):
+        # No charset in the header and not UTF-8: as a browser does, the page's own <meta>
+        # charset, else windows-1252 (the web's legacy default), not replacement characters.
+        charset = _meta_charset(body) or "windows-1252"
     encoding = (charset or "utf-8").lower()
     data = body
     if encoding not in ("utf-8", "utf8") or not _valid_utf8(body):
@@ -122,6 +140,14 @@ def _html_text(body: bytes, charset: str | None) -> str:
     if root is None:
         return ""
     return str(_transform()(root))
+
+
+_META_CHARSET = re.compile(rb"""<meta[^>]*?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
+
+
+def _meta_charset(body: bytes) -> str | None:
+    match = _META_CHARSET.search(body[:_SNIFF])
+    return match[1].decode("ascii") if match else None
 
 
 def _parser() -> etree.HTMLParser:
