@@ -22,19 +22,18 @@ acknowledged the same step and that hold is still running.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from .errors import AlreadyClaimed
-from .model import Event, EventKind, Notification, NotificationKind, ReleaseRecord
+from . import single_use
+from .model import Event, EventKind, ReleaseRecord
 from .policy import Ack, acks_from
+from .single_use import record_once
 from .store.base import Store
-from .tokens import Token, TokenCodec, TokenReplayed, decode, ref
+from .tokens import Purpose, Token, TokenCodec, TokenReplayed
 
 OWNER = "ack-link"
-_LEASE = timedelta(minutes=10)
 
 
 class AckOutcome(StrEnum):
@@ -77,55 +76,28 @@ def acknowledge(store: Store, token: str, codec: TokenCodec, now: datetime) -> A
     result = _assess(store, verified, record, now, AckOutcome.RECORDED)
     if result.outcome != AckOutcome.RECORDED:
         return result
-    guard = Notification(
-        key=guard_key(verified.release_id, verified.token_id),
+    event = Event(
         release_id=verified.release_id,
-        kind=NotificationKind.ACK_NOTICE,
+        at=now,
+        kind=EventKind.ACKNOWLEDGED,
         contact_id=verified.contact_id,
-        channel="email",
-        due_at=now,
-        step=None,
+        detail={"step": str(verified.step), "token_id": verified.token_id, "via": "link"},
     )
-    try:
-        store.claim(guard, OWNER, now, _LEASE)
-    except AlreadyClaimed:
-        raise TokenReplayed("this token has already been used") from None
-    store.add_event(
-        Event(
-            release_id=verified.release_id,
-            at=now,
-            kind=EventKind.ACKNOWLEDGED,
-            contact_id=verified.contact_id,
-            detail={"step": str(verified.step), "token_id": verified.token_id, "via": "link"},
-        )
+    record_once(
+        store, verified, guard_key(verified.release_id, verified.token_id), event, OWNER, "ack", now
     )
-    store.mark_sent(guard.key, OWNER, now, f"ack:{verified.token_id}")
     return result
 
 
 def _verify(
     store: Store, token: str, codec: TokenCodec, now: datetime
 ) -> tuple[Token, ReleaseRecord]:
-    raw = decode(token)
-    records = {r.id: r for r in store.all_releases() if ref(r.id) == raw.release_ref}
-
-    def candidates() -> Iterator[tuple[str, str]]:
-        for record in records.values():
-            for contact_id in record.release.contacts:
-                yield record.id, contact_id
-
-    verified = codec.verify(token, now, candidates())
-    return verified, records[verified.release_id]
+    return single_use.verify(store, token, codec, now, Purpose.ACK)
 
 
 def _spent(store: Store, token: Token) -> bool:
     key = guard_key(token.release_id, token.token_id)
-    if any(d.key == key for d in store.deliveries(token.release_id)):
-        return True
-    return any(
-        e.kind == EventKind.ACKNOWLEDGED and e.detail.get("token_id") == token.token_id
-        for e in store.events(token.release_id)
-    )
+    return single_use.spent(store, token, key, EventKind.ACKNOWLEDGED)
 
 
 def _assess(

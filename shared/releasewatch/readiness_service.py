@@ -14,19 +14,18 @@ confirmed and when. Nothing is recorded for a release that is live, cancelled or
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 
-from .errors import AlreadyClaimed
-from .model import Event, EventKind, Notification, NotificationKind, ReleaseRecord
+from . import single_use
+from .model import Event, EventKind, ReleaseRecord
 from .readiness import confirmation
+from .single_use import record_once
 from .store.base import Store
-from .tokens import Purpose, Token, TokenCodec, TokenReplayed, decode, ref
+from .tokens import Purpose, Token, TokenCodec, TokenReplayed
 
 OWNER = "confirm-link"
-_LEASE = timedelta(minutes=10)
 
 
 class ConfirmOutcome(StrEnum):
@@ -70,55 +69,34 @@ def confirm(store: Store, token: str, codec: TokenCodec, now: datetime) -> Confi
     if result.outcome != ConfirmOutcome.RECORDED:
         return result
     # A marker (ACK_NOTICE with no step, see Notification.is_marker): never sent as a message.
-    guard = Notification(
-        key=guard_key(verified.release_id, verified.token_id),
+    event = Event(
         release_id=verified.release_id,
-        kind=NotificationKind.ACK_NOTICE,
+        at=now,
+        kind=EventKind.READY_CONFIRMED,
         contact_id=verified.contact_id,
-        channel="email",
-        due_at=now,
-        step=None,
+        detail={"token_id": verified.token_id, "via": "link"},
     )
-    try:
-        store.claim(guard, OWNER, now, _LEASE)
-    except AlreadyClaimed:
-        raise TokenReplayed("this token has already been used") from None
-    store.add_event(
-        Event(
-            release_id=verified.release_id,
-            at=now,
-            kind=EventKind.READY_CONFIRMED,
-            contact_id=verified.contact_id,
-            detail={"token_id": verified.token_id, "via": "link"},
-        )
+    record_once(
+        store,
+        verified,
+        guard_key(verified.release_id, verified.token_id),
+        event,
+        OWNER,
+        "confirm",
+        now,
     )
-    store.mark_sent(guard.key, OWNER, now, f"confirm:{verified.token_id}")
     return result
 
 
 def _verify(
     store: Store, token: str, codec: TokenCodec, now: datetime
 ) -> tuple[Token, ReleaseRecord]:
-    raw = decode(token)
-    records = {r.id: r for r in store.all_releases() if ref(r.id) == raw.release_ref}
-
-    def candidates() -> Iterator[tuple[str, str]]:
-        for record in records.values():
-            for contact_id in record.release.contacts:
-                yield record.id, contact_id
-
-    verified = codec.verify(token, now, candidates(), purpose=Purpose.CONFIRM_READY)
-    return verified, records[verified.release_id]
+    return single_use.verify(store, token, codec, now, Purpose.CONFIRM_READY)
 
 
 def _spent(store: Store, token: Token) -> bool:
     key = guard_key(token.release_id, token.token_id)
-    if any(d.key == key for d in store.deliveries(token.release_id)):
-        return True
-    return any(
-        e.kind == EventKind.READY_CONFIRMED and e.detail.get("token_id") == token.token_id
-        for e in store.events(token.release_id)
-    )
+    return single_use.spent(store, token, key, EventKind.READY_CONFIRMED)
 
 
 def _assess(

@@ -235,8 +235,11 @@ def test_the_local_secret_is_generated_once_and_kept_private(tmp_path):
 
 
 def test_ack_service_uses_the_stores_conditional_claim_for_replays():
-    source = inspect.getsource(ack_service.acknowledge)
-    assert "store.claim(" in source
+    from releasewatch import single_use
+
+    # The one use goes through single_use.record_once, whose marker is a conditional claim.
+    assert "record_once(" in inspect.getsource(ack_service.acknowledge)
+    assert "store.claim(" in inspect.getsource(single_use.record_once)
 
 
 def test_the_expiry_is_an_absolute_utc_instant():
