@@ -353,6 +353,8 @@ class EventKind(StrEnum):
     REMOVED = "removed"
     PAGE_LOST = "page_lost"
     READY_CONFIRMED = "ready_confirmed"  # someone confirmed the page is uploaded and scheduled
+    # A calendar sync saw the announcement move, be cancelled or vanish (calendar/changes.py).
+    CALENDAR_CHANGED = "calendar_changed"
 
 
 class Event(Frozen):
@@ -376,6 +378,10 @@ class NotificationKind(StrEnum):
     READY_REMIND = "ready_remind"
     READY_ESCALATE = "ready_escalate"
     READY_LAST_CALL = "ready_last_call"
+    # The calendar changed (Code T3.2 / standard 3.2): told once to the team and the HoP.
+    DATE_CHANGED = "date_changed"
+    CANCEL_NOTICE = "cancel_notice"
+    GONE_NOTICE = "gone_notice"
 
 
 class Notification(Frozen):

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from . import readiness
+from .calendar import changes as calendar_changes
 from .model import (
     Channel,
     Check,
@@ -122,6 +123,7 @@ def decide(
     deliveries: Sequence[Delivery] = (),
     acks: Sequence[Ack] = (),
     ready_confirmed: bool = False,
+    changes: Sequence[Event] = (),
 ) -> Decision:
     release = record.release
     live_at = record.live_at
@@ -144,6 +146,7 @@ def decide(
 
     wanted = list(_wanted(release, state, live_at, now, deliveries, acks))
     wanted += readiness.wanted(release, state, now, deliveries, ready_confirmed)
+    wanted += calendar_changes.notices(release, changes)  # moved, cancelled, gone: told once
     if state.is_live and lost_episode is not None:
         wanted += _page_lost_or_back(release, lost_since, lost_episode, deliveries)
     due = [n for n in wanted if _needs_sending(by_key.get(n.key), now)]
@@ -154,8 +157,10 @@ def decide(
     for d in deliveries:
         if d.key in wanted_keys or d.status in _DONE or d.notification.is_marker:
             continue
-        if state.is_live and d.notification.kind in _ESCALATION:
-            cancel.append(d.key)
+        if (state.is_live or state == ReleaseState.CANCELLED) and (
+            d.notification.kind in _ESCALATION
+        ):
+            cancel.append(d.key)  # a cancelled release gets nothing more, not a late alert
         elif d.notification.kind in readiness.KINDS:
             cancel.append(d.key)  # no longer wanted: confirmed, live, or its time has passed
         elif _needs_sending(d, now):

@@ -24,6 +24,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from .calendar.changes import KINDS as CHANGE_KINDS
+from .calendar.changes import change_of
 from .clock import Clock
 from .errors import AlreadyClaimed, SendError, VersionConflict
 from .links import Links, NoLinks
@@ -223,8 +225,13 @@ class Watchdog:
                     detail={"reason": check.reason if check else ""},
                 )
             )
+        why = (
+            "the release was cancelled"
+            if saved.state == ReleaseState.CANCELLED
+            else "overtaken: the page went live first"
+        )
         for key in decision.cancel:
-            self.store.cancel(key, now, "overtaken: the page went live first")
+            self.store.cancel(key, now, why)
         for notification in decision.due:
             await self._deliver(notification, saved, report)
 
@@ -237,7 +244,10 @@ class Watchdog:
             events = self.store.events(record.id)
             acks = acks_from(events)
             confirmed = confirmation(events) is not None
-            decision = decide(record, check, now, deliveries, acks, ready_confirmed=confirmed)
+            changes = [e for e in events if e.kind == EventKind.CALENDAR_CHANGED]
+            decision = decide(
+                record, check, now, deliveries, acks, ready_confirmed=confirmed, changes=changes
+            )
             if decision.record.model_copy(update={"updated_at": record.updated_at}) == record:
                 # Nothing but the timestamp would change: skip the write (on DynamoDB an idle
                 # release would otherwise cost a write every minute).
@@ -378,6 +388,10 @@ class Watchdog:
             confirm_url = self.links.confirm_url(
                 release.id, notification.contact_id, now, release.due
             )
+        change = None
+        if notification.kind in CHANGE_KINDS:
+            told = change_of(self.store.events(release.id), notification)
+            change = dict(told.detail) if told is not None else None
         reminder, first_alerted_at = _earlier_sent(deliveries, notification)
         late_unproven = False
         if notification.kind in (NotificationKind.RESOLVED, NotificationKind.REPORT):
@@ -405,6 +419,7 @@ class Watchdog:
             acked_at=acked_at,
             report_text=report_text,
             report_attachments=attachments,
+            change=change,
         )
 
     def _emit(self, what: str, payload: object) -> None:

@@ -12,11 +12,14 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
+
 from .announcement import Announcement, AnnState, FeedError, Parsed, Skipped, plain, release_id
 from .fetch import FeedFetcher
 from .spec import GovukSpec
 
 SEARCH_PATH = "/api/search.json"
+CONTENT_PREFIX = "/api/content"
 ANNOUNCEMENT_PREFIX = "/government/statistics/announcements/"
 FIELDS = (
     "title,link,display_date,release_timestamp,statistics_announcement_state,organisations,"
@@ -130,3 +133,23 @@ def _producer(orgs: Any) -> str:
         return ""
     titles = [o["title"] for o in orgs if isinstance(o, dict) and isinstance(o.get("title"), str)]
     return ", ".join(plain(t) for t in titles)
+
+
+async def read_note(url: str, fetcher: FeedFetcher, change: str) -> tuple[str, str]:
+    """(note, previous_display_date) from an announcement's Content API item: for a cancellation
+    its cancellation_reason, else its latest_change_note. FeedError if it cannot be read."""
+    parsed = httpx.URL(url)
+    body = await fetcher.get(str(parsed.copy_with(path=CONTENT_PREFIX + parsed.path, query=None)))
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        raise FeedError("the Content API answer is not JSON") from None
+    details = data.get("details") if isinstance(data, dict) else None
+    if not isinstance(details, dict):
+        raise FeedError("the Content API item has no details")
+    field_name = "cancellation_reason" if change == "cancelled" else "latest_change_note"
+    note, previous = details.get(field_name), details.get("previous_display_date")
+    return (
+        plain(note) if isinstance(note, str) else "",
+        plain(previous) if isinstance(previous, str) else "",
+    )

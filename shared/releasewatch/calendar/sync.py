@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -24,7 +24,9 @@ from ..probe.rules import default_rule
 from ..store.base import Store
 from ..timefmt import uk_datetime
 from .announcement import Announcement, AnnState, FeedError, Parsed, Skipped, plain
+from .changes import CANCELLED, GONE, MOVED, Change, to_record
 from .fetch import FeedFetcher
+from .govuk import read_note
 from .imports import Imports
 from .sources import read_source
 
@@ -32,6 +34,7 @@ from .sources import read_source
 # its due time is this recent: it may have just been published (search drops it then) or been
 # withdrawn; either way its watch must not stop silently.
 KEEP_GONE_FOR = PAST_DUE_LIMIT
+MAX_NOTE_READS = 200  # Content API reads per sync: a bound, not a calendar's usual changes
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,11 @@ class Plan:
     failures: dict[str, str] = field(default_factory=dict)  # source label → why it failed
     imports: Imports = field(default_factory=lambda: Imports({}, {}))
     changed: bool = False  # anything to write to the store
+    # Moves, cancellations and disappearances of watched releases, to be told (changes.py),
+    # and the announcement URL of each GOV.UK one, whose Content API item has the note.
+    changes: list[Change] = field(default_factory=list)
+    govuk_urls: dict[str, str] = field(default_factory=dict)
+    removed: list[str] = field(default_factory=list)  # deactivated when applied
 
     @property
     def counts(self) -> dict[str, int]:
@@ -159,6 +167,11 @@ def plan_sync(
                 continue
             imported.append(release)
             plan.lines.append(_line(ann, label, _change(release, record) + note))
+            told = _to_tell(release, record, gone=note.endswith("check it)"))
+            if told is not None:
+                plan.changes.append(told)
+                if ann.govuk and told.change != GONE:
+                    plan.govuk_urls[release.id] = ann.url
 
     plan.releases.extend(imported)
     wanted = {r.id: r for r in plan.releases}
@@ -190,6 +203,9 @@ def to_release(ann: Announcement, config: Config, now: datetime) -> Release | st
     live = series.live if series is not None and series.live is not None else None
     rule = default_rule(ann.title, live or LiveRule(govuk=ann.govuk))
     used = sorted({cid for step in chain.steps for cid in step.notify})
+    # The head of profession hears of date changes (changes.py) even when not on the chain.
+    used += [c.id for c in config.contacts.values() if c.role == "head_of_profession"]
+    used = sorted(set(used))
     d = config.defaults or DefaultsIn()
     try:
         return Release(
@@ -215,11 +231,61 @@ def to_release(ann: Announcement, config: Config, now: datetime) -> Release | st
 
 
 def apply_plan(plan: Plan, store: Store, imports_file: Path, now: datetime) -> list[str]:
-    """Write the plan: the store first (all-or-nothing), then the imports it came from.
+    """Write the plan: the store first (all-or-nothing), then each change to be told (an
+    event the next tick turns into notices), then the imports it came from.
     Returns the ids deactivated. Nothing is written to the store when nothing changed."""
     removed = store.apply_releases(plan.releases, now) if plan.changed else []
+    plan.removed = removed
+    for change in plan.changes:
+        event = to_record(change, store.events(change.release_id), now)
+        if event is not None:
+            store.add_event(event)
     plan.imports.save(imports_file)
     return removed
+
+
+async def sync_once(
+    config: Config,
+    store: Store,
+    imports_file: Path,
+    fetcher: FeedFetcher,
+    now: datetime,
+    *,
+    dry_run: bool = False,
+) -> Plan:
+    """Fetch every source, plan, read GOV.UK's notes for what changed, and (unless dry_run)
+    apply. ValueError if the saved imports are damaged (nothing synced)."""
+    previous = Imports.load(imports_file)
+    results = await fetch_sources(config, fetcher, now)
+    plan = plan_sync(config, results, previous, stored_records(store), now)
+    await read_change_notes(plan, fetcher)
+    if not dry_run:
+        apply_plan(plan, store, imports_file, now)
+    return plan
+
+
+async def read_change_notes(plan: Plan, fetcher: FeedFetcher) -> None:
+    """GOV.UK's change note (or cancellation reason) for each changed GOV.UK announcement, from
+    its Content API item: at most MAX_NOTE_READS per sync, a few at a time. A note that cannot
+    be read is said to be unreadable, never silently empty."""
+    gate = asyncio.Semaphore(4)
+
+    async def one(i: int, change: Change) -> None:
+        url = plan.govuk_urls.get(change.release_id)
+        if url is None:
+            return
+        if i >= MAX_NOTE_READS:
+            plan.changes[i] = replace(change, note_error="not read: too many changes at once")
+            return
+        async with gate:
+            try:
+                found = await read_note(url, fetcher, change.change)
+            except FeedError as exc:
+                plan.changes[i] = replace(change, note_error=str(exc)[:200])
+                return
+        plan.changes[i] = replace(change, note=found[0], previous_display_date=found[1])
+
+    await asyncio.gather(*(one(i, c) for i, c in enumerate(plan.changes)))
 
 
 def render(plan: Plan, *, width: int = 44) -> list[str]:
@@ -243,6 +309,21 @@ def render(plan: Plan, *, width: int = 44) -> list[str]:
 
 def stored_records(store: Store) -> dict[str, ReleaseRecord]:
     return {rec.id: rec for rec in store.all_releases()}
+
+
+def _to_tell(release: Release, record: ReleaseRecord | None, *, gone: bool) -> Change | None:
+    """The change to tell for a watched release, if any: a cancellation, a move, or (not
+    cancelled, not live) its announcement gone from a source that worked."""
+    if record is None or not record.active or record.release.cancelled:
+        return None
+    old = record.release
+    if release.cancelled:
+        return Change(release.id, CANCELLED, old.due, old.due)
+    if old.due != release.due:
+        return Change(release.id, MOVED, old.due, release.due)
+    if gone and not record.state.is_live:
+        return Change(release.id, GONE, old.due, old.due)
+    return None
 
 
 def _change(release: Release, record: ReleaseRecord | None) -> str:

@@ -14,12 +14,16 @@ import sqlite3
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..bootstrap import LocalPaths
 from ..clock import SystemClock
 from ..config import Config, load_config
 from ..errors import ConfigError, StoreError
 from ..store.base import Store
+
+if TYPE_CHECKING:
+    from ..calendar.sync import Plan
 from ..store.health import explain, open_checked
 
 
@@ -61,27 +65,26 @@ def sync_and_report(
     config: Config, store: Store, db: Path, now: datetime, *, dry_run: bool = False
 ) -> int:
     """Sync (or plan only), print the table and the outcome; the exit code. Used by `run`."""
-    from ..calendar.announcement import FeedError, Parsed
     from ..calendar.fetch import FeedFetcher
-    from ..calendar.imports import Imports, imports_path
-    from ..calendar.sync import apply_plan, fetch_sources, plan_sync, render, stored_records
+    from ..calendar.imports import imports_path
+    from ..calendar.sync import render, sync_once
 
-    imports_file = imports_path(db)
-    try:
-        previous = Imports.load(imports_file)
-    except ValueError as exc:
-        print(f"releasewatch sync: {exc}; nothing synced", file=sys.stderr)
-        return 2
-
-    async def fetch_all() -> dict[str, Parsed | FeedError]:
+    async def plan_and_apply() -> Plan:
         fetcher = FeedFetcher(local_mode=config.local_mode)
         try:
-            return await fetch_sources(config, fetcher, now)
+            return await sync_once(config, store, imports_path(db), fetcher, now, dry_run=dry_run)
         finally:
             await fetcher.aclose()
 
-    results = asyncio.run(fetch_all())
-    plan = plan_sync(config, results, previous, stored_records(store), now)
+    try:
+        plan = asyncio.run(plan_and_apply())
+    except ValueError as exc:  # the saved imports are damaged
+        print(f"releasewatch sync: {exc}; nothing synced", file=sys.stderr)
+        return 2
+    except (StoreError, sqlite3.Error, OSError) as exc:
+        shown = exc if not isinstance(exc, sqlite3.Error) else explain(exc)
+        print(f"releasewatch sync: not applied: {shown}", file=sys.stderr)
+        return 2
     for text in render(plan):
         print(text)
     for label, why in plan.failures.items():
@@ -95,13 +98,10 @@ def sync_and_report(
     if dry_run:
         print(f"dry run: {counts}; nothing written")
     else:
-        try:
-            removed = apply_plan(plan, store, imports_path(db), now)
-        except (StoreError, sqlite3.Error, OSError) as exc:
-            shown = exc if not isinstance(exc, sqlite3.Error) else explain(exc)
-            print(f"releasewatch sync: not applied: {shown}", file=sys.stderr)
-            return 2
         print(f"synced: {counts}" + ("" if plan.changed else " (the store already matched)"))
-        for rid in removed:
+        for rid in plan.removed:
             print(f"  deactivated {rid} (no longer in the config or its calendars)")
+        told = len(plan.changes)
+        if told:
+            print(f"  {told} change(s) to tell the statistics team and head of profession")
     return 1 if plan.failures else 0

@@ -22,6 +22,7 @@ from ..timefmt import delay_text, uk_datetime, uk_datetime_seconds, uk_time
 from .base import Attachment, Message
 
 SMS_LIMIT = 160
+_CHANGE_KINDS = ("date_changed", "cancel_notice", "gone_notice")
 
 _GSM7 = set(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
@@ -68,6 +69,8 @@ class MessageContext:
     # Live after due + grace, but with no check between the due time and then that saw it not
     # live (nor GOV.UK's date): it may have gone live on time, so nothing may call it late.
     late_unproven: bool = False
+    # A calendar change notice: the CALENDAR_CHANGED event's detail (calendar/changes.py).
+    change: dict[str, str] | None = None
 
 
 def to_gsm7(text: str) -> str:
@@ -88,6 +91,11 @@ def render(ctx: MessageContext) -> Message:
 
         text = readiness_text.sms(ctx) if n.channel == "sms" else readiness_text.email(ctx)
         return _message(ctx, n.channel, address, readiness_text.subject(ctx), text)
+    if n.kind.value in _CHANGE_KINDS:  # the calendar moved, cancelled or lost it
+        from . import calendar_text
+
+        text = calendar_text.sms(ctx) if n.channel == "sms" else calendar_text.email(ctx)
+        return _message(ctx, n.channel, address, calendar_text.subject(ctx), text)
     subject = _subject(ctx)
     if n.channel == "sms":
         text = sms_text(ctx)

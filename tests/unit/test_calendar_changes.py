@@ -1,0 +1,218 @@
+"""Changes are told (Code T3.2 / standard 3.2): a sync that moves, cancels or loses a watched
+release records it, and the next tick tells the statistics team and the head of profession
+once, with GOV.UK's change note from the announcement's Content API item (a loopback fake)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from releasewatch.commands.sync import sync_and_report
+from releasewatch.config import load_config
+from releasewatch.errors import SendError
+from releasewatch.model import DeliveryStatus, NotificationKind
+from releasewatch.notify.base import Message
+from releasewatch.service import Watchdog
+from releasewatch.store.sqlite import SQLiteStore
+from tests.calendar_support import FakeSearch, result
+from tests.fakes import FixedClock, RecordingNotifier, ScriptedProber
+from tests.probe_support import Handler, LoopbackHTTPServer, loopback_server
+
+NOW = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
+MONTHLY = "monthly-ipo-statistics-july-2026"
+CONFIG = """\
+local_mode: true
+defaults: {{chain: default}}
+contacts:
+  team: {{name: Stats team, email: team@example.com}}
+  hop: {{name: Head of profession, role: head_of_profession, email: hop@example.com}}
+  lead: {{name: Lead official, email: lead@example.com}}
+chains:
+  default:
+    - {{after: 5m, notify: [team]}}
+    - {{after: 30m, notify: [lead], kind: breach}}
+calendars:
+  - govuk: {{organisations: [intellectual-property-office], base_url: "{base}"}}
+"""
+
+
+@dataclass
+class FakeGovuk:
+    """The search API (FakeSearch) plus Content API items by announcement path."""
+
+    search: FakeSearch
+    items: dict[str, dict[str, Any]] = field(default_factory=dict)
+    content_reads: list[str] = field(default_factory=list)
+
+    def __call__(self, h: Handler) -> None:
+        path = h.route_path
+        if path.startswith("/api/content/"):
+            self.content_reads.append(path)
+            item = self.items.get(path.removeprefix("/api/content"))
+            if item is None:
+                h.reply(404, b'{"error":"not found"}')
+                return
+            h.reply(200, json.dumps(item).encode(), {"Content-Type": "application/json"})
+            return
+        self.search(h)
+
+
+def item(display: str, state: str = "confirmed", **details: str) -> dict[str, Any]:
+    return {
+        "schema_name": "statistics_announcement",
+        "document_type": "official_statistics_announcement",
+        "details": {"display_date": display, "state": state, **details},
+    }
+
+
+@pytest.fixture
+def govuk() -> FakeGovuk:
+    return FakeGovuk(
+        FakeSearch(
+            [
+                result(MONTHLY, "Monthly IPO statistics: July 2026", "2026-07-16T09:30:00+01:00"),
+                result("patents-2026", "Patents annual", "2026-07-20T09:30:00.000+01:00"),
+            ]
+        )
+    )
+
+
+@pytest.fixture
+def server(govuk: FakeGovuk) -> Iterator[LoopbackHTTPServer]:
+    with loopback_server(govuk) as s:
+        yield s
+
+
+class World:
+    def __init__(self, tmp_path: Path, server: LoopbackHTTPServer, capsys: Any) -> None:
+        self.config = tmp_path / "rw.yaml"
+        self.config.write_text(CONFIG.format(base=server.url("").rstrip("/")))
+        self.db = tmp_path / "rw.db"
+        self.store = SQLiteStore(self.db)
+        self.clock = FixedClock(NOW)
+        self.email = RecordingNotifier()
+        prober = ScriptedProber(self.clock, lambda _t: False)
+        self.dog = Watchdog(self.store, prober, {"email": self.email}, self.clock)
+        self.capsys = capsys
+
+    def sync(self) -> str:
+        code = sync_and_report(load_config(self.config), self.store, self.db, self.clock.now())
+        assert code == 0
+        return str(self.capsys.readouterr().out)
+
+    def tick(self) -> list[Message]:
+        before = len(self.email.sent)
+        asyncio.run(self.dog.tick())
+        return self.email.sent[before:]
+
+
+@pytest.fixture
+def world(tmp_path: Path, server: LoopbackHTTPServer, capsys: Any) -> Iterator[World]:
+    w = World(tmp_path, server, capsys)
+    try:
+        yield w
+    finally:
+        w.store.close()
+
+
+def told(messages: list[Message]) -> list[tuple[str, str]]:
+    return sorted((m.contact_id, m.key.split("|")[1]) for m in messages)
+
+
+def test_a_moved_date_tells_the_team_and_the_head_of_profession_once_with_the_note(world, govuk):
+    world.sync()
+    assert world.tick() == []
+    govuk.search.results[0] = result(
+        MONTHLY, "Monthly IPO statistics: July 2026", "2026-07-23T09:30:00+01:00"
+    )
+    govuk.items[f"/government/statistics/announcements/{MONTHLY}"] = item(
+        "23 July 2026 9:30am",
+        previous_display_date="16 July 2026 9:30am",
+        latest_change_note="To include the revised June figures",
+    )
+    world.sync()
+    sent = world.tick()
+    # The team (the chain's first step) and the head of profession, not the lead official.
+    assert told(sent) == [("hop", "date_changed"), ("team", "date_changed")]
+    m = sent[0]
+    assert m.subject == (
+        "Date changed: Monthly IPO statistics: July 2026 is now due Thu 23 Jul 2026 09:30 BST"
+    )
+    assert "was due: Thu 16 Jul 2026 09:30 BST" in m.text
+    assert "now due: Thu 23 Jul 2026 09:30 BST" in m.text
+    assert "Change note: To include the revised June figures" in m.text
+    # Only the changed announcement's item was read, once.
+    assert govuk.content_reads == [f"/api/content/government/statistics/announcements/{MONTHLY}"]
+
+    world.sync()  # the same calendar again: nothing new to tell, nothing read again
+    assert world.tick() == []
+    assert len(govuk.content_reads) == 1
+
+    # A second move is a new change: told again, with no note this time (none in the item).
+    govuk.search.results[0] = result(
+        MONTHLY, "Monthly IPO statistics: July 2026", "2026-07-30T09:30:00+01:00"
+    )
+    govuk.items[f"/government/statistics/announcements/{MONTHLY}"] = item("30 July 2026 9:30am")
+    world.sync()
+    again = world.tick()
+    assert told(again) == [("hop", "date_changed"), ("team", "date_changed")]
+    assert "was due: Thu 23 Jul 2026 09:30 BST" in again[0].text
+    assert "The calendar gives no change note." in again[0].text
+
+
+def test_a_cancellation_cancels_pending_alerts_and_is_told_once_with_the_reason(world, govuk):
+    world.sync()
+    due = datetime(2026, 7, 20, 8, 30, tzinfo=UTC)
+    # The first alert fails for now (a retry is pending) when the calendar cancels the release.
+    world.email.fail = lambda m: SendError("try later") if "|alert|" in m.key else None
+    world.clock.set(due + timedelta(minutes=6))
+    world.tick()
+    pending = [
+        d
+        for d in world.store.deliveries("govuk-patents-2026")
+        if d.notification.kind == NotificationKind.ALERT
+    ]
+    assert [d.status for d in pending] == [DeliveryStatus.RETRY]
+    world.email.fail = None
+
+    govuk.search.results[1] = result(
+        "patents-2026", "Patents annual", "2026-07-20T09:30:00.000+01:00", "cancelled"
+    )
+    govuk.items["/government/statistics/announcements/patents-2026"] = item(
+        "20 July 2026 9:30am", "cancelled", cancellation_reason="The data supplier is late"
+    )
+    world.sync()
+    world.clock.advance(timedelta(minutes=5))
+    sent = [m for m in world.tick() if m.key.startswith("govuk-patents-2026|")]
+    assert told(sent) == [("hop", "cancel_notice"), ("team", "cancel_notice")]
+    assert "Reason given: The data supplier is late" in sent[0].text
+    assert sent[0].subject == "Cancelled: Patents annual (was due Mon 20 Jul 2026 09:30 BST)"
+    statuses = {d.notification.kind: d.status for d in world.store.deliveries("govuk-patents-2026")}
+    assert statuses[NotificationKind.ALERT] == DeliveryStatus.CANCELLED
+    # Nothing more for it: no alert, no breach step, no second notice.
+    world.sync()
+    for _ in range(4):
+        world.clock.advance(timedelta(minutes=15))
+        assert [m for m in world.tick() if "patents" in m.key] == []
+
+
+def test_an_announcement_gone_from_the_calendar_is_told_once(world, govuk):
+    world.sync()
+    del govuk.search.results[1]  # patents: neither cancelled nor published, just gone
+    world.sync()
+    sent = world.tick()
+    assert told(sent) == [("hop", "gone_notice"), ("team", "gone_notice")]
+    assert (
+        sent[0].subject == "Gone from the calendar: Patents annual (due Mon 20 Jul 2026 09:30 BST)"
+    )
+    assert "has not seen it published" in sent[0].text
+    assert govuk.content_reads == []  # nothing to read for a vanished one
+    world.sync()
+    assert world.tick() == []
