@@ -17,6 +17,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .calendar.spec import CalendarSpec, SeriesSpec
+from .durations import parse_duration
 from .errors import ConfigError, ConfigProblem, ProbeRefused
 from .model import (
     IDENT,
@@ -141,6 +142,7 @@ class Config:
     contacts: dict[str, Contact] = field(default_factory=dict)
     defaults: DefaultsIn | None = None
     default_chain: str | None = None
+    sync_every: timedelta = timedelta(hours=6)  # `run` re-syncs the calendars this often
 
 
 def load_config(path: str | FsPath, now: datetime | None = None) -> Config:
@@ -343,6 +345,7 @@ def parse_config(text: str, file: str = "<config>", now: datetime | None = None)
                 "contains/not_contains",
             )
     calendars, series = _calendars(raw, local_mode, raw_chains, validate, problem)
+    sync_every = _sync_every(raw.get("sync_every"), problem)
     if problems:
         raise ConfigError(problems)
     return Config(
@@ -357,7 +360,26 @@ def parse_config(text: str, file: str = "<config>", now: datetime | None = None)
         contacts=contacts,
         defaults=defaults,
         default_chain=default_chain,
+        sync_every=sync_every,
     )
+
+
+DEFAULT_SYNC_EVERY = timedelta(hours=6)
+MIN_SYNC_EVERY = timedelta(minutes=10)  # the calendars change daily at most; spare GOV.UK
+
+
+def _sync_every(value: Any, problem: Any) -> timedelta:
+    """`sync_every:` (how often `run` re-syncs its calendars), at least 10m; default 6h."""
+    if value is None:
+        return DEFAULT_SYNC_EVERY
+    try:
+        every = parse_duration(value) if isinstance(value, str) else None
+    except ValueError:
+        every = None
+    if every is None or every < MIN_SYNC_EVERY:
+        problem(("sync_every",), "expected a duration of at least 10m, e.g. '6h' (the default)")
+        return DEFAULT_SYNC_EVERY
+    return every
 
 
 def _calendars(
@@ -467,6 +489,7 @@ _TOP_LEVEL = {
     "releases",
     "calendars",
     "series",
+    "sync_every",
 }
 _M = TypeVar("_M", bound=BaseModel)
 

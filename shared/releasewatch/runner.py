@@ -14,7 +14,7 @@ import contextlib
 import logging
 import signal
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from .errors import StoreError
@@ -68,12 +68,20 @@ async def run_loop(
     on_tick: Callable[[TickReport], bool] | None = None,
     health: TickHealth | None = None,
     backoff_cap: float = BACKOFF_CAP,
+    resync: Callable[[datetime], Awaitable[None]] | None = None,
+    sync_every: timedelta = timedelta(hours=6),
 ) -> None:
-    """Tick until `stop` is set (or `on_tick` returns False). A failed tick is never fatal."""
+    """Tick until `stop` is set (or `on_tick` returns False). A failed tick is never fatal.
+    With `resync`, the calendars are synced again every `sync_every` (the caller synced on
+    start), before the tick that follows, so a moved date is watched and told at once."""
     health = health or TickHealth()
     if watchdog.probe_wait is None:
         watchdog.probe_wait = PROBE_WAIT  # a slow origin cannot hold up the others' ticks
+    next_sync = watchdog.clock.now() + sync_every
     while not stop.is_set():
+        if resync is not None and watchdog.clock.now() >= next_sync:
+            await resync(watchdog.clock.now())  # reports its own failures, never raises
+            next_sync = watchdog.clock.now() + sync_every
         try:
             report = await watchdog.tick()
         except Exception as exc:
@@ -107,6 +115,8 @@ async def run_loop(
                 delay = seconds_until_next(watchdog, watchdog.clock.now(), ceiling)
             except Exception:  # the store failed between the tick and here: the next tick says
                 delay = ceiling.total_seconds()
+        if resync is not None:  # wake for the next sync too
+            delay = min(delay, max(0.0, (next_sync - watchdog.clock.now()).total_seconds()))
         sleeper = asyncio.ensure_future(watchdog.clock.sleep(delay))
         stopper = asyncio.ensure_future(stop.wait())
         await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)

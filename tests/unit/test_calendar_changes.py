@@ -216,3 +216,98 @@ def test_an_announcement_gone_from_the_calendar_is_told_once(world, govuk):
     assert govuk.content_reads == []  # nothing to read for a vanished one
     world.sync()
     assert world.tick() == []
+
+
+def run_for(world: World, resync: Any, hours: float, seen: list[Any] | None = None) -> None:
+    """run_loop on the fixed clock (ticks at least every 10 minutes) until `hours` have
+    passed; `seen` gets (hours since the start, syncs so far) after every tick."""
+    from releasewatch.runner import run_loop
+
+    start = world.clock.now()
+    end = start + timedelta(hours=hours)
+
+    def on_tick(_report: Any) -> bool:
+        if seen is not None:
+            seen.append(((world.clock.now() - start) / timedelta(hours=1), resync.runs))
+        return world.clock.now() < end
+
+    async def go() -> None:
+        await run_loop(
+            world.dog,
+            stop=asyncio.Event(),
+            ceiling=timedelta(minutes=10),
+            on_tick=on_tick,
+            resync=resync,
+            sync_every=load_config(world.config).sync_every,
+        )
+
+    asyncio.run(go())
+
+
+def resync_of(world: World, console: list[str]) -> Any:
+    from releasewatch.calendar.imports import imports_path
+    from releasewatch.calendar.resync import Resync
+
+    return Resync(
+        load_config(world.config), world.store, imports_path(world.db), console=console.append
+    )
+
+
+def test_run_resyncs_every_sync_every_and_tells_a_move_it_finds(world, govuk):
+    world.config.write_text(world.config.read_text() + "sync_every: 4h\n")
+    resync = resync_of(world, [])
+    asyncio.run(resync(world.clock.now()))  # the sync on start
+    govuk.search.results[0] = result(
+        MONTHLY, "Monthly IPO statistics: July 2026", "2026-07-23T09:30:00+01:00"
+    )
+    seen: list[tuple[float, int]] = []
+    run_for(world, resync, 12.5, seen)
+    # Synced again at 4h, 8h and 12h of the injected clock, not before.
+    assert max(h for h, runs in seen if runs == 1) < 4 <= min(h for h, runs in seen if runs == 2)
+    assert max(h for h, runs in seen if runs == 2) < 8 <= min(h for h, runs in seen if runs == 3)
+    assert resync.runs == 4
+    assert told(world.email.sent) == [("hop", "date_changed"), ("team", "date_changed")]
+    record = world.store.get_release(f"govuk-{MONTHLY}")
+    assert record is not None and record.release.due == datetime(2026, 7, 23, 8, 30, tzinfo=UTC)
+
+
+def test_a_failing_source_is_reported_once_per_streak_and_keeps_its_import(world, govuk, caplog):
+    console: list[str] = []
+    resync = resync_of(world, console)
+    asyncio.run(resync(world.clock.now()))
+    govuk.search.fail_with = 503
+    with caplog.at_level("WARNING", logger="releasewatch.calendar"):
+        run_for(world, resync, 24.1)  # four failed syncs (6h, 12h, 18h, 24h)
+    assert resync.runs == 5
+    failed = [r for r in caplog.records if "failed" in r.getMessage()]
+    assert len(failed) == 1 and "status 503" in failed[0].getMessage()
+    assert len(console) == 1 and "its last good import is kept" in console[0]
+    assert {r.id for r in world.store.active_releases()} == {
+        f"govuk-{MONTHLY}",
+        "govuk-patents-2026",
+    }
+    assert world.email.sent == []  # no "gone" notices for a source that failed
+    govuk.search.fail_with = None
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="releasewatch.calendar"):
+        run_for(world, resync, 6.1)
+    assert [r.getMessage() for r in caplog.records] == [
+        "calendar source govuk:intellectual-property-office works again"
+    ]
+    assert len(console) == 2
+
+
+def test_sync_every_defaults_to_6h_and_a_bad_one_is_located(tmp_path):
+    from releasewatch.config import parse_config
+    from releasewatch.errors import ConfigError
+
+    base = (
+        "contacts: {team: {name: T, email: t@example.com}}\n"
+        "chains: {c: [{after: 5m, notify: [team]}]}\nreleases: []\n"
+    )
+    assert parse_config(base).sync_every == timedelta(hours=6)
+    assert parse_config(base + "sync_every: 90m\n").sync_every == timedelta(minutes=90)
+    with pytest.raises(ConfigError) as caught:
+        parse_config(base + "sync_every: 1m\n", "rw.yaml")
+    assert "rw.yaml:4" in str(caught.value) and "sync_every" in str(caught.value)
+    assert "at least 10m" in str(caught.value)

@@ -118,6 +118,13 @@ def run(args: argparse.Namespace) -> int:
         )
     )
 
+    resync = None
+    if config.calendars:  # synced on start (above); again every sync_every while running
+        from ..calendar.imports import imports_path
+        from ..calendar.resync import Resync
+
+        resync = Resync(config, store, imports_path(paths.db))
+
     async def main() -> None:
         stop = asyncio.Event()
         install_signal_handlers(stop)
@@ -125,7 +132,13 @@ def run(args: argparse.Namespace) -> int:
             if args.once:
                 await watchdog.tick()
             else:
-                await run_loop(watchdog, stop=stop, health=health)
+                await run_loop(
+                    watchdog,
+                    stop=stop,
+                    health=health,
+                    resync=resync,
+                    sync_every=config.sync_every,
+                )
         finally:
             await watchdog.prober.aclose()
 

@@ -1,0 +1,77 @@
+"""`run`'s periodic calendar sync (every `sync_every`, on the injected clock; see runner.py).
+
+The same sync as `releasewatch sync` (sync_once). A source that fails keeps its last good
+import (plan_sync), and is reported once per failure streak, in the log and on the console,
+and once more when it works again: a source down for a day must not print a line every six
+hours, nor be forgotten. A sync that fails as a whole (a store error, damaged saved imports)
+is reported the same way and never stops the loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from ..config import Config
+from ..store.base import Store
+from .fetch import FeedFetcher
+from .sync import sync_once
+
+log = logging.getLogger("releasewatch.calendar")
+
+WHOLE = "(the sync)"  # the failing-streak key of a sync that failed as a whole
+
+
+class Resync:
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        imports_file: Path,
+        *,
+        fetcher: Callable[[], FeedFetcher] | None = None,
+        console: Callable[[str], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.imports_file = imports_file
+        self._fetcher = fetcher or (lambda: FeedFetcher(local_mode=config.local_mode))
+        self._console = console or (lambda text: print(text, file=sys.stderr))
+        self.failing: dict[str, str] = {}  # source label (or WHOLE) → why, while it fails
+        self.runs = 0
+
+    async def __call__(self, now: datetime) -> None:
+        self.runs += 1
+        fetcher = self._fetcher()
+        try:
+            plan = await sync_once(self.config, self.store, self.imports_file, fetcher, now)
+        except Exception as exc:  # never fatal to the watch loop; reported once per streak
+            self._report({WHOLE: f"{type(exc).__name__}: {exc}"}, whole=True)
+            return
+        finally:
+            await fetcher.aclose()
+        self._report(plan.failures, whole=False)
+        if plan.changed or plan.changes:
+            log.info("calendar sync: %s", ", ".join(f"{n} {k}" for k, n in plan.counts.items()))
+
+    def _report(self, failures: dict[str, str], *, whole: bool) -> None:
+        for label, why in failures.items():
+            if label not in self.failing:
+                text = (
+                    f"calendar sync failed: {why}; the releases already imported are kept"
+                    if label == WHOLE
+                    else f"calendar source {label} failed: {why}; its last good import is kept"
+                )
+                log.warning("%s", text)
+                self._console(f"releasewatch: {text} (said once until it works again)")
+            self.failing[label] = why
+        # A sync that failed as a whole says nothing about the sources: keep their streaks.
+        keep = set(failures) | (set() if not whole else set(self.failing))
+        for label in [lb for lb in self.failing if lb not in keep]:
+            del self.failing[label]
+            name = "calendar sync" if label == WHOLE else f"calendar source {label}"
+            log.warning("%s works again", name)
+            self._console(f"releasewatch: {name} works again")
