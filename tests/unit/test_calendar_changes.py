@@ -311,3 +311,13 @@ def test_sync_every_defaults_to_6h_and_a_bad_one_is_located(tmp_path):
         parse_config(base + "sync_every: 1m\n", "rw.yaml")
     assert "rw.yaml:4" in str(caught.value) and "sync_every" in str(caught.value)
     assert "at least 10m" in str(caught.value)
+
+
+def test_an_announcement_gone_after_its_due_time_is_left_to_the_chain(world, govuk):
+    world.sync()
+    # Search drops an announcement once it is published: after due, that is the likely reason,
+    # and the chain's alerts (not a "gone" notice) speak for a page that is not live.
+    world.clock.set(datetime(2026, 7, 20, 8, 32, tzinfo=UTC))
+    del govuk.search.results[1]
+    world.sync()
+    assert [m for m in world.tick() if "gone_notice" in m.key] == []

@@ -167,7 +167,7 @@ def plan_sync(
                 continue
             imported.append(release)
             plan.lines.append(_line(ann, label, _change(release, record) + note))
-            told = _to_tell(release, record, gone=note.endswith("check it)"))
+            told = _to_tell(release, record, now, gone=note.endswith("check it)"))
             if told is not None:
                 plan.changes.append(told)
                 if ann.govuk and told.change != GONE:
@@ -311,9 +311,13 @@ def stored_records(store: Store) -> dict[str, ReleaseRecord]:
     return {rec.id: rec for rec in store.all_releases()}
 
 
-def _to_tell(release: Release, record: ReleaseRecord | None, *, gone: bool) -> Change | None:
+def _to_tell(
+    release: Release, record: ReleaseRecord | None, now: datetime, *, gone: bool
+) -> Change | None:
     """The change to tell for a watched release, if any: a cancellation, a move, or (not
-    cancelled, not live) its announcement gone from a source that worked."""
+    cancelled, not live, not yet due) its announcement gone from a source that worked. Once
+    due, a vanished announcement has most likely been published (search drops it then), and
+    the chain's alerts speak for one that was not."""
     if record is None or not record.active or record.release.cancelled:
         return None
     old = record.release
@@ -321,7 +325,7 @@ def _to_tell(release: Release, record: ReleaseRecord | None, *, gone: bool) -> C
         return Change(release.id, CANCELLED, old.due, old.due)
     if old.due != release.due:
         return Change(release.id, MOVED, old.due, release.due)
-    if gone and not record.state.is_live:
+    if gone and not record.state.is_live and now < old.due:
         return Change(release.id, GONE, old.due, old.due)
     return None
 
