@@ -217,11 +217,16 @@ def parse_config(text: str, file: str = "<config>", now: datetime | None = None)
             contact = contact.model_copy(update={"rota": read}) if read is not None else None
         if contact is not None:
             contacts[cid] = Contact(**contact.model_dump())
-    for cid, known in contacts.items():
+    by_email = {c.email.lower(): c.id for c in contacts.values() if c.email}
+    for cid, known in list(contacts.items()):
+        if known.rota is not None:  # an iCal ATTENDEE may give a contact's email address
+            contacts[cid] = known = rota.by_address(known, by_email)
         # Members are plain contacts: a rota of rotas could hide a loop or an empty shift.
         for member in sorted(rota.members(known)):
             target = contacts.get(member)
-            if member not in raw_contacts_all:
+            if "@" in member:  # never echo an address: it would reach logs and terminals
+                problem(("contacts", cid, "rota"), "an attendee's address matches no contact")
+            elif member not in raw_contacts_all:
                 problem(("contacts", cid, "rota"), f"unknown contact {member!r} on the rota")
             elif target is not None and target.rota is not None:
                 problem(("contacts", cid, "rota"), f"{member!r} is a rota; rotas cannot nest")

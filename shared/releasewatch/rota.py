@@ -77,6 +77,17 @@ def reach(
     return out
 
 
+def by_address(contact: Contact, by_email: dict[str, str]) -> Contact:
+    """The rota with each member given by email address (an iCal ATTENDEE) as its contact id."""
+    if contact.rota is None:
+        return contact
+    shifts = tuple(
+        s.model_copy(update={"contact": by_email.get(s.contact.lower(), s.contact)})
+        for s in contact.rota.shifts
+    )
+    return contact.model_copy(update={"rota": contact.rota.model_copy(update={"shifts": shifts})})
+
+
 def members(contact: Contact) -> set[str]:
     return {s.contact for s in contact.rota.shifts} if contact.rota is not None else set()
 

@@ -97,7 +97,7 @@ END:VEVENT
 BEGIN:VEVENT
 UID:by-attendee
 SUMMARY:[L3]
-ATTENDEE:mailto:carol
+ATTENDEE:mailto:carol@example.com
 DTSTART:20250405T090000Z
 DTEND:20250405T100000Z
 END:VEVENT
@@ -141,7 +141,7 @@ def test_an_ical_rota_takes_the_lowest_level_and_the_override_wins(tmp_path: Pat
     # Wednesday 2 April 12:00-14:00: the override calendar beats both.
     assert on_call(rota, uk_at(2025, 4, 2, 13, 0)) == ("carol",)
     assert on_call(rota, uk_at(2025, 4, 2, 14, 0)) == ("alice",)
-    # Saturday 5 April: an event naming its person by ATTENDEE, not title.
+    # Saturday 5 April: an event naming its person by ATTENDEE (their email), not title.
     assert on_call(rota, datetime(2025, 4, 5, 9, 30, tzinfo=UTC)) == ("carol",)
 
 
@@ -173,10 +173,15 @@ def test_rota_mistakes_are_located_config_errors() -> None:
   fromurl:
     name: A rota from a URL
     rota: {ics: "https://example.com/rota.ics"}
+  byaddress:
+    name: A rota naming a stranger by address
+    rota: {weekly: [{days: [mon], contact: stranger@example.com}]}
 """
         + CHAIN
     )
     found = "\n".join(_problems(text))
+    assert "an attendee's address matches no contact" in found
+    assert "stranger@example.com" not in found
     assert "unknown contact 'nobody-here' on the rota" in found
     assert "25:00" in found or "weekly[0].from" in found
     assert "a rota has no email or phone of its own" in found
