@@ -310,3 +310,29 @@ def test_push_refuses_rotas_for_now(tmp_path: Path, capsys: pytest.CaptureFixtur
     args = parser.parse_args(["push", "--config", str(cfg), "--table", "t"])
     assert args.func(args) == 2
     assert "oncall are rotas, which work with `run` only for now" in capsys.readouterr().err
+
+
+def test_a_gap_at_the_readiness_reminder_is_told_days_ahead_and_the_team_asked_instead() -> None:
+    from releasewatch.model import Readiness
+
+    # Due 09:30 Thursday, fully covered; the 14:00 reminder on Wednesday finds nobody on the
+    # rota (08:00-10:00 web_publisher, 10:00-18:00 carol, but carol is off that day).
+    oncall = ONCALL.model_copy(
+        update={
+            "rota": weekly(
+                [
+                    {"days": ["mon", "tue", "wed", "thu", "fri"], "from": "08:00",
+                     "to": "10:00", "contact": "web_publisher"},
+                    {"days": ["thu", "fri"], "from": "10:00", "to": "18:00", "contact": "carol"},
+                ]
+            )
+        }
+    )  # fmt: skip
+    ready = Readiness(notify=("oncall",), escalate_to=("lead_official",))
+    release = rota_release(DUE, oncall).model_copy(update={"readiness": ready})
+    world = World(release, uk_at(2025, 7, 13, 9, 0))
+    assert world.tick_at(uk_at(2025, 7, 13, 9, 0)) == [("stats_team", "email", "rota_gap")]
+    assert "14:00 on Wednesday 16 July" in world.text_to("stats_team", "rota_gap")
+    assert world.tick_at(uk_at(2025, 7, 16, 14, 0)) == [("stats_team", "email", "ready_remind")]
+    asked = world.text_to("stats_team", "ready_remind")
+    assert "Nobody was on call for On-call web publisher at 14:00" in asked
