@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from . import rota
 from .calendar.spec import CalendarSpec, SeriesSpec
 from .durations import parse_duration
 from .errors import ConfigError, ConfigProblem, ProbeRefused
@@ -28,6 +29,7 @@ from .model import (
     Nation,
     Readiness,
     Release,
+    Rota,
     Step,
     _duration,
     plain_text,
@@ -199,6 +201,7 @@ def parse_config(text: str, file: str = "<config>", now: datetime | None = None)
             problem(("defaults", "readiness", field_name, index), f"unknown contact {cid!r}")
 
     contacts: dict[str, Contact] = {}
+    raw_contacts_all = _mapping(raw, "contacts", None)
     for cid, data in _mapping(raw, "contacts", problem).items():
         if not IDENT.fullmatch(cid):
             problem(("contacts", cid), "contact ids use letters, digits, '.', '_' and '-'")
@@ -206,9 +209,29 @@ def parse_config(text: str, file: str = "<config>", now: datetime | None = None)
         if not isinstance(data, dict):
             problem(("contacts", cid), "expected a mapping with name, role, email and/or phone")
             continue
+        data = dict(data)
+        rota_spec = data.pop("rota", None)
+        if rota_spec is not None:
+            data["rota"] = Rota()  # checked below; the placeholder lets the fields validate
         contact = validate(ContactIn, {"id": cid, **data}, ("contacts", cid))
+        if contact is not None and rota_spec is not None:
+            read = _rota(rota_spec, file, ("contacts", cid, "rota"), problem)
+            contact = contact.model_copy(update={"rota": read}) if read is not None else None
         if contact is not None:
             contacts[cid] = Contact(**contact.model_dump())
+    by_email = {c.email.lower(): c.id for c in contacts.values() if c.email}
+    for cid, known in list(contacts.items()):
+        if known.rota is not None:  # an iCal ATTENDEE may give a contact's email address
+            contacts[cid] = known = rota.by_address(known, by_email)
+        # Members are plain contacts: a rota of rotas could hide a loop or an empty shift.
+        for member in sorted(rota.members(known)):
+            target = contacts.get(member)
+            if "@" in member:  # never echo an address: it would reach logs and terminals
+                problem(("contacts", cid, "rota"), "an attendee's address matches no contact")
+            elif member not in raw_contacts_all:
+                problem(("contacts", cid, "rota"), f"unknown contact {member!r} on the rota")
+            elif target is not None and target.rota is not None:
+                problem(("contacts", cid, "rota"), f"{member!r} is a rota; rotas cannot nest")
 
     raw_chains = _mapping(raw, "chains", problem)
     raw_contacts = _mapping(raw, "contacts", None)
@@ -303,11 +326,15 @@ def parse_config(text: str, file: str = "<config>", now: datetime | None = None)
         used = {cid for s in chain.steps for cid in s.notify}
         if not used <= contacts.keys():
             continue  # a contact in the chain is invalid; already reported under contacts
+        used |= {m for cid in used for m in rota.members(contacts[cid])}  # whoever is on call
+        if not used <= contacts.keys():
+            continue  # a rota member is invalid; already reported under contacts
         ok, ready = _readiness(defaults.readiness, r.readiness, chain, contacts, at, problem)
         if not ok:
             continue
         if ready is not None:
             used |= {*ready.notify, *ready.escalate_to}
+            used |= {m for cid in list(used) for m in rota.members(contacts[cid])}
         bust = r.cache_bust if r.cache_bust is not None else defaults.cache_bust
         try:
             releases.append(
@@ -422,6 +449,39 @@ def _calendars(
         elif one is not None:
             series.append(one)
     return calendars, series
+
+
+def _rota(spec: Any, file: str, at: Path, problem: Any) -> Rota | None:
+    """`rota: {weekly: [...]}` or `rota: {ics: FILE, override: FILE}` (paths relative to the
+    config file). Read now, so a bad rota is a config error, never a failed tick."""
+    if not isinstance(spec, dict) or len({"weekly", "ics"} & spec.keys()) != 1:
+        problem(at, "expected {weekly: [...]} or {ics: FILE, override: FILE}")
+        return None
+    extra = set(spec) - {"weekly", "ics", "override"}
+    if extra or ("override" in spec and "ics" not in spec):
+        problem(at, "expected {weekly: [...]} or {ics: FILE, override: FILE}")
+        return None
+    try:
+        if "weekly" in spec:
+            return rota.weekly(spec["weekly"])
+        base = FsPath(file).parent
+        main = _read_rota_file(base, spec["ics"], (*at, "ics"))
+        extra_cal = spec.get("override")
+        override = _read_rota_file(base, extra_cal, (*at, "override")) if extra_cal else None
+        return rota.ics(main, override)
+    except rota.RotaError as exc:
+        problem(at, str(exc))
+        return None
+
+
+def _read_rota_file(base: FsPath, name: Any, at: Path) -> bytes:
+    if not isinstance(name, str) or "://" in name:
+        # A rota from a URL is not supported yet: a file path only.
+        raise rota.RotaError(f"{format_path(at)}: expected a file path (URLs are not supported)")
+    try:
+        return (base / name).read_bytes()
+    except OSError as exc:
+        raise rota.RotaError(f"{format_path(at)}: cannot read {name!r}: {exc.strerror}") from None
 
 
 def _ids(block: Any, key: str) -> list[str]:

@@ -82,12 +82,34 @@ class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class Shift(Frozen):
+    """A stretch of a rota (rota.py): `contact` is on call from `start` to `end` (UTC). Weekly
+    shifts carry Europe/London clock times in `days`/`start_time`/`end_time` instead."""
+
+    contact: str
+    start: UtcDatetime | None = None
+    end: UtcDatetime | None = None
+    days: tuple[int, ...] = ()  # weekly: Monday = 0
+    start_time: time | None = None
+    end_time: time | None = None  # weekly: None = midnight at the end of the day
+    level: int = 10  # ICS `[L0]`..`[L9]`: lowest wins on overlap; no prefix ranks last
+    override: bool = False  # from the override calendar: wins over every main shift
+
+
+class Rota(Frozen):
+    """Who is on call, as shifts resolved when the config was read (rota.on_call)."""
+
+    shifts: tuple[Shift, ...] = ()
+    source: str = "weekly"  # "weekly" or "ics"
+
+
 class Contact(Frozen):
     id: str
     name: str
     role: str = ""
     email: str | None = None
     phone: str | None = None
+    rota: Rota | None = None  # a rota: its on-call member is told, never this contact
 
     @field_validator("email")
     @classmethod
@@ -110,6 +132,10 @@ class Contact(Frozen):
 
     @model_validator(mode="after")
     def _reachable(self) -> Contact:
+        if self.rota is not None:
+            if self.email is not None or self.phone is not None:
+                raise ValueError("a rota has no email or phone of its own; its members do")
+            return self
         if self.email is None and self.phone is None:
             raise ValueError("a contact needs an email, a phone, or both")
         return self
@@ -382,6 +408,8 @@ class NotificationKind(StrEnum):
     DATE_CHANGED = "date_changed"
     CANCEL_NOTICE = "cancel_notice"
     GONE_NOTICE = "gone_notice"
+    # A rota has nobody on call at a release's step or readiness time: told once, days ahead.
+    ROTA_GAP = "rota_gap"
 
 
 class Notification(Frozen):
@@ -396,6 +424,8 @@ class Notification(Frozen):
     step: int | None = None
     occurrence: int = 0
     fallback_for: str | None = None  # the key of the notification this one stands in for
+    on_call_for: str | None = None  # the rota this person is told for (rota.py)
+    rota_gap: bool = False  # nobody was on call for `on_call_for`: told instead
 
     @property
     def is_marker(self) -> bool:

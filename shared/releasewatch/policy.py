@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from . import readiness
+from . import readiness, rota
 from .calendar import changes as calendar_changes
 from .model import (
     Channel,
@@ -147,6 +147,7 @@ def decide(
     wanted = list(_wanted(release, state, live_at, now, deliveries, acks))
     wanted += readiness.wanted(release, state, now, deliveries, ready_confirmed)
     wanted += calendar_changes.notices(release, changes)  # moved, cancelled, gone: told once
+    wanted += _rota_gaps(release, state, now)
     if state.is_live and lost_episode is not None:
         wanted += _page_lost_or_back(release, lost_since, lost_episode, deliveries)
     due = [n for n in wanted if _needs_sending(by_key.get(n.key), now)]
@@ -283,13 +284,41 @@ def _fired(release: Release, now: datetime, acks: Sequence[Ack]) -> Iterable[Not
         if step.repeat is not None:
             occurrence = int((now - fire) / step.repeat)
         at = fire + (step.repeat or timedelta(0)) * occurrence
-        for contact_id in step.notify:
+        seen: set[str] = set()
+        # A rota is resolved at this occurrence's own time, never when it is (re)sent.
+        for contact_id, via, gap in rota.reach(release, step.notify, at):
             if step.kind == "alert" and _held(release, index, contact_id, now, acks):
                 continue
             contact = release.contacts[contact_id]
             for channel in _channels(contact.email, contact.phone, step.channels):
                 kind = NotificationKind.BREACH if step.kind == "breach" else NotificationKind.ALERT
-                yield _notification(release, kind, contact_id, channel, at, index, occurrence)
+                n = _notification(release, kind, contact_id, channel, at, index, occurrence)
+                if n.key not in seen:
+                    seen.add(n.key)
+                    yield _on_call(n, via, gap)
+
+
+def _on_call(n: Notification, via: str | None, gap: bool) -> Notification:
+    if via is None:
+        return n
+    return n.model_copy(update={"on_call_for": via, "rota_gap": gap})
+
+
+def _rota_gaps(release: Release, state: ReleaseState, now: datetime) -> list[Notification]:
+    """Nobody on a rota at a step's or the readiness reminder's time: the chain's first step
+    is told once, as soon as the gap is seen (days ahead), not when the step fires."""
+    if state not in (ReleaseState.SCHEDULED, ReleaseState.WATCHING):
+        return []
+    gaps = [g for g in rota.gap_times(release) if g[0] > now]
+    if not gaps:
+        return []
+    first = release.chain.steps[0]
+    out = []
+    for contact_id, _via, _gap in rota.reach(release, first.notify, now):
+        contact = release.contacts[contact_id]
+        for channel in _channels(contact.email, contact.phone, first.channels):
+            out.append(_notification(release, NotificationKind.ROTA_GAP, contact_id, channel, now))
+    return out
 
 
 def _held(
@@ -348,10 +377,11 @@ def _early_notice(release: Release, live_at: datetime) -> Iterable[Notification]
         release.chain.steps[-1]
     ]
     for step in breach_steps:
-        for contact_id in step.notify:
+        for contact_id, via, gap in rota.reach(release, step.notify, live_at):
             contact = release.contacts[contact_id]
             for channel in _channels(contact.email, contact.phone, step.channels):
-                yield _notification(release, NotificationKind.EARLY, contact_id, channel, live_at)
+                n = _notification(release, NotificationKind.EARLY, contact_id, channel, live_at)
+                yield _on_call(n, via, gap)
 
 
 def _resolution(
@@ -388,17 +418,19 @@ def _page_lost_or_back(
         }
         kind, pairs = NotificationKind.PAGE_BACK, sorted(told)
     else:
-        kind, pairs = NotificationKind.PAGE_LOST, _lost_recipients(release, deliveries)
+        kind, pairs = NotificationKind.PAGE_LOST, _lost_recipients(release, deliveries, episode)
     return [
         _notification(release, kind, contact_id, channel, episode, None, occurrence)
         for contact_id, channel in pairs
     ]
 
 
-def _lost_recipients(release: Release, deliveries: Sequence[Delivery]) -> list[tuple[str, Channel]]:
+def _lost_recipients(
+    release: Release, deliveries: Sequence[Delivery], lost_at: datetime
+) -> list[tuple[str, Channel]]:
     pairs: dict[tuple[str, Channel], None] = {}
     first = release.chain.steps[0]
-    for contact_id in first.notify:
+    for contact_id, _via, _gap in rota.reach(release, first.notify, lost_at):
         contact = release.contacts[contact_id]
         for channel in _channels(contact.email, contact.phone, first.channels):
             pairs[(contact_id, channel)] = None

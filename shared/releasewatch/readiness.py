@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 
+from . import rota
 from .model import (
     Channel,
     Delivery,
@@ -177,7 +178,10 @@ def _to(
     due_at: datetime,
 ) -> list[Notification]:
     out = []
-    for cid in dict.fromkeys(contact_ids):
+    # A rota in `notify` means whoever is on call at this message's time (nobody: the chain's
+    # first step instead, who were also told of that gap days ahead).
+    people = {p: (via, gap) for p, via, gap in rota.reach(release, contact_ids, due_at)}
+    for cid, (via, gap) in people.items():
         contact = release.contacts.get(cid)
         if contact is None:
             continue
@@ -193,6 +197,8 @@ def _to(
                     contact_id=cid,
                     channel=channel,
                     due_at=due_at,
+                    on_call_for=via,
+                    rota_gap=gap,
                 )
             )
     return out

@@ -39,6 +39,15 @@ def run(args: argparse.Namespace) -> int:
 
     for warning in config.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    rotas = sorted(cid for cid, c in config.contacts.items() if c.rota is not None)
+    if rotas:
+        # Rotas run in local mode only for now: an expanded calendar could outgrow an item.
+        print(
+            f"{args.config}: contacts {', '.join(rotas)} are rotas, which work with `run` "
+            "only for now; nothing pushed",
+            file=sys.stderr,
+        )
+        return 2
 
     from botocore.exceptions import BotoCoreError, ClientError
 

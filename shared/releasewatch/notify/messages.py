@@ -96,6 +96,11 @@ def render(ctx: MessageContext) -> Message:
 
         text = calendar_text.sms(ctx) if n.channel == "sms" else calendar_text.email(ctx)
         return _message(ctx, n.channel, address, calendar_text.subject(ctx), text)
+    if n.kind == NotificationKind.ROTA_GAP:  # nobody on call, seen days ahead
+        from . import rota_text
+
+        text = rota_text.sms(ctx) if n.channel == "sms" else rota_text.email(ctx)
+        return _message(ctx, n.channel, address, rota_text.subject(ctx), text)
     subject = _subject(ctx)
     if n.channel == "sms":
         text = sms_text(ctx)
@@ -262,8 +267,10 @@ def fit_sms(head: str, title: str, tail: str, limit: int = SMS_LIMIT) -> str:
 
 # -- email ---------------------------------------------------------------------------------------
 def _email_text(ctx: MessageContext) -> str:
+    from . import rota_text
+
     r, n = ctx.release, ctx.notification
-    lines = [f"Dear {ctx.contact.name},", ""]
+    lines = [f"Dear {ctx.contact.name},", "", *rota_text.on_call_line(ctx)]
     match n.kind:
         case NotificationKind.ALERT | NotificationKind.BREACH:
             lines.append(

@@ -56,7 +56,9 @@ def email(ctx: MessageContext) -> str:
     plan = schedule(r)
     readiness = r.readiness
     due = when(r.due, now)
-    lines = [f"Dear {ctx.contact.name},", ""]
+    from .rota_text import on_call_line
+
+    lines = [f"Dear {ctx.contact.name},", "", *on_call_line(ctx)]
     if kind == NotificationKind.READY_REMIND:
         lines.append(f"{r.title} is due at {due}: confirm the page is uploaded and scheduled.")
     elif kind == NotificationKind.READY_ESCALATE:
