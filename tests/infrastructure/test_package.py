@@ -110,6 +110,9 @@ def moto(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
+    # moto's state is per process, shared with earlier tests' servers and mocks: start empty
+    reset = urllib.request.Request(f"{env['AWS_ENDPOINT_URL']}/moto-api/reset", method="POST")
+    urllib.request.urlopen(reset).close()
     try:
         yield env
     finally:
