@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean venv
+.PHONY: run test lint bench clean venv package
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -24,6 +24,12 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/python -m pytest
+
+# The Lambda layer (build/package/layer/python) and both functions, as `sam build` makes them,
+# for the template's python3.13 on arm64, without Docker or a Python 3.13; prints the sizes
+# against Lambda's 250 MB limit (exit 1 when over).
+package: $(STAMP)
+	$(BIN)/python tools/package.py --out build/package
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench

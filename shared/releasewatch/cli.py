@@ -11,7 +11,17 @@ from collections.abc import Sequence
 
 from . import __version__
 
-COMMANDS = ("run", "demo", "validate", "check", "report", "push", "status", "sync")
+COMMANDS = (
+    "run",
+    "demo",
+    "validate",
+    "check",
+    "report",
+    "push",
+    "status",
+    "sync",
+    "dashboard_link",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -11,6 +11,9 @@ from .tokens import Purpose, TokenCodec
 ACK_PATH = "/a/"  # short on purpose: the link must fit in an SMS beside the essentials
 RELEASE_PATH = "/r/"
 CONFIRM_PATH = "/c/"  # confirm a release is ready (readiness_service)
+# The dashboard on AWS: /d/<token>/ and /d/<token>/r/<id>. The token is part of the path, so
+# the dashboard's relative links carry it with no cookie and no script (web.app.WebApp.signed).
+DASHBOARD_PATH = "/d/"
 # A confirm link stays valid a little past the due time it is about, whatever the codec's ttl.
 CONFIRM_GRACE = timedelta(hours=1)
 
@@ -77,6 +80,13 @@ class SignedLinks:
             release_id, contact_id, 0, now, purpose=Purpose.CONFIRM_READY, ttl=ttl
         )
         return f"{self.base_url}{CONFIRM_PATH}{token}"
+
+
+def dashboard_url(base_url: str, token: str) -> str:
+    """The link `releasewatch dashboard-link` prints (the trailing slash matters: the
+    dashboard's own links are relative to it)."""
+    _check_base(base_url)
+    return f"{base_url.rstrip('/')}{DASHBOARD_PATH}{token}/"
 
 
 def _check_base(base_url: str) -> None:

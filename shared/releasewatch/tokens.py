@@ -61,6 +61,7 @@ assert _HEAD.size + MAC_BYTES == TOKEN_BYTES
 class Purpose(IntEnum):
     ACK = 1  # acknowledge an alert: holds repeats and later alert steps
     CONFIRM_READY = 2  # the readiness reminder's "it is scheduled" link (readiness_service)
+    DASHBOARD = 3  # read-only access to the dashboard on AWS (`releasewatch dashboard-link`)
 
 
 # -- errors --------------------------------------------------------------------------------------
@@ -249,6 +250,48 @@ class TokenCodec:
             (_DOMAIN, head, struct.pack(">H", len(r)), r, struct.pack(">H", len(c)), c)
         )
         return hmac.new(key, message, hashlib.sha256).digest()[:MAC_BYTES]
+
+
+# -- dashboard links -----------------------------------------------------------------------------
+# A dashboard token is about no release and no contact: it binds this fixed scope instead, so
+# it can never verify as an ack or confirm token (their MACs cover a real release and contact).
+DASHBOARD_SCOPE = "releasewatch-dashboard"
+
+
+class DashboardLinkExpired(TokenExpired):
+    public = (
+        "This dashboard link has expired. Ask an operator for a new one "
+        "(`releasewatch dashboard-link`)."
+    )
+
+
+class DashboardLinkInvalid(TokenForged):
+    public = (
+        "This dashboard link is not valid: it was altered, or the key that signs links has "
+        "been rotated since. Ask an operator for a new one (`releasewatch dashboard-link`)."
+    )
+
+
+def issue_dashboard(codec: TokenCodec, now: datetime, ttl: timedelta) -> str:
+    """A token that opens the dashboard until `now + ttl` (or until the key is rotated)."""
+    scope = DASHBOARD_SCOPE
+    return codec.issue(scope, scope, 0, now, purpose=Purpose.DASHBOARD, ttl=ttl)
+
+
+def verify_dashboard(codec: TokenCodec, token: str, now: datetime) -> Token:
+    """Raises TokenMalformed, TokenWrongPurpose (an ack or confirm token), DashboardLinkInvalid
+    or DashboardLinkExpired."""
+    raw = decode(token)
+    if raw.purpose != Purpose.DASHBOARD:  # unauthenticated, but refused either way
+        raise TokenWrongPurpose(f"minted for purpose {raw.purpose}, not a dashboard link")
+    try:
+        return codec.verify(
+            token, now, [(DASHBOARD_SCOPE, DASHBOARD_SCOPE)], purpose=Purpose.DASHBOARD
+        )
+    except TokenExpired as exc:
+        raise DashboardLinkExpired(str(exc)) from None
+    except TokenForged as exc:
+        raise DashboardLinkInvalid(str(exc)) from None
 
 
 # -- the secret ----------------------------------------------------------------------------------

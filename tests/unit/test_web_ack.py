@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from releasewatch.tokens import Purpose, TokenCodec
+from releasewatch.tokens import Purpose, TokenCodec, issue_dashboard
 from releasewatch.web import ack_routes
 from tests.factories import CONTACTS
 from tests.unit.escalation_support import ID, Scenario, at
@@ -46,7 +46,8 @@ def test_no_get_of_any_path_changes_state(path):  # type: ignore[no-untyped-def]
     ack_answers = (200, 400, 403, 404, 409, 410)
     assert s.open("/a/" + path, "GET").status in ack_answers
     # "/" + "a/..." is itself an ack path (hypothesis found path="a/": an empty token, 400).
-    other = ack_answers if ("/" + path).startswith("/a/") else (200, 404)
+    # "/d/..." is a dashboard link: refused (400/403/410) unless genuine, never a change.
+    other = ack_answers if ("/" + path).startswith(("/a/", "/d/")) else (200, 404)
     assert s.open("/" + path, "GET").status in other
     assert s.snapshot() == before
 
@@ -175,6 +176,9 @@ def test_the_powertools_router_serves_the_same_pages(late):  # type: ignore[no-u
     assert posted["statusCode"] == 200 and "Acknowledged" in posted["body"]
     replay = resolve("POST", link)
     assert replay["statusCode"] == 409
-    dash = resolve("GET", "/dashboard")
+    # On AWS the dashboard opens only from a signed dashboard link (issue 9)
+    assert resolve("GET", "/dashboard")["statusCode"] == 403
+    token = issue_dashboard(late.codec, late.clock.now(), timedelta(days=1))
+    dash = resolve("GET", f"/d/{token}/")
     assert dash["statusCode"] == 200 and "@" not in dash["body"]
     assert "Labour market overview" in dash["body"]

@@ -15,8 +15,11 @@ Routes (all answered by web.app.WebApp, the same logic the local server runs):
     POST /a/<token>        record the acknowledgement
     GET  /c/<token>        readiness confirmation page with a form (no state change)
     POST /c/<token>        record that the release is uploaded and scheduled
-    GET  /  or /dashboard  releases and their states (HTML; no addresses)
-    GET  /r/<release_id>   one release's checks and timeline (HTML; no addresses)
+    GET  /d/<token>/       releases and their states (HTML; no addresses), behind a signed
+                           dashboard link (`releasewatch dashboard-link`); also .../dashboard
+    GET  /d/<token>/r/<id> one release's checks and timeline (HTML; no addresses)
+    GET  /, /dashboard,    403 with a page saying a dashboard link is needed: the function URL
+         /r/<release_id>   is public, and these pages name people and when they were alerted
 
 The context may also carry `clock` (any releasewatch Clock; the system clock otherwise).
 Without `ack_codec` (the signing key in SSM is missing or unreadable) every route answers 503
@@ -108,13 +111,40 @@ def confirm_post(token: str) -> PowertoolsResponse[str]:
     return _answer(lambda web: web.confirm_post(token))
 
 
-# "/" as well: a release page's "All releases" link is "../", the function URL's root.
+# The unsigned paths: refused without reading the key or the store.
 @router.get("/")
 @router.get("/dashboard")
 def dashboard() -> PowertoolsResponse[str]:
-    return _answer(lambda web: web.dashboard())
+    return _link_required()
 
 
 @router.get("/r/<release_id>")
 def release_page(release_id: str) -> PowertoolsResponse[str]:
-    return _answer(lambda web: web.release_page(release_id))
+    return _link_required()
+
+
+def _link_required() -> PowertoolsResponse[str]:
+    from .app import dashboard_link_required
+
+    return _to_powertools(dashboard_link_required())
+
+
+# The signed paths: /d/<token>/ and the pages its relative links reach ("r/<id>", "../").
+@router.get("/d/<token>")
+def signed_bare(token: str) -> PowertoolsResponse[str]:
+    return _answer(lambda web: web.signed(token, "", slash=False))
+
+
+@router.get("/d/<token>/")
+def signed_dashboard(token: str) -> PowertoolsResponse[str]:
+    return _answer(lambda web: web.signed(token, ""))
+
+
+@router.get("/d/<token>/dashboard")
+def signed_dashboard_named(token: str) -> PowertoolsResponse[str]:
+    return _answer(lambda web: web.signed(token, "dashboard"))
+
+
+@router.get("/d/<token>/r/<release_id>")
+def signed_release(token: str, release_id: str) -> PowertoolsResponse[str]:
+    return _answer(lambda web: web.signed(token, f"r/{release_id}"))

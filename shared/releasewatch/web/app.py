@@ -7,6 +7,9 @@
     POST /c/<token>        records the confirmation (readiness_service.confirm)
     GET  /  or /dashboard  read-only list of releases and their states
     GET  /r/<release id>   one release: state, last checks, timeline (names only)
+    GET  /d/<token>/...    the same two pages behind a signed dashboard link (`releasewatch
+                           dashboard-link`): the only way in on AWS (web/ack_routes.py);
+                           locally the bare pages stay open on 127.0.0.1
     GET  /health           JSON: is the run loop ticking? 503 with the reason and since when
                            while its ticks fail (a full disk, a locked or corrupt database)
 
@@ -32,7 +35,14 @@ from ..readiness import confirmation, day_phrase, schedule
 from ..readiness_service import ConfirmOutcome, ConfirmResult
 from ..store.base import Store
 from ..timefmt import delay_text, uk_datetime, uk_time
-from ..tokens import TokenCodec, http_status, public_message
+from ..tokens import (
+    TokenCodec,
+    TokenMalformed,
+    TokenWrongPurpose,
+    http_status,
+    public_message,
+    verify_dashboard,
+)
 from . import pages
 
 log = logging.getLogger("releasewatch.web")
@@ -69,6 +79,11 @@ class WebApp:
     def handle(self, method: str, path: str) -> Response:
         path = path.split("?", 1)[0]
         method = method.upper()
+        if path.startswith("/d/"):
+            if method not in ("GET", "HEAD"):
+                return _not_allowed("GET")
+            token, slash, rest = path[3:].partition("/")
+            return self.signed(token, rest, slash=bool(slash))
         if path.startswith("/a/"):
             token = path[3:]
             if method in ("GET", "HEAD"):
@@ -165,6 +180,24 @@ class WebApp:
             )
         status = 409 if result.outcome == ConfirmOutcome.NOT_NEEDED else 200
         return Response(status, _confirm_page(result))
+
+    # -- signed dashboard links ----------------------------------------------------------------
+    def signed(self, token: str, rest: str, *, slash: bool = True) -> Response:
+        """`rest` of /d/<token>/<rest>: "" or "dashboard" (the list) or "r/<id>" (a release).
+        The token in the path is what the pages' relative links ("r/<id>", "../../") keep."""
+        try:
+            verify_dashboard(self.codec, token, self.clock.now())
+        except TokenError as exc:
+            return _dashboard_refused(exc)
+        if not slash:  # /d/<token>: send the browser to /d/<token>/ so relative links resolve
+            response = Response(308, pages.page("Moved", pages.link(f"{token}/", "Releases")))
+            response.headers["Location"] = f"{token}/"
+            return response
+        if rest in ("", "dashboard"):
+            return self.dashboard()
+        if rest.startswith("r/"):
+            return self.release_page(unquote(rest[2:]))
+        return Response(404, pages.page("Not found", pages.para("There is no page here.")))
 
     # -- health -------------------------------------------------------------------------------
     def health_status(self) -> Response:
@@ -265,6 +298,31 @@ class WebApp:
             + pages.link("../", "All releases")
         )
         return Response(200, pages.page(r.title, body))
+
+
+def dashboard_link_required() -> Response:
+    """The bare dashboard paths on AWS, where only a signed link opens the dashboard."""
+    body = pages.para(
+        "The dashboard opens only from a signed dashboard link. Ask an operator for one: "
+        "they create it with `releasewatch dashboard-link`. Acknowledge links in alert "
+        "messages work as before."
+    )
+    return Response(403, pages.page("Dashboard link needed", body))
+
+
+def _dashboard_refused(exc: TokenError) -> Response:
+    status = http_status(exc)
+    log.info("dashboard link refused: %s (%s)", type(exc).__name__, status)
+    if isinstance(exc, TokenWrongPurpose):
+        text = (
+            "This is not a dashboard link (acknowledge and confirm links do not open the "
+            "dashboard). Ask an operator for one: `releasewatch dashboard-link`."
+        )
+    elif isinstance(exc, TokenMalformed):
+        text = "This dashboard link is incomplete or damaged: copy the whole link again."
+    else:
+        text = public_message(exc)
+    return Response(status, pages.page("Dashboard link not accepted", pages.para(text)))
 
 
 def _token_error(exc: TokenError) -> Response:
