@@ -220,3 +220,20 @@ def test_validate_warns_about_a_status_only_rule(tmp_path, capsys) -> None:  # t
 def test_validate_does_not_warn_about_the_default(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
     code, out, err = run_validate(tmp_path, CONFIG + "    past_due_ok: true\n", capsys)
     assert code == 0 and "warning" not in out + err
+
+
+async def test_a_publication_saying_when_its_statistics_are_released_is_still_live() -> None:
+    page = PUBLICATION_PAGE.replace(
+        "<h2>Documents</h2>",
+        "<p>These statistics will be released quarterly.</p><h2>Documents</h2>",
+    )
+    check = await probe(release_from_config(), page)
+    assert check.live, check.reason
+
+
+async def test_an_older_national_statistics_announcement_is_not_live() -> None:
+    page = ANNOUNCEMENT_PAGE.replace(
+        "Official statistics announcement", "National statistics announcement"
+    ).replace("These statistics will be released", "Release due")
+    check = await probe(release_from_config(), page)
+    assert not check.live and "national statistics announcement" in check.reason

@@ -29,11 +29,13 @@ GOVUK_NOT_LIVE_WORDING: tuple[str, ...] = (
     # The statistics announcement page, alphagov/frontend
     # app/views/statistics_announcement/show.html.erb: its heading caption ("Official
     # statistics announcement", "Accredited official statistics announcement", from
-    # config/locales/en.yml formats.*_announcement.name), the forthcoming notice ("These
-    # statistics will be released on ..."), and the cancellation notice. Specific on purpose:
-    # wording a publication itself might use ("Release date") would hide the publication.
+    # config/locales/en.yml formats.*_announcement.name; "National statistics announcement"
+    # on pages from before accreditation was renamed) and the cancellation notice. Every
+    # announcement page carries a caption, so the forthcoming notice ("These statistics will
+    # be released on ...") is not needed, and it is left out on purpose: a publication may
+    # well say "these statistics will be released quarterly", and that must not hide it.
     "official statistics announcement",
-    "These statistics will be released",
+    "national statistics announcement",
     "Statistics release cancelled",
 )
 _EXCERPT = 60
