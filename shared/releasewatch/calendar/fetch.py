@@ -23,14 +23,12 @@ from ..probe.http import (
     read_capped,
 )
 from ..probe.netguard import (
-    LOCAL_HTTP,
-    LOCAL_HTTPS,
-    STRICT,
     AddressPolicy,
     Resolver,
     SystemResolver,
     UnresolvableHost,
     check_url,
+    policy_for,
 )
 from .announcement import FeedError
 
@@ -106,22 +104,14 @@ class FeedFetcher:
             raise FeedError(f"{_short(current)}: {classify(exc)[1]}") from None
 
     def _client(self, url: httpx.URL) -> httpx.AsyncClient:
-        if not self.local_mode:
-            policy = STRICT
-        else:
-            policy = LOCAL_HTTP if url.scheme == "http" else LOCAL_HTTPS
+        policy = policy_for(url, self.local_mode)
         client = self._clients.get(policy)
         if client is None:
             s = self.settings
             limits = httpx.Limits(max_connections=4, max_keepalive_connections=4)
             client = self._clients[policy] = httpx.AsyncClient(
                 transport=GuardedTransport(self._resolver, policy, limits=limits),
-                timeout=httpx.Timeout(
-                    connect=s.connect_timeout,
-                    read=s.read_timeout,
-                    write=s.read_timeout,
-                    pool=s.total_timeout,
-                ),
+                timeout=s.httpx_timeout(),
                 headers={
                     "User-Agent": s.user_agent,
                     "Accept": "application/json, text/calendar, text/csv;q=0.9, */*;q=0.5",

@@ -50,15 +50,13 @@ from .decoding import (
 )
 from .discover import Discovery, probe_release
 from .netguard import (
-    LOCAL_HTTP,
-    LOCAL_HTTPS,
-    STRICT,
     AddressPolicy,
     GuardedBackend,
     Resolver,
     SystemResolver,
     UnresolvableHost,
     check_url,
+    policy_for,
 )
 from .page import judge
 
@@ -79,6 +77,15 @@ class ProbeSettings:
     global_limit: int = 200
     per_host_limit: int = 50
     user_agent: str = DEFAULT_USER_AGENT
+
+    def httpx_timeout(self) -> httpx.Timeout:
+        """The per-phase timeouts of one request (the whole probe has total_timeout)."""
+        return httpx.Timeout(
+            connect=self.connect_timeout,
+            read=self.read_timeout,
+            write=self.read_timeout,
+            pool=self.total_timeout,
+        )
 
     def __post_init__(self) -> None:
         for name in ("connect_timeout", "read_timeout", "total_timeout"):
@@ -325,12 +332,7 @@ class HttpProber:
 
     def _client(self, state: _LoopState, url: httpx.URL, allow_loopback: bool) -> httpx.AsyncClient:
         policy: AddressPolicy | None
-        if self._transport is not None:
-            policy = None
-        elif not allow_loopback:
-            policy = STRICT
-        else:
-            policy = LOCAL_HTTP if url.scheme == "http" else LOCAL_HTTPS
+        policy = None if self._transport is not None else policy_for(url, allow_loopback)
         key = (policy, next(self._shards) % POOL_SHARDS)
         client = state.clients.get(key)
         if client is None:
@@ -349,12 +351,7 @@ class HttpProber:
             transport = GuardedTransport(self._resolver, policy, limits=limits, verify=self._verify)
         return httpx.AsyncClient(
             transport=transport,
-            timeout=httpx.Timeout(
-                connect=s.connect_timeout,
-                read=s.read_timeout,
-                write=s.read_timeout,
-                pool=s.total_timeout,
-            ),
+            timeout=s.httpx_timeout(),
             headers={
                 "User-Agent": s.user_agent,
                 "Cache-Control": "no-cache",

@@ -143,6 +143,14 @@ LOCAL_HTTPS = AddressPolicy(allow_loopback=True)
 LOCAL_HTTP = AddressPolicy(allow_loopback=True, loopback_only=True)
 
 
+def policy_for(url: httpx.URL, allow_loopback: bool) -> AddressPolicy:
+    """The address policy a request to `url` is made under: strict unless loopback is allowed
+    (local mode), and then plain http only to loopback."""
+    if not allow_loopback:
+        return STRICT
+    return LOCAL_HTTP if url.scheme == "http" else LOCAL_HTTPS
+
+
 def is_loopback(ip: IPAddress) -> bool:
     return any(ip.version == net.version and ip in net for net in _LOOPBACK)
 
