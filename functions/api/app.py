@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from releasewatch.aws.lazy import Lazy
+from releasewatch.aws.metrics import count_problems
 from releasewatch.clock import Clock, SystemClock
 from releasewatch.web import ack_routes
 from releasewatch.web.routes import router
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from releasewatch.tokens import TokenCodec
 
 logger = Logger()
+metrics = Metrics()  # only for Problems, when a request fails (releasewatch/aws/metrics.py)
 # No Powertools Tracer: constructing it loads the X-Ray SDK, about 0.5 s of every cold start
 # (measured by tests/bench/bench_aws.py), which would blow the 300 ms import budget. The
 # template keeps `Tracing: Active`, so Lambda still records each invocation in X-Ray.
@@ -70,6 +72,17 @@ marker: Lazy[TickMarker] = Lazy(_build_marker)
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.LAMBDA_FUNCTION_URL)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    try:
+        return _handle(event, context)
+    except Exception:
+        # A request that raises (the table unreachable, a bug) is an invocation error, and a
+        # problem for the one alarm: an acknowledgement or a dashboard did not work.
+        count_problems(metrics, 1)
+        metrics.flush_metrics()
+        raise
+
+
+def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # Powertools clears the router context after every resolve: append it each time.
     app.append_context(  # type: ignore[no-untyped-call]
         store=store(), clock=clock, last_tick=marker().last

@@ -6,20 +6,22 @@ invocation; the environment is validated then (PollerSettings names any missing 
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from releasewatch.aws.lazy import Lazy
+from releasewatch.aws.metrics import EMPTY_FLUSH_WARNING, count_problems
 
 if TYPE_CHECKING:
     from releasewatch.aws.poller import InvocationReport, Poller
 
 logger = Logger()
 metrics = Metrics()
+warnings.filterwarnings("ignore", message=EMPTY_FLUSH_WARNING)
 # No Powertools Tracer: constructing it loads the X-Ray SDK, about 0.5 s of every cold start
 # (measured by tests/bench/bench_aws.py), which would blow the 300 ms import budget. The
 # template keeps `Tracing: Active`, so Lambda still records each invocation in X-Ray.
@@ -38,41 +40,30 @@ poller: Lazy[Poller] = Lazy(_build)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE)
-@metrics.log_metrics(capture_cold_start_metric=True)
+# No cold-start metric: it would be a second custom metric (with a function_name dimension)
+# that no alarm reads; Lambda's free Init Duration is in every cold start's REPORT line.
+@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         report = poller().run(context.get_remaining_time_in_millis)
     except Exception as exc:
-        # The tick failed as a whole (DynamoDB unreachable or throttled, a bug): counted, and
-        # logged here with its reason; re-raised so the invocation fails (Errors alarm, retry,
-        # the failed-ticks queue) and no heartbeat is sent.
+        # The tick failed as a whole (DynamoDB unreachable or throttled, a bug): counted as a
+        # problem (its alarm fires at once) and logged here with its reason; re-raised so the
+        # invocation fails (Lambda Errors, a retry, then the failed-ticks queue and its alarm).
         from releasewatch.store.health import explain
         from releasewatch.web.pages import scrub
 
-        metrics.add_metric(name="TickFailures", unit=MetricUnit.Count, value=1)
+        count_problems(metrics, 1)
         logger.error("poll failed", extra={"reason": scrub(explain(exc))[:500]})
         raise
     return record(report)
 
 
 def record(report: InvocationReport) -> dict[str, Any]:
-    """Metrics and one log line per invocation; a heartbeat means a tick completed."""
-    metrics.add_metric(name="Heartbeat", unit=MetricUnit.Count, value=1)
-    metrics.add_metric(name="Ticks", unit=MetricUnit.Count, value=report.ticks)
-    metrics.add_metric(name="Checks", unit=MetricUnit.Count, value=report.checks)
-    metrics.add_metric(name="NotificationsSent", unit=MetricUnit.Count, value=report.sent)
-    metrics.add_metric(name="NotificationsFailed", unit=MetricUnit.Count, value=report.failed)
-    metrics.add_metric(name="ReleaseErrors", unit=MetricUnit.Count, value=report.errors)
-    # Emitted only when they happen: their alarms treat silence as good news, and a custom
-    # metric with no data points costs nothing.
-    if report.failed_permanently:
-        metrics.add_metric(
-            name="NotificationsFailedPermanently",
-            unit=MetricUnit.Count,
-            value=report.failed_permanently,
-        )
+    """The Problems metric when something is wrong (nothing when all is well: see
+    releasewatch/aws/metrics.py), and one log line per invocation with the counts."""
+    count_problems(metrics, report.problems())
     if report.ack_secret_problem:
-        metrics.add_metric(name="AckSecretUnreadable", unit=MetricUnit.Count, value=1)
         logger.error("ack secret unavailable", extra={"reason": report.ack_secret_problem})
     summary = report.summary()
     logger.info("poll finished", extra=summary)

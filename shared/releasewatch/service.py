@@ -70,8 +70,11 @@ class TickReport:
     sent: list[Notification] = field(default_factory=list)
     failed: list[tuple[Notification, str]] = field(default_factory=list)
     # Of `failed`, those that will not be retried (rejected, or out of attempts): the AWS
-    # poller's NotificationsFailedPermanently metric and its alarm.
+    # poller's Problems metric and its alarm.
     failed_permanently: int = 0
+    # Of `failed`, retries that failed again and will be retried once more: the fault has
+    # outlived a backoff, so alerts are late (the AWS poller counts these as problems).
+    failed_retries: int = 0
     errors: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -357,6 +360,7 @@ class Watchdog:
         )
         report.failed.append((notification, reason))
         report.failed_permanently += 1 if permanent else 0
+        report.failed_retries += 1 if not permanent and attempt >= 2 else 0
         self._emit("failed", (notification, reason))
 
     def _context(

@@ -90,7 +90,7 @@ def test_functions_run_a_current_python_on_arm64(cfn: dict[str, Any]) -> None:
     for name, fn in functions.items():
         assert fn["Properties"]["Runtime"] in ("python3.12", "python3.13"), name
         assert fn["Properties"]["Architectures"] == ["arm64"], name
-        assert fn["Properties"]["TracingConfig"] == {"Mode": "Active"}, name
+        assert fn["Properties"]["TracingConfig"] == {"Mode": {"Ref": "Tracing"}}, name
 
 
 def test_shared_code_ships_as_a_layer_that_sam_build_installs(sam: dict[str, Any]) -> None:
@@ -350,28 +350,39 @@ def test_functions_are_told_where_the_table_and_secret_are(cfn: dict[str, Any]) 
 # -- who watches the watchdog -----------------------------------------------------------------
 
 
-def test_heartbeat_alarm_treats_missing_data_as_breaching(cfn: dict[str, Any]) -> None:
-    alarm = cfn["Resources"]["HeartbeatMissingAlarm"]["Properties"]
-    assert (alarm["Namespace"], alarm["MetricName"]) == ("Releasewatch", "Heartbeat")
-    assert alarm["TreatMissingData"] == "breaching"
-    assert alarm["Period"] * alarm["EvaluationPeriods"] == 180
-    assert alarm["ComparisonOperator"] == "LessThanThreshold"
-    # the alarm must watch the dimension Powertools actually emits (service=<service name>)
-    service = cfn["Resources"]["PollerFunction"]["Properties"]["Environment"]["Variables"][
-        "POWERTOOLS_SERVICE_NAME"
-    ]
-    assert alarm["Dimensions"] == [{"Name": "service", "Value": service}]
-    assert alarm["AlarmActions"] == [{"Ref": "OpsTopic"}]
-
-
-def test_poller_errors_page_operations(cfn: dict[str, Any]) -> None:
-    alarm = cfn["Resources"]["PollerErrorsAlarm"]["Properties"]
-    assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/Lambda", "Errors")
-    assert alarm["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "PollerFunction"}}]
-    assert alarm["Threshold"] == 0 and alarm["ComparisonOperator"] == "GreaterThanThreshold"
-    assert alarm["AlarmActions"] == [{"Ref": "OpsTopic"}]
+def test_a_stopped_poller_alarms_after_3_silent_minutes(cfn: dict[str, Any]) -> None:
+    # Lambda's own Invocations metric is free; a custom heartbeat cost $0.30 a month
+    props = cfn["Resources"]["PollerStoppedAlarm"]["Properties"]
+    assert (props["Namespace"], props["MetricName"]) == ("AWS/Lambda", "Invocations")
+    assert props["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "PollerFunction"}}]
+    assert props["TreatMissingData"] == "breaching"
+    assert props["Period"] * props["EvaluationPeriods"] == 180
+    assert props["DatapointsToAlarm"] == props["EvaluationPeriods"]
+    assert props["ComparisonOperator"] == "LessThanThreshold" and props["Threshold"] == 1
     subscription = cfn["Resources"]["OpsEmailSubscription"]["Properties"]
     assert subscription["Endpoint"] == {"Ref": "AlarmEmail"}
+
+
+def test_every_problem_the_functions_see_alarms_at_once_through_one_custom_metric(
+    cfn: dict[str, Any],
+) -> None:
+    from releasewatch.aws.metrics import PROBLEMS
+
+    props = cfn["Resources"]["ProblemsAlarm"]["Properties"]
+    env = cfn["Resources"]["PollerFunction"]["Properties"]["Environment"]["Variables"]
+    # the namespace and the dimension Powertools actually emits (service=<service name>)
+    assert (props["Namespace"], props["MetricName"]) == (
+        env["POWERTOOLS_METRICS_NAMESPACE"],
+        PROBLEMS,
+    )
+    assert props["Dimensions"] == [{"Name": "service", "Value": env["POWERTOOLS_SERVICE_NAME"]}]
+    assert props["Statistic"] == "Sum" and (props["Period"], props["EvaluationPeriods"]) == (60, 1)
+    assert props["Threshold"] == 0 and props["ComparisonOperator"] == "GreaterThanThreshold"
+    # sent only when something is wrong: silence is good news
+    assert props["TreatMissingData"] == "notBreaching"
+    for words in ("failed for good", "piling up", "release's tick raised", "ack-link key"):
+        assert words in props["AlarmDescription"], words
+    assert "API request" in props["AlarmDescription"]
 
 
 def alarm(cfn: dict[str, Any], name: str) -> dict[str, Any]:
@@ -383,7 +394,13 @@ def test_every_alarm_tells_the_one_ops_topic_when_it_fires_and_when_it_clears(
     cfn: dict[str, Any],
 ) -> None:
     alarms = of_type(cfn, "AWS::CloudWatch::Alarm")
-    assert len(alarms) >= 10
+    assert set(alarms) == {
+        "ProblemsAlarm",
+        "PollerStoppedAlarm",
+        "FailedTicksAlarm",
+        "SmsSpendAlarm",
+        "ApiThrottlesAlarm",
+    }
     for name, resource in alarms.items():
         props = resource["Properties"]
         assert props["AlarmActions"] == [{"Ref": "OpsTopic"}], name
@@ -404,44 +421,12 @@ def test_failed_ticks_alarm_fires_again_for_each_new_failure(cfn: dict[str, Any]
     assert props["TreatMissingData"] == "notBreaching"
 
 
-@pytest.mark.parametrize(
-    ("name", "metric"),
-    [
-        ("NotificationsFailedPermanentlyAlarm", "NotificationsFailedPermanently"),
-        ("NotificationsFailingAlarm", "NotificationsFailed"),
-        ("ReleaseErrorsAlarm", "ReleaseErrors"),
-        ("AckSecretUnreadableAlarm", "AckSecretUnreadable"),
-    ],
-)
-def test_the_poller_metrics_have_alarms(cfn: dict[str, Any], name: str, metric: str) -> None:
-    props = alarm(cfn, name)
-    service = cfn["Resources"]["PollerFunction"]["Properties"]["Environment"]["Variables"][
-        "POWERTOOLS_SERVICE_NAME"
-    ]
-    assert (props["Namespace"], props["MetricName"]) == ("Releasewatch", metric)
-    assert props["Dimensions"] == [{"Name": "service", "Value": service}]
-    assert props["Statistic"] == "Sum"
-    # these metrics are only emitted when something happened: silence is good news
-    assert props["TreatMissingData"] == "notBreaching"
-
-
-def test_any_permanent_failure_alarms_and_transient_ones_alarm_when_they_pile_up(
-    cfn: dict[str, Any],
-) -> None:
-    permanent = alarm(cfn, "NotificationsFailedPermanentlyAlarm")
-    assert permanent["Threshold"] == 0 and permanent["ComparisonOperator"] == "GreaterThanThreshold"
-    piling = alarm(cfn, "NotificationsFailingAlarm")
-    assert piling["Threshold"] == {"Ref": "FailedNotificationsThreshold"}
-    assert piling["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
-    assert piling["Period"] * piling["EvaluationPeriods"] >= 600
-
-
-def test_api_errors_and_throttles_alarm(cfn: dict[str, Any]) -> None:
-    for name, metric in (("ApiErrorsAlarm", "Errors"), ("ApiThrottlesAlarm", "Throttles")):
-        props = alarm(cfn, name)
-        assert (props["Namespace"], props["MetricName"]) == ("AWS/Lambda", metric)
-        assert props["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "ApiFunction"}}]
-        assert props["Threshold"] == 0 and props["ComparisonOperator"] == "GreaterThanThreshold"
+def test_api_throttles_alarm_only_where_a_cap_can_throttle(cfn: dict[str, Any]) -> None:
+    props = alarm(cfn, "ApiThrottlesAlarm")
+    assert (props["Namespace"], props["MetricName"]) == ("AWS/Lambda", "Throttles")
+    assert props["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "ApiFunction"}}]
+    assert props["Threshold"] == 0 and props["ComparisonOperator"] == "GreaterThanThreshold"
+    assert cfn["Resources"]["ApiThrottlesAlarm"]["Condition"] == "HasApiConcurrencyCap"
 
 
 def test_sms_spend_alarms_near_the_accounts_limit(cfn: dict[str, Any]) -> None:
@@ -469,24 +454,67 @@ def test_sms_spend_alarms_near_the_accounts_limit(cfn: dict[str, Any]) -> None:
     assert sam_params["SmsSpendAlarmPercent"]["Default"] == 80
 
 
-def test_a_flood_on_the_function_url_is_capped_below_the_poller(
+def _evaluate(value: Any, cfn: dict[str, Any], params: dict[str, Any]) -> Any:
+    """CloudFormation's condition functions and Fn::If/Ref, as a deploy would resolve them."""
+    if isinstance(value, dict) and len(value) == 1:
+        ((fn, args),) = value.items()
+        if fn == "Ref":
+            if args == "AWS::NoValue":
+                return None
+            parameter = cfn["Parameters"][args]
+            return params.get(args, parameter.get("Default"))
+        if fn == "Fn::Equals":
+            left, right = (_evaluate(a, cfn, params) for a in args)
+            return str(left) == str(right)
+        if fn == "Fn::Not":
+            return not _evaluate(args[0], cfn, params)
+        if fn == "Condition":
+            return _evaluate(cfn["Conditions"][args], cfn, params)
+        if fn == "Fn::If":
+            name, yes, no = args
+            chosen = yes if _evaluate(cfn["Conditions"][name], cfn, params) else no
+            return _evaluate(chosen, cfn, params)
+    return value
+
+
+def _deployed(cfn: dict[str, Any], params: dict[str, Any]) -> set[str]:
+    """The resources a deploy with these parameter values creates."""
+    return {
+        name
+        for name, resource in cfn["Resources"].items()
+        if "Condition" not in resource
+        or _evaluate(cfn["Conditions"][resource["Condition"]], cfn, params)
+    }
+
+
+def test_the_api_reserves_nothing_unless_asked_so_a_new_account_can_deploy(
     cfn: dict[str, Any], sam: dict[str, Any]
 ) -> None:
-    props = cfn["Resources"]["ApiFunction"]["Properties"]
-    assert props["ReservedConcurrentExecutions"] == {
-        "Fn::If": [
-            "HasApiConcurrencyCap",
-            {"Ref": "ApiReservedConcurrency"},
-            {"Ref": "AWS::NoValue"},
-        ]
-    }
+    # A new account's quota is 10 and Lambda keeps that minimum unreserved: reserving 5 by
+    # default failed the deploy there. Default 0: no reservation, no throttles alarm.
     parameter = sam["Parameters"]["ApiReservedConcurrency"]
-    # capped by default; 0 turns it off where the account quota (10) leaves nothing to reserve
-    assert 1 <= parameter["Default"] <= 10 and parameter["MinValue"] == 0
+    assert parameter["Default"] == 0 and parameter["MinValue"] == 0
     assert "quota" in parameter["Description"] and "10" in parameter["Description"]
-    assert cfn["Conditions"]["HasApiConcurrencyCap"] == {
-        "Fn::Not": [{"Fn::Equals": [{"Ref": "ApiReservedConcurrency"}, 0]}]
-    }
+    reserved = cfn["Resources"]["ApiFunction"]["Properties"]["ReservedConcurrentExecutions"]
+    assert _evaluate(reserved, cfn, {}) is None
+    assert "ApiThrottlesAlarm" not in _deployed(cfn, {})
+    # ...and a cap set on an account with room for it reserves exactly that, and alarms
+    for value in (5, "5"):  # sam deploy passes parameter values as strings
+        assert _evaluate(reserved, cfn, {"ApiReservedConcurrency": value}) == value
+        assert "ApiThrottlesAlarm" in _deployed(cfn, {"ApiReservedConcurrency": value})
+    assert _evaluate(reserved, cfn, {"ApiReservedConcurrency": "0"}) is None
+    # the poller never reserves unless asked either
+    poller = cfn["Resources"]["PollerFunction"]["Properties"]["ReservedConcurrentExecutions"]
+    assert _evaluate(poller, cfn, {}) is None
+
+
+def test_tracing_is_off_unless_asked(cfn: dict[str, Any], sam: dict[str, Any]) -> None:
+    # X-Ray would record a trace for each of 43,200 ticks a month: $0.22 at list price
+    assert sam["Parameters"]["Tracing"]["Default"] == "PassThrough"
+    for fn in ("PollerFunction", "ApiFunction"):
+        tracing = cfn["Resources"][fn]["Properties"]["TracingConfig"]["Mode"]
+        assert _evaluate(tracing, cfn, {}) == "PassThrough"
+        assert _evaluate(tracing, cfn, {"Tracing": "Active"}) == "Active"
 
 
 # -- the web side and outputs -----------------------------------------------------------------

@@ -30,6 +30,7 @@ ENV = {
     "TABLE_NAME": TABLE,
     "ACK_SECRET_PARAMETER": "/releasewatch/ack-secret",
     "POWERTOOLS_SERVICE_NAME": "releasewatch",
+    "POWERTOOLS_METRICS_NAMESPACE": "Releasewatch",  # as template.yaml's Globals set it
     "POWERTOOLS_TRACE_DISABLED": "true",
 }
 
@@ -244,3 +245,30 @@ def test_pages_answer_503_when_the_ack_secret_is_missing(
         Name=ENV["ACK_SECRET_PARAMETER"], Value=SECRET, Type="SecureString"
     )
     assert get(api, f"{signed}/")["statusCode"] == 200
+
+
+def test_a_request_that_fails_is_a_problem_for_the_alarm(
+    api: ModuleType, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN the store cannot be built (a bad TABLE_NAME, a bug at the edge)
+    def unreadable() -> None:
+        raise RuntimeError("ResourceNotFoundException: table not found")
+
+    monkeypatch.setattr(api, "store", unreadable)
+    capsys.readouterr()
+    # WHEN a request comes in, THEN it fails (Lambda Errors) and counts one Problem, the
+    # metric the template's ProblemsAlarm reads
+    with pytest.raises(RuntimeError):
+        call(api, "function_url_status")
+    blobs = [json.loads(x) for x in capsys.readouterr().out.splitlines() if '"_aws"' in x]
+    assert [b["Problems"] for b in blobs] in ([1.0], [[1.0]])
+    (definition,) = blobs[0]["_aws"]["CloudWatchMetrics"]
+    assert definition["Dimensions"] == [["service"]] and blobs[0]["service"] == "releasewatch"
+
+
+def test_a_healthy_request_sends_no_metric(
+    api: ModuleType, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    assert call(api, "function_url_status")["statusCode"] == 200
+    assert '"_aws"' not in capsys.readouterr().out

@@ -21,13 +21,13 @@ from moto.sns.models import sns_backends
 from releasewatch.aws.poller import LEASE_MARGIN, Lazy, build_poller
 from releasewatch.aws.settings import PollerSettings
 from releasewatch.clock import FixedClock
-from releasewatch.errors import ConfigError, StoreError
+from releasewatch.errors import ConfigError, SendError, StoreError
 from releasewatch.model import ReleaseState
 from releasewatch.notify.base import Message
 from releasewatch.notify.ses import SesNotifier
 from releasewatch.store.dynamodb import DynamoDBStore, create_table, dynamodb_client
 from tests.factories import CONTACTS, DUE, make_release
-from tests.fakes import ScriptedProber
+from tests.fakes import RecordingNotifier, ScriptedProber
 from tests.integration.lambda_support import LambdaContext, import_handler, load_event
 
 REGION = "eu-west-2"
@@ -111,11 +111,9 @@ def test_a_scheduled_tick_emails_the_stats_team_and_beats(
     # ...the release is recorded as late in DynamoDB
     record = DynamoDBStore(TABLE).get_release("lms-2025-07")
     assert record is not None and record.state == ReleaseState.LATE
-    # ...and the heartbeat and counts went out as EMF in the Releasewatch namespace
-    (blob,) = [b for b in emf(capsys.readouterr().out) if "Heartbeat" in b]
-    assert blob["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "Releasewatch"
-    assert blob["Heartbeat"] in (1, [1])
-    assert blob["service"] == "releasewatch"
+    # ...and a healthy invocation sends no custom metric at all (each costs $0.30 a month):
+    # the stopped-poller alarm reads Lambda's free Invocations metric instead
+    assert emf(capsys.readouterr().out) == []
     assert result["sent"] == 1 and result["checks"] >= 1
 
 
@@ -221,8 +219,7 @@ def test_a_tick_that_fails_as_a_whole_is_logged_counted_and_not_a_heartbeat(
     (failed,) = [x for x in lines if x.get("message") == "poll failed"]
     assert "table unavailable" in failed["reason"]
     blobs = emf(out + logged.getvalue())
-    assert any(b.get("TickFailures") in (1, [1.0], [1]) for b in blobs), blobs
-    assert not any("Heartbeat" in b for b in blobs)
+    assert metric(blobs, "Problems") == [1], blobs
     assert "7700900" not in out + err + logged.getvalue()
 
 
@@ -346,7 +343,7 @@ def metric(blobs: list[dict[str, Any]], name: str) -> list[float]:
     return values
 
 
-def test_a_permanent_failure_is_counted_for_its_alarm(
+def test_a_permanent_failure_is_a_problem_for_its_alarm(
     aws: None, clock: FixedClock, prober: ScriptedProber, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # GIVEN SES refuses the sender (not a verified identity): the stats team's alert cannot go
@@ -364,26 +361,61 @@ def test_a_permanent_failure_is_counted_for_its_alarm(
     # THEN the failure is a permanent one, counted in the metric the alarm reads
     blobs = emf(capsys.readouterr().out)
     assert result["failed_permanently"] == 1
-    assert metric(blobs, "NotificationsFailedPermanently") == [1]
-    assert metric(blobs, "NotificationsFailed") == [1]
-    (blob,) = [b for b in blobs if "NotificationsFailedPermanently" in b]
+    assert metric(blobs, "Problems") == [1]
+    (blob,) = [b for b in blobs if "Problems" in b]
+    # the dimension and namespace the template's ProblemsAlarm reads
     assert blob["service"] == "releasewatch"
     assert blob["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "Releasewatch"
+    assert blob["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["service"]]
 
 
-def test_a_healthy_invocation_emits_no_failure_metrics(
+@pytest.mark.parametrize(
+    ("failing_attempts", "failed", "problems"),
+    [(1, 1, []), (2, 2, [1])],
+    ids=["a first failure, then sent: retried quietly", "a retry failing again: a problem"],
+)
+def test_a_retry_that_fails_again_is_a_problem_but_a_first_failure_is_not(
+    aws: None,
+    clock: FixedClock,
+    prober: ScriptedProber,
+    capsys: pytest.CaptureFixture[str],
+    failing_attempts: int,
+    failed: int,
+    problems: list[int],
+) -> None:
+    # GIVEN SES throttles the stats team's alert for its first attempt(s), transiently
+    DynamoDBStore(TABLE).apply_releases([make_release()], clock.now())
+    module = import_handler("poller")
+    calls = {"n": 0}
+
+    def throttle(message: Message) -> SendError | None:
+        calls["n"] += 1
+        return SendError("Throttling: rate exceeded") if calls["n"] <= failing_attempts else None
+
+    notifiers = {"email": RecordingNotifier(fail=throttle), "sms": RecordingNotifier()}
+    module.poller = Lazy(
+        lambda: build_poller(
+            PollerSettings.from_env(), clock=clock, prober=prober, notifiers=notifiers
+        )
+    )
+    capsys.readouterr()
+    # WHEN the poller runs (its re-polls retry the alert after the 15 s backoff)
+    result, _ = invoke(module, clock)
+    # THEN one failure retried quietly is no problem; a retry that fails again is one (the
+    # failures are piling up and the alert is late), before any attempt fails for good
+    assert (result["failed"], result["failed_permanently"]) == (failed, 0)
+    assert metric(emf(capsys.readouterr().out), "Problems") == problems
+
+
+def test_a_healthy_invocation_emits_no_metric(
     handler: ModuleType, clock: FixedClock, capsys: pytest.CaptureFixture[str]
 ) -> None:
     capsys.readouterr()
     invoke(handler, clock)
-    blobs = emf(capsys.readouterr().out)
-    assert metric(blobs, "NotificationsFailedPermanently") == []
-    assert metric(blobs, "AckSecretUnreadable") == []
-    assert metric(blobs, "NotificationsFailed") == [0]
-    assert metric(blobs, "ReleaseErrors") == [0]
+    assert emf(capsys.readouterr().out) == []
 
 
-def test_a_release_that_breaks_a_tick_is_counted_for_its_alarm(
+def test_a_release_that_breaks_a_tick_is_a_problem_for_its_alarm(
     handler: ModuleType,
     clock: FixedClock,
     monkeypatch: pytest.MonkeyPatch,
@@ -398,7 +430,7 @@ def test_a_release_that_breaks_a_tick_is_counted_for_its_alarm(
     capsys.readouterr()
     result, _ = invoke(handler, clock)
     assert result["errors"] >= 1
-    assert metric(emf(capsys.readouterr().out), "ReleaseErrors") == [result["errors"]]
+    assert metric(emf(capsys.readouterr().out), "Problems") == [result["errors"]]
 
 
 def test_a_missing_ack_secret_is_logged_and_counted_every_invocation_until_fixed(
@@ -420,7 +452,7 @@ def test_a_missing_ack_secret_is_logged_and_counted_every_invocation_until_fixed
         clock.set(DUE + timedelta(minutes=minute))
         result, _ = invoke(module, clock)
         # THEN each invocation counts it for the alarm and logs it by name
-        assert metric(emf(capsys.readouterr().out), "AckSecretUnreadable") == [1]
+        assert metric(emf(capsys.readouterr().out), "Problems") == [1]
         assert result["ack_links"] is False
         problems = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
         assert any("/releasewatch/ack-secret" in p and "ParameterNotFound" in p for p in problems)
@@ -431,7 +463,7 @@ def test_a_missing_ack_secret_is_logged_and_counted_every_invocation_until_fixed
     clock.set(DUE + timedelta(minutes=10, seconds=5))
     result, _ = invoke(module, clock)
     assert result["ack_links"] is True
-    assert metric(emf(capsys.readouterr().out), "AckSecretUnreadable") == []
+    assert emf(capsys.readouterr().out) == []
     first, *later = sent_emails()
     assert "lambda-url" not in first.body
     assert later and all(ACK_BASE.rstrip("/") + "/a/" in m.body for m in later)

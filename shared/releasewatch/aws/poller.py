@@ -50,6 +50,7 @@ class InvocationReport:
     sent: int = 0
     failed: int = 0
     failed_permanently: int = 0
+    failed_retries: int = 0
     errors: int = 0
     transitions: list[tuple[str, str, str]] = field(default_factory=list)
     # Why acknowledge links are missing from this invocation's messages (None: they are not).
@@ -63,8 +64,16 @@ class InvocationReport:
         self.sent += len(tick.sent)
         self.failed += len(tick.failed)
         self.failed_permanently += tick.failed_permanently
+        self.failed_retries += tick.failed_retries
         self.errors += len(tick.errors)
         self.transitions.extend((rid, a.value, b.value) for rid, a, b in tick.transitions)
+
+    def problems(self) -> int:
+        """What an operator must hear about, as one number for the one custom metric (and its
+        alarm): notifications failed for good, retries that failed again (failures piling up),
+        releases whose tick raised, and a missing or unusable ack-link key. 0 is healthy."""
+        secret = 1 if self.ack_secret_problem is not None else 0
+        return self.failed_permanently + self.failed_retries + self.errors + secret
 
     def summary(self) -> dict[str, Any]:
         """What the handler returns and logs: counts and ids, never an address."""
@@ -75,6 +84,7 @@ class InvocationReport:
             "sent": self.sent,
             "failed": self.failed,
             "failed_permanently": self.failed_permanently,
+            "failed_retries": self.failed_retries,
             "errors": self.errors,
             "ack_links": self.ack_secret_problem is None,
             "transitions": [f"{rid}: {a} -> {b}" for rid, a, b in self.transitions],
@@ -221,7 +231,7 @@ class AckLinks:
 
     Without the key the watchdog still alerts, with messages that carry no ack link: a missing
     parameter must never silence an escalation. `refresh` says why, for the log and the
-    AckSecretUnreadable metric, every invocation until the parameter is fixed.
+    Problems metric (and its alarm), every invocation until the parameter is fixed.
     """
 
     def __init__(

@@ -74,8 +74,8 @@ def _unavailable() -> Response:
     body = pages.para(
         "Acknowledge links and the dashboard are unavailable: the key that signs them cannot "
         "be read. Alerts are still being sent (without acknowledge links). Operators: check "
-        "the SSM parameter named by the stack's AckSecretParameterName, and the "
-        "AckSecretUnreadable alarm."
+        "the SSM parameter named by the stack's AckSecretParameterName (the Problems alarm "
+        "says so too)."
     )
     response = Response(503, pages.page("Temporarily unavailable", body))
     response.headers["Retry-After"] = "300"
