@@ -13,6 +13,7 @@ import os
 import statistics
 import subprocess
 import sys
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -20,24 +21,32 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+from tools.aws_cost import (  # noqa: E402
+    PRICES,
+    PRICES_DATE,
+    TARGET_USD,
+    TICKS_PER_MONTH,
+    TickUsage,
+    fixed_monthly,
+    inventory,
+    table,
+    total,
+)
+
+INVOCATIONS_PER_MONTH = TICKS_PER_MONTH
 REGION = "eu-west-2"
 TABLE = "releasewatch-bench"
 
-# On-demand prices (USD), us-east-1, as published in 2025; London is ~10-20% higher.
-PRICE_WRU = 0.625 / 1e6
-PRICE_RRU = 0.125 / 1e6
-PRICE_LAMBDA_GB_S_ARM = 0.0000133334
-PRICE_LAMBDA_REQUEST = 0.20 / 1e6
+# Per-release costs below use the same eu-west-2 list prices as the fixed cost (tools/aws_cost.py,
+# which reads alarms, metrics, memory and tracing from template.yaml).
+PRICE_WRU = PRICES["dynamodb_wru"].usd / PRICES["dynamodb_wru"].per
+PRICE_RRU = PRICES["dynamodb_rru"].usd / PRICES["dynamodb_rru"].per
+PRICE_LAMBDA_GB_S_ARM = PRICES["lambda_gb_s"].usd
 PRICE_SES_EMAIL = 0.10 / 1000
 PRICE_SMS_UK = 0.0405  # SNS transactional SMS to the UK, per message part (varies by carrier)
-PRICE_ALARM = 0.10
-PRICE_CUSTOM_METRIC = 0.30  # EMF: Heartbeat, Ticks, Checks, NotificationsSent/Failed, ...
-CUSTOM_METRICS = 7  # emitted every minute; those sent only on failure cost nothing while idle
-# Every alarm in the template; the SMS spend alarm (metric math on one metric) costs the same.
-ALARMS = (ROOT / "template.yaml").read_text().count("Type: AWS::CloudWatch::Alarm")
 POLLER_GB = 0.5
-INVOCATIONS_PER_MONTH = 60 * 24 * 30
-BASE_INVOCATION_S = 0.25  # a tick with nothing to probe (measured order of magnitude on moto)
+BASE_INVOCATION_S = 0.25  # a tick's billed time in the per-release simulation (moto, in process)
 TARGET_MS, CEILING_MS = 300, 400
 
 
@@ -99,6 +108,7 @@ def _size(value: Any) -> int:
 def _meter(usage: Usage) -> tuple[Any, Any]:
     """botocore hooks: count every call (provide-client-params sees the API parameters);
     estimate capacity units from item sizes."""
+    consistency = [1.0]  # of the read in flight (calls are sequential)
 
     def before(model: Any, params: dict[str, Any], **_: Any) -> None:
         service = model.service_model.service_name
@@ -110,25 +120,34 @@ def _meter(usage: Usage) -> tuple[Any, Any]:
                 usage.sms += 1
             return
         if model.name in ("PutItem",):
-            usage.wru += math.ceil(_size(params["Item"]) / 1024) * 2  # + a GSI write at most
+            # one more write for each index the item is in (both indexes are sparse)
+            indexed = sum(1 for k in ("active_pk", "release_pk") if k in params["Item"])
+            usage.wru += math.ceil(_size(params["Item"]) / 1024) * (1 + indexed)
         elif model.name == "UpdateItem":
             usage.wru += 1
         elif model.name == "BatchWriteItem":
             for requests in params["RequestItems"].values():
                 usage.wru += sum(math.ceil(_size(r) / 1024) for r in requests)
+        elif model.name in ("Query", "GetItem", "BatchGetItem"):
+            # an index is always read eventually consistently: half a unit per 4 KB
+            strong = params.get("ConsistentRead", False) and "IndexName" not in params
+            if model.name == "BatchGetItem":
+                strong = all(r.get("ConsistentRead") for r in params["RequestItems"].values())
+            consistency[0] = 1.0 if strong else 0.5
         elif model.name == "TransactWriteItems":
             usage.wru += 2 * sum(math.ceil(_size(i) / 1024) for i in params["TransactItems"])
 
     def after(model: Any, parsed: dict[str, Any], **_: Any) -> None:
         if model.service_model.service_name != "dynamodb":
             return
-        if model.name == "GetItem" and "Item" in parsed:
-            usage.rru += math.ceil(_size(parsed["Item"]) / 4096)
+        factor = consistency[0]
+        if model.name == "GetItem":
+            usage.rru += factor * max(1, math.ceil(_size(parsed.get("Item", {})) / 4096))
         elif model.name == "Query":
-            usage.rru += max(1, math.ceil(_size(parsed.get("Items", [])) / 4096))
+            usage.rru += factor * max(1, math.ceil(_size(parsed.get("Items", [])) / 4096))
         elif model.name == "BatchGetItem":
             for items in parsed.get("Responses", {}).values():
-                usage.rru += sum(math.ceil(_size(i) / 4096) for i in items)
+                usage.rru += factor * sum(math.ceil(_size(i) / 4096) for i in items)
 
     return before, after
 
@@ -202,6 +221,121 @@ def simulate(
         events.unregister("provide-client-params", before)
         events.unregister("after-call", after)
     return usage
+
+
+# Lambda's own lines around every invocation (text format), as CloudWatch Logs ingests them.
+PLATFORM_LINES = (
+    "START RequestId: 0f9e8d7c-6b5a-4938-2716-05f4e3d2c1b0 Version: $LATEST\n",
+    "END RequestId: 0f9e8d7c-6b5a-4938-2716-05f4e3d2c1b0\n",
+    "REPORT RequestId: 0f9e8d7c-6b5a-4938-2716-05f4e3d2c1b0\tDuration: 61.05 ms\t"
+    "Billed Duration: 62 ms\tMemory Size: 512 MB\tMax Memory Used: 98 MB\t\n",
+)
+LOG_EVENT_OVERHEAD = 26  # bytes CloudWatch Logs counts per event on top of its message
+
+
+def measure_idle_tick(runs: int = 40) -> tuple[TickUsage, dict[str, float], list[str]]:
+    """A real tick with nothing to poll: the built poller handler (functions/poller/app.py)
+    against moto server over HTTP on 127.0.0.1, warm; its log output captured byte for byte,
+    its DynamoDB capacity metered, its wall time per invocation measured."""
+    import contextlib
+    import io
+    import logging
+    from datetime import UTC, datetime
+
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    from releasewatch.clock import SystemClock
+    from releasewatch.store.dynamodb import create_table, dynamodb_client
+    from tests.integration.lambda_support import LambdaContext, import_handler, load_event
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    env = {
+        "AWS_ENDPOINT_URL": f"http://{host}:{port}",
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "TABLE_NAME": TABLE,
+        "SENDER_EMAIL": "releasewatch@example.com",
+        "ACK_SECRET_PARAMETER": "/releasewatch/ack-secret",
+        "ACK_BASE_URL": "https://abc.lambda-url.eu-west-2.on.aws/",
+        # as template.yaml's Globals set them
+        "POWERTOOLS_SERVICE_NAME": "releasewatch",
+        "POWERTOOLS_METRICS_NAMESPACE": "Releasewatch",
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        create_table(dynamodb_client(REGION), TABLE)
+        boto3.client("ssm", region_name=REGION).put_parameter(
+            Name=env["ACK_SECRET_PARAMETER"], Value="bench-" * 8, Type="SecureString"
+        )
+        boto3.setup_default_session()
+        usage = Usage()
+        before, after = _meter(usage)
+        assert boto3.DEFAULT_SESSION is not None
+        events = boto3.DEFAULT_SESSION.events
+        module = import_handler("poller")
+        clock = SystemClock()
+
+        def invoke() -> tuple[str, float]:
+            out, err = io.StringIO(), io.StringIO()
+            handler = module.logger.registered_handler
+            previous = handler.setStream(out)
+            context = LambdaContext(clock=clock, deadline=datetime.now(UTC) + timedelta(minutes=1))
+            try:
+                with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                    started = time.perf_counter()
+                    module.lambda_handler(load_event("scheduler_invoke"), context)
+                    elapsed = time.perf_counter() - started
+            finally:
+                handler.setStream(previous)
+            return out.getvalue() + err.getvalue(), elapsed
+
+        # (clients copy the session's hooks when made: register before the first invocation)
+        events.register("provide-client-params", before)
+        events.register("after-call", after)
+        invoke()  # the cold one: composes the poller, first connections
+        usage.calls.clear()
+        usage.wru = usage.rru = 0.0
+        outputs, times = [], []
+        for _ in range(runs):
+            output, elapsed = invoke()
+            outputs.append(output)
+            times.append(elapsed)
+        events.unregister("provide-client-params", before)
+        events.unregister("after-call", after)
+    finally:
+        server.stop()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    lines = [x for x in outputs[-1].splitlines(keepends=True) if x.strip()]
+    events_ = lines + list(PLATFORM_LINES)
+    log_bytes = sum(len(x.rstrip("\n").encode()) + LOG_EVENT_OVERHEAD for x in events_)
+    emf_metrics = set()
+    for line in lines:
+        if '"_aws"' in line:
+            for definition in json.loads(line)["_aws"]["CloudWatchMetrics"]:
+                emf_metrics.update(m["Name"] for m in definition["Metrics"])
+    median_ms = statistics.median(times) * 1000
+    tick = TickUsage(
+        billed_ms=math.ceil(median_ms),
+        log_bytes=log_bytes,
+        wru=usage.wru / runs,
+        rru=usage.rru / runs,
+        continuous_metrics=len(emf_metrics),
+    )
+    calls = {k: v / runs for k, v in usage.calls.items()}
+    return tick, calls, [x.rstrip("\n") for x in events_]
 
 
 def first_build_ms(runs: int = 5) -> list[float]:
@@ -279,14 +413,54 @@ def main() -> None:
     idle_month = idle.cost() / 60 * INVOCATIONS_PER_MONTH
     print(f"    = ${idle_month:.3f} a month for each release kept pushed but not yet near")
 
-    fixed = (
-        INVOCATIONS_PER_MONTH
-        * (PRICE_LAMBDA_REQUEST + BASE_INVOCATION_S * POLLER_GB * PRICE_LAMBDA_GB_S_ARM)
-        + ALARMS * PRICE_ALARM
-        + CUSTOM_METRICS * PRICE_CUSTOM_METRIC
+    print("== AWS: fixed monthly cost (nothing late, nothing sent; template.yaml defaults) ==")
+    tick, calls, logged = measure_idle_tick()
+    print(
+        f"  measured, a warm tick with nothing to poll (moto server on 127.0.0.1): median "
+        f"{tick.billed_ms:.0f} ms; {tick.wru:.1f} WRU + {tick.rru:.1f} RRU; "
+        f"{tick.log_bytes:.0f} log bytes in {len(logged)} events "
+        f"({', '.join(f'{k} {v:g}' for k, v in sorted(calls.items()))} per tick); "
+        f"{tick.continuous_metrics} custom metrics"
     )
-    print("== AWS: monthly estimate (USD, us-east-1 prices; SMS to UK numbers) ==")
-    print(f"  fixed: schedule every minute, alarms, EMF metrics: ${fixed:.2f}")
+    for line in logged:
+        print(f"    | {line[:150]}{'...' if len(line) > 150 else ''}")
+    print(
+        "    (AWS's in-region DynamoDB round trips are a few ms slower than moto on loopback: "
+        "the rows below also give 3x the measured time)"
+    )
+    inv = inventory()
+    print(
+        f"  template: {len(inv.alarms)} alarms reading {inv.alarm_metrics} metrics "
+        f"({', '.join(a.name for a in inv.alarms)}); not deployed by default: "
+        f"{', '.join(inv.skipped) or 'none'}; custom metrics alarms read: "
+        f"{', '.join(n for _, n in sorted(inv.custom_metrics))}; Tracing={inv.tracing}; "
+        f"poller {inv.poller_memory_mb} MB"
+    )
+    print(f"  prices: {PRICES_DATE}; free tier = the always-free allowances, shown apart")
+    lines = fixed_monthly(inv, tick)
+    for row in table(lines):
+        print(row)
+    fixed, _ = total(lines)
+    slow, _ = total(
+        fixed_monthly(inv, TickUsage(**{**tick.__dict__, "billed_ms": 3 * tick.billed_ms}))
+    )
+    verdict = "ok" if fixed < TARGET_USD else "OVER TARGET"
+    print(f"  = ${fixed:.2f} list ({verdict}); ${slow:.2f} if a tick takes 3x as long on AWS")
+    for label, params in (
+        (
+            "with ApiReservedConcurrency set (+ the ApiThrottles alarm)",
+            {"ApiReservedConcurrency": 5},
+        ),
+        ("with Tracing=Active", {"Tracing": "Active"}),
+    ):
+        extra, extra_free = total(fixed_monthly(inventory(**params), tick))
+        print(f"  {label}: ${extra:.2f} list, ${extra_free:.2f} after the free tier")
+    print(
+        "  not in it: a custom metric costs $0.30/730 = $0.0004 for each hour it has data "
+        "(Problems, sent only when something is wrong); SQS, SNS and SSM standard parameters "
+        "are free at this volume; table storage and PITR grow with the history kept"
+    )
+    print("== AWS: monthly estimate with releases (USD, eu-west-2 list prices; SMS to the UK) ==")
     for n in (10, 50, 200):
         on_time = n * usages["on time"].cost()
         late = n * usages["2.5 h late"].cost()

@@ -648,3 +648,25 @@ def test_the_layer_pins_exactly_what_it_ships_and_no_second_botocore() -> None:
         assert importlib.metadata.version(name) == version, name
     # ...and the runtime's boto3/botocore pair is the only one
     assert not {"boto3", "botocore", "s3transfer", "aws-xray-sdk"} & closure
+
+
+def test_samconfig_names_only_template_parameters_and_says_how_sam_finds_it(
+    sam: dict[str, Any],
+) -> None:
+    import tomllib
+
+    path = ROOT / "infra" / "samconfig.toml"
+    config = tomllib.loads(path.read_text())
+    deploy = config["default"]["deploy"]["parameters"]
+    given = {item.split("=", 1)[0] for item in deploy["parameter_overrides"]}
+    # a name the template lacks fails the deploy ("Parameters: [...] do not exist")
+    assert given <= set(sam["Parameters"])
+    assert {k for k, v in sam["Parameters"].items() if "Default" not in v} <= given
+    # SAM looks for samconfig.toml beside the template only: each command must name this file
+    header = [line for line in path.read_text().splitlines() if line.startswith("#")]
+    for command in ("build", "deploy"):
+        assert any(
+            f"sam {command}" in line and "--config-file infra/samconfig.toml" in line
+            for line in header
+        ), command
+    assert not (ROOT / "samconfig.toml").exists()  # else it would win silently for plain sam

@@ -1,0 +1,79 @@
+"""The fixed cost stays under issue 9's budget ($0.60 a month at eu-west-2 list price): the
+alarms and custom metrics are read from template.yaml and the code, so adding an alarm or a
+metric that breaks the budget fails here (tools/aws_cost.py; `make bench` prints the table)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from releasewatch.aws.metrics import PROBLEMS
+from tools.aws_cost import (
+    CONSERVATIVE,
+    PRICES,
+    TARGET_USD,
+    fixed_monthly,
+    inventory,
+    total,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+ALARM_METRICS_BUDGET = 4  # $0.40 of the $0.60 at the default parameters
+CUSTOM_METRICS_BUDGET = 1
+
+
+def test_the_default_stack_costs_under_the_target_at_list_price() -> None:
+    listed, free = total(fixed_monthly(inventory(), CONSERVATIVE))
+    assert listed < TARGET_USD, f"${listed:.3f} a month at list price"
+    assert free < listed  # the free tier is shown apart, never netted into the list price
+
+
+def test_the_alarm_and_custom_metric_counts_stay_within_what_the_budget_allows() -> None:
+    inv = inventory()
+    assert inv.alarm_metrics <= ALARM_METRICS_BUDGET, [a.name for a in inv.alarms]
+    assert len(inv.custom_metrics) <= CUSTOM_METRICS_BUDGET, inv.custom_metrics
+    assert inv.custom_metrics == {("Releasewatch", PROBLEMS)}
+    # every alarm counted is one the default deploy creates; the optional one is priced apart
+    assert inv.skipped == ["ApiThrottlesAlarm"]
+    capped = inventory(ApiReservedConcurrency="5")
+    assert capped.alarm_metrics == inv.alarm_metrics + 1
+    extra = (
+        total(fixed_monthly(capped, CONSERVATIVE))[0] - total(fixed_monthly(inv, CONSERVATIVE))[0]
+    )
+    assert round(extra, 6) == PRICES["alarm"].usd
+
+
+def test_metric_math_alarms_are_priced_per_metric_they_read() -> None:
+    (sms,) = [a for a in inventory().alarms if a.name == "SmsSpendAlarm"]
+    assert sms.metrics == (("AWS/SNS", "SMSMonthToDateSpentUSD"),)
+
+
+def test_tracing_would_break_the_budget_so_it_is_off_by_default() -> None:
+    assert inventory().tracing == "PassThrough"
+    assert total(fixed_monthly(inventory(Tracing="Active"), CONSERVATIVE))[0] > TARGET_USD
+
+
+def test_the_code_sends_no_custom_metric_an_alarm_does_not_read() -> None:
+    # add_metric is called in one place (releasewatch/aws/metrics.py: Problems, only above 0);
+    # no handler writes EMF or calls PutMetricData itself
+    sources = [*ROOT.joinpath("functions").rglob("*.py"), *ROOT.joinpath("shared").rglob("*.py")]
+    callers = {
+        str(path.relative_to(ROOT))
+        for path in sources
+        if re.search(r"\.add_metric\(|single_metric|put_metric_data|\"_aws\"", path.read_text())
+    }
+    assert callers == {"shared/releasewatch/aws/metrics.py"}
+    for function in ("poller", "api"):
+        text = ROOT.joinpath("functions", function, "app.py").read_text()
+        assert "capture_cold_start_metric" not in text  # a second metric, with no alarm
+
+
+def test_a_real_idle_tick_stays_within_what_the_cost_test_assumes() -> None:
+    # the built-from-source poller handler against moto server: one write (the /health
+    # marker), index queries, one log line and no metric; timing is the bench's business
+    from tests.bench.bench_aws import measure_idle_tick
+
+    tick, calls, logged = measure_idle_tick(runs=3)
+    assert tick.wru <= CONSERVATIVE.wru and tick.rru <= CONSERVATIVE.rru, calls
+    assert tick.log_bytes <= CONSERVATIVE.log_bytes, logged
+    assert tick.continuous_metrics == CONSERVATIVE.continuous_metrics == 0
