@@ -524,10 +524,17 @@ def test_api_has_a_public_function_url(cfn: dict[str, Any]) -> None:
     url = cfn["Resources"]["ApiFunctionUrl"]["Properties"]
     assert url["AuthType"] == "NONE"
     assert url["TargetFunctionArn"] == {"Ref": "ApiFunction"}
-    permissions = of_type(cfn, "AWS::Lambda::Permission")
-    assert any(
-        p["Properties"]["Action"] == "lambda:InvokeFunctionUrl" for p in permissions.values()
-    )
+    # Since October 2025 a public URL needs both grants; SAM adds the second from translator
+    # 1.101.0 (SAM CLI 1.145.0), and only for calls that come through the URL
+    grants = {
+        p["Properties"]["Action"]: p["Properties"]
+        for p in of_type(cfn, "AWS::Lambda::Permission").values()
+        if p["Properties"]["FunctionName"] == {"Ref": "ApiFunction"}
+    }
+    assert set(grants) == {"lambda:InvokeFunctionUrl", "lambda:InvokeFunction"}
+    assert grants["lambda:InvokeFunctionUrl"]["FunctionUrlAuthType"] == "NONE"
+    assert grants["lambda:InvokeFunction"]["InvokedViaFunctionUrl"] is True
+    assert all(g["Principal"] == "*" for g in grants.values())
 
 
 def test_outputs_give_the_url_and_table_name(cfn: dict[str, Any]) -> None:
