@@ -27,6 +27,9 @@ HOURS_PER_MONTH = 730  # how AWS prorates a metric-month
 # Powertools caches the ack-link key for 5 minutes (aws/poller.py read_ack_secret): a warm
 # poller re-reads it, one SSM GetParameter and one KMS Decrypt (aws/ssm key), every 5 minutes.
 KEY_READS_PER_MONTH = TICKS_PER_MONTH / 5
+# The poller reads SNS's SMS spend metric once an hour (aws/sms_spend.py; more often only
+# after sending texts, which is not the fixed cost).
+SPEND_READS_PER_MONTH = TICKS_PER_MONTH / 60
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,7 @@ PRICES = {
     "logs_storage": Price(0.03, 1, "GB-month stored"),
     "scheduler": Price(1.00, 1e6, "schedule invocations", free=14e6),
     "kms": Price(0.03, 1e4, "KMS requests", free=20_000),
+    "cloudwatch_api": Price(0.01, 1000, "GetMetricStatistics requests", free=1e6),
     "xray": Price(5.00, 1e6, "traces recorded", free=100_000),
 }
 
@@ -245,6 +249,12 @@ def fixed_monthly(inv: Inventory, tick: TickUsage) -> list[Line]:
             f"{KEY_READS_PER_MONTH:,.0f} decrypts (key cached 5 min); SSM standard: free",
             p["kms"].cost(KEY_READS_PER_MONTH),
             p["kms"].free_tier_cost(KEY_READS_PER_MONTH),
+        ),
+        Line(
+            "CloudWatch API (SMS spend reads)",
+            f"{SPEND_READS_PER_MONTH:,.0f} GetMetricStatistics (hourly)",
+            p["cloudwatch_api"].cost(SPEND_READS_PER_MONTH),
+            p["cloudwatch_api"].free_tier_cost(SPEND_READS_PER_MONTH),
         ),
         Line(
             "X-Ray traces",

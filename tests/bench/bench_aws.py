@@ -263,6 +263,8 @@ def measure_idle_tick(runs: int = 40) -> tuple[TickUsage, dict[str, float], list
         "SENDER_EMAIL": "releasewatch@example.com",
         "ACK_SECRET_PARAMETER": "/releasewatch/ack-secret",
         "ACK_BASE_URL": "https://abc.lambda-url.eu-west-2.on.aws/",
+        "SMS_MONTHLY_SPEND_LIMIT_USD": "1",
+        "SMS_SPEND_ALARM_PERCENT": "80",
         # as template.yaml's Globals set them
         "POWERTOOLS_SERVICE_NAME": "releasewatch",
         "POWERTOOLS_METRICS_NAMESPACE": "Releasewatch",

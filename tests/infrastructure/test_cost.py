@@ -14,28 +14,30 @@ from tools.aws_cost import (
     TARGET_USD,
     fixed_monthly,
     inventory,
+    load_template,
     total,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-ALARM_METRICS_BUDGET = 4  # $0.40 of the $0.60 at the default parameters
+ALARM_METRICS_BUDGET = 4  # $0.40 of the $0.60, with the optional ApiThrottles alarm
 CUSTOM_METRICS_BUDGET = 1
 
 
-def test_the_default_stack_costs_under_the_target_at_list_price() -> None:
-    listed, free = total(fixed_monthly(inventory(), CONSERVATIVE))
-    assert listed < TARGET_USD, f"${listed:.3f} a month at list price"
-    assert free < listed  # the free tier is shown apart, never netted into the list price
+def test_the_stack_costs_under_the_target_at_list_price_with_or_without_an_api_cap() -> None:
+    for params in ({}, {"ApiReservedConcurrency": "5"}):
+        listed, free = total(fixed_monthly(inventory(**params), CONSERVATIVE))
+        assert listed < TARGET_USD, f"${listed:.3f} a month at list price with {params}"
+        assert free < listed  # the free tier is shown apart, never netted into the list price
 
 
 def test_the_alarm_and_custom_metric_counts_stay_within_what_the_budget_allows() -> None:
     inv = inventory()
-    assert inv.alarm_metrics <= ALARM_METRICS_BUDGET, [a.name for a in inv.alarms]
-    assert len(inv.custom_metrics) <= CUSTOM_METRICS_BUDGET, inv.custom_metrics
-    assert inv.custom_metrics == {("Releasewatch", PROBLEMS)}
-    # every alarm counted is one the default deploy creates; the optional one is priced apart
-    assert inv.skipped == ["ApiThrottlesAlarm"]
     capped = inventory(ApiReservedConcurrency="5")
+    assert capped.alarm_metrics <= ALARM_METRICS_BUDGET, [a.name for a in capped.alarms]
+    assert len(capped.custom_metrics) <= CUSTOM_METRICS_BUDGET, capped.custom_metrics
+    assert inv.custom_metrics == {("Releasewatch", PROBLEMS)}
+    # the optional alarm is created only with a cap, and priced then
+    assert inv.skipped == ["ApiThrottlesAlarm"]
     assert capped.alarm_metrics == inv.alarm_metrics + 1
     extra = (
         total(fixed_monthly(capped, CONSERVATIVE))[0] - total(fixed_monthly(inv, CONSERVATIVE))[0]
@@ -44,8 +46,32 @@ def test_the_alarm_and_custom_metric_counts_stay_within_what_the_budget_allows()
 
 
 def test_metric_math_alarms_are_priced_per_metric_they_read() -> None:
-    (sms,) = [a for a in inventory().alarms if a.name == "SmsSpendAlarm"]
-    assert sms.metrics == (("AWS/SNS", "SMSMonthToDateSpentUSD"),)
+    # CloudWatch bills an alarm per metric it reads, expressions aside
+    template = load_template()
+    template["Resources"] = {
+        "Ratio": {
+            "Type": "AWS::CloudWatch::Alarm",
+            "Properties": {
+                "Metrics": [
+                    {
+                        "Id": "e",
+                        "MetricStat": {
+                            "Metric": {"Namespace": "AWS/Lambda", "MetricName": "Errors"}
+                        },
+                    },
+                    {
+                        "Id": "i",
+                        "MetricStat": {
+                            "Metric": {"Namespace": "AWS/Lambda", "MetricName": "Invocations"}
+                        },
+                    },
+                    {"Id": "r", "Expression": "e / i"},
+                ]
+            },
+        },
+        **{k: v for k, v in template["Resources"].items() if v["Type"] != "AWS::CloudWatch::Alarm"},
+    }
+    assert inventory(template).alarm_metrics == 2
 
 
 def test_tracing_would_break_the_budget_so_it_is_off_by_default() -> None:

@@ -481,3 +481,38 @@ def test_each_invocation_records_its_tick_time_for_health(
     clock.set(clock.now() + timedelta(minutes=1))
     invoke(handler, clock)
     assert marker.last() == clock.now()
+
+
+def test_sms_spend_near_the_accounts_limit_is_a_problem_every_invocation(
+    aws: None,
+    monkeypatch: pytest.MonkeyPatch,
+    clock: FixedClock,
+    prober: ScriptedProber,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # GIVEN the stack says the limit is $1 and 80 % is a problem, and SNS reports $0.85 spent
+    monkeypatch.setenv("SMS_MONTHLY_SPEND_LIMIT_USD", "1")
+    monkeypatch.setenv("SMS_SPEND_ALARM_PERCENT", "80")
+    boto3.client("cloudwatch", region_name=REGION).put_metric_data(
+        Namespace="AWS/SNS",
+        MetricData=[
+            {
+                "MetricName": "SMSMonthToDateSpentUSD",
+                "Value": 0.85,
+                "Timestamp": clock.now() - timedelta(minutes=20),
+            }
+        ],
+    )
+    DynamoDBStore(TABLE).apply_releases([make_release()], clock.now())
+    module = import_handler("poller")
+    module.poller = Lazy(
+        lambda: build_poller(PollerSettings.from_env(), clock=clock, prober=prober)
+    )
+    # WHEN the poller runs two minutes in a row
+    for minute in (6, 7):
+        clock.set(DUE + timedelta(minutes=minute))
+        capsys.readouterr()
+        result, _ = invoke(module, clock)
+        # THEN each invocation counts it for the Problems alarm (one reading, kept)
+        assert result["sms_spend_ok"] is False
+        assert metric(emf(capsys.readouterr().out), "Problems") == [1]

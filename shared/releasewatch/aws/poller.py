@@ -32,6 +32,7 @@ from ..store.base import Store
 from .heartbeat import TickMarker
 from .lazy import Lazy
 from .settings import PollerSettings
+from .sms_spend import SmsSpendWatch
 
 __all__ = ["AckLinks", "InvocationReport", "Lazy", "Poller", "build_poller"]
 
@@ -55,6 +56,9 @@ class InvocationReport:
     transitions: list[tuple[str, str, str]] = field(default_factory=list)
     # Why acknowledge links are missing from this invocation's messages (None: they are not).
     ack_secret_problem: str | None = None
+    sms_sent: int = 0
+    # This month's SMS spend is near the account's limit, or unreadable (None: neither).
+    sms_spend_problem: str | None = None
 
     def add(self, tick: TickReport) -> None:
         self.ticks += 1
@@ -62,6 +66,7 @@ class InvocationReport:
         self.checks += len(tick.checks)
         self.live_checks += sum(1 for c in tick.checks if c.live)
         self.sent += len(tick.sent)
+        self.sms_sent += sum(1 for n in tick.sent if n.channel == "sms")
         self.failed += len(tick.failed)
         self.failed_permanently += tick.failed_permanently
         self.failed_retries += tick.failed_retries
@@ -71,9 +76,11 @@ class InvocationReport:
     def problems(self) -> int:
         """What an operator must hear about, as one number for the one custom metric (and its
         alarm): notifications failed for good, retries that failed again (failures piling up),
-        releases whose tick raised, and a missing or unusable ack-link key. 0 is healthy."""
+        releases whose tick raised, a missing or unusable ack-link key, and SMS spend near the
+        account's limit. 0 is healthy."""
         secret = 1 if self.ack_secret_problem is not None else 0
-        return self.failed_permanently + self.failed_retries + self.errors + secret
+        spend = 1 if self.sms_spend_problem is not None else 0
+        return self.failed_permanently + self.failed_retries + self.errors + secret + spend
 
     def summary(self) -> dict[str, Any]:
         """What the handler returns and logs: counts and ids, never an address."""
@@ -87,6 +94,7 @@ class InvocationReport:
             "failed_retries": self.failed_retries,
             "errors": self.errors,
             "ack_links": self.ack_secret_problem is None,
+            "sms_spend_ok": self.sms_spend_problem is None,
             "transitions": [f"{rid}: {a} -> {b}" for rid, a, b in self.transitions],
         }
 
@@ -99,11 +107,13 @@ class Poller:
         *,
         marker: TickMarker | None = None,
         ack_links: AckLinks | None = None,
+        sms_spend: SmsSpendWatch | None = None,
     ) -> None:
         self.watchdog = watchdog
         self.settings = settings
         self.marker = marker
         self.ack_links = ack_links
+        self.sms_spend = sms_spend
         self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
@@ -163,6 +173,10 @@ class Poller:
                 break
             await self.clock.sleep(delay)
             report.add(await self._tick(remaining_ms, hot))
+        if self.sms_spend is not None:
+            report.sms_spend_problem = self.sms_spend.check(
+                self.clock.now(), sent_sms=report.sms_sent > 0
+            )
         self._mark()
         return report
 
@@ -222,7 +236,12 @@ def build_poller(
     marker = (
         TickMarker(store.client, store.table_name) if isinstance(store, DynamoDBStore) else None
     )
-    return Poller(watchdog, settings, marker=marker, ack_links=refreshing)
+    sms_spend = None
+    if settings.sms_monthly_spend_limit_usd is not None:
+        sms_spend = SmsSpendWatch(
+            settings.sms_monthly_spend_limit_usd, settings.sms_spend_alarm_percent
+        )
+    return Poller(watchdog, settings, marker=marker, ack_links=refreshing, sms_spend=sms_spend)
 
 
 class AckLinks:

@@ -56,6 +56,12 @@ class PollerSettings(_EnvSettings):
     # Sending attempts per message before it is failed and its fallback runs (config's
     # defaults.max_attempts locally).
     max_attempts: int = Field(3, alias="MAX_ATTEMPTS", ge=1, le=10)
+    # The account's SNS SMS spend limit (USD) and the share of it that is a problem (template
+    # parameters SmsMonthlySpendLimitUSD and SmsSpendAlarmPercent); unset: not watched.
+    sms_monthly_spend_limit_usd: float | None = Field(
+        None, alias="SMS_MONTHLY_SPEND_LIMIT_USD", gt=0
+    )
+    sms_spend_alarm_percent: float = Field(80.0, alias="SMS_SPEND_ALARM_PERCENT", gt=0, le=100)
 
 
 class ApiSettings(_EnvSettings):
