@@ -46,7 +46,6 @@ PRICE_LAMBDA_GB_S_ARM = PRICES["lambda_gb_s"].usd
 PRICE_SES_EMAIL = 0.10 / 1000
 PRICE_SMS_UK = 0.0405  # SNS transactional SMS to the UK, per message part (varies by carrier)
 POLLER_GB = 0.5
-BASE_INVOCATION_S = 0.25  # a tick's billed time in the per-release simulation (moto, in process)
 TARGET_MS, CEILING_MS = 300, 400
 
 
@@ -91,11 +90,17 @@ class Usage:
     emails: int = 0
     sms: int = 0
 
-    def cost(self) -> float:
+    def cost(self, baseline: TickUsage | None = None) -> float:
+        """What this usage costs; with `baseline` (a tick with nothing to poll), less the empty
+        ticks' writes and reads, which the fixed cost has already counted."""
+        wru, rru, billed_s = self.wru, self.rru, self.billed_s
+        if baseline is not None:  # (its time stays in: measured in process, it is small)
+            wru = max(0.0, wru - self.invocations * baseline.wru)
+            rru = max(0.0, rru - self.invocations * baseline.rru)
         return (
-            self.wru * PRICE_WRU
-            + self.rru * PRICE_RRU
-            + self.billed_s * POLLER_GB * PRICE_LAMBDA_GB_S_ARM
+            wru * PRICE_WRU
+            + rru * PRICE_RRU
+            + billed_s * POLLER_GB * PRICE_LAMBDA_GB_S_ARM
             + self.emails * PRICE_SES_EMAIL
             + self.sms * PRICE_SMS_UK
         )
@@ -209,11 +214,12 @@ def simulate(
         while when <= end:
             clock.set(when)
             deadline = when + timedelta(seconds=60)
-            report = poller.run(lambda d=deadline: int((d - clock.now()).total_seconds() * 1000))
+            started = time.perf_counter()
+            poller.run(lambda d=deadline: int((d - clock.now()).total_seconds() * 1000))
             usage.invocations += 1
-            usage.billed_s += (
-                BASE_INVOCATION_S + max(0, report.ticks - 1) * settings.hot_interval_seconds
-            )
+            # billed: the work, measured (moto in process), plus the waits between re-polls,
+            # which the simulated clock skipped but Lambda bills
+            usage.billed_s += time.perf_counter() - started + (clock.now() - when).total_seconds()
             when += timedelta(minutes=1)
         record = store.get_release("lms-2025-07")
         assert record is not None
@@ -392,6 +398,8 @@ def main() -> None:
         " ms (the models, httpx and botocore load here, not at import)"
     )
 
+    # the empty tick first: the per-release figures below are what a release adds to it
+    tick, calls, logged = measure_idle_tick()
     print("== AWS: calls and capacity per release (moto, botocore event hooks) ==")
     scenarios = {"on time": timedelta(seconds=20), "2.5 h late": timedelta(hours=2, minutes=30)}
     usages = {}
@@ -402,7 +410,8 @@ def main() -> None:
         print(
             f"  {name}: {sum(usage.calls.values())} calls over {usage.invocations} invocations; "
             f"~{usage.wru:.0f} WRU, ~{usage.rru:.0f} RRU; {usage.emails} emails, {usage.sms} SMS; "
-            f"~{usage.billed_s:.0f} s billed at 512 MB; ${usage.cost():.4f}"
+            f"~{usage.billed_s:.0f} s billed at 512 MB; ${usage.cost(tick):.4f} over the empty "
+            "ticks"
         )
         print(f"    top calls: {top}")
 
@@ -412,11 +421,10 @@ def main() -> None:
         f"  pushed, a week ahead: {per_minute:.1f} calls and ~{idle.wru / idle.invocations:.1f} WRU"
         f" per minute ({', '.join(f'{k} {v}' for k, v in idle.calls.most_common(4))} per hour)"
     )
-    idle_month = idle.cost() / 60 * INVOCATIONS_PER_MONTH
+    idle_month = idle.cost(tick) / 60 * INVOCATIONS_PER_MONTH
     print(f"    = ${idle_month:.3f} a month for each release kept pushed but not yet near")
 
     print("== AWS: fixed monthly cost (nothing late, nothing sent; template.yaml defaults) ==")
-    tick, calls, logged = measure_idle_tick()
     print(
         f"  measured, a warm tick with nothing to poll (moto server on 127.0.0.1): median "
         f"{tick.billed_ms:.0f} ms; {tick.wru:.1f} WRU + {tick.rru:.1f} RRU; "
@@ -464,8 +472,8 @@ def main() -> None:
     )
     print("== AWS: monthly estimate with releases (USD, eu-west-2 list prices; SMS to the UK) ==")
     for n in (10, 50, 200):
-        on_time = n * usages["on time"].cost()
-        late = n * usages["2.5 h late"].cost()
+        on_time = n * usages["on time"].cost(tick)
+        late = n * usages["2.5 h late"].cost(tick)
         ahead = n * 0.5 * idle_month  # each pushed about two weeks before its 24 h lookahead
         print(
             f"  {n} releases/month: ${fixed + on_time:.2f} if all on time; "
