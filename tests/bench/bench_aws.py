@@ -320,7 +320,10 @@ def measure_idle_tick(runs: int = 40) -> tuple[TickUsage, dict[str, float], list
         events.unregister("provide-client-params", before)
         events.unregister("after-call", after)
     finally:
+        from aws_lambda_powertools.utilities import parameters
+
         server.stop()
+        parameters.clear_caches()  # the key read from this server must not outlive it
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)
