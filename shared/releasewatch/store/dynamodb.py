@@ -34,6 +34,7 @@ import secrets
 import threading
 import time
 import uuid
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -166,10 +167,28 @@ def _release_id_of(delivery_key: str) -> str:
     return release_id
 
 
+# A record whose JSON is longer than this is kept zlib-compressed (`record_z`): an iCal rota's
+# shifts, embedded in every release that names it, would otherwise outgrow a 400 KB item.
+_COMPRESS_OVER = 64 * 1024
+
+
+def _record_attr(record: ReleaseRecord) -> Item:
+    text = record.model_dump_json()
+    if len(text) <= _COMPRESS_OVER:
+        return {"record": {"S": text}}
+    packed = zlib.compress(text.encode("utf-8"), 6)
+    if len(packed) > 350_000:
+        raise StoreError(
+            f"release {record.id} is too large to store ({len(packed)} bytes compressed): "
+            "shorten the rotas it names (fewer shifts or a shorter RRULE)"
+        )
+    return {"record_z": {"B": packed}}
+
+
 def _record_item(record: ReleaseRecord) -> Item:
     item: Item = {
         **_key(record.id, "META"),
-        "record": {"S": record.model_dump_json()},
+        **_record_attr(record),
         "version": {"N": str(record.version)},
         "state": {"S": record.state.value},
         "due": {"S": _iso(record.release.due)},
@@ -181,7 +200,11 @@ def _record_item(record: ReleaseRecord) -> Item:
 
 
 def _record_from(item: Mapping[str, Any]) -> ReleaseRecord:
-    record = ReleaseRecord.model_validate_json(item["record"]["S"])
+    if "record_z" in item:
+        text = zlib.decompress(bytes(item["record_z"]["B"])).decode("utf-8")
+    else:
+        text = item["record"]["S"]
+    record = ReleaseRecord.model_validate_json(text)
     return record.model_copy(update={"version": int(item["version"]["N"])})
 
 
