@@ -56,7 +56,9 @@ contacts:
     rota: {{ics: "{base}/rota.ics"}}
   weekly:
     name: Weekday desk
-    rota: {{weekly: [{{days: [mon, tue, wed, thu, fri], from: "08:00", to: "18:00", contact: bob}}]}}
+    rota:
+      weekly:
+        - {{days: [mon, tue, wed, thu, fri], from: "08:00", to: "18:00", contact: bob}}
 chains:
   default:
     - {{after: 5m, notify: [team]}}
