@@ -281,3 +281,15 @@ def test_push_refuses_a_file_outside_the_config_folder(
     err = capsys.readouterr().err
     assert "calendars[0].csv" in err and "inside the config's folder" in err
     assert "nothing pushed" in err
+
+
+def test_a_sync_weeks_after_a_hand_written_release_was_due_still_runs(
+    handler: ModuleType, config: Path, clock: FixedClock, topic: str
+) -> None:
+    # push checked the due times; the sync must not refuse the same config a week later
+    # (the hand-written release was due on 20 July)
+    assert cli_push(config) == 0
+    clock.set(datetime(2098, 8, 1, 11, 0, tzinfo=UTC))
+    summary = invoke(handler, clock)
+    assert summary["synced"] is True, summary
+    assert told(topic) == []

@@ -56,7 +56,7 @@ class CalendarSync:
         failing = dict(before)
         summary: dict[str, Any] = {"synced": False}
         try:
-            with pushed(self.documents, now, self.fetch_rota) as config:
+            with pushed(self.documents, self.fetch_rota) as config:
                 if config is None or not config.calendars:
                     why = "no config pushed yet" if config is None else "no calendars: in it"
                     return summary | {"reason": why}

@@ -108,15 +108,16 @@ def unpacked(data: bytes) -> Iterator[Path]:
 
 
 @contextmanager
-def pushed(
-    documents: Documents, now: datetime, fetch: RotaFetch | None = None
-) -> Iterator[Config | None]:
+def pushed(documents: Documents, fetch: RotaFetch | None = None) -> Iterator[Config | None]:
     """The config last pushed, read as `sync` reads a file (None if nothing was pushed yet).
     ConfigError if it no longer reads (an iCal rota's URL fails); ValueError if damaged.
-    Its files stay on disk while the `with` block runs (a CSV calendar is read by the sync)."""
+    Its files stay on disk while the `with` block runs (a CSV calendar is read by the sync).
+
+    Due times are not checked against the present: push did that, and a hand-written release
+    due a week ago must not stop every later sync (as `run` reads its config once)."""
     data = documents.get(CONFIG)
     if data is None:
         yield None
         return
     with unpacked(data) as path:
-        yield load_config(path, now=now, fetch=fetch)
+        yield load_config(path, fetch=fetch)
