@@ -293,3 +293,32 @@ def test_a_sync_weeks_after_a_hand_written_release_was_due_still_runs(
     summary = invoke(handler, clock)
     assert summary["synced"] is True, summary
     assert told(topic) == []
+
+
+def test_a_rota_changed_at_its_url_reaches_the_releases_at_the_next_sync(
+    handler: ModuleType, config: Path, clock: FixedClock, site: Site
+) -> None:
+    assert cli_push(config) == 0
+    invoke(handler, clock)
+    site.rota = ROTA_ICS.replace("[L1] alice", "[L1] bob")  # alice swapped her week with bob
+    clock.set(NOW + timedelta(hours=6))
+    invoke(handler, clock)
+    for rid in (MONTHLY, "handwritten"):
+        record = DynamoDBStore(TABLE).get_release(rid)
+        assert record is not None
+        step_at = datetime(2098, 7, 16, 8, 40, tzinfo=UTC)
+        assert on_call(record.release.contacts["oncall"].rota, step_at) == ("bob",), rid
+
+
+def test_without_calendars_the_sync_still_rereads_a_rota_url(
+    handler: ModuleType, config: Path, clock: FixedClock, site: Site
+) -> None:
+    text = config.read_text()
+    config.write_text(text[: text.index("calendars:")] + text[text.index("releases:") :])
+    assert cli_push(config) == 0
+    site.rota = ROTA_ICS.replace("[L1] alice", "[L1] bob")
+    assert invoke(handler, clock)["synced"] is True
+    record = DynamoDBStore(TABLE).get_release("handwritten")
+    assert record is not None
+    at = datetime(2098, 7, 16, 8, 40, tzinfo=UTC)
+    assert on_call(record.release.contacts["oncall"].rota, at) == ("bob",)

@@ -57,9 +57,9 @@ class CalendarSync:
         summary: dict[str, Any] = {"synced": False}
         try:
             with pushed(self.documents, self.fetch_rota) as config:
-                if config is None or not config.calendars:
-                    why = "no config pushed yet" if config is None else "no calendars: in it"
-                    return summary | {"reason": why}
+                if config is None:
+                    return summary | {"reason": "no config pushed yet"}
+                # Without calendars too: an iCal rota given by URL is re-read and applied.
                 resync = Resync(
                     config, self.store, TableImports(self.documents, self.clock),
                     console=self.tell_ops,
