@@ -6,6 +6,7 @@ the real clock."""
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -319,6 +320,21 @@ def test_without_calendars_the_sync_still_rereads_a_rota_url(
     site.rota = ROTA_ICS.replace("[L1] alice", "[L1] bob")
     assert invoke(handler, clock)["synced"] is True
     record = DynamoDBStore(TABLE).get_release("handwritten")
+    assert record is not None
+    at = datetime(2098, 7, 16, 8, 40, tzinfo=UTC)
+    assert on_call(record.release.contacts["oncall"].rota, at) == ("bob",)
+
+
+def test_an_ical_rota_file_beside_the_config_is_pushed_with_it(
+    handler: ModuleType, config: Path, clock: FixedClock
+) -> None:
+    (config.parent / "rota.ics").write_text(ROTA_ICS.replace("[L1] alice", "[L1] bob"))
+    text = config.read_text()
+    config.write_text(re.sub(r'rota: \{ics: "[^"]+"\}', 'rota: {ics: "rota.ics"}', text))
+    assert cli_push(config) == 0
+    (config.parent / "rota.ics").unlink()  # the sync reads the pushed copy, not this file
+    assert invoke(handler, clock)["synced"] is True
+    record = DynamoDBStore(TABLE).get_release(MONTHLY)
     assert record is not None
     at = datetime(2098, 7, 16, 8, 40, tzinfo=UTC)
     assert on_call(record.release.contacts["oncall"].rota, at) == ("bob",)
