@@ -96,3 +96,28 @@ def test_a_table_document_is_replaced_whole_and_leaves_no_old_chunks(tmp_path: P
     failing.save({"govuk:ipo": "status 503"}, NOW)
     assert failing.load() == {"govuk:ipo": "status 503"}
     stores.close()
+
+
+def test_a_reader_overtaken_by_a_writer_reads_the_new_version(tmp_path: Path) -> None:
+    stores = moto_dynamodb_store(tmp_path)
+    store = next(stores)
+    docs = Documents(store.client, store.table_name)
+    docs.put("doc", b"first", NOW)
+
+    class Overtaken:
+        """The first chunk read comes after another writer replaced the document."""
+
+        def __init__(self) -> None:
+            self.done = False
+
+        def get_item(self, **kwargs: object) -> object:
+            key = kwargs["Key"]
+            assert isinstance(key, dict)
+            if key["SK"]["S"].startswith("CHUNK#") and not self.done:
+                self.done = True
+                docs.put("doc", b"second", NOW)  # deletes the chunks the reader was after
+            return store.client.get_item(**kwargs)
+
+    reader = Documents(Overtaken(), store.table_name)
+    assert reader.get("doc") == b"second"
+    stores.close()

@@ -39,24 +39,32 @@ class Documents:
 
     def get(self, name: str) -> bytes | None:
         """The document's bytes, or None if it was never saved. ValueError if it is damaged."""
-        head = self.client.get_item(
-            TableName=self.table_name, Key=_key(name, "HEAD"), ConsistentRead=True
-        ).get("Item")
-        if head is None:
-            return None
-        gen, count = head["generation"]["S"], int(head["chunks"]["N"])
+        for _ in range(3):  # a writer replacing it meanwhile deletes the chunks we were reading
+            head = self.client.get_item(
+                TableName=self.table_name, Key=_key(name, "HEAD"), ConsistentRead=True
+            ).get("Item")
+            if head is None:
+                return None
+            parts = self._chunks(name, head["generation"]["S"], int(head["chunks"]["N"]))
+            if parts is not None:
+                break
+        else:
+            raise ValueError(f"stored {name}: a chunk its head names is missing")
+        try:
+            return zlib.decompress(b"".join(parts))
+        except zlib.error as exc:
+            raise ValueError(f"stored {name} is damaged: {exc}") from None
+
+    def _chunks(self, name: str, gen: str, count: int) -> list[bytes] | None:
         parts = []
         for i in range(count):
             item = self.client.get_item(
                 TableName=self.table_name, Key=_key(name, _chunk(gen, i)), ConsistentRead=True
             ).get("Item")
             if item is None:
-                raise ValueError(f"stored {name}: chunk {i} of {count} is missing")
+                return None
             parts.append(bytes(item["data"]["B"]))
-        try:
-            return zlib.decompress(b"".join(parts))
-        except zlib.error as exc:
-            raise ValueError(f"stored {name} is damaged: {exc}") from None
+        return parts
 
     def put(self, name: str, data: bytes, now: datetime) -> None:
         packed = zlib.compress(data, 6)

@@ -96,7 +96,11 @@ def run(args: argparse.Namespace) -> int:
         + (f", and kept {imported} imported from its calendars" if imported else "")
     )
     if config.calendars:
-        print("  the calendars are synced on AWS every 6 hours and at 08:00 on working days")
+        print(
+            "  its calendars are imported by the stack's sync function (every 6 hours by "
+            "default, and at 08:00 UK time on weekdays); to import them now: aws lambda "
+            "invoke --function-name <SyncFunctionName output> out.json"
+        )
     for release_id in removed:
         print(f"  deactivated {release_id} (no longer in the config)")
     return 0
