@@ -61,6 +61,9 @@ ACTIVE_INDEX = "active-index"
 RELEASES_INDEX = "releases-index"
 TTL_ATTRIBUTE = "expires_at"
 TRANSACTION_LIMIT = 100  # TransactWriteItems' documented maximum number of actions
+# ...and its 4 MB aggregate size: releases naming an iCal rota (tens of KB each, compressed)
+# are committed in smaller transactions, with a margin for the keys and conditions.
+TRANSACTION_BYTES = 3 * 1024 * 1024
 _BATCH_GET_LIMIT = 100
 _BATCH_WRITE_LIMIT = 25
 _ACTIVE = "ACTIVE"
@@ -158,6 +161,24 @@ def _pk(release_id: str) -> str:
 
 def _key(release_id: str, sk: str) -> Item:
     return {"PK": {"S": _pk(release_id)}, "SK": {"S": sk}}
+
+
+def _chunked(writes: list[_Write], count: int, size: int) -> list[list[_Write]]:
+    """Consecutive groups of at most `count` writes and (roughly) `size` bytes of items."""
+    chunks: list[list[_Write]] = []
+    current: list[_Write] = []
+    used = 0
+    for write in writes:
+        body = next(iter(write.action.values()))
+        weight = len(repr(body.get("Item", body.get("Key"))))  # an upper bound of its bytes
+        if current and (len(current) >= count or used + weight > size):
+            chunks.append(current)
+            current, used = [], 0
+        current.append(write)
+        used += weight
+    if current:
+        chunks.append(current)
+    return chunks
 
 
 def _release_id_of(delivery_key: str) -> str:
@@ -414,8 +435,7 @@ class DynamoDBStore:
         return delete
 
     def _commit(self, writes: list[_Write]) -> None:
-        size = self._transaction_limit
-        chunks = [writes[i : i + size] for i in range(0, len(writes), size)]
+        chunks = _chunked(writes, self._transaction_limit, TRANSACTION_BYTES)
         done: list[_Write] = []
         for chunk in chunks:
             try:
