@@ -34,9 +34,9 @@ RRULE:FREQ=DAILY
 END:VEVENT
 END:VCALENDAR
 """
-# Half-hour shifts alternating between two people, from three weeks before the due date:
-# ~3,000 shifts inside the window, a record far above 64 KB.
-HALF_HOURLY = b"""\
+# Twenty-minute shifts rotating between three people, from three weeks before the due date:
+# ~3,700 shifts inside the window, a record far above DynamoDB's 400 KB item limit.
+DENSE = b"""\
 BEGIN:VCALENDAR
 VERSION:2.0
 PRODID:-//example//rota//EN
@@ -44,13 +44,20 @@ BEGIN:VEVENT
 UID:a@example.com
 SUMMARY:web_publisher
 DTSTART:20250626T000000Z
-DTEND:20250626T003000Z
+DTEND:20250626T002000Z
 RRULE:FREQ=HOURLY
 END:VEVENT
 BEGIN:VEVENT
 UID:b@example.com
 SUMMARY:lead_official
-DTSTART:20250626T003000Z
+DTSTART:20250626T002000Z
+DTEND:20250626T004000Z
+RRULE:FREQ=HOURLY
+END:VEVENT
+BEGIN:VEVENT
+UID:c@example.com
+SUMMARY:stats_team
+DTSTART:20250626T004000Z
 DTEND:20250626T010000Z
 RRULE:FREQ=HOURLY
 END:VEVENT
@@ -94,9 +101,9 @@ def test_a_release_keeps_the_rota_shifts_of_the_month_around_its_due_time(
 def test_a_release_naming_a_dense_rota_is_stored_whole_and_survives_updates(
     store: Store,
 ) -> None:
-    release = _release(HALF_HOURLY)
+    release = _release(DENSE)
     rota = release.contacts["oncall"].rota
-    assert rota is not None and len(rota.shifts) > 2500
+    assert rota is not None and len(rota.shifts) > 3500
     store.apply_releases([release], NOW)
     record = store.get_release("lms-2025-07")
     assert record is not None and record.release == release
@@ -105,5 +112,6 @@ def test_a_release_naming_a_dense_rota_is_stored_whole_and_survives_updates(
     assert active.release == release and active.version == updated.version
     stored = active.release.contacts["oncall"].rota
     assert stored is not None
-    assert on_call(stored, DUE + timedelta(minutes=10)) == ("lead_official",)  # 08:40 UTC
+    assert on_call(stored, DUE) == ("lead_official",)  # 08:30 UTC
+    assert on_call(stored, DUE + timedelta(minutes=10)) == ("stats_team",)  # 08:40 UTC
     assert on_call(stored, DUE + timedelta(minutes=35)) == ("web_publisher",)  # 09:05 UTC
