@@ -3,6 +3,7 @@
     build/package/layer/python/    shared/requirements.txt (pinned) + the releasewatch package
     build/package/poller/          functions/poller/ (CodeUri; it has no requirements of its own)
     build/package/api/             functions/api/
+    build/package/sync/            functions/sync/ (the calendar sync)
 
 By default for the template's runtime and architecture (python3.13, arm64): pip fetches
 manylinux2014_aarch64 CPython 3.13 wheels (`--platform --implementation --python-version
@@ -24,7 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 LIMIT = 250 * 1024 * 1024  # Lambda: function + all its layers, unzipped (262,144,000 bytes)
-FUNCTIONS = ("poller", "api")
+FUNCTIONS = ("poller", "api", "sync")
 RUNTIME_PYTHON = "3.13"  # template.yaml Globals: Runtime python3.13
 PLATFORM = "manylinux2014_aarch64"  # Architectures: [arm64]
 _SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", ".mypy_cache")

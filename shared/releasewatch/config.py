@@ -8,6 +8,7 @@ See infra/releasewatch.example.yaml for an annotated example of every field.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from pathlib import Path as FsPath
@@ -44,6 +45,10 @@ DEFAULT_CACHE_BUST_PARAM = "rwcb"
 # it is almost always a copy-paste of last month's entry, and would start its chain at once.
 PAST_DUE_LIMIT = timedelta(days=7)
 _DUE_YEARS = (2000, 2099)
+# Reads an iCal rota given by URL: (url, local_mode) → the body; rota.RotaError if it cannot.
+# Without one (the default) a rota must be a file; push and the AWS sync pass
+# rota_fetch.fetch_rota (the calendar fetcher's guard and limits).
+RotaFetch = Callable[[str, bool], bytes]
 
 
 def _cache_bust(value: Any) -> Any:
@@ -147,7 +152,9 @@ class Config:
     sync_every: timedelta = timedelta(hours=6)  # `run` re-syncs the calendars this often
 
 
-def load_config(path: str | FsPath, now: datetime | None = None) -> Config:
+def load_config(
+    path: str | FsPath, now: datetime | None = None, *, fetch: RotaFetch | None = None
+) -> Config:
     """Read and validate a config file; raises ConfigError listing every problem.
     `now` (from the caller's clock) enables the checks of due times against the present."""
     file = str(path)
@@ -155,10 +162,16 @@ def load_config(path: str | FsPath, now: datetime | None = None) -> Config:
         data = FsPath(path).read_bytes()
     except OSError as exc:
         raise ConfigError([ConfigProblem("", f"cannot read: {exc.strerror}", file=file)]) from None
-    return parse_config(decode(data, file), file, now=now)
+    return parse_config(decode(data, file), file, now=now, fetch=fetch)
 
 
-def parse_config(text: str, file: str = "<config>", now: datetime | None = None) -> Config:
+def parse_config(
+    text: str,
+    file: str = "<config>",
+    now: datetime | None = None,
+    *,
+    fetch: RotaFetch | None = None,
+) -> Config:
     doc = load_yaml(text, file)
     problems: list[ConfigProblem] = list(doc.problems)
     warnings: list[ConfigProblem] = []
@@ -215,7 +228,7 @@ def parse_config(text: str, file: str = "<config>", now: datetime | None = None)
             data["rota"] = Rota()  # checked below; the placeholder lets the fields validate
         contact = validate(ContactIn, {"id": cid, **data}, ("contacts", cid))
         if contact is not None and rota_spec is not None:
-            read = _rota(rota_spec, file, ("contacts", cid, "rota"), problem)
+            read = _rota(rota_spec, file, ("contacts", cid, "rota"), problem, fetch, local_mode)
             contact = contact.model_copy(update={"rota": read}) if read is not None else None
         if contact is not None:
             contacts[cid] = Contact(**contact.model_dump())
@@ -451,9 +464,17 @@ def _calendars(
     return calendars, series
 
 
-def _rota(spec: Any, file: str, at: Path, problem: Any) -> Rota | None:
-    """`rota: {weekly: [...]}` or `rota: {ics: FILE, override: FILE}` (paths relative to the
-    config file). Read now, so a bad rota is a config error, never a failed tick."""
+def _rota(
+    spec: Any,
+    file: str,
+    at: Path,
+    problem: Any,
+    fetch: RotaFetch | None = None,
+    local_mode: bool = False,
+) -> Rota | None:
+    """`rota: {weekly: [...]}` or `rota: {ics: FILE-or-URL, override: FILE-or-URL}` (paths
+    relative to the config file). Read now, so a bad rota is a config error, never a failed
+    tick."""
     if not isinstance(spec, dict) or len({"weekly", "ics"} & spec.keys()) != 1:
         problem(at, "expected {weekly: [...]} or {ics: FILE, override: FILE}")
         return None
@@ -465,19 +486,33 @@ def _rota(spec: Any, file: str, at: Path, problem: Any) -> Rota | None:
         if "weekly" in spec:
             return rota.weekly(spec["weekly"])
         base = FsPath(file).parent
-        main = _read_rota_file(base, spec["ics"], (*at, "ics"))
+        main = _read_rota_file(base, spec["ics"], (*at, "ics"), fetch, local_mode)
         extra_cal = spec.get("override")
-        override = _read_rota_file(base, extra_cal, (*at, "override")) if extra_cal else None
+        override = (
+            _read_rota_file(base, extra_cal, (*at, "override"), fetch, local_mode)
+            if extra_cal
+            else None
+        )
         return rota.ics(main, override)
     except rota.RotaError as exc:
         problem(at, str(exc))
         return None
 
 
-def _read_rota_file(base: FsPath, name: Any, at: Path) -> bytes:
+def _read_rota_file(
+    base: FsPath, name: Any, at: Path, fetch: RotaFetch | None = None, local_mode: bool = False
+) -> bytes:
+    if isinstance(name, str) and "://" in name and fetch is not None:
+        try:
+            return fetch(name, local_mode)
+        except rota.RotaError as exc:
+            raise rota.RotaError(f"{format_path(at)}: {exc}") from None
     if not isinstance(name, str) or "://" in name:
-        # A rota from a URL is not supported yet: a file path only.
-        raise rota.RotaError(f"{format_path(at)}: expected a file path (URLs are not supported)")
+        # A rota from a URL is read by push and the AWS sync (which pass `fetch`) only.
+        raise rota.RotaError(
+            f"{format_path(at)}: expected a file path (URLs are not supported by run and sync "
+            "yet; push and the AWS sync read them)"
+        )
     try:
         return (base / name).read_bytes()
     except OSError as exc:

@@ -18,6 +18,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -256,6 +257,10 @@ class Readiness(Frozen):
     escalate_to: tuple[str, ...] = ()  # contact ids told when nobody confirmed by escalate_at
 
 
+# A release keeps the iCal rota shifts this close to its due time (Release._rota_shifts_near_due).
+ROTA_WINDOW = timedelta(days=31)
+
+
 class Release(Frozen):
     """A release with every default resolved and its chain and contacts embedded."""
 
@@ -278,6 +283,35 @@ class Release(Frozen):
     # the release is live when this page is, whether or not the announcement redirects to it.
     publication_url: str | None = None
     readiness: Readiness | None = None  # None: no readiness reminder for this release
+
+    @field_validator("contacts")
+    @classmethod
+    def _rota_shifts_near_due(
+        cls, v: dict[str, Contact], info: ValidationInfo
+    ) -> dict[str, Contact]:
+        """Keep only the iCal rota shifts within ROTA_WINDOW of the due time: a repeating event
+        expands to years of shifts, and every release naming the rota is stored with it and
+        read on every tick. A month either side covers the readiness reminder (Easter,
+        Christmas) and weeks of steps and repeats; a later one finds nobody on call and goes,
+        said so, to the chain's first step."""
+        due = info.data.get("due")
+        if due is None:
+            return v
+        low, high = due - ROTA_WINDOW, due + ROTA_WINDOW
+        out = dict(v)
+        for cid, contact in v.items():
+            rota = contact.rota
+            if rota is None or rota.source != "ics":
+                continue
+            keep = tuple(
+                s
+                for s in rota.shifts
+                if s.start is None or s.end is None or (s.end > low and s.start < high)
+            )
+            if len(keep) != len(rota.shifts):
+                trimmed = rota.model_copy(update={"shifts": keep})
+                out[cid] = contact.model_copy(update={"rota": trimmed})
+        return out
 
     @model_validator(mode="after")
     def _chain_contacts_known(self) -> Release:

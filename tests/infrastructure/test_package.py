@@ -233,3 +233,34 @@ def test_the_built_handlers_alert_acknowledge_and_show_the_dashboard(
     assert ack_done["statusCode"] == 200 and "Acknowledged" in ack_done["body"]
     events = DynamoDBStore(TABLE).events("lms-2025-07")
     assert [e.contact_id for e in events if e.kind.value == "acknowledged"] == ["web_publisher"]
+
+
+def test_the_built_sync_imports_the_pushed_calendar(
+    build: Path, moto: dict[str, str], tmp_path: Path
+) -> None:
+    from releasewatch.aws import pushed_config
+    from releasewatch.aws.blobs import Documents
+    from releasewatch.config import load_config
+
+    # GIVEN a pushed config whose calendar is a CSV file beside it (no network needed)
+    client = dynamodb_client(REGION)
+    create_table(client, TABLE, wait=False)
+    (tmp_path / "releases.csv").write_text(
+        "id,title,url,due\nown-list,Our own list,https://example.org/stats/own,2098-07-21 09:30\n"
+    )
+    cfg = tmp_path / "rw.yaml"
+    cfg.write_text(
+        "defaults: {chain: default}\n"
+        "contacts: {team: {name: Stats team, email: team@example.com}}\n"
+        "chains: {default: [{after: 5m, notify: [team]}]}\n"
+        "calendars: [{csv: releases.csv}]\n"
+        "releases: []\n"
+    )
+    data = pushed_config.bundle(cfg, load_config(cfg))
+    pushed_config.save(Documents(client, TABLE), data, datetime.now(UTC))
+    # WHEN the built sync function runs on its schedule's event
+    (summary,) = run_built(build, moto, "sync", [event("scheduler_invoke")])
+    # THEN it imported the release with the layer alone (icalendar, holidays and all)
+    assert summary["synced"] is True and summary["counts"] == {"add": 1}, summary
+    store = DynamoDBStore(TABLE, client=client)
+    assert [r.id for r in store.active_releases()] == ["own-list"]

@@ -56,6 +56,14 @@ def statements(cfn: dict[str, Any], role: str) -> list[dict[str, Any]]:
     return [s for p in policies for s in p["PolicyDocument"]["Statement"]]
 
 
+def schedules_of(cfn: dict[str, Any], function: str) -> list[dict[str, Any]]:
+    return [
+        s
+        for s in of_type(cfn, "AWS::Scheduler::Schedule").values()
+        if s["Properties"]["Target"]["Arn"] == {"Fn::GetAtt": [function, "Arn"]}
+    ]
+
+
 def actions(statement: dict[str, Any]) -> list[str]:
     action = statement["Action"]
     return [action] if isinstance(action, str) else list(action)
@@ -86,7 +94,7 @@ def test_template_passes_cfn_lint() -> None:
 
 def test_functions_run_a_current_python_on_arm64(cfn: dict[str, Any]) -> None:
     functions = of_type(cfn, "AWS::Lambda::Function")
-    assert set(functions) == {"PollerFunction", "ApiFunction"}
+    assert set(functions) == {"PollerFunction", "ApiFunction", "SyncFunction"}
     for name, fn in functions.items():
         assert fn["Properties"]["Runtime"] in ("python3.12", "python3.13"), name
         assert fn["Properties"]["Architectures"] == ["arm64"], name
@@ -102,7 +110,7 @@ def test_shared_code_ships_as_a_layer_that_sam_build_installs(sam: dict[str, Any
     for package in ("httpx", "pydantic", "PyYAML", "aws-lambda-powertools", "python-docx"):
         assert package in requirements
     assert (ROOT / "shared" / "releasewatch" / "__init__.py").exists()
-    for fn in ("PollerFunction", "ApiFunction"):
+    for fn in ("PollerFunction", "ApiFunction", "SyncFunction"):
         handler_dir = ROOT / sam["Resources"][fn]["Properties"]["CodeUri"]
         assert (handler_dir / "app.py").exists(), fn
 
@@ -111,7 +119,7 @@ def test_shared_code_ships_as_a_layer_that_sam_build_installs(sam: dict[str, Any
 
 
 def test_poller_runs_every_minute(cfn: dict[str, Any]) -> None:
-    (schedule,) = of_type(cfn, "AWS::Scheduler::Schedule").values()
+    schedule = schedules_of(cfn, "PollerFunction")[0]
     props = schedule["Properties"]
     # cfn-lint does not catch "rate(1 minutes)" or "rate(5 minute)": check the text itself
     assert props["ScheduleExpression"] == "rate(1 minute)"
@@ -121,7 +129,7 @@ def test_poller_runs_every_minute(cfn: dict[str, Any]) -> None:
 
 
 def test_schedule_retries_briefly_then_dead_letters(cfn: dict[str, Any]) -> None:
-    (schedule,) = of_type(cfn, "AWS::Scheduler::Schedule").values()
+    schedule = schedules_of(cfn, "PollerFunction")[0]
     target = schedule["Properties"]["Target"]
     retry = target["RetryPolicy"]
     # a tick older than two minutes is superseded by the next one
@@ -131,13 +139,90 @@ def test_schedule_retries_briefly_then_dead_letters(cfn: dict[str, Any]) -> None
 
 
 def test_failed_poller_invocations_go_to_an_on_failure_destination(cfn: dict[str, Any]) -> None:
-    (config,) = of_type(cfn, "AWS::Lambda::EventInvokeConfig").values()
+    (config,) = [
+        c
+        for c in of_type(cfn, "AWS::Lambda::EventInvokeConfig").values()
+        if c["Properties"]["FunctionName"] == {"Ref": "PollerFunction"}
+    ]
     props = config["Properties"]
-    assert props["FunctionName"] == {"Ref": "PollerFunction"}
     assert props["MaximumRetryAttempts"] <= 1
     assert props["DestinationConfig"]["OnFailure"]["Destination"] == {
         "Fn::GetAtt": ["FailedTicksQueue", "Arn"]
     }
+
+
+def test_poller_has_exactly_one_schedule(cfn: dict[str, Any]) -> None:
+    assert len(schedules_of(cfn, "PollerFunction")) == 1
+
+
+# -- the calendar sync --------------------------------------------------------------------------
+
+
+def _sync_schedules(cfn: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        s["Properties"]["Name"]["Fn::Sub"]: s["Properties"]
+        for s in schedules_of(cfn, "SyncFunction")
+    }
+
+
+def test_the_calendar_sync_runs_every_6_hours_by_default(
+    cfn: dict[str, Any], sam: dict[str, Any]
+) -> None:
+    props = _sync_schedules(cfn)["${AWS::StackName}-sync"]
+    assert props["ScheduleExpression"] == {"Fn::Sub": "rate(${SyncIntervalMinutes} minutes)"}
+    parameter = sam["Parameters"]["SyncIntervalMinutes"]
+    assert parameter["Default"] == 360  # 6 hours
+    # "rate(1 minutes)" is refused by Scheduler and unchecked by cfn-lint: plural only
+    assert parameter["MinValue"] >= 2
+    assert re.fullmatch(r"rate\(\d+ minutes\)", f"rate({parameter['Default']} minutes)")
+    assert props["FlexibleTimeWindow"] == {"Mode": "OFF"}
+
+
+def test_the_calendar_sync_also_runs_at_8_uk_time_each_working_day(cfn: dict[str, Any]) -> None:
+    from zoneinfo import ZoneInfo
+
+    props = _sync_schedules(cfn)["${AWS::StackName}-sync-morning"]
+    # cfn-lint checks neither the cron fields nor the zone: minute 0, hour 8, Monday to Friday
+    assert props["ScheduleExpression"] == "cron(0 8 ? * MON-FRI *)"
+    fields = props["ScheduleExpression"].removeprefix("cron(").removesuffix(")").split()
+    assert len(fields) == 6 and fields[:2] == ["0", "8"] and fields[4] == "MON-FRI"
+    # 08:00 in London all year (BST in summer), not 08:00 UTC
+    assert props["ScheduleExpressionTimezone"] == "Europe/London"
+    assert ZoneInfo(props["ScheduleExpressionTimezone"]).key == "Europe/London"
+
+
+def test_the_sync_gets_an_event_shaped_like_the_handler_tests_use(cfn: dict[str, Any]) -> None:
+    import json
+
+    fixture = json.loads((ROOT / "tests" / "events" / "scheduler_invoke.json").read_text())
+    for name, props in _sync_schedules(cfn).items():
+        text = props["Target"]["Input"]
+        sent = json.loads(re.sub(r"<aws\.scheduler\.[a-z-]+>", "x", text))
+        assert set(sent) == set(fixture), name
+
+
+def test_the_sync_writes_the_table_and_tells_only_the_ops_topic(cfn: dict[str, Any]) -> None:
+    env = cfn["Resources"]["SyncFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["TABLE_NAME"] == {"Ref": "Table"}
+    assert env["OPS_TOPIC_ARN"] == {"Ref": "OpsTopic"}
+    (sns,) = for_service(cfn, "SyncFunctionRole", "sns:")
+    assert actions(sns) == ["sns:Publish"] and resources(sns) == [{"Ref": "OpsTopic"}]
+    (table,) = for_service(cfn, "SyncFunctionRole", "dynamodb:")
+    assert "dynamodb:ConditionCheckItem" in actions(table)  # apply_releases' transaction
+    assert {"Fn::GetAtt": ["Table", "Arn"]} in resources(table)
+    assert for_service(cfn, "SyncFunctionRole", "ses:") == []
+    assert [s for s in statements(cfn, "SyncFunctionRole") if "*" in resources(s)] == []
+    assert cfn["Resources"]["SyncFunction"]["Properties"]["Timeout"] >= 120
+
+
+def test_a_failing_sync_is_a_problem_for_the_one_alarm_not_an_alarm_of_its_own(
+    cfn: dict[str, Any],
+) -> None:
+    # Another alarm would take the fixed cost over its budget: the sync counts Problems
+    # (tests/integration/test_calendar_sync_aws.py), which ProblemsAlarm already reads.
+    alarms = [k for k, v in cfn["Resources"].items() if v["Type"] == "AWS::CloudWatch::Alarm"]
+    assert not [a for a in alarms if "Sync" in a]
+    assert "calendar sync" in cfn["Resources"]["ProblemsAlarm"]["Properties"]["AlarmDescription"]
 
 
 def test_poller_timeout_fits_the_minute(cfn: dict[str, Any]) -> None:
@@ -551,7 +636,7 @@ def test_example_parameters_cover_every_required_parameter(sam: dict[str, Any]) 
 def test_scheduler_sends_an_event_shaped_like_the_handler_tests_use(cfn: dict[str, Any]) -> None:
     import json
 
-    (schedule,) = of_type(cfn, "AWS::Scheduler::Schedule").values()
+    schedule = schedules_of(cfn, "PollerFunction")[0]
     text = schedule["Properties"]["Target"]["Input"]
     # Scheduler substitutes its context attributes into the (string) placeholders
     sent = json.loads(re.sub(r"<aws\.scheduler\.[a-z-]+>", "x", text))

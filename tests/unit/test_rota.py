@@ -297,21 +297,6 @@ def test_no_gap_notice_for_a_cancelled_release() -> None:
     assert world.tick_at(uk_at(2025, 7, 14, 9, 0)) == []
 
 
-def test_push_refuses_rotas_for_now(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    import argparse
-
-    from releasewatch.commands import push
-
-    cfg = tmp_path / "cfg.yaml"
-    rota = "  oncall: {name: On call, rota: {weekly: [{days: [mon], contact: alice}]}}\n"
-    cfg.write_text(PEOPLE + rota + CHAIN.replace("2025-07-17", "2099-07-17"))
-    parser = argparse.ArgumentParser()
-    push.add_parser(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["push", "--config", str(cfg), "--table", "t"])
-    assert args.func(args) == 2
-    assert "oncall are rotas, which work with `run` only for now" in capsys.readouterr().err
-
-
 def test_a_gap_at_the_readiness_reminder_is_told_days_ahead_and_the_team_asked_instead() -> None:
     from releasewatch.model import Readiness
 

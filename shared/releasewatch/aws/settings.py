@@ -67,3 +67,9 @@ class PollerSettings(_EnvSettings):
 class ApiSettings(_EnvSettings):
     table_name: str = Field(alias="TABLE_NAME", min_length=3)
     ack_secret_parameter: str | None = Field(None, alias="ACK_SECRET_PARAMETER")
+
+
+class SyncSettings(_EnvSettings):
+    table_name: str = Field(alias="TABLE_NAME", min_length=3)
+    # The operations topic: a failing calendar source is told there once per failure streak.
+    ops_topic_arn: str | None = Field(None, alias="OPS_TOPIC_ARN")

@@ -18,7 +18,8 @@ from pathlib import Path
 from ..config import Config
 from ..store.base import Store
 from .fetch import FeedFetcher
-from .sync import sync_once
+from .imports import ImportsKeeper
+from .sync import Plan, sync_once
 
 log = logging.getLogger("releasewatch.calendar")
 
@@ -30,7 +31,7 @@ class Resync:
         self,
         config: Config,
         store: Store,
-        imports_file: Path,
+        imports_file: Path | ImportsKeeper,
         *,
         fetcher: Callable[[], FeedFetcher] | None = None,
         console: Callable[[str], None] | None = None,
@@ -42,10 +43,12 @@ class Resync:
         self._console = console or (lambda text: print(text, file=sys.stderr))
         self.failing: dict[str, str] = {}  # source label (or WHOLE) → why, while it fails
         self.runs = 0
+        self.last_plan: Plan | None = None  # the last sync's plan (None: it failed as a whole)
 
     async def __call__(self, now: datetime) -> None:
         self.runs += 1
         fetcher = self._fetcher()
+        self.last_plan = None
         try:
             plan = await sync_once(self.config, self.store, self.imports_file, fetcher, now)
         except Exception as exc:  # never fatal to the watch loop; reported once per streak
@@ -53,6 +56,7 @@ class Resync:
             return
         finally:
             await fetcher.aclose()
+        self.last_plan = plan
         self._report(plan.failures, whole=False)
         if plan.changed or plan.changes:
             log.info("calendar sync: %s", ", ".join(f"{n} {k}" for k, n in plan.counts.items()))

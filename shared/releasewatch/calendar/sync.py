@@ -27,7 +27,7 @@ from .announcement import Announcement, AnnState, FeedError, Parsed, Skipped, pl
 from .changes import CANCELLED, GONE, MOVED, Change, to_record
 from .fetch import FeedFetcher
 from .govuk import read_note
-from .imports import Imports
+from .imports import Imports, ImportsKeeper, keeper
 from .sources import read_source
 
 # A previously imported announcement that is no longer in its (working) source is kept while
@@ -230,7 +230,9 @@ def to_release(ann: Announcement, config: Config, now: datetime) -> Release | st
         return f"not a valid release: {str(exc).splitlines()[0][:120]}"
 
 
-def apply_plan(plan: Plan, store: Store, imports_file: Path, now: datetime) -> list[str]:
+def apply_plan(
+    plan: Plan, store: Store, imports_file: Path | ImportsKeeper, now: datetime
+) -> list[str]:
     """Write the plan: the store first (all-or-nothing), then each change to be told (an
     event the next tick turns into notices), then the imports it came from.
     Returns the ids deactivated. Nothing is written to the store when nothing changed."""
@@ -240,14 +242,14 @@ def apply_plan(plan: Plan, store: Store, imports_file: Path, now: datetime) -> l
         event = to_record(change, store.events(change.release_id), now)
         if event is not None:
             store.add_event(event)
-    plan.imports.save(imports_file)
+    keeper(imports_file).save(plan.imports)
     return removed
 
 
 async def sync_once(
     config: Config,
     store: Store,
-    imports_file: Path,
+    imports_file: Path | ImportsKeeper,  # a file locally, the DynamoDB table on AWS
     fetcher: FeedFetcher,
     now: datetime,
     *,
@@ -255,7 +257,7 @@ async def sync_once(
 ) -> Plan:
     """Fetch every source, plan, read GOV.UK's notes for what changed, and (unless dry_run)
     apply. ValueError if the saved imports are damaged (nothing synced)."""
-    previous = Imports.load(imports_file)
+    previous = keeper(imports_file).load()
     results = await fetch_sources(config, fetcher, now)
     plan = plan_sync(config, results, previous, stored_records(store), now)
     await read_change_notes(plan, fetcher)

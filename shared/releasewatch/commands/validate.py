@@ -18,8 +18,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..rota_fetch import fetch_rota
+
     try:
-        config = load_config(args.file, now=SystemClock().now())
+        # An iCal rota given by URL is fetched (guarded), as push will: validate before push.
+        config = load_config(args.file, now=SystemClock().now(), fetch=fetch_rota)
     except ConfigError as exc:
         count = len(exc.problems)
         print(f"{args.file}: {count} problem{'s' if count != 1 else ''}", file=sys.stderr)

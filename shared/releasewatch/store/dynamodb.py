@@ -34,6 +34,7 @@ import secrets
 import threading
 import time
 import uuid
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -60,6 +61,9 @@ ACTIVE_INDEX = "active-index"
 RELEASES_INDEX = "releases-index"
 TTL_ATTRIBUTE = "expires_at"
 TRANSACTION_LIMIT = 100  # TransactWriteItems' documented maximum number of actions
+# ...and its 4 MB aggregate size: releases naming an iCal rota (tens of KB each, compressed)
+# are committed in smaller transactions, with a margin for the keys and conditions.
+TRANSACTION_BYTES = 3 * 1024 * 1024
 _BATCH_GET_LIMIT = 100
 _BATCH_WRITE_LIMIT = 25
 _ACTIVE = "ACTIVE"
@@ -159,6 +163,24 @@ def _key(release_id: str, sk: str) -> Item:
     return {"PK": {"S": _pk(release_id)}, "SK": {"S": sk}}
 
 
+def _chunked(writes: list[_Write], count: int, size: int) -> list[list[_Write]]:
+    """Consecutive groups of at most `count` writes and (roughly) `size` bytes of items."""
+    chunks: list[list[_Write]] = []
+    current: list[_Write] = []
+    used = 0
+    for write in writes:
+        body = next(iter(write.action.values()))
+        weight = len(repr(body.get("Item", body.get("Key"))))  # an upper bound of its bytes
+        if current and (len(current) >= count or used + weight > size):
+            chunks.append(current)
+            current, used = [], 0
+        current.append(write)
+        used += weight
+    if current:
+        chunks.append(current)
+    return chunks
+
+
 def _release_id_of(delivery_key: str) -> str:
     release_id, sep, _ = delivery_key.partition("|")
     if not sep or not release_id:
@@ -166,10 +188,28 @@ def _release_id_of(delivery_key: str) -> str:
     return release_id
 
 
+# A record whose JSON is longer than this is kept zlib-compressed (`record_z`): an iCal rota's
+# shifts, embedded in every release that names it, would otherwise outgrow a 400 KB item.
+_COMPRESS_OVER = 64 * 1024
+
+
+def _record_attr(record: ReleaseRecord) -> Item:
+    text = record.model_dump_json()
+    if len(text) <= _COMPRESS_OVER:
+        return {"record": {"S": text}}
+    packed = zlib.compress(text.encode("utf-8"), 6)
+    if len(packed) > 350_000:
+        raise StoreError(
+            f"release {record.id} is too large to store ({len(packed)} bytes compressed): "
+            "shorten the rotas it names (fewer shifts or a shorter RRULE)"
+        )
+    return {"record_z": {"B": packed}}
+
+
 def _record_item(record: ReleaseRecord) -> Item:
     item: Item = {
         **_key(record.id, "META"),
-        "record": {"S": record.model_dump_json()},
+        **_record_attr(record),
         "version": {"N": str(record.version)},
         "state": {"S": record.state.value},
         "due": {"S": _iso(record.release.due)},
@@ -181,7 +221,11 @@ def _record_item(record: ReleaseRecord) -> Item:
 
 
 def _record_from(item: Mapping[str, Any]) -> ReleaseRecord:
-    record = ReleaseRecord.model_validate_json(item["record"]["S"])
+    if "record_z" in item:
+        text = zlib.decompress(bytes(item["record_z"]["B"])).decode("utf-8")
+    else:
+        text = item["record"]["S"]
+    record = ReleaseRecord.model_validate_json(text)
     return record.model_copy(update={"version": int(item["version"]["N"])})
 
 
@@ -391,8 +435,7 @@ class DynamoDBStore:
         return delete
 
     def _commit(self, writes: list[_Write]) -> None:
-        size = self._transaction_limit
-        chunks = [writes[i : i + size] for i in range(0, len(writes), size)]
+        chunks = _chunked(writes, self._transaction_limit, TRANSACTION_BYTES)
         done: list[_Write] = []
         for chunk in chunks:
             try:

@@ -1,0 +1,1 @@
+"""The calendar sync Lambda (handler: app.lambda_handler)."""
