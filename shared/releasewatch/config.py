@@ -416,7 +416,7 @@ def _calendars(
     calendars: list[CalendarSpec] = []
     raw_calendars = raw.get("calendars") or []
     if not isinstance(raw_calendars, list):
-        problem(("calendars",), "expected a list of sources (govuk, csv, ics)")
+        problem(("calendars",), "expected a list of sources (govuk, ons, csv, ics)")
         raw_calendars = []
     labels: dict[str, int] = {}
     for i, data in enumerate(raw_calendars):
@@ -427,16 +427,19 @@ def _calendars(
             problem(("calendars", i), f"the same source as calendars[{labels[spec.label]}]")
             continue
         labels[spec.label] = i
-        url = spec.govuk.base_url if spec.govuk is not None else spec.ics
-        if url is not None and (spec.govuk is not None or "://" in url):
-            url_problem = _check_url(url, local_mode)
-            if url_problem:
-                key = (
-                    ("calendars", i, "govuk", "base_url") if spec.govuk else ("calendars", i, "ics")
-                )
-                problem(key, url_problem)
-                continue
-        calendars.append(spec)
+        urls: list[tuple[tuple[Any, ...], str]] = []
+        if spec.govuk is not None:
+            urls.append((("calendars", i, "govuk", "base_url"), spec.govuk.base_url))
+        elif spec.ons is not None:
+            urls.append((("calendars", i, "ons", "base_url"), spec.ons.base_url))
+            urls.append((("calendars", i, "ons", "site_url"), spec.ons.site_url))
+        elif spec.ics is not None and "://" in spec.ics:
+            urls.append((("calendars", i, "ics"), spec.ics))
+        bad = [(key, why) for key, url in urls if (why := _check_url(url, local_mode))]
+        for key, why in bad:
+            problem(key, why)
+        if not bad:
+            calendars.append(spec)
     series: list[SeriesSpec] = []
     raw_series = raw.get("series") or []
     if not isinstance(raw_series, list):

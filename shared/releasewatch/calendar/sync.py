@@ -169,6 +169,10 @@ def plan_sync(
             plan.lines.append(_line(ann, label, _change(release, record) + note))
             told = _to_tell(release, record, now, gone=note.endswith("check it)"))
             if told is not None:
+                if told.change == MOVED and ann.change_note:
+                    told = replace(
+                        told, note=ann.change_note, previous_display_date=ann.previous_date
+                    )
                 plan.changes.append(told)
                 if ann.govuk and told.change != GONE:
                     plan.govuk_urls[release.id] = ann.url
@@ -201,7 +205,7 @@ def to_release(ann: Announcement, config: Config, now: datetime) -> Release | st
     if chain is None:
         return f"unknown chain {chain_name!r}"
     live = series.live if series is not None and series.live is not None else None
-    rule = default_rule(ann.title, live or LiveRule(govuk=ann.govuk))
+    rule = default_rule(ann.title, live or ann.live or LiveRule(govuk=ann.govuk))
     used = sorted({cid for step in chain.steps for cid in step.notify})
     # The head of profession hears of date changes (changes.py) even when not on the chain.
     used += [c.id for c in config.contacts.values() if c.role == "head_of_profession"]
