@@ -31,6 +31,7 @@ class Announcement(Frozen):
     # The feed's own account of the latest date change (ONS date_changes), told with a move.
     change_note: str = ""
     previous_date: str = ""
+    series: str = ""  # a recurring event's UID: its occurrences share a page, not duplicates
 
 
 @dataclass(frozen=True)

@@ -4,25 +4,42 @@ Each VEVENT is one release: SUMMARY the title, URL the page (or DESCRIPTION's fi
 there is no URL property, as some exports do), DTSTART the due time. A DTSTART with a zone or
 in UTC is exact; a floating one is Europe/London; a date alone is provisional. STATUS is read
 leniently (ONS writes non-standard values): CANCELLED cancels, TENTATIVE or PROVISIONAL is
-provisional, anything else is confirmed. Recurring events are not expanded (yet): skipped.
+provisional, anything else is confirmed.
+
+A recurring event (RRULE or RDATE, with its RECURRENCE-ID overrides and EXDATEs) is one release
+per occurrence from a week back (as long as a past release is kept) to HORIZON ahead, expanded
+by `recurring-ical-events`. Each occurrence's id is its UID and original start (RECURRENCE-ID),
+so a re-sync is idempotent and an override that moves one occurrence is a move of that release.
+Expansion is bounded: a rule repeating more than daily, or more than once a day, a series
+starting over MAX_SERIES_AGE ago, or more than MAX_OCCURRENCES in the horizon is skipped with its
+reason, never expanded at length.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import icalendar
+import recurring_ical_events  # type: ignore[import-untyped]
 
 from ..model import first_control_char
 from ..timefmt import LONDON
 from .announcement import Announcement, AnnState, FeedError, Parsed, Skipped, plain, release_id
 
 _URL = re.compile(r"https?://[^\s<>\"]+")
+LOOKBACK = timedelta(days=7)  # sync.KEEP_GONE_FOR: a past occurrence is kept this long
+HORIZON = timedelta(days=400)  # a 12-month calendar (Code 3.0, 3.1), with room to spare
+MAX_OCCURRENCES = 500  # per series in the horizon and the week back: daily ones fit
+MAX_SERIES_AGE = timedelta(days=50 * 366)  # expansion walks from DTSTART: bound the walk
+_TOO_OFTEN = frozenset({"SECONDLY", "MINUTELY", "HOURLY"})
+_RECURRING = ("RRULE", "RDATE", "RECURRENCE-ID")
 
 
-def parse_ics(data: bytes) -> Parsed:
+def parse_ics(data: bytes, now: datetime | None = None) -> Parsed:
+    """The feed's releases; recurring events are expanded around `now` (the sync's time), and
+    skipped with a reason when there is none."""
     try:
         calendars = icalendar.Calendar.from_ical(data, multiple=True)
     except (ValueError, IndexError, KeyError) as exc:
@@ -30,17 +47,110 @@ def parse_ics(data: bytes) -> Parsed:
     out = Parsed()
     n = 0
     for cal in calendars:
+        series: dict[str, list[tuple[int, Any]]] = {}
         for event in cal.walk("VEVENT"):
             n += 1
             uid = str(event.get("UID", "")).strip()
             where = f"event {n}" + (f" (UID {plain(uid)[:60]})" if uid else "")
             title = plain(str(event.get("SUMMARY", "")))
+            if uid and any(name in event for name in _RECURRING):
+                series.setdefault(uid, []).append((n, event))
+                continue
             result = _event(event, uid, title)
             if isinstance(result, Announcement):
                 out.announcements.append(result)
             else:
                 out.skipped.append(Skipped(where, result, title))
+        for uid, members in series.items():
+            _expand(cal, uid, members, now, out)
     return out
+
+
+def _expand(
+    cal: Any, uid: str, members: list[tuple[int, Any]], now: datetime | None, out: Parsed
+) -> None:
+    """One release per occurrence of a recurring series (all its VEVENTs share `uid`), or one
+    Skipped for the whole series; never half of it."""
+    n, master = next(((i, e) for i, e in members if "RECURRENCE-ID" not in e), members[0])
+    where = f"event {n} (UID {plain(uid)[:60]})"
+    title = plain(str(master.get("SUMMARY", "")))
+    if now is None:
+        out.skipped.append(Skipped(where, "a recurring event, read without a sync time", title))
+        return
+    start, end = now - LOOKBACK, now + HORIZON
+    found: list[Announcement] = []
+    skipped: list[Skipped] = []
+    try:  # a hostile rule must never stop the sync: icalendar raises as a broken one is read
+        why = _unbounded(master, now)
+    except Exception as exc:
+        why = f"recurrence cannot be read: {type(exc).__name__}: {str(exc)[:100]}"
+    if why is None:
+        sub = icalendar.Calendar()
+        for tz in cal.walk("VTIMEZONE"):
+            sub.add_component(tz)
+        for _, event in members:
+            sub.add_component(event)
+        try:
+            for occurrence in recurring_ical_events.of(sub).after(start):
+                when = _instant(occurrence.get("DTSTART"))
+                if when is not None and when >= end:
+                    break
+                if len(found) + len(skipped) >= MAX_OCCURRENCES:
+                    why = f"more than {MAX_OCCURRENCES} occurrences before {end:%Y-%m-%d}"
+                    break
+                original = _instant(occurrence.get("RECURRENCE-ID")) or when
+                stamp = f"{original:%Y%m%dT%H%MZ}" if original is not None else "undated"
+                result = _event(occurrence, uid, plain(str(occurrence.get("SUMMARY", ""))))
+                if isinstance(result, Announcement):
+                    found.append(
+                        result.model_copy(
+                            update={"id": _occurrence_id(uid, stamp), "series": plain(uid)}
+                        )
+                    )
+                else:
+                    skipped.append(Skipped(f"{where} on {stamp}", result, title))
+        except Exception as exc:  # a hostile rule must never stop the sync
+            why = f"recurrence cannot be expanded: {type(exc).__name__}: {str(exc)[:100]}"
+    if why is not None:
+        out.skipped.append(Skipped(where, why, title))
+        return
+    out.announcements.extend(found)
+    out.skipped.extend(skipped)
+
+
+def _unbounded(master: Any, now: datetime) -> str | None:
+    """Why expanding this series could take unbounded time, or None."""
+    rules = master.get("RRULE")
+    for rule in rules if isinstance(rules, list) else [rules] if rules is not None else []:
+        freq = [str(f).upper() for f in rule.get("FREQ", [])]
+        if any(f in _TOO_OFTEN for f in freq):
+            return f"RRULE FREQ={freq[0]}: a release repeats at most daily"
+        for part in ("BYHOUR", "BYMINUTE", "BYSECOND"):
+            if len(rule.get(part, [])) > 1:
+                return f"RRULE {part} has several values: a release comes once a day at most"
+    first = _instant(master.get("DTSTART"))
+    if first is None and "DTSTART" in master:
+        return "DTSTART is not a valid date or time"
+    if first is not None and first < now - MAX_SERIES_AGE:
+        return f"the series starts {first:%Y-%m-%d}, over 50 years ago"
+    return None
+
+
+def _instant(prop: Any) -> datetime | None:
+    """A DTSTART or RECURRENCE-ID as a UTC instant (a date: its London midnight), or None."""
+    try:
+        value = getattr(prop, "dt", None)
+    except ValueError:
+        return None
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=LONDON)).astimezone(UTC)
+    if isinstance(value, date):
+        return datetime.combine(value, time(), tzinfo=LONDON).astimezone(UTC)
+    return None
+
+
+def _occurrence_id(uid: str, stamp: str) -> str:
+    return release_id("ics", f"{uid}@{stamp}")
 
 
 def _event(event: Any, uid: str, title: str) -> Announcement | str:
@@ -48,8 +158,6 @@ def _event(event: Any, uid: str, title: str) -> Announcement | str:
         return "no UID"
     if not title:
         return "no SUMMARY (title)"
-    if "RRULE" in event or "RDATE" in event:
-        return "a recurring event: recurrences are not expanded yet; list each release"
     url = str(event.get("URL", "")).strip()
     if not url:
         found = _URL.search(str(event.get("DESCRIPTION", "")))

@@ -28,7 +28,7 @@ async def read_source(
         data = await fetcher.get(location)
     else:
         data = _read_file(config_dir / location, fetcher.max_bytes)
-    return parse_csv(data) if spec.csv is not None else parse_ics(data)
+    return parse_csv(data) if spec.csv is not None else parse_ics(data, now)
 
 
 def _read_file(path: Path, cap: int) -> bytes:

@@ -100,6 +100,9 @@ def plan_sync(
     hand_urls = {u: r.id for r in config.releases for u in (r.url, r.publication_url) if u}
     claimed: dict[str, str] = {}  # url → "source id" of the announcement that holds it
     claimed_ids: dict[str, str] = {}  # release id → the source it was imported from
+    # url → the recurring series holding it: one series' occurrences share their page, and
+    # are releases of it, not one publication announced twice.
+    claimed_series: dict[str, str] = {}
     imported: list[Release] = []
 
     for spec in config.calendars:
@@ -142,7 +145,15 @@ def plan_sync(
                 )
                 plan.lines.append(_line(ann, label, f"skipped: the config's release {mine} wins"))
                 continue
-            twin = next((claimed[u] for u in urls if u in claimed), None)
+            series_key = f"{label}|{ann.series}" if ann.series else None
+            twin = next(
+                (
+                    claimed[u]
+                    for u in urls
+                    if u in claimed and (series_key is None or claimed_series.get(u) != series_key)
+                ),
+                None,
+            )
             if twin is None and ann.id in claimed_ids:
                 plan.lines.append(
                     _line(ann, label, f"skipped: id {ann.id} also in {claimed_ids[ann.id]}")
@@ -156,7 +167,9 @@ def plan_sync(
                 plan.lines.append(_line(ann, label, f"skipped: {release}"))
                 continue
             for u in urls:
-                claimed[u] = f"{label} {ann.id}"
+                claimed.setdefault(u, f"{label} {ann.id}")
+                if series_key is not None:
+                    claimed_series.setdefault(u, series_key)
             claimed_ids[ann.id] = label
             if release is None:
                 plan.lines.append(_line(ann, label, "not watched: provisional (no exact time)"))
