@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..model import IDENT, LiveRule
+from ..readiness_in import ReadinessIn
 
 GOVUK_BASE = "https://www.gov.uk"
 MAX_GOVUK_PAGE = 1500  # the search API refuses count > 1500 (an error, not a clamp)
@@ -92,6 +93,9 @@ class SeriesSpec(_In):
     match: str
     chain: str | None = None
     live: LiveRule | None = None
+    # Over defaults.readiness field by field: `{enabled: false}` for a series nobody needs to
+    # be asked about, other times or other people for one.
+    readiness: ReadinessIn | None = None
 
     @field_validator("match")
     @classmethod

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from ..config import PAST_DUE_LIMIT, Config, DefaultsIn, _bust_param, _check_url
+from ..config import PAST_DUE_LIMIT, Config, DefaultsIn, _bust_param, _check_url, _readiness
 from ..model import LiveRule, Release, ReleaseRecord
 from ..probe.rules import default_rule
 from ..store.base import Store
@@ -219,11 +219,24 @@ def to_release(ann: Announcement, config: Config, now: datetime) -> Release | st
         return f"unknown chain {chain_name!r}"
     live = series.live if series is not None and series.live is not None else None
     rule = default_rule(ann.title, live or ann.live or LiveRule(govuk=ann.govuk))
+    d = config.defaults or DefaultsIn()
+    problems: list[str] = []
+    ok, readiness = _readiness(
+        d.readiness,
+        series.readiness if series is not None else None,
+        chain,
+        config.contacts,
+        ("series",),
+        lambda _at, why: problems.append(why),
+    )
+    if not ok:
+        return f"readiness: {'; '.join(problems) or 'not valid'}"
     used = sorted({cid for step in chain.steps for cid in step.notify})
     # The head of profession hears of date changes (changes.py) even when not on the chain.
     used += [c.id for c in config.contacts.values() if c.role == "head_of_profession"]
+    if readiness is not None:
+        used += [*readiness.notify, *readiness.escalate_to]
     used = sorted(set(used))
-    d = config.defaults or DefaultsIn()
     try:
         return Release(
             id=ann.id,
@@ -242,6 +255,7 @@ def to_release(ann: Announcement, config: Config, now: datetime) -> Release | st
             cadence=d.cadence,
             cancelled=ann.state is AnnState.CANCELLED,
             allow_loopback=config.local_mode,
+            readiness=readiness,
         )
     except (ValidationError, KeyError) as exc:
         return f"not a valid release: {str(exc).splitlines()[0][:120]}"
