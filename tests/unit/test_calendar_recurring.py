@@ -38,8 +38,8 @@ END:VTIMEZONE\r
 """
 MONTHLY = """BEGIN:VEVENT\r
 UID:monthly-prices@example.com\r
-SUMMARY:Monthly prices\r
-URL:https://www.example.com/monthly-prices\r
+SUMMARY:Monthly prices: {Month-1} {yyyy-1}\r
+URL:https://www.example.com/monthly-prices-{month}-{yyyy}\r
 DTSTART;TZID=GMT Standard Time:20260709T093000\r
 RRULE:FREQ=MONTHLY;BYDAY=2TH\r
 EXDATE;TZID=GMT Standard Time:20260813T093000\r
@@ -48,16 +48,16 @@ END:VEVENT\r
 MOVED = """BEGIN:VEVENT\r
 UID:monthly-prices@example.com\r
 RECURRENCE-ID;TZID=GMT Standard Time:20260910T093000\r
-SUMMARY:Monthly prices\r
-URL:https://www.example.com/monthly-prices\r
+SUMMARY:Monthly prices: {Month-1} {yyyy-1}\r
+URL:https://www.example.com/monthly-prices-{month}-{yyyy}\r
 DTSTART;TZID=GMT Standard Time:20260917T093000\r
 END:VEVENT\r
 """
 CANCELLED = """BEGIN:VEVENT\r
 UID:monthly-prices@example.com\r
 RECURRENCE-ID;TZID=GMT Standard Time:20261008T093000\r
-SUMMARY:Monthly prices\r
-URL:https://www.example.com/monthly-prices\r
+SUMMARY:Monthly prices: {Month-1} {yyyy-1}\r
+URL:https://www.example.com/monthly-prices-{month}-{yyyy}\r
 STATUS:CANCELLED\r
 DTSTART;TZID=GMT Standard Time:20261008T093000\r
 END:VEVENT\r
@@ -72,7 +72,8 @@ def ics(*events: str) -> bytes:
 def event(uid: str, rule: str, start: str = "20260709T093000", **extra: str) -> str:
     lines = "".join(f"{k.replace('_', '-')}:{v}\r\n" for k, v in extra.items())
     return (
-        f"BEGIN:VEVENT\r\nUID:{uid}\r\nSUMMARY:Series {uid}\r\nURL:https://www.example.com/{uid}\r\n"
+        f"BEGIN:VEVENT\r\nUID:{uid}\r\nSUMMARY:Series {uid}\r\n"
+        f"URL:https://www.example.com/{uid}/{{yyyy}}-{{mm}}-{{dd}}\r\n"
         f"DTSTART;TZID=Europe/London:{start}\r\nRRULE:{rule}\r\n{lines}END:VEVENT\r\n"
     )
 
@@ -88,6 +89,15 @@ def test_one_release_per_occurrence_with_exdate_and_overrides_honoured():
         (datetime(2026, 10, 8, 8, 30, tzinfo=UTC), AnnState.CANCELLED),
         (datetime(2026, 11, 12, 9, 30, tzinfo=UTC), AnnState.CONFIRMED),  # 09:30 GMT
     ]
+    # Each occurrence names its own page and period ({Month-1} {yyyy-1}: the month before).
+    july, september = parsed.announcements[0], parsed.announcements[1]
+    assert (july.title, july.url) == (
+        "Monthly prices: June 2026",
+        "https://www.example.com/monthly-prices-july-2026",
+    )
+    assert september.title == "Monthly prices: August 2026"  # its slot's, though moved
+    january = next(a for a in parsed.announcements if a.due is not None and a.due.month == 1)
+    assert january.title == "Monthly prices: December 2026"
     # Up to the horizon and no further; each id is the UID and the original start.
     assert all(a.due is not None and a.due < NOW + HORIZON for a in parsed.announcements)
     assert len(parsed.announcements) == 12  # Jul 2026 .. Jul 2027, less August
@@ -118,7 +128,7 @@ def test_hostile_rules_are_skipped_quickly_with_their_reason_and_the_rest_import
         NOW,
     )
     assert time.perf_counter() - started < 5  # generous: the real figure is milliseconds
-    assert {a.title for a in parsed.announcements} == {"Monthly prices"}
+    assert {a.title.split(":")[0] for a in parsed.announcements} == {"Monthly prices"}
     reasons = {s.where: s.reason for s in parsed.skipped}
     assert reasons["event 2 (UID every-minute)"] == (
         "RRULE FREQ=MINUTELY: a release repeats at most daily"
@@ -181,3 +191,18 @@ def test_sync_of_a_recurring_calendar_is_idempotent_and_an_override_is_a_move(tm
     moved = sync(tmp_path, capsys)
     assert moved.count("move (was Thu 10 Sep 2026 09:30 BST)") == 1
     assert "1 move, 11 unchanged" in moved
+
+
+def test_a_series_whose_releases_share_one_page_and_title_is_skipped_with_how_to_fix_it():
+    same = MONTHLY.replace("Monthly prices: {Month-1} {yyyy-1}", "Monthly prices").replace(
+        "monthly-prices-{month}-{yyyy}", "monthly-prices"
+    )
+    parsed = parse_ics(ics(same), NOW)
+    assert parsed.announcements == []
+    (skip,) = parsed.skipped
+    assert skip.where == "event 1 (UID monthly-prices@example.com)"
+    assert skip.reason.startswith("its releases share one URL and title")
+    assert "put {Month} {yyyy}" in skip.reason
+    # One fixed "latest release" page is fine when the title tells the releases apart.
+    titled = same.replace("SUMMARY:Monthly prices", "SUMMARY:Monthly prices: {Month} {yyyy}")
+    assert len(parse_ics(ics(titled), NOW).announcements) == 12

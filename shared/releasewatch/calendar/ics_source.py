@@ -10,6 +10,9 @@ A recurring event (RRULE or RDATE, with its RECURRENCE-ID overrides and EXDATEs)
 per occurrence from a week back (as long as a past release is kept) to HORIZON ahead, expanded
 by `recurring-ical-events`. Each occurrence's id is its UID and original start (RECURRENCE-ID),
 so a re-sync is idempotent and an override that moves one occurrence is a move of that release.
+{Month} {yyyy} and the like in SUMMARY or URL name each occurrence's month (fill); a series
+whose releases would all share one URL and title is skipped: last month's page would pass for
+this month's, an early release that never happened.
 Expansion is bounded: a rule repeating more than daily, or more than once a day, a series
 starting over MAX_SERIES_AGE ago, or more than MAX_OCCURRENCES in the horizon is skipped with its
 reason, never expanded at length.
@@ -102,20 +105,67 @@ def _expand(
                 stamp = f"{original:%Y%m%dT%H%MZ}" if original is not None else "undated"
                 result = _event(occurrence, uid, plain(str(occurrence.get("SUMMARY", ""))))
                 if isinstance(result, Announcement):
-                    found.append(
-                        result.model_copy(
-                            update={"id": _occurrence_id(uid, stamp), "series": plain(uid)}
-                        )
-                    )
+                    day = (original or result.due or start).astimezone(LONDON).date()
+                    update = {
+                        "id": _occurrence_id(uid, stamp),
+                        "series": plain(uid),
+                        "title": fill(result.title, day),
+                        "url": fill(result.url, day),
+                    }
+                    found.append(result.model_copy(update=update))
                 else:
                     skipped.append(Skipped(f"{where} on {stamp}", result, title))
         except Exception as exc:  # a hostile rule must never stop the sync
             why = f"recurrence cannot be expanded: {type(exc).__name__}: {str(exc)[:100]}"
+    if why is None and len({(a.url, a.title) for a in found}) < len(found):
+        why = (
+            "its releases share one URL and title, so an earlier release's page would pass for "
+            "the next one (an early release): put {Month} {yyyy} (or {month}, {mm}, {dd}; "
+            "{Month-1} {yyyy-1} for the month before) in its SUMMARY or URL"
+        )
     if why is not None:
         out.skipped.append(Skipped(where, why, title))
         return
     out.announcements.extend(found)
     out.skipped.extend(skipped)
+
+
+_PLACEHOLDER = re.compile(r"\{(yyyy|mm|dd|month|Month)([+-]\d{1,2})?\}")
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def fill(text: str, day: date) -> str:
+    """A recurring event's SUMMARY or URL for the occurrence on `day` (its original date, in
+    London): {yyyy} {mm} {dd} {month} (july) {Month} (July). An offset is in months, for any
+    of them: {Month-1} {yyyy-1} is the month before and its year (the period a release
+    usually covers)."""
+
+    def one(m: re.Match[str]) -> str:
+        months = day.year * 12 + day.month - 1 + int(m.group(2) or 0)
+        year, month = divmod(months, 12)
+        name = _MONTHS[month]
+        return {
+            "yyyy": f"{year:04d}",
+            "mm": f"{month + 1:02d}",
+            "dd": f"{day.day:02d}",
+            "month": name.lower(),
+            "Month": name,
+        }[m.group(1)]
+
+    return _PLACEHOLDER.sub(one, text)
 
 
 def _unbounded(master: Any, now: datetime) -> str | None:
