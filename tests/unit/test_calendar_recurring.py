@@ -124,6 +124,11 @@ def test_hostile_rules_are_skipped_quickly_with_their_reason_and_the_rest_import
             event("ancient", "FREQ=DAILY", start="19000101T093000"),
             event("bad-rule", "FREQ=MONTHLY;BYDAY=XX"),
             event("bad-exdate", "FREQ=MONTHLY", EXDATE="notadate"),
+            event(
+                "many-dates",
+                "FREQ=YEARLY",
+                RDATE=",".join(f"{NOW + timedelta(days=d):%Y%m%dT083000Z}" for d in range(501)),
+            ),
         ),
         NOW,
     )
@@ -137,6 +142,7 @@ def test_hostile_rules_are_skipped_quickly_with_their_reason_and_the_rest_import
     assert "over 50 years ago" in reasons["event 4 (UID ancient)"]
     assert reasons["event 5 (UID bad-rule)"].startswith("recurrence cannot be read")
     assert reasons["event 6 (UID bad-exdate)"].startswith("recurrence cannot be expanded")
+    assert reasons["event 7 (UID many-dates)"] == "501 RDATE values: at most 500"
 
 
 def test_a_daily_series_fits_but_an_endless_one_is_skipped_whole():

@@ -35,6 +35,7 @@ _URL = re.compile(r"https?://[^\s<>\"]+")
 LOOKBACK = timedelta(days=7)  # sync.KEEP_GONE_FOR: a past occurrence is kept this long
 HORIZON = timedelta(days=400)  # a 12-month calendar (Code 3.0, 3.1), with room to spare
 MAX_OCCURRENCES = 500  # per series in the horizon and the week back: daily ones fit
+MAX_RULES = 4  # RRULEs in one event (RFC 5545 allows several; one is usual)
 MAX_SERIES_AGE = timedelta(days=50 * 366)  # expansion walks from DTSTART: bound the walk
 _TOO_OFTEN = frozenset({"SECONDLY", "MINUTELY", "HOURLY"})
 _RECURRING = ("RRULE", "RDATE", "RECURRENCE-ID")
@@ -94,13 +95,14 @@ def _expand(
         for _, event in members:
             sub.add_component(event)
         try:
-            for occurrence in recurring_ical_events.of(sub).after(start):
+            # between(), not after(): after() widens its window and rescans the rule each time
+            # (4 s for a daily series); _unbounded keeps what between() returns small.
+            occurrences = recurring_ical_events.of(sub).between(start, end)
+            if len(occurrences) > MAX_OCCURRENCES:
+                why = f"more than {MAX_OCCURRENCES} occurrences before {end:%Y-%m-%d}"
+                occurrences = []
+            for occurrence in occurrences:
                 when = _instant(occurrence.get("DTSTART"))
-                if when is not None and when >= end:
-                    break
-                if len(found) + len(skipped) >= MAX_OCCURRENCES:
-                    why = f"more than {MAX_OCCURRENCES} occurrences before {end:%Y-%m-%d}"
-                    break
                 original = _instant(occurrence.get("RECURRENCE-ID")) or when
                 stamp = f"{original:%Y%m%dT%H%MZ}" if original is not None else "undated"
                 result = _event(occurrence, uid, plain(str(occurrence.get("SUMMARY", ""))))
@@ -171,7 +173,16 @@ def fill(text: str, day: date) -> str:
 def _unbounded(master: Any, now: datetime) -> str | None:
     """Why expanding this series could take unbounded time, or None."""
     rules = master.get("RRULE")
-    for rule in rules if isinstance(rules, list) else [rules] if rules is not None else []:
+    rules = rules if isinstance(rules, list) else [rules] if rules is not None else []
+    if len(rules) > MAX_RULES:
+        return f"{len(rules)} RRULEs: at most {MAX_RULES}"
+    rdates = master.get("RDATE")
+    listed = sum(
+        len(r.dts) for r in (rdates if isinstance(rdates, list) else [rdates] if rdates else [])
+    )
+    if listed > MAX_OCCURRENCES:
+        return f"{listed} RDATE values: at most {MAX_OCCURRENCES}"
+    for rule in rules:
         freq = [str(f).upper() for f in rule.get("FREQ", [])]
         if any(f in _TOO_OFTEN for f in freq):
             return f"RRULE FREQ={freq[0]}: a release repeats at most daily"
