@@ -173,24 +173,34 @@ def verdict(name: str, title: str = TITLE) -> Outcome:
         url="https://www.ons.gov.uk/releases/labourmarketoverviewukjuly2026",
         final_url="https://www.ons.gov.uk/releases/labourmarketoverviewukjuly2026",
         status=200,
-        body=(FIXTURES / f"release-{name}.html").read_bytes(),
+        body=(FIXTURES / f"{name}.html").read_bytes(),
         content_type="text/html; charset=utf-8",
     )
     return asyncio.run(judge(Outcome(fetched, False, "", to_judge=ons_rule(title))))
 
 
 def test_the_ons_rule_is_satisfied_by_the_published_release_page_only():
-    assert verdict("published").live
-    upcoming = verdict("upcoming")
+    assert verdict("release-published").live
+    upcoming = verdict("release-upcoming")
     assert not upcoming.live
     assert "'This release is not yet published' still present" in upcoming.reason
-    cancelled = verdict("cancelled")
+    cancelled = verdict("release-cancelled")
     assert not cancelled.live and "This release has been cancelled" in cancelled.reason
     # A postponed page's banner is its change notice: no fixed sentence, but not published.
-    postponed = verdict("postponed")
+    postponed = verdict("release-postponed")
     assert not postponed.live
-    assert postponed.reason == "page source lacks 'data-gtm-release-status=\"published\"'"
-    assert not verdict("published", "Labour market overview, UK: June 2026").live
+    assert postponed.reason == "page source has 'data-gtm-release-status=\"upcoming\"'"
+    assert not verdict("release-published", "Labour market overview, UK: June 2026").live
+
+
+def test_the_ons_rule_holds_on_the_new_cms_pages_old_ones_redirect_to():
+    assert verdict("wagtail-published").live
+    confirmed = verdict("wagtail-confirmed")
+    assert not confirmed.live
+    assert confirmed.reason == "text 'This release is not yet published' still present"
+    cancelled = verdict("wagtail-cancelled")
+    assert not cancelled.live
+    assert cancelled.reason == "text 'Release date: Cancelled' still present"
 
 
 ONS_CONFIG = """\

@@ -94,11 +94,12 @@ def page_problems(
             f"text {_quote(t)} still present" for t in rule.not_contains if normalise(t) in seen
         ]
     problems += [f"page source lacks {_quote(m)}" for m in rule.markup if m not in (source or "")]
+    problems += [f"page source has {_quote(m)}" for m in rule.not_markup if m in (source or "")]
     return problems
 
 
 def needs_body(rule: LiveRule) -> bool:
-    return bool(rule.contains or rule.not_contains or rule.markup)
+    return bool(rule.contains or rule.not_contains or rule.markup or rule.not_markup)
 
 
 def has_page_checks(rule: LiveRule) -> bool:
