@@ -7,10 +7,9 @@ See infra/releasewatch.example.yaml for an annotated example of every field.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path as FsPath
 from typing import Any, TypeVar
 
@@ -27,7 +26,6 @@ from .model import (
     Chain,
     Contact,
     LiveRule,
-    Nation,
     Readiness,
     Release,
     Rota,
@@ -37,6 +35,7 @@ from .model import (
 )
 from .probe.netguard import check_url
 from .probe.rules import checks_status_only, default_rule
+from .readiness_in import ReadinessIn
 from .timefmt import delay_text, parse_due, uk_datetime
 from .yamlsource import Path, YamlDocument, decode, format_path, load_yaml
 
@@ -66,29 +65,6 @@ class _In(BaseModel):
 
 class ContactIn(Contact):
     _t = field_validator("name", "role", mode="before")(plain_text)
-
-
-def _clock_time(value: Any) -> Any:
-    # "14:00" (YAML reads an unquoted 14:00 as text here); never a bare number of minutes.
-    if isinstance(value, str) and not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
-        raise ValueError("expected a time of day in Europe/London like '14:00'")
-    if not isinstance(value, str):
-        raise ValueError("expected a time of day in Europe/London like '14:00'")
-    return value
-
-
-class ReadinessIn(_In):
-    """`readiness:` under defaults or a release; a release's block overrides field by field."""
-
-    enabled: bool | None = None
-    remind_at: time | None = None
-    escalate_at: time | None = None
-    last_call: time | None = None
-    nation: Nation | None = None
-    notify: tuple[str, ...] | None = None
-    escalate_to: tuple[str, ...] | None = None
-
-    _c = field_validator("remind_at", "escalate_at", "last_call", mode="before")(_clock_time)
 
 
 class DefaultsIn(_In):
@@ -384,7 +360,7 @@ def parse_config(
                 "publication; drop status_only to use the default content rule, or give "
                 "contains/not_contains",
             )
-    calendars, series = _calendars(raw, local_mode, raw_chains, validate, problem)
+    calendars, series = _calendars(raw, local_mode, raw_chains, validate, problem, contacts)
     sync_every = _sync_every(raw.get("sync_every"), problem)
     if problems:
         raise ConfigError(problems)
@@ -423,13 +399,18 @@ def _sync_every(value: Any, problem: Any) -> timedelta:
 
 
 def _calendars(
-    raw: dict[str, Any], local_mode: bool, raw_chains: dict[str, Any], validate: Any, problem: Any
+    raw: dict[str, Any],
+    local_mode: bool,
+    raw_chains: dict[str, Any],
+    validate: Any,
+    problem: Any,
+    contacts: dict[str, Contact],
 ) -> tuple[list[CalendarSpec], list[SeriesSpec]]:
     """`calendars:` and `series:`, each mistake reported where it is."""
     calendars: list[CalendarSpec] = []
     raw_calendars = raw.get("calendars") or []
     if not isinstance(raw_calendars, list):
-        problem(("calendars",), "expected a list of sources (govuk, csv, ics)")
+        problem(("calendars",), "expected a list of sources (govuk, ons, csv, ics)")
         raw_calendars = []
     labels: dict[str, int] = {}
     for i, data in enumerate(raw_calendars):
@@ -440,26 +421,39 @@ def _calendars(
             problem(("calendars", i), f"the same source as calendars[{labels[spec.label]}]")
             continue
         labels[spec.label] = i
-        url = spec.govuk.base_url if spec.govuk is not None else spec.ics
-        if url is not None and (spec.govuk is not None or "://" in url):
-            url_problem = _check_url(url, local_mode)
-            if url_problem:
-                key = (
-                    ("calendars", i, "govuk", "base_url") if spec.govuk else ("calendars", i, "ics")
-                )
-                problem(key, url_problem)
-                continue
-        calendars.append(spec)
+        urls: list[tuple[tuple[Any, ...], str]] = []
+        if spec.govuk is not None:
+            urls.append((("calendars", i, "govuk", "base_url"), spec.govuk.base_url))
+        elif spec.ons is not None:
+            urls.append((("calendars", i, "ons", "base_url"), spec.ons.base_url))
+            urls.append((("calendars", i, "ons", "site_url"), spec.ons.site_url))
+        elif spec.ics is not None and "://" in spec.ics:
+            urls.append((("calendars", i, "ics"), spec.ics))
+        bad = [(key, why) for key, url in urls if (why := _check_url(url, local_mode))]
+        for key, why in bad:
+            problem(key, why)
+        if not bad:
+            calendars.append(spec)
     series: list[SeriesSpec] = []
     raw_series = raw.get("series") or []
     if not isinstance(raw_series, list):
-        problem(("series",), "expected a list of {match, chain, live}")
+        problem(("series",), "expected a list of {match, chain, live, readiness}")
         raw_series = []
     for i, data in enumerate(raw_series):
         one = validate(SeriesSpec, data, ("series", i))
-        if one is not None and one.chain is not None and one.chain not in raw_chains:
+        if one is None:
+            continue
+        unknown = [
+            ((name, j), cid)
+            for name in ("notify", "escalate_to")
+            for j, cid in enumerate(getattr(one.readiness, name, None) or ())
+            if cid not in contacts
+        ]
+        for (name, j), cid in unknown:
+            problem(("series", i, "readiness", name, j), f"unknown contact {cid!r}")
+        if one.chain is not None and one.chain not in raw_chains:
             problem(("series", i, "chain"), f"unknown chain {one.chain!r}")
-        elif one is not None:
+        elif not unknown:
             series.append(one)
     return calendars, series
 

@@ -171,13 +171,18 @@ class LiveRule(Frozen):
     status: int = Field(default=200, ge=100, le=599)
     contains: tuple[str, ...] = ()
     not_contains: tuple[str, ...] = ()
+    # Strings the page's HTML source must (markup) or must not (not_markup) contain, matched
+    # exactly: for a page that states its state only in markup (ONS release pages say
+    # data-gtm-release-status="upcoming" on a postponed release whose banner is free text).
+    markup: tuple[str, ...] = ()
+    not_markup: tuple[str, ...] = ()
     final_url: str | None = None  # a regular expression the final URL must match
     govuk: bool = False
     # Opt out of the default content rule (probe.rules.default_rule, applied by config): live
     # on the status alone.
     status_only: bool = False
 
-    @field_validator("contains", "not_contains")
+    @field_validator("contains", "not_contains", "markup", "not_markup")
     @classmethod
     def _visible(cls, v: tuple[str, ...]) -> tuple[str, ...]:
         for text in v:
@@ -187,9 +192,12 @@ class LiveRule(Frozen):
 
     @model_validator(mode="after")
     def _status_only_alone(self) -> LiveRule:
-        if self.status_only and (self.contains or self.not_contains or self.final_url):
+        if self.status_only and (
+            self.contains or self.not_contains or self.markup or self.not_markup or self.final_url
+        ):
             raise ValueError(
-                "status_only cannot be combined with contains, not_contains or final_url"
+                "status_only cannot be combined with contains, not_contains, markup, not_markup "
+                "or final_url"
             )
         if self.status_only and self.govuk:
             raise ValueError("status_only cannot be combined with govuk")

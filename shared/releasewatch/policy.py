@@ -145,7 +145,8 @@ def decide(
     by_key = {d.key: d for d in deliveries}
 
     wanted = list(_wanted(release, state, live_at, now, deliveries, acks))
-    wanted += readiness.wanted(release, state, now, deliveries, ready_confirmed)
+    round_ = readiness.round_of(changes)  # a moved release is asked again for its new date
+    wanted += readiness.wanted(release, state, now, deliveries, ready_confirmed, round_)
     wanted += calendar_changes.notices(release, changes)  # moved, cancelled, gone: told once
     wanted += _rota_gaps(release, state, now)
     if state.is_live and lost_episode is not None:

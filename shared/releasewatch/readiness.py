@@ -16,6 +16,12 @@ The rule for releases that arrive late (added, or the watchdog down, after a tim
 - nothing is sent once the due time has come, nor for a release that is live or cancelled.
 The last call is moved forward to the start of the pre-window when that comes first (a 07:00
 release gets its last call at 06:45, not after it was due).
+
+A confirmation is for the due time it was given for. When the calendar moves the release
+(a CALENDAR_CHANGED "moved" event), an earlier confirmation no longer counts: the steps are
+scheduled again for the working day before the new date, as a new round (the notification
+keys carry the round, so the new reminder is not taken for the old one already sent), and the
+old confirmation is shown as for the old date.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 
 from . import rota
+from .calendar.changes import MOVED
 from .model import (
     Channel,
     Delivery,
@@ -70,6 +77,7 @@ class Schedule:
 class Confirmation:
     contact_id: str | None
     at: datetime
+    for_due: datetime | None = None  # the due time confirmed; None: not known (the current one)
 
 
 @lru_cache(maxsize=64)
@@ -106,12 +114,64 @@ def schedule(release: Release) -> Schedule | None:
     return Schedule(before, _at(before, r.remind_at), _at(before, r.escalate_at), last_call)
 
 
-def confirmation(events: Iterable[Event]) -> Confirmation | None:
-    """The first readiness confirmation recorded for the release, if any."""
+def confirmations(events: Iterable[Event]) -> list[Confirmation]:
+    """Every readiness confirmation, in order, each with the due time it was given for: the
+    one recorded with it, else (recorded before due times were) the old due of the first move
+    after it, else None (no move since: the current one)."""
+    out: list[Confirmation] = []
+    open_: list[int] = []  # confirmations without a recorded due, not yet followed by a move
     for e in events:
         if e.kind == EventKind.READY_CONFIRMED:
-            return Confirmation(e.contact_id, e.at)
+            recorded = _when(e.detail.get("due"))
+            out.append(Confirmation(e.contact_id, e.at, recorded))
+            if recorded is None:
+                open_.append(len(out) - 1)
+        elif e.kind == EventKind.CALENDAR_CHANGED and e.detail.get("change") == MOVED:
+            old_due = _when(e.detail.get("old_due"))
+            for i in open_:
+                out[i] = Confirmation(out[i].contact_id, out[i].at, old_due)
+            open_ = []
+    return out
+
+
+def confirmation(events: Iterable[Event], due: datetime | None = None) -> Confirmation | None:
+    """The first confirmation that counts for `due` (the release's current due time): one
+    given for another due time does not. Without `due`, the first one."""
+    for c in confirmations(events):
+        if due is None or c.for_due is None or c.for_due == due:
+            return c
     return None
+
+
+def earlier_confirmation(events: Iterable[Event], due: datetime) -> Confirmation | None:
+    """The last confirmation given for another due time (shown as for that date)."""
+    earlier = [c for c in confirmations(events) if c.for_due is not None and c.for_due != due]
+    return earlier[-1] if earlier else None
+
+
+def readiness_due(event: Event) -> datetime | None:
+    """The due time a READY_CONFIRMED event was recorded for (None before they carried it)."""
+    return _when(event.detail.get("due"))
+
+
+def round_of(changes: Iterable[Event]) -> int:
+    """How many times the calendar moved the release: each move starts a new round of
+    readiness messages (0 for a release never moved, so its keys are as they always were)."""
+    return sum(
+        1
+        for e in changes
+        if e.kind == EventKind.CALENDAR_CHANGED and e.detail.get("change") == MOVED
+    )
+
+
+def _when(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return when.astimezone(UTC) if when.tzinfo else None
 
 
 def wanted(
@@ -120,9 +180,11 @@ def wanted(
     now: datetime,
     deliveries: Sequence[Delivery],
     confirmed: bool,
+    round_: int = 0,
 ) -> list[Notification]:
     """The readiness messages that should exist by `now` (sent or to send): see the module
-    docstring for the rule. Not wanted any more (confirmed, window passed) means cancelled."""
+    docstring for the rule. Not wanted any more (confirmed, window passed, an earlier round)
+    means cancelled. `round_` is round_of the release's calendar changes."""
     plan = schedule(release)
     r = release.readiness
     if plan is None or r is None or confirmed or release.cancelled:
@@ -135,18 +197,20 @@ def wanted(
         if d.notification.kind == NotificationKind.READY_REMIND
         and d.status == DeliveryStatus.SENT
         and d.sent_at is not None
+        and d.notification.key.split("|")[3] == str(round_)  # this round's, not an old date's
     ]
     first_reminder = min(reminders, default=None)
     out: list[Notification] = []
     if plan.remind <= now < plan.last_call:
-        out += _to(release, NotificationKind.READY_REMIND, r.notify, ("email",), plan.remind)
+        kind = NotificationKind.READY_REMIND
+        out += _to(release, kind, r.notify, ("email",), plan.remind, round_)
         if now >= plan.escalate and first_reminder is not None and first_reminder <= plan.escalate:
             kind = NotificationKind.READY_ESCALATE
-            out += _to(release, kind, r.escalate_to, ("email",), plan.escalate)
+            out += _to(release, kind, r.escalate_to, ("email",), plan.escalate, round_)
     if now >= plan.last_call and first_reminder is not None:
         first = release.chain.steps[0]
         kind = NotificationKind.READY_LAST_CALL
-        out += _to(release, kind, first.notify, first.channels, plan.last_call)
+        out += _to(release, kind, first.notify, first.channels, plan.last_call, round_)
     return out
 
 
@@ -176,6 +240,7 @@ def _to(
     contact_ids: Sequence[str],
     preferred: Sequence[Channel],
     due_at: datetime,
+    round_: int = 0,
 ) -> list[Notification]:
     out = []
     # A rota in `notify` means whoever is on call at this message's time (nobody: the chain's
@@ -191,7 +256,7 @@ def _to(
         for channel in channels:
             out.append(
                 Notification(
-                    key=Notification.make_key(release.id, kind, cid, channel),
+                    key=Notification.make_key(release.id, kind, cid, channel, None, round_),
                     release_id=release.id,
                     kind=kind,
                     contact_id=cid,

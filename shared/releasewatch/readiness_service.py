@@ -74,7 +74,8 @@ def confirm(store: Store, token: str, codec: TokenCodec, now: datetime) -> Confi
         at=now,
         kind=EventKind.READY_CONFIRMED,
         contact_id=verified.contact_id,
-        detail={"token_id": verified.token_id, "via": "link"},
+        # The due time confirmed: if the calendar moves the release, this no longer counts.
+        detail={"token_id": verified.token_id, "via": "link", "due": result.due.isoformat()},
     )
     record_once(
         store,
@@ -121,7 +122,7 @@ def _assess(
     if not record.active:
         reason = "the release is no longer watched"
         return replace(base, outcome=ConfirmOutcome.NOT_NEEDED, reason=reason)
-    done = confirmation(store.events(release.id))
+    done = confirmation(store.events(release.id), release.due)
     if done is not None:
         who = release.contacts.get(done.contact_id or "")
         by = who.name if who else (done.contact_id or "someone")

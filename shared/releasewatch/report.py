@@ -24,6 +24,7 @@ from .code_of_practice import EDITION_2, practice_for
 from .model import Check, Contact, Event, EventKind, ReleaseRecord
 from .notify.base import Attachment
 from .policy import lateness_unproven
+from .readiness import readiness_due
 from .store.base import Store
 from .timefmt import delay_text, uk, uk_datetime, uk_datetime_seconds
 
@@ -300,8 +301,13 @@ def _event_text(record: ReleaseRecord, event: Event) -> str | None:
             }
             return states.get(to)
         case EventKind.READY_CONFIRMED:
-            # The day before, on the page's own terms: who said it was uploaded and scheduled.
-            return f"Readiness confirmed by {_who(record, event.contact_id)} at {_t(event.at)}"
+            # The day before, on the page's own terms: who said it was uploaded and scheduled;
+            # for a date the calendar later moved, that date (it did not count for the new one).
+            line = f"Readiness confirmed by {_who(record, event.contact_id)} at {_t(event.at)}"
+            given = readiness_due(event)
+            if given is not None and given != record.release.due:
+                line += f" (for the earlier due time {_t(given)})"
+            return line
         case EventKind.PAGE_LOST:
             return f"Page stopped passing its live rule: {d.get('reason', '')}".rstrip(": ")
     return None

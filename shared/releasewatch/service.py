@@ -246,7 +246,7 @@ class Watchdog:
             deliveries = self.store.deliveries(record.id)
             events = self.store.events(record.id)
             acks = acks_from(events)
-            confirmed = confirmation(events) is not None
+            confirmed = confirmation(events, record.release.due) is not None
             changes = [e for e in events if e.kind == EventKind.CALENDAR_CHANGED]
             decision = decide(
                 record, check, now, deliveries, acks, ready_confirmed=confirmed, changes=changes

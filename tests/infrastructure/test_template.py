@@ -706,6 +706,8 @@ def test_the_layer_pins_exactly_what_it_ships_and_no_second_botocore() -> None:
     # aws-xray-sdk and its own botocore, which shadows the runtime's and drifts from its boto3.
     import importlib.metadata
 
+    from packaging.requirements import Requirement
+
     lines = [
         line.strip()
         for line in (ROOT / "shared" / "requirements.txt").read_text().splitlines()
@@ -726,7 +728,9 @@ def test_the_layer_pins_exactly_what_it_ships_and_no_second_botocore() -> None:
             continue
         closure.add(dist)
         for requirement in importlib.metadata.requires(dist) or []:
-            if "extra ==" in requirement or "python_version < " in requirement:
+            # Only what pip installs here: no extras, no other Python's backports.
+            marker = Requirement(requirement).marker
+            if marker is not None and not marker.evaluate({"extra": ""}):
                 continue
             todo.append(_requirement_name(requirement))
     assert closure == set(pins)

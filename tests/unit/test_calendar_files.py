@@ -143,9 +143,8 @@ def test_ics_malformed_events_are_skipped_with_where_and_why():
         "event 7 (UID gap)": (
             "DTSTART 2026-03-29 01:30 does not exist in Europe/London (the clocks go forward)"
         ),
-        "event 8 (UID monthly)": (
-            "a recurring event: recurrences are not expanded yet; list each release"
-        ),
+        # Expanded only around a sync's time (test_calendar_recurring.py).
+        "event 8 (UID monthly)": "a recurring event, read without a sync time",
     }
 
 
@@ -174,7 +173,9 @@ def test_an_ics_url_is_fetched_through_the_guarded_client(tmp_path):
                 await fetcher.aclose()
 
         parsed = asyncio.run(go(True))
+        # 4 single events; the monthly one (one URL and title for every month) is skipped
         assert len(parsed.announcements) == 4  # type: ignore[attr-defined]
+        assert "share one URL and title" in parsed.skipped[-1].reason  # type: ignore[attr-defined]
         assert server.seen[0].headers["user-agent"].startswith("releasewatch/")
         with pytest.raises(FeedError, match="refused"):
             asyncio.run(go(False))

@@ -275,3 +275,14 @@ def test_an_id_two_sources_both_use_is_imported_once(tmp_path, server, capsys):
     assert code == 0
     assert stored(tmp_path)["govuk-patents-2026"].release.title == "Patents annual"  # type: ignore[attr-defined]
     assert "skipped: id govuk-patents-2026 also in govuk:" in row(out, "Our own patents")
+
+
+def test_status_lists_provisional_announcements_as_not_watched(tmp_path, server, capsys):
+    sync(tmp_path, write_config(tmp_path, server), capsys)
+    assert main(["status", "--db", str(tmp_path / "rw.db")]) == 0
+    out = capsys.readouterr().out
+    watched, _, provisional = out.partition("Not watched until they have an exact time")
+    assert "govuk-monthly-ipo-statistics-july-2026" in watched
+    assert "Designs" not in watched
+    line = row(provisional.split("\n", 2)[2], "Designs: August to September 2026")
+    assert re.split(r"\s{2,}", line)[1:3] == ["August to September 2026", "provisional"]

@@ -298,3 +298,87 @@ def test_the_release_page_says_when_readiness_is_asked() -> None:
     assert "Readiness not confirmed yet: the team was asked at" in (
         w.web.handle("GET", f"/r/{w.release.id}").body
     )
+
+
+# -- the date moves ------------------------------------------------------------------------------
+def test_a_move_asks_again_for_the_new_date_and_shows_the_old_confirmation_as_the_old_dates() -> (
+    None
+):
+    from releasewatch.calendar.changes import MOVED, Change, to_record
+
+    w = monday_world()
+    w.tick_at(uk_at(2025, 4, 4, 14, 0))
+    w.clock.advance(timedelta(minutes=5))
+    assert w.web.handle("POST", w.confirm_path("web_publisher")).status == 200
+
+    # Friday 15:00: the calendar moves it from Monday to Wednesday 9 April (what a sync records).
+    w.clock.advance(uk_at(2025, 4, 4, 15, 0) - w.clock.now())
+    wednesday = uk_at(2025, 4, 9, 9, 30)
+    w.release = w.release.model_copy(update={"due": wednesday})
+    w.store.apply_releases([w.release], w.clock.now())
+    change = Change(w.release.id, MOVED, MONDAY_DUE, wednesday)
+    event = to_record(change, w.store.events(w.release.id), w.clock.now())
+    assert event is not None
+    w.store.add_event(event)
+
+    def readiness_sent(when: datetime) -> list[tuple[str, str, str]]:
+        return [s for s in w.tick_at(when) if s[2].startswith("ready_")]
+
+    # Nothing for the old date: no escalation at 16:00, no last call on Monday morning.
+    assert readiness_sent(uk_at(2025, 4, 4, 16, 0)) == []
+    assert readiness_sent(uk_at(2025, 4, 7, 8, 30)) == []
+    # Asked again on the working day before the new date: Friday's confirmation was for Monday.
+    assert sorted(readiness_sent(uk_at(2025, 4, 8, 14, 0))) == [
+        ("stats_team", "email", "ready_remind"),
+        ("web_publisher", "email", "ready_remind"),
+    ]
+    page = w.web.handle("GET", f"/r/{w.release.id}").body
+    assert (
+        "Readiness was confirmed by Alice Publisher at Fri 04 Apr 2025 14:05 BST for the earlier "
+        "due time Mon 07 Apr 2025 09:30 BST." in page
+    )
+    assert "Readiness not confirmed yet for the new due time: the team was asked at" in page
+    assert readiness_sent(uk_at(2025, 4, 8, 16, 0)) == [
+        ("lead_official", "email", "ready_escalate")
+    ]
+
+    # The new reminder's link confirms for Wednesday; the report tells the two apart.
+    new_link = [
+        s.message.text
+        for s in w.log
+        if s.message.contact_id == "stats_team" and "|ready_remind|" in s.message.key
+    ][-1]
+    found = re.search(re.escape(BASE) + r"(/c/[A-Za-z0-9_-]+)", new_link)
+    assert found
+    assert w.web.handle("POST", found.group(1)).status == 200
+    assert readiness_sent(uk_at(2025, 4, 9, 8, 30)) == []  # no last call: confirmed
+    report = build_report_text(w.store, w.release.id)
+    assert (
+        "Readiness confirmed by Alice Publisher (web publisher) at Fri 04 Apr 2025 14:05:00 BST "
+        "(for the earlier due time Mon 07 Apr 2025 09:30:00 BST)\n" in report
+    )
+    assert (
+        "Readiness confirmed by Labour market statistics team (stats team) at "
+        "Tue 08 Apr 2025 16:00:00 BST\n" in report
+    )
+
+
+def test_a_confirmation_recorded_without_its_due_time_counts_until_the_next_move() -> None:
+    # Confirmations recorded before they carried their due time: the first move after one
+    # says which date it was for.
+    from releasewatch.calendar.changes import MOVED, Change
+    from releasewatch.model import Event
+    from releasewatch.readiness import confirmation
+
+    monday, wednesday = MONDAY_DUE, uk_at(2025, 4, 9, 9, 30)
+    old = Event(
+        release_id="r",
+        at=uk_at(2025, 4, 4, 14, 5),
+        kind=EventKind.READY_CONFIRMED,
+        contact_id="web_publisher",
+        detail={"token_id": "t1", "via": "link"},
+    )
+    assert confirmation([old], monday) is not None
+    moved = Change("r", MOVED, monday, wednesday).event(uk_at(2025, 4, 4, 15, 0), "x")
+    assert confirmation([old, moved], wednesday) is None
+    assert confirmation([old, moved], monday) is not None  # it was Monday's

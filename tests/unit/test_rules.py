@@ -170,3 +170,18 @@ def test_redirect_without_destination_is_not_live() -> None:
 
 def test_gone_document_is_not_live() -> None:
     assert judge_govuk({"schema_name": "gone"}) == (False, "document is gone", None, None)
+
+
+def test_markup_and_not_markup_are_matched_exactly_on_the_page_source() -> None:
+    source = '<div class="release" data-gtm-release-status="published"><h1>GDP</h1></div>'
+    rule = LiveRule(markup=('data-release="x"',))
+    assert judge_page(rule, 200, PAGE, "GDP", source).reason == (
+        "page source lacks 'data-release=\"x\"'"
+    )
+    assert judge_page(LiveRule(markup=('status="published"',)), 200, PAGE, "GDP", source).live
+    banned = LiveRule(not_markup=('data-gtm-release-status="published"',))
+    assert not judge_page(banned, 200, PAGE, "GDP", source).live
+    # Visible text is not markup: the attribute's value on screen does not satisfy it.
+    assert not judge_page(rule, 200, PAGE, 'data-release="x"', "<p>data-release=x</p>").live
+    with pytest.raises(ValueError, match="status_only cannot be combined"):
+        LiveRule(status_only=True, not_markup=("x",))

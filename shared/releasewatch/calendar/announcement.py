@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from ..model import IDENT, Frozen, UtcDatetime, is_control_char
+from ..model import IDENT, Frozen, LiveRule, UtcDatetime, is_control_char
 
 
 class AnnState(StrEnum):
@@ -27,6 +27,11 @@ class Announcement(Frozen):
     producer: str = ""
     chain: str | None = None
     govuk: bool = False  # judged in GOV.UK mode (announcement → publication) by default
+    live: LiveRule | None = None  # the source's own live rule (a series' `live` still wins)
+    # The feed's own account of the latest date change (ONS date_changes), told with a move.
+    change_note: str = ""
+    previous_date: str = ""
+    series: str = ""  # a recurring event's UID: its occurrences share a page, not duplicates
 
 
 @dataclass(frozen=True)

@@ -4,25 +4,46 @@ Each VEVENT is one release: SUMMARY the title, URL the page (or DESCRIPTION's fi
 there is no URL property, as some exports do), DTSTART the due time. A DTSTART with a zone or
 in UTC is exact; a floating one is Europe/London; a date alone is provisional. STATUS is read
 leniently (ONS writes non-standard values): CANCELLED cancels, TENTATIVE or PROVISIONAL is
-provisional, anything else is confirmed. Recurring events are not expanded (yet): skipped.
+provisional, anything else is confirmed.
+
+A recurring event (RRULE or RDATE, with its RECURRENCE-ID overrides and EXDATEs) is one release
+per occurrence from a week back (as long as a past release is kept) to HORIZON ahead, expanded
+by `recurring-ical-events`. Each occurrence's id is its UID and original start (RECURRENCE-ID),
+so a re-sync is idempotent and an override that moves one occurrence is a move of that release.
+{Month} {yyyy} and the like in SUMMARY or URL name each occurrence's month (fill); a series
+whose releases would all share one URL and title is skipped: last month's page would pass for
+this month's, an early release that never happened.
+Expansion is bounded: a rule repeating more than daily, or more than once a day, a series
+starting over MAX_SERIES_AGE ago, or more than MAX_OCCURRENCES in the horizon is skipped with its
+reason, never expanded at length.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import icalendar
+import recurring_ical_events  # type: ignore[import-untyped]
 
 from ..model import first_control_char
 from ..timefmt import LONDON
 from .announcement import Announcement, AnnState, FeedError, Parsed, Skipped, plain, release_id
 
 _URL = re.compile(r"https?://[^\s<>\"]+")
+LOOKBACK = timedelta(days=7)  # sync.KEEP_GONE_FOR: a past occurrence is kept this long
+HORIZON = timedelta(days=400)  # a 12-month calendar (Code 3.0, 3.1), with room to spare
+MAX_OCCURRENCES = 500  # per series in the horizon and the week back: daily ones fit
+MAX_RULES = 4  # RRULEs in one event (RFC 5545 allows several; one is usual)
+MAX_SERIES_AGE = timedelta(days=50 * 366)  # expansion walks from DTSTART: bound the walk
+_TOO_OFTEN = frozenset({"SECONDLY", "MINUTELY", "HOURLY"})
+_RECURRING = ("RRULE", "RDATE", "RECURRENCE-ID")
 
 
-def parse_ics(data: bytes) -> Parsed:
+def parse_ics(data: bytes, now: datetime | None = None) -> Parsed:
+    """The feed's releases; recurring events are expanded around `now` (the sync's time), and
+    skipped with a reason when there is none."""
     try:
         calendars = icalendar.Calendar.from_ical(data, multiple=True)
     except (ValueError, IndexError, KeyError) as exc:
@@ -30,17 +51,167 @@ def parse_ics(data: bytes) -> Parsed:
     out = Parsed()
     n = 0
     for cal in calendars:
+        series: dict[str, list[tuple[int, Any]]] = {}
         for event in cal.walk("VEVENT"):
             n += 1
             uid = str(event.get("UID", "")).strip()
             where = f"event {n}" + (f" (UID {plain(uid)[:60]})" if uid else "")
             title = plain(str(event.get("SUMMARY", "")))
+            if uid and any(name in event for name in _RECURRING):
+                series.setdefault(uid, []).append((n, event))
+                continue
             result = _event(event, uid, title)
             if isinstance(result, Announcement):
                 out.announcements.append(result)
             else:
                 out.skipped.append(Skipped(where, result, title))
+        for uid, members in series.items():
+            _expand(cal, uid, members, now, out)
     return out
+
+
+def _expand(
+    cal: Any, uid: str, members: list[tuple[int, Any]], now: datetime | None, out: Parsed
+) -> None:
+    """One release per occurrence of a recurring series (all its VEVENTs share `uid`), or one
+    Skipped for the whole series; never half of it."""
+    n, master = next(((i, e) for i, e in members if "RECURRENCE-ID" not in e), members[0])
+    where = f"event {n} (UID {plain(uid)[:60]})"
+    title = plain(str(master.get("SUMMARY", "")))
+    if now is None:
+        out.skipped.append(Skipped(where, "a recurring event, read without a sync time", title))
+        return
+    start, end = now - LOOKBACK, now + HORIZON
+    found: list[Announcement] = []
+    skipped: list[Skipped] = []
+    try:  # a hostile rule must never stop the sync: icalendar raises as a broken one is read
+        why = _unbounded(master, now)
+    except Exception as exc:
+        why = f"recurrence cannot be read: {type(exc).__name__}: {str(exc)[:100]}"
+    if why is None:
+        sub = icalendar.Calendar()
+        for tz in cal.walk("VTIMEZONE"):
+            sub.add_component(tz)
+        for _, event in members:
+            sub.add_component(event)
+        try:
+            # between(), not after(): after() widens its window and rescans the rule each time
+            # (4 s for a daily series); _unbounded keeps what between() returns small.
+            occurrences = recurring_ical_events.of(sub).between(start, end)
+            if len(occurrences) > MAX_OCCURRENCES:
+                why = f"more than {MAX_OCCURRENCES} occurrences before {end:%Y-%m-%d}"
+                occurrences = []
+            for occurrence in occurrences:
+                when = _instant(occurrence.get("DTSTART"))
+                original = _instant(occurrence.get("RECURRENCE-ID")) or when
+                stamp = f"{original:%Y%m%dT%H%MZ}" if original is not None else "undated"
+                result = _event(occurrence, uid, plain(str(occurrence.get("SUMMARY", ""))))
+                if isinstance(result, Announcement):
+                    day = (original or result.due or start).astimezone(LONDON).date()
+                    update = {
+                        "id": _occurrence_id(uid, stamp),
+                        "series": plain(uid),
+                        "title": fill(result.title, day),
+                        "url": fill(result.url, day),
+                    }
+                    found.append(result.model_copy(update=update))
+                else:
+                    skipped.append(Skipped(f"{where} on {stamp}", result, title))
+        except Exception as exc:  # a hostile rule must never stop the sync
+            why = f"recurrence cannot be expanded: {type(exc).__name__}: {str(exc)[:100]}"
+    if why is None and len({(a.url, a.title) for a in found}) < len(found):
+        why = (
+            "its releases share one URL and title, so an earlier release's page would pass for "
+            "the next one (an early release): put {Month} {yyyy} (or {month}, {mm}, {dd}; "
+            "{Month-1} {yyyy-1} for the month before) in its SUMMARY or URL"
+        )
+    if why is not None:
+        out.skipped.append(Skipped(where, why, title))
+        return
+    out.announcements.extend(found)
+    out.skipped.extend(skipped)
+
+
+_PLACEHOLDER = re.compile(r"\{(yyyy|mm|dd|month|Month)([+-]\d{1,2})?\}")
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def fill(text: str, day: date) -> str:
+    """A recurring event's SUMMARY or URL for the occurrence on `day` (its original date, in
+    London): {yyyy} {mm} {dd} {month} (july) {Month} (July). An offset is in months, for any
+    of them: {Month-1} {yyyy-1} is the month before and its year (the period a release
+    usually covers)."""
+
+    def one(m: re.Match[str]) -> str:
+        months = day.year * 12 + day.month - 1 + int(m.group(2) or 0)
+        year, month = divmod(months, 12)
+        name = _MONTHS[month]
+        return {
+            "yyyy": f"{year:04d}",
+            "mm": f"{month + 1:02d}",
+            "dd": f"{day.day:02d}",
+            "month": name.lower(),
+            "Month": name,
+        }[m.group(1)]
+
+    return _PLACEHOLDER.sub(one, text)
+
+
+def _unbounded(master: Any, now: datetime) -> str | None:
+    """Why expanding this series could take unbounded time, or None."""
+    rules = master.get("RRULE")
+    rules = rules if isinstance(rules, list) else [rules] if rules is not None else []
+    if len(rules) > MAX_RULES:
+        return f"{len(rules)} RRULEs: at most {MAX_RULES}"
+    rdates = master.get("RDATE")
+    listed = sum(
+        len(r.dts) for r in (rdates if isinstance(rdates, list) else [rdates] if rdates else [])
+    )
+    if listed > MAX_OCCURRENCES:
+        return f"{listed} RDATE values: at most {MAX_OCCURRENCES}"
+    for rule in rules:
+        freq = [str(f).upper() for f in rule.get("FREQ", [])]
+        if any(f in _TOO_OFTEN for f in freq):
+            return f"RRULE FREQ={freq[0]}: a release repeats at most daily"
+        for part in ("BYHOUR", "BYMINUTE", "BYSECOND"):
+            if len(rule.get(part, [])) > 1:
+                return f"RRULE {part} has several values: a release comes once a day at most"
+    first = _instant(master.get("DTSTART"))
+    if first is None and "DTSTART" in master:
+        return "DTSTART is not a valid date or time"
+    if first is not None and first < now - MAX_SERIES_AGE:
+        return f"the series starts {first:%Y-%m-%d}, over 50 years ago"
+    return None
+
+
+def _instant(prop: Any) -> datetime | None:
+    """A DTSTART or RECURRENCE-ID as a UTC instant (a date: its London midnight), or None."""
+    try:
+        value = getattr(prop, "dt", None)
+    except ValueError:
+        return None
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=LONDON)).astimezone(UTC)
+    if isinstance(value, date):
+        return datetime.combine(value, time(), tzinfo=LONDON).astimezone(UTC)
+    return None
+
+
+def _occurrence_id(uid: str, stamp: str) -> str:
+    return release_id("ics", f"{uid}@{stamp}")
 
 
 def _event(event: Any, uid: str, title: str) -> Announcement | str:
@@ -48,8 +219,6 @@ def _event(event: Any, uid: str, title: str) -> Announcement | str:
         return "no UID"
     if not title:
         return "no SUMMARY (title)"
-    if "RRULE" in event or "RDATE" in event:
-        return "a recurring event: recurrences are not expanded yet; list each release"
     url = str(event.get("URL", "")).strip()
     if not url:
         found = _URL.search(str(event.get("DESCRIPTION", "")))

@@ -10,6 +10,7 @@ from .csv_source import parse_csv
 from .fetch import FeedFetcher
 from .govuk import fetch_govuk
 from .ics_source import parse_ics
+from .ons import fetch_ons
 from .spec import CalendarSpec
 
 
@@ -19,13 +20,15 @@ async def read_source(
     """The source's announcements and skipped entries; FeedError if it cannot be used whole."""
     if spec.govuk is not None:
         return await fetch_govuk(spec.govuk, fetcher, now)
+    if spec.ons is not None:
+        return await fetch_ons(spec.ons, fetcher, now)
     location = spec.csv if spec.csv is not None else spec.ics
     assert location is not None
     if "://" in location:
         data = await fetcher.get(location)
     else:
         data = _read_file(config_dir / location, fetcher.max_bytes)
-    return parse_csv(data) if spec.csv is not None else parse_ics(data)
+    return parse_csv(data) if spec.csv is not None else parse_ics(data, now)
 
 
 def _read_file(path: Path, cap: int) -> bytes:

@@ -8,9 +8,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..model import IDENT, LiveRule
+from ..readiness_in import ReadinessIn
 
 GOVUK_BASE = "https://www.gov.uk"
 MAX_GOVUK_PAGE = 1500  # the search API refuses count > 1500 (an error, not a clamp)
+ONS_API = "https://api.beta.ons.gov.uk"
+ONS_SITE = "https://www.ons.gov.uk"
+MAX_ONS_PAGE = 1000  # dp-search-api answers 400 to limit > 1000
 
 
 class _In(BaseModel):
@@ -34,10 +38,20 @@ class GovukSpec(_In):
         return v
 
 
+class OnsSpec(_In):
+    """The ONS release calendar: the search API (base_url) and the site whose /releases/<slug>
+    pages are watched (site_url); both configurable for tests, mirrors and proxies."""
+
+    base_url: str = ONS_API
+    site_url: str = ONS_SITE
+    page_size: int = Field(default=MAX_ONS_PAGE, ge=1, le=MAX_ONS_PAGE)
+
+
 class CalendarSpec(_In):
-    """One entry of `calendars:`: exactly one of govuk, csv, ics."""
+    """One entry of `calendars:`: exactly one of govuk, ons, csv, ics."""
 
     govuk: GovukSpec | None = None
+    ons: OnsSpec | None = None
     csv: str | None = None  # a file, relative to the config file
     ics: str | None = None  # a file or an http(s) URL
 
@@ -45,23 +59,31 @@ class CalendarSpec(_In):
     @classmethod
     def _one_kind(cls, data: Any) -> Any:
         if isinstance(data, dict):
-            kinds = [k for k in ("govuk", "csv", "ics") if k in data]
+            kinds = [k for k in ("govuk", "ons", "csv", "ics") if k in data]
             if len(kinds) != 1:
                 raise ValueError(
-                    "expected exactly one source: govuk: {organisations: [...]}, csv: FILE "
-                    "or ics: FILE-or-URL"
+                    "expected exactly one source: govuk: {organisations: [...]}, ons: {}, "
+                    "csv: FILE or ics: FILE-or-URL"
                 )
+            if "ons" in data and data["ons"] is None:
+                data = {**data, "ons": {}}  # `- ons:` alone: the defaults
         return data
 
     @property
     def kind(self) -> str:
-        return "govuk" if self.govuk is not None else "csv" if self.csv is not None else "ics"
+        if self.govuk is not None:
+            return "govuk"
+        if self.ons is not None:
+            return "ons"
+        return "csv" if self.csv is not None else "ics"
 
     @property
     def label(self) -> str:
         """A stable name for this source: the key its last good import is kept under."""
         if self.govuk is not None:
             return "govuk:" + ",".join(self.govuk.organisations)
+        if self.ons is not None:
+            return "ons" if self.ons.base_url == ONS_API else f"ons:{self.ons.base_url}"
         return f"{self.kind}:{self.csv if self.csv is not None else self.ics}"
 
 
@@ -71,6 +93,9 @@ class SeriesSpec(_In):
     match: str
     chain: str | None = None
     live: LiveRule | None = None
+    # Over defaults.readiness field by field: `{enabled: false}` for a series nobody needs to
+    # be asked about, other times or other people for one.
+    readiness: ReadinessIn | None = None
 
     @field_validator("match")
     @classmethod

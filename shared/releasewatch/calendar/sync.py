@@ -18,7 +18,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from ..config import PAST_DUE_LIMIT, Config, DefaultsIn, _bust_param, _check_url
+from ..config import PAST_DUE_LIMIT, Config, DefaultsIn, _bust_param, _check_url, _readiness
 from ..model import LiveRule, Release, ReleaseRecord
 from ..probe.rules import default_rule
 from ..store.base import Store
@@ -100,6 +100,9 @@ def plan_sync(
     hand_urls = {u: r.id for r in config.releases for u in (r.url, r.publication_url) if u}
     claimed: dict[str, str] = {}  # url → "source id" of the announcement that holds it
     claimed_ids: dict[str, str] = {}  # release id → the source it was imported from
+    # url → the recurring series holding it: one series' occurrences share their page, and
+    # are releases of it, not one publication announced twice.
+    claimed_series: dict[str, str] = {}
     imported: list[Release] = []
 
     for spec in config.calendars:
@@ -142,7 +145,15 @@ def plan_sync(
                 )
                 plan.lines.append(_line(ann, label, f"skipped: the config's release {mine} wins"))
                 continue
-            twin = next((claimed[u] for u in urls if u in claimed), None)
+            series_key = f"{label}|{ann.series}" if ann.series else None
+            twin = next(
+                (
+                    claimed[u]
+                    for u in urls
+                    if u in claimed and (series_key is None or claimed_series.get(u) != series_key)
+                ),
+                None,
+            )
             if twin is None and ann.id in claimed_ids:
                 plan.lines.append(
                     _line(ann, label, f"skipped: id {ann.id} also in {claimed_ids[ann.id]}")
@@ -156,7 +167,9 @@ def plan_sync(
                 plan.lines.append(_line(ann, label, f"skipped: {release}"))
                 continue
             for u in urls:
-                claimed[u] = f"{label} {ann.id}"
+                claimed.setdefault(u, f"{label} {ann.id}")
+                if series_key is not None:
+                    claimed_series.setdefault(u, series_key)
             claimed_ids[ann.id] = label
             if release is None:
                 plan.lines.append(_line(ann, label, "not watched: provisional (no exact time)"))
@@ -169,6 +182,10 @@ def plan_sync(
             plan.lines.append(_line(ann, label, _change(release, record) + note))
             told = _to_tell(release, record, now, gone=note.endswith("check it)"))
             if told is not None:
+                if told.change == MOVED and ann.change_note:
+                    told = replace(
+                        told, note=ann.change_note, previous_display_date=ann.previous_date
+                    )
                 plan.changes.append(told)
                 if ann.govuk and told.change != GONE:
                     plan.govuk_urls[release.id] = ann.url
@@ -201,12 +218,25 @@ def to_release(ann: Announcement, config: Config, now: datetime) -> Release | st
     if chain is None:
         return f"unknown chain {chain_name!r}"
     live = series.live if series is not None and series.live is not None else None
-    rule = default_rule(ann.title, live or LiveRule(govuk=ann.govuk))
+    rule = default_rule(ann.title, live or ann.live or LiveRule(govuk=ann.govuk))
+    d = config.defaults or DefaultsIn()
+    problems: list[str] = []
+    ok, readiness = _readiness(
+        d.readiness,
+        series.readiness if series is not None else None,
+        chain,
+        config.contacts,
+        ("series",),
+        lambda _at, why: problems.append(why),
+    )
+    if not ok:
+        return f"readiness: {'; '.join(problems) or 'not valid'}"
     used = sorted({cid for step in chain.steps for cid in step.notify})
     # The head of profession hears of date changes (changes.py) even when not on the chain.
     used += [c.id for c in config.contacts.values() if c.role == "head_of_profession"]
+    if readiness is not None:
+        used += [*readiness.notify, *readiness.escalate_to]
     used = sorted(set(used))
-    d = config.defaults or DefaultsIn()
     try:
         return Release(
             id=ann.id,
@@ -225,6 +255,7 @@ def to_release(ann: Announcement, config: Config, now: datetime) -> Release | st
             cadence=d.cadence,
             cancelled=ann.state is AnnState.CANCELLED,
             allow_loopback=config.local_mode,
+            readiness=readiness,
         )
     except (ValidationError, KeyError) as exc:
         return f"not a valid release: {str(exc).splitlines()[0][:120]}"

@@ -1,5 +1,7 @@
 """`releasewatch status --table T` (DynamoDB) or `--db PATH` (SQLite): every release, its
-state and what its last check saw. No contact details are printed."""
+state and what its last check saw; with the local store, also the calendar announcements not
+watched because they have no exact time yet (provisional, from the last sync's imports). No
+contact details are printed."""
 
 from __future__ import annotations
 
@@ -52,12 +54,46 @@ def run(args: argparse.Namespace) -> int:
             close()
     if not records:
         print("no releases" + ("" if args.all else " active (--all shows finished ones)"))
-        return 0
-    rows = [("RELEASE", "DUE (UK)", "STATE", "LAST CHECK")]
-    rows += [_row(r) for r in sorted(records, key=lambda r: (r.release.due, r.id))]
+    else:
+        rows = [("RELEASE", "DUE (UK)", "STATE", "LAST CHECK")]
+        rows += [_row(r) for r in sorted(records, key=lambda r: (r.release.due, r.id))]
+        _table(rows)
+    if not args.table:
+        return _provisional(args)
+    return 0
+
+
+def _table(rows: list[tuple[str, str, str, str]]) -> None:
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     for row in rows:
         print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:3])) + "  " + row[3])
+
+
+def _provisional(args: argparse.Namespace) -> int:
+    """The imported announcements with no exact time yet: listed, not watched."""
+    from ..bootstrap import LocalPaths
+    from ..calendar.announcement import AnnState
+    from ..calendar.imports import Imports, imports_path
+
+    try:
+        imports = Imports.load(imports_path(LocalPaths.from_db(args.db).db))
+    except ValueError as exc:
+        print(f"cannot read the calendar imports: {exc}", file=sys.stderr)
+        return 1
+    rows = [
+        (
+            for_terminal(a.title),
+            for_terminal(a.display_date or "-"),
+            "provisional",
+            for_terminal(label),
+        )
+        for label, anns in sorted(imports.sources.items())
+        for a in anns
+        if a.state is AnnState.PROVISIONAL
+    ]
+    if rows:
+        print("\nNot watched until they have an exact time (provisional, from the calendars):")
+        _table([("ANNOUNCEMENT", "WHEN", "STATE", "SOURCE"), *rows])
     return 0
 
 

@@ -42,7 +42,8 @@ async def judge(outcome: Outcome) -> Outcome:
         return outcome
     fetched = outcome.fetched
     text = await page_text(fetched)
-    verdict = judge_page(rule, fetched.status, fetched.final_url, text)
+    source = fetched.text() if rule.markup or rule.not_markup else None
+    verdict = judge_page(rule, fetched.status, fetched.final_url, text, source)
     outcome.live, outcome.reason, outcome.to_judge = verdict.live, verdict.reason, None
     return outcome
 

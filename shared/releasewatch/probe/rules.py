@@ -53,20 +53,31 @@ class GovukVerdict(NamedTuple):
     follow: str | None = None  # a redirect's destination path whose item decides instead
 
 
-def judge_page(rule: LiveRule, status: int | None, final_url: str, text: str | None) -> Verdict:
-    """Judge a page against the rule's status, final URL and text checks.
+def judge_page(
+    rule: LiveRule,
+    status: int | None,
+    final_url: str,
+    text: str | None,
+    source: str | None = None,
+) -> Verdict:
+    """Judge a page against the rule's status, final URL, text and markup checks.
 
     `text` is what a person sees on the page (text.visible_text; any other str is normalised
-    first); None when the rule has no text checks (the body was not read).
+    first); None when the rule has no text checks (the body was not read). `source` is the
+    decoded body, markup and all, for the rule's `markup` checks.
     """
-    problems = page_problems(rule, status, final_url, text)
+    problems = page_problems(rule, status, final_url, text, source)
     if problems:
         return Verdict(False, "; ".join(problems))
     return Verdict(True, f"status {status}, all checks passed")
 
 
 def page_problems(
-    rule: LiveRule, status: int | None, final_url: str, text: str | None
+    rule: LiveRule,
+    status: int | None,
+    final_url: str,
+    text: str | None,
+    source: str | None = None,
 ) -> list[str]:
     if status is None:
         return ["no response"]
@@ -82,11 +93,13 @@ def page_problems(
         problems += [
             f"text {_quote(t)} still present" for t in rule.not_contains if normalise(t) in seen
         ]
+    problems += [f"page source lacks {_quote(m)}" for m in rule.markup if m not in (source or "")]
+    problems += [f"page source has {_quote(m)}" for m in rule.not_markup if m in (source or "")]
     return problems
 
 
 def needs_body(rule: LiveRule) -> bool:
-    return bool(rule.contains or rule.not_contains)
+    return bool(rule.contains or rule.not_contains or rule.markup or rule.not_markup)
 
 
 def has_page_checks(rule: LiveRule) -> bool:

@@ -31,7 +31,13 @@ from ..clock import Clock
 from ..errors import TokenError
 from ..loophealth import HealthView, TickHealth
 from ..model import Check, Event, EventKind, ReleaseRecord
-from ..readiness import confirmation, day_phrase, schedule
+from ..readiness import (
+    Confirmation,
+    confirmation,
+    day_phrase,
+    earlier_confirmation,
+    schedule,
+)
 from ..readiness_service import ConfirmOutcome, ConfirmResult
 from ..store.base import Store
 from ..timefmt import delay_text, uk_datetime, uk_time
@@ -392,18 +398,32 @@ def _confirm_page(result: ConfirmResult) -> str:
 
 def _readiness_line(record: ReleaseRecord, events: list[Event], now: datetime) -> str:
     """One line on the release page: confirmed by whom and when, or when it will be asked."""
-    done = confirmation(events)
+    due = record.release.due
+    done = confirmation(events, due)
     if done is not None:
-        contact = record.release.contacts.get(done.contact_id or "")
-        who = contact.name if contact else (done.contact_id or "someone")
-        return pages.para(f"Readiness confirmed by {who} at {uk_datetime(done.at)}.")
+        return pages.para(f"Readiness confirmed by {_who(record, done)} at {uk_datetime(done.at)}.")
+    # A confirmation for the date before a move is history, not readiness for the new date.
+    earlier = earlier_confirmation(events, due)
+    before = (
+        f"Readiness was confirmed by {_who(record, earlier)} at {uk_datetime(earlier.at)} for "
+        f"the earlier due time {uk_datetime(earlier.for_due)}. "
+        if earlier is not None and earlier.for_due is not None
+        else ""
+    )
     plan = schedule(record.release)
     if plan is None or record.state.is_live or record.release.cancelled:
-        return ""
+        return pages.para(before.strip()) if before else ""
     verb = "is asked" if now < plan.remind else "was asked"
     return pages.para(
-        f"Readiness not confirmed yet: the team {verb} at {uk_datetime(plan.remind)}."
+        f"{before}Readiness not confirmed yet"
+        + (" for the new due time" if before else "")
+        + f": the team {verb} at {uk_datetime(plan.remind)}."
     )
+
+
+def _who(record: ReleaseRecord, done: Confirmation) -> str:
+    contact = record.release.contacts.get(done.contact_id or "")
+    return contact.name if contact else (done.contact_id or "someone")
 
 
 def _not_allowed(allow: str) -> Response:

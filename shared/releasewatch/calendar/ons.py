@@ -1,0 +1,223 @@
+"""The ONS release calendar, from the search API (shapes: shared/CALENDARS.md).
+
+`/v1/search/releases?release-type=type-upcoming&fromDate=<today>` (unpublished, uncancelled),
+then `release-type=type-cancelled` from today (cancelled releases are `published` too and so
+never upcoming), each paged with limit (<= 1000) and offset until offset >= breakdown.total.
+`release_date` is UTC. Only a `finalised` release has an exact time and is watched; the others
+are provisional (listed, not watched). `date_changes[-1]` is the latest move: its
+`change_notice` is told with it.
+
+The page watched is the release page, `<site>/releases/<slug>`. It answers 200 long before
+publication (the calendar entry), so status 200 proves nothing: an imported release is live
+only when the page says it is published (ons_rule).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from ..model import LiveRule
+from .announcement import Announcement, AnnState, FeedError, Parsed, Skipped, plain, release_id
+from .fetch import FeedFetcher
+from .spec import OnsSpec
+
+RELEASES_PATH = "/v1/search/releases"
+PRODUCER = "Office for National Statistics"
+MAX_PAGES = 100  # 100,000 releases a query: far past ONS's calendar (~1,000 upcoming)
+KINDS = ("type-upcoming", "type-cancelled")
+
+# Two generations of ONS release page, both 200 in every state; the rule below fails every
+# state of both but published.
+# - ONSdigital/dp-frontend-release-calendar (the current site): release.tmpl states the page's
+#   publication state (mapper/publication_state.go: "published", "upcoming" or "cancelled") in
+#   data-gtm-release-status on the page's container; status-header.tmpl shows the banners
+#   (wording from assets/locales/service.en.toml). A postponed release's banner is its change
+#   notice, free text that a published page lists too: only the attribute gives it away.
+# - ONSdigital/dis-wagtail (the new CMS, which the old pages redirect to once migrated, via
+#   their MigrationLink): templates/pages/release_calendar/release_calendar_page--*.html has no
+#   such attribute; provisional and confirmed (postponed included) pages say "This release is
+#   not yet published", a cancelled one "Release date: Cancelled" and its notice.
+# So: no upcoming or cancelled state in the markup, none of the banners, and the title shown.
+NOT_PUBLISHED_MARKUP: tuple[str, ...] = (
+    'data-gtm-release-status="upcoming"',
+    'data-gtm-release-status="cancelled"',
+)
+ONS_NOT_LIVE_WORDING: tuple[str, ...] = (
+    "This release is not yet published",  # StatusBannerReleaseNotYetPublished; Wagtail too
+    "This release has been postponed",  # StatusBannerReleasePostponed
+    "This release has been cancelled",  # StatusBannerReleaseCancelled
+    "Release date: Cancelled",  # ReleaseStatusLineCancelled; Wagtail's cancelled hero
+    "Provisional release date",  # ReleaseStatusLineProvisionalReleaseDate
+)
+
+
+def ons_rule(title: str) -> LiveRule:
+    """Live only on the published release page: the title shown, no upcoming, postponed or
+    cancelled banner, and no upcoming or cancelled state in the page's markup."""
+    return LiveRule(
+        contains=(title,), not_contains=ONS_NOT_LIVE_WORDING, not_markup=NOT_PUBLISHED_MARKUP
+    )
+
+
+def search_params(spec: OnsSpec, kind: str, today: str, offset: int) -> list[tuple[str, str]]:
+    return [
+        ("release-type", kind),
+        ("fromDate", today),
+        ("sort", "release_date_asc"),
+        ("limit", str(spec.page_size)),
+        ("offset", str(offset)),
+        ("highlight", "false"),  # no <em> tags in titles
+    ]
+
+
+async def fetch_ons(spec: OnsSpec, fetcher: FeedFetcher, now: datetime) -> Parsed:
+    """Every upcoming and cancelled release from today; FeedError if any page fails, or the
+    answers cannot end (the source is all-or-nothing)."""
+    today = now.astimezone(UTC).date().isoformat()
+    base, site = spec.base_url.rstrip("/"), spec.site_url.rstrip("/")
+    found: dict[str, Parsed] = {}
+    for kind in KINDS:
+        parsed = found[kind] = Parsed()
+        offset, previous_page = 0, None
+        for _ in range(MAX_PAGES):
+            body = await fetcher.get(base + RELEASES_PATH, search_params(spec, kind, today, offset))
+            page, total = parse_page(body, site, offset=offset, kind=kind, into=parsed)
+            if total > spec.page_size * MAX_PAGES:
+                raise FeedError(
+                    f"{kind}: breakdown.total {total} is more than {MAX_PAGES} pages of "
+                    f"{spec.page_size}; not believed"
+                )
+            if page and page == previous_page:
+                raise FeedError(f"{kind}: offset {offset} answered the same page as before")
+            previous_page = page
+            offset += spec.page_size
+            if not page or offset >= total:
+                break
+        else:
+            raise FeedError(f"{kind}: more than {MAX_PAGES} pages")
+    out = found["type-cancelled"]
+    cancelled = {a.id for a in out.announcements}
+    upcoming = found["type-upcoming"]
+    out.announcements[:0] = [a for a in upcoming.announcements if a.id not in cancelled]
+    out.skipped[:0] = upcoming.skipped
+    return out
+
+
+def parse_page(
+    body: bytes, site: str, *, offset: int = 0, kind: str = KINDS[0], into: Parsed | None = None
+) -> tuple[list[str], int]:
+    """Add one page's releases to `into`; (the page's URIs, breakdown.total)."""
+    out = into if into is not None else Parsed()
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        raise FeedError("the ONS search API answer is not JSON") from None
+    if not isinstance(data, dict) or not isinstance(data.get("releases"), list):
+        raise FeedError("the ONS search API answer has no releases list")
+    breakdown = data.get("breakdown")
+    total = breakdown.get("total") if isinstance(breakdown, dict) else None
+    if not isinstance(total, int) or isinstance(total, bool) or total < 0:
+        raise FeedError("the ONS search API answer has no breakdown.total")
+    releases: list[Any] = data["releases"]
+    uris: list[str] = []
+    for i, item in enumerate(releases):
+        uri = item.get("uri") if isinstance(item, dict) else None
+        uris.append(uri if isinstance(uri, str) else f"#{i}")
+        result = parse_release(item, site)
+        if isinstance(result, Announcement):
+            out.announcements.append(result)
+            continue
+        desc = item.get("description") if isinstance(item, dict) else None
+        title = desc.get("title") if isinstance(desc, dict) else None
+        out.skipped.append(
+            Skipped(
+                f"{kind} releases[{offset + i}]",
+                result,
+                plain(title) if isinstance(title, str) else "",
+            )
+        )
+    return uris, total
+
+
+def parse_release(item: Any, site: str) -> Announcement | str:
+    """One release as an Announcement, or why it cannot be one."""
+    if not isinstance(item, dict):
+        return "not an object"
+    uri, desc = item.get("uri"), item.get("description")
+    if not isinstance(uri, str) or not uri.startswith("/releases/"):
+        return f"uri {str(uri)[:80]!r} is not a /releases/ path"
+    slug = uri.removeprefix("/releases/").strip("/")
+    if not slug or "/" in slug or plain(slug) != slug:
+        return f"uri {uri[:80]!r} is not a /releases/ path"
+    if not isinstance(desc, dict):
+        return "no description"
+    title = desc.get("title")
+    if not isinstance(title, str) or not plain(title):
+        return "no title"
+    flags: dict[str, bool] = {}
+    for name in ("published", "cancelled", "finalised"):
+        value = desc.get(name, False)
+        if not isinstance(value, bool):
+            return f"{name} {str(value)[:20]!r} is not true or false"
+        flags[name] = value
+    due: datetime | None = None
+    stamp = desc.get("release_date")
+    if isinstance(stamp, str) and stamp:
+        due_or_reason = _utc(stamp)
+        if isinstance(due_or_reason, str):
+            if flags["finalised"] and not flags["cancelled"]:
+                return due_or_reason
+        else:
+            due = due_or_reason
+    elif flags["finalised"] and not flags["cancelled"]:
+        return "finalised, but no release_date"
+    if flags["published"] and not flags["cancelled"]:
+        return "already published (not upcoming)"
+    provisional = desc.get("provisional_date")
+    display = plain(provisional) if isinstance(provisional, str) else ""
+    if flags["cancelled"]:
+        state = AnnState.CANCELLED
+    elif flags["finalised"]:
+        state = AnnState.CONFIRMED
+    else:
+        state = AnnState.PROVISIONAL
+    note, previous = _latest_change(item.get("date_changes"))
+    clean = plain(title)
+    return Announcement(
+        id=release_id("ons", slug),
+        title=clean,
+        url=site + "/releases/" + slug,
+        state=state,
+        due=due,
+        display_date=display,
+        producer=PRODUCER,
+        live=ons_rule(clean),
+        change_note=note,
+        previous_date=previous,
+    )
+
+
+def _utc(stamp: str) -> datetime | str:
+    try:
+        when = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return f"release_date {stamp[:40]!r} is not an ISO 8601 time"
+    if when.tzinfo is None:
+        return f"release_date {stamp[:40]!r} has no offset (ONS gives UTC, with Z)"
+    return when.astimezone(UTC)
+
+
+def _latest_change(changes: Any) -> tuple[str, str]:
+    """(change_notice, previous_date) of the last well-formed date change, else empty."""
+    if not isinstance(changes, list):
+        return "", ""
+    for change in reversed(changes):
+        if isinstance(change, dict):
+            notice, previous = change.get("change_notice"), change.get("previous_date")
+            return (
+                plain(notice)[:500] if isinstance(notice, str) else "",
+                plain(previous)[:60] if isinstance(previous, str) else "",
+            )
+    return "", ""
