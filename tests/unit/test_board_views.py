@@ -12,7 +12,7 @@ from releasewatch.model import Check, ReleaseState
 from releasewatch.web.views.board import in_view
 from releasewatch.web.views.load import load_board, load_release
 from releasewatch.web.views.problems import Health, health_problems
-from releasewatch.web.views.release import collapse
+from releasewatch.web.views.release import EN_DASH, TIMES, collapse
 from tests.factories import DUE, make_release
 from tests.unit.escalation_support import ID, Scenario, at
 
@@ -175,9 +175,11 @@ def test_the_timeline_collapses_runs_and_marks_due_and_go_live() -> None:
     assert ("due", "Due", "09:30:00") in entries
     assert ("live", "Went live", "09:34:10") in entries
     before_due = entries[entries.index(("due", "Due", "09:30:00")) - 1]
-    assert before_due[1].startswith("404 × ") and before_due[2].endswith("–09:29:50")
+    assert before_due[1].startswith(f"404 {TIMES} ")
+    assert before_due[2].endswith(f"{EN_DASH}09:29:50")
     after_due = entries[entries.index(("due", "Due", "09:30:00")) + 1]
-    assert after_due[1] == "404 × 25" and after_due[2] == "09:30:00–09:34:00"
+    assert after_due[1] == f"404 {TIMES} 25"
+    assert after_due[2] == f"09:30:00{EN_DASH}09:34:00"
     assert page.tag.text == "Live, 4 min late"
     assert page.live_text == "09:34:10"
     assert any(link.href == f"r/{ID}/report.docx" for link in page.links)
