@@ -27,7 +27,7 @@ from ...readiness import confirmation, schedule
 from ...timefmt import delay_text, uk_datetime
 from .board import StateTag, shown_state, state_tag
 from .problems import CHANNEL_WORDS, Problem
-from .words import check_verdict, clock_time, zone
+from .words import check_verdict, clock_time, minutes, zone
 
 TIMES, EN_DASH = "\u00d7", "\u2013"  # as in the board's '404 x 42, 09:15:00-09:29:50'
 _ESCALATION = (NotificationKind.ALERT, NotificationKind.BREACH)
@@ -100,6 +100,7 @@ class ReleasePage:
     tag: StateTag
     live_at: datetime | None
     live_text: str
+    minutes_late: int | None  # counting up while late and not live
     ladder: tuple[LadderRow, ...]
     next_step: NextStep | None
     next_step_text: str  # why there is none, when there is none
@@ -433,6 +434,7 @@ def build_release_page(
         tag=state_tag(record, events, now),
         live_at=record.live_at,
         live_text=clock_time(record.live_at) if record.live_at else "",
+        minutes_late=minutes(now - release.due) if state == ReleaseState.LATE else None,
         ladder=tuple(_ladder(record, state, deliveries, acks, now)),
         next_step=upcoming,
         next_step_text=why_none,
