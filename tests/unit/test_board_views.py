@@ -184,7 +184,7 @@ def test_the_timeline_collapses_runs_and_marks_due_and_go_live() -> None:
     assert page.live_text == "09:34:10"
     assert any(link.href == f"r/{ID}/report.docx" for link in page.links)
     assert page.cache_headers == (("age", "0"), ("x-cache", "MISS"))
-    assert page.next_step is None and page.next_step_text == "None: the page is live."
+    assert page.next_step is None and page.next_step_text == "No next step: the page is live."
 
 
 def test_collapse_keeps_one_check_alone_and_marks_due_after_the_last_check() -> None:

@@ -414,10 +414,12 @@ def build_release_page(
         why_none = ""
     elif state in _LIVE_OR_OVER:
         why_none = (
-            "None: the page is live." if state != ReleaseState.CANCELLED else "None: cancelled."
+            "No next step: the page is live."
+            if state != ReleaseState.CANCELLED
+            else "No next step: the release was cancelled."
         )
     else:
-        why_none = "None: every step has fired."
+        why_none = "No next step: every step has fired."
     last = checks[-1] if checks else record.last_check
     judged = (last.judged_url or last.final_url) if last else None
     with_headers = next((c for c in reversed(checks) if c.cache_headers()), None)
