@@ -101,7 +101,8 @@ def _handler(
                 self.close_connection = True
 
         def _answer(self, response: Response, body: bool = True) -> None:
-            data = response.body.encode()
+            body_ = response.body
+            data = body_.encode() if isinstance(body_, str) else body_
             self.send_response(response.status)
             for name, value in response.headers.items():
                 self.send_header(name, value)
