@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.browser.harness import LiveScenario, personal_data
+from tests.browser.harness import LiveScenario, morning, personal_data
 
 CHROMIUM = Path(os.environ.get("RELEASEWATCH_CHROMIUM", "/usr/bin/chromium"))
 # What the machine's closed network needs (no background fetches, no QUIC, no component or
@@ -113,12 +113,17 @@ class Browsing:
 def open_tab(
     chromium: Browser, request: pytest.FixtureRequest
 ) -> Iterator[Callable[..., Browsing]]:
-    """open_tab(width=1280, name="") -> a Browsing in a fresh context of that viewport width."""
+    """open_tab(width, height, javascript) -> a Browsing in a fresh context (its own cookies
+    and cache) with that viewport, scripts on or off."""
     contexts = []
 
-    def make(width: int = WIDE["width"], height: int = WIDE["height"]) -> Browsing:
+    def make(
+        width: int = WIDE["width"], height: int = WIDE["height"], javascript: bool = True
+    ) -> Browsing:
         context = chromium.new_context(
-            viewport={"width": width, "height": height}, service_workers="block"
+            viewport={"width": width, "height": height},
+            service_workers="block",
+            java_script_enabled=javascript,
         )
         context.set_default_timeout(TIMEOUT_MS)
         contexts.append(context)
@@ -134,6 +139,21 @@ def tab(open_tab: Callable[..., Browsing]) -> Browsing:
     return open_tab()
 
 
+@pytest.fixture(scope="module")
+def day(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveScenario]:
+    """One release morning (harness.morning) at 09:42, shared by a module's tests."""
+    folder = tmp_path_factory.mktemp("morning")
+    made: list[LiveScenario] = []
+
+    def make(**options: Any) -> LiveScenario:
+        made.append(LiveScenario(folder / "rw.db", **options))
+        return made[-1]
+
+    yield morning(make)
+    for scenario in made:
+        scenario.close()
+
+
 @pytest.fixture
 def live(tmp_path: Path) -> Iterator[Callable[..., LiveScenario]]:
     """live(**LiveScenario options) -> a running scenario (server, store, watchdog, clock)."""
@@ -147,3 +167,33 @@ def live(tmp_path: Path) -> Iterator[Callable[..., LiveScenario]]:
     yield make
     for scenario in made:
         scenario.close()
+
+
+# Words (letters, digits, colons: '09:30:00' too) that the layout split over two lines, as
+# `overflow-wrap: anywhere` in a squeezed table column does ("Ema" / "il"). Hyphens are fair
+# places to break, and words longer than `longest` (URLs) may have to be.
+BROKEN_WORDS_JS = """(longest) => {
+  const broken = [];
+  const root = document.querySelector("main") || document.body;
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const node = walker.currentNode;
+    const words = /[A-Za-z0-9:]+/g;
+    let m;
+    while ((m = words.exec(node.data))) {
+      if (m[0].length < 2 || m[0].length > longest) continue;
+      const range = document.createRange();
+      range.setStart(node, m.index);
+      range.setEnd(node, m.index + m[0].length);
+      const lines = new Set(
+        Array.from(range.getClientRects()).filter((r) => r.width > 0).map((r) => Math.round(r.top))
+      );
+      if (lines.size > 1) broken.push(m[0]);
+    }
+  }
+  return broken;
+}"""
+
+
+def broken_words(page: Page, longest: int = 15) -> list[str]:
+    return list(page.evaluate(BROKEN_WORDS_JS, longest))

@@ -212,3 +212,27 @@ def morning(make: Callable[..., LiveScenario], until: datetime | None = None) ->
     )
     s.run_until(until or at(9, 42), step=timedelta(seconds=30))
     return s
+
+
+def confirm_link(s: LiveScenario) -> str:
+    """A readiness link for tomorrow's release, as the 14:00 reminder will carry."""
+    link = s.links.confirm_url(TOMORROW, "stats_team", s.clock.now(), at(7, 0) + timedelta(days=1))
+    assert link is not None
+    return link
+
+
+# Every page a person can reach, by name: the board's views, each release, the forms that
+# links in messages open, and the error pages.
+PAGES: dict[str, Callable[[LiveScenario], str]] = {
+    "board": lambda s: s.url("/"),
+    "board-today": lambda s: s.url("/?view=today"),
+    "board-tomorrow": lambda s: s.url("/?view=tomorrow"),
+    "board-week": lambda s: s.url("/?view=week"),
+    "release-late": lambda s: s.url(f"/r/{LATE}"),
+    "release-on-time": lambda s: s.url(f"/r/{ON_TIME}"),
+    "release-tomorrow": lambda s: s.url(f"/r/{TOMORROW}"),
+    "ack": lambda s: s.link_sent_to("stats_team", "email"),
+    "confirm": confirm_link,
+    "not-found": lambda s: s.url("/no-such-page"),
+    "damaged-link": lambda s: s.url("/a/not-a-real-token"),
+}

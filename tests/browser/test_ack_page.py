@@ -3,6 +3,8 @@ changes nothing, the button records the acknowledgement, and the board shows who
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import expect
 
 from releasewatch.model import EventKind
@@ -35,10 +37,20 @@ def test_an_acknowledgement_made_on_the_ack_page_shows_on_the_board(live, tab): 
     tab.look("acknowledged")
     assert acks(s) == [("web_publisher", at(9, 43))]
 
-    # ...and the board shows who acknowledged, and when
+    # ...and the board shows who acknowledged
     board = tab.open(s.url("/"), "board")
-    row = board.locator("tr", has_text="Labour market overview")
-    expect(row).to_contain_text("Alice Publisher 09:43")
+    expect(board.locator(f'tr[data-release-id="{ID}"]')).to_contain_text("Alice Publisher")
+
+    # ...and the release page shows when, and that the next step is held by it (30 min)
+    board.locator(f'tr[data-release-id="{ID}"]').get_by_role("link").first.click()
+    page = tab.page
+    expect(page).to_have_url(re.compile(rf"/r/{ID}$"))
+    tab.look("release")
+    expect(page.locator("#acknowledgements")).to_contain_text("Alice Publisher")
+    expect(page.locator("#acknowledgements")).to_contain_text("09:43:00")
+    expect(page.locator("#next-step")).to_contain_text("10:13:00")
+    lead = page.locator("#ladder tr[data-step]").filter(has_text="Bob Lead")
+    expect(lead).to_have_attribute("data-delivery", "held")
 
 
 def test_a_used_link_says_so_and_records_nothing_more(live, tab):  # type: ignore[no-untyped-def]

@@ -8,53 +8,16 @@ minutes late whose SMS the gateway refused (quoting the number), one due tomorro
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from datetime import timedelta
+from collections.abc import Callable
 
 import pytest
 from playwright.sync_api import expect
 
 from releasewatch.model import EventKind
-from tests.browser.conftest import Browsing
-from tests.browser.harness import LATE, ON_TIME, TOMORROW, LiveScenario, at, morning
+from tests.browser.conftest import Browsing, broken_words
+from tests.browser.harness import LATE, PAGES, TOMORROW, LiveScenario, confirm_link
 
 NARROW = 320
-
-
-@pytest.fixture(scope="module")
-def day(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveScenario]:
-    folder = tmp_path_factory.mktemp("morning")
-    made: list[LiveScenario] = []
-
-    def make(**options: object) -> LiveScenario:
-        made.append(LiveScenario(folder / "rw.db", **options))  # type: ignore[arg-type]
-        return made[-1]
-
-    yield morning(make)
-    for s in made:
-        s.close()
-
-
-def confirm_link(s: LiveScenario) -> str:
-    due = at(7, 0) + timedelta(days=1)
-    link = s.links.confirm_url(TOMORROW, "stats_team", s.clock.now(), due)
-    assert link is not None
-    return link
-
-
-PAGES: dict[str, Callable[[LiveScenario], str]] = {
-    "board": lambda s: s.url("/"),
-    "board-today": lambda s: s.url("/?view=today"),
-    "board-tomorrow": lambda s: s.url("/?view=tomorrow"),
-    "board-week": lambda s: s.url("/?view=week"),
-    "release-late": lambda s: s.url(f"/r/{LATE}"),
-    "release-on-time": lambda s: s.url(f"/r/{ON_TIME}"),
-    "release-tomorrow": lambda s: s.url(f"/r/{TOMORROW}"),
-    "ack": lambda s: s.link_sent_to("stats_team", "email"),
-    "confirm": confirm_link,
-    "not-found": lambda s: s.url("/no-such-page"),
-    "damaged-link": lambda s: s.url("/a/not-a-real-token"),
-}
 
 
 def assert_fits(tab: Browsing, name: str) -> None:
@@ -63,16 +26,12 @@ def assert_fits(tab: Browsing, name: str) -> None:
     assert width <= inner, f"{name} scrolls sideways at {NARROW} px: {width} px wide"
 
 
-# The board and release pages are being rebuilt (govuk-frontend); they join this list with it.
-NARROW_PAGES = ["ack", "confirm", "not-found", "damaged-link"]
-
-
 @pytest.mark.parametrize("name", list(PAGES))
 def test_each_page_shows_no_address_or_number(name: str, day: LiveScenario, tab: Browsing) -> None:
     tab.open(PAGES[name](day), name)  # screenshot + no personal data in DOM, text or title
 
 
-@pytest.mark.parametrize("name", NARROW_PAGES)
+@pytest.mark.parametrize("name", list(PAGES))
 def test_each_page_fits_320px(
     name: str, day: LiveScenario, open_tab: Callable[..., Browsing]
 ) -> None:
@@ -109,3 +68,15 @@ def test_the_morning_holds_the_personal_data_the_pages_must_not_show(day: LiveSc
     assert personal_data(record.release.producer) == ["press@example.com"]
     failures = [e.detail.get("reason", "") for e in day.store.events(LATE)]
     assert GATEWAY_REFUSAL in failures
+
+
+@pytest.mark.parametrize("width", [NARROW, 1280])
+@pytest.mark.parametrize("name", list(PAGES))
+def test_no_word_is_split_across_lines(
+    name: str, width: int, day: LiveScenario, open_tab: Callable[..., Browsing]
+) -> None:
+    # A squeezed table column must not break "Email" into "Ema" / "il" or 09:30:00 into
+    # "09:30" / ":00": at 320 px a wide table scrolls inside its own box instead.
+    tab = open_tab(width=width, height=900)
+    page = tab.open(PAGES[name](day), f"{name}-{width}px-words")
+    assert broken_words(page) == []
