@@ -207,3 +207,11 @@ def test_the_breach_report_downloads_as_markdown_and_word_without_contact_detail
     assert docx.status == 200 and isinstance(docx.body, bytes) and docx.body[:2] == b"PK"
     assert s.open(f"/r/{ID}/report.pdf").status == 404
     assert s.open("/r/nope/report.md").status == 404
+
+
+def test_the_asset_version_survives_the_privacy_scrub() -> None:
+    from releasewatch.web.pages import scrub
+
+    # (a hex digest like 0123456789ab would be blanked as a phone number)
+    assert re.fullmatch(r"[a-p]{12}", assets.version())
+    assert scrub(assets.path("board.css")) == assets.path("board.css")

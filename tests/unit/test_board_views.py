@@ -248,3 +248,20 @@ def _texts(obj: object, key: str = "") -> list[tuple[str, str]]:
     if isinstance(obj, list):
         return [t for v in obj for t in _texts(v, key)]
     return [(key, obj)] if isinstance(obj, str) else []
+
+
+def test_a_delivery_receipt_shows_delivered_and_its_time() -> None:
+    # The notify work (issue 11) may add a receipt time to the Delivery model: the ladder
+    # then says "Delivered", and "Sent" while only sent_at is known.
+    from releasewatch.model import Delivery, UtcDatetime
+    from releasewatch.web.views.release import _sent_text
+
+    class WithReceipt(Delivery):
+        delivered_at: UtcDatetime | None = None
+
+    s = late_at(9, 41)
+    (sent,) = [d for d in s.store.deliveries(ID) if d.notification.channel == "sms"]
+    assert _sent_text(sent) == ("sent", "Sent 09:40:00")
+    receipt = WithReceipt(**sent.model_dump(), delivered_at=at(9, 40, 4))
+    assert _sent_text(receipt) == ("delivered", "Delivered 09:40:04")
+    assert _sent_text(WithReceipt(**sent.model_dump())) == ("sent", "Sent 09:40:00")
