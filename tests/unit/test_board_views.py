@@ -265,3 +265,35 @@ def test_a_delivery_receipt_shows_delivered_and_its_time() -> None:
     receipt = WithReceipt(**sent.model_dump(), delivered_at=at(9, 40, 4))
     assert _sent_text(receipt) == ("delivered", "Delivered 09:40:04")
     assert _sent_text(WithReceipt(**sent.model_dump())) == ("sent", "Sent 09:40:00")
+
+
+def test_a_rota_step_names_who_is_on_call_and_for_which_rota() -> None:
+    from releasewatch.model import Chain, Contact, Rota, Shift, Step
+    from tests.factories import CONTACTS
+
+    on_call = Contact(
+        id="publishers",
+        name="Web publishers",
+        rota=Rota(
+            source="ics",
+            shifts=(Shift(contact="web_publisher", start=at(6, 0), end=at(18, 0)),),
+        ),
+    )
+    chain = Chain(
+        id="rota",
+        steps=(
+            Step(after=timedelta(minutes=5), notify=("stats_team",)),
+            Step(after=timedelta(minutes=10), notify=("publishers",), channels=("sms",)),
+        ),
+    )
+    release = make_release(contacts=CONTACTS | {"publishers": on_call}, chain=chain)
+    s = Scenario(live=lambda now: False, release=release)
+    s.run_until(at(9, 41))
+    page = load_release(s.store, ID, s.clock.now(), NO_HEALTH)
+    assert page is not None
+    sms = page.ladder[1]
+    assert (sms.who, sms.channel, sms.delivery) == (
+        "Alice Publisher (on call for Web publishers)",
+        "SMS",
+        "sent",
+    )

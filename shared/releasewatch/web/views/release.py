@@ -119,6 +119,17 @@ def _name(release: Release, contact_id: str | None) -> str:
     return contact.name if contact else "a contact no longer in the config"
 
 
+def _who(release: Release, contact_id: str, via: str | None, gap: bool) -> str:
+    """'Alice Publisher (on call for Web publishers)'; a rota with nobody on call says so."""
+    name = _name(release, contact_id)
+    if via is None:
+        return name
+    rota_name = _name(release, via)
+    if gap:
+        return f"{name} (nobody was on call for {rota_name})"
+    return f"{name} (on call for {rota_name})"
+
+
 def _channels(release: Release, contact_id: str, preferred: Sequence[Channel]) -> list[Channel]:
     """The channels policy uses for this contact (policy._channels): the step's where the
     contact has an address, else whichever one they have."""
@@ -200,16 +211,18 @@ def _ladder(
     ]
     for index, step in enumerate(release.chain.steps):
         fires = release.due + step.after
-        pairs: dict[tuple[str, Channel], None] = {}
-        for contact_id, _via, _gap in rota.reach(release, step.notify, fires):
+        # (person, channel) → the rota they are told for, and whether it had nobody on call
+        pairs: dict[tuple[str, Channel], tuple[str | None, bool]] = {}
+        for contact_id, via, gap in rota.reach(release, step.notify, fires):
             for channel in _channels(release, contact_id, step.channels):
-                pairs[(contact_id, channel)] = None
+                pairs[(contact_id, channel)] = (via, gap)
         mine = [d for d in escalation if d.notification.step == index]
         for d in mine:
-            pairs[(d.notification.contact_id, d.notification.channel)] = None
+            n = d.notification
+            pairs[(n.contact_id, n.channel)] = (n.on_call_for, n.rota_gap)
         kind = "Breach notice" if step.kind == "breach" else "Alert"
         fires_text = f"{clock_time(fires)} ({delay_text(step.after)} after due)"
-        for contact_id, channel in pairs:
+        for (contact_id, channel), (via, gap) in pairs.items():
             ours = [
                 d
                 for d in mine
@@ -229,7 +242,7 @@ def _ladder(
                     fires_at=fires,
                     fires_text=fires_text,
                     kind=kind,
-                    who=_name(release, contact_id),
+                    who=_who(release, contact_id, via, gap),
                     channel=CHANNEL_WORDS[channel].capitalize()
                     if channel == "email"
                     else CHANNEL_WORDS[channel],
