@@ -231,3 +231,20 @@ def test_every_table_stays_inside_its_own_scroll_box_and_stacks_on_narrow_screen
         assert all("rw-stack" in classes for classes in tables)
         # stacked cells name their column
         assert 'data-label="State"' in html or 'data-label="What happened"' in html
+
+
+def test_a_store_that_cannot_be_read_is_a_503_page_that_says_so() -> None:
+    import sqlite3
+
+    s = late_at(9, 42)
+
+    def broken() -> list[object]:
+        raise sqlite3.OperationalError("database is locked")
+
+    s.store.all_releases = broken  # type: ignore[method-assign]
+    page = s.open("/")
+    assert page.status == 503
+    (problem,) = re.findall(r'<li data-problem="unhealthy">(.*?)</li>', page.body)
+    assert problem == "The store cannot be read: OperationalError: database is locked."
+    api = s.open("/api/releases")
+    assert api.status == 503 and json.loads(api.body)["readable"] is False
