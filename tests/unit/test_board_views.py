@@ -12,7 +12,7 @@ from releasewatch.model import Check, ReleaseState
 from releasewatch.web.views.board import in_view
 from releasewatch.web.views.load import load_board, load_release
 from releasewatch.web.views.problems import Health, health_problems
-from releasewatch.web.views.release import EN_DASH, TIMES, collapse
+from releasewatch.web.views.timeline import EN_DASH, TIMES, collapse
 from tests.factories import DUE, make_release
 from tests.unit.escalation_support import ID, Scenario, at
 
@@ -254,7 +254,7 @@ def test_a_delivery_receipt_shows_delivered_and_its_time() -> None:
     # The notify work (issue 11) may add a receipt time to the Delivery model: the ladder
     # then says "Delivered", and "Sent" while only sent_at is known.
     from releasewatch.model import Delivery, UtcDatetime
-    from releasewatch.web.views.release import _sent_text
+    from releasewatch.web.views.ladder import _sent_text
 
     class WithReceipt(Delivery):
         delivered_at: UtcDatetime | None = None
