@@ -89,3 +89,29 @@ def test_the_breach_report_downloads_through_the_signed_link(api: ModuleType) ->
     assert "attachment" in docx["headers"]["Content-Disposition"]
     md = get(api, f"{signed}/r/lms-2025-07/report.md")
     assert md["statusCode"] == 200 and "42 min" in md["body"] and "@" not in md["body"]
+
+
+def test_the_api_handlers_import_loads_no_template_engine_and_no_board() -> None:
+    # The board's templates are compiled on its first page, not at the cold start's import.
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    code = (
+        "import sys, app; print(sorted(m for m in sys.modules if m.startswith('jinja2') "
+        "or m.startswith('markupsafe') or m.startswith('releasewatch.web.views') "
+        "or m in ('releasewatch.web.app', 'releasewatch.web.render')))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(root / "shared"), "POWERTOOLS_TRACE_DISABLED": "true"}
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=root / "functions" / "api",
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert out.stdout.strip() == "[]"

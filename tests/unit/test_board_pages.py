@@ -84,7 +84,9 @@ def test_the_views_switch_the_days_shown() -> None:
 def test_the_release_page_shows_the_ladder_next_step_timeline_and_acks() -> None:
     s = late_at(9, 42)
     html = s.open(f"/r/{ID}").body
-    ladder = re.search(r'<table class="govuk-table" id="ladder">(.*?)</table>', html, re.S)
+    ladder = re.search(
+        r'<table class="govuk-table rw-stack" id="ladder"[^>]*>(.*?)</table>', html, re.S
+    )
     assert ladder is not None
     rows = re.findall(
         r'<tr [^>]*data-step="(\d)" data-delivery="(\w+)">(.*?)</tr>', ladder[1], re.S
@@ -207,3 +209,42 @@ def test_the_breach_report_downloads_as_markdown_and_word_without_contact_detail
     assert docx.status == 200 and isinstance(docx.body, bytes) and docx.body[:2] == b"PK"
     assert s.open(f"/r/{ID}/report.pdf").status == 404
     assert s.open("/r/nope/report.md").status == 404
+
+
+def test_the_asset_version_survives_the_privacy_scrub() -> None:
+    from releasewatch.web.pages import scrub
+
+    # (a hex digest like 0123456789ab would be blanked as a phone number)
+    assert re.fullmatch(r"[a-p]{12}", assets.version())
+    assert scrub(assets.path("board.css")) == assets.path("board.css")
+
+
+def test_every_table_stays_inside_its_own_scroll_box_and_stacks_on_narrow_screens() -> None:
+    s = late_at(9, 42)
+    css = s.open(f"/static/{assets.version()}/board.css").text
+    assert ".rw-table-scroll { max-width: 100%; overflow-x: auto;" in css
+    assert "@media (max-width: 40.0525em)" in css and ".rw-stack tr { border-bottom" in css
+    for path in ("/", f"/r/{ID}"):
+        html = s.open(path).body
+        tables = re.findall(r'<div class="rw-table-scroll"[^>]*>\s*<table class="([^"]*)"', html)
+        assert tables and len(tables) == html.count("<table"), path
+        assert all("rw-stack" in classes for classes in tables)
+        # stacked cells name their column
+        assert 'data-label="State"' in html or 'data-label="What happened"' in html
+
+
+def test_a_store_that_cannot_be_read_is_a_503_page_that_says_so() -> None:
+    import sqlite3
+
+    s = late_at(9, 42)
+
+    def broken() -> list[object]:
+        raise sqlite3.OperationalError("database is locked")
+
+    s.store.all_releases = broken  # type: ignore[method-assign]
+    page = s.open("/")
+    assert page.status == 503
+    (problem,) = re.findall(r'<li data-problem="unhealthy">(.*?)</li>', page.body)
+    assert problem == "The store cannot be read: OperationalError: database is locked."
+    api = s.open("/api/releases")
+    assert api.status == 503 and json.loads(api.body)["readable"] is False

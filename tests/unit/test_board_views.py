@@ -12,7 +12,7 @@ from releasewatch.model import Check, ReleaseState
 from releasewatch.web.views.board import in_view
 from releasewatch.web.views.load import load_board, load_release
 from releasewatch.web.views.problems import Health, health_problems
-from releasewatch.web.views.release import EN_DASH, TIMES, collapse
+from releasewatch.web.views.timeline import EN_DASH, TIMES, collapse
 from tests.factories import DUE, make_release
 from tests.unit.escalation_support import ID, Scenario, at
 
@@ -248,3 +248,52 @@ def _texts(obj: object, key: str = "") -> list[tuple[str, str]]:
     if isinstance(obj, list):
         return [t for v in obj for t in _texts(v, key)]
     return [(key, obj)] if isinstance(obj, str) else []
+
+
+def test_a_delivery_receipt_shows_delivered_and_its_time() -> None:
+    # The notify work (issue 11) may add a receipt time to the Delivery model: the ladder
+    # then says "Delivered", and "Sent" while only sent_at is known.
+    from releasewatch.model import Delivery, UtcDatetime
+    from releasewatch.web.views.ladder import _sent_text
+
+    class WithReceipt(Delivery):
+        delivered_at: UtcDatetime | None = None
+
+    s = late_at(9, 41)
+    (sent,) = [d for d in s.store.deliveries(ID) if d.notification.channel == "sms"]
+    assert _sent_text(sent) == ("sent", "Sent 09:40:00")
+    receipt = WithReceipt(**sent.model_dump(), delivered_at=at(9, 40, 4))
+    assert _sent_text(receipt) == ("delivered", "Delivered 09:40:04")
+    assert _sent_text(WithReceipt(**sent.model_dump())) == ("sent", "Sent 09:40:00")
+
+
+def test_a_rota_step_names_who_is_on_call_and_for_which_rota() -> None:
+    from releasewatch.model import Chain, Contact, Rota, Shift, Step
+    from tests.factories import CONTACTS
+
+    on_call = Contact(
+        id="publishers",
+        name="Web publishers",
+        rota=Rota(
+            source="ics",
+            shifts=(Shift(contact="web_publisher", start=at(6, 0), end=at(18, 0)),),
+        ),
+    )
+    chain = Chain(
+        id="rota",
+        steps=(
+            Step(after=timedelta(minutes=5), notify=("stats_team",)),
+            Step(after=timedelta(minutes=10), notify=("publishers",), channels=("sms",)),
+        ),
+    )
+    release = make_release(contacts=CONTACTS | {"publishers": on_call}, chain=chain)
+    s = Scenario(live=lambda now: False, release=release)
+    s.run_until(at(9, 41))
+    page = load_release(s.store, ID, s.clock.now(), NO_HEALTH)
+    assert page is not None
+    sms = page.ladder[1]
+    assert (sms.who, sms.channel, sms.delivery) == (
+        "Alice Publisher (on call for Web publishers)",
+        "SMS",
+        "sent",
+    )

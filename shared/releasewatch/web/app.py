@@ -282,7 +282,7 @@ class WebApp:
     # -- the board ----------------------------------------------------------------------------
     def dashboard(self, view: View = "today", *, root: str = "", home: str = "./") -> Response:
         board = load_board(self.store, self.clock.now(), view, self.watchdog_health())
-        status = 503 if any("store cannot be read" in p.text for p in board.problems) else 200
+        status = 200 if board.readable else 503
         body = render(
             "board.html", title=board.heading, board=board, root=root, home=home, refresh=True
         )
@@ -299,7 +299,7 @@ class WebApp:
 
     def api_board(self, view: View) -> Response:
         board = load_board(self.store, self.clock.now(), view, self.watchdog_health())
-        return Response(200, to_json(board), dict(JSON_HEADERS))
+        return Response(200 if board.readable else 503, to_json(board), dict(JSON_HEADERS))
 
     def api_release(self, release_id: str) -> Response:
         page = load_release(self.store, release_id, self.clock.now(), self.watchdog_health())

@@ -84,9 +84,11 @@ def _handler(
                 return worker.submit(app.handle, method, self.path).result()
             except Exception as exc:  # a bug or a failing store: a page, not a traceback
                 log.warning("web: %s request failed: %s", method, type(exc).__name__)
-                return Response(
-                    500, pages.page("Something went wrong", pages.para("Try again shortly."))
-                )
+                try:
+                    body = pages.page("Something went wrong", pages.para("Try again shortly."))
+                except Exception:  # the templates themselves failed: plain words will do
+                    body = "Something went wrong. Try again shortly."
+                return Response(500, body)
 
         do_DELETE = do_PUT
 

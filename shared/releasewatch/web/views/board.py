@@ -67,6 +67,7 @@ class Board:
     rows: tuple[BoardRow, ...]
     problems: tuple[Problem, ...]
     views: tuple[tuple[View, str], ...] = tuple(VIEWS.items())
+    readable: bool = True  # False: the store could not be read (the page answers 503)
 
 
 def parse_view(text: str | None) -> View:

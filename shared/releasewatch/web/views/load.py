@@ -48,7 +48,8 @@ def load_board(store: Store, now: datetime, view: View, health: Health) -> Board
     except Exception as exc:  # a corrupt or locked store: say so on the page
         log.warning("board: cannot read the store: %s", type(exc).__name__)
         health = replace(health, unreadable=f"{type(exc).__name__}: {exc}")
-        return build_board([], {}, now, view, health_problems(health, now))
+        board = build_board([], {}, now, view, health_problems(health, now))
+        return replace(board, readable=False)
     return build_board(shown, events, now, view, problems_for(watched, deliveries, health, now))
 
 
