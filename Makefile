@@ -31,8 +31,10 @@ browser:
 	@if [ -x $(CHROMIUM) ]; then :; \
 	elif [ "$$(id -u)" = 0 ]; then \
 		echo "make: installing Debian's chromium for the browser tests"; \
-		apt-get update -q && DEBIAN_FRONTEND=noninteractive \
-			apt-get install -y -q --no-install-recommends chromium fonts-liberation; \
+		{ apt-get update -q && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -q --no-install-recommends chromium fonts-liberation; } || \
+		{ echo "make: apt-get could not install chromium (see above); the browser tests" \
+			"need it at $(CHROMIUM)" >&2; exit 1; }; \
 	else \
 		echo "make: the browser tests need Chromium at $(CHROMIUM). Install it:" >&2; \
 		echo "    sudo apt-get install --no-install-recommends chromium fonts-liberation" >&2; \
