@@ -29,6 +29,7 @@ from tests.browser.harness import (
     TOMORROW,
     LiveScenario,
     at,
+    confirm_link,
     morning,
 )
 
@@ -175,6 +176,7 @@ def test_the_views_show_today_tomorrow_and_the_week(
     # due order: the 07:00 release above the 09:30 one
     assert_above(row(board, ON_TIME), row(board, LATE))
     expect(row(board, ON_TIME).locator("[data-state]")).to_have_attribute("data-state", "live")
+    expect(row(board, ON_TIME)).to_contain_text("07:00:30")  # when it went live, to the second
 
     board.get_by_role("link", name="Tomorrow").click()
     expect(board).to_have_url(re.compile(r"view=tomorrow"))
@@ -261,3 +263,15 @@ def assert_styled(page: Page) -> None:
     tag = page.locator("[data-state]").first
     background = tag.evaluate("el => getComputedStyle(el).backgroundColor")
     assert background not in ("rgba(0, 0, 0, 0)", "transparent"), "the state tag is unstyled"
+
+
+def test_readiness_confirmed_on_its_page_shows_on_tomorrows_board(
+    live: Callable[..., LiveScenario], tab: Browsing
+) -> None:
+    s = morning(live)
+    page = tab.open(confirm_link(s), "confirm")
+    page.get_by_role("button", name="Confirm it is ready").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Confirmed")
+    board = tab.open(s.url("/?view=tomorrow"), "tomorrow")
+    tag = row(board, TOMORROW).locator("[data-state]")
+    expect(tag).to_have_text("Readiness confirmed by Labour market statistics team")
