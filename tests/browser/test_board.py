@@ -19,7 +19,9 @@ from datetime import timedelta
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Locator, Page, expect
 
+from releasewatch.errors import SendError
 from releasewatch.links import dashboard_url
+from releasewatch.notify.base import Message
 from releasewatch.tokens import issue_dashboard
 from tests.browser.conftest import Browsing
 from tests.browser.harness import (
@@ -275,3 +277,23 @@ def test_readiness_confirmed_on_its_page_shows_on_tomorrows_board(
     board = tab.open(s.url("/?view=tomorrow"), "tomorrow")
     tag = row(board, TOMORROW).locator("[data-state]")
     expect(tag).to_have_text("Readiness confirmed by Labour market statistics team")
+
+
+def test_a_contact_no_channel_reached_is_shown_first(
+    live: Callable[..., LiveScenario], tab: Browsing
+) -> None:
+    # GIVEN both the SMS and the email to the web publisher are refused for good at 09:40
+    def refuse_publisher(message: Message) -> SendError | None:
+        if message.contact_id == "web_publisher":
+            return SendError("mailbox unavailable", permanent=True)
+        return None
+
+    s = live(sms_fail=refuse_publisher, email_fail=refuse_publisher)
+    s.run_until(at(9, 41))
+    board = tab.open(s.url("/"), "board")
+    unreachable = board.locator('#problems li[data-problem="unreachable"]')
+    expect(unreachable).to_have_count(1)
+    expect(unreachable).to_contain_text("Alice Publisher")
+    # each channel failed, and then each fallback to the other channel (10 s later) failed
+    expect(board.locator('#problems li[data-problem="failed-send"]')).to_have_count(4)
+    assert_above(board.locator("#problems"), row(board, ID))
