@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.browser.harness import LiveScenario, morning, personal_data
 
@@ -37,7 +37,8 @@ CHROMIUM_ARGS = [
 ]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 WIDE = {"width": 1280, "height": 900}
-TIMEOUT_MS = 10_000
+TIMEOUT_MS = 10_000  # for actions and expect(): generous, the machine may be busy
+expect.set_options(timeout=TIMEOUT_MS)
 
 MISSING = (
     f"The browser tests need Debian's Chromium at {CHROMIUM}, and it is not there. "
@@ -71,7 +72,6 @@ class Browsing:
         self.page = page
         self.test_name = re.sub(r"[^A-Za-z0-9_.-]+", "_", test_name).strip("_")
         self.errors: list[str] = []
-        self.shots: list[Path] = []
         page.on("pageerror", lambda exc: self.errors.append(f"uncaught: {exc}"))
         page.on("console", self._console)
 
@@ -89,7 +89,6 @@ class Browsing:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         shot = ARTIFACTS / f"{self.test_name}-{name}.png"
         self.page.screenshot(path=str(shot), full_page=True)
-        self.shots.append(shot)
         self.assert_no_personal_data(name)
         assert self.errors == [], f"{name}: script or CSP errors: {self.errors}"
         return self.page
