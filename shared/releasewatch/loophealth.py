@@ -1,10 +1,11 @@
-"""Whether the local run loop's ticks are working: written by the loop, read by the web server's
-/health and dashboard (another thread), so a watchdog whose store fails says so where people
-look, not only in a log nobody reads."""
+"""Whether the local run loop's ticks (and its calendar syncs) are working: written by the loop,
+read by the web server's /health and dashboard (another thread), so a watchdog whose store
+fails says so where people look, not only in a log nobody reads."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,6 +25,16 @@ class TickHealth:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._view = HealthView(ok=True)
+        self._sync_failing: dict[str, str] = {}
+
+    def synced(self, failing: Mapping[str, str]) -> None:
+        """The calendar sync's sources failing now (source → why; empty: all work)."""
+        with self._lock:
+            self._sync_failing = dict(failing)
+
+    def sync_failing(self) -> dict[str, str]:
+        with self._lock:
+            return dict(self._sync_failing)
 
     def view(self) -> HealthView:
         with self._lock:

@@ -178,8 +178,15 @@ def dashboard_token(days: int = 90, secret: str = SECRET) -> str:
 
 
 def page_event(path: str) -> dict[str, Any]:
+    """A function URL GET of `path`, its query string (if any) as a function URL passes it."""
+    from urllib.parse import parse_qsl
+
+    path, _, query = path.partition("?")
     event = load_event("function_url_status")
     event["rawPath"] = path
+    event["rawQueryString"] = query
+    if query:
+        event["queryStringParameters"] = dict(parse_qsl(query))
     event["requestContext"]["http"].update({"method": "GET", "path": path})
     return event
 
@@ -214,7 +221,7 @@ def test_all_releases_on_a_release_page_leads_to_the_dashboard(api: ModuleType) 
     signed = f"/d/{dashboard_token()}"
     page = get(api, f"{signed}/r/lms-2025-07")
     assert page["statusCode"] == 200
-    (href,) = re.findall(r'<a href="([^"]*)">All releases</a>', page["body"])
+    (href,) = re.findall(r'<a href="([^"]*)"[^>]*>All releases</a>', page["body"])
     # resolved as a browser does, against the function URL
     base = f"{FUNCTION_URL}{signed}/r/lms-2025-07"
     target = urljoin(base, href).removeprefix(FUNCTION_URL)

@@ -65,17 +65,28 @@ def test_a_dashboard_link_opens_the_dashboard_and_every_page_it_links_to(
     for number in (c.phone for c in CONTACTS.values() if c.phone):
         assert number not in listing["body"]
     assert listing["headers"]["Referrer-Policy"] == "no-referrer"
-    assert "<script" not in listing["body"]
+    # the one script is the same-origin refresh script, and the policy allows no other
+    (script,) = re.findall(r"<script[^>]*>[^<]*</script>", listing["body"])
+    assert re.fullmatch(r'<script src="\.\./\.\./static/\w+/refresh\.js" defer></script>', script)
+    assert "script-src 'self';" in listing["headers"]["Content-Security-Policy"]
+    assert "unsafe-inline" not in listing["headers"]["Content-Security-Policy"]
     # every link on it stays under the signed prefix, and opens
-    hrefs = re.findall(r'<a href="([^"]*)">', listing["body"])
-    assert len(hrefs) == 2
+    hrefs = re.findall(r'<a [^>]*href="([^"]*)"', listing["body"])
+    releases = [h for h in hrefs if "/r/" in h]
+    assert len(releases) == 2 and len(hrefs) == 8  # + skip link, header, 3 views, JSON
     for href in hrefs:
         target = urljoin(home, href)
         assert target.startswith(home), target
+        if href.startswith("#"):
+            continue
+        opened = browse(api, target.split("#")[0])
+        assert opened["statusCode"] == 200, target
+        assert opened["headers"]["Referrer-Policy"] == "no-referrer"
+    for href in releases:
+        target = urljoin(home, href)
         release = browse(api, target)
         assert release["statusCode"] == 200 and "Timeline" in release["body"]
-        assert release["headers"]["Referrer-Policy"] == "no-referrer"
-        (back,) = re.findall(r'<a href="([^"]*)">All releases</a>', release["body"])
+        (back,) = re.findall(r'<a href="([^"]*)"[^>]*>All releases</a>', release["body"])
         assert urljoin(target, back) == home
     # the link without its trailing slash redirects to it (relative links need the slash)
     bare = browse(api, home.rstrip("/"))

@@ -250,3 +250,40 @@ def test_clients_that_send_a_request_line_and_no_headers_cannot_fill_every_slot(
         finally:
             for sock in held:
                 sock.close()
+
+
+def test_the_board_its_stylesheet_json_and_report_over_the_wire(store):  # type: ignore[no-untyped-def]
+    import json
+    import re
+
+    from releasewatch.model import ReleaseState
+
+    record = store.get_release(ID)
+    store.update_release(
+        record.model_copy(
+            update={"state": ReleaseState.LIVE_LATE, "live_at": DUE + timedelta(minutes=42)}
+        )
+    )
+    clock = FixedClock(DUE + timedelta(minutes=50))
+    with serve(WebApp(store, TokenCodec(b"w" * 32), clock), port=0) as base:
+        status, body, headers = request(base, "GET", "/?view=today")
+        assert status == 200 and headers["Content-Type"] == "text/html; charset=utf-8"
+        assert f'data-release-id="{ID}"' in body and "Live, 42 min late" in body
+        (css,) = re.findall(r'<link rel="stylesheet" href="([^"]+)">', body)
+        status, text, headers = request(base, "GET", "/" + css)
+        assert status == 200 and headers["Content-Type"] == "text/css; charset=utf-8"
+        assert headers["Cache-Control"] == "public, max-age=31536000, immutable"
+        assert ".govuk-tag" in text
+        status, text, headers = request(base, "GET", "/api/releases?view=week")
+        assert status == 200 and headers["Content-Type"].startswith("application/json")
+        assert json.loads(text)["rows"][0]["tag"]["text"] == "Live, 42 min late"
+        host, port = base.removeprefix("http://").split(":")
+        conn = http.client.HTTPConnection(host, int(port), timeout=5)
+        try:
+            conn.request("GET", f"/r/{ID}/report.docx")
+            response = conn.getresponse()
+            data = response.read()
+        finally:
+            conn.close()
+        assert response.status == 200 and data[:2] == b"PK"  # a Word file, byte for byte
+        assert int(response.getheader("Content-Length") or 0) == len(data)

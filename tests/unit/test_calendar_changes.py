@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -321,3 +322,30 @@ def test_an_announcement_gone_after_its_due_time_is_left_to_the_chain(world, gov
     del govuk.search.results[1]
     world.sync()
     assert [m for m in world.tick() if "gone_notice" in m.key] == []
+
+
+def test_a_failing_source_is_shown_on_the_board_until_it_works_again(world, govuk):
+    from releasewatch.calendar.imports import imports_path
+    from releasewatch.calendar.resync import Resync
+    from releasewatch.loophealth import TickHealth
+    from releasewatch.tokens import TokenCodec
+    from releasewatch.web.app import WebApp
+
+    health = TickHealth()
+    resync = Resync(
+        load_config(world.config), world.store, imports_path(world.db), console=[].append,
+        health=health,
+    )  # fmt: skip
+    board = WebApp(world.store, TokenCodec(b"b" * 32), world.clock, health)
+    asyncio.run(resync(world.clock.now()))
+    assert health.sync_failing() == {}
+    govuk.search.fail_with = 503
+    asyncio.run(resync(world.clock.now()))
+    (source,) = health.sync_failing()
+    html = board.handle("GET", "/").body
+    (problem,) = re.findall(r'<li data-problem="unhealthy">(.*?)</li>', html)
+    assert f"The calendar source {source} is failing" in problem and "503" in problem
+    govuk.search.fail_with = None
+    asyncio.run(resync(world.clock.now()))
+    assert health.sync_failing() == {}
+    assert 'data-problem="unhealthy"' not in board.handle("GET", "/").body

@@ -74,10 +74,12 @@ def test_dashboard_release_page_and_health_never_show_a_number_or_address(
     health = TickHealth()
     health.failed(at(9, 41), f"OperationalError: cannot write for {PLANTED}")
     planted.web.health = health
-    for path in ("/", "/dashboard", f"/r/{ID}", "/health", f"/r/{NUMBERS[0]}"):
+    paths = ("/", "/dashboard", f"/r/{ID}", "/health", f"/r/{NUMBERS[0]}", "/?view=week")
+    board = ("/api/releases", f"/api/releases/{ID}", f"/r/{ID}/report.md")
+    for path in paths + board:
         page = planted.open(path)
         assert page.status in (200, 404, 503), path
-        assert leaks(page.body) == [], (path, leaks(page.body))
+        assert leaks(page.text) == [], (path, leaks(page.text))
     # The pages still say what they are about: only the numbers and addresses are withheld
     release_page = planted.open(f"/r/{ID}").body
     assert "Labour market overview" in release_page and "withheld" in release_page

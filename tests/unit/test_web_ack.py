@@ -129,7 +129,8 @@ def test_the_dashboard_lists_states_and_never_an_address_or_number(late):  # typ
             assert contact.email not in page.body
             assert (contact.phone or "@@") not in page.body
         assert "@" not in page.body
-    assert ">late<" in late.open("/", "GET").body
+    board = late.open("/", "GET").body
+    assert 'data-state="late">Late — <span data-minutes-late=' in board  # words, not `late`
     assert "Alice Publisher" in late.open(f"/r/{ID}", "GET").body
     assert late.open("/r/nope", "GET").status == 404
 

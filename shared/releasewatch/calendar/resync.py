@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 from ..config import Config
+from ..loophealth import TickHealth
 from ..store.base import Store
 from .fetch import FeedFetcher
 from .imports import ImportsKeeper
@@ -35,6 +36,7 @@ class Resync:
         *,
         fetcher: Callable[[], FeedFetcher] | None = None,
         console: Callable[[str], None] | None = None,
+        health: TickHealth | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -42,6 +44,7 @@ class Resync:
         self._fetcher = fetcher or (lambda: FeedFetcher(local_mode=config.local_mode))
         self._console = console or (lambda text: print(text, file=sys.stderr))
         self.failing: dict[str, str] = {}  # source label (or WHOLE) → why, while it fails
+        self.health = health  # the board shows what fails (web/views/problems.py)
         self.runs = 0
         self.last_plan: Plan | None = None  # the last sync's plan (None: it failed as a whole)
 
@@ -79,3 +82,5 @@ class Resync:
             name = "calendar sync" if label == WHOLE else f"calendar source {label}"
             log.warning("%s works again", name)
             self._console(f"releasewatch: {name} works again")
+        if self.health is not None:
+            self.health.synced(self.failing)

@@ -123,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
         from ..calendar.imports import imports_path
         from ..calendar.resync import Resync
 
-        resync = Resync(config, store, imports_path(paths.db))
+        resync = Resync(config, store, imports_path(paths.db), health=health)
 
     async def main() -> None:
         stop = asyncio.Event()

@@ -17,11 +17,16 @@ Routes (all answered by web.app.WebApp, the same logic the local server runs):
     POST /c/<token>        record that the release is uploaded and scheduled
     GET  /d/<token>/       releases and their states (HTML; no addresses), behind a signed
                            dashboard link (`releasewatch dashboard-link`); also .../dashboard
-    GET  /d/<token>/r/<id> one release's checks and timeline (HTML; no addresses)
+    GET  /d/<token>/r/<id> one release: its escalation ladder, acks and checks (no addresses);
+                           .../r/<id>/report.md and report.docx, its breach report draft
+    GET  /d/<token>/api/releases[/<id>]  the same as JSON
     GET  /, /dashboard,    403 with a page saying a dashboard link is needed: the function URL
-         /r/<release_id>   is public, and these pages name people and when they were alerted
+         /r/<release_id>,  is public, and these pages name people and when they were alerted
+         /api/releases...
+    GET  /static/<v>/<f>   the board's stylesheet and refresh script (public, cached a year)
 
-The context may also carry `clock` (any releasewatch Clock; the system clock otherwise).
+The context may also carry `clock` (any releasewatch Clock; the system clock otherwise) and
+`last_tick` (the poller's last tick, which the board warns about when it is old).
 Without `ack_codec` (the signing key in SSM is missing or unreadable) every route answers 503
 with a page that says so: nothing here may be served without the key that guards it.
 """
@@ -29,7 +34,7 @@ with a page that says so: nothing here may be served without the key that guards
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Response as PowertoolsResponse
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -56,10 +61,26 @@ def _web() -> WebApp:
     if codec is None:
         raise KeyUnavailable
     clock: Clock = router.context.get("clock") or SystemClock()
-    return WebApp(store, codec, clock)
+    return WebApp(store, codec, clock, last_tick=router.context.get("last_tick"))
 
 
-def _answer(page: Callable[[WebApp], Response]) -> PowertoolsResponse[str]:
+def _query() -> str:
+    from urllib.parse import urlencode
+
+    params = router.current_event.query_string_parameters or {}
+    return urlencode(params)
+
+
+def _set_root() -> None:
+    """Message pages link the stylesheet relative to the request's path (pages.ROOT)."""
+    from . import pages
+    from .render import roots
+
+    pages.ROOT.set(roots(router.current_event.path)[0])
+
+
+def _answer(page: Callable[[WebApp], Response]) -> PowertoolsResponse[Any]:
+    _set_root()
     try:
         web = _web()
     except KeyUnavailable:
@@ -82,7 +103,8 @@ def _unavailable() -> Response:
     return response
 
 
-def _to_powertools(response: Response) -> PowertoolsResponse[str]:
+def _to_powertools(response: Response) -> PowertoolsResponse[Any]:
+    # bytes (a .docx download): Powertools sends them base64-encoded
     return PowertoolsResponse(
         status_code=response.status,
         content_type=response.headers.get("Content-Type"),
@@ -119,13 +141,25 @@ def dashboard() -> PowertoolsResponse[str]:
 
 
 @router.get("/r/<release_id>")
-def release_page(release_id: str) -> PowertoolsResponse[str]:
+@router.get("/r/<release_id>/<download>")
+@router.get("/api/releases")
+@router.get("/api/releases/<release_id>")
+def release_page(release_id: str = "", download: str = "") -> PowertoolsResponse[str]:
     return _link_required()
+
+
+@router.get("/static/<version>/<name>")
+def static_file(version: str, name: str) -> PowertoolsResponse[Any]:
+    """The stylesheet and script: public (nothing in them is about releases or people)."""
+    from .app import static
+
+    return _to_powertools(static(f"{version}/{name}"))
 
 
 def _link_required() -> PowertoolsResponse[str]:
     from .app import dashboard_link_required
 
+    _set_root()
     return _to_powertools(dashboard_link_required())
 
 
@@ -137,14 +171,29 @@ def signed_bare(token: str) -> PowertoolsResponse[str]:
 
 @router.get("/d/<token>/")
 def signed_dashboard(token: str) -> PowertoolsResponse[str]:
-    return _answer(lambda web: web.signed(token, ""))
+    return _answer(lambda web: web.signed(token, "", query=_query()))
 
 
 @router.get("/d/<token>/dashboard")
 def signed_dashboard_named(token: str) -> PowertoolsResponse[str]:
-    return _answer(lambda web: web.signed(token, "dashboard"))
+    return _answer(lambda web: web.signed(token, "dashboard", query=_query()))
 
 
 @router.get("/d/<token>/r/<release_id>")
 def signed_release(token: str, release_id: str) -> PowertoolsResponse[str]:
     return _answer(lambda web: web.signed(token, f"r/{release_id}"))
+
+
+@router.get("/d/<token>/r/<release_id>/<download>")
+def signed_report(token: str, release_id: str, download: str) -> PowertoolsResponse[Any]:
+    return _answer(lambda web: web.signed(token, f"r/{release_id}/{download}"))
+
+
+@router.get("/d/<token>/api/releases")
+def signed_api_board(token: str) -> PowertoolsResponse[str]:
+    return _answer(lambda web: web.signed(token, "api/releases", query=_query()))
+
+
+@router.get("/d/<token>/api/releases/<release_id>")
+def signed_api_release(token: str, release_id: str) -> PowertoolsResponse[str]:
+    return _answer(lambda web: web.signed(token, f"api/releases/{release_id}"))

@@ -5,9 +5,12 @@
     POST /a/<token>        records the acknowledgement (ack_service.acknowledge)
     GET  /c/<token>        readiness: "confirm the page is uploaded and scheduled?" (no change)
     POST /c/<token>        records the confirmation (readiness_service.confirm)
-    GET  /  or /dashboard  read-only list of releases and their states
-    GET  /r/<release id>   one release: state, last checks, timeline (names only)
-    GET  /d/<token>/...    the same two pages behind a signed dashboard link (`releasewatch
+    GET  /  or /dashboard  the board: releases due today (?view=tomorrow, ?view=week)
+    GET  /r/<release id>   one release: escalation ladder, acks, readiness, checks timeline
+    GET  /r/<id>/report.md the breach report draft (also report.docx), no contact details
+    GET  /api/releases     the board as JSON (?view= as above); /api/releases/<id> a release
+    GET  /static/<v>/<f>   the stylesheet and the refresh script (web/assets.py), public
+    GET  /d/<token>/...    the same pages behind a signed dashboard link (`releasewatch
                            dashboard-link`): the only way in on AWS (web/ack_routes.py);
                            locally the bare pages stay open on 127.0.0.1
     GET  /health           JSON: is the run loop ticking? 503 with the reason and since when
@@ -21,26 +24,21 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from urllib.parse import quote, unquote
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qs, unquote
 
 from .. import ack_service, readiness_service
 from ..ack_service import AckOutcome, AckResult
 from ..clock import Clock
 from ..errors import TokenError
 from ..loophealth import HealthView, TickHealth
-from ..model import Check, Event, EventKind, ReleaseRecord
-from ..readiness import (
-    Confirmation,
-    confirmation,
-    day_phrase,
-    earlier_confirmation,
-    schedule,
-)
+from ..readiness import day_phrase
 from ..readiness_service import ConfirmOutcome, ConfirmResult
 from ..store.base import Store
-from ..timefmt import delay_text, uk_datetime, uk_time
+from ..timefmt import uk_datetime, uk_time
 from ..tokens import (
     TokenCodec,
     TokenMalformed,
@@ -49,7 +47,17 @@ from ..tokens import (
     public_message,
     verify_dashboard,
 )
-from . import pages
+from . import assets, pages
+from .api import to_json
+from .render import render, roots
+from .views.board import View, parse_view
+from .views.load import load_board, load_release
+from .views.problems import Health
+
+if TYPE_CHECKING:
+    from ..report import BreachReport
+
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 log = logging.getLogger("releasewatch.web")
 
@@ -60,36 +68,55 @@ SECURITY_HEADERS = {
     "X-Robots-Tag": "noindex, nofollow",
     "X-Frame-Options": "DENY",  # no clickjacking of the acknowledge button
     "X-Content-Type-Options": "nosniff",
+    # Only this site's own stylesheet and script (static files, web/assets.py), and the
+    # refresh script's fetch of the same page: nothing inline, nothing from elsewhere.
     "Content-Security-Policy": (
-        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
+        "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; "
+        "img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     ),
 }
+JSON_HEADERS = SECURITY_HEADERS | {"Content-Type": "application/json; charset=utf-8"}
 
 
 @dataclass(frozen=True)
 class Response:
     status: int
-    body: str
+    body: str | bytes
     headers: dict[str, str] = field(default_factory=lambda: dict(SECURITY_HEADERS))
+
+    @property
+    def text(self) -> str:
+        return self.body if isinstance(self.body, str) else self.body.decode("utf-8", "replace")
 
 
 class WebApp:
     def __init__(
-        self, store: Store, codec: TokenCodec, clock: Clock, health: TickHealth | None = None
+        self,
+        store: Store,
+        codec: TokenCodec,
+        clock: Clock,
+        health: TickHealth | None = None,
+        *,
+        last_tick: Callable[[], datetime | None] | None = None,
     ) -> None:
         self.store = store
         self.codec = codec
         self.clock = clock
         self.health = health
+        # The poller's last tick (AWS: its heartbeat item): the board warns when it is old.
+        self.last_tick = last_tick
 
     def handle(self, method: str, path: str) -> Response:
-        path = path.split("?", 1)[0]
+        path, _, query = path.partition("?")
         method = method.upper()
+        pages.ROOT.set(roots(path)[0])
+        if path.startswith("/static/"):
+            return static(path[len("/static/") :])
         if path.startswith("/d/"):
             if method not in ("GET", "HEAD"):
                 return _not_allowed("GET")
             token, slash, rest = path[3:].partition("/")
-            return self.signed(token, rest, slash=bool(slash))
+            return self.signed(token, rest, slash=bool(slash), query=query)
         if path.startswith("/a/"):
             token = path[3:]
             if method in ("GET", "HEAD"):
@@ -106,13 +133,9 @@ class WebApp:
             return _not_allowed("GET, POST")
         if method not in ("GET", "HEAD"):
             return _not_allowed("GET")
-        if path in ("/", "/dashboard"):
-            return self.dashboard()
         if path == "/health":
             return self.health_status()
-        if path.startswith("/r/"):
-            return self.release_page(unquote(path[3:]))
-        return Response(404, pages.page("Not found", pages.para("There is no page here.")))
+        return self.board_page(path.lstrip("/"), query, path)
 
     # -- acknowledge --------------------------------------------------------------------------
     def ack_get(self, token: str) -> Response:
@@ -188,9 +211,9 @@ class WebApp:
         return Response(status, _confirm_page(result))
 
     # -- signed dashboard links ----------------------------------------------------------------
-    def signed(self, token: str, rest: str, *, slash: bool = True) -> Response:
-        """`rest` of /d/<token>/<rest>: "" or "dashboard" (the list) or "r/<id>" (a release).
-        The token in the path is what the pages' relative links ("r/<id>", "../../") keep."""
+    def signed(self, token: str, rest: str, *, slash: bool = True, query: str = "") -> Response:
+        """`rest` of /d/<token>/<rest>: any board page (see board_page). The token in the path
+        is what the pages' relative links ("r/<id>", "../") keep."""
         try:
             verify_dashboard(self.codec, token, self.clock.now())
         except TokenError as exc:
@@ -199,10 +222,25 @@ class WebApp:
             response = Response(308, pages.page("Moved", pages.link(f"{token}/", "Releases")))
             response.headers["Location"] = f"{token}/"
             return response
+        pages.ROOT.set(roots(f"/d/{token}/{rest}")[0])
+        return self.board_page(rest, query, f"/d/{token}/{rest}")
+
+    def board_page(self, rest: str, query: str, path: str) -> Response:
+        """The board's pages by their path below its home: "" or "dashboard", "r/<id>",
+        "r/<id>/report.md|docx", "api/releases", "api/releases/<id>"."""
+        root, home = roots(path)
+        view = parse_view(parse_qs(query).get("view", [None])[0])
         if rest in ("", "dashboard"):
-            return self.dashboard()
+            return self.dashboard(view, root=root, home=home)
+        if rest == "api/releases":
+            return self.api_board(view)
+        if rest.startswith("api/releases/"):
+            return self.api_release(unquote(rest[len("api/releases/") :]))
         if rest.startswith("r/"):
-            return self.release_page(unquote(rest[2:]))
+            release_id, _, download = unquote(rest[2:]).partition("/")
+            if download:
+                return self.report(release_id, download)
+            return self.release_page(release_id, root=root, home=home)
         return Response(404, pages.page("Not found", pages.para("There is no page here.")))
 
     # -- health -------------------------------------------------------------------------------
@@ -220,90 +258,105 @@ class WebApp:
         headers = dict(SECURITY_HEADERS) | {"Content-Type": "application/json"}
         return Response(200 if view.ok else 503, pages.scrub(json.dumps(body)), headers)
 
-    def _health_banner(self) -> str:
-        view = self.health.view() if self.health else HealthView(ok=True)
-        if view.ok:
-            return ""
-        since = uk_datetime(view.failing_since) if view.failing_since else "recently"
-        return pages.para(
-            f"The watchdog is failing: {view.reason}. Since {since}, {view.attempts} attempt(s) "
-            "failed; checks and alerts are not being recorded. It keeps retrying (backing off "
-            "to once a minute) and the watched pages are not polled faster than their cadence.",
-            "alert",
-        )
-
-    # -- dashboard ----------------------------------------------------------------------------
-    def dashboard(self) -> Response:
-        banner = self._health_banner()
-        try:
-            stored = self.store.all_releases()
-        except Exception as exc:  # a corrupt or locked store: say so, do not answer 500
-            log.warning("dashboard: cannot read the store: %s", type(exc).__name__)
-            body = banner + pages.para(f"Cannot read the store: {type(exc).__name__}: {exc}")
-            return Response(503, pages.page("Releases", body))
-        records = sorted(stored, key=lambda r: r.release.due, reverse=True)
-        rows = []
-        for record in records:
-            r = record.release
-            acks = [e for e in self.store.events(r.id) if e.kind == EventKind.ACKNOWLEDGED]
-            rows.append(
-                [
-                    pages.link(f"r/{quote(r.id, safe='')}", r.title),
-                    uk_datetime(r.due),
-                    _state_html(record),
-                    uk_time(record.live_at) if record.live_at else "",
-                    _check_text(record.last_check),
-                    ", ".join(f"{_name(record, e)} {uk_time(e.at)}" for e in acks),
-                ]
+    def watchdog_health(self) -> Health:
+        """What the board says about the watchdog itself (views/problems.py)."""
+        health = Health()
+        if self.health is not None:
+            view = self.health.view()
+            health = Health(
+                store_failing=None if view.ok else view.reason or "unknown reason",
+                store_failing_since=view.failing_since,
+                store_attempts=view.attempts,
+                sync_failing=self.health.sync_failing(),
+                # a loop that has ticked keeps ticking every few seconds: old means stuck
+                last_tick=view.last_ok,
+                expect_ticks=view.last_ok is not None,
             )
-        body = banner + (
-            pages.para(f"As of {uk_datetime(self.clock.now())}.", "muted")
-            + pages.table(
-                ["Release", "Due", "State", "Live at", "Last check", "Acknowledged"],
-                rows,
-                raw_columns=frozenset({0, 2}),
-            )
-            if rows
-            else pages.para("No releases are stored yet.")
-        )
-        return Response(200, pages.page("Releases", body))
+        if self.last_tick is not None:
+            try:
+                health = replace(health, last_tick=self.last_tick(), expect_ticks=True)
+            except Exception as exc:  # the table cannot be read: the watchdog cannot be vouched for
+                health = replace(health, unreadable=f"cannot read the last tick: {exc}")
+        return health
 
-    def release_page(self, release_id: str) -> Response:
-        record = self.store.get_release(release_id)
-        if record is None:
+    # -- the board ----------------------------------------------------------------------------
+    def dashboard(self, view: View = "today", *, root: str = "", home: str = "./") -> Response:
+        board = load_board(self.store, self.clock.now(), view, self.watchdog_health())
+        status = 200 if board.readable else 503
+        body = render(
+            "board.html", title=board.heading, board=board, root=root, home=home, refresh=True
+        )
+        return Response(status, body)
+
+    def release_page(self, release_id: str, *, root: str = "", home: str = "./") -> Response:
+        page = load_release(self.store, release_id, self.clock.now(), self.watchdog_health())
+        if page is None:
             return Response(404, pages.page("Not found", pages.para("No such release.")))
-        r = record.release
-        checks = self.store.checks(r.id, limit=10)
-        events = self.store.events(r.id)
-        body = (
-            pages.para(f"Due {uk_datetime(r.due)}. State: {record.state.value}.")
-            + (pages.para(f"Producer: {r.producer}") if r.producer else "")
-            + _readiness_line(record, events, self.clock.now())
-            + (
-                pages.para(
-                    f"Confirmed live {uk_datetime(record.live_at)} "
-                    f"({_offset(record.live_at, r.due)})."
-                )
-                if record.live_at
-                else ""
-            )
-            + "<h2>Latest checks</h2>"
-            + pages.table(
-                ["Time", "Live", "What it saw"],
-                [[uk_time(c.at), "yes" if c.live else "no", _check_text(c)] for c in checks],
-            )
-            + "<h2>Timeline</h2>"
-            + pages.table(
-                ["Time", "What", "Who", "Detail"],
-                [
-                    [uk_datetime(e.at), e.kind.value.replace("_", " "), _name(record, e), _det(e)]
-                    for e in events
-                ],
-            )
-            + pages.para("")
-            + pages.link("../", "All releases")
+        body = render(
+            "release.html", title=page.title, page=page, root=root, home=home, refresh=True
         )
-        return Response(200, pages.page(r.title, body))
+        return Response(200, body)
+
+    def api_board(self, view: View) -> Response:
+        board = load_board(self.store, self.clock.now(), view, self.watchdog_health())
+        return Response(200 if board.readable else 503, to_json(board), dict(JSON_HEADERS))
+
+    def api_release(self, release_id: str) -> Response:
+        page = load_release(self.store, release_id, self.clock.now(), self.watchdog_health())
+        if page is None:
+            return Response(404, to_json({"error": "no such release"}), dict(JSON_HEADERS))
+        return Response(200, to_json(page), dict(JSON_HEADERS))
+
+    def report(self, release_id: str, name: str) -> Response:
+        """The breach report draft, as the head of profession gets it but without contact
+        details, and scrubbed like every page."""
+        fmt = {"report.md": "md", "report.docx": "docx"}.get(name)
+        if fmt is None or self.store.get_release(release_id) is None:
+            return Response(404, pages.page("Not found", pages.para("There is no page here.")))
+        from ..report import build_report, render_docx, render_markdown
+
+        draft = scrubbed_report(build_report(self.store, release_id, self.clock.now()))
+        filename = f"breach-report-{release_id}.{fmt}"
+        headers = dict(SECURITY_HEADERS) | {
+            "Content-Disposition": f'attachment; filename="{filename}"'
+        }
+        if fmt == "md":
+            headers["Content-Type"] = "text/markdown; charset=utf-8"
+            return Response(200, render_markdown(draft), headers)
+        headers["Content-Type"] = DOCX_TYPE
+        return Response(200, render_docx(draft), headers)
+
+
+def static(rest: str) -> Response:
+    """/static/<version>/<name>: cached for a year under the current version; an old version's
+    path (a page from before a deploy) gets today's file, not cached."""
+    version, _, name = rest.partition("/")
+    try:
+        body = assets.content(name)
+    except KeyError:
+        return Response(404, "not found", {"Content-Type": "text/plain; charset=utf-8"})
+    cache = assets.LONG_CACHE if version == assets.version() else "no-cache"
+    headers = {
+        "Content-Type": assets.content_type(name),
+        "Cache-Control": cache,
+        "X-Content-Type-Options": "nosniff",
+    }
+    return Response(200, body, headers)
+
+
+def scrubbed_report(report: BreachReport) -> BreachReport:
+    """The report with every text scrubbed: free text (an SMTP error quoting a recipient)
+    must not carry an address into a download."""
+    return replace(
+        report,
+        title=pages.scrub(report.title),
+        producer=pages.scrub(report.producer),
+        account=tuple(pages.scrub(a) for a in report.account),
+        timeline=tuple(replace(t, what=pages.scrub(t.what)) for t in report.timeline),
+        fields=tuple(
+            replace(f, lines=tuple(pages.scrub(line) for line in f.lines)) for f in report.fields
+        ),
+    )
 
 
 def dashboard_link_required() -> Response:
@@ -396,67 +449,6 @@ def _confirm_page(result: ConfirmResult) -> str:
             )
 
 
-def _readiness_line(record: ReleaseRecord, events: list[Event], now: datetime) -> str:
-    """One line on the release page: confirmed by whom and when, or when it will be asked."""
-    due = record.release.due
-    done = confirmation(events, due)
-    if done is not None:
-        return pages.para(f"Readiness confirmed by {_who(record, done)} at {uk_datetime(done.at)}.")
-    # A confirmation for the date before a move is history, not readiness for the new date.
-    earlier = earlier_confirmation(events, due)
-    before = (
-        f"Readiness was confirmed by {_who(record, earlier)} at {uk_datetime(earlier.at)} for "
-        f"the earlier due time {uk_datetime(earlier.for_due)}. "
-        if earlier is not None and earlier.for_due is not None
-        else ""
-    )
-    plan = schedule(record.release)
-    if plan is None or record.state.is_live or record.release.cancelled:
-        return pages.para(before.strip()) if before else ""
-    verb = "is asked" if now < plan.remind else "was asked"
-    return pages.para(
-        f"{before}Readiness not confirmed yet"
-        + (" for the new due time" if before else "")
-        + f": the team {verb} at {uk_datetime(plan.remind)}."
-    )
-
-
-def _who(record: ReleaseRecord, done: Confirmation) -> str:
-    contact = record.release.contacts.get(done.contact_id or "")
-    return contact.name if contact else (done.contact_id or "someone")
-
-
 def _not_allowed(allow: str) -> Response:
     headers = dict(SECURITY_HEADERS) | {"Allow": allow}
     return Response(405, pages.page("Method not allowed", pages.para(f"Use {allow}.")), headers)
-
-
-def _state_html(record: ReleaseRecord) -> str:
-    state = record.state.value
-    css = {"late": "late", "live_late": "late", "early": "early", "live": "live"}.get(state, "")
-    return f'<span class="{css}">{state.replace("_", " ")}</span>'
-
-
-def _check_text(check: Check | None) -> str:
-    if check is None:
-        return "no check yet"
-    seen = f"HTTP {check.status}" if check.status is not None else (check.error or "no answer")
-    judged = f" (judged {check.judged_url})" if check.judged_url else ""
-    return f"{uk_time(check.at)}: {seen}, {check.reason}{judged}"
-
-
-def _name(record: ReleaseRecord, event: Event) -> str:
-    if event.contact_id is None:
-        return ""
-    contact = record.release.contacts.get(event.contact_id)
-    return contact.name if contact else event.contact_id
-
-
-def _det(event: Event) -> str:
-    shown = ("kind", "channel", "step", "occurrence", "from", "to", "reason", "permanent")
-    return ", ".join(f"{k} {v}" for k, v in event.detail.items() if k in shown)
-
-
-def _offset(live_at: datetime, due: datetime) -> str:
-    delta = live_at - due
-    return f"{delay_text(delta)} {'early' if delta.total_seconds() < 0 else 'after due'}"

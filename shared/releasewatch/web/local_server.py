@@ -84,9 +84,11 @@ def _handler(
                 return worker.submit(app.handle, method, self.path).result()
             except Exception as exc:  # a bug or a failing store: a page, not a traceback
                 log.warning("web: %s request failed: %s", method, type(exc).__name__)
-                return Response(
-                    500, pages.page("Something went wrong", pages.para("Try again shortly."))
-                )
+                try:
+                    body = pages.page("Something went wrong", pages.para("Try again shortly."))
+                except Exception:  # the templates themselves failed: plain words will do
+                    body = "Something went wrong. Try again shortly."
+                return Response(500, body)
 
         do_DELETE = do_PUT
 
@@ -101,7 +103,8 @@ def _handler(
                 self.close_connection = True
 
         def _answer(self, response: Response, body: bool = True) -> None:
-            data = response.body.encode()
+            body_ = response.body
+            data = body_.encode() if isinstance(body_, str) else body_
             self.send_response(response.status)
             for name, value in response.headers.items():
                 self.send_header(name, value)

@@ -1,12 +1,14 @@
-"""HTML for the web pages: small, self-contained (no scripts, no external assets), escaped.
+"""Small HTML pieces for the message pages (acknowledge, confirm, errors) and the privacy scrub.
 
 Every page passes through `scrub`, which blanks anything shaped like an email address or a
-phone number: the dashboard is meant to be shown on a screen, and a name is enough.
+phone number: the dashboard is meant to be shown on a screen, and a name is enough. The pieces
+escape their text; `page` lays them out in the board's template (web/templates/message.html).
 """
 
 from __future__ import annotations
 
 import re
+from contextvars import ContextVar
 from html import escape
 
 _EMAIL = re.compile(r"[^@\s<>\"']+@[^@\s<>\"']+\.[^@\s<>\"']+")
@@ -16,15 +18,11 @@ _PHONE = re.compile(
     r"\+[1-9](?:[\s().-]{0,2}\d){7,14}"  # international, separators allowed
     r"|(?<![\d:.-])0\d(?:[\s-]?\d){8,9}(?![\d:])"  # UK national: 10 or 11 digits from 0
 )
+_CLASSES = {"alert": "govuk-inset-text govuk-!-font-weight-bold", "muted": "govuk-body-s"}
 
-_STYLE = (
-    "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;"
-    "color:#0b0c0c}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid "
-    "#b1b4b6;padding:.4rem;text-align:left;vertical-align:top}.late,.early{color:#d4351c;"
-    "font-weight:bold}.live{color:#00703c}button{font-size:1.2rem;padding:.6rem 1.2rem;"
-    "background:#00703c;color:#fff;border:0}.muted{color:#505a5f}"
-    ".alert{border-left:.4rem solid #d4351c;padding:.6rem;background:#fbe9e7;font-weight:bold}"
-)
+# The request's path to the site root ('../' from /a/<token>): set by WebApp.handle, so a
+# message page finds the stylesheet whatever path it answers.
+ROOT: ContextVar[str] = ContextVar("releasewatch_web_root", default="")
 
 
 def scrub(text: str) -> str:
@@ -32,43 +30,45 @@ def scrub(text: str) -> str:
 
 
 def page(title: str, body: str) -> str:
-    return scrub(
-        "<!doctype html><html lang=en><head><meta charset=utf-8>"
-        '<meta name=viewport content="width=device-width,initial-scale=1">'
-        '<meta name=robots content="noindex,nofollow">'
-        f"<title>{escape(title)}</title><style>{_STYLE}</style></head>"
-        f"<body><h1>{escape(title)}</h1>{body}"
-        "<p class=muted>releasewatch</p></body></html>"
-    )
+    """A message page: `body` is HTML built from the pieces below (already escaped)."""
+    from markupsafe import Markup
+
+    from .render import render
+
+    return render("message.html", title=title, body=Markup(body), root=ROOT.get())  # noqa: S704
 
 
 def para(text: str, cls: str = "") -> str:
-    attr = f' class="{escape(cls)}"' if cls else ""
-    return f"<p{attr}>{escape(text)}</p>"
+    return f'<p class="{_CLASSES.get(cls, "govuk-body")}">{escape(text)}</p>'
 
 
 def table(
     headers: list[str], rows: list[list[str]], raw_columns: frozenset[int] = frozenset()
 ) -> str:
     """Cells are escaped unless their column index is in raw_columns (already-built HTML)."""
-    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    head = "".join(f'<th scope="col" class="govuk-table__header">{escape(h)}</th>' for h in headers)
     body = "".join(
-        "<tr>"
+        '<tr class="govuk-table__row">'
         + "".join(
-            f"<td>{cell if i in raw_columns else escape(cell)}</td>" for i, cell in enumerate(row)
+            f'<td class="govuk-table__cell">{cell if i in raw_columns else escape(cell)}</td>'
+            for i, cell in enumerate(row)
         )
         + "</tr>"
         for row in rows
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return (
+        '<div class="rw-table-scroll"><table class="govuk-table">'
+        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
+    )
 
 
 def link(href: str, text: str) -> str:
-    return f'<a href="{escape(href)}">{escape(text)}</a>'
+    return f'<a class="govuk-link" href="{escape(href)}">{escape(text)}</a>'
 
 
 def form(action: str, button: str) -> str:
     return (
         f'<form method=post action="{escape(action)}">'
-        f"<button type=submit>{escape(button)}</button></form>"
+        f'<button type=submit class="govuk-button" data-module="govuk-button">'
+        f"{escape(button)}</button></form>"
     )

@@ -1,0 +1,167 @@
+"""One release's page: the escalation ladder (who, how, when, and whether it reached them),
+the next step, acknowledgements, readiness, the checks as a timeline with runs of identical
+checks collapsed, and links to the page, the breach report and the announcement."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import quote
+
+from ...model import Check, Delivery, Event, EventKind, ReleaseRecord, ReleaseState
+from ...policy import acks_from
+from ...readiness import confirmation, earlier_confirmation, schedule
+from ...timefmt import uk_datetime
+from .board import StateTag, shown_state, state_tag
+from .ladder import LIVE_OR_OVER, LadderRow, NextStep, ladder, name_of, next_step
+from .problems import Problem
+from .timeline import TimelineEntry, collapse
+from .words import clock_time, minutes, zone
+
+
+@dataclass(frozen=True)
+class AckLine:
+    who: str
+    at: datetime
+    time: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Link:
+    label: str
+    href: str
+    download: bool = False
+
+
+@dataclass(frozen=True)
+class ReleasePage:
+    release_id: str
+    title: str
+    producer: str
+    now: datetime
+    updated: str
+    zone: str
+    due: datetime
+    due_text: str
+    tag: StateTag
+    live_at: datetime | None
+    live_text: str
+    minutes_late: int | None  # counting up while late and not live
+    ladder: tuple[LadderRow, ...]
+    next_step: NextStep | None
+    next_step_text: str  # why there is none, when there is none
+    acknowledgements: tuple[AckLine, ...]
+    readiness: str
+    timeline: tuple[TimelineEntry, ...]
+    checks_shown: int
+    judged_url: str | None
+    cache_headers: tuple[tuple[str, str], ...]
+    links: tuple[Link, ...]
+    problems: tuple[Problem, ...]
+
+
+def _links(record: ReleaseRecord, state: ReleaseState, href: str) -> list[Link]:
+    release = record.release
+    announcement = release.rule.govuk or "gov.uk/" in release.url
+    links = [Link("GOV.UK announcement" if announcement else "The release page", release.url)]
+    if release.publication_url:
+        links.append(Link("The publication", release.publication_url))
+    if state in (ReleaseState.LIVE_LATE, ReleaseState.EARLY):
+        links.append(Link("Breach report draft (Markdown)", f"{href}/report.md", True))
+        links.append(Link("Breach report draft (Word)", f"{href}/report.docx", True))
+    return links
+
+
+def _readiness(record: ReleaseRecord, events: Sequence[Event], now: datetime) -> str:
+    """Confirmed by whom and when, or when the team is (was) asked; a confirmation given for
+    the due time before a calendar move is shown as for that earlier time, not as readiness."""
+    due = record.release.due
+    done = confirmation(events, due)
+    if done is not None:
+        who = name_of(record.release, done.contact_id)
+        return f"Readiness confirmed by {who} at {uk_datetime(done.at)}."
+    earlier = earlier_confirmation(events, due)
+    before = (
+        f"Readiness was confirmed by {name_of(record.release, earlier.contact_id)} at "
+        f"{uk_datetime(earlier.at)} for the earlier due time {uk_datetime(earlier.for_due)}. "
+        if earlier is not None and earlier.for_due is not None
+        else ""
+    )
+    plan = schedule(record.release)
+    if plan is None:
+        return before + "No readiness check is set up for this release."
+    if record.state.is_live or record.release.cancelled:
+        return before + "Readiness was not confirmed."
+    verb = "is asked" if now < plan.remind else "was asked"
+    again = " for the new due time" if before else ""
+    asked = f"the team {verb} at {uk_datetime(plan.remind)}"
+    return f"{before}Readiness not confirmed yet{again}: {asked}."
+
+
+def build_release_page(
+    record: ReleaseRecord,
+    events: Sequence[Event],
+    deliveries: Sequence[Delivery],
+    checks: Sequence[Check],
+    now: datetime,
+    problems: Sequence[Problem] = (),
+) -> ReleasePage:
+    release = record.release
+    state = shown_state(record, now)
+    acks = acks_from(events)
+    ack_lines = []
+    for e in events:
+        if e.kind != EventKind.ACKNOWLEDGED:
+            continue
+        who = name_of(release, e.contact_id)
+        until = clock_time(e.at + release.ack_timeout)
+        ack_lines.append(
+            AckLine(
+                who,
+                e.at,
+                clock_time(e.at),
+                f"{who} at {clock_time(e.at)}: later alerts held until {until}",
+            )
+        )
+    upcoming = None if state in LIVE_OR_OVER else next_step(record, now, acks)
+    if upcoming is not None:
+        why_none = ""
+    elif state in LIVE_OR_OVER:
+        why_none = (
+            "No next step: the page is live."
+            if state != ReleaseState.CANCELLED
+            else "No next step: the release was cancelled."
+        )
+    else:
+        why_none = "No next step: every step has fired."
+    last = checks[-1] if checks else record.last_check
+    judged = (last.judged_url or last.final_url) if last else None
+    with_headers = next((c for c in reversed(checks) if c.cache_headers()), None)
+    href = f"r/{quote(release.id, safe='')}"
+    return ReleasePage(
+        release_id=release.id,
+        title=release.title,
+        producer=release.producer,
+        now=now,
+        updated=clock_time(now),
+        zone=zone(now),
+        due=release.due,
+        due_text=uk_datetime(release.due),
+        tag=state_tag(record, events, now),
+        live_at=record.live_at,
+        live_text=clock_time(record.live_at) if record.live_at else "",
+        minutes_late=minutes(now - release.due) if state == ReleaseState.LATE else None,
+        ladder=tuple(ladder(record, state, deliveries, acks, now)),
+        next_step=upcoming,
+        next_step_text=why_none,
+        acknowledgements=tuple(ack_lines),
+        readiness=_readiness(record, events, now),
+        timeline=tuple(collapse(checks, release.due, record.live_at)),
+        checks_shown=len(checks),
+        judged_url=judged,
+        cache_headers=tuple(with_headers.cache_headers()) if with_headers else (),
+        links=tuple(_links(record, state, href)),
+        problems=tuple(problems),
+    )
