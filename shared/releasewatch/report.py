@@ -258,10 +258,18 @@ _KIND_WORDS = {
 }
 
 
+_CHANNEL_WORDS = {
+    "sms": "SMS",
+    "email": "email",
+    "notify_sms": "SMS (GOV.UK Notify)",
+    "notify_email": "email (GOV.UK Notify)",
+}
+
+
 def _event_text(record: ReleaseRecord, event: Event) -> str | None:
     d = event.detail
     kind = _KIND_WORDS.get(d.get("kind", ""), d.get("kind", "message"))
-    channel = "SMS" if d.get("channel") == "sms" else "email"
+    channel = _CHANNEL_WORDS.get(d.get("channel", ""), "email")
     extra = ""
     # "reminder" is the count of earlier messages really sent (older events only carry the
     # schedule's occurrence number).
