@@ -240,7 +240,7 @@ def parse_config(text: str, file: str = "<config>", now: datetime | None = None)
                 problem(("contacts", cid, "rota"), f"{member!r} is a rota; rotas cannot nest")
 
     transport = defaults.transport
-    notify = check_notify(raw, transport, local_mode, validate, problem, _check_url)
+    notify_block = check_notify(raw, transport, local_mode, validate, problem, _check_url)
 
     raw_chains = _mapping(raw, "chains", problem)
     raw_contacts = _mapping(raw, "contacts", None)
@@ -397,7 +397,7 @@ def parse_config(text: str, file: str = "<config>", now: datetime | None = None)
         defaults=defaults,
         default_chain=default_chain,
         sync_every=sync_every,
-        notify=notify,
+        notify=notify_block,
         transport=transport,
     )
 

@@ -9,13 +9,21 @@ import os
 import sqlite3
 import sys
 
-from ..bootstrap import LocalPaths, build_watchdog, local_notifiers, smtp_from_env
-from ..clock import SystemClock
-from ..config import load_config
+from ..bootstrap import (
+    LocalPaths,
+    build_watchdog,
+    local_notifiers,
+    notify_notifiers,
+    smtp_from_env,
+)
+from ..clock import Clock, SystemClock
+from ..config import Config, load_config
 from ..errors import ConfigError, StoreError
 from ..loophealth import TickHealth
+from ..model import Channel
 from ..notify.base import Message, Notifier
 from ..notify.console import ConsoleNotifier
+from ..notify.govuk_notify import NotifyKeyError
 from ..printer import ConsolePrinter
 from ..runner import install_signal_handlers, run_loop
 from ..store.health import explain, open_checked
@@ -72,6 +80,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     paths = LocalPaths.from_db(args.db)
     clock = SystemClock()
+    try:
+        notify = _notify(config, clock)
+    except ValueError as exc:  # refused before anything starts, not found in the first alert
+        print(f"{args.config}: {exc}", file=sys.stderr)
+        return 2
     try:  # a read-only, full, corrupt or foreign database: say so now, not on every tick
         store = open_checked(paths.db)
         if config.calendars:  # sync on start: hand-written releases plus the calendars' ones
@@ -100,6 +113,9 @@ def run(args: argparse.Namespace) -> int:
     notifiers = local_notifiers(paths.outbox, smtp)
     if smtp is not None:  # show what was emailed, as SMS are shown (names, never addresses)
         notifiers["email"] = EchoedNotifier(notifiers["email"], ConsoleNotifier())
+    if notify is not None:  # GOV.UK Notify: shown on the console as it sends
+        for channel, notifier in notify.items():
+            notifiers[channel] = EchoedNotifier(notifier, ConsoleNotifier())
     watchdog = build_watchdog(
         store,
         notifiers,
@@ -156,12 +172,31 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _notify(config: Config, clock: Clock) -> dict[Channel, Notifier] | None:
+    """The Notify channels, their key read from the variable notify.api_key_env names."""
+    if config.notify is None:
+        return None
+    name = config.notify.api_key_env
+    key = os.environ.get(name, "")
+    if not key:
+        raise ValueError(
+            f"notify.api_key_env: the environment variable {name} is not set (it holds the "
+            "GOV.UK Notify API key)"
+        )
+    try:
+        return notify_notifiers(config.notify.settings(), key, clock, transport=config.transport)
+    except NotifyKeyError as exc:
+        raise ValueError(f"notify.api_key_env: the value of {name} {exc}") from None
+
+
 class EchoedNotifier:
-    """`inner` (SMTP), and each message it sent shown on the console too."""
+    """`inner` (SMTP, Notify), and each message it sent shown on the console too."""
 
     def __init__(self, inner: Notifier, echo: ConsoleNotifier) -> None:
         self._inner = inner
         self._echo = echo
+        # Notify's texts take "Reply ACK <code>": the service asks the notifier it calls.
+        self.accepts_replies: bool = getattr(inner, "accepts_replies", False)
 
     def send(self, message: Message) -> str | None:
         provider_id = self._inner.send(message)  # a failure raises: nothing is shown as sent
