@@ -486,6 +486,11 @@ class Delivery(Frozen):
     updated_at: UtcDatetime | None = None
     # A RETRY waits until then (the service's backoff between attempts); None: at once.
     next_attempt_at: UtcDatetime | None = None
+    # The provider's delivery receipt for the send recorded in provider_id (GOV.UK Notify:
+    # delivered, permanent-failure, temporary-failure, technical-failure), and when it was
+    # delivered; None until a receipt comes (SES, SNS and SMTP send none).
+    receipt: str | None = None
+    delivered_at: UtcDatetime | None = None
 
     @property
     def key(self) -> str:
