@@ -20,7 +20,7 @@ from .service import DEFAULT_MAX_ATTEMPTS, ReportBuilder, Watchdog
 from .store.base import Store
 
 if TYPE_CHECKING:  # httpx and PyJWT load only when Notify is configured
-    from .notify.govuk_notify import NotifySettings
+    from .notify.govuk_notify import NotifyClient, NotifySettings
 
 DEFAULT_STATE_DIR = Path("releasewatch-state")
 DEFAULT_DB = DEFAULT_STATE_DIR / "releasewatch.db"
@@ -66,14 +66,19 @@ def local_notifiers(
     return {"email": email, "sms": OutboxNotifier(outbox, echo=console)}
 
 
-def notify_notifiers(
-    settings: NotifySettings, api_key: str, clock: Clock, *, transport: str = "default"
-) -> dict[Channel, Notifier]:
-    """The notify_email and notify_sms channels; with `transport: notify`, email and sms too.
-    Raises NotifyKeyError (which never quotes the key) for a malformed key."""
-    from .notify.govuk_notify import NotifyClient, NotifyKey, NotifyNotifier
+def notify_client(settings: NotifySettings, api_key: str, clock: Clock) -> NotifyClient:
+    """Raises NotifyKeyError (which never quotes the key) for a malformed key."""
+    from .notify.govuk_notify import NotifyClient, NotifyKey
 
-    client = NotifyClient(NotifyKey.parse(api_key), clock, base_url=settings.base_url)
+    return NotifyClient(NotifyKey.parse(api_key), clock, base_url=settings.base_url)
+
+
+def notify_notifiers(
+    client: NotifyClient, settings: NotifySettings, *, transport: str = "default"
+) -> dict[Channel, Notifier]:
+    """The notify_email and notify_sms channels; with `transport: notify`, email and sms too."""
+    from .notify.govuk_notify import NotifyNotifier
+
     email = NotifyNotifier(client, settings, "email")
     sms = NotifyNotifier(client, settings, "sms")
     out: dict[Channel, Notifier] = {"notify_email": email, "notify_sms": sms}

@@ -120,6 +120,10 @@ class Watchdog:
         # its release is not probed again meanwhile.
         self.probe_wait: float | None = None
         self._inflight: dict[str, tuple[datetime, asyncio.Task[Check]]] = {}
+        # Run after every tick, in a worker thread, with the store and the time: reading back
+        # GOV.UK Notify's receipts and received texts (receipts.py, reply_ack.py). A failing
+        # one is logged and never fails the tick.
+        self.after_tick: list[Callable[[Store, datetime], object]] = []
 
     # -- the tick -----------------------------------------------------------------------------
     async def tick(self, only: Callable[[ReleaseRecord], bool] | None = None) -> TickReport:
@@ -161,6 +165,13 @@ class Watchdog:
                     raise  # the whole tick fails, and the runner backs off and logs it once
                 log.exception("release %s: tick failed", record.id)
                 report.errors.append((record.id, f"{type(exc).__name__}: {exc}"))
+        for task in self.after_tick:
+            try:
+                await asyncio.to_thread(task, self.store, self.clock.now())
+            except Exception as exc:
+                if store_failed(exc):
+                    raise
+                log.exception("after the tick: %s failed", type(task).__name__)
         return report
 
     async def _probe_for_at_most(

@@ -8,11 +8,13 @@ import contextlib
 import os
 import sqlite3
 import sys
+from dataclasses import dataclass
 
 from ..bootstrap import (
     LocalPaths,
     build_watchdog,
     local_notifiers,
+    notify_client,
     notify_notifiers,
     smtp_from_env,
 )
@@ -23,11 +25,13 @@ from ..loophealth import TickHealth
 from ..model import Channel
 from ..notify.base import Message, Notifier
 from ..notify.console import ConsoleNotifier
-from ..notify.govuk_notify import NotifyKeyError
+from ..notify.govuk_notify import NotifyClient, NotifyKeyError
 from ..printer import ConsolePrinter
+from ..receipts import ReceiptPoller
 from ..runner import install_signal_handlers, run_loop
 from ..store.health import explain, open_checked
 from ..web.local_server import DEFAULT_PORT, local_web
+from ..web.notify_callbacks import NotifyCallbacks
 from .sms_room import public_url_problem
 
 
@@ -102,10 +106,21 @@ def run(args: argparse.Namespace) -> int:
         return 2
     health = TickHealth()
     printer = ConsolePrinter(quiet_checks=args.quiet_checks)
+    callbacks = None
+    if notify is not None and notify.callback_token is not None:
+        callbacks = NotifyCallbacks(
+            store, clock, notify.callback_token, max_attempts=config.max_attempts
+        )
     web_stack = contextlib.ExitStack()
     web = web_stack.enter_context(
         local_web(
-            store, clock, paths.db.parent, port=args.web_port, public_url=public_url, health=health
+            store,
+            clock,
+            paths.db.parent,
+            port=args.web_port,
+            public_url=public_url,
+            health=health,
+            callbacks=callbacks,
         )
     )
     for note in web.notes:
@@ -114,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
     if smtp is not None:  # show what was emailed, as SMS are shown (names, never addresses)
         notifiers["email"] = EchoedNotifier(notifiers["email"], ConsoleNotifier())
     if notify is not None:  # GOV.UK Notify: shown on the console as it sends
-        for channel, notifier in notify.items():
+        for channel, notifier in notify.notifiers.items():
             notifiers[channel] = EchoedNotifier(notifier, ConsoleNotifier())
     watchdog = build_watchdog(
         store,
@@ -124,6 +139,8 @@ def run(args: argparse.Namespace) -> int:
         observers=[printer],
         max_attempts=config.max_attempts,
     )
+    if notify is not None and callbacks is None:  # no callbacks: read the receipts back
+        watchdog.after_tick.append(ReceiptPoller(notify.client, max_attempts=config.max_attempts))
     print(
         f"releasewatch: watching {len(store.active_releases())} release(s) from {args.config}; "
         f"state in {paths.db}; SMS outbox in {paths.outbox}; dashboard at {web.base_url}/"
@@ -172,8 +189,16 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _notify(config: Config, clock: Clock) -> dict[Channel, Notifier] | None:
-    """The Notify channels, their key read from the variable notify.api_key_env names."""
+@dataclass
+class NotifySetup:
+    notifiers: dict[Channel, Notifier]
+    client: NotifyClient
+    callback_token: bytes | None  # None: no callbacks; receipts are read back instead
+
+
+def _notify(config: Config, clock: Clock) -> NotifySetup | None:
+    """The Notify channels, their key read from the variable notify.api_key_env names (and
+    the callbacks' bearer token from notify.callback_token_env, when set)."""
     if config.notify is None:
         return None
     name = config.notify.api_key_env
@@ -183,10 +208,23 @@ def _notify(config: Config, clock: Clock) -> dict[Channel, Notifier] | None:
             f"notify.api_key_env: the environment variable {name} is not set (it holds the "
             "GOV.UK Notify API key)"
         )
+    token_name = config.notify.callback_token_env
+    token = os.environ.get(token_name, "") if token_name else None
+    if token_name and len(token or "") < 10:
+        raise ValueError(
+            f"notify.callback_token_env: the environment variable {token_name} is not set, or "
+            "shorter than the 10 characters Notify requires of a callback token"
+        )
+    settings = config.notify.settings()
     try:
-        return notify_notifiers(config.notify.settings(), key, clock, transport=config.transport)
+        client = notify_client(settings, key, clock)
     except NotifyKeyError as exc:
         raise ValueError(f"notify.api_key_env: the value of {name} {exc}") from None
+    return NotifySetup(
+        notifiers=notify_notifiers(client, settings, transport=config.transport),
+        client=client,
+        callback_token=token.encode() if token else None,
+    )
 
 
 class EchoedNotifier:

@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote
 
 from .. import ack_service, readiness_service
@@ -44,6 +46,9 @@ from ..tokens import (
     verify_dashboard,
 )
 from . import pages
+
+if TYPE_CHECKING:  # httpx and PyJWT load only where Notify's callbacks are served
+    from .notify_callbacks import NotifyCallbacks
 
 log = logging.getLogger("releasewatch.web")
 
@@ -69,16 +74,35 @@ class Response:
 
 class WebApp:
     def __init__(
-        self, store: Store, codec: TokenCodec, clock: Clock, health: TickHealth | None = None
+        self,
+        store: Store,
+        codec: TokenCodec,
+        clock: Clock,
+        health: TickHealth | None = None,
+        callbacks: NotifyCallbacks | None = None,
     ) -> None:
         self.store = store
         self.codec = codec
         self.clock = clock
         self.health = health
+        self.callbacks = callbacks  # GOV.UK Notify's callbacks (web/notify_callbacks.py)
 
-    def handle(self, method: str, path: str) -> Response:
+    def handle(
+        self,
+        method: str,
+        path: str,
+        headers: Mapping[str, str] | None = None,
+        body: bytes = b"",
+    ) -> Response:
         path = path.split("?", 1)[0]
         method = method.upper()
+        if path.startswith("/notify/") and self.callbacks is not None:
+            status, answer = self.callbacks.handle(method, path, headers or {}, body)
+            return Response(
+                status,
+                json.dumps(answer),
+                {"Content-Type": "application/json", "Cache-Control": "no-store"},
+            )
         if path.startswith("/d/"):
             if method not in ("GET", "HEAD"):
                 return _not_allowed("GET")
