@@ -9,9 +9,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
+import httpx
+
 from releasewatch.bootstrap import notify_client, notify_notifiers
 from releasewatch.model import Chain, Release, Step
 from releasewatch.notify.govuk_notify import NotifyClient, NotifySettings
+from releasewatch.reply_ack import inbound_callback
 from releasewatch.service import TickReport, Watchdog
 from releasewatch.store.base import Store
 from releasewatch.store.memory import InMemoryStore
@@ -70,6 +73,15 @@ class NotifyWorld:
         payload = self.fake.receipt_payload(message, status)
         return self.fake.callback(self.web_url + "/notify/receipts", token, payload).status_code
 
+    def reply(self, number: str, text: str, token: str = TOKEN) -> httpx.Response:
+        """A text to the service's reply number, called back as Notify does."""
+        received = self.fake.reply(number, text)
+        payload = self.fake.inbound_payload(received)
+        return self.fake.callback(self.web_url + "/notify/inbound", token, payload)
+
+    def texts_to(self, number: str) -> list[str]:
+        return [m.personalisation["body"] for m in self.fake.sent if m.to == number]
+
     def delivery(self, reference: str | None):  # type: ignore[no-untyped-def]
         return next(d for d in self.store.deliveries(self.release.id) if d.key == reference)
 
@@ -93,7 +105,13 @@ def notify_world(
         notifiers = notify_notifiers(client, settings, transport="notify")
         watchdog = Watchdog(store, prober, notifiers, clock, max_attempts=max_attempts)
         hooks = (
-            NotifyCallbacks(store, clock, TOKEN.encode(), max_attempts=max_attempts)
+            NotifyCallbacks(
+                store,
+                clock,
+                TOKEN.encode(),
+                max_attempts=max_attempts,
+                inbound=inbound_callback if replies else None,
+            )
             if callbacks
             else None
         )

@@ -40,6 +40,7 @@ from .model import (
     NotificationKind,
     ReleaseRecord,
     ReleaseState,
+    medium,
 )
 from .notify.base import Attachment, Notifier
 from .notify.messages import MessageContext, render
@@ -403,6 +404,18 @@ class Watchdog:
         if notification.kind in CHANGE_KINDS:
             told = change_of(self.store.events(release.id), notification)
             change = dict(told.detail) if told is not None else None
+        reply_code = None
+        notifier = self.notifiers.get(notification.channel)
+        if (
+            notification.kind in _ESCALATION
+            and medium(notification.channel) == "sms"
+            and getattr(notifier, "accepts_replies", False)
+        ):
+            from .reply_ack import code_for
+
+            reply_code = code_for(
+                self.store, record, notification.contact_id, notification.step or 0, now
+            )
         reminder, first_alerted_at = _earlier_sent(deliveries, notification)
         late_unproven = False
         if notification.kind in (NotificationKind.RESOLVED, NotificationKind.REPORT):
@@ -431,6 +444,7 @@ class Watchdog:
             report_text=report_text,
             report_attachments=attachments,
             change=change,
+            reply_code=reply_code,
         )
 
     def _emit(self, what: str, payload: object) -> None:

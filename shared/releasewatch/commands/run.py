@@ -28,6 +28,7 @@ from ..notify.console import ConsoleNotifier
 from ..notify.govuk_notify import NotifyClient, NotifyKeyError
 from ..printer import ConsolePrinter
 from ..receipts import ReceiptPoller
+from ..reply_ack import FileCursor, ReplyPoller, inbound_callback
 from ..runner import install_signal_handlers, run_loop
 from ..store.health import explain, open_checked
 from ..web.local_server import DEFAULT_PORT, local_web
@@ -109,7 +110,11 @@ def run(args: argparse.Namespace) -> int:
     callbacks = None
     if notify is not None and notify.callback_token is not None:
         callbacks = NotifyCallbacks(
-            store, clock, notify.callback_token, max_attempts=config.max_attempts
+            store,
+            clock,
+            notify.callback_token,
+            max_attempts=config.max_attempts,
+            inbound=inbound_callback if notify.replies else None,
         )
     web_stack = contextlib.ExitStack()
     web = web_stack.enter_context(
@@ -141,6 +146,9 @@ def run(args: argparse.Namespace) -> int:
     )
     if notify is not None and callbacks is None:  # no callbacks: read the receipts back
         watchdog.after_tick.append(ReceiptPoller(notify.client, max_attempts=config.max_attempts))
+        if notify.replies:  # ...and the replies to alert texts, from where it got to
+            cursor = FileCursor(paths.db.parent / "notify-received-texts.json")
+            watchdog.after_tick.append(ReplyPoller(notify.client, cursor))
     print(
         f"releasewatch: watching {len(store.active_releases())} release(s) from {args.config}; "
         f"state in {paths.db}; SMS outbox in {paths.outbox}; dashboard at {web.base_url}/"
@@ -194,6 +202,7 @@ class NotifySetup:
     notifiers: dict[Channel, Notifier]
     client: NotifyClient
     callback_token: bytes | None  # None: no callbacks; receipts are read back instead
+    replies: bool  # alert texts end "Reply ACK <code>"; replies acknowledge
 
 
 def _notify(config: Config, clock: Clock) -> NotifySetup | None:
@@ -224,6 +233,7 @@ def _notify(config: Config, clock: Clock) -> NotifySetup | None:
         notifiers=notify_notifiers(client, settings, transport=config.transport),
         client=client,
         callback_token=token.encode() if token else None,
+        replies=settings.replies,
     )
 
 

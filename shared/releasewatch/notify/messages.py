@@ -71,6 +71,8 @@ class MessageContext:
     late_unproven: bool = False
     # A calendar change notice: the CALENDAR_CHANGED event's detail (calendar/changes.py).
     change: dict[str, str] | None = None
+    # An alert text through GOV.UK Notify ends "Reply ACK <code>" (reply_ack.py).
+    reply_code: str | None = None
 
 
 def to_gsm7(text: str) -> str:
@@ -250,6 +252,10 @@ def sms_text(ctx: MessageContext) -> str:
             tail = "."
         case _:  # pragma: no cover
             raise ValueError(n.kind)
+    if ctx.reply_code and n.kind in (NotificationKind.ALERT, NotificationKind.BREACH):
+        # The code is added to what the text is today: the title gives way no further.
+        reply = f" Reply ACK {ctx.reply_code}"
+        return fit_sms(head, r.title, tail + reply, SMS_LIMIT + len(reply))
     return fit_sms(head, r.title, tail)
 
 
