@@ -218,7 +218,6 @@ def test_without_a_callback_replies_are_read_from_a_persisted_cursor(tmp_path: P
 def test_texts_through_sns_or_the_console_carry_no_code() -> None:
     # Only a notifier that accepts replies gets one (Notify's, with a reply number).
 
-
     clock = FixedClock(DUE + 10 * M)
     store = InMemoryStore()
     store.apply_releases([make_release()], clock.now())

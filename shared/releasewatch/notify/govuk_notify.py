@@ -22,7 +22,7 @@ One generic template per channel: the email template's subject is ((subject)) an
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,7 +110,7 @@ class NotifyClient:
 
     def __init__(
         self,
-        key: NotifyKey,
+        key: NotifyKey | Callable[[], NotifyKey],
         clock: Clock,
         *,
         base_url: str = NOTIFY_BASE_URL,
@@ -126,8 +126,20 @@ class NotifyClient:
     def close(self) -> None:
         self._http.close()
 
+    def _key(self) -> NotifyKey:
+        """The key, or (on AWS) the key read from SSM now, cached by Powertools: a rotated
+        key is used within minutes, without a cold start."""
+        if isinstance(self.key, NotifyKey):
+            return self.key
+        try:
+            return self.key()
+        except NotifyKeyError as exc:
+            raise NotifyApiError(None, "KeyUnusable", f"the API key {exc}") from None
+        except Exception as exc:  # SSM unreachable, parameter missing, access denied
+            raise NotifyApiError(None, "KeyUnreadable", type(exc).__name__) from None
+
     def _headers(self) -> dict[str, str]:
-        token = api_token(self.key, int(self.clock.now().timestamp()))
+        token = api_token(self._key(), int(self.clock.now().timestamp()))
         return {
             "Authorization": f"Bearer {token}",
             "Content-Type": "application/json",
@@ -141,13 +153,14 @@ class NotifyClient:
         body: Mapping[str, Any] | None = None,
         params: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
+        headers = self._headers()
         try:
             response = self._http.request(
                 method,
                 self.base_url + path,
                 json=dict(body) if body is not None else None,
                 params=dict(params) if params else None,
-                headers=self._headers(),
+                headers=headers,
             )
         except httpx.HTTPError as exc:
             raise NotifyApiError(None, type(exc).__name__, "") from None
