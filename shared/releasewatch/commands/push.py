@@ -39,6 +39,14 @@ def run(args: argparse.Namespace) -> int:
 
     for warning in config.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    if config.notify is not None:
+        # The notify: block configures `run`; on AWS the stack's parameters do the same.
+        print(
+            "note: this config sends through GOV.UK Notify; on AWS that needs the stack's "
+            "NotifyApiKeyParameterName, NotifyEmailTemplateId and NotifySmsTemplateId (and "
+            f"NotifyTransport={config.transport}); see README, GOV.UK Notify",
+            file=sys.stderr,
+        )
     rotas = sorted(cid for cid, c in config.contacts.items() if c.rota is not None)
     if rotas:
         # Rotas run in local mode only for now: an expanded calendar could outgrow an item.
