@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from releasewatch.aws.lazy import Lazy
 from releasewatch.aws.metrics import count_problems
 from releasewatch.clock import Clock, SystemClock
-from releasewatch.web import ack_routes
+from releasewatch.web import ack_routes, notify_routes
 from releasewatch.web.routes import router
 
 if TYPE_CHECKING:
@@ -29,6 +29,7 @@ metrics = Metrics()  # only for Problems, when a request fails (releasewatch/aws
 app = LambdaFunctionUrlResolver()
 app.include_router(router)
 app.include_router(ack_routes.router)
+app.include_router(notify_routes.router)
 clock: Clock = SystemClock()  # tests replace it
 
 
@@ -98,4 +99,35 @@ def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             "ack secret unavailable: ack links and the dashboard answer 503",
             extra={"reason": unreadable_secret(name, exc)},
         )
+    if event.get("rawPath", "").startswith("/notify/"):
+        _notify_context()
     return app.resolve(event, context)
+
+
+def _notify_context() -> None:
+    """GOV.UK Notify's callbacks, when the stack has a callback token: built per request, the
+    token read from SSM (cached 5 minutes by Powertools), so a rotated token works at once."""
+    from releasewatch.aws.settings import ApiSettings
+
+    settings = ApiSettings.from_env()
+    name = settings.notify_callback_token_parameter
+    if not name:
+        return  # no callbacks on this stack: 404
+    from releasewatch.aws.notify import read_secure
+    from releasewatch.reply_ack import inbound_callback
+    from releasewatch.web.notify_callbacks import NotifyCallbacks
+
+    try:
+        token = read_secure(name).encode()
+    except Exception as exc:
+        logger.error("notify callback token unreadable", extra={"reason": type(exc).__name__})
+        app.append_context(notify_token_unreadable=True)  # type: ignore[no-untyped-call]
+        return
+    callbacks = NotifyCallbacks(
+        store(),
+        clock,
+        token,
+        max_attempts=settings.max_attempts,
+        inbound=inbound_callback if settings.notify_replies else None,
+    )
+    app.append_context(notify_callbacks=callbacks)  # type: ignore[no-untyped-call]

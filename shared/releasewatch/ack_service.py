@@ -73,6 +73,14 @@ def acknowledge(store: Store, token: str, codec: TokenCodec, now: datetime) -> A
     verified, record = _verify(store, token, codec, now)
     if _spent(store, verified):
         raise TokenReplayed("this token has already been used")
+    return record_ack(store, verified, record, now, via="link")
+
+
+def record_ack(
+    store: Store, verified: Token, record: ReleaseRecord, now: datetime, *, via: str
+) -> AckResult:
+    """Acknowledge what a verified token (or a reply code, reply_ack.py) names, once, by the
+    same rules whichever way it came; TokenReplayed when its one use is taken."""
     result = _assess(store, verified, record, now, AckOutcome.RECORDED)
     if result.outcome != AckOutcome.RECORDED:
         return result
@@ -81,12 +89,17 @@ def acknowledge(store: Store, token: str, codec: TokenCodec, now: datetime) -> A
         at=now,
         kind=EventKind.ACKNOWLEDGED,
         contact_id=verified.contact_id,
-        detail={"step": str(verified.step), "token_id": verified.token_id, "via": "link"},
+        detail={"step": str(verified.step), "token_id": verified.token_id, "via": via},
     )
     record_once(
         store, verified, guard_key(verified.release_id, verified.token_id), event, OWNER, "ack", now
     )
     return result
+
+
+def spent(store: Store, token: Token) -> bool:
+    """Whether this token's (or reply code's) one use is taken."""
+    return _spent(store, token)
 
 
 def _verify(

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from .clock import Clock
 from .links import Links
@@ -18,6 +18,9 @@ from .notify.smtp import SmtpNotifier, SmtpSettings
 from .probe.base import Prober
 from .service import DEFAULT_MAX_ATTEMPTS, ReportBuilder, Watchdog
 from .store.base import Store
+
+if TYPE_CHECKING:  # httpx and PyJWT load only when Notify is configured
+    from .notify.govuk_notify import NotifyClient, NotifySettings
 
 DEFAULT_STATE_DIR = Path("releasewatch-state")
 DEFAULT_DB = DEFAULT_STATE_DIR / "releasewatch.db"
@@ -61,6 +64,27 @@ def local_notifiers(
     console = ConsoleNotifier(stream)
     email: Notifier = SmtpNotifier(smtp) if smtp else OutboxNotifier(outbox, echo=console)
     return {"email": email, "sms": OutboxNotifier(outbox, echo=console)}
+
+
+def notify_client(settings: NotifySettings, api_key: str, clock: Clock) -> NotifyClient:
+    """Raises NotifyKeyError (which never quotes the key) for a malformed key."""
+    from .notify.govuk_notify import NotifyClient, NotifyKey
+
+    return NotifyClient(NotifyKey.parse(api_key), clock, base_url=settings.base_url)
+
+
+def notify_notifiers(
+    client: NotifyClient, settings: NotifySettings, *, transport: str = "default"
+) -> dict[Channel, Notifier]:
+    """The notify_email and notify_sms channels; with `transport: notify`, email and sms too."""
+    from .notify.govuk_notify import NotifyNotifier
+
+    email = NotifyNotifier(client, settings, "email")
+    sms = NotifyNotifier(client, settings, "sms")
+    out: dict[Channel, Notifier] = {"notify_email": email, "notify_sms": sms}
+    if transport == "notify":
+        out |= {"email": email, "sms": sms}
+    return out
 
 
 def smtp_from_env(spec: str | None, env: Mapping[str, str] | None = None) -> SmtpSettings | None:

@@ -24,6 +24,7 @@ from .model import (
     IDENT,
     Cadence,
     Chain,
+    Channel,
     Contact,
     LiveRule,
     Readiness,
@@ -33,6 +34,7 @@ from .model import (
     _duration,
     plain_text,
 )
+from .notify.notify_config import NotifyIn, Transport, check_notify
 from .probe.netguard import check_url
 from .probe.rules import checks_status_only, default_rule
 from .readiness_in import ReadinessIn
@@ -78,6 +80,8 @@ class DefaultsIn(_In):
     # Sends per notification before it is failed (and its fallback runs); see service.py.
     max_attempts: int = Field(default=3, ge=1, le=10)
     readiness: ReadinessIn = ReadinessIn()
+    # notify: every email and text goes through GOV.UK Notify (the `notify:` block).
+    transport: Transport = "default"
 
     _d = field_validator("pre_window", "grace", "ack_timeout", mode="before")(_duration)
     _b = field_validator("cache_bust", mode="before")(_cache_bust)
@@ -126,6 +130,8 @@ class Config:
     defaults: DefaultsIn | None = None
     default_chain: str | None = None
     sync_every: timedelta = timedelta(hours=6)  # `run` re-syncs the calendars this often
+    notify: NotifyIn | None = None  # the `notify:` block (GOV.UK Notify)
+    transport: str = "default"  # defaults.transport: "notify" makes email/sms mean Notify
 
 
 def load_config(
@@ -222,6 +228,9 @@ def parse_config(
             elif target is not None and target.rota is not None:
                 problem(("contacts", cid, "rota"), f"{member!r} is a rota; rotas cannot nest")
 
+    transport = defaults.transport
+    notify_block = check_notify(raw, transport, local_mode, validate, problem, _check_url)
+
     raw_chains = _mapping(raw, "chains", problem)
     raw_contacts = _mapping(raw, "contacts", None)
     chains: dict[str, Chain] = {}
@@ -243,7 +252,7 @@ def parse_config(
                     problem(("chains", name, i, "notify", j), f"unknown contact {cid!r}")
                     unknown = True
             if step is not None and not unknown:
-                steps.append(step)
+                steps.append(_on_transport(step, transport))
         if len(steps) == len(steps_raw):
             chains[name] = Chain(id=name, steps=tuple(steps))
 
@@ -377,7 +386,18 @@ def parse_config(
         defaults=defaults,
         default_chain=default_chain,
         sync_every=sync_every,
+        notify=notify_block,
+        transport=transport,
     )
+
+
+def _on_transport(step: Step, transport: str) -> Step:
+    """With `defaults.transport: notify`, a step's email and sms go through Notify."""
+    if transport != "notify":
+        return step
+    via: dict[Channel, Channel] = {"email": "notify_email", "sms": "notify_sms"}
+    channels = tuple(dict.fromkeys(via.get(c, c) for c in step.channels))
+    return step.model_copy(update={"channels": channels})
 
 
 DEFAULT_SYNC_EVERY = timedelta(hours=6)
@@ -571,6 +591,7 @@ def _readiness(
 
 _TOP_LEVEL = {
     "version",
+    "notify",
     "local_mode",
     "defaults",
     "contacts",

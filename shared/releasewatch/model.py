@@ -25,12 +25,30 @@ from pydantic import (
 
 from .durations import parse_duration
 
-Channel = Literal["email", "sms"]
+# email/sms: SMTP or SES, and the console or SNS; notify_*: through GOV.UK Notify.
+Channel = Literal["email", "sms", "notify_email", "notify_sms"]
+Medium = Literal["email", "sms"]
 StepKind = Literal["alert", "breach"]
 
 E164 = re.compile(r"\+[1-9]\d{7,14}")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 IDENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
+def medium(channel: Channel) -> Medium:
+    """What a channel delivers to: an email address or a phone number."""
+    return "sms" if channel in ("sms", "notify_sms") else "email"
+
+
+def counterpart(channel: Channel) -> Channel:
+    """The same transport's other medium: where a permanent failure falls back to."""
+    swap: dict[Channel, Channel] = {
+        "sms": "email",
+        "email": "sms",
+        "notify_sms": "notify_email",
+        "notify_email": "notify_sms",
+    }
+    return swap[channel]
 
 
 def _duration(value: Any) -> Any:
@@ -142,7 +160,7 @@ class Contact(Frozen):
         return self
 
     def address(self, channel: Channel) -> str | None:
-        return self.email if channel == "email" else self.phone
+        return self.email if medium(channel) == "email" else self.phone
 
 
 class Step(Frozen):
@@ -510,6 +528,11 @@ class Delivery(Frozen):
     updated_at: UtcDatetime | None = None
     # A RETRY waits until then (the service's backoff between attempts); None: at once.
     next_attempt_at: UtcDatetime | None = None
+    # The provider's delivery receipt for the send recorded in provider_id (GOV.UK Notify:
+    # delivered, permanent-failure, temporary-failure, technical-failure), and when it was
+    # delivered; None until a receipt comes (SES, SNS and SMTP send none).
+    receipt: str | None = None
+    delivered_at: UtcDatetime | None = None
 
     @property
     def key(self) -> str:

@@ -25,6 +25,8 @@ from .model import (
     Release,
     ReleaseRecord,
     ReleaseState,
+    counterpart,
+    medium,
 )
 
 REPORT_ROLES = ("head_of_profession", "lead_official")
@@ -343,13 +345,15 @@ def _held(
 
 
 def _channels(email: str | None, phone: str | None, preferred: Sequence[Channel]) -> list[Channel]:
-    have: dict[Channel, bool] = {"email": email is not None, "sms": phone is not None}
-    usable = [c for c in preferred if have[c]]
+    have = {"email": email is not None, "sms": phone is not None}
+    usable = [c for c in preferred if have[medium(c)]]
     if usable:
         return usable
-    # The step's channels are unavailable for this contact: use whatever they do have.
-    fallback: list[Channel] = ["email", "sms"]
-    return [c for c in fallback if have[c]][:1]
+    # The step's channels are unavailable for this contact: use whatever they do have, by
+    # the step's transport (a Notify step stays on Notify).
+    notify = any(c.startswith("notify_") for c in preferred)
+    fallback: list[Channel] = ["notify_email", "notify_sms"] if notify else ["email", "sms"]
+    return [c for c in fallback if have[medium(c)]][:1]
 
 
 def _notification(
@@ -496,7 +500,7 @@ def _fallbacks(
         contact = release.contacts.get(n.contact_id)
         if contact is None:
             continue
-        other: Channel = "email" if n.channel == "sms" else "sms"
+        other = counterpart(n.channel)
         if contact.address(other) is None:
             continue
         sibling = by_key.get(

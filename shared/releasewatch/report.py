@@ -14,7 +14,7 @@ terminal does not.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import pairwise
@@ -113,7 +113,10 @@ def build_report(
         published_at = live_check.published_at
     delay = record.live_at - r.due if record.live_at is not None else None
     breach = _breach(record, delay)
-    timeline = _timeline(record, events, first_failure, live_check, published_at)
+    delivered = {
+        d.key: d.delivered_at for d in store.deliveries(release_id) if d.delivered_at is not None
+    }
+    timeline = _timeline(record, events, first_failure, live_check, published_at, delivered)
     account = _account(record, breach, first_failure, events, delay, published_at, checks)
 
     def person(role: str, fallback_role: str | None = None) -> tuple[str, ...]:
@@ -259,10 +262,20 @@ _KIND_WORDS = {
 }
 
 
-def _event_text(record: ReleaseRecord, event: Event) -> str | None:
+_CHANNEL_WORDS = {
+    "sms": "SMS",
+    "email": "email",
+    "notify_sms": "SMS (GOV.UK Notify)",
+    "notify_email": "email (GOV.UK Notify)",
+}
+
+
+def _event_text(
+    record: ReleaseRecord, event: Event, delivered: Mapping[str, datetime] | None = None
+) -> str | None:
     d = event.detail
     kind = _KIND_WORDS.get(d.get("kind", ""), d.get("kind", "message"))
-    channel = "SMS" if d.get("channel") == "sms" else "email"
+    channel = _CHANNEL_WORDS.get(d.get("channel", ""), "email")
     extra = ""
     # "reminder" is the count of earlier messages really sent (older events only carry the
     # schedule's occurrence number).
@@ -273,6 +286,10 @@ def _event_text(record: ReleaseRecord, event: Event) -> str | None:
         extra += " (fallback: the first channel failed)"
     match event.kind:
         case EventKind.NOTIFICATION_SENT:
+            # GOV.UK Notify's receipt, when one came: when it reached the phone or inbox.
+            at = (delivered or {}).get(d.get("key", ""))
+            if at is not None:
+                extra += f", delivered {uk(at):%H:%M:%S}"
             return (
                 f"{kind.capitalize()} sent by {channel} to {_who(record, event.contact_id)}{extra}"
             )
@@ -319,6 +336,7 @@ def _timeline(
     first_failure: Check | None,
     live_check: Check | None,
     published_at: datetime | None,
+    delivered: Mapping[str, datetime] | None = None,
 ) -> tuple[TimelineEntry, ...]:
     r = record.release
     entries: list[tuple[datetime, int, str]] = [(r.due, 0, "Announced release time")]
@@ -331,7 +349,7 @@ def _timeline(
             )
         )
     for n, event in enumerate(events):
-        text = _event_text(record, event)
+        text = _event_text(record, event, delivered)
         if text is not None:
             entries.append((event.at, 2 + n, text))
     if record.live_at is not None:

@@ -40,6 +40,7 @@ from .model import (
     NotificationKind,
     ReleaseRecord,
     ReleaseState,
+    medium,
 )
 from .notify.base import Attachment, Notifier
 from .notify.messages import MessageContext, render
@@ -123,6 +124,10 @@ class Watchdog:
         # its release is not probed again meanwhile.
         self.probe_wait: float | None = None
         self._inflight: dict[str, tuple[datetime, asyncio.Task[Check]]] = {}
+        # Run after every tick, in a worker thread, with the store and the time: reading back
+        # GOV.UK Notify's receipts and received texts (receipts.py, reply_ack.py). A failing
+        # one is logged and never fails the tick.
+        self.after_tick: list[Callable[[Store, datetime], object]] = []
 
     # -- the tick -----------------------------------------------------------------------------
     async def tick(self, only: Callable[[ReleaseRecord], bool] | None = None) -> TickReport:
@@ -164,6 +169,13 @@ class Watchdog:
                     raise  # the whole tick fails, and the runner backs off and logs it once
                 log.exception("release %s: tick failed", record.id)
                 report.errors.append((record.id, f"{type(exc).__name__}: {exc}"))
+        for task in self.after_tick:
+            try:
+                await asyncio.to_thread(task, self.store, self.clock.now())
+            except Exception as exc:
+                if store_failed(exc):
+                    raise
+                log.exception("after the tick: %s failed", type(task).__name__)
         return report
 
     async def _probe_for_at_most(
@@ -396,6 +408,18 @@ class Watchdog:
         if notification.kind in CHANGE_KINDS:
             told = change_of(self.store.events(release.id), notification)
             change = dict(told.detail) if told is not None else None
+        reply_code = None
+        notifier = self.notifiers.get(notification.channel)
+        if (
+            notification.kind in _ESCALATION
+            and medium(notification.channel) == "sms"
+            and getattr(notifier, "accepts_replies", False)
+        ):
+            from .reply_ack import code_for
+
+            reply_code = code_for(
+                self.store, record, notification.contact_id, notification.step or 0, now
+            )
         reminder, first_alerted_at = _earlier_sent(deliveries, notification)
         late_unproven = False
         if notification.kind in (NotificationKind.RESOLVED, NotificationKind.REPORT):
@@ -424,6 +448,7 @@ class Watchdog:
             report_text=report_text,
             report_attachments=attachments,
             change=change,
+            reply_code=reply_code,
         )
 
     def _emit(self, what: str, payload: object) -> None:

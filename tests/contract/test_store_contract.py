@@ -440,6 +440,84 @@ def test_mark_sent_after_the_lease_lapsed_still_records_sent(store: Store) -> No
     assert d.lease_until is None
 
 
+def test_a_delivered_receipt_records_when_on_the_send_it_is_for(store: Store) -> None:
+    n = make_notification(contact_id="web_publisher", channel="notify_sms")
+    store.claim(n, "w1", T0, LEASE)
+    store.mark_sent(n.key, "w1", T0, "notify:abc")
+    at = T0 + timedelta(seconds=5)
+
+    assert store.record_receipt(n.key, "notify:abc", "delivered", at) is True
+
+    [d] = store.deliveries(n.release_id)
+    assert (d.status, d.receipt, d.delivered_at) == (DeliveryStatus.SENT, "delivered", at)
+    assert d.sent_at == T0  # when it was sent is kept
+    # a duplicate receipt (Notify retries callbacks) changes nothing
+    assert store.record_receipt(n.key, "notify:abc", "delivered", at) is True
+    assert store.deliveries(n.release_id) == [d]
+
+
+def test_a_receipt_for_another_send_or_an_unsent_delivery_changes_nothing(store: Store) -> None:
+    n = make_notification(contact_id="web_publisher", channel="notify_sms")
+    store.claim(n, "w1", T0, LEASE)
+    assert store.record_receipt(n.key, "notify:abc", "delivered", T0) is False  # not sent yet
+    store.mark_sent(n.key, "w1", T0, "notify:new")
+    assert store.record_receipt(n.key, "notify:old", "permanent-failure", T0) is False
+    assert store.record_receipt("lms|alert|9|0|nobody|sms", "notify:new", "delivered", T0) is False
+    [d] = store.deliveries(n.release_id)
+    assert (d.status, d.receipt, d.delivered_at) == (DeliveryStatus.SENT, None, None)
+
+
+def test_a_failure_receipt_fails_the_delivery_once(store: Store) -> None:
+    n = make_notification(contact_id="web_publisher", channel="notify_sms")
+    store.claim(n, "w1", T0, LEASE)
+    store.mark_sent(n.key, "w1", T0, "notify:abc")
+    at = T0 + timedelta(minutes=1)
+
+    changed = store.record_receipt(
+        n.key, "notify:abc", "permanent-failure", at,
+        status=DeliveryStatus.FAILED, error="notify receipt: permanent-failure",
+    )  # fmt: skip
+
+    assert changed is True
+    [d] = store.deliveries(n.release_id)
+    assert (d.status, d.receipt, d.error) == (
+        DeliveryStatus.FAILED,
+        "permanent-failure",
+        "notify receipt: permanent-failure",
+    )
+    assert (d.delivered_at, d.next_attempt_at) == (None, None)
+    # Notify's retried callback: the delivery is no longer SENT, nothing changes
+    assert store.record_receipt(n.key, "notify:abc", "permanent-failure", at) is False
+
+
+def test_a_technical_failure_receipt_leaves_it_for_another_attempt(store: Store) -> None:
+    n = make_notification(contact_id="web_publisher", channel="notify_sms")
+    store.claim(n, "w1", T0, LEASE)
+    store.mark_sent(n.key, "w1", T0, "notify:abc")
+    retry_at = T0 + timedelta(seconds=30)
+
+    store.record_receipt(
+        n.key, "notify:abc", "technical-failure", T0 + timedelta(seconds=10),
+        status=DeliveryStatus.RETRY, error="notify receipt: technical-failure", retry_at=retry_at,
+    )  # fmt: skip
+
+    [d] = store.deliveries(n.release_id)
+    assert (d.status, d.next_attempt_at) == (DeliveryStatus.RETRY, retry_at)
+    with pytest.raises(AlreadyClaimed):
+        store.claim(n, "w2", retry_at - timedelta(seconds=1), LEASE)
+    again = store.claim(n, "w2", retry_at, LEASE)
+    assert again.attempts == 2
+    # the new send awaits its own receipt
+    store.mark_sent(n.key, "w2", retry_at, "notify:second")
+    [d] = store.deliveries(n.release_id)
+    assert (d.status, d.provider_id, d.receipt, d.delivered_at) == (
+        DeliveryStatus.SENT,
+        "notify:second",
+        None,
+        None,
+    )
+
+
 def test_mark_failed_transient_makes_it_retry(store: Store) -> None:
     n = make_notification()
     store.claim(n, "w1", T0, LEASE)

@@ -3,6 +3,7 @@ the deployed stack must do. Each assertion says what an operator would lose with
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -52,8 +53,23 @@ def of_type(cfn: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
 
 
 def statements(cfn: dict[str, Any], role: str) -> list[dict[str, Any]]:
+    """The statements every stack has: the ones under a condition (Fn::If, for features such
+    as GOV.UK Notify that a stack may leave off) are in conditional_statements."""
     policies = cfn["Resources"][role]["Properties"].get("Policies", [])
-    return [s for p in policies for s in p["PolicyDocument"]["Statement"]]
+    return [s for p in policies for s in p["PolicyDocument"]["Statement"] if "Fn::If" not in s]
+
+
+def conditional_statements(cfn: dict[str, Any], role: str) -> dict[str, dict[str, Any]]:
+    """{condition: the statement granted only when it holds} (the other branch is NoValue)."""
+    policies = cfn["Resources"][role]["Properties"].get("Policies", [])
+    out = {}
+    for p in policies:
+        for s in p["PolicyDocument"]["Statement"]:
+            if "Fn::If" in s:
+                condition, granted, otherwise = s["Fn::If"]
+                assert otherwise == {"Ref": "AWS::NoValue"}
+                out[condition] = granted
+    return out
 
 
 def schedules_of(cfn: dict[str, Any], function: str) -> list[dict[str, Any]]:
@@ -761,3 +777,47 @@ def test_samconfig_names_only_template_parameters_and_says_how_sam_finds_it(
             for line in header
         ), command
     assert not (ROOT / "samconfig.toml").exists()  # else it would win silently for plain sam
+
+
+# -- GOV.UK Notify ----------------------------------------------------------------------------
+
+
+def test_notify_permissions_are_granted_only_to_stacks_that_use_it(cfn: dict[str, Any]) -> None:
+    # Those who stay on SES and SNS keep exactly the IAM they had: every Notify grant sits
+    # under a condition that is false when its parameter is left empty.
+    poller = conditional_statements(cfn, "PollerFunctionRole")
+    api = conditional_statements(cfn, "ApiFunctionRole")
+    assert set(poller) == {"UsesNotify"}
+    assert set(api) == {"HasNotifyCallbacks"}
+    key = poller["UsesNotify"]
+    assert actions(key) == ["ssm:GetParameter"]
+    assert "NotifyApiKeyParameterName" in json.dumps(resources(key))
+    callbacks = api["HasNotifyCallbacks"]
+    assert sorted(actions(callbacks)) == ["dynamodb:Query", "ssm:GetParameter"]
+    text = json.dumps(resources(callbacks))
+    assert "NotifyCallbackTokenParameterName" in text and "index/active-index" in text
+    conditions = cfn["Conditions"]
+    assert conditions["UsesNotify"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "NotifyApiKeyParameterName"}, ""]}]
+    }
+    assert cfn["Parameters"]["NotifyApiKeyParameterName"]["Default"] == ""
+    assert cfn["Parameters"]["NotifyCallbackTokenParameterName"]["Default"] == ""
+
+
+def test_notify_settings_reach_the_functions(cfn: dict[str, Any]) -> None:
+    functions = of_type(cfn, "AWS::Lambda::Function")
+    poller = next(f for n, f in functions.items() if n.startswith("PollerFunction"))
+    api = next(f for n, f in functions.items() if n.startswith("ApiFunction"))
+    poller_env = poller["Properties"]["Environment"]["Variables"]
+    api_env = api["Properties"]["Environment"]["Variables"]
+    for name in (
+        "NOTIFY_API_KEY_PARAMETER",
+        "NOTIFY_EMAIL_TEMPLATE_ID",
+        "NOTIFY_SMS_TEMPLATE_ID",
+        "NOTIFY_TRANSPORT",
+        "NOTIFY_REPLIES",
+        "NOTIFY_CALLBACK_TOKEN_PARAMETER",
+    ):
+        assert name in poller_env, name
+    # the API answers the callbacks (and still has the table, from Globals)
+    assert {"NOTIFY_CALLBACK_TOKEN_PARAMETER", "TABLE_NAME"} <= set(api_env)

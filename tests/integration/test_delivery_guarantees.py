@@ -1,5 +1,9 @@
 """At least once, bounded duplicates: proven the way Alertmanager's cluster test does it.
 
+Each test runs with a recording fake provider and again through the GOV.UK Notify channels
+against the loopback fake of Notify (tests/notify_fake.py): there, what Notify accepted is what
+counts, and a crash can happen either side of its HTTP answer.
+
 Every run is compared with a reference run of the same timeline by a single worker: any
 count mismatch fails — a key missing is a lost alert, a key twice is a duplicate SMS at 3 a.m.
 The only duplicate allowed is the one the contract allows: a crash after the provider accepted
@@ -11,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -23,14 +28,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from releasewatch.config import _on_transport
 from releasewatch.errors import SendError
-from releasewatch.notify.base import Message
+from releasewatch.model import Channel
+from releasewatch.notify.base import Message, Notifier
+from releasewatch.notify.govuk_notify import NotifyClient, NotifyKey, NotifyNotifier, NotifySettings
 from releasewatch.service import Watchdog
 from releasewatch.store.base import Store
 from releasewatch.store.memory import InMemoryStore
 from releasewatch.store.sqlite import SQLiteStore
 from tests.factories import DUE, make_release
 from tests.fakes import FixedClock, RecordingNotifier, ScriptedProber
+from tests.notify_fake import API_KEY, EMAIL_TEMPLATE, SMS_TEMPLATE, FakeNotify, serve_notify
 
 M = timedelta(minutes=1)
 LEASE = timedelta(minutes=2)
@@ -101,6 +110,48 @@ class Provider:
         return Notifier()
 
 
+@dataclass
+class NotifyProvider:
+    """GOV.UK Notify (the loopback fake) as the outside world: accepted = what Notify kept."""
+
+    plan: CrashPlan
+    fake: FakeNotify
+    base_url: str
+    clock: FixedClock
+
+    @property
+    def accepted(self) -> list[str]:
+        return [m.reference or "" for m in self.fake.sent]
+
+    def notifiers(self) -> dict[Channel, Notifier]:
+        client = NotifyClient(NotifyKey.parse(API_KEY), self.clock, base_url=self.base_url)
+        settings = NotifySettings(EMAIL_TEMPLATE, SMS_TEMPLATE, base_url=self.base_url)
+        plan = self.plan
+
+        class Crashable:
+            def __init__(self, medium: str) -> None:
+                self.inner = NotifyNotifier(client, settings, medium)
+                self.accepts_replies = self.inner.accepts_replies
+
+            def send(self, message: Message) -> str:
+                plan.step("send:before", message.key)
+                try:
+                    return self.inner.send(message)
+                finally:  # accepted (or refused after accepting): a crash here duplicates
+                    plan.step("send:after", message.key)
+
+        email, sms = Crashable("email"), Crashable("sms")
+        # defaults.transport: notify: the chain's channels are notify_*, and what policy sends
+        # by plain email/sms (reports, ack notices) goes through Notify too.
+        return {"notify_email": email, "notify_sms": sms, "email": email, "sms": sms}
+
+
+def notify_release() -> Any:
+    release = make_release()
+    steps = tuple(_on_transport(s, "notify") for s in release.chain.steps)
+    return release.model_copy(update={"chain": release.chain.model_copy(update={"steps": steps})})
+
+
 StoreMaker = Callable[[], Store]
 
 
@@ -125,16 +176,37 @@ def run(
     workers: int = 1,
     crash_at: int | None = None,
     fail_after_accept: bool = False,
+    notify: bool = False,
 ) -> tuple[list[str], CrashPlan]:
+    if notify:
+        clock = FixedClock(ticks[0])
+        fake = FakeNotify(now=clock.now, fail_after_accept=fail_after_accept)
+        with serve_notify(fake) as url:
+            provider = NotifyProvider(CrashPlan(crash_at=crash_at), fake, url, clock)
+            return _run(make_store, live_after, ticks, workers, clock, provider, notify_release())
     clock = FixedClock(ticks[0])
-    plan = CrashPlan(crash_at=crash_at)
-    provider = Provider(plan, fail_after_accept=fail_after_accept)
-    release = make_release()
+    plain = Provider(CrashPlan(crash_at=crash_at), fail_after_accept=fail_after_accept)
+    return _run(make_store, live_after, ticks, workers, clock, plain, make_release())
+
+
+def _run(
+    make_store: StoreMaker,
+    live_after: timedelta | None,
+    ticks: list[datetime],
+    workers: int,
+    clock: FixedClock,
+    provider: Provider | NotifyProvider,
+    release: Any,
+) -> tuple[list[str], CrashPlan]:
+    plan = provider.plan
     setup = make_store()
     setup.apply_releases([release], clock.now())
     live_at = None if live_after is None else DUE + live_after
     prober = ScriptedProber(clock, lambda now: live_at is not None and now >= live_at)
-    notifiers = {"email": provider.notifier(), "sms": provider.notifier()}
+    if isinstance(provider, NotifyProvider):
+        notifiers = provider.notifiers()
+    else:
+        notifiers = {"email": provider.notifier(), "sms": provider.notifier()}
 
     def watchdog(store: Store) -> Watchdog:
         # A fresh Watchdog is a fresh process: a new owner, nothing remembered but the store.
@@ -160,7 +232,7 @@ def run(
             th.start()
         for th in threads:
             th.join()
-    return provider.accepted, plan
+    return list(provider.accepted), plan
 
 
 def assert_same_deliveries(
@@ -178,13 +250,15 @@ def assert_same_deliveries(
     assert not duplicates, f"duplicates: {duplicates}"
 
 
-@pytest.mark.parametrize("backend", ["memory", "sqlite"])
-def test_overlapping_ticks_never_send_twice(tmp_path: Path, backend: str) -> None:
+@pytest.mark.parametrize(
+    ("backend", "notify"), [("memory", False), ("sqlite", False), ("sqlite", True)]
+)
+def test_overlapping_ticks_never_send_twice(tmp_path: Path, backend: str, notify: bool) -> None:
     ticks = timeline(timedelta(hours=2, minutes=30), timedelta(seconds=30), timedelta(hours=3))
-    reference, _ = run(InMemoryStore, timedelta(hours=2, minutes=30), ticks)
+    reference, _ = run(InMemoryStore, timedelta(hours=2, minutes=30), ticks, notify=notify)
     assert len(reference) > 30  # the incident: plenty of alerts, repeats, resolution, reports
     maker = store_makers(tmp_path)[backend]
-    actual, _ = run(maker, timedelta(hours=2, minutes=30), ticks, workers=4)
+    actual, _ = run(maker, timedelta(hours=2, minutes=30), ticks, workers=4, notify=notify)
     assert_same_deliveries(actual, reference)
 
 
@@ -215,13 +289,32 @@ def test_concurrent_ticks_over_generated_timelines_match_a_single_worker(
 
 
 def _crash_run(
-    make_store: StoreMaker, crash_at: int, ticks: list[datetime], live_after: timedelta
+    make_store: StoreMaker,
+    crash_at: int,
+    ticks: list[datetime],
+    live_after: timedelta,
+    notify: bool = False,
 ) -> None:
-    reference, counted = run(InMemoryStore, live_after, ticks)
-    actual, plan = run(make_store, live_after, ticks, crash_at=crash_at)
-    assert plan.crashed is not None, f"step {crash_at} of {counted.steps} was never reached"
-    allowed = plan.crashed_key if plan.crashed in AFTER_ACCEPT else None
+    reference, steps = _reference(tuple(ticks), live_after, notify)
+    actual, plan = run(make_store, live_after, ticks, crash_at=crash_at, notify=notify)
+    assert plan.crashed is not None, f"step {crash_at} of {steps} was never reached"
+    allowed = plan.crashed_key if _after_accept(plan, reference) else None
     assert_same_deliveries(actual, reference, allowed_duplicate=allowed)
+
+
+def _after_accept(plan: CrashPlan, messages: list[str]) -> bool:
+    """Whether the crash came after the provider accepted a message: not a crash marking a
+    marker sent (a reply code's record, reply_ack.py), which no provider ever saw."""
+    return plan.crashed in AFTER_ACCEPT and plan.crashed_key in set(messages)
+
+
+@functools.lru_cache(maxsize=8)
+def _reference(
+    ticks: tuple[datetime, ...], live_after: timedelta, notify: bool
+) -> tuple[list[str], int]:
+    """A single worker's run without crashes (the same for every crash point: computed once)."""
+    reference, counted = run(InMemoryStore, live_after, list(ticks), notify=notify)
+    return reference, counted.steps
 
 
 # The busiest tick of the incident: the web publisher's first SMS and email at 09:40.
@@ -231,29 +324,38 @@ BUSY_TICKS = [DUE + 9 * M, DUE + 10 * M] + [
 LIVE_LATE = timedelta(minutes=25)
 
 
-def test_a_crash_at_every_step_of_the_busiest_tick_loses_nothing() -> None:
+@pytest.mark.parametrize("notify", [False, True])
+def test_a_crash_at_every_step_of_the_busiest_tick_loses_nothing(notify: bool) -> None:
     ticks = BUSY_TICKS
     # Crash at each step of the second tick (09:40), where three messages are due.
-    clock_steps_first_tick = _count_steps(ticks[:1])
-    clock_steps_two_ticks = _count_steps(ticks[:2])
+    clock_steps_first_tick = _count_steps(ticks[:1], notify)
+    clock_steps_two_ticks = _count_steps(ticks[:2], notify)
     assert clock_steps_two_ticks - clock_steps_first_tick >= 15
     for crash_at in range(clock_steps_first_tick, clock_steps_two_ticks):
-        _crash_run(InMemoryStore, crash_at, ticks, LIVE_LATE)
+        _crash_run(InMemoryStore, crash_at, ticks, LIVE_LATE, notify)
 
 
-def _count_steps(ticks: list[datetime]) -> int:
+def _count_steps(ticks: list[datetime], notify: bool = False) -> int:
     """Steps taken by the ticks themselves (without run()'s quiesce ticks)."""
     clock = FixedClock(ticks[0])
     plan = CrashPlan()
-    provider = Provider(plan)
-    store = InMemoryStore()
-    store.apply_releases([make_release()], clock.now())
-    prober = ScriptedProber(clock, lambda now: now >= DUE + LIVE_LATE)
-    notifiers = {"email": provider.notifier(), "sms": provider.notifier()}
-    dog = Watchdog(CrashingStore(store, plan), prober, notifiers, clock, lease=LEASE)  # type: ignore[arg-type]
-    for at in ticks:
-        clock.set(at)
-        asyncio.run(dog.tick())
+    with contextlib.ExitStack() as stack:
+        if notify:
+            fake = FakeNotify(now=clock.now)
+            url = stack.enter_context(serve_notify(fake))
+            notifiers = NotifyProvider(plan, fake, url, clock).notifiers()
+            release = notify_release()
+        else:
+            provider = Provider(plan)
+            notifiers = {"email": provider.notifier(), "sms": provider.notifier()}
+            release = make_release()
+        store = InMemoryStore()
+        store.apply_releases([release], clock.now())
+        prober = ScriptedProber(clock, lambda now: now >= DUE + LIVE_LATE)
+        dog = Watchdog(CrashingStore(store, plan), prober, notifiers, clock, lease=LEASE)  # type: ignore[arg-type]
+        for at in ticks:
+            clock.set(at)
+            asyncio.run(dog.tick())
     return plan.steps
 
 
@@ -266,19 +368,26 @@ def test_a_crash_anywhere_in_the_incident_loses_nothing(data: st.DataObject) -> 
     _crash_run(InMemoryStore, crash_at, ticks, timedelta(hours=2))
 
 
-def test_a_crash_after_the_provider_accepted_is_the_only_duplicate(tmp_path: Path) -> None:
+@pytest.mark.parametrize("notify", [False, True])
+def test_a_crash_after_the_provider_accepted_is_the_only_duplicate(
+    tmp_path: Path, notify: bool
+) -> None:
     ticks = BUSY_TICKS
-    start = _count_steps(ticks[:1])
-    end = _count_steps(ticks[:2])
-    reference, _ = run(InMemoryStore, LIVE_LATE, ticks)
+    start = _count_steps(ticks[:1], notify)
+    end = _count_steps(ticks[:2], notify)
+    reference, _ = run(InMemoryStore, LIVE_LATE, ticks, notify=notify)
     seen_labels = set()
     for crash_at in range(start, end):
         actual, plan = run(
-            store_makers(tmp_path / str(crash_at))["sqlite"], LIVE_LATE, ticks, crash_at=crash_at
+            store_makers(tmp_path / str(crash_at))["sqlite"],
+            LIVE_LATE,
+            ticks,
+            crash_at=crash_at,
+            notify=notify,
         )
         seen_labels.add(plan.crashed)
         duplicated = {k for k, n in Counter(actual).items() if n > 1}
-        if plan.crashed in AFTER_ACCEPT:
+        if _after_accept(plan, reference):
             assert duplicated == {plan.crashed_key}
         else:
             assert duplicated == set()
@@ -286,19 +395,24 @@ def test_a_crash_after_the_provider_accepted_is_the_only_duplicate(tmp_path: Pat
     assert {"claim", "send:before", "send:after", "mark_sent"} <= seen_labels
 
 
-@pytest.mark.parametrize(("backend", "workers"), [("memory", 1), ("memory", 3), ("sqlite", 3)])
+@pytest.mark.parametrize(
+    ("backend", "workers", "notify"),
+    [("memory", 1, False), ("memory", 3, False), ("sqlite", 3, False), ("sqlite", 3, True)],
+)
 def test_a_provider_that_fails_after_accepting_gets_each_message_exactly_the_bound(
-    tmp_path: Path, backend: str, workers: int
+    tmp_path: Path, backend: str, workers: int, notify: bool
 ) -> None:
     # GIVEN a provider that keeps every message and then reports a transient failure
     live_after = timedelta(hours=2, minutes=30)
     ticks = timeline(live_after, timedelta(seconds=60), timedelta(hours=3))
     # The messages a healthy provider gets: the failing one must get these and no others
     # (plus each one's fallback on the other channel, as every send fails for good).
-    healthy, _ = run(InMemoryStore, live_after, ticks)
+    healthy, _ = run(InMemoryStore, live_after, ticks, notify=notify)
     maker = store_makers(tmp_path)[backend]
-    # WHEN the incident runs against it, with overlapping ticks
-    actual, _ = run(maker, live_after, ticks, workers=workers, fail_after_accept=True)
+    # WHEN the incident runs against it (Notify: it keeps the message, then answers 500)
+    actual, _ = run(
+        maker, live_after, ticks, workers=workers, fail_after_accept=True, notify=notify
+    )
     # THEN every message arrived exactly three times: the bound, however many ticks passed
     counts = Counter(actual)
     assert counts and {k: n for k, n in counts.items() if n != 3} == {}

@@ -85,7 +85,9 @@ def test_a_version_1_file_is_upgraded_in_place_and_keeps_its_deliveries(path: Pa
     # a delivery left in RETRY
     from releasewatch.store import sqlite as module
 
-    v1 = module._SCHEMA.replace(",\n    next_attempt_at TEXT", "")
+    v1 = module._SCHEMA.replace(
+        ",\n    next_attempt_at TEXT,\n    receipt       TEXT,\n    delivered_at  TEXT", ""
+    )
     assert "next_attempt_at" not in v1
     path.parent.mkdir(parents=True)
     n = make_notification()
@@ -106,8 +108,37 @@ def test_a_version_1_file_is_upgraded_in_place_and_keeps_its_deliveries(path: Pa
         assert (d.status, d.attempts, d.next_attempt_at) == (DeliveryStatus.RETRY, 1, None)
         assert store.claim(n, "w2", T0, LEASE).attempts == 2
     with sqlite3.connect(path) as raw:
-        assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     raw.close()
+
+
+def test_a_version_2_file_gains_delivery_receipts_keeping_its_sent_deliveries(path: Path) -> None:
+    # GIVEN a file from before delivery receipts, with a message sent
+    from releasewatch.store import sqlite as module
+
+    v2 = module._SCHEMA.replace(",\n    receipt       TEXT,\n    delivered_at  TEXT", "")
+    assert "receipt" not in v2
+    path.parent.mkdir(parents=True)
+    n = make_notification()
+    with sqlite3.connect(path) as raw:
+        raw.executescript(v2)
+        raw.execute(
+            "INSERT INTO deliveries (key, release_id, status, attempts, owner, sent_at,"
+            " provider_id, updated_at, notification) VALUES (?, ?, 'sent', 1, 'w1', ?, ?, ?, ?)",
+            (n.key, n.release_id, "2025-07-17T08:00:00.000000Z", "notify:x",
+             "2025-07-17T08:00:00.000000Z", n.model_dump_json()),
+        )  # fmt: skip
+        raw.execute("PRAGMA user_version = 2")
+    raw.close()
+
+    # WHEN this version opens it, and a receipt comes for that message
+    with SQLiteStore(path) as store:
+        [d] = store.deliveries(n.release_id)
+        assert (d.status, d.receipt, d.delivered_at) == (DeliveryStatus.SENT, None, None)
+        assert store.record_receipt(n.key, "notify:x", "delivered", T0)
+        # THEN it is recorded on the old delivery
+        [d] = store.deliveries(n.release_id)
+        assert (d.receipt, d.delivered_at) == ("delivered", T0)
 
 
 def test_everything_is_still_there_after_a_restart(path: Path) -> None:

@@ -237,8 +237,10 @@ def test_the_local_secret_is_generated_once_and_kept_private(tmp_path):
 def test_ack_service_uses_the_stores_conditional_claim_for_replays():
     from releasewatch import single_use
 
-    # The one use goes through single_use.record_once, whose marker is a conditional claim.
-    assert "record_once(" in inspect.getsource(ack_service.acknowledge)
+    # The one use goes through single_use.record_once, whose marker is a conditional claim
+    # (by link, acknowledge -> record_ack; by a reply code, reply_ack -> record_ack).
+    assert "record_ack(" in inspect.getsource(ack_service.acknowledge)
+    assert "record_once(" in inspect.getsource(ack_service.record_ack)
     assert "store.claim(" in inspect.getsource(single_use.record_once)
 
 

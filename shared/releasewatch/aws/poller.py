@@ -218,6 +218,9 @@ def build_poller(
             links = NoLinks()
     if store is None:
         store = DynamoDBStore(settings.table_name)
+    from .notify import notify_for_poller
+
+    notify, after_tick = notify_for_poller(settings, clock, store)
     if notifiers is None:
         from ..notify.ses import SesNotifier
         from ..notify.sns import SnsSmsNotifier
@@ -230,9 +233,13 @@ def build_poller(
                 sender_id=settings.sms_sender_id, topic_arn=settings.sms_topic_arn
             ),
         }
+    # GOV.UK Notify, when configured: notify_email/notify_sms (and email/sms with
+    # NOTIFY_TRANSPORT=notify) go there instead.
+    notifiers = {**notifiers, **notify}
     watchdog = build_watchdog(
         store, notifiers, clock, prober=prober, links=links, max_attempts=settings.max_attempts
     )
+    watchdog.after_tick.extend(after_tick)
     marker = (
         TickMarker(store.client, store.table_name) if isinstance(store, DynamoDBStore) else None
     )

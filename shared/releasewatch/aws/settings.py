@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any, Self
+from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..errors import ConfigError, ConfigProblem
 
@@ -38,6 +38,9 @@ class _EnvSettings(BaseModel):
             raise ConfigError(problems) from None
 
 
+_UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+
+
 class PollerSettings(_EnvSettings):
     table_name: str = Field(alias="TABLE_NAME", min_length=3)
     sender_email: str = Field(alias="SENDER_EMAIL", pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -62,11 +65,48 @@ class PollerSettings(_EnvSettings):
         None, alias="SMS_MONTHLY_SPEND_LIMIT_USD", gt=0
     )
     sms_spend_alarm_percent: float = Field(80.0, alias="SMS_SPEND_ALARM_PERCENT", gt=0, le=100)
+    # GOV.UK Notify (the config's notify: block): unset, the notify_* channels are absent.
+    notify_api_key_parameter: str | None = Field(
+        None, alias="NOTIFY_API_KEY_PARAMETER", pattern=r"^/"
+    )
+    notify_email_template_id: str | None = Field(
+        None, alias="NOTIFY_EMAIL_TEMPLATE_ID", pattern=_UUID
+    )
+    notify_sms_template_id: str | None = Field(None, alias="NOTIFY_SMS_TEMPLATE_ID", pattern=_UUID)
+    notify_sms_sender_id: str | None = Field(None, alias="NOTIFY_SMS_SENDER_ID", pattern=_UUID)
+    notify_email_reply_to_id: str | None = Field(
+        None, alias="NOTIFY_EMAIL_REPLY_TO_ID", pattern=_UUID
+    )
+    # "notify": email and sms mean Notify (defaults.transport), not SES and SNS.
+    notify_transport: Literal["default", "notify"] = Field("default", alias="NOTIFY_TRANSPORT")
+    notify_replies: bool = Field(True, alias="NOTIFY_REPLIES")
+    # Set: Notify calls the API function back; unset: the poller reads receipts and replies.
+    notify_callback_token_parameter: str | None = Field(
+        None, alias="NOTIFY_CALLBACK_TOKEN_PARAMETER", pattern=r"^/"
+    )
+
+    @model_validator(mode="after")
+    def _notify_templates(self) -> PollerSettings:
+        if self.notify_api_key_parameter and not (
+            self.notify_email_template_id and self.notify_sms_template_id
+        ):
+            raise ValueError(
+                "NOTIFY_API_KEY_PARAMETER is set: NOTIFY_EMAIL_TEMPLATE_ID and "
+                "NOTIFY_SMS_TEMPLATE_ID are needed too"
+            )
+        return self
 
 
 class ApiSettings(_EnvSettings):
     table_name: str = Field(alias="TABLE_NAME", min_length=3)
     ack_secret_parameter: str | None = Field(None, alias="ACK_SECRET_PARAMETER")
+
+    # GOV.UK Notify's callbacks' bearer token (SSM SecureString); unset: no /notify/ routes.
+    notify_callback_token_parameter: str | None = Field(
+        None, alias="NOTIFY_CALLBACK_TOKEN_PARAMETER", pattern=r"^/"
+    )
+    notify_replies: bool = Field(True, alias="NOTIFY_REPLIES")
+    max_attempts: int = Field(3, alias="MAX_ATTEMPTS", ge=1, le=10)
 
 
 class SyncSettings(_EnvSettings):

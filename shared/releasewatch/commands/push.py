@@ -61,6 +61,14 @@ def run(args: argparse.Namespace) -> int:
 
     for warning in config.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    if config.notify is not None:
+        # The notify: block configures `run`; on AWS the stack's parameters do the same.
+        print(
+            "note: this config sends through GOV.UK Notify; on AWS that needs the stack's "
+            "NotifyApiKeyParameterName, NotifyEmailTemplateId and NotifySmsTemplateId (and "
+            f"NotifyTransport={config.transport}); see README, GOV.UK Notify",
+            file=sys.stderr,
+        )
     from botocore.exceptions import BotoCoreError, ClientError
 
     from ..aws import pushed_config

@@ -8,18 +8,31 @@ import contextlib
 import os
 import sqlite3
 import sys
+from dataclasses import dataclass
 
-from ..bootstrap import LocalPaths, build_watchdog, local_notifiers, smtp_from_env
-from ..clock import SystemClock
-from ..config import load_config
+from ..bootstrap import (
+    LocalPaths,
+    build_watchdog,
+    local_notifiers,
+    notify_client,
+    notify_notifiers,
+    smtp_from_env,
+)
+from ..clock import Clock, SystemClock
+from ..config import Config, load_config
 from ..errors import ConfigError, StoreError
 from ..loophealth import TickHealth
+from ..model import Channel
 from ..notify.base import Message, Notifier
 from ..notify.console import ConsoleNotifier
+from ..notify.govuk_notify import NotifyClient, NotifyKeyError
 from ..printer import ConsolePrinter
+from ..receipts import ReceiptPoller
+from ..reply_ack import FileCursor, ReplyPoller, inbound_callback
 from ..runner import install_signal_handlers, run_loop
 from ..store.health import explain, open_checked
 from ..web.local_server import DEFAULT_PORT, local_web
+from ..web.notify_callbacks import NotifyCallbacks
 from .sms_room import public_url_problem
 
 
@@ -72,6 +85,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     paths = LocalPaths.from_db(args.db)
     clock = SystemClock()
+    try:
+        notify = _notify(config, clock)
+    except ValueError as exc:  # refused before anything starts, not found in the first alert
+        print(f"{args.config}: {exc}", file=sys.stderr)
+        return 2
     try:  # a read-only, full, corrupt or foreign database: say so now, not on every tick
         store = open_checked(paths.db)
         if config.calendars:  # sync on start: hand-written releases plus the calendars' ones
@@ -89,10 +107,25 @@ def run(args: argparse.Namespace) -> int:
         return 2
     health = TickHealth()
     printer = ConsolePrinter(quiet_checks=args.quiet_checks)
+    callbacks = None
+    if notify is not None and notify.callback_token is not None:
+        callbacks = NotifyCallbacks(
+            store,
+            clock,
+            notify.callback_token,
+            max_attempts=config.max_attempts,
+            inbound=inbound_callback if notify.replies else None,
+        )
     web_stack = contextlib.ExitStack()
     web = web_stack.enter_context(
         local_web(
-            store, clock, paths.db.parent, port=args.web_port, public_url=public_url, health=health
+            store,
+            clock,
+            paths.db.parent,
+            port=args.web_port,
+            public_url=public_url,
+            health=health,
+            callbacks=callbacks,
         )
     )
     for note in web.notes:
@@ -100,6 +133,9 @@ def run(args: argparse.Namespace) -> int:
     notifiers = local_notifiers(paths.outbox, smtp)
     if smtp is not None:  # show what was emailed, as SMS are shown (names, never addresses)
         notifiers["email"] = EchoedNotifier(notifiers["email"], ConsoleNotifier())
+    if notify is not None:  # GOV.UK Notify: shown on the console as it sends
+        for channel, notifier in notify.notifiers.items():
+            notifiers[channel] = EchoedNotifier(notifier, ConsoleNotifier())
     watchdog = build_watchdog(
         store,
         notifiers,
@@ -108,6 +144,11 @@ def run(args: argparse.Namespace) -> int:
         observers=[printer],
         max_attempts=config.max_attempts,
     )
+    if notify is not None and callbacks is None:  # no callbacks: read the receipts back
+        watchdog.after_tick.append(ReceiptPoller(notify.client, max_attempts=config.max_attempts))
+        if notify.replies:  # ...and the replies to alert texts, from where it got to
+            cursor = FileCursor(paths.db.parent / "notify-received-texts.json")
+            watchdog.after_tick.append(ReplyPoller(notify.client, cursor))
     print(
         f"releasewatch: watching {len(store.active_releases())} release(s) from {args.config}; "
         f"state in {paths.db}; SMS outbox in {paths.outbox}; dashboard at {web.base_url}/"
@@ -156,12 +197,54 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+@dataclass
+class NotifySetup:
+    notifiers: dict[Channel, Notifier]
+    client: NotifyClient
+    callback_token: bytes | None  # None: no callbacks; receipts are read back instead
+    replies: bool  # alert texts end "Reply ACK <code>"; replies acknowledge
+
+
+def _notify(config: Config, clock: Clock) -> NotifySetup | None:
+    """The Notify channels, their key read from the variable notify.api_key_env names (and
+    the callbacks' bearer token from notify.callback_token_env, when set)."""
+    if config.notify is None:
+        return None
+    name = config.notify.api_key_env
+    key = os.environ.get(name, "")
+    if not key:
+        raise ValueError(
+            f"notify.api_key_env: the environment variable {name} is not set (it holds the "
+            "GOV.UK Notify API key)"
+        )
+    token_name = config.notify.callback_token_env
+    token = os.environ.get(token_name, "") if token_name else None
+    if token_name and len(token or "") < 10:
+        raise ValueError(
+            f"notify.callback_token_env: the environment variable {token_name} is not set, or "
+            "shorter than the 10 characters Notify requires of a callback token"
+        )
+    settings = config.notify.settings()
+    try:
+        client = notify_client(settings, key, clock)
+    except NotifyKeyError as exc:
+        raise ValueError(f"notify.api_key_env: the value of {name} {exc}") from None
+    return NotifySetup(
+        notifiers=notify_notifiers(client, settings, transport=config.transport),
+        client=client,
+        callback_token=token.encode() if token else None,
+        replies=settings.replies,
+    )
+
+
 class EchoedNotifier:
-    """`inner` (SMTP), and each message it sent shown on the console too."""
+    """`inner` (SMTP, Notify), and each message it sent shown on the console too."""
 
     def __init__(self, inner: Notifier, echo: ConsoleNotifier) -> None:
         self._inner = inner
         self._echo = echo
+        # Notify's texts take "Reply ACK <code>": the service asks the notifier it calls.
+        self.accepts_replies: bool = getattr(inner, "accepts_replies", False)
 
     def send(self, message: Message) -> str | None:
         provider_id = self._inner.send(message)  # a failure raises: nothing is shown as sent

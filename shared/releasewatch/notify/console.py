@@ -14,6 +14,7 @@ import uuid
 from pathlib import Path
 from typing import TextIO
 
+from ..model import medium
 from ..printer import for_terminal
 from .base import Message
 
@@ -26,9 +27,9 @@ class ConsoleNotifier:
 
     def send(self, message: Message) -> str:
         stream = self._stream or sys.stdout
-        label = "SMS" if message.channel == "sms" else "EMAIL"
+        label = "SMS" if medium(message.channel) == "sms" else "EMAIL"
         head = f"{label} to {message.contact_name}: {message.subject}"
-        body = message.text if message.channel == "sms" else _first_lines(message.text)
+        body = message.text if medium(message.channel) == "sms" else _first_lines(message.text)
         with self._lock:
             # Message text quotes what servers sent (reasons, URLs, cache headers): escaped.
             print(f"  >> {for_terminal(head)}", file=stream)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ..code_of_practice import practice_for
-from ..model import Channel, Check, Contact, Notification, NotificationKind, Release
+from ..model import Channel, Check, Contact, Notification, NotificationKind, Release, medium
 from ..timefmt import delay_text, uk_datetime, uk_datetime_seconds, uk_time
 from .base import Attachment, Message
 
@@ -71,6 +71,8 @@ class MessageContext:
     late_unproven: bool = False
     # A calendar change notice: the CALENDAR_CHANGED event's detail (calendar/changes.py).
     change: dict[str, str] | None = None
+    # An alert text through GOV.UK Notify ends "Reply ACK <code>" (reply_ack.py).
+    reply_code: str | None = None
 
 
 def to_gsm7(text: str) -> str:
@@ -89,20 +91,20 @@ def render(ctx: MessageContext) -> Message:
     if n.kind.value.startswith("ready_"):  # readiness, the day before: its own wording
         from . import readiness_text
 
-        text = readiness_text.sms(ctx) if n.channel == "sms" else readiness_text.email(ctx)
+        text = readiness_text.sms(ctx) if medium(n.channel) == "sms" else readiness_text.email(ctx)
         return _message(ctx, n.channel, address, readiness_text.subject(ctx), text)
     if n.kind.value in _CHANGE_KINDS:  # the calendar moved, cancelled or lost it
         from . import calendar_text
 
-        text = calendar_text.sms(ctx) if n.channel == "sms" else calendar_text.email(ctx)
+        text = calendar_text.sms(ctx) if medium(n.channel) == "sms" else calendar_text.email(ctx)
         return _message(ctx, n.channel, address, calendar_text.subject(ctx), text)
     if n.kind == NotificationKind.ROTA_GAP:  # nobody on call, seen days ahead
         from . import rota_text
 
-        text = rota_text.sms(ctx) if n.channel == "sms" else rota_text.email(ctx)
+        text = rota_text.sms(ctx) if medium(n.channel) == "sms" else rota_text.email(ctx)
         return _message(ctx, n.channel, address, rota_text.subject(ctx), text)
     subject = _subject(ctx)
-    if n.channel == "sms":
+    if medium(n.channel) == "sms":
         text = sms_text(ctx)
         return _message(ctx, n.channel, address, subject, text)
     _one_line_subject(subject)
@@ -250,6 +252,10 @@ def sms_text(ctx: MessageContext) -> str:
             tail = "."
         case _:  # pragma: no cover
             raise ValueError(n.kind)
+    if ctx.reply_code and n.kind in (NotificationKind.ALERT, NotificationKind.BREACH):
+        # The code is added to what the text is today: the title gives way no further.
+        reply = f" Reply ACK {ctx.reply_code}"
+        return fit_sms(head, r.title, tail + reply, SMS_LIMIT + len(reply))
     return fit_sms(head, r.title, tail)
 
 

@@ -15,6 +15,15 @@ Delivery contract (claim, send, mark), the heart of "at least once, bounded dupl
                                   worker whose lease lapsed cannot reopen a record another
                                   worker is sending. KeyError if the key was never claimed.
     cancel(key, ...)              CANCELLED, unless already SENT; for messages overtaken by events.
+    record_receipt(key, provider_id,
+                   receipt, at, status)
+                                  a provider's delivery receipt, only on a SENT delivery whose
+                                  provider_id matches (so a late receipt for an earlier attempt
+                                  changes nothing): sets receipt (and delivered_at = at for
+                                  "delivered"); with status FAILED or RETRY (and error,
+                                  retry_at) the delivery leaves SENT, so the fallback or the
+                                  next attempt runs as after a send error. True if it matched.
+                                  mark_sent clears both: a new send awaits its own receipt.
 
 Release updates are optimistic: update_release(rec) succeeds only if the stored version equals
 rec.version, and stores rec.version + 1; otherwise VersionConflict.
@@ -26,7 +35,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from ..model import Check, Delivery, Event, Notification, Release, ReleaseRecord
+from ..model import Check, Delivery, DeliveryStatus, Event, Notification, Release, ReleaseRecord
 
 
 class Store(Protocol):
@@ -86,3 +95,15 @@ class Store(Protocol):
     ) -> None: ...
 
     def cancel(self, key: str, now: datetime, reason: str) -> None: ...
+
+    def record_receipt(
+        self,
+        key: str,
+        provider_id: str,
+        receipt: str,
+        at: datetime,
+        *,
+        status: DeliveryStatus | None = None,
+        error: str | None = None,
+        retry_at: datetime | None = None,
+    ) -> bool: ...

@@ -720,12 +720,13 @@ class DynamoDBStore:
             ":now": {"S": _iso(now)},
         }
         update = "SET #status = :sent, #owner = :owner, #sent_at = :now, updated_at = :now"
+        # A new send awaits its own receipt: an earlier attempt's is dropped.
         if provider_id is not None:
             update += ", provider_id = :pid"
             values[":pid"] = {"S": provider_id}
-            remove = " REMOVE lease_until"
+            remove = " REMOVE lease_until, receipt, delivered_at"
         else:
-            remove = " REMOVE lease_until, provider_id"
+            remove = " REMOVE lease_until, provider_id, receipt, delivered_at"
         # Recorded whoever holds the lease now: the message went out, the record must say so.
         self._update_delivery(key, update + remove, names, values, "attribute_exists(PK)")
 
@@ -781,6 +782,61 @@ class DynamoDBStore:
         except KeyError:
             return  # nothing claimed yet: nothing to cancel
 
+    def record_receipt(
+        self,
+        key: str,
+        provider_id: str,
+        receipt: str,
+        at: datetime,
+        *,
+        status: DeliveryStatus | None = None,
+        error: str | None = None,
+        retry_at: datetime | None = None,
+    ) -> bool:
+        names: Item = {"#status": "status", "#pid": "provider_id", "#receipt": "receipt"}
+        values: Item = {
+            ":sent": {"S": DeliveryStatus.SENT.value},
+            ":pid": {"S": provider_id},
+            ":receipt": {"S": receipt},
+            ":at": {"S": _iso(at)},
+        }
+        sets = ["#receipt = :receipt", "updated_at = :at"]
+        removes: list[str] = []
+        if receipt == "delivered":
+            sets.append("delivered_at = :at")
+        if status is not None:
+            sets.append("#status = :status")
+            values[":status"] = {"S": status.value}
+            names["#error"] = "error"
+            if error is not None:
+                sets.append("#error = :error")
+                values[":error"] = {"S": error}
+            else:
+                removes.append("#error")
+            if status == DeliveryStatus.RETRY and retry_at is not None:
+                sets.append("next_attempt_at = :next")
+                values[":next"] = {"S": _iso(retry_at)}
+            else:
+                removes.append("next_attempt_at")
+        update = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        # Only the send the receipt is for: a receipt for an earlier attempt, or one arriving
+        # after the delivery already failed, changes nothing.
+        condition = "attribute_exists(PK) AND #status = :sent AND #pid = :pid"
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key=_key(_release_id_of(key), f"DELIVERY#{key}"),
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if _code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise StoreError(f"dynamodb update_item failed: {_code(exc)}") from exc
+        return True
+
     def _update_delivery(
         self, key: str, update: str, names: Item, values: Item, condition: str
     ) -> None:
@@ -823,4 +879,6 @@ def _delivery_from(item: Mapping[str, Any]) -> Delivery:
         error=text("error"),
         updated_at=when("updated_at"),
         next_attempt_at=when("next_attempt_at"),
+        receipt=text("receipt"),
+        delivered_at=when("delivered_at"),
     )

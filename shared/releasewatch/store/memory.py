@@ -138,6 +138,8 @@ class InMemoryStore:
                     "provider_id": provider_id,
                     "lease_until": None,
                     "updated_at": now,
+                    "receipt": None,
+                    "delivered_at": None,
                 }
             )
 
@@ -182,3 +184,30 @@ class InMemoryStore:
                     "updated_at": now,
                 }
             )
+
+    def record_receipt(
+        self,
+        key: str,
+        provider_id: str,
+        receipt: str,
+        at: datetime,
+        *,
+        status: DeliveryStatus | None = None,
+        error: str | None = None,
+        retry_at: datetime | None = None,
+    ) -> bool:
+        with self._lock:
+            old = self._deliveries.get(key)
+            if old is None or old.status != DeliveryStatus.SENT or old.provider_id != provider_id:
+                return False
+            update: dict[str, object] = {"receipt": receipt, "updated_at": at}
+            if receipt == "delivered":
+                update["delivered_at"] = at
+            if status is not None:
+                update |= {
+                    "status": status,
+                    "error": error,
+                    "next_attempt_at": retry_at if status == DeliveryStatus.RETRY else None,
+                }
+            self._deliveries[key] = old.model_copy(update=update)
+            return True

@@ -38,7 +38,7 @@ from ..model import (
     ReleaseRecord,
 )
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_MS = 30_000
 
 _SCHEMA = """
@@ -84,7 +84,9 @@ CREATE TABLE IF NOT EXISTS deliveries (
     error         TEXT,
     updated_at    TEXT,
     notification  TEXT NOT NULL,
-    next_attempt_at TEXT
+    next_attempt_at TEXT,
+    receipt       TEXT,
+    delivered_at  TEXT
 );
 CREATE INDEX IF NOT EXISTS deliveries_by_release ON deliveries (release_id);
 """
@@ -93,6 +95,11 @@ CREATE INDEX IF NOT EXISTS deliveries_by_release ON deliveries (release_id);
 _MIGRATIONS: dict[int, tuple[str, ...]] = {
     # v2: the backoff between delivery attempts (a RETRY is claimable from next_attempt_at).
     1: ("ALTER TABLE deliveries ADD COLUMN next_attempt_at TEXT",),
+    # v3: delivery receipts (GOV.UK Notify's callbacks, or its status read back).
+    2: (
+        "ALTER TABLE deliveries ADD COLUMN receipt TEXT",
+        "ALTER TABLE deliveries ADD COLUMN delivered_at TEXT",
+    ),
 }
 
 # The delivery contract's claim as one statement. The row is written when
@@ -149,6 +156,8 @@ def _delivery(row: sqlite3.Row) -> Delivery:
         error=row["error"],
         updated_at=_dt(row["updated_at"]),
         next_attempt_at=_dt(row["next_attempt_at"]),
+        receipt=row["receipt"],
+        delivered_at=_dt(row["delivered_at"]),
     )
 
 
@@ -440,7 +449,8 @@ class SQLiteStore:
         with self._write() as conn:
             changed = conn.execute(
                 "UPDATE deliveries SET status = 'sent', owner = ?, sent_at = ?, provider_id = ?,"
-                " lease_until = NULL, updated_at = ? WHERE key = ?",
+                " lease_until = NULL, updated_at = ?, receipt = NULL, delivered_at = NULL"
+                " WHERE key = ?",
                 (owner, stamp, provider_id, stamp, key),
             ).rowcount
         if changed == 0:
@@ -475,6 +485,43 @@ class SQLiteStore:
                 " next_attempt_at = NULL, updated_at = ? WHERE key = ? AND status != 'sent'",
                 (reason, _ts(now), key),
             )
+
+    def record_receipt(
+        self,
+        key: str,
+        provider_id: str,
+        receipt: str,
+        at: datetime,
+        *,
+        status: DeliveryStatus | None = None,
+        error: str | None = None,
+        retry_at: datetime | None = None,
+    ) -> bool:
+        stamp = _ts(at)
+        delivered = stamp if receipt == "delivered" else None
+        retry = _ts(retry_at) if retry_at is not None and status == DeliveryStatus.RETRY else None
+        with self._write() as conn:
+            changed = conn.execute(
+                "UPDATE deliveries SET receipt = ?, updated_at = ?,"
+                " delivered_at = COALESCE(?, delivered_at),"
+                " status = COALESCE(?, status),"
+                " error = CASE WHEN ? IS NULL THEN error ELSE ? END,"
+                " next_attempt_at = CASE WHEN ? IS NULL THEN next_attempt_at ELSE ? END"
+                " WHERE key = ? AND status = 'sent' AND provider_id = ?",
+                (
+                    receipt,
+                    stamp,
+                    delivered,
+                    status.value if status is not None else None,
+                    status.value if status is not None else None,
+                    error,
+                    status.value if status is not None else None,
+                    retry,
+                    key,
+                    provider_id,
+                ),
+            ).rowcount
+        return changed > 0
 
     @staticmethod
     def _has_delivery(conn: sqlite3.Connection, key: str) -> bool:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -58,6 +58,9 @@ if TYPE_CHECKING:
     from ..report import BreachReport
 
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+if TYPE_CHECKING:  # httpx and PyJWT load only where Notify's callbacks are served
+    from .notify_callbacks import NotifyCallbacks
 
 log = logging.getLogger("releasewatch.web")
 
@@ -96,6 +99,7 @@ class WebApp:
         codec: TokenCodec,
         clock: Clock,
         health: TickHealth | None = None,
+        callbacks: NotifyCallbacks | None = None,
         *,
         last_tick: Callable[[], datetime | None] | None = None,
     ) -> None:
@@ -103,12 +107,26 @@ class WebApp:
         self.codec = codec
         self.clock = clock
         self.health = health
+        self.callbacks = callbacks  # GOV.UK Notify's callbacks (web/notify_callbacks.py)
         # The poller's last tick (AWS: its heartbeat item): the board warns when it is old.
         self.last_tick = last_tick
 
-    def handle(self, method: str, path: str) -> Response:
+    def handle(
+        self,
+        method: str,
+        path: str,
+        headers: Mapping[str, str] | None = None,
+        body: bytes = b"",
+    ) -> Response:
         path, _, query = path.partition("?")
         method = method.upper()
+        if path.startswith("/notify/") and self.callbacks is not None:
+            status, answer = self.callbacks.handle(method, path, headers or {}, body)
+            return Response(
+                status,
+                json.dumps(answer),
+                {"Content-Type": "application/json", "Cache-Control": "no-store"},
+            )
         pages.ROOT.set(roots(path)[0])
         if path.startswith("/static/"):
             return static(path[len("/static/") :])

@@ -35,6 +35,9 @@ from ..store.base import Store
 from ..tokens import TokenCodec, local_secret
 from . import pages
 from .app import Response, WebApp
+from .notify_callbacks import MAX_BODY as NOTIFY_MAX_BODY
+from .notify_callbacks import PATHS as NOTIFY_PATHS
+from .notify_callbacks import NotifyCallbacks
 
 log = logging.getLogger("releasewatch.web")
 
@@ -70,6 +73,11 @@ def _handler(
             self._answer(self._handle("HEAD"), body=False)
 
         def do_POST(self) -> None:
+            if self.path.split("?", 1)[0] in NOTIFY_PATHS:  # Notify's callbacks: JSON bodies
+                body = self._body()
+                headers = {"authorization": self.headers.get("Authorization") or ""}
+                self._answer(self._handle("POST", headers, body))
+                return
             self._drain()
             self._answer(self._handle("POST"))
 
@@ -77,20 +85,32 @@ def _handler(
             self._drain()
             self._answer(self._handle("PUT"))
 
-        def _handle(self, method: str) -> Response:
+        def _handle(
+            self, method: str, headers: dict[str, str] | None = None, body: bytes = b""
+        ) -> Response:
             try:
                 # On the one worker thread: the SQLite store opens a connection per thread
                 # and keeps it, so a thread per request would leak two file descriptors each.
-                return worker.submit(app.handle, method, self.path).result()
+                return worker.submit(app.handle, method, self.path, headers, body).result()
             except Exception as exc:  # a bug or a failing store: a page, not a traceback
                 log.warning("web: %s request failed: %s", method, type(exc).__name__)
                 try:
-                    body = pages.page("Something went wrong", pages.para("Try again shortly."))
+                    page = pages.page("Something went wrong", pages.para("Try again shortly."))
                 except Exception:  # the templates themselves failed: plain words will do
-                    body = "Something went wrong. Try again shortly."
-                return Response(500, body)
+                    page = "Something went wrong. Try again shortly."
+                return Response(500, page)
 
         do_DELETE = do_PUT
+
+        def _body(self) -> bytes:
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                length = 0
+            if length > NOTIFY_MAX_BODY:
+                self.close_connection = True
+                return b"\0" * (NOTIFY_MAX_BODY + 1)  # refused as too large, unread
+            return self.rfile.read(length) if length > 0 else b""
 
         def _drain(self) -> None:
             try:
@@ -259,6 +279,7 @@ def local_web(
     env: Mapping[str, str] | None = None,
     public_url: str | None = None,
     health: TickHealth | None = None,
+    callbacks: NotifyCallbacks | None = None,
 ) -> Iterator[LocalWeb]:
     """Everything local mode needs for acknowledge links: the signing secret (from
     $RELEASEWATCH_ACK_SECRET, or generated once beside the database), the server on
@@ -266,7 +287,7 @@ def local_web(
     messages."""
     secret, note = local_secret(state_dir, env)
     codec = TokenCodec(secret)
-    app = WebApp(store, codec, clock, health)
+    app = WebApp(store, codec, clock, health, callbacks)
     notes = [note] if note else []
     try:
         server = LocalWebServer(app, port=port)
