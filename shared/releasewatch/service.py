@@ -299,7 +299,15 @@ class Watchdog:
         try:
             provider_id = await asyncio.to_thread(notifier.send, message)
         except SendError as exc:
-            self._failed(notification, record, exc.reason, exc.permanent, report, attempt=attempt)
+            self._failed(
+                notification,
+                record,
+                exc.reason,
+                exc.permanent,
+                report,
+                attempt=attempt,
+                retry_after=exc.retry_after,
+            )
             return
         except Exception as exc:  # a bug in a notifier: retry within the bound, do not lose it
             log.exception("notification %s: unexpected failure", key)
@@ -333,6 +341,7 @@ class Watchdog:
         report: TickReport,
         *,
         attempt: int = 1,
+        retry_after: timedelta | None = None,
     ) -> None:
         now = self.clock.now()
         retry_at = None
@@ -341,7 +350,10 @@ class Watchdog:
             permanent = True
             reason = f"{reason} (gave up after {self.max_attempts} attempts)"
         elif not permanent:
-            retry_at = now + min(self.retry_backoff * 2 ** (attempt - 1), MAX_RETRY_BACKOFF)
+            # A provider's Retry-After is honoured up to the longest backoff: an alert must not
+            # wait an hour because a webhook said so, and the attempt bound still holds.
+            wait = max(self.retry_backoff * 2 ** (attempt - 1), retry_after or timedelta(0))
+            retry_at = now + min(wait, MAX_RETRY_BACKOFF)
         self.store.mark_failed(
             notification.key, self.owner, now, reason, permanent=permanent, retry_at=retry_at
         )
