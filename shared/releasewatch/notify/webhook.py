@@ -25,6 +25,7 @@ import logging
 import os
 import re
 import ssl
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -38,6 +39,32 @@ from ..probe.http import GuardedTransport, read_capped
 from ..probe.netguard import Resolver, SystemResolver, UnresolvableHost, check_url, policy_for
 
 log = logging.getLogger("releasewatch.notify.webhook")
+
+
+class _HideWebhookUrls(logging.Filter):
+    """httpx logs every request's full URL at INFO ("HTTP Request: POST <url> ..."): for a
+    webhook that is the secret itself. Such a record keeps only the host."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: dict[str, str] = {}  # URL -> what to show instead
+        self._lock = threading.Lock()
+
+    def remember(self, url: str, host: str) -> None:
+        with self._lock:
+            self.secrets[url] = f"<webhook at {host}>"
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets and isinstance(record.args, tuple):
+            record.args = tuple(
+                self.secrets.get(str(arg), arg) if isinstance(arg, (str, httpx.URL)) else arg
+                for arg in record.args
+            )
+        return True
+
+
+_HIDE = _HideWebhookUrls()
+logging.getLogger("httpx").addFilter(_HIDE)
 
 MAX_RESPONSE_BYTES = 16 * 1024
 
@@ -159,6 +186,7 @@ class WebhookPoster:
             check_url(url, allow_loopback=self.allow_loopback)
         except ProbeRefused as exc:  # names the host, never the path with its signature
             raise SendError(f"{self.service} webhook refused: {exc}", permanent=True) from None
+        _HIDE.remember(str(url), host)
         answer = asyncio.run(self._post(url, host, payload))
         status = answer.status
         if 200 <= status < 300:
