@@ -25,6 +25,7 @@ from ..clock import Clock, SystemClock
 from ..links import Links, NoLinks, SignedLinks
 from ..model import Channel, ReleaseRecord
 from ..notify.base import Notifier
+from ..notify.chat import chat_notifiers
 from ..policy import next_check_at
 from ..probe.base import Prober
 from ..service import TickReport, Watchdog
@@ -205,6 +206,7 @@ def build_poller(
             "sms": SnsSmsNotifier(
                 sender_id=settings.sms_sender_id, topic_arn=settings.sms_topic_arn
             ),
+            **chat_notifiers(allow_loopback=False, clock=clock),
         }
     watchdog = build_watchdog(
         store, notifiers, clock, prober=prober, links=links, max_attempts=settings.max_attempts

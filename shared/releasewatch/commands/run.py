@@ -9,12 +9,17 @@ import os
 import sqlite3
 import sys
 
-from ..bootstrap import LocalPaths, build_watchdog, local_notifiers, smtp_from_env
+from ..bootstrap import (
+    EchoedNotifier,
+    LocalPaths,
+    build_watchdog,
+    local_notifiers,
+    smtp_from_env,
+)
 from ..clock import SystemClock
 from ..config import load_config
 from ..errors import ConfigError, StoreError
 from ..loophealth import TickHealth
-from ..notify.base import Message, Notifier
 from ..notify.console import ConsoleNotifier
 from ..printer import ConsolePrinter
 from ..runner import install_signal_handlers, run_loop
@@ -97,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
     )
     for note in web.notes:
         print(f"releasewatch: {note}")
-    notifiers = local_notifiers(paths.outbox, smtp)
+    notifiers = local_notifiers(paths.outbox, smtp, local_mode=config.local_mode)
     if smtp is not None:  # show what was emailed, as SMS are shown (names, never addresses)
         notifiers["email"] = EchoedNotifier(notifiers["email"], ConsoleNotifier())
     watchdog = build_watchdog(
@@ -154,16 +159,3 @@ def run(args: argparse.Namespace) -> int:
         store.close()
     print("releasewatch: stopped; state saved.")
     return 0
-
-
-class EchoedNotifier:
-    """`inner` (SMTP), and each message it sent shown on the console too."""
-
-    def __init__(self, inner: Notifier, echo: ConsoleNotifier) -> None:
-        self._inner = inner
-        self._echo = echo
-
-    def send(self, message: Message) -> str | None:
-        provider_id = self._inner.send(message)  # a failure raises: nothing is shown as sent
-        self._echo.send(message)
-        return provider_id
