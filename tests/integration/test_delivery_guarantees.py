@@ -19,18 +19,23 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from releasewatch.errors import SendError
+from releasewatch.model import Chain, Contact, Release, Webhook
 from releasewatch.notify.base import Message
+from releasewatch.notify.teams import TeamsNotifier
+from releasewatch.notify.webhook import WebhookPoster, WebhookSecrets
 from releasewatch.service import Watchdog
 from releasewatch.store.base import Store
 from releasewatch.store.memory import InMemoryStore
 from releasewatch.store.sqlite import SQLiteStore
-from tests.factories import DUE, make_release
+from tests.factories import CONTACTS, DEFAULT_CHAIN, DUE, make_release
 from tests.fakes import FixedClock, RecordingNotifier, ScriptedProber
+from tests.webhook_support import teams_problems
 
 M = timedelta(minutes=1)
 LEASE = timedelta(minutes=2)
@@ -84,6 +89,7 @@ class Provider:
     # Accepts every message, then reports a transient failure (an SMTP server that keeps the
     # message and drops the connection before confirming): the worst case for duplicates.
     fail_after_accept: bool = False
+    problems: list[str] = field(default_factory=list)  # cards Teams would not have shown
 
     def notifier(self) -> RecordingNotifier:
         provider = self
@@ -99,6 +105,70 @@ class Provider:
                 return "ok"
 
         return Notifier()
+
+    def teams_notifier(self) -> TeamsNotifier:
+        """The real Teams notifier, its posts answered by a Workflows stand-in in memory: the
+        webhook is the provider here, so acceptance is counted where the card arrives."""
+        provider = self
+        current = threading.local()
+
+        def workflow(request: httpx.Request) -> httpx.Response:
+            problems = teams_problems(request.content)
+            with provider.lock:
+                provider.accepted.append(current.key)
+                provider.problems.extend(problems)
+            if provider.fail_after_accept:
+                raise httpx.ReadError("connection dropped before the reply", request=request)
+            return httpx.Response(202 if not problems else 400)
+
+        env = {"RW_TEAMS_STATS": WEBHOOK, "RW_TEAMS_ALICE": WEBHOOK + "&who=alice"}
+        poster = WebhookPoster(
+            "Teams", secrets=WebhookSecrets(env=env), transport=httpx.MockTransport(workflow)
+        )
+        inner = TeamsNotifier(poster)
+
+        class Notifier(RecordingNotifier):
+            def send(self, message: Message) -> str:
+                provider.plan.step("send:before", message.key)
+                current.key = message.key
+                inner.send(message)  # a transient failure raises: the service retries it
+                provider.plan.step("send:after", message.key)
+                return "ok"
+
+        return Notifier()
+
+
+WEBHOOK = "https://prod-00.uksouth.logic.azure.com/workflows/x/triggers/manual/paths/invoke?sig=s"
+# The incident's chain with Teams beside email and SMS: the team's channel hears the first
+# step, the web publisher gets a card as well as the SMS and email.
+TEAMS_CONTACTS = {
+    **CONTACTS,
+    "stats_channel": Contact(
+        id="stats_channel",
+        name="Labour market team channel",
+        teams=Webhook(webhook_env="RW_TEAMS_STATS"),
+    ),
+    "web_publisher": CONTACTS["web_publisher"].model_copy(
+        update={"teams": Webhook(webhook_env="RW_TEAMS_ALICE")}
+    ),
+}
+_steps = list(DEFAULT_CHAIN.steps)
+_steps[0] = _steps[0].model_copy(
+    update={"notify": ("stats_team", "stats_channel"), "channels": ("email", "teams")}
+)
+_steps[1] = _steps[1].model_copy(update={"channels": ("sms", "email", "teams")})
+TEAMS_CHAIN = Chain(id="teams", steps=tuple(_steps))
+
+
+def release_for(teams: bool) -> Release:
+    return make_release(chain=TEAMS_CHAIN, contacts=TEAMS_CONTACTS) if teams else make_release()
+
+
+def notifiers_for(provider: Provider, teams: bool) -> dict[str, RecordingNotifier]:
+    chosen = {"email": provider.notifier(), "sms": provider.notifier()}
+    if teams:
+        chosen["teams"] = provider.teams_notifier()
+    return chosen
 
 
 StoreMaker = Callable[[], Store]
@@ -125,16 +195,17 @@ def run(
     workers: int = 1,
     crash_at: int | None = None,
     fail_after_accept: bool = False,
+    teams: bool = False,
 ) -> tuple[list[str], CrashPlan]:
     clock = FixedClock(ticks[0])
     plan = CrashPlan(crash_at=crash_at)
     provider = Provider(plan, fail_after_accept=fail_after_accept)
-    release = make_release()
+    release = release_for(teams)
     setup = make_store()
     setup.apply_releases([release], clock.now())
     live_at = None if live_after is None else DUE + live_after
     prober = ScriptedProber(clock, lambda now: live_at is not None and now >= live_at)
-    notifiers = {"email": provider.notifier(), "sms": provider.notifier()}
+    notifiers = notifiers_for(provider, teams)
 
     def watchdog(store: Store) -> Watchdog:
         # A fresh Watchdog is a fresh process: a new owner, nothing remembered but the store.
@@ -160,6 +231,7 @@ def run(
             th.start()
         for th in threads:
             th.join()
+    assert provider.problems == [], "a card Teams would not show"
     return provider.accepted, plan
 
 
@@ -178,13 +250,16 @@ def assert_same_deliveries(
     assert not duplicates, f"duplicates: {duplicates}"
 
 
+@pytest.mark.parametrize("teams", [False, True], ids=["email+sms", "with-teams"])
 @pytest.mark.parametrize("backend", ["memory", "sqlite"])
-def test_overlapping_ticks_never_send_twice(tmp_path: Path, backend: str) -> None:
+def test_overlapping_ticks_never_send_twice(tmp_path: Path, backend: str, teams: bool) -> None:
     ticks = timeline(timedelta(hours=2, minutes=30), timedelta(seconds=30), timedelta(hours=3))
-    reference, _ = run(InMemoryStore, timedelta(hours=2, minutes=30), ticks)
+    reference, _ = run(InMemoryStore, timedelta(hours=2, minutes=30), ticks, teams=teams)
     assert len(reference) > 30  # the incident: plenty of alerts, repeats, resolution, reports
+    if teams:  # the team channel's card, the publisher's cards and their resolution
+        assert len([k for k in reference if k.endswith("|teams")]) > 10
     maker = store_makers(tmp_path)[backend]
-    actual, _ = run(maker, timedelta(hours=2, minutes=30), ticks, workers=4)
+    actual, _ = run(maker, timedelta(hours=2, minutes=30), ticks, workers=4, teams=teams)
     assert_same_deliveries(actual, reference)
 
 
@@ -215,10 +290,14 @@ def test_concurrent_ticks_over_generated_timelines_match_a_single_worker(
 
 
 def _crash_run(
-    make_store: StoreMaker, crash_at: int, ticks: list[datetime], live_after: timedelta
+    make_store: StoreMaker,
+    crash_at: int,
+    ticks: list[datetime],
+    live_after: timedelta,
+    teams: bool = False,
 ) -> None:
-    reference, counted = run(InMemoryStore, live_after, ticks)
-    actual, plan = run(make_store, live_after, ticks, crash_at=crash_at)
+    reference, counted = run(InMemoryStore, live_after, ticks, teams=teams)
+    actual, plan = run(make_store, live_after, ticks, crash_at=crash_at, teams=teams)
     assert plan.crashed is not None, f"step {crash_at} of {counted.steps} was never reached"
     allowed = plan.crashed_key if plan.crashed in AFTER_ACCEPT else None
     assert_same_deliveries(actual, reference, allowed_duplicate=allowed)
@@ -231,25 +310,27 @@ BUSY_TICKS = [DUE + 9 * M, DUE + 10 * M] + [
 LIVE_LATE = timedelta(minutes=25)
 
 
-def test_a_crash_at_every_step_of_the_busiest_tick_loses_nothing() -> None:
+@pytest.mark.parametrize("teams", [False, True], ids=["email+sms", "with-teams"])
+def test_a_crash_at_every_step_of_the_busiest_tick_loses_nothing(teams: bool) -> None:
     ticks = BUSY_TICKS
-    # Crash at each step of the second tick (09:40), where three messages are due.
-    clock_steps_first_tick = _count_steps(ticks[:1])
-    clock_steps_two_ticks = _count_steps(ticks[:2])
+    # Crash at each step of the second tick (09:40), where three messages are due (four with
+    # the publisher's Teams card).
+    clock_steps_first_tick = _count_steps(ticks[:1], teams)
+    clock_steps_two_ticks = _count_steps(ticks[:2], teams)
     assert clock_steps_two_ticks - clock_steps_first_tick >= 15
     for crash_at in range(clock_steps_first_tick, clock_steps_two_ticks):
-        _crash_run(InMemoryStore, crash_at, ticks, LIVE_LATE)
+        _crash_run(InMemoryStore, crash_at, ticks, LIVE_LATE, teams)
 
 
-def _count_steps(ticks: list[datetime]) -> int:
+def _count_steps(ticks: list[datetime], teams: bool = False) -> int:
     """Steps taken by the ticks themselves (without run()'s quiesce ticks)."""
     clock = FixedClock(ticks[0])
     plan = CrashPlan()
     provider = Provider(plan)
     store = InMemoryStore()
-    store.apply_releases([make_release()], clock.now())
+    store.apply_releases([release_for(teams)], clock.now())
     prober = ScriptedProber(clock, lambda now: now >= DUE + LIVE_LATE)
-    notifiers = {"email": provider.notifier(), "sms": provider.notifier()}
+    notifiers = notifiers_for(provider, teams)
     dog = Watchdog(CrashingStore(store, plan), prober, notifiers, clock, lease=LEASE)  # type: ignore[arg-type]
     for at in ticks:
         clock.set(at)
@@ -266,16 +347,26 @@ def test_a_crash_anywhere_in_the_incident_loses_nothing(data: st.DataObject) -> 
     _crash_run(InMemoryStore, crash_at, ticks, timedelta(hours=2))
 
 
-def test_a_crash_after_the_provider_accepted_is_the_only_duplicate(tmp_path: Path) -> None:
+@pytest.mark.parametrize("teams", [False, True], ids=["email+sms", "with-teams"])
+def test_a_crash_after_the_provider_accepted_is_the_only_duplicate(
+    tmp_path: Path, teams: bool
+) -> None:
     ticks = BUSY_TICKS
-    start = _count_steps(ticks[:1])
-    end = _count_steps(ticks[:2])
-    reference, _ = run(InMemoryStore, LIVE_LATE, ticks)
+    start = _count_steps(ticks[:1], teams)
+    end = _count_steps(ticks[:2], teams)
+    reference, _ = run(InMemoryStore, LIVE_LATE, ticks, teams=teams)
     seen_labels = set()
+    teams_crashes = set()
     for crash_at in range(start, end):
         actual, plan = run(
-            store_makers(tmp_path / str(crash_at))["sqlite"], LIVE_LATE, ticks, crash_at=crash_at
+            store_makers(tmp_path / str(crash_at))["sqlite"],
+            LIVE_LATE,
+            ticks,
+            crash_at=crash_at,
+            teams=teams,
         )
+        if plan.crashed in AFTER_ACCEPT and (plan.crashed_key or "").endswith("|teams"):
+            teams_crashes.add(plan.crashed)
         seen_labels.add(plan.crashed)
         duplicated = {k for k, n in Counter(actual).items() if n > 1}
         if plan.crashed in AFTER_ACCEPT:
@@ -284,24 +375,37 @@ def test_a_crash_after_the_provider_accepted_is_the_only_duplicate(tmp_path: Pat
             assert duplicated == set()
         assert set(actual) == set(reference)
     assert {"claim", "send:before", "send:after", "mark_sent"} <= seen_labels
+    if teams:  # a Teams card was among those crashed after acceptance, both ways
+        assert teams_crashes == AFTER_ACCEPT
 
 
-@pytest.mark.parametrize(("backend", "workers"), [("memory", 1), ("memory", 3), ("sqlite", 3)])
+@pytest.mark.parametrize(
+    ("backend", "workers", "teams"),
+    [
+        ("memory", 1, False),
+        ("memory", 3, False),
+        ("sqlite", 3, False),
+        ("memory", 1, True),
+        ("sqlite", 3, True),
+    ],
+)
 def test_a_provider_that_fails_after_accepting_gets_each_message_exactly_the_bound(
-    tmp_path: Path, backend: str, workers: int
+    tmp_path: Path, backend: str, workers: int, teams: bool
 ) -> None:
     # GIVEN a provider that keeps every message and then reports a transient failure
     live_after = timedelta(hours=2, minutes=30)
     ticks = timeline(live_after, timedelta(seconds=60), timedelta(hours=3))
     # The messages a healthy provider gets: the failing one must get these and no others
     # (plus each one's fallback on the other channel, as every send fails for good).
-    healthy, _ = run(InMemoryStore, live_after, ticks)
+    healthy, _ = run(InMemoryStore, live_after, ticks, teams=teams)
     maker = store_makers(tmp_path)[backend]
     # WHEN the incident runs against it, with overlapping ticks
-    actual, _ = run(maker, live_after, ticks, workers=workers, fail_after_accept=True)
+    actual, _ = run(maker, live_after, ticks, workers=workers, fail_after_accept=True, teams=teams)
     # THEN every message arrived exactly three times: the bound, however many ticks passed
     counts = Counter(actual)
     assert counts and {k: n for k, n in counts.items() if n != 3} == {}
+    if teams:  # the Workflow kept each card and dropped the line: three cards, never more
+        assert [k for k in counts if k.endswith("|teams")]
     originals = {k.partition(">")[0] for k in counts}
     escalations = {k for k in healthy if "|alert|" in k or "|breach|" in k}
     assert escalations <= originals
