@@ -258,10 +258,13 @@ _KIND_WORDS = {
 }
 
 
+_CHANNEL_WORDS = {"sms": "SMS", "teams": "a Teams post", "slack": "a Slack post"}
+
+
 def _event_text(record: ReleaseRecord, event: Event) -> str | None:
     d = event.detail
     kind = _KIND_WORDS.get(d.get("kind", ""), d.get("kind", "message"))
-    channel = "SMS" if d.get("channel") == "sms" else "email"
+    channel = _CHANNEL_WORDS.get(d.get("channel", ""), "email")
     extra = ""
     # "reminder" is the count of earlier messages really sent (older events only carry the
     # schedule's occurrence number).

@@ -92,3 +92,27 @@ def test_a_contact_with_nothing_to_reach_it_by_is_refused() -> None:
         "a contact needs an email, a phone, or a teams or slack webhook" in p
         for p in problems(text)
     )
+
+
+def test_the_breach_report_timeline_names_a_teams_post_as_such() -> None:
+    from releasewatch.model import Event, EventKind
+    from releasewatch.report import build_report_text
+    from releasewatch.store.memory import InMemoryStore
+
+    release = parse_config(CHAT).releases[0]
+    store = InMemoryStore()
+    store.apply_releases([release], DUE - timedelta(days=1))
+    key = Notification.make_key("lms", NotificationKind.ALERT, "stats_channel", "teams", 0)
+    store.add_event(
+        Event(
+            release_id="lms",
+            at=DUE + timedelta(minutes=5),
+            kind=EventKind.NOTIFICATION_SENT,
+            contact_id="stats_channel",
+            detail={"key": key, "kind": "alert", "channel": "teams", "step": "0"},
+        )
+    )
+    text = build_report_text(store, "lms")
+    # Before: "Alert sent by email to ..." for a card posted to a Teams channel.
+    assert "Alert sent by a Teams post to Statistics team channel" in text
+    assert "by email" not in text
