@@ -116,3 +116,12 @@ def test_the_breach_report_timeline_names_a_teams_post_as_such() -> None:
     # Before: "Alert sent by email to ..." for a card posted to a Teams channel.
     assert "Alert sent by a Teams post to Statistics team channel" in text
     assert "by email" not in text
+
+
+def test_run_warns_at_start_of_a_webhook_variable_that_is_not_set() -> None:
+    from releasewatch.notify.chat import unset_webhook_envs
+
+    contacts = parse_config(CHAT).contacts
+    (warning,) = unset_webhook_envs(contacts, {})
+    assert warning.startswith("contacts.stats_channel.teams.webhook_env: RW_TEAMS_STATS is not set")
+    assert unset_webhook_envs(contacts, {"RW_TEAMS_STATS": "https://x.example.com/w"}) == []

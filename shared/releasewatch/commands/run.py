@@ -75,6 +75,10 @@ def run(args: argparse.Namespace) -> int:
             return 2
     for warning in config.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    from ..notify.chat import unset_webhook_envs
+
+    for unset in unset_webhook_envs(config.contacts, os.environ):
+        print(f"warning: {args.config}: {unset}", file=sys.stderr)
     paths = LocalPaths.from_db(args.db)
     clock = SystemClock()
     try:  # a read-only, full, corrupt or foreign database: say so now, not on every tick
