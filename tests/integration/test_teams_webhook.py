@@ -340,3 +340,27 @@ def test_a_refused_card_fails_for_good_and_the_persons_email_takes_over() -> Non
     # The channel has no email or phone: nothing stands in, and the failure is recorded.
     channel_keys = [k for k in by_key if "|stats_channel|" in k]
     assert [by_key[k].status for k in channel_keys] == [DeliveryStatus.FAILED]
+
+
+# -- on AWS: the URL in an SSM SecureString -------------------------------------------------------
+def test_on_aws_the_webhook_url_is_read_from_an_ssm_securestring(aws: None) -> None:
+    import boto3
+    from aws_lambda_powertools.utilities import parameters
+
+    from tests.integration.conftest import REGION
+
+    parameters.clear_caches()  # another test's cached value must not answer for this one
+    ssm = boto3.client("ssm", region_name=REGION)
+    with loopback_webhook("teams") as server:
+        ssm.put_parameter(
+            Name="/releasewatch/webhooks/stats", Value=server.url(), Type="SecureString"
+        )
+        poster = WebhookPoster("Teams", allow_loopback=True, secrets=WebhookSecrets(env={}))
+        TeamsNotifier(poster).send(message(ref="ssm:/releasewatch/webhooks/stats"))
+    assert len(server.posts) == 1 and server.problems() == []
+    # A parameter that does not exist is a configuration mistake: permanent, and named.
+    with pytest.raises(SendError) as caught:
+        TeamsNotifier(WebhookPoster("Teams")).send(message(ref="ssm:/releasewatch/webhooks/none"))
+    assert caught.value.permanent
+    assert "/releasewatch/webhooks/none" in caught.value.reason
+    assert "ParameterNotFound" in caught.value.reason

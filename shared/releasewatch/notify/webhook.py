@@ -116,13 +116,11 @@ class WebhookSecrets:
             try:
                 return self._read_ssm(name).strip()
             except Exception as exc:
-                cause = exc.__cause__ or exc
-                code = _aws_code(cause)
-                permanent = code in _SSM_PERMANENT
+                code = _aws_code(exc)
                 raise SendError(
                     f"the SSM parameter {name}, which should hold the webhook URL, is "
-                    f"unreadable: {code or type(cause).__name__}",
-                    permanent=permanent,
+                    f"unreadable: {code or type(exc).__name__}",
+                    permanent=code in _SSM_PERMANENT,
                 ) from None
         raise SendError(f"no webhook named by {kind!r}", permanent=True)
 
@@ -133,9 +131,16 @@ _SSM_PERMANENT = frozenset(
 
 
 def _aws_code(exc: BaseException) -> str:
-    response: Any = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        return str(response.get("Error", {}).get("Code", ""))
+    """The AWS error code behind `exc`: Powertools wraps SSM's ClientError in its own
+    GetParameterError, as the cause or only as the context."""
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            break
+        response: Any = getattr(seen, "response", None)
+        if isinstance(response, dict):
+            return str(response.get("Error", {}).get("Code", ""))
+        seen = seen.__cause__ or seen.__context__
     return ""
 
 
