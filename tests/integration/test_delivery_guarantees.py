@@ -5,6 +5,8 @@ count mismatch fails — a key missing is a lost alert, a key twice is a duplica
 The only duplicate allowed is the one the contract allows: a crash after the provider accepted
 a message and before the store recorded it as sent. And a provider that accepts every message
 and then reports failure gets each one exactly the attempt bound (3) times: never more.
+The same runs again with Teams in the chain, through the real Teams notifier: a Workflows
+webhook stand-in counts each card it accepts (and checks it against the card schema).
 """
 
 from __future__ import annotations
