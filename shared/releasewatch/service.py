@@ -385,6 +385,10 @@ class Watchdog:
             if ack is not None:
                 acker = release.contacts.get(ack.contact_id)
                 acked_by = acker.name if acker else ack.contact_id
+                if acker is not None and acker.email is None and acker.phone is None:
+                    # A chat channel's card was acknowledged: by whoever pressed its button,
+                    # not by the channel; say no more than is known.
+                    acked_by = f"someone in {acker.name}"
                 acked_at = ack.at
         report_text: str | None = None
         attachments: tuple[Attachment, ...] = ()

@@ -364,3 +364,32 @@ def test_on_aws_the_webhook_url_is_read_from_an_ssm_securestring(aws: None) -> N
     assert caught.value.permanent
     assert "/releasewatch/webhooks/none" in caught.value.reason
     assert "ParameterNotFound" in caught.value.reason
+
+
+def test_an_ack_from_a_channel_card_names_nobody_it_cannot_know() -> None:
+    from releasewatch.model import Event, EventKind
+
+    clock = FixedClock(DUE + 10 * M)
+    email = RecordingNotifier()
+    with loopback_webhook("teams") as server:
+        dog = watchdog(server, clock, email)
+        asyncio.run(dog.tick())  # the channel's card and Alice's card
+        # Someone in the channel presses Acknowledge (the ack page records the channel).
+        dog.store.add_event(
+            Event(
+                release_id="lms-2025-07",
+                at=DUE + 11 * M,
+                kind=EventKind.ACKNOWLEDGED,
+                contact_id="stats_channel",
+                detail={"step": "0"},
+            )
+        )
+        clock.set(DUE + 11 * M)
+        asyncio.run(dog.tick())
+    (notice,) = email.sent  # Alice's ack notice, by her first channel (email)
+    # Before: "Statistics team channel is on it", as if the channel were a person.
+    assert notice.subject == (
+        "Acknowledged: Labour market overview, UK: July 2025, someone in Statistics team "
+        "channel is on it"
+    )
+    assert "Someone in Statistics team channel acknowledged the alert" in notice.text

@@ -383,7 +383,8 @@ def _email_text(ctx: MessageContext) -> str:
                     "still not live then, escalation resumes."
                 )
             lines += [
-                f"{ctx.acked_by or 'Someone'} acknowledged the alert for '{r.title}' at {when} "
+                f"{_sentence_start(ctx.acked_by or 'Someone')} acknowledged the alert for "
+                f"'{r.title}' at {when} "
                 "and is dealing with it.",
                 held,
                 "Breach notices to the head of profession are never held.",
@@ -453,6 +454,10 @@ def _email_text(ctx: MessageContext) -> str:
         lines += ["", f"Status: {ctx.release_url}"]
     lines += ["", "-- releasewatch"]
     return "\n".join(lines)
+
+
+def _sentence_start(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _no_next_step(ctx: MessageContext) -> str:
