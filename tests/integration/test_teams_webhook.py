@@ -393,3 +393,12 @@ def test_an_ack_from_a_channel_card_names_nobody_it_cannot_know() -> None:
         "channel is on it"
     )
     assert "Someone in Statistics team channel acknowledged the alert" in notice.text
+
+
+def test_an_accepted_post_with_an_undecodable_body_still_counts_as_sent() -> None:
+    # A 202 is the answer; a body in an encoding we cannot read must not make it a failure
+    # (which would post the same card again).
+    with loopback_webhook("teams") as server:
+        server.answer((202, {"Content-Encoding": "zstd-unknown"}, b"\x00\x01garbage"))
+        teams(server).send(message())
+    assert len(server.posts) == 1

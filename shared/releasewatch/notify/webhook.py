@@ -35,6 +35,7 @@ import httpx
 
 from ..clock import Clock, SystemClock
 from ..errors import ProbeRefused, SendError
+from ..probe.decoding import BadEncoding, UnsupportedEncoding
 from ..probe.http import GuardedTransport, read_capped
 from ..probe.netguard import Resolver, SystemResolver, UnresolvableHost, check_url, policy_for
 
@@ -229,6 +230,8 @@ class WebhookPoster:
                 response = await client.send(request, stream=True)
                 try:
                     body = await read_capped(response, s.max_response_bytes)
+                except (UnsupportedEncoding, BadEncoding):
+                    body = None  # the status decides; an unreadable body must not undo a 202
                 finally:
                     await response.aclose()
                 return Answer(response.status_code, response.headers, body or b"")
