@@ -190,7 +190,9 @@ class Contact(Frozen):
     def _reachable(self) -> Contact:
         if self.rota is not None:
             if any(self.address(c) is not None for c in CHANNEL_PREFERENCE):
-                raise ValueError("a rota has no email, phone or webhook of its own; its members do")
+                raise ValueError(
+                    "a rota has no email or phone of its own, nor a webhook; its members do"
+                )
             return self
         if all(self.address(c) is None for c in CHANNEL_PREFERENCE):
             raise ValueError("a contact needs an email, a phone, or a teams or slack webhook")
