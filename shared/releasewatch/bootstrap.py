@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, TextIO
 from .clock import Clock
 from .links import Links
 from .model import Channel
-from .notify.base import Notifier
+from .notify.base import Message, Notifier
 from .notify.console import ConsoleNotifier, OutboxNotifier
 from .notify.smtp import SmtpNotifier, SmtpSettings
 from .probe.base import Prober
@@ -58,12 +58,40 @@ def build_watchdog(
 
 
 def local_notifiers(
-    outbox: Path, smtp: SmtpSettings | None = None, stream: TextIO | None = None
+    outbox: Path,
+    smtp: SmtpSettings | None = None,
+    stream: TextIO | None = None,
+    *,
+    local_mode: bool = False,
 ) -> dict[Channel, Notifier]:
-    """Email by SMTP when configured, else to the console; SMS always to console + outbox."""
+    """Email by SMTP when configured, else to the console; SMS always to console + outbox;
+    Teams and Slack posted to their webhooks (URLs from the environment or SSM), each post
+    shown on the console too. `local_mode` (the config's) allows a webhook on 127.0.0.1."""
+    from .notify.chat import chat_notifiers
+
     console = ConsoleNotifier(stream)
     email: Notifier = SmtpNotifier(smtp) if smtp else OutboxNotifier(outbox, echo=console)
-    return {"email": email, "sms": OutboxNotifier(outbox, echo=console)}
+    chats = chat_notifiers(allow_loopback=local_mode)
+    return {
+        "email": email,
+        "sms": OutboxNotifier(outbox, echo=console),
+        **{channel: EchoedNotifier(n, console) for channel, n in chats.items()},
+    }
+
+
+class EchoedNotifier:
+    """`inner` (SMTP, a webhook), and each message it sent shown on the console too."""
+
+    def __init__(self, inner: Notifier, echo: ConsoleNotifier) -> None:
+        self._inner = inner
+        self._echo = echo
+        # Notify's texts take "Reply ACK <code>": the service asks the notifier it calls.
+        self.accepts_replies: bool = getattr(inner, "accepts_replies", False)
+
+    def send(self, message: Message) -> str | None:
+        provider_id = self._inner.send(message)  # a failure raises: nothing is shown as sent
+        self._echo.send(message)
+        return provider_id
 
 
 def notify_client(settings: NotifySettings, api_key: str, clock: Clock) -> NotifyClient:

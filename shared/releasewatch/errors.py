@@ -13,6 +13,7 @@ ReleasewatchError
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 
 class ReleasewatchError(Exception):
@@ -54,9 +55,14 @@ class VersionConflict(StoreError):
 
 
 class SendError(ReleasewatchError):
-    def __init__(self, reason: str, *, permanent: bool = False) -> None:
+    def __init__(
+        self, reason: str, *, permanent: bool = False, retry_after: timedelta | None = None
+    ) -> None:
         self.reason = reason
         self.permanent = permanent
+        # The provider asked for this pause (HTTP Retry-After): the next attempt waits at least
+        # this long, still within the service's attempt bound and its longest backoff.
+        self.retry_after = retry_after
         super().__init__(reason)
 
 

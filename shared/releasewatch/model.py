@@ -25,9 +25,17 @@ from pydantic import (
 
 from .durations import parse_duration
 
-# email/sms: SMTP or SES, and the console or SNS; notify_*: through GOV.UK Notify.
-Channel = Literal["email", "sms", "notify_email", "notify_sms"]
+# email/sms: SMTP or SES, and the console or SNS; notify_*: through GOV.UK Notify;
+# teams/slack: a chat webhook.
+Channel = Literal["email", "sms", "notify_email", "notify_sms", "teams", "slack"]
+# What a message's words are written for: a text, or an email (chat cards use the email's words).
 Medium = Literal["email", "sms"]
+# Chat channels post to a webhook (notify/webhook.py): a team's channel, not one person's device.
+WEBHOOK_CHANNELS: tuple[Channel, ...] = ("teams", "slack")
+# The order a contact's own channels are tried when a step's channels are not theirs, and for
+# one-off notices (ack notices, calendar changes, readiness) sent on a single channel
+# (`defaults.transport: notify` makes email and sms go through Notify).
+CHANNEL_PREFERENCE: tuple[Channel, ...] = ("email", "sms", "teams", "slack")
 StepKind = Literal["alert", "breach"]
 
 E164 = re.compile(r"\+[1-9]\d{7,14}")
@@ -122,6 +130,55 @@ class Rota(Frozen):
     source: str = "weekly"  # "weekly" or "ics"
 
 
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+_SSM_NAME = re.compile(r"/[A-Za-z0-9_.\-/]{1,1010}")
+
+
+class Webhook(Frozen):
+    """Where a chat webhook's URL is kept. The URL carries its own signature (Teams' `sig=`,
+    Slack's token path): whoever has it can post, so it is never in the config or the store,
+    only the name of the environment variable or SSM SecureString that holds it."""
+
+    webhook_env: str | None = None
+    webhook_ssm: str | None = None
+
+    @field_validator("webhook_env")
+    @classmethod
+    def _env(cls, v: str | None) -> str | None:
+        if v is not None and not _ENV_NAME.fullmatch(v):
+            raise ValueError("expected an environment variable name like RW_TEAMS_STATS")
+        return v
+
+    @field_validator("webhook_ssm")
+    @classmethod
+    def _ssm(cls, v: str | None) -> str | None:
+        if v is not None and not _SSM_NAME.fullmatch(v):
+            raise ValueError("expected an SSM parameter name like /releasewatch/webhooks/stats")
+        return v
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_literal_url(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "webhook" in data:
+            raise ValueError(
+                "the webhook URL is a secret (it carries a signature), so it is never written "
+                "in the config: put it in an environment variable and give its name as "
+                "webhook_env, or on AWS in an SSM SecureString named by webhook_ssm"
+            )
+        return data
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Webhook:
+        if (self.webhook_env is None) == (self.webhook_ssm is None):
+            raise ValueError("give exactly one of webhook_env or webhook_ssm")
+        return self
+
+    @property
+    def ref(self) -> str:
+        """What a message is addressed to: the secret's name, never its value."""
+        return f"env:{self.webhook_env}" if self.webhook_env else f"ssm:{self.webhook_ssm}"
+
+
 class Contact(Frozen):
     id: str
     name: str
@@ -129,6 +186,8 @@ class Contact(Frozen):
     email: str | None = None
     phone: str | None = None
     rota: Rota | None = None  # a rota: its on-call member is told, never this contact
+    teams: Webhook | None = None  # a Teams Workflows webhook (a channel, or a person's chat)
+    slack: Webhook | None = None  # a Slack incoming webhook
 
     @field_validator("email")
     @classmethod
@@ -152,15 +211,25 @@ class Contact(Frozen):
     @model_validator(mode="after")
     def _reachable(self) -> Contact:
         if self.rota is not None:
-            if self.email is not None or self.phone is not None:
-                raise ValueError("a rota has no email or phone of its own; its members do")
+            if any(self.address(c) is not None for c in CHANNEL_PREFERENCE):
+                raise ValueError(
+                    "a rota has no email or phone of its own, nor a webhook; its members do"
+                )
             return self
-        if self.email is None and self.phone is None:
-            raise ValueError("a contact needs an email, a phone, or both")
+        if all(self.address(c) is None for c in CHANNEL_PREFERENCE):
+            raise ValueError("a contact needs an email, a phone, or a teams or slack webhook")
         return self
 
     def address(self, channel: Channel) -> str | None:
+        """Where `channel` reaches this contact; for a webhook, the secret's name (Webhook.ref)."""
+        if channel in WEBHOOK_CHANNELS:
+            hook = self.teams if channel == "teams" else self.slack
+            return hook.ref if hook is not None else None
         return self.email if medium(channel) == "email" else self.phone
+
+    def first_channel(self) -> Channel | None:
+        """This contact's first channel in CHANNEL_PREFERENCE, for one-off notices."""
+        return next((c for c in CHANNEL_PREFERENCE if self.address(c) is not None), None)
 
 
 class Step(Frozen):

@@ -14,8 +14,10 @@ from datetime import datetime, timedelta
 from . import readiness, rota
 from .calendar import changes as calendar_changes
 from .model import (
+    WEBHOOK_CHANNELS,
     Channel,
     Check,
+    Contact,
     Delivery,
     DeliveryStatus,
     Event,
@@ -26,7 +28,6 @@ from .model import (
     ReleaseRecord,
     ReleaseState,
     counterpart,
-    medium,
 )
 
 REPORT_ROLES = ("head_of_profession", "lead_official")
@@ -293,7 +294,7 @@ def _fired(release: Release, now: datetime, acks: Sequence[Ack]) -> Iterable[Not
             if step.kind == "alert" and _held(release, index, contact_id, now, acks):
                 continue
             contact = release.contacts[contact_id]
-            for channel in _channels(contact.email, contact.phone, step.channels):
+            for channel in _channels(contact, step.channels):
                 kind = NotificationKind.BREACH if step.kind == "breach" else NotificationKind.ALERT
                 n = _notification(release, kind, contact_id, channel, at, index, occurrence)
                 if n.key not in seen:
@@ -319,7 +320,7 @@ def _rota_gaps(release: Release, state: ReleaseState, now: datetime) -> list[Not
     out = []
     for contact_id, _via, _gap in rota.reach(release, first.notify, now):
         contact = release.contacts[contact_id]
-        for channel in _channels(contact.email, contact.phone, first.channels):
+        for channel in _channels(contact, first.channels):
             out.append(_notification(release, NotificationKind.ROTA_GAP, contact_id, channel, now))
     return out
 
@@ -344,16 +345,17 @@ def _held(
     return False
 
 
-def _channels(email: str | None, phone: str | None, preferred: Sequence[Channel]) -> list[Channel]:
-    have = {"email": email is not None, "sms": phone is not None}
-    usable = [c for c in preferred if have[medium(c)]]
+def _channels(contact: Contact, preferred: Sequence[Channel]) -> list[Channel]:
+    usable = [c for c in preferred if contact.address(c) is not None]
     if usable:
         return usable
     # The step's channels are unavailable for this contact: use whatever they do have, by
     # the step's transport (a Notify step stays on Notify).
-    notify = any(c.startswith("notify_") for c in preferred)
-    fallback: list[Channel] = ["notify_email", "notify_sms"] if notify else ["email", "sms"]
-    return [c for c in fallback if have[medium(c)]][:1]
+    if any(c.startswith("notify_") for c in preferred):
+        notify: list[Channel] = ["notify_email", "notify_sms"]
+        return [c for c in notify if contact.address(c) is not None][:1]
+    first = contact.first_channel()
+    return [first] if first is not None else []
 
 
 def _notification(
@@ -384,7 +386,7 @@ def _early_notice(release: Release, live_at: datetime) -> Iterable[Notification]
     for step in breach_steps:
         for contact_id, via, gap in rota.reach(release, step.notify, live_at):
             contact = release.contacts[contact_id]
-            for channel in _channels(contact.email, contact.phone, step.channels):
+            for channel in _channels(contact, step.channels):
                 n = _notification(release, NotificationKind.EARLY, contact_id, channel, live_at)
                 yield _on_call(n, via, gap)
 
@@ -437,7 +439,7 @@ def _lost_recipients(
     first = release.chain.steps[0]
     for contact_id, _via, _gap in rota.reach(release, first.notify, lost_at):
         contact = release.contacts[contact_id]
-        for channel in _channels(contact.email, contact.phone, first.channels):
+        for channel in _channels(contact, first.channels):
             pairs[(contact_id, channel)] = None
     for d in deliveries:
         n = d.notification
@@ -480,7 +482,9 @@ def _ack_notices(
                 contact = release.contacts.get(n.contact_id)
                 if contact is None:
                     continue
-                channel: Channel = "email" if contact.email else "sms"
+                channel = contact.first_channel()
+                if channel is None:
+                    continue
                 yield _notification(
                     release, NotificationKind.ACK_NOTICE, n.contact_id, channel, ack.at, number
                 )
@@ -500,8 +504,8 @@ def _fallbacks(
         contact = release.contacts.get(n.contact_id)
         if contact is None:
             continue
-        other = counterpart(n.channel)
-        if contact.address(other) is None:
+        other = _fallback_channel(contact, n.channel)
+        if other is None:
             continue
         sibling = by_key.get(
             Notification.make_key(release.id, n.kind, n.contact_id, other, n.step, n.occurrence)
@@ -514,6 +518,15 @@ def _fallbacks(
         yield n.model_copy(
             update={"key": f"{n.key}>{other}", "channel": other, "fallback_for": n.key}
         )
+
+
+def _fallback_channel(contact: Contact, failed: Channel) -> Channel | None:
+    """The contact's other channel for a message that failed for good: SMS and email stand in
+    for each other, on the same transport (Notify's text falls back to Notify's email); a chat
+    post that failed falls back to email, else SMS (a person, not a channel, is then reached)."""
+    chat = failed in WEBHOOK_CHANNELS
+    order: tuple[Channel, ...] = ("email", "sms") if chat else (counterpart(failed),)
+    return next((c for c in order if contact.address(c) is not None), None)
 
 
 def _still_active(

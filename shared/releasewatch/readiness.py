@@ -252,7 +252,8 @@ def _to(
             continue
         have = [c for c in preferred if contact.address(c) is not None]
         # The preferred channels are not this contact's: whichever one they have.
-        channels = have or [c for c in ("email", "sms") if contact.address(c) is not None][:1]
+        first = contact.first_channel()
+        channels = have or ([first] if first is not None else [])
         for channel in channels:
             out.append(
                 Notification(

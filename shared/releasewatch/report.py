@@ -267,6 +267,8 @@ _CHANNEL_WORDS = {
     "email": "email",
     "notify_sms": "SMS (GOV.UK Notify)",
     "notify_email": "email (GOV.UK Notify)",
+    "teams": "a Teams post",
+    "slack": "a Slack post",
 }
 
 

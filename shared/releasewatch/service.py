@@ -314,7 +314,15 @@ class Watchdog:
         try:
             provider_id = await asyncio.to_thread(notifier.send, message)
         except SendError as exc:
-            self._failed(notification, record, exc.reason, exc.permanent, report, attempt=attempt)
+            self._failed(
+                notification,
+                record,
+                exc.reason,
+                exc.permanent,
+                report,
+                attempt=attempt,
+                retry_after=exc.retry_after,
+            )
             return
         except Exception as exc:  # a bug in a notifier: retry within the bound, do not lose it
             log.exception("notification %s: unexpected failure", key)
@@ -348,6 +356,7 @@ class Watchdog:
         report: TickReport,
         *,
         attempt: int = 1,
+        retry_after: timedelta | None = None,
     ) -> None:
         now = self.clock.now()
         retry_at = None
@@ -356,7 +365,10 @@ class Watchdog:
             permanent = True
             reason = f"{reason} (gave up after {self.max_attempts} attempts)"
         elif not permanent:
-            retry_at = now + min(self.retry_backoff * 2 ** (attempt - 1), MAX_RETRY_BACKOFF)
+            # A provider's Retry-After is honoured up to the longest backoff: an alert must not
+            # wait an hour because a webhook said so, and the attempt bound still holds.
+            wait = max(self.retry_backoff * 2 ** (attempt - 1), retry_after or timedelta(0))
+            retry_at = now + min(wait, MAX_RETRY_BACKOFF)
         self.store.mark_failed(
             notification.key, self.owner, now, reason, permanent=permanent, retry_at=retry_at
         )
@@ -389,6 +401,10 @@ class Watchdog:
             if ack is not None:
                 acker = release.contacts.get(ack.contact_id)
                 acked_by = acker.name if acker else ack.contact_id
+                if acker is not None and acker.email is None and acker.phone is None:
+                    # A chat channel's card was acknowledged: by whoever pressed its button,
+                    # not by the channel; say no more than is known.
+                    acked_by = f"someone in {acker.name}"
                 acked_at = ack.at
         report_text: str | None = None
         attachments: tuple[Attachment, ...] = ()

@@ -97,7 +97,10 @@ def test_validate_lists_every_problem_and_exits_2(tmp_path: Path) -> None:
     bad.write_text("contacts:\n  a: {name: A}\nchains: {}\nreleases: [{id: x}]\n")
     result = releasewatch("validate", str(bad))
     assert result.returncode == 2
-    assert f"{bad}:2: contacts.a: a contact needs an email, a phone, or both" in result.stderr
+    assert (
+        f"{bad}:2: contacts.a: a contact needs an email, a phone, or a teams or slack webhook"
+        in result.stderr
+    )
     assert f"{bad}:3: chains: expected a non-empty mapping of chains" in result.stderr
     assert "releases[0].title: required field is missing" in result.stderr
 

@@ -437,12 +437,20 @@ def test_only_sms_publish_and_the_spend_metric_read_take_a_wildcard_resource(
     assert "no resource-level permissions" in TEMPLATE.read_text()
 
 
-def test_only_the_ack_secret_parameter_is_readable(cfn: dict[str, Any]) -> None:
+def test_only_the_ack_secret_and_the_webhook_parameters_are_readable(cfn: dict[str, Any]) -> None:
+    # The API reads the ack secret alone; the poller also reads the chat webhooks' URLs, and
+    # only under their own path (WebhookParameterPath), never any parameter in the account.
     for role in ("PollerFunctionRole", "ApiFunctionRole"):
-        (statement,) = for_service(cfn, role, "ssm:")
-        assert actions(statement) == ["ssm:GetParameter"]
-        (arn,) = resources(statement)
-        assert arn["Fn::Sub"].endswith(":parameter${AckSecretParameterName}")
+        found = for_service(cfn, role, "ssm:")
+        assert [actions(s) for s in found] == [["ssm:GetParameter"]] * len(found)
+        arns = [arn["Fn::Sub"] for s in found for arn in resources(s)]
+        wanted = [":parameter${AckSecretParameterName}"]
+        if role == "PollerFunctionRole":
+            wanted.append(":parameter${WebhookParameterPath}/*")
+        assert len(arns) == len(wanted)
+        assert all(arn.endswith(end) for arn, end in zip(arns, wanted, strict=True)), arns
+    path = cfn["Parameters"]["WebhookParameterPath"]
+    assert path["Default"] == "/releasewatch/webhooks"
 
 
 def test_functions_are_told_where_the_table_and_secret_are(cfn: dict[str, Any]) -> None:

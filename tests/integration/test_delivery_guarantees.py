@@ -9,6 +9,8 @@ count mismatch fails — a key missing is a lost alert, a key twice is a duplica
 The only duplicate allowed is the one the contract allows: a crash after the provider accepted
 a message and before the store recorded it as sent. And a provider that accepts every message
 and then reports failure gets each one exactly the attempt bound (3) times: never more.
+The same runs again with Teams in the chain, through the real Teams notifier: a Workflows
+webhook stand-in counts each card it accepts (and checks it against the card schema).
 """
 
 from __future__ import annotations
@@ -24,22 +26,26 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from releasewatch.config import _on_transport
 from releasewatch.errors import SendError
-from releasewatch.model import Channel
+from releasewatch.model import Chain, Channel, Contact, Release, Webhook
 from releasewatch.notify.base import Message, Notifier
 from releasewatch.notify.govuk_notify import NotifyClient, NotifyKey, NotifyNotifier, NotifySettings
+from releasewatch.notify.teams import TeamsNotifier
+from releasewatch.notify.webhook import WebhookPoster, WebhookSecrets
 from releasewatch.service import Watchdog
 from releasewatch.store.base import Store
 from releasewatch.store.memory import InMemoryStore
 from releasewatch.store.sqlite import SQLiteStore
-from tests.factories import DUE, make_release
+from tests.factories import CONTACTS, DEFAULT_CHAIN, DUE, make_release
 from tests.fakes import FixedClock, RecordingNotifier, ScriptedProber
 from tests.notify_fake import API_KEY, EMAIL_TEMPLATE, SMS_TEMPLATE, FakeNotify, serve_notify
+from tests.webhook_support import teams_problems
 
 M = timedelta(minutes=1)
 LEASE = timedelta(minutes=2)
@@ -93,6 +99,7 @@ class Provider:
     # Accepts every message, then reports a transient failure (an SMTP server that keeps the
     # message and drops the connection before confirming): the worst case for duplicates.
     fail_after_accept: bool = False
+    problems: list[str] = field(default_factory=list)  # cards Teams would not have shown
 
     def notifier(self) -> RecordingNotifier:
         provider = self
@@ -108,6 +115,70 @@ class Provider:
                 return "ok"
 
         return Notifier()
+
+    def teams_notifier(self) -> TeamsNotifier:
+        """The real Teams notifier, its posts answered by a Workflows stand-in in memory: the
+        webhook is the provider here, so acceptance is counted where the card arrives."""
+        provider = self
+        current = threading.local()
+
+        def workflow(request: httpx.Request) -> httpx.Response:
+            problems = teams_problems(request.content)
+            with provider.lock:
+                provider.accepted.append(current.key)
+                provider.problems.extend(problems)
+            if provider.fail_after_accept:
+                raise httpx.ReadError("connection dropped before the reply", request=request)
+            return httpx.Response(202 if not problems else 400)
+
+        env = {"RW_TEAMS_STATS": WEBHOOK, "RW_TEAMS_ALICE": WEBHOOK + "&who=alice"}
+        poster = WebhookPoster(
+            "Teams", secrets=WebhookSecrets(env=env), transport=httpx.MockTransport(workflow)
+        )
+        inner = TeamsNotifier(poster)
+
+        class Notifier(RecordingNotifier):
+            def send(self, message: Message) -> str:
+                provider.plan.step("send:before", message.key)
+                current.key = message.key
+                inner.send(message)  # a transient failure raises: the service retries it
+                provider.plan.step("send:after", message.key)
+                return "ok"
+
+        return Notifier()
+
+
+WEBHOOK = "https://prod-00.uksouth.logic.azure.com/workflows/x/triggers/manual/paths/invoke?sig=s"
+# The incident's chain with Teams beside email and SMS: the team's channel hears the first
+# step, the web publisher gets a card as well as the SMS and email.
+TEAMS_CONTACTS = {
+    **CONTACTS,
+    "stats_channel": Contact(
+        id="stats_channel",
+        name="Labour market team channel",
+        teams=Webhook(webhook_env="RW_TEAMS_STATS"),
+    ),
+    "web_publisher": CONTACTS["web_publisher"].model_copy(
+        update={"teams": Webhook(webhook_env="RW_TEAMS_ALICE")}
+    ),
+}
+_steps = list(DEFAULT_CHAIN.steps)
+_steps[0] = _steps[0].model_copy(
+    update={"notify": ("stats_team", "stats_channel"), "channels": ("email", "teams")}
+)
+_steps[1] = _steps[1].model_copy(update={"channels": ("sms", "email", "teams")})
+TEAMS_CHAIN = Chain(id="teams", steps=tuple(_steps))
+
+
+def release_for(teams: bool) -> Release:
+    return make_release(chain=TEAMS_CHAIN, contacts=TEAMS_CONTACTS) if teams else make_release()
+
+
+def notifiers_for(provider: Provider, teams: bool) -> dict[str, RecordingNotifier]:
+    chosen = {"email": provider.notifier(), "sms": provider.notifier()}
+    if teams:
+        chosen["teams"] = provider.teams_notifier()
+    return chosen
 
 
 @dataclass
@@ -153,6 +224,10 @@ def notify_release() -> Any:
 
 
 StoreMaker = Callable[[], Store]
+# Each guarantee is proven with plain email and SMS, with Teams beside them, and through
+# GOV.UK Notify (the loopback fake).
+VARIANTS = ["plain", "teams", "notify"]
+VARIANT_KW = {v: {"notify": v == "notify", "teams": v == "teams"} for v in VARIANTS}
 
 
 def store_makers(tmp_path: Path) -> dict[str, StoreMaker]:
@@ -177,6 +252,7 @@ def run(
     crash_at: int | None = None,
     fail_after_accept: bool = False,
     notify: bool = False,
+    teams: bool = False,
 ) -> tuple[list[str], CrashPlan]:
     if notify:
         clock = FixedClock(ticks[0])
@@ -186,7 +262,7 @@ def run(
             return _run(make_store, live_after, ticks, workers, clock, provider, notify_release())
     clock = FixedClock(ticks[0])
     plain = Provider(CrashPlan(crash_at=crash_at), fail_after_accept=fail_after_accept)
-    return _run(make_store, live_after, ticks, workers, clock, plain, make_release())
+    return _run(make_store, live_after, ticks, workers, clock, plain, release_for(teams), teams)
 
 
 def _run(
@@ -197,6 +273,7 @@ def _run(
     clock: FixedClock,
     provider: Provider | NotifyProvider,
     release: Any,
+    teams: bool = False,
 ) -> tuple[list[str], CrashPlan]:
     plan = provider.plan
     setup = make_store()
@@ -204,9 +281,9 @@ def _run(
     live_at = None if live_after is None else DUE + live_after
     prober = ScriptedProber(clock, lambda now: live_at is not None and now >= live_at)
     if isinstance(provider, NotifyProvider):
-        notifiers = provider.notifiers()
+        notifiers: dict[Channel, Notifier] | dict[str, RecordingNotifier] = provider.notifiers()
     else:
-        notifiers = {"email": provider.notifier(), "sms": provider.notifier()}
+        notifiers = notifiers_for(provider, teams)
 
     def watchdog(store: Store) -> Watchdog:
         # A fresh Watchdog is a fresh process: a new owner, nothing remembered but the store.
@@ -232,6 +309,7 @@ def _run(
             th.start()
         for th in threads:
             th.join()
+    assert getattr(provider, "problems", []) == [], "a card Teams would not show"
     return list(provider.accepted), plan
 
 
@@ -251,14 +329,25 @@ def assert_same_deliveries(
 
 
 @pytest.mark.parametrize(
-    ("backend", "notify"), [("memory", False), ("sqlite", False), ("sqlite", True)]
+    ("backend", "variant"),
+    [
+        ("memory", "plain"),
+        ("sqlite", "plain"),
+        ("memory", "teams"),
+        ("sqlite", "teams"),
+        ("sqlite", "notify"),
+    ],
 )
-def test_overlapping_ticks_never_send_twice(tmp_path: Path, backend: str, notify: bool) -> None:
+def test_overlapping_ticks_never_send_twice(tmp_path: Path, backend: str, variant: str) -> None:
+    kw = VARIANT_KW[variant]
+    teams = kw["teams"]
     ticks = timeline(timedelta(hours=2, minutes=30), timedelta(seconds=30), timedelta(hours=3))
-    reference, _ = run(InMemoryStore, timedelta(hours=2, minutes=30), ticks, notify=notify)
+    reference, _ = run(InMemoryStore, timedelta(hours=2, minutes=30), ticks, **kw)
     assert len(reference) > 30  # the incident: plenty of alerts, repeats, resolution, reports
+    if teams:  # the team channel's card, the publisher's cards and their resolution
+        assert len([k for k in reference if k.endswith("|teams")]) > 10
     maker = store_makers(tmp_path)[backend]
-    actual, _ = run(maker, timedelta(hours=2, minutes=30), ticks, workers=4, notify=notify)
+    actual, _ = run(maker, timedelta(hours=2, minutes=30), ticks, workers=4, **kw)
     assert_same_deliveries(actual, reference)
 
 
@@ -294,9 +383,10 @@ def _crash_run(
     ticks: list[datetime],
     live_after: timedelta,
     notify: bool = False,
+    teams: bool = False,
 ) -> None:
-    reference, steps = _reference(tuple(ticks), live_after, notify)
-    actual, plan = run(make_store, live_after, ticks, crash_at=crash_at, notify=notify)
+    reference, steps = _reference(tuple(ticks), live_after, notify, teams)
+    actual, plan = run(make_store, live_after, ticks, crash_at=crash_at, notify=notify, teams=teams)
     assert plan.crashed is not None, f"step {crash_at} of {steps} was never reached"
     allowed = plan.crashed_key if _after_accept(plan, reference) else None
     assert_same_deliveries(actual, reference, allowed_duplicate=allowed)
@@ -310,10 +400,10 @@ def _after_accept(plan: CrashPlan, messages: list[str]) -> bool:
 
 @functools.lru_cache(maxsize=8)
 def _reference(
-    ticks: tuple[datetime, ...], live_after: timedelta, notify: bool
+    ticks: tuple[datetime, ...], live_after: timedelta, notify: bool, teams: bool = False
 ) -> tuple[list[str], int]:
     """A single worker's run without crashes (the same for every crash point: computed once)."""
-    reference, counted = run(InMemoryStore, live_after, list(ticks), notify=notify)
+    reference, counted = run(InMemoryStore, live_after, list(ticks), notify=notify, teams=teams)
     return reference, counted.steps
 
 
@@ -324,31 +414,33 @@ BUSY_TICKS = [DUE + 9 * M, DUE + 10 * M] + [
 LIVE_LATE = timedelta(minutes=25)
 
 
-@pytest.mark.parametrize("notify", [False, True])
-def test_a_crash_at_every_step_of_the_busiest_tick_loses_nothing(notify: bool) -> None:
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_a_crash_at_every_step_of_the_busiest_tick_loses_nothing(variant: str) -> None:
+    kw = VARIANT_KW[variant]
     ticks = BUSY_TICKS
-    # Crash at each step of the second tick (09:40), where three messages are due.
-    clock_steps_first_tick = _count_steps(ticks[:1], notify)
-    clock_steps_two_ticks = _count_steps(ticks[:2], notify)
+    # Crash at each step of the second tick (09:40), where three messages are due (four with
+    # the publisher's Teams card).
+    clock_steps_first_tick = _count_steps(ticks[:1], **kw)
+    clock_steps_two_ticks = _count_steps(ticks[:2], **kw)
     assert clock_steps_two_ticks - clock_steps_first_tick >= 15
     for crash_at in range(clock_steps_first_tick, clock_steps_two_ticks):
-        _crash_run(InMemoryStore, crash_at, ticks, LIVE_LATE, notify)
+        _crash_run(InMemoryStore, crash_at, ticks, LIVE_LATE, **kw)
 
 
-def _count_steps(ticks: list[datetime], notify: bool = False) -> int:
+def _count_steps(ticks: list[datetime], notify: bool = False, teams: bool = False) -> int:
     """Steps taken by the ticks themselves (without run()'s quiesce ticks)."""
     clock = FixedClock(ticks[0])
     plan = CrashPlan()
     with contextlib.ExitStack() as stack:
+        notifiers: dict[Channel, Notifier] | dict[str, RecordingNotifier]
         if notify:
             fake = FakeNotify(now=clock.now)
             url = stack.enter_context(serve_notify(fake))
             notifiers = NotifyProvider(plan, fake, url, clock).notifiers()
             release = notify_release()
         else:
-            provider = Provider(plan)
-            notifiers = {"email": provider.notifier(), "sms": provider.notifier()}
-            release = make_release()
+            notifiers = notifiers_for(Provider(plan), teams)
+            release = release_for(teams)
         store = InMemoryStore()
         store.apply_releases([release], clock.now())
         prober = ScriptedProber(clock, lambda now: now >= DUE + LIVE_LATE)
@@ -368,23 +460,28 @@ def test_a_crash_anywhere_in_the_incident_loses_nothing(data: st.DataObject) -> 
     _crash_run(InMemoryStore, crash_at, ticks, timedelta(hours=2))
 
 
-@pytest.mark.parametrize("notify", [False, True])
+@pytest.mark.parametrize("variant", VARIANTS)
 def test_a_crash_after_the_provider_accepted_is_the_only_duplicate(
-    tmp_path: Path, notify: bool
+    tmp_path: Path, variant: str
 ) -> None:
+    kw = VARIANT_KW[variant]
+    teams = kw["teams"]
     ticks = BUSY_TICKS
-    start = _count_steps(ticks[:1], notify)
-    end = _count_steps(ticks[:2], notify)
-    reference, _ = run(InMemoryStore, LIVE_LATE, ticks, notify=notify)
+    start = _count_steps(ticks[:1], **kw)
+    end = _count_steps(ticks[:2], **kw)
+    reference, _ = run(InMemoryStore, LIVE_LATE, ticks, **kw)
     seen_labels = set()
+    teams_crashes = set()
     for crash_at in range(start, end):
         actual, plan = run(
             store_makers(tmp_path / str(crash_at))["sqlite"],
             LIVE_LATE,
             ticks,
             crash_at=crash_at,
-            notify=notify,
+            **kw,
         )
+        if plan.crashed in AFTER_ACCEPT and (plan.crashed_key or "").endswith("|teams"):
+            teams_crashes.add(plan.crashed)
         seen_labels.add(plan.crashed)
         duplicated = {k for k, n in Counter(actual).items() if n > 1}
         if _after_accept(plan, reference):
@@ -393,29 +490,41 @@ def test_a_crash_after_the_provider_accepted_is_the_only_duplicate(
             assert duplicated == set()
         assert set(actual) == set(reference)
     assert {"claim", "send:before", "send:after", "mark_sent"} <= seen_labels
+    if teams:  # a Teams card was among those crashed after acceptance, both ways
+        assert teams_crashes == AFTER_ACCEPT
 
 
 @pytest.mark.parametrize(
-    ("backend", "workers", "notify"),
-    [("memory", 1, False), ("memory", 3, False), ("sqlite", 3, False), ("sqlite", 3, True)],
+    ("backend", "workers", "variant"),
+    [
+        ("memory", 1, "plain"),
+        ("memory", 3, "plain"),
+        ("sqlite", 3, "plain"),
+        ("memory", 1, "teams"),
+        ("sqlite", 3, "teams"),
+        ("sqlite", 3, "notify"),
+    ],
 )
 def test_a_provider_that_fails_after_accepting_gets_each_message_exactly_the_bound(
-    tmp_path: Path, backend: str, workers: int, notify: bool
+    tmp_path: Path, backend: str, workers: int, variant: str
 ) -> None:
     # GIVEN a provider that keeps every message and then reports a transient failure
     live_after = timedelta(hours=2, minutes=30)
     ticks = timeline(live_after, timedelta(seconds=60), timedelta(hours=3))
     # The messages a healthy provider gets: the failing one must get these and no others
     # (plus each one's fallback on the other channel, as every send fails for good).
-    healthy, _ = run(InMemoryStore, live_after, ticks, notify=notify)
+    kw = VARIANT_KW[variant]
+    teams = kw["teams"]
+    healthy, _ = run(InMemoryStore, live_after, ticks, **kw)
     maker = store_makers(tmp_path)[backend]
-    # WHEN the incident runs against it (Notify: it keeps the message, then answers 500)
-    actual, _ = run(
-        maker, live_after, ticks, workers=workers, fail_after_accept=True, notify=notify
-    )
+    # WHEN the incident runs against it, with overlapping ticks (Notify: it keeps the
+    # message, then answers 500)
+    actual, _ = run(maker, live_after, ticks, workers=workers, fail_after_accept=True, **kw)
     # THEN every message arrived exactly three times: the bound, however many ticks passed
     counts = Counter(actual)
     assert counts and {k: n for k, n in counts.items() if n != 3} == {}
+    if teams:  # the Workflow kept each card and dropped the line: three cards, never more
+        assert [k for k in counts if k.endswith("|teams")]
     originals = {k.partition(">")[0] for k in counts}
     escalations = {k for k in healthy if "|alert|" in k or "|breach|" in k}
     assert escalations <= originals

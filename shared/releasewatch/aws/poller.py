@@ -25,6 +25,7 @@ from ..clock import Clock, SystemClock
 from ..links import Links, NoLinks, SignedLinks
 from ..model import Channel, ReleaseRecord
 from ..notify.base import Notifier
+from ..notify.chat import chat_notifiers
 from ..policy import next_check_at
 from ..probe.base import Prober
 from ..service import TickReport, Watchdog
@@ -232,6 +233,7 @@ def build_poller(
             "sms": SnsSmsNotifier(
                 sender_id=settings.sms_sender_id, topic_arn=settings.sms_topic_arn
             ),
+            **chat_notifiers(allow_loopback=False, clock=clock),
         }
     # GOV.UK Notify, when configured: notify_email/notify_sms (and email/sms with
     # NOTIFY_TRANSPORT=notify) go there instead.

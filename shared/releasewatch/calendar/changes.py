@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from ..model import Channel, Event, EventKind, Notification, NotificationKind, Release
+from ..model import Event, EventKind, Notification, NotificationKind, Release
 
 MOVED, CANCELLED, GONE = "moved", "cancelled", "gone"
 _KIND = {
@@ -92,7 +92,9 @@ def notices(release: Release, events: Iterable[Event]) -> list[Notification]:
             contact = release.contacts.get(cid)
             if contact is None:
                 continue
-            channel: Channel = "email" if contact.email else "sms"
+            channel = contact.first_channel()
+            if channel is None:
+                continue
             out.append(
                 Notification(
                     key=f"{release.id}|{kind.value}|{tag}|0|{cid}|{channel}",

@@ -11,6 +11,7 @@ import sys
 from dataclasses import dataclass
 
 from ..bootstrap import (
+    EchoedNotifier,
     LocalPaths,
     build_watchdog,
     local_notifiers,
@@ -23,7 +24,7 @@ from ..config import Config, load_config
 from ..errors import ConfigError, StoreError
 from ..loophealth import TickHealth
 from ..model import Channel
-from ..notify.base import Message, Notifier
+from ..notify.base import Notifier
 from ..notify.console import ConsoleNotifier
 from ..notify.govuk_notify import NotifyClient, NotifyKeyError
 from ..printer import ConsolePrinter
@@ -83,6 +84,10 @@ def run(args: argparse.Namespace) -> int:
             return 2
     for warning in config.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    from ..notify.chat import unset_webhook_envs
+
+    for unset in unset_webhook_envs(config.contacts, os.environ):
+        print(f"warning: {args.config}: {unset}", file=sys.stderr)
     paths = LocalPaths.from_db(args.db)
     clock = SystemClock()
     try:
@@ -130,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
     )
     for note in web.notes:
         print(f"releasewatch: {note}")
-    notifiers = local_notifiers(paths.outbox, smtp)
+    notifiers = local_notifiers(paths.outbox, smtp, local_mode=config.local_mode)
     if smtp is not None:  # show what was emailed, as SMS are shown (names, never addresses)
         notifiers["email"] = EchoedNotifier(notifiers["email"], ConsoleNotifier())
     if notify is not None:  # GOV.UK Notify: shown on the console as it sends
@@ -235,18 +240,3 @@ def _notify(config: Config, clock: Clock) -> NotifySetup | None:
         callback_token=token.encode() if token else None,
         replies=settings.replies,
     )
-
-
-class EchoedNotifier:
-    """`inner` (SMTP, Notify), and each message it sent shown on the console too."""
-
-    def __init__(self, inner: Notifier, echo: ConsoleNotifier) -> None:
-        self._inner = inner
-        self._echo = echo
-        # Notify's texts take "Reply ACK <code>": the service asks the notifier it calls.
-        self.accepts_replies: bool = getattr(inner, "accepts_replies", False)
-
-    def send(self, message: Message) -> str | None:
-        provider_id = self._inner.send(message)  # a failure raises: nothing is shown as sent
-        self._echo.send(message)
-        return provider_id

@@ -24,6 +24,28 @@ class Attachment:
 
 
 @dataclass(frozen=True)
+class CardLink:
+    """A button on a chat card: opens `url` in the browser (never acts by itself)."""
+
+    title: str
+    url: str
+    primary: bool = False  # the one thing to press: Acknowledge, or Confirm it is ready
+
+
+@dataclass(frozen=True)
+class Card:
+    """A message laid out for a chat channel (Teams, Slack): the same words as the email, with
+    the facts in a table and the links as buttons. Each chat notifier renders it its own way."""
+
+    title: str
+    tone: str  # "attention" (not live, breach), "warning" (lost, not ready), "good", "default"
+    paragraphs: tuple[str, ...]
+    facts: tuple[tuple[str, str], ...] = ()
+    notes: tuple[str, ...] = ()  # who else was told, what happens next
+    links: tuple[CardLink, ...] = ()
+
+
+@dataclass(frozen=True)
 class Message:
     channel: Channel
     to: str  # email address or E.164 number: never log this
@@ -34,6 +56,7 @@ class Message:
     html: str | None = None
     attachments: tuple[Attachment, ...] = ()
     key: str = ""  # the notification key, for logs and provider idempotency
+    card: Card | None = None  # chat channels (teams, slack): the laid-out message
 
 
 class Notifier(Protocol):

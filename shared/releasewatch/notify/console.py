@@ -27,7 +27,7 @@ class ConsoleNotifier:
 
     def send(self, message: Message) -> str:
         stream = self._stream or sys.stdout
-        label = "SMS" if medium(message.channel) == "sms" else "EMAIL"
+        label = _LABEL.get(message.channel, "EMAIL")
         head = f"{label} to {message.contact_name}: {message.subject}"
         body = message.text if medium(message.channel) == "sms" else _first_lines(message.text)
         with self._lock:
@@ -40,6 +40,9 @@ class ConsoleNotifier:
                 print(f"{self._indent}[attached: {names}]", file=stream)
             stream.flush()
         return f"console-{uuid.uuid4().hex[:12]}"
+
+
+_LABEL = {"sms": "SMS", "notify_sms": "SMS", "teams": "TEAMS", "slack": "SLACK"}
 
 
 def _first_lines(text: str, limit: int = 8) -> str:

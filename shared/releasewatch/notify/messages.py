@@ -17,7 +17,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ..code_of_practice import practice_for
-from ..model import Channel, Check, Contact, Notification, NotificationKind, Release, medium
+from ..model import (
+    WEBHOOK_CHANNELS,
+    Channel,
+    Check,
+    Contact,
+    Notification,
+    NotificationKind,
+    Release,
+    medium,
+)
 from ..timefmt import delay_text, uk_datetime, uk_datetime_seconds, uk_time
 from .base import Attachment, Message
 
@@ -107,7 +116,7 @@ def render(ctx: MessageContext) -> Message:
     if medium(n.channel) == "sms":
         text = sms_text(ctx)
         return _message(ctx, n.channel, address, subject, text)
-    _one_line_subject(subject)
+    _one_line_subject(subject)  # also a chat card's one-line title
     body = _email_text(ctx)
     attachments = ctx.report_attachments if n.kind == NotificationKind.REPORT else ()
     return _message(ctx, n.channel, address, subject, body, attachments)
@@ -132,6 +141,11 @@ def _message(
     text: str,
     attachments: tuple[Attachment, ...] = (),
 ) -> Message:
+    card = None
+    if channel in WEBHOOK_CHANNELS:  # a chat post: the email's words laid out as a card
+        from .card_text import card as chat_card
+
+        card = chat_card(ctx, subject, text)
     return Message(
         channel=channel,
         to=to,
@@ -141,6 +155,7 @@ def _message(
         text=text,
         attachments=attachments,
         key=ctx.notification.key,
+        card=card,
     )
 
 
@@ -375,7 +390,8 @@ def _email_text(ctx: MessageContext) -> str:
                     "still not live then, escalation resumes."
                 )
             lines += [
-                f"{ctx.acked_by or 'Someone'} acknowledged the alert for '{r.title}' at {when} "
+                f"{_sentence_start(ctx.acked_by or 'Someone')} acknowledged the alert for "
+                f"'{r.title}' at {when} "
                 "and is dealing with it.",
                 held,
                 "Breach notices to the head of profession are never held.",
@@ -447,6 +463,10 @@ def _email_text(ctx: MessageContext) -> str:
     return "\n".join(lines)
 
 
+def _sentence_start(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def _no_next_step(ctx: MessageContext) -> str:
     """The chain has no later step: only this step's own repeat (if it has one) follows."""
     steps, index = ctx.release.chain.steps, ctx.notification.step
@@ -460,6 +480,11 @@ def _no_next_step(ctx: MessageContext) -> str:
         "Next: no further alert is planned (the chain has no later step); releasewatch keeps "
         "checking and will tell you when the page is live."
     )
+
+
+def check_lines(check: Check | None) -> list[str]:
+    """What the last check saw, as the email gives it (the chat card lays it out as facts)."""
+    return _check_lines(check)
 
 
 def _check_lines(check: Check | None) -> list[str]:

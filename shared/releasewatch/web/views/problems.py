@@ -12,14 +12,21 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
-from ...model import Delivery, DeliveryStatus, NotificationKind, ReleaseRecord
+from ...model import Channel, Delivery, DeliveryStatus, NotificationKind, ReleaseRecord
 from ...timefmt import delay_text
 from .words import clock_time, day_time
 
 # The same limit as the AWS /health: three missed schedule minutes.
 STALE_AFTER = timedelta(minutes=3)
 _ESCALATION = (NotificationKind.ALERT, NotificationKind.BREACH)
-CHANNEL_WORDS = {"email": "email", "sms": "SMS"}
+CHANNEL_WORDS: dict[Channel, str] = {
+    "email": "email",
+    "sms": "SMS",
+    "notify_email": "email (GOV.UK Notify)",
+    "notify_sms": "SMS (GOV.UK Notify)",
+    "teams": "Teams",
+    "slack": "Slack",
+}
 
 
 @dataclass(frozen=True)
