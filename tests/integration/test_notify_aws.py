@@ -19,6 +19,8 @@ from releasewatch.aws.settings import PollerSettings
 from releasewatch.clock import FixedClock
 from releasewatch.errors import ConfigError
 from releasewatch.notify.govuk_notify import NotifyNotifier
+from releasewatch.notify.ses import SesNotifier
+from releasewatch.notify.sns import SnsSmsNotifier
 from releasewatch.receipts import ReceiptPoller
 from releasewatch.reply_ack import ReplyPoller
 from releasewatch.store.dynamodb import DynamoDBStore, create_table, dynamodb_client
@@ -173,7 +175,12 @@ def test_with_callbacks_the_poller_reads_nothing_back(aws: DynamoDBStore) -> Non
 def test_a_stack_without_notify_keeps_ses_and_sns(aws: DynamoDBStore) -> None:
     env = poller_env(NOTIFY_API_KEY_PARAMETER="")
     poller = build_poller(PollerSettings.from_env(env), clock=FixedClock(DUE), store=aws)
-    assert set(poller.watchdog.notifiers) == {"email", "sms"}
+    notifiers = poller.watchdog.notifiers
+    # email and SMS stay on SES and SNS; no Notify channel, nothing read back after a tick
+    # (Teams and Slack post to the contact's webhook and need no AWS permission either way)
+    assert set(notifiers) == {"email", "sms", "teams", "slack"}
+    assert isinstance(notifiers["email"], SesNotifier)
+    assert isinstance(notifiers["sms"], SnsSmsNotifier)
     assert poller.watchdog.after_tick == []
 
 

@@ -94,11 +94,10 @@ def _holding(
 
 
 def _sent_text(d: Delivery) -> tuple[str, str]:
-    # A delivery receipt (a later notify change may add one) beats "sent".
-    delivered = getattr(d, "delivered_at", None)
+    # A delivery receipt (GOV.UK Notify's) beats "sent"; SES, SNS and SMTP send none.
     reminder = f" (reminder {d.notification.occurrence})" if d.notification.occurrence else ""
-    if isinstance(delivered, datetime):
-        return "delivered", f"Delivered {clock_time(delivered)}{reminder}"
+    if d.delivered_at is not None:
+        return "delivered", f"Delivered {clock_time(d.delivered_at)}{reminder}"
     when = d.sent_at or d.updated_at
     return "sent", f"Sent {clock_time(when)}{reminder}" if when else f"Sent{reminder}"
 
