@@ -47,6 +47,8 @@ PRICE_SES_EMAIL = 0.10 / 1000
 PRICE_SMS_UK = 0.0405  # SNS transactional SMS to the UK, per message part (varies by carrier)
 POLLER_GB = 0.5
 TARGET_MS, CEILING_MS = 300, 400
+# The API function serves the board: its import has the board's own budget (issue 10).
+TARGETS_MS = {"poller": TARGET_MS, "sync": TARGET_MS, "api": 150}
 
 
 # -- cold start ---------------------------------------------------------------------------------
@@ -382,17 +384,17 @@ def first_build_ms(runs: int = 5) -> list[float]:
 
 def main() -> None:
     print("== AWS: cold start (import of each handler module, fresh interpreter) ==")
-    for function in ("poller", "api"):
+    for function, target in TARGETS_MS.items():
         times = import_time_ms(function)
         median = statistics.median(times)
         verdict = (
             "ok"
-            if median <= TARGET_MS
+            if median <= target
             else ("over target" if median <= CEILING_MS else "OVER CEILING")
         )
         print(
             f"  functions/{function}/app.py: median {median:.0f} ms "
-            f"(min {min(times):.0f}, max {max(times):.0f}; target {TARGET_MS}) {verdict}"
+            f"(min {min(times):.0f}, max {max(times):.0f}; target {target}) {verdict}"
         )
 
     build = first_build_ms()

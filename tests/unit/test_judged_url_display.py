@@ -8,7 +8,7 @@ from releasewatch.commands.check import render
 from releasewatch.model import Check, ReleaseRecord
 from releasewatch.notify.messages import _check_lines
 from releasewatch.printer import ConsolePrinter
-from releasewatch.web.routes import release_status
+from releasewatch.web.status import release_status
 from tests.factories import make_check, make_release
 
 ANNOUNCEMENT = "https://www.gov.uk/government/statistics/announcements/lms-july-2025"

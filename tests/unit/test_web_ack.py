@@ -1,17 +1,17 @@
 """The web app: GET on an acknowledge link never changes state; POST records once; bad tokens
-get their 4xx; the dashboard shows no address or number. Also through the Powertools router."""
+get their 4xx; the dashboard shows no address or number. Also through the function URL's
+routing (web/function_url.py)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pytest
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from releasewatch.tokens import Purpose, TokenCodec, issue_dashboard
-from releasewatch.web import ack_routes
+from releasewatch.web.function_url import Deps, respond
 from tests.factories import CONTACTS
 from tests.unit.escalation_support import ID, Scenario, at
 
@@ -135,7 +135,7 @@ def test_the_dashboard_lists_states_and_never_an_address_or_number(late):  # typ
     assert late.open("/r/nope", "GET").status == 404
 
 
-# -- the same logic on the API Lambda's Powertools router ----------------------------------------
+# -- the same logic on the API Lambda's function URL ---------------------------------------------
 def _event(method: str, path: str) -> dict[str, object]:
     return {
         "version": "2.0",
@@ -159,14 +159,11 @@ def _event(method: str, path: str) -> dict[str, object]:
     }
 
 
-def test_the_powertools_router_serves_the_same_pages(late):  # type: ignore[no-untyped-def]
-    app = APIGatewayHttpResolver()
-    app.include_router(ack_routes.router)
+def test_the_function_url_serves_the_same_pages(late):  # type: ignore[no-untyped-def]
+    deps = Deps(store=lambda: late.store, codec=lambda: late.codec, clock=late.clock)
 
     def resolve(method: str, path: str) -> dict:  # type: ignore[type-arg]
-        # Powertools clears the context after each resolve: the handler appends it every time
-        app.append_context(store=late.store, ack_codec=late.codec, clock=late.clock)
-        return app.resolve(_event(method, path), {})
+        return respond(_event(method, path), deps)
 
     link = late.latest_link(WP)
     before = late.snapshot()

@@ -11,7 +11,7 @@
     GET  /api/releases     the board as JSON (?view= as above); /api/releases/<id> a release
     GET  /static/<v>/<f>   the stylesheet and the refresh script (web/assets.py), public
     GET  /d/<token>/...    the same pages behind a signed dashboard link (`releasewatch
-                           dashboard-link`): the only way in on AWS (web/ack_routes.py);
+                           dashboard-link`): the only way in on AWS (web/function_url.py);
                            locally the bare pages stay open on 127.0.0.1
     GET  /health           JSON: is the run loop ticking? 503 with the reason and since when
                            while its ticks fail (a full disk, a locked or corrupt database)
