@@ -361,3 +361,38 @@ def test_a_sync_that_raises_counts_a_problem_for_the_alarm(
     blobs = [json.loads(x) for x in capsys.readouterr().out.splitlines() if '"_aws"' in x]
     assert [b["Problems"] for b in blobs] in ([1.0], [[1.0]])
     assert blobs[0]["service"] == "releasewatch"
+
+
+def test_status_on_the_table_lists_provisional_announcements_as_not_watched(
+    handler: ModuleType,
+    config: Path,
+    clock: FixedClock,
+    search: FakeSearch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from releasewatch.cli import main
+
+    search.results.append(
+        result(
+            "designs-2098",
+            "Designs: August to September 2098",
+            "2098-08-01T00:00:00.000+01:00",
+            "provisional",
+            "August to September 2098",
+        )
+    )
+    assert cli_push(config) == 0
+    assert invoke(handler, clock)["synced"] is True
+    assert "govuk-designs-2098" not in active()  # no exact time: not watched
+    capsys.readouterr()
+
+    assert main(["status", "--table", TABLE, "--region", REGION]) == 0
+    out = capsys.readouterr().out
+    watched, _, provisional = out.partition("Not watched until they have an exact time")
+    assert MONTHLY in watched and "Designs" not in watched
+    (line,) = [x for x in provisional.splitlines() if x.startswith("Designs")]
+    assert re.split(r"\s{2,}", line)[1:] == [
+        "August to September 2098",
+        "provisional",
+        "govuk:intellectual-property-office",
+    ]

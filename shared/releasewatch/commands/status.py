@@ -1,13 +1,14 @@
 """`releasewatch status --table T` (DynamoDB) or `--db PATH` (SQLite): every release, its
-state and what its last check saw; with the local store, also the calendar announcements not
-watched because they have no exact time yet (provisional, from the last sync's imports). No
-contact details are printed."""
+state and what its last check saw, then the calendar announcements not watched because they
+have no exact time yet (provisional, from the last sync's imports: beside the database
+locally, in the table on AWS). No contact details are printed."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
+from ..calendar.imports import ImportsKeeper
 from ..errors import StoreError
 from ..model import ReleaseRecord
 from ..printer import for_terminal
@@ -45,6 +46,13 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         records = store.all_releases() if args.all else store.active_releases()
+        if not records:
+            print("no releases" + ("" if args.all else " active (--all shows finished ones)"))
+        else:
+            rows = [("RELEASE", "DUE (UK)", "STATE", "LAST CHECK")]
+            rows += [_row(r) for r in sorted(records, key=lambda r: (r.release.due, r.id))]
+            _table(rows)
+        return _provisional(_imports(args, store))
     except Exception as exc:  # StoreError, or botocore's credential/endpoint errors
         print(f"cannot read the releases: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
@@ -52,15 +60,6 @@ def run(args: argparse.Namespace) -> int:
         close = getattr(store, "close", None)
         if callable(close):
             close()
-    if not records:
-        print("no releases" + ("" if args.all else " active (--all shows finished ones)"))
-    else:
-        rows = [("RELEASE", "DUE (UK)", "STATE", "LAST CHECK")]
-        rows += [_row(r) for r in sorted(records, key=lambda r: (r.release.due, r.id))]
-        _table(rows)
-    if not args.table:
-        return _provisional(args)
-    return 0
 
 
 def _table(rows: list[tuple[str, str, str, str]]) -> None:
@@ -69,14 +68,28 @@ def _table(rows: list[tuple[str, str, str, str]]) -> None:
         print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:3])) + "  " + row[3])
 
 
-def _provisional(args: argparse.Namespace) -> int:
-    """The imported announcements with no exact time yet: listed, not watched."""
+def _imports(args: argparse.Namespace, store: Store) -> ImportsKeeper:
+    """Where the last sync kept its imports: the table on AWS, a file beside the database."""
+    if args.table:
+        from ..aws.blobs import Documents
+        from ..aws.calendar_state import TableImports
+        from ..clock import SystemClock
+        from ..store.dynamodb import DynamoDBStore
+
+        assert isinstance(store, DynamoDBStore)
+        return TableImports(Documents(store.client, store.table_name), SystemClock())
     from ..bootstrap import LocalPaths
+    from ..calendar.imports import FileImports, imports_path
+
+    return FileImports(imports_path(LocalPaths.from_db(args.db).db))
+
+
+def _provisional(keeper: ImportsKeeper) -> int:
+    """The imported announcements with no exact time yet: listed, not watched."""
     from ..calendar.announcement import AnnState
-    from ..calendar.imports import Imports, imports_path
 
     try:
-        imports = Imports.load(imports_path(LocalPaths.from_db(args.db).db))
+        imports = keeper.load()
     except ValueError as exc:
         print(f"cannot read the calendar imports: {exc}", file=sys.stderr)
         return 1
