@@ -131,8 +131,8 @@ def _assess(
     )
     if record.state.is_live:
         return _not(base, AckOutcome.NOT_NEEDED, "the page is already confirmed live")
-    if release.cancelled:
-        return _not(base, AckOutcome.NOT_NEEDED, "the release was cancelled")
+    if release.stopped:
+        return _not(base, AckOutcome.NOT_NEEDED, release.stopped_because)
     if not record.active:
         return _not(base, AckOutcome.NOT_NEEDED, "the release is no longer watched")
     running = _running_hold(acks_from(store.events(release.id)), token, now, release.ack_timeout)

@@ -373,6 +373,9 @@ class Release(Frozen):
     ack_timeout: Duration = timedelta(minutes=30)
     cadence: Cadence = Cadence()
     cancelled: bool = False
+    # The calendar took back its exact date (it is provisional again, e.g. "August to
+    # September 2026"): not watched, like a cancelled release, until it has one again.
+    unconfirmed: str | None = Field(default=None, max_length=200)
     allow_loopback: bool = False  # local mode only: permit http://127.0.0.1 targets
     # The expected publication, when it is not `url` itself (url is then its announcement):
     # the release is live when this page is, whether or not the announcement redirects to it.
@@ -419,6 +422,18 @@ class Release(Frozen):
                 if cid not in self.contacts:
                     raise ValueError(f"readiness names unknown contact {cid!r}")
         return self
+
+    @property
+    def stopped(self) -> bool:
+        """Nothing is watched or sent for it (but the notice saying so): cancelled, or its
+        exact date taken back by the calendar."""
+        return self.cancelled or self.unconfirmed is not None
+
+    @property
+    def stopped_because(self) -> str:
+        if self.unconfirmed is not None:
+            return f"its date is no longer confirmed ({self.unconfirmed})"
+        return "the release was cancelled"
 
     def breach_contacts(self) -> list[str]:
         """Contacts on the chain's breach steps (who hears of an early release)."""
@@ -537,6 +552,7 @@ class NotificationKind(StrEnum):
     DATE_CHANGED = "date_changed"
     CANCEL_NOTICE = "cancel_notice"
     GONE_NOTICE = "gone_notice"
+    UNCONFIRMED_NOTICE = "unconfirmed_notice"  # provisional again: no longer watched
     # A rota has nobody on call at a release's step or readiness time: told once, days ahead.
     ROTA_GAP = "rota_gap"
 

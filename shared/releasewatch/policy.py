@@ -57,7 +57,7 @@ class Decision:
 
 
 def derive_state(release: Release, live_at: datetime | None, now: datetime) -> ReleaseState:
-    if release.cancelled:
+    if release.stopped:  # cancelled, or its date taken back: nothing more is watched
         return ReleaseState.CANCELLED
     if live_at is not None:
         if live_at < release.due:

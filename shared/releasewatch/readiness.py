@@ -187,7 +187,7 @@ def wanted(
     means cancelled. `round_` is round_of the release's calendar changes."""
     plan = schedule(release)
     r = release.readiness
-    if plan is None or r is None or confirmed or release.cancelled:
+    if plan is None or r is None or confirmed or release.stopped:
         return []
     if state not in _OPEN or now >= release.due:
         return []
@@ -217,7 +217,7 @@ def wanted(
 def wake_times(release: Release, now: datetime) -> list[datetime]:
     """The readiness times still to come: the run loop wakes for them."""
     plan = schedule(release)
-    if plan is None or release.cancelled:
+    if plan is None or release.stopped:
         return []
     return [t for t in plan.times() if t > now]
 

@@ -117,8 +117,8 @@ def _assess(
     )
     if record.state.is_live:
         return replace(base, outcome=ConfirmOutcome.NOT_NEEDED, reason="the page is already live")
-    if release.cancelled:
-        return replace(base, outcome=ConfirmOutcome.NOT_NEEDED, reason="the release was cancelled")
+    if release.stopped:
+        return replace(base, outcome=ConfirmOutcome.NOT_NEEDED, reason=release.stopped_because)
     if not record.active:
         reason = "the release is no longer watched"
         return replace(base, outcome=ConfirmOutcome.NOT_NEEDED, reason=reason)

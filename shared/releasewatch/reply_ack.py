@@ -165,7 +165,7 @@ def open_codes(store: Store, phone: str | None, now: datetime) -> list[IssuedCod
         return []
     out = []
     for record in store.active_releases():
-        if record.state.is_live or record.release.cancelled:
+        if record.state.is_live or record.release.stopped:
             continue
         holders = {c.id for c in record.release.contacts.values() if c.phone == phone}
         if not holders:

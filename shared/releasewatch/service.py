@@ -241,7 +241,7 @@ class Watchdog:
                 )
             )
         why = (
-            "the release was cancelled"
+            saved.release.stopped_because
             if saved.state == ReleaseState.CANCELLED
             else "overtaken: the page went live first"
         )
@@ -478,7 +478,7 @@ class Watchdog:
 def probe_due(record: ReleaseRecord, now: datetime) -> bool:
     """Whether a tick at `now` should probe this release."""
     release = record.release
-    if release.cancelled or not record.active:
+    if release.stopped or not record.active:
         return False
     if record.next_check_at is not None:
         return record.next_check_at <= now

@@ -349,3 +349,103 @@ def test_a_failing_source_is_shown_on_the_board_until_it_works_again(world, govu
     asyncio.run(resync(world.clock.now()))
     assert health.sync_failing() == {}
     assert 'data-problem="unhealthy"' not in board.handle("GET", "/").body
+
+
+def provisional_again(govuk: FakeGovuk, note: str = "") -> None:
+    """Patents loses its exact time: GOV.UK shows a month range again."""
+    govuk.search.results[1] = result(
+        "patents-2026",
+        "Patents annual",
+        "2026-08-01T00:00:00.000+01:00",
+        "provisional",
+        "August to September 2026",
+    )
+    details = {"latest_change_note": note} if note else {}
+    govuk.items["/government/statistics/announcements/patents-2026"] = item(
+        "August to September 2026", "provisional", **details
+    )
+
+
+def test_a_date_taken_back_stops_the_watch_and_is_told_once_not_dropped_silently(world, govuk):
+    world.sync()
+    provisional_again(govuk, note="Delayed to include revised data")
+    out = world.sync()
+    line = next(x for x in out.splitlines() if x.startswith("Patents annual"))
+    assert "stop watching: date no longer confirmed (was Mon 20 Jul 2026 09:30 BST)" in line
+    record = world.store.get_release("govuk-patents-2026")
+    assert record is not None and record.active
+    assert record.release.unconfirmed == "August to September 2026"
+
+    sent = [m for m in world.tick() if m.key.startswith("govuk-patents-2026|")]
+    assert told(sent) == [("hop", "unconfirmed_notice"), ("team", "unconfirmed_notice")]
+    assert sent[0].subject == (
+        "Date no longer confirmed: Patents annual (was due Mon 20 Jul 2026 09:30 BST)"
+    )
+    assert "it now says August to September 2026" in sent[0].text
+    assert "Change note: Delayed to include revised data" in sent[0].text
+    assert "stopped watching it" in sent[0].text
+
+    # Nothing more: no second notice on the next sync, no alert at the old due time.
+    world.sync()
+    assert world.tick() == []
+    world.clock.set(datetime(2026, 7, 20, 8, 30, tzinfo=UTC))
+    for _ in range(6):
+        world.clock.advance(timedelta(minutes=10))
+        assert [m for m in world.tick() if "patents" in m.key] == []
+
+
+def test_a_date_taken_back_is_shown_for_what_it_is(world, govuk):
+    from releasewatch.web.views.board import state_tag
+
+    world.sync()
+    provisional_again(govuk)
+    world.sync()
+    record = world.store.get_release("govuk-patents-2026")
+    assert record is not None
+    tag = state_tag(record, world.store.events(record.id), world.clock.now())
+    assert tag.text == "Not watched — date not confirmed (August to September 2026)"
+    (notice,) = [m for m in world.tick() if m.contact_id == "team"]
+    assert "The calendar gives no change note." in notice.text
+
+
+def test_a_date_taken_back_after_the_due_time_leaves_the_late_release_to_its_chain(world, govuk):
+    world.sync()
+    world.clock.set(datetime(2026, 7, 20, 8, 36, tzinfo=UTC))
+    alerts = [m for m in world.tick() if "|alert|" in m.key and "patents" in m.key]
+    assert [m.contact_id for m in alerts] == ["team"]
+    provisional_again(govuk)
+    out = world.sync()
+    assert "kept: the calendar has no exact time now" in out
+    world.clock.advance(timedelta(minutes=30))
+    sent = [m for m in world.tick() if "patents" in m.key]
+    # the breach step still fires: a late release is late whatever the calendar says now
+    assert [(m.contact_id, m.key.split("|")[1]) for m in sent] == [("lead", "breach")]
+
+
+def test_the_text_of_a_date_taken_back_fits_one_sms_whatever_the_calendar_says() -> None:
+    from releasewatch.calendar.changes import UNCONFIRMED, Change
+    from releasewatch.notify.messages import MessageContext, render
+    from tests.factories import CONTACTS, DUE, make_notification, make_release
+
+    for wording in ("August to September 2026", "x" * 200):
+        release = make_release(unconfirmed=wording)
+        n = make_notification(
+            kind=NotificationKind.UNCONFIRMED_NOTICE,
+            channel="sms",
+            step=None,
+            contact_id="web_publisher",
+        )
+        change = Change(release.id, UNCONFIRMED, DUE, DUE).event(NOW, "t").detail
+        sms = render(
+            MessageContext(
+                release=release,
+                notification=n,
+                contact=CONTACTS["web_publisher"],
+                now=NOW,
+                change=change,
+            )
+        ).text
+        assert len(sms) <= 160, sms
+        assert sms.startswith("RW DATE NOT CONFIRMED: Labour market over")
+        assert sms.endswith("; not watched until it has a time.")
+        assert wording[:20] in sms

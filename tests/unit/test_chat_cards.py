@@ -130,7 +130,11 @@ def test_only_escalation_cards_carry_an_acknowledge_button() -> None:
     for kind in NotificationKind:
         if kind in (NotificationKind.REPORT,) or kind.value.startswith(("ready_", "date_")):
             continue
-        if kind in (NotificationKind.CANCEL_NOTICE, NotificationKind.GONE_NOTICE):
+        if kind in (
+            NotificationKind.CANCEL_NOTICE,
+            NotificationKind.GONE_NOTICE,
+            NotificationKind.UNCONFIRMED_NOTICE,
+        ):
             continue
         card = card_of(ctx(kind))
         acks = [link for link in card.links if link.title == "Acknowledge"]
@@ -186,6 +190,7 @@ ALL_KINDS = [
     calendar_ctx(NotificationKind.DATE_CHANGED),
     calendar_ctx(NotificationKind.CANCEL_NOTICE),
     calendar_ctx(NotificationKind.GONE_NOTICE),
+    calendar_ctx(NotificationKind.UNCONFIRMED_NOTICE),
     ctx(NotificationKind.ROTA_GAP, step=None),
 ]
 

@@ -1,7 +1,8 @@
 """Calendar changes that must be told (Code of Practice 2.x T3.2, 3.0 standard 3.2).
 
-A sync that moves a watched release's due time, cancels it, or no longer finds its
-announcement (and the page is not live) records one EventKind.CALENDAR_CHANGED event on the
+A sync that moves a watched release's due time, cancels it, takes back its exact date
+(provisional again, before it was due), or no longer finds its announcement (and the page is
+not live) records one EventKind.CALENDAR_CHANGED event on the
 release, carrying the old and new due time and GOV.UK's change note or cancellation reason.
 Policy turns each such event into one notice per recipient (notices(), pure): the statistics
 team (the chain's first step) and the head of profession (contacts with that role, else the
@@ -18,10 +19,12 @@ from datetime import UTC, datetime
 from ..model import Event, EventKind, Notification, NotificationKind, Release
 
 MOVED, CANCELLED, GONE = "moved", "cancelled", "gone"
+UNCONFIRMED = "unconfirmed"  # the exact date taken back: provisional again, not watched
 _KIND = {
     MOVED: NotificationKind.DATE_CHANGED,
     CANCELLED: NotificationKind.CANCEL_NOTICE,
     GONE: NotificationKind.GONE_NOTICE,
+    UNCONFIRMED: NotificationKind.UNCONFIRMED_NOTICE,
 }
 KINDS = frozenset(_KIND.values())
 
@@ -29,7 +32,7 @@ KINDS = frozenset(_KIND.values())
 @dataclass(frozen=True)
 class Change:
     release_id: str
-    change: str  # MOVED, CANCELLED or GONE
+    change: str  # MOVED, CANCELLED, GONE or UNCONFIRMED
     old_due: datetime
     new_due: datetime
     note: str = ""  # GOV.UK's latest_change_note or cancellation_reason, when it gives one

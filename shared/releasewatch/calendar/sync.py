@@ -24,7 +24,7 @@ from ..probe.rules import default_rule
 from ..store.base import Store
 from ..timefmt import uk_datetime
 from .announcement import Announcement, AnnState, FeedError, Parsed, Skipped, plain
-from .changes import CANCELLED, GONE, MOVED, Change, to_record
+from .changes import CANCELLED, GONE, MOVED, UNCONFIRMED, Change, to_record
 from .fetch import FeedFetcher
 from .govuk import read_note
 from .imports import Imports, ImportsKeeper, keeper
@@ -172,7 +172,17 @@ def plan_sync(
                     claimed_series.setdefault(u, series_key)
             claimed_ids[ann.id] = label
             if release is None:
-                plan.lines.append(_line(ann, label, "not watched: provisional (no exact time)"))
+                kept = _provisional_again(ann, stored.get(ann.id), now)
+                if kept is None:
+                    plan.lines.append(_line(ann, label, "not watched: provisional (no exact time)"))
+                    continue
+                release, told = kept
+                imported.append(release)
+                plan.lines.append(_line(ann, label, _unconfirmed_line(release, told)))
+                if told is not None:
+                    plan.changes.append(told)
+                    if ann.govuk:
+                        plan.govuk_urls[release.id] = ann.url
                 continue
             record = stored.get(release.id)
             if ann.state is AnnState.CANCELLED and (record is None or not record.active):
@@ -361,6 +371,32 @@ def _to_tell(
     if gone and not record.state.is_live and now < old.due:
         return Change(release.id, GONE, old.due, old.due)
     return None
+
+
+def _provisional_again(
+    ann: Announcement, record: ReleaseRecord | None, now: datetime
+) -> tuple[Release, Change | None] | None:
+    """A watched release whose announcement has lost its exact time (provisional again): None
+    if it was not being watched. Before its due time it stops being watched, like a
+    cancellation, and that is told once (UNCONFIRMED); from its due time on, the chain already
+    running for it goes on as it is (a late release is late, whatever the calendar says now)."""
+    if record is None or not record.active or record.release.cancelled or record.state.is_live:
+        return None
+    old = record.release
+    if old.unconfirmed is None and now >= old.due:
+        return old, None
+    wording = ann.display_date or "no exact date"
+    release = old.model_copy(update={"unconfirmed": wording[:200]})
+    told = Change(release.id, UNCONFIRMED, old.due, old.due) if old.unconfirmed is None else None
+    return release, told
+
+
+def _unconfirmed_line(release: Release, told: Change | None) -> str:
+    if release.unconfirmed is None:
+        return "kept: the calendar has no exact time now, but it was due and is not live"
+    if told is not None:
+        return f"stop watching: date no longer confirmed (was {uk_datetime(release.due)})"
+    return "not watched: date no longer confirmed"
 
 
 def _change(release: Release, record: ReleaseRecord | None) -> str:

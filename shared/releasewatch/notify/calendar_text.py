@@ -1,6 +1,7 @@
 """The wording of calendar change notices (calendar/changes.py): a moved date, a cancellation,
-an announcement gone from its calendar. Times in Europe/London; GOV.UK's own note quoted as
-given (cleaned of control characters), and its absence said plainly."""
+an exact date taken back (provisional again), an announcement gone from its calendar. Times in
+Europe/London; GOV.UK's own note quoted as given (cleaned of control characters), and its
+absence said plainly."""
 
 from __future__ import annotations
 
@@ -21,6 +22,11 @@ def _detail(ctx: MessageContext) -> tuple[datetime, datetime, str]:
     return old, new, plain(change.get("note", ""))
 
 
+def _wording(ctx: MessageContext) -> str:
+    """What the calendar says instead of a date ("August to September 2026")."""
+    return plain(ctx.release.unconfirmed or "") or "no exact date"
+
+
 def _note(ctx: MessageContext, label: str, none: str) -> str:
     _, _, note = _detail(ctx)
     if note:
@@ -36,6 +42,8 @@ def subject(ctx: MessageContext) -> str:
         return f"Date changed: {title} is now due {uk_datetime(new)}"
     if kind == NotificationKind.CANCEL_NOTICE:
         return f"Cancelled: {title} (was due {uk_datetime(old)})"
+    if kind == NotificationKind.UNCONFIRMED_NOTICE:
+        return f"Date no longer confirmed: {title} (was due {uk_datetime(old)})"
     return f"Gone from the calendar: {title} (due {uk_datetime(old)})"
 
 
@@ -46,6 +54,11 @@ def sms(ctx: MessageContext) -> str:
         head, tail = "RW DATE CHANGED: ", f" was {uk_datetime(old)}, now {uk_datetime(new)}."
     elif kind == NotificationKind.CANCEL_NOTICE:
         head, tail = "RW CANCELLED: ", f" (was due {uk_datetime(old)}). Not watched any more."
+    elif kind == NotificationKind.UNCONFIRMED_NOTICE:
+        head = "RW DATE NOT CONFIRMED: "
+        wording = _wording(ctx)
+        wording = wording if len(wording) <= 40 else wording[:37].rstrip() + "..."
+        tail = f" was due {uk_datetime(old)}, now {wording}; not watched until it has a time."
     else:
         head, tail = "RW GONE FROM CALENDAR, not published: ", f" due {uk_datetime(old)}."
     return fit_sms(head, ctx.release.title, tail)
@@ -72,6 +85,16 @@ def email(ctx: MessageContext) -> str:
             _note(ctx, "Reason given", "The calendar gives no reason."),
             "",
             "releasewatch has stopped watching it: nothing more will be sent about it.",
+        ]
+    elif kind == NotificationKind.UNCONFIRMED_NOTICE:
+        lines += [
+            f"The release calendar no longer gives an exact date for '{r.title}', which was "
+            f"due {uk_datetime(old)}: it now says {_wording(ctx)}.",
+            "",
+            _note(ctx, "Change note", "The calendar gives no change note."),
+            "",
+            "releasewatch has stopped watching it, and will watch it again once the calendar "
+            "gives it an exact time.",
         ]
     else:
         lines += [

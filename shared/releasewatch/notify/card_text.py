@@ -37,11 +37,13 @@ _TONE = {
     NotificationKind.DATE_CHANGED: "warning",
     NotificationKind.CANCEL_NOTICE: "warning",
     NotificationKind.GONE_NOTICE: "warning",
+    NotificationKind.UNCONFIRMED_NOTICE: "warning",
 }
 _CALENDAR = (
     NotificationKind.DATE_CHANGED,
     NotificationKind.CANCEL_NOTICE,
     NotificationKind.GONE_NOTICE,
+    NotificationKind.UNCONFIRMED_NOTICE,
 )
 _NOTE_PREFIXES = ("Also told:", "Could not be reached", "Next:", "(Stops reminders")
 # The email points at its link line; on the card the link is the Acknowledge button.

@@ -31,7 +31,7 @@ from ..timefmt import delay_text, uk_datetime, uk_datetime_seconds, uk_time
 from .base import Attachment, Message
 
 SMS_LIMIT = 160
-_CHANGE_KINDS = ("date_changed", "cancel_notice", "gone_notice")
+_CHANGE_KINDS = ("date_changed", "cancel_notice", "gone_notice", "unconfirmed_notice")
 
 _GSM7 = set(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"

@@ -97,6 +97,10 @@ def state_tag(record: ReleaseRecord, events: Sequence[Event], now: datetime) -> 
     release = record.release
     state = shown_state(record, now)
     match state:
+        case ReleaseState.CANCELLED if release.unconfirmed is not None:
+            return StateTag(
+                state, f"Not watched — date not confirmed ({release.unconfirmed})", "grey"
+            )
         case ReleaseState.CANCELLED:
             return StateTag(state, "Cancelled", "grey")
         case ReleaseState.EARLY:

@@ -214,7 +214,7 @@ def _row_delivery(
     if held:
         return "held", held[0].upper() + held[1:]
     if state == ReleaseState.CANCELLED:
-        return "pending", "Not needed: the release was cancelled"
+        return "pending", f"Not needed: {release.stopped_because}"
     if state in LIVE_OR_OVER:
         return "pending", "Not needed: the page went live first"
     if fires > now:

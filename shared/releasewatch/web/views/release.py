@@ -92,7 +92,7 @@ def _readiness(record: ReleaseRecord, events: Sequence[Event], now: datetime) ->
     plan = schedule(record.release)
     if plan is None:
         return before + "No readiness check is set up for this release."
-    if record.state.is_live or record.release.cancelled:
+    if record.state.is_live or record.release.stopped:
         return before + "Readiness was not confirmed."
     verb = "is asked" if now < plan.remind else "was asked"
     again = " for the new due time" if before else ""
@@ -132,7 +132,7 @@ def build_release_page(
         why_none = (
             "No next step: the page is live."
             if state != ReleaseState.CANCELLED
-            else "No next step: the release was cancelled."
+            else f"No next step: {record.release.stopped_because}."
         )
     else:
         why_none = "No next step: every step has fired."
