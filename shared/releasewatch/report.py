@@ -419,6 +419,7 @@ def _account(
         else:
             out.append(
                 f"It was confirmed live at {_t(record.live_at)}, {delay_text(delay)} {word}."
+                + _went_live_between(record.live_at, checks)
             )
     elif record.live_at is None:
         out.append(f"At the time of this draft it was still not confirmed live. {BLANK}")
@@ -429,6 +430,16 @@ def _account(
 
 
 _NEAR_DUE = timedelta(minutes=15)
+
+
+def _went_live_between(live_at: datetime, checks: Sequence[Check]) -> str:
+    """The check before the one that confirmed it: the page went live between the two (the
+    lateness above is an upper bound by that much)."""
+    before = [c for c in checks if c.at < live_at and not c.live]
+    if not before:
+        return ""
+    last = max(before, key=lambda c: c.at)
+    return f" The check before, at {_t(last.at)}, found it not live: it went live between the two."
 
 
 def _polling(record: ReleaseRecord, checks: Sequence[Check]) -> str:

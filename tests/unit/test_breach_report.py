@@ -163,3 +163,16 @@ def test_the_word_report_keeps_the_forms_field_order(incident):  # type: ignore[
             continue
         seen += [text for text in texts if text in labels]
     assert seen == labels
+
+
+def test_the_account_says_between_which_two_checks_it_went_live() -> None:
+    # The lateness is measured to the check that confirmed it: the check before bounds it,
+    # so the head of profession does not report a minute more than they can stand behind.
+    s = Scenario(live=lambda now: now >= at(11, 59, 30))
+    s.run_until(at(12, 5))
+    account = " ".join(build_report(s.store, ID, at(12, 30)).account)
+    assert (
+        "It was confirmed live at Thu 17 Jul 2025 12:00:00 BST, 2 h 30 min late. The check "
+        "before, at Thu 17 Jul 2025 11:59:00 BST, found it not live: it went live between the "
+        "two."
+    ) in account
