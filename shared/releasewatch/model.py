@@ -375,7 +375,11 @@ class Release(Frozen):
     cancelled: bool = False
     # The calendar took back its exact date (it is provisional again, e.g. "August to
     # September 2026"): not watched, like a cancelled release, until it has one again.
-    unconfirmed: str | None = Field(default=None, max_length=200)
+    # Left out of stored records while None, so a version from before it can still read them
+    # (a rollback must not make every record unreadable: records forbid unknown fields).
+    unconfirmed: str | None = Field(
+        default=None, max_length=200, exclude_if=lambda value: value is None
+    )
     allow_loopback: bool = False  # local mode only: permit http://127.0.0.1 targets
     # The expected publication, when it is not `url` itself (url is then its announcement):
     # the release is live when this page is, whether or not the announcement redirects to it.

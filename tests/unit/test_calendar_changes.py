@@ -449,3 +449,19 @@ def test_the_text_of_a_date_taken_back_fits_one_sms_whatever_the_calendar_says()
         assert sms.startswith("RW DATE NOT CONFIRMED: Labour market over")
         assert sms.endswith("; not watched until it has a time.")
         assert wording[:20] in sms
+
+
+def test_a_stored_record_names_unconfirmed_only_when_set_so_older_versions_still_read_it():
+    # Records forbid unknown fields: were `"unconfirmed": null` in every record, rolling back
+    # to the version before it would make the whole store unreadable and silence every alert.
+    from releasewatch.model import ReleaseRecord
+    from tests.factories import make_release
+
+    plain = ReleaseRecord(release=make_release(), version=1, updated_at=NOW, active=True)
+    assert "unconfirmed" not in plain.model_dump_json()
+    assert ReleaseRecord.model_validate_json(plain.model_dump_json()) == plain
+    taken_back = plain.model_copy(
+        update={"release": make_release(unconfirmed="August to September 2026")}
+    )
+    again = ReleaseRecord.model_validate_json(taken_back.model_dump_json())
+    assert again.release.unconfirmed == "August to September 2026" and again.release.stopped
