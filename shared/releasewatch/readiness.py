@@ -191,6 +191,7 @@ def wanted(
         return []
     if state not in _OPEN or now >= release.due:
         return []
+    round_ = _current_round(plan.remind, deliveries, round_)
     reminders = [
         d.sent_at
         for d in deliveries
@@ -212,6 +213,25 @@ def wanted(
         kind = NotificationKind.READY_LAST_CALL
         out += _to(release, kind, first.notify, first.channels, plan.last_call, round_)
     return out
+
+
+def _current_round(remind: datetime, deliveries: Sequence[Delivery], round_: int) -> int:
+    """A due date edited by hand (in the config, not by the calendar: no move recorded) moves
+    the readiness day too. Reminders this round already made for another day were for the old
+    date, so a new round asks again; a reminder time changed in the config, same day, is not
+    a new date and asks nobody twice."""
+    day = remind.astimezone(LONDON).date()
+    rounds = {
+        int(d.notification.key.split("|")[3])
+        for d in deliveries
+        if d.notification.kind == NotificationKind.READY_REMIND
+        and d.notification.fallback_for is None
+        and d.notification.key.split("|")[3].isdigit()
+        and d.notification.due_at.astimezone(LONDON).date() != day
+    }
+    while round_ in rounds:
+        round_ += 1
+    return round_
 
 
 def wake_times(release: Release, now: datetime) -> list[datetime]:

@@ -382,3 +382,47 @@ def test_a_confirmation_recorded_without_its_due_time_counts_until_the_next_move
     moved = Change("r", MOVED, monday, wednesday).event(uk_at(2025, 4, 4, 15, 0), "x")
     assert confirmation([old, moved], wednesday) is None
     assert confirmation([old, moved], monday) is not None  # it was Monday's
+
+
+def test_a_due_date_edited_in_the_config_asks_again_for_the_new_date() -> None:
+    # No calendar here: someone edits the YAML from Monday to Wednesday after Friday's
+    # reminder was answered. That confirmation was for Monday; Wednesday is asked again.
+    w = monday_world()
+    w.tick_at(uk_at(2025, 4, 4, 14, 0))
+    w.clock.advance(timedelta(minutes=5))
+    assert w.web.handle("POST", w.confirm_path("web_publisher")).status == 200
+
+    w.clock.advance(uk_at(2025, 4, 4, 15, 0) - w.clock.now())
+    w.release = w.release.model_copy(update={"due": uk_at(2025, 4, 9, 9, 30)})
+    w.store.apply_releases([w.release], w.clock.now())
+
+    def readiness_sent(when: datetime) -> list[tuple[str, str, str]]:
+        return [s for s in w.tick_at(when) if s[2].startswith("ready_")]
+
+    assert readiness_sent(uk_at(2025, 4, 4, 16, 0)) == []  # nothing more for Monday
+    assert readiness_sent(uk_at(2025, 4, 7, 8, 30)) == []
+    assert sorted(readiness_sent(uk_at(2025, 4, 8, 14, 0))) == [
+        ("stats_team", "email", "ready_remind"),
+        ("web_publisher", "email", "ready_remind"),
+    ]
+    (latest,) = [
+        s.message
+        for s in w.log
+        if s.message.contact_id == "stats_team" and "|ready_remind|" in s.message.key
+    ][-1:]
+    assert "is due at 09:30 tomorrow" in latest.text  # on Tuesday: Wednesday's release
+    # ...once: the next ticks that day send nothing more until the escalation time
+    assert readiness_sent(uk_at(2025, 4, 8, 14, 10)) == []
+    assert readiness_sent(uk_at(2025, 4, 8, 16, 0)) == [
+        ("lead_official", "email", "ready_escalate")
+    ]
+
+
+def test_a_reminder_time_changed_in_the_config_asks_nobody_twice() -> None:
+    w = monday_world()
+    assert len(w.tick_at(uk_at(2025, 4, 4, 14, 0))) == 2
+    # the config's remind_at moves from 14:00 to 15:00 the same afternoon
+    later = READY.model_copy(update={"remind_at": READY.remind_at.replace(hour=15)})
+    w.release = w.release.model_copy(update={"readiness": later})
+    w.store.apply_releases([w.release], w.clock.now())
+    assert [s for s in w.tick_at(uk_at(2025, 4, 4, 15, 0)) if s[2] == "ready_remind"] == []
