@@ -200,6 +200,28 @@ class Watchdog:
             finished.append((began, task.result()))
         return finished
 
+    def inflight_tasks(self) -> list[asyncio.Task[Check]]:
+        """Probes started by a tick that had not finished when it stopped waiting."""
+        return [task for _, task in self._inflight.values() if not task.done()]
+
+    def finished_inflight(self) -> set[str]:
+        """Releases whose outliving probe has finished, for the next tick to record."""
+        return {rid for rid, (_, task) in self._inflight.items() if task.done()}
+
+    async def cancel_inflight(self) -> None:
+        """Cancel the probes still running (the Lambda, before it is frozen) and forget them:
+        their releases are probed afresh by a later tick, when their cadence allows."""
+        running = [task for _, task in self._inflight.values() if not task.done()]
+        for task in running:
+            task.cancel()
+        if running:
+            await asyncio.gather(*running, return_exceptions=True)
+        self._inflight = {
+            rid: (began, task)
+            for rid, (began, task) in self._inflight.items()
+            if task.done() and not task.cancelled()
+        }
+
     def probe_not_before(self, record: ReleaseRecord) -> datetime:
         """The earliest time this process may probe the release again: what the cadence would
         have scheduled after its last probe here, whatever the store says."""

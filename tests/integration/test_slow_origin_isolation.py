@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -73,5 +74,93 @@ async def test_a_trickling_origin_does_not_hold_up_the_other_releases(
         slow_checks = [c for c in later.checks if c.release_id == "slow"]
         assert len(slow_checks) == 1 and slow_checks[0].error == "timeout"
         assert len([s for s in origin.seen if s.path == "/slow"]) == 1
+    finally:
+        await prober.aclose()
+
+
+# -- the same on AWS: one poller invocation ---------------------------------------------------
+POLLER_ENV = {
+    "TABLE_NAME": "releasewatch-slow-origin",
+    "SENDER_EMAIL": "releasewatch@example.com",
+    "ACK_SECRET_PARAMETER": "/releasewatch/ack-secret",
+    "PROBE_WAIT_SECONDS": "0.5",
+    "WINDOW_SECONDS": "0",  # one tick, no hot re-polls: the slow probe is all that is left
+}
+
+
+def poller_for(tmp_path: Path, origin: LoopbackHTTPServer, monkeypatch: pytest.MonkeyPatch) -> Any:
+    from releasewatch.aws.poller import build_poller
+    from releasewatch.aws.settings import PollerSettings
+    from releasewatch.links import NoLinks
+
+    for name, value in POLLER_ENV.items():
+        monkeypatch.setenv(name, value)
+    clock = FixedClock(DUE + timedelta(minutes=6))
+    store = SQLiteStore(tmp_path / "rw.db")
+    chain = Chain(id="c", steps=(Step(after=timedelta(minutes=5), notify=("team",)),))
+    contacts = {"team": Contact(id="team", name="Team", email="team@example.com")}
+    rule = LiveRule(contains=("Labour market overview",))
+    common = {"allow_loopback": True, "chain": chain, "contacts": contacts, "rule": rule}
+    store.apply_releases(
+        [
+            make_release(origin.url("/slow"), id="slow", **common),
+            make_release(origin.url("/fine"), id="fine", **common),
+        ],
+        clock.now(),
+    )
+    sent_at: dict[str, float] = {}
+
+    class Timed(RecordingNotifier):
+        def send(self, message: Any) -> str:
+            sent_at.setdefault(message.key.split("|")[0], time.perf_counter())
+            return super().send(message)
+
+    prober = HttpProber(clock, ProbeSettings(total_timeout=TOTAL))
+    poller = build_poller(
+        PollerSettings.from_env(),
+        clock=clock,
+        store=store,
+        notifiers={"email": Timed()},
+        prober=prober,
+        links=NoLinks(),
+    )
+    return poller, store, prober, sent_at
+
+
+async def test_on_aws_a_slow_origin_is_waited_for_only_after_the_others_are_alerted(
+    tmp_path: Path, origin: LoopbackHTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    poller, store, prober, sent_at = poller_for(tmp_path, origin, monkeypatch)
+    try:
+        began = time.perf_counter()
+        report = await poller.run_async(lambda: 60_000)  # 40 s to spare past the reserve
+        took = time.perf_counter() - began
+        # the other release was checked and alerted without waiting for the slow origin
+        assert sent_at["fine"] - began < TOTAL - 1
+        # ...and the invocation used its spare time to finish the slow probe and record it
+        (slow,) = store.checks("slow")
+        assert slow.error == "timeout" and not slow.live
+        assert took >= TOTAL - 0.5 and report.ticks == 2
+        assert poller.watchdog.inflight_tasks() == []
+    finally:
+        await prober.aclose()
+
+
+async def test_on_aws_a_probe_never_outlives_its_invocation(
+    tmp_path: Path, origin: LoopbackHTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An invocation with no time to spare past its reserve: the slow probe is cancelled rather
+    # than left on the loop while Lambda freezes the process (its answer would be stamped a
+    # minute late); nothing is recorded for it, and the next invocation probes it afresh.
+    poller, store, prober, sent_at = poller_for(tmp_path, origin, monkeypatch)
+    try:
+        began = time.perf_counter()
+        await poller.run_async(lambda: 20_000)  # exactly the reserve
+        assert time.perf_counter() - began < TOTAL - 1
+        assert {"fine", "slow"} <= set(sent_at)  # both chains ran on time
+        assert store.checks("slow") == [] and len(store.checks("fine")) == 1
+        assert (
+            poller.watchdog.inflight_tasks() == [] and poller.watchdog.finished_inflight() == set()
+        )
     finally:
         await prober.aclose()

@@ -54,6 +54,9 @@ class PollerSettings(_EnvSettings):
     # ...while at least this much of the invocation is left for one more tick (a probe's
     # total timeout is 20 s) and the notifications it may send.
     reserve_seconds: float = Field(20.0, alias="RESERVE_SECONDS", ge=5)
+    # A tick waits this long for its probes: one slow origin (a body trickled until the 20 s
+    # total timeout) must not hold up the other releases' checks and alerts (runner.PROBE_WAIT).
+    probe_wait_seconds: float = Field(5.0, alias="PROBE_WAIT_SECONDS", gt=0, le=20)
     # Re-polling stops this far into the invocation: the next scheduled one takes over.
     window_seconds: float = Field(50.0, alias="WINDOW_SECONDS", ge=0, le=600)
     # Sending attempts per message before it is failed and its fallback runs (config's
