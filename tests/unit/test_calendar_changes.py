@@ -465,3 +465,55 @@ def test_a_stored_record_names_unconfirmed_only_when_set_so_older_versions_still
     )
     again = ReleaseRecord.model_validate_json(taken_back.model_dump_json())
     assert again.release.unconfirmed == "August to September 2026" and again.release.stopped
+
+
+def move_monthly(govuk: FakeGovuk, when: str) -> None:
+    govuk.search.results[0] = result(MONTHLY, "Monthly IPO statistics: July 2026", when)
+
+
+def crash_once(world: World, monkeypatch: pytest.MonkeyPatch, write: str) -> None:
+    """The store's next `write` (recording the change, or writing the releases) fails as a
+    crash at that point of the sync would."""
+    real = getattr(world.store, write)
+
+    def crash(*_a: Any, **_k: Any) -> Any:
+        monkeypatch.setattr(world.store, write, real)
+        raise RuntimeError(f"killed in {write}")
+
+    monkeypatch.setattr(world.store, write, crash)
+
+
+@pytest.mark.parametrize("write", ["add_event", "apply_releases"])
+def test_a_crash_while_applying_a_move_loses_no_notice_and_tells_nothing_untrue(
+    world, govuk, monkeypatch, write
+):
+    # (before, the releases were written first: a crash before the change was recorded lost
+    # its notice for good, since the next sync found nothing left to change)
+    world.sync()
+    move_monthly(govuk, "2026-07-23T09:30:00+01:00")
+    crash_once(world, monkeypatch, write)
+    with pytest.raises(RuntimeError):
+        world.sync()
+    # Not applied yet: saying "now due 23 July" would be untrue, so nothing is told...
+    assert world.store.get_release(f"govuk-{MONTHLY}").release.due.day == 16  # type: ignore[union-attr]
+    assert world.tick() == []
+    # ...until the next sync applies it; then it is told once, not lost.
+    world.sync()
+    sent = world.tick()
+    assert told(sent) == [("hop", "date_changed"), ("team", "date_changed")]
+    assert "now due: Thu 23 Jul 2026 09:30 BST" in sent[0].text
+    world.sync()
+    assert world.tick() == []
+
+
+def test_a_move_that_crashed_and_was_then_undone_by_the_calendar_is_never_told(
+    world, govuk, monkeypatch
+):
+    world.sync()
+    move_monthly(govuk, "2026-07-23T09:30:00+01:00")
+    crash_once(world, monkeypatch, "apply_releases")
+    with pytest.raises(RuntimeError):
+        world.sync()
+    move_monthly(govuk, "2026-07-16T09:30:00+01:00")  # back before the next sync ran
+    world.sync()
+    assert world.tick() == []

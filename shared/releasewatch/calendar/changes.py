@@ -84,11 +84,31 @@ def recipients(release: Release) -> list[str]:
     return list(out)
 
 
+def applied(release: Release, event: Event) -> bool:
+    """Whether the release as stored shows the change the event records: the sync records the
+    event before it applies the change, so a crash between the two leaves an event that must
+    not be told until the next sync has applied it (or ever, if the calendar changed back)."""
+    change = event.detail.get("change")
+    if change == MOVED:
+        try:
+            return datetime.fromisoformat(event.detail.get("new_due", "")) == release.due
+        except ValueError:
+            return False
+    if change == CANCELLED:
+        return release.cancelled
+    if change == UNCONFIRMED:
+        return release.unconfirmed is not None
+    return True  # GONE: the release itself does not change
+
+
 def notices(release: Release, events: Iterable[Event]) -> list[Notification]:
-    """One notice per recorded change per recipient, by email (SMS when a contact has none)."""
+    """One notice per recorded change per recipient, by email (SMS when a contact has none),
+    once the stored release shows that change (applied)."""
     out: list[Notification] = []
     for e in events:
         if e.kind != EventKind.CALENDAR_CHANGED or e.detail.get("change") not in _KIND:
+            continue
+        if not applied(release, e):
             continue
         kind, tag = _KIND[e.detail["change"]], e.detail.get("tag", "")
         for cid in recipients(release):

@@ -274,15 +274,18 @@ def to_release(ann: Announcement, config: Config, now: datetime) -> Release | st
 def apply_plan(
     plan: Plan, store: Store, imports_file: Path | ImportsKeeper, now: datetime
 ) -> list[str]:
-    """Write the plan: the store first (all-or-nothing), then each change to be told (an
-    event the next tick turns into notices), then the imports it came from.
-    Returns the ids deactivated. Nothing is written to the store when nothing changed."""
-    removed = store.apply_releases(plan.releases, now) if plan.changed else []
-    plan.removed = removed
+    """Write the plan: each change to be told first (an event the next tick turns into
+    notices, once the store shows the change: changes.notices), then the store (all or
+    nothing), then the imports it came from. In that order a crash anywhere loses no notice:
+    the next sync finds the same change unapplied, records nothing new (to_record) and applies
+    it, and only then is it told. Returns the ids deactivated. Nothing is written to the store
+    when nothing changed."""
     for change in plan.changes:
         event = to_record(change, store.events(change.release_id), now)
         if event is not None:
             store.add_event(event)
+    removed = store.apply_releases(plan.releases, now) if plan.changed else []
+    plan.removed = removed
     keeper(imports_file).save(plan.imports)
     return removed
 
