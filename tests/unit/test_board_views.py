@@ -295,3 +295,25 @@ def test_a_rota_step_names_who_is_on_call_and_for_which_rota() -> None:
         "SMS",
         "sent",
     )
+
+
+def test_a_page_first_seen_live_after_due_with_no_check_between_is_not_called_late() -> None:
+    # The watchdog started at 10:30 (added late, or down across 09:30): it cannot tell when
+    # the page went live, so the board must not say "Live, 1 h late"; the messages and the
+    # report already say only "first seen live" (policy.lateness_unproven).
+    s = Scenario(live=lambda now: True, start=at(10, 30))
+    s.run_until(at(10, 31))
+    board = load_board(s.store, at(10, 31), "today", NO_HEALTH)
+    (row,) = board.rows
+    assert row.tag.state == ReleaseState.LIVE_LATE
+    assert row.tag.text == "Live — first seen 1 h after due"
+    assert row.live_text == "First seen 10:30:00; when it went live is unknown"
+    page = load_release(s.store, ID, at(10, 31), NO_HEALTH)
+    assert page is not None and page.tag.text == "Live — first seen 1 h after due"
+    assert page.live_text.startswith("First seen 10:30:00")
+
+    # With a check after the grace that saw it not live, lateness is proven: "late" it is.
+    p = Scenario(live=lambda now: now >= at(10, 30))
+    p.run_until(at(10, 31))
+    (proven,) = load_board(p.store, at(10, 31), "today", NO_HEALTH).rows
+    assert proven.tag.text == "Live, 1 h late" and proven.live_text == "10:30:00"

@@ -3,7 +3,7 @@ a state in plain words, how late it is now, and what the last check saw."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Literal
@@ -93,7 +93,12 @@ def shown_state(record: ReleaseRecord, now: datetime) -> ReleaseState:
     return derive_state(record.release, record.live_at, now)
 
 
-def state_tag(record: ReleaseRecord, events: Sequence[Event], now: datetime) -> StateTag:
+def state_tag(
+    record: ReleaseRecord, events: Sequence[Event], now: datetime, *, unproven: bool = False
+) -> StateTag:
+    """`unproven`: first seen live after its due time with no evidence in between that it was
+    not live (policy.lateness_unproven): when it went live is unknown, so it is not called
+    late."""
     release = record.release
     state = shown_state(record, now)
     match state:
@@ -110,6 +115,8 @@ def state_tag(record: ReleaseRecord, events: Sequence[Event], now: datetime) -> 
         case ReleaseState.LIVE_LATE:
             assert record.live_at is not None
             late = delay_text(record.live_at - release.due)
+            if unproven:
+                return StateTag(state, f"Live — first seen {late} after due", "grey")
             return StateTag(state, f"Live, {late} late", "orange")
         case ReleaseState.LATE:
             return StateTag(state, f"Late — {minutes(now - release.due)} min", "red")
@@ -125,8 +132,21 @@ def state_tag(record: ReleaseRecord, events: Sequence[Event], now: datetime) -> 
     return StateTag(state, "Due now, not live yet", "yellow")
 
 
+def live_text(record: ReleaseRecord, *, unproven: bool = False) -> str:
+    if record.live_at is None:
+        return ""
+    if unproven:
+        return f"First seen {clock_time(record.live_at)}; when it went live is unknown"
+    return clock_time(record.live_at)
+
+
 def board_row(
-    record: ReleaseRecord, events: Sequence[Event], now: datetime, today: date
+    record: ReleaseRecord,
+    events: Sequence[Event],
+    now: datetime,
+    today: date,
+    *,
+    unproven: bool = False,
 ) -> BoardRow:
     release = record.release
     state = shown_state(record, now)
@@ -145,9 +165,9 @@ def board_row(
         due_text=clock_time(release.due)
         if uk(release.due).date() == today
         else day_time(release.due),
-        tag=state_tag(record, events, now),
+        tag=state_tag(record, events, now, unproven=unproven),
         live_at=record.live_at,
-        live_text=clock_time(record.live_at) if record.live_at else "",
+        live_text=live_text(record, unproven=unproven),
         minutes_late=minutes(now - release.due) if state == ReleaseState.LATE else None,
         last_check=None
         if check is None
@@ -164,11 +184,15 @@ def build_board(
     now: datetime,
     view: View,
     problems: Sequence[Problem] = (),
+    unproven: Collection[str] = (),
 ) -> Board:
-    """`records`: those in the view (see in_view); `events`: each one's events, by id."""
+    """`records`: those in the view (see in_view); `events`: each one's events, by id;
+    `unproven`: the ids first seen live after due with no proof of lateness."""
     today = uk(now).date()
     shown = sorted(records, key=lambda r: (r.release.due, r.release.title, r.id))
-    rows = tuple(board_row(r, events.get(r.id, []), now, today) for r in shown)
+    rows = tuple(
+        board_row(r, events.get(r.id, []), now, today, unproven=r.id in unproven) for r in shown
+    )
     return Board(
         view=view,
         heading=HEADINGS[view],

@@ -9,9 +9,10 @@ import logging
 from dataclasses import replace
 from datetime import datetime
 
-from ...model import Delivery, Event, ReleaseRecord
+from ...model import Delivery, Event, ReleaseRecord, ReleaseState
+from ...policy import lateness_unproven
 from ...store.base import Store
-from .board import Board, View, build_board, in_view
+from .board import Board, View, build_board, in_view, shown_state
 from .problems import Health, Problem, delivery_problems, health_problems
 from .release import ReleasePage, build_release_page
 
@@ -45,12 +46,14 @@ def load_board(store: Store, now: datetime, view: View, health: Health) -> Board
         events: dict[str, list[Event]] = {r.id: store.events(r.id) for r in shown}
         watched = [r for r in records if _watched(r, now)]
         deliveries = {r.id: store.deliveries(r.id) for r in watched}
+        unproven = {r.id for r in shown if _unproven(store, r, now)}
     except Exception as exc:  # a corrupt or locked store: say so on the page
         log.warning("board: cannot read the store: %s", type(exc).__name__)
         health = replace(health, unreadable=f"{type(exc).__name__}: {exc}")
         board = build_board([], {}, now, view, health_problems(health, now))
         return replace(board, readable=False)
-    return build_board(shown, events, now, view, problems_for(watched, deliveries, health, now))
+    problems = problems_for(watched, deliveries, health, now)
+    return build_board(shown, events, now, view, problems, unproven)
 
 
 def load_release(
@@ -70,4 +73,14 @@ def load_release(
         Health(),
         now,
     )
-    return build_release_page(record, events, deliveries, checks, now, problems)
+    return build_release_page(
+        record, events, deliveries, checks, now, problems, unproven=_unproven(store, record, now)
+    )
+
+
+def _unproven(store: Store, record: ReleaseRecord, now: datetime) -> bool:
+    """Live after its due time, with no check in between that saw it not live (nor GOV.UK's
+    publication time): nobody can say it was late. Reads every check of such a release only."""
+    if shown_state(record, now) != ReleaseState.LIVE_LATE:
+        return False
+    return lateness_unproven(record.release, record.live_at, store.checks(record.id))

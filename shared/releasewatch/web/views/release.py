@@ -13,7 +13,7 @@ from ...model import Check, Delivery, Event, EventKind, ReleaseRecord, ReleaseSt
 from ...policy import acks_from
 from ...readiness import confirmation, earlier_confirmation, schedule
 from ...timefmt import uk_datetime
-from .board import StateTag, shown_state, state_tag
+from .board import StateTag, live_text, shown_state, state_tag
 from .ladder import LIVE_OR_OVER, LadderRow, NextStep, ladder, name_of, next_step
 from .problems import Problem
 from .timeline import TimelineEntry, collapse
@@ -107,6 +107,8 @@ def build_release_page(
     checks: Sequence[Check],
     now: datetime,
     problems: Sequence[Problem] = (),
+    *,
+    unproven: bool = False,
 ) -> ReleasePage:
     release = record.release
     state = shown_state(record, now)
@@ -149,9 +151,9 @@ def build_release_page(
         zone=zone(now),
         due=release.due,
         due_text=uk_datetime(release.due),
-        tag=state_tag(record, events, now),
+        tag=state_tag(record, events, now, unproven=unproven),
         live_at=record.live_at,
-        live_text=clock_time(record.live_at) if record.live_at else "",
+        live_text=live_text(record, unproven=unproven),
         minutes_late=minutes(now - release.due) if state == ReleaseState.LATE else None,
         ladder=tuple(ladder(record, state, deliveries, acks, now)),
         next_step=upcoming,
