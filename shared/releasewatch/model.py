@@ -483,6 +483,10 @@ class Check(Frozen):
     # mode the document's page (a publication found at its own URL, another host's URL...).
     judged_url: str | None = None
     started_at: UtcDatetime | None = None  # when the request left (`at`: when it was answered)
+    # The answer's Date header: when the server says it made it, by its own clock (policy
+    # live_time: our clock a little behind the server's must not make an on-time page early).
+    # Left out of stored checks while None, so a version from before it still reads them.
+    origin_date: UtcDatetime | None = Field(default=None, exclude_if=lambda value: value is None)
 
     def cache_headers(self) -> list[tuple[str, str]]:
         """The cache headers the answer carried, by name: what tells a stale copy apart."""

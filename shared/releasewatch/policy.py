@@ -72,6 +72,9 @@ def derive_state(release: Release, live_at: datetime | None, now: datetime) -> R
     return ReleaseState.LATE
 
 
+MAX_CLOCK_SKEW = timedelta(minutes=2)
+
+
 def live_time(check: Check, due: datetime) -> datetime:
     """When a live check shows the page went live: GOV.UK's first_published_at when it gives
     one no later than the answer (the better evidence, for early as for how late), else when
@@ -84,11 +87,15 @@ def live_time(check: Check, due: datetime) -> datetime:
     clock, so a first_published_at even a fraction of a second before due is an early
     publication, not skew: it is early.)"""
     published = check.published_at
-    if published is None:
-        return check.at
-    if published <= check.at:
+    if published is not None and published <= check.at:
         return published
-    if published >= due > check.at:
+    if published is not None and published >= due > check.at:
+        return due
+    origin = check.origin_date
+    if origin is not None and check.at < due <= origin and origin - check.at <= MAX_CLOCK_SKEW:
+        # Answered before due by our clock, at or after it by the server's (its Date header,
+        # to the second): our clock is behind. On time, not early. A Date further off than
+        # MAX_CLOCK_SKEW is a broken server clock, not ours, and is not believed.
         return due
     return check.at
 

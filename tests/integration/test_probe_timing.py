@@ -93,3 +93,36 @@ async def test_govuk_mode_published_before_due_is_early_even_when_seen_after() -
     assert NotificationKind.EARLY.value in kinds
     record = store.get_release("lms-2025-07")
     assert record is not None and record.live_at == published
+
+
+async def test_our_clock_behind_the_servers_does_not_make_an_on_time_page_early() -> None:
+    # The page went live at 09:30:00 by the server's clock (its Date header); ours is 3 s
+    # behind, so the answer arrives at 09:29:58 by ours. Before the Date header was read, that
+    # was an EARLY state, an early-release breach notice and a breach report: all untrue.
+    import email.utils
+
+    clock = FixedClock(DUE - 5 * S)
+    store = InMemoryStore()
+    email_out, sms = RecordingNotifier(), RecordingNotifier()
+
+    def route(h: Handler) -> None:
+        clock.set(DUE - 2 * S)  # our clock when the answer arrives
+        server_now = DUE + S  # the server's clock at the same moment
+        h.date_time_string = lambda timestamp=None: email.utils.format_datetime(  # type: ignore[method-assign]
+            server_now, usegmt=True
+        )
+        h.reply(200, LIVE_PAGE, {"Content-Type": "text/html; charset=utf-8"})
+
+    with loopback_server(route) as server:
+        release = make_release(url=server.url(PATH), rule=LiveRule(contains=(TITLE,)))
+        store.apply_releases([release.model_copy(update={"allow_loopback": True})], clock.now())
+        prober = HttpProber(clock)
+        try:
+            await Watchdog(store, prober, {"email": email_out, "sms": sms}, clock).tick()
+        finally:
+            await prober.aclose()
+    check = store.checks("lms-2025-07")[-1]
+    assert check.at == DUE - 2 * S and check.origin_date == DUE + S
+    assert _state(store) == ReleaseState.LIVE
+    kinds = [m.key.split("|")[1] for m in email_out.sent + sms.sent]
+    assert NotificationKind.EARLY.value not in kinds

@@ -295,3 +295,32 @@ def test_live_at_is_the_publication_time_when_gov_uk_gives_one_no_later_than_the
     assert decision.record.state == expected
     early = [n for n in decision.due if n.kind == NotificationKind.EARLY]
     assert bool(early) == (expected == ReleaseState.EARLY)
+
+
+@pytest.mark.parametrize(
+    ("server_date", "seen", "expected_live_at", "expected"),
+    [
+        # Our clock 2 s behind the server's: answered at 09:29:58 by ours, made at 09:30:00 by
+        # the server's Date header. On time: a second of skew must not be a breach notice.
+        (DUE, DUE - 2 * S, DUE, ReleaseState.LIVE),
+        (DUE + 40 * S, DUE - 10 * S, DUE, ReleaseState.LIVE),
+        # Both clocks before due: early.
+        (DUE - S, DUE - 2 * S, DUE - 2 * S, ReleaseState.EARLY),
+        (DUE - 30 * S, DUE - 2 * S, DUE - 2 * S, ReleaseState.EARLY),  # a cached early copy
+        # A server clock minutes off is broken, not ours behind: our time decides.
+        (DUE + 10 * M, DUE - 2 * S, DUE - 2 * S, ReleaseState.EARLY),
+        # No Date header: our time decides, as before.
+        (None, DUE - 2 * S, DUE - 2 * S, ReleaseState.EARLY),
+        # After due by our clock: the server's Date never moves the time.
+        (DUE - 5 * S, DUE + 3 * S, DUE + 3 * S, ReleaseState.LIVE),
+    ],
+)
+def test_the_servers_date_header_keeps_a_clock_behind_from_calling_an_on_time_page_early(  # type: ignore[no-untyped-def]
+    server_date, seen, expected_live_at, expected
+):
+    check = make_check(at=seen, live=True).model_copy(update={"origin_date": server_date})
+    decision = decide(record(), check, seen)
+    assert decision.record.live_at == expected_live_at
+    assert decision.record.state == expected
+    early = [n for n in decision.due if n.kind == NotificationKind.EARLY]
+    assert bool(early) == (expected == ReleaseState.EARLY)

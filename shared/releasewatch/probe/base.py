@@ -44,6 +44,7 @@ class Fetched:
     age: str | None = None
     cache_control: str | None = None
     x_cache: str | None = None
+    date: datetime | None = None  # the answer's Date header: when the server made it, its clock
     body: bytes | None = None  # None when not read
     charset: str | None = None
     content_type: str | None = None

@@ -28,7 +28,8 @@ import urllib.request
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from http.cookiejar import Cookie, CookieJar, DefaultCookiePolicy
 from typing import NamedTuple
 
@@ -462,11 +463,26 @@ def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
     return False
 
 
+def http_date(value: str | None) -> datetime | None:
+    """An HTTP Date header (RFC 9110 IMF-fixdate, or the obsolete forms) in UTC; None when it
+    is missing or unreadable (a server's header is never trusted to parse)."""
+    if not value or len(value) > 64:
+        return None
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:  # "-0000": RFC 5322's "no zone information"; HTTP dates are GMT
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC)
+
+
 def _record_response(fetched: Fetched, response: httpx.Response) -> None:
     fetched.status = response.status_code
     fetched.age = response.headers.get("age")
     fetched.cache_control = response.headers.get("cache-control")
     fetched.x_cache = response.headers.get("x-cache")
+    fetched.date = http_date(response.headers.get("date"))
     fetched.charset = response.charset_encoding
     fetched.content_type = response.headers.get("content-type")
 
@@ -500,6 +516,7 @@ def _to_check(release: Release, answered: _Answered, outcome: Outcome) -> Check:
         elapsed_ms=round(answered.elapsed_ms, 1),
         published_at=outcome.published_at,
         judged_url=outcome.judged_url or f.final_url or None,
+        origin_date=f.date,
     )
 
 
