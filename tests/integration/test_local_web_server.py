@@ -257,8 +257,16 @@ def test_the_board_its_stylesheet_json_and_report_over_the_wire(store):  # type:
     import re
 
     from releasewatch.model import ReleaseState
+    from tests.factories import make_check
 
     record = store.get_release(ID)
+    # the evidence that it was late: a check after the grace period saw it not live
+    store.record_checks(
+        [
+            make_check(at=DUE + timedelta(minutes=5), live=False),
+            make_check(at=DUE + timedelta(minutes=42), live=True),
+        ]
+    )
     store.update_release(
         record.model_copy(
             update={"state": ReleaseState.LIVE_LATE, "live_at": DUE + timedelta(minutes=42)}
