@@ -92,6 +92,7 @@ def test_without_the_key_the_guarded_pages_answer_503_and_the_rest_still_work(
         answer = respond(event("GET", path), d)
         assert answer["statusCode"] == 503, path
         assert answer["headers"]["Retry-After"] == "300"
+        assert answer["headers"]["X-Frame-Options"] == "DENY"  # a page like the others
         assert "cannot be read" in answer["body"]
     assert respond(event("GET", "/status"), d)["statusCode"] == 200
     assert respond(event("GET", "/health"), d)["statusCode"] == 200

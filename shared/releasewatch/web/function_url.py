@@ -211,12 +211,11 @@ def _unavailable() -> Reply:
         "the SSM parameter named by the stack's AckSecretParameterName (the Problems alarm "
         "says so too)."
     )
-    headers = {
-        "Content-Type": "text/html; charset=utf-8",
-        "Cache-Control": "no-store",
-        "Retry-After": "300",
-    }
-    return Answer(503, pages.page("Temporarily unavailable", body), headers)
+    from .app import Response  # with the pages' security headers (CSP, no framing, no-store)
+
+    response = Response(503, pages.page("Temporarily unavailable", body))
+    response.headers["Retry-After"] = "300"
+    return response
 
 
 def _not_allowed(allow: str) -> Reply:
