@@ -1,26 +1,43 @@
-# Every target sets itself up: .venv is (re)built when missing or when pyproject.toml changed.
+# Every target sets itself up from the lock. uv.lock pins every Python dependency, direct and
+# transitive, runtime and test tools, with hashes; .uv/ holds a hash-pinned uv (installed with
+# pip), and uv syncs .venv from the lock and nothing else. `make lock` is the one deliberate way
+# to upgrade anything.
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+UV := .uv/bin/uv
+export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
+export UV_PYTHON := $(PY)
+export UV_PYTHON_DOWNLOADS := never
+export UV_NO_PROGRESS := 1
 
-.PHONY: run test lint bench clean venv package browser
+.PHONY: run test lint docs bench clean venv runtime package browser lock
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+$(UV): tools/uv-requirements.txt
+	rm -rf .uv
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes \
+		--target .uv -r tools/uv-requirements.txt
 
-venv: $(STAMP)
+# What the watchdog needs at run time, nothing more (make run). --inexact leaves the test
+# tools of an earlier `make test` in place rather than uninstalling them.
+runtime: $(UV)
+	$(UV) sync --locked --no-dev --inexact --quiet
 
-run: $(STAMP)
+# Runtime and test tools, exactly as locked: anything else in .venv is removed.
+venv: $(UV)
+	$(UV) sync --locked --quiet
+
+run: runtime
 	$(BIN)/releasewatch $(if $(CONFIG),run --config $(CONFIG),demo)
 
-lint: $(STAMP)
+lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+# The documentation site (docs/, mkdocs.yml) into build/site; broken links and anchors fail it.
+docs: venv
+	$(BIN)/mkdocs build --strict --quiet --site-dir build/site
 
 # The browser tests (tests/browser) drive Debian's Chromium with Playwright's driver (from the
 # playwright wheel; never `playwright install`, which downloads a browser). As root (CI) the
@@ -42,17 +59,24 @@ browser:
 	fi
 	@test -x $(CHROMIUM) || { echo "make: $(CHROMIUM) still missing after apt-get" >&2; exit 1; }
 
+# Every check, on both cores (pytest-xdist; worksteal, because a few files hold minutes of tests).
 test: lint browser
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist worksteal
+
+# Re-resolve (UPGRADE=1 takes the newest allowed versions; PACKAGE=name upgrades just one),
+# then regenerate the Lambda layer's pins (shared/requirements.txt) from the new lock.
+lock: $(UV)
+	$(UV) lock $(if $(UPGRADE),--upgrade) $(if $(PACKAGE),--upgrade-package $(PACKAGE))
+	$(PY) tools/layer_requirements.py --uv $(UV) --write
 
 # The Lambda layer (build/package/layer/python) and both functions, as `sam build` makes them,
 # for the template's python3.13 on arm64, without Docker or a Python 3.13; prints the sizes
 # against Lambda's 250 MB limit (exit 1 when over).
-package: $(STAMP)
+package: runtime
 	$(BIN)/python tools/package.py --out build/package
 
-bench: $(STAMP)
+bench: venv
 	$(BIN)/python -m tests.bench
 
 clean:
-	rm -rf $(VENV) build *.egg-info shared/*.egg-info
+	rm -rf $(VENV) .uv build *.egg-info shared/*.egg-info

@@ -5,9 +5,11 @@
     build/package/api/             functions/api/
     build/package/sync/            functions/sync/ (the calendar sync)
 
-By default for the template's runtime and architecture (python3.13, arm64): pip fetches
-manylinux2014_aarch64 CPython 3.13 wheels (`--platform --implementation --python-version
---only-binary=:all:`), so no Python 3.13 is needed here. `--native` builds for this machine and
+shared/requirements.txt is generated from uv.lock (tools/layer_requirements.py) with every
+wheel's hash, and the lock's own uv installs it, hashes required. By default for the template's
+runtime and architecture (python3.13, arm64): uv fetches manylinux2014 aarch64 CPython 3.13
+wheels (`--python-platform --python-version --only-binary :all:`), so no Python 3.13 is needed
+here. `--native` builds for this machine and
 this Python instead (what tests/infrastructure/test_package.py imports and runs).
 
 It prints each function's unzipped size with the layer, against Lambda's 250 MB limit, and
@@ -27,7 +29,8 @@ ROOT = Path(__file__).resolve().parents[1]
 LIMIT = 250 * 1024 * 1024  # Lambda: function + all its layers, unzipped (262,144,000 bytes)
 FUNCTIONS = ("poller", "api", "sync")
 RUNTIME_PYTHON = "3.13"  # template.yaml Globals: Runtime python3.13
-PLATFORM = "manylinux2014_aarch64"  # Architectures: [arm64]
+PLATFORM = "aarch64-manylinux2014"  # Architectures: [arm64]
+UV = ROOT / ".uv" / "bin" / "uv"  # the lock's own uv (tools/uv-requirements.txt, `make`)
 _SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", ".mypy_cache")
 
 
@@ -35,28 +38,29 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "package")
     parser.add_argument("--native", action="store_true", help="for this machine and Python (tests)")
-    parser.add_argument("--python", default=sys.executable, help="the Python that runs pip")
-    parser.add_argument(
-        "--pip-arg", action="append", default=[], help="passed to pip (e.g. --find-links=DIR)"
-    )
+    parser.add_argument("--python", default=sys.executable, help="the Python to install for")
+    parser.add_argument("--uv", default=os.environ.get("UV", str(UV)), help="the uv to run")
     args = parser.parse_args(argv)
     out: Path = args.out.resolve()
     shutil.rmtree(out, ignore_errors=True)
     layer = out / "layer" / "python"
     layer.mkdir(parents=True)
 
-    pip = [args.python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    pip += ["--no-compile", "--target", str(layer), "-r", str(ROOT / "shared/requirements.txt")]
+    if not Path(args.uv).exists():
+        print(f"{args.uv} is missing: `make package` installs it", file=sys.stderr)
+        return 1
+    install = [args.uv, "pip", "install", "--quiet", "--python", args.python, "--require-hashes"]
+    install += ["--target", str(layer), "-r", str(ROOT / "shared/requirements.txt")]
     if not args.native:
-        pip += ["--platform", PLATFORM, "--implementation", "cp"]
-        pip += ["--python-version", RUNTIME_PYTHON, "--only-binary=:all:"]
-    pip += args.pip_arg
-    print(f"layer: pip install -r shared/requirements.txt ({_target(args.native)})")
-    done = subprocess.run(pip, check=False)  # noqa: S603 (our own argument list)
+        install += ["--python-platform", PLATFORM, "--python-version", RUNTIME_PYTHON]
+        install += ["--only-binary", ":all:"]
+    print(f"layer: uv pip install -r shared/requirements.txt ({_target(args.native)})")
+    env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
+    done = subprocess.run(install, check=False, env=env)  # noqa: S603 (our own argument list)
     if done.returncode != 0:
-        print("pip failed: nothing built", file=sys.stderr)
+        print("uv pip install failed: nothing built", file=sys.stderr)
         return done.returncode
-    # pip's bin/ holds console scripts whose #! names this machine's Python: not for Lambda.
+    # bin/ holds console scripts whose #! names this machine's Python: not for Lambda.
     shutil.rmtree(layer / "bin", ignore_errors=True)
     shutil.copytree(ROOT / "shared" / "releasewatch", layer / "releasewatch", ignore=_SKIP)
     for name in FUNCTIONS:

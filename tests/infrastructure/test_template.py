@@ -15,6 +15,7 @@ from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
 
 from releasewatch.store.dynamodb import create_table
+from tools.layer_requirements import read_pins
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -122,8 +123,8 @@ def test_shared_code_ships_as_a_layer_that_sam_build_installs(sam: dict[str, Any
     assert layer["Properties"]["ContentUri"] == "shared/"
     assert layer["Metadata"]["BuildMethod"] == sam["Globals"]["Function"]["Runtime"]
     assert layer["Metadata"]["BuildArchitecture"] == "arm64"
-    requirements = (ROOT / "shared" / "requirements.txt").read_text()
-    for package in ("httpx", "pydantic", "PyYAML", "aws-lambda-powertools", "python-docx"):
+    requirements = read_pins((ROOT / "shared" / "requirements.txt").read_text())
+    for package in ("httpx", "pydantic", "pyyaml", "aws-lambda-powertools", "python-docx"):
         assert package in requirements
     assert (ROOT / "shared" / "releasewatch" / "__init__.py").exists()
     for fn in ("PollerFunction", "ApiFunction", "SyncFunction"):
@@ -678,11 +679,7 @@ def test_the_layer_requirements_cover_every_third_party_import() -> None:
     import sys as _sys
 
     provided_by_runtime = {"boto3", "botocore"}
-    declared = {
-        re.split(r"[<>=\[;\s]", line.strip(), maxsplit=1)[0].lower().replace("_", "-")
-        for line in (ROOT / "shared" / "requirements.txt").read_text().splitlines()
-        if line.strip() and not line.startswith("#")
-    }
+    declared = set(read_pins((ROOT / "shared" / "requirements.txt").read_text()))
     # ...or installed by pip as a dependency of a declared one (httpx brings httpcore, anyio)
     closure, todo = set(), list(declared)
     while todo:
@@ -719,50 +716,6 @@ def test_the_layer_requirements_cover_every_third_party_import() -> None:
                 if not dists & declared:
                     missing.setdefault(top, set()).add(path.name)
     assert missing == {}
-
-
-def _requirement_name(text: str) -> str:
-    return re.split(r"[<>=!~\[;\s(]", text.strip(), maxsplit=1)[0].lower().replace("_", "-")
-
-
-def test_the_layer_pins_exactly_what_it_ships_and_no_second_botocore() -> None:
-    # A loose range lets a rebuild ship untested versions; the [tracer] extra shipped
-    # aws-xray-sdk and its own botocore, which shadows the runtime's and drifts from its boto3.
-    import importlib.metadata
-
-    from packaging.requirements import Requirement
-
-    lines = [
-        line.strip()
-        for line in (ROOT / "shared" / "requirements.txt").read_text().splitlines()
-        if line.strip() and not line.lstrip().startswith("#")
-    ]
-    pins: dict[str, str] = {}
-    for line in lines:
-        assert re.fullmatch(r"[A-Za-z0-9_.\-]+==[A-Za-z0-9_.+\-]+", line), (
-            f"not an exact pin: {line}"
-        )
-        name, version = line.split("==")
-        pins[_requirement_name(name)] = version
-    # Everything pip installs for these (their non-optional dependencies) is pinned too...
-    closure, todo = set(), list(pins)
-    while todo:
-        dist = todo.pop()
-        if dist in closure:
-            continue
-        closure.add(dist)
-        for requirement in importlib.metadata.requires(dist) or []:
-            # Only what pip installs here: no extras, no other Python's backports.
-            marker = Requirement(requirement).marker
-            if marker is not None and not marker.evaluate({"extra": ""}):
-                continue
-            todo.append(_requirement_name(requirement))
-    assert closure == set(pins)
-    # ...at the versions the tests ran with
-    for name, version in pins.items():
-        assert importlib.metadata.version(name) == version, name
-    # ...and the runtime's boto3/botocore pair is the only one
-    assert not {"boto3", "botocore", "s3transfer", "aws-xray-sdk"} & closure
 
 
 def test_samconfig_names_only_template_parameters_and_says_how_sam_finds_it(
