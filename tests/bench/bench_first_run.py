@@ -60,7 +60,9 @@ def main() -> None:
         sys.exit("bench_first_run needs git and make")
     with tempfile.TemporaryDirectory(prefix="rw-first-run-") as folder:
         total, installed, line = first_run(Path(folder))
-        packages = len(list((Path(folder) / "clone/.venv/lib").glob("python*/site-packages/*.dist-info")))
+        packages = len(
+            list((Path(folder) / "clone/.venv/lib").glob("python*/site-packages/*.dist-info"))
+        )
     verdict = "within" if total <= TARGET_S else "OVER"
     print(
         f"first `make run` on a fresh clone, empty caches: demo's first line after {total:.1f} s "
