@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean venv package browser
+.PHONY: run test lint bench clean venv package browser docs
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -50,6 +50,11 @@ test: lint browser
 # against Lambda's 250 MB limit (exit 1 when over).
 package: $(STAMP)
 	$(BIN)/python tools/package.py --out build/package
+
+# The documentation site (docs/, mkdocs.yml) into build/site; --strict fails on a broken link or
+# anchor. `docs` must stay .PHONY: the docs/ folder would otherwise make it look up to date.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir build/site
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench
