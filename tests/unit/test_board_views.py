@@ -7,12 +7,15 @@ import dataclasses
 import json
 from datetime import timedelta
 
+import pytest
+
 from releasewatch.errors import SendError
 from releasewatch.model import Check, ReleaseState
 from releasewatch.web.views.board import in_view
 from releasewatch.web.views.load import load_board, load_release
 from releasewatch.web.views.problems import Health, health_problems
 from releasewatch.web.views.timeline import EN_DASH, TIMES, collapse
+from releasewatch.web.views.words import age
 from tests.factories import DUE, make_release
 from tests.unit.escalation_support import ID, Scenario, at
 
@@ -317,3 +320,17 @@ def test_a_page_first_seen_live_after_due_with_no_check_between_is_not_called_la
     p.run_until(at(10, 31))
     (proven,) = load_board(p.store, at(10, 31), "today", NO_HEALTH).rows
     assert proven.tag.text == "Live, 1 h late" and proven.live_text == "10:30:00"
+
+
+@pytest.mark.parametrize(
+    ("ago", "text"),
+    [
+        (timedelta(seconds=45), "45 s ago"),
+        (timedelta(hours=2, minutes=30), "2 h 30 min ago"),
+        (timedelta(hours=48), "48 h ago"),  # up to two days: hours still read well
+        (timedelta(hours=48, minutes=1), "2 days ago"),
+        (timedelta(hours=857, minutes=9), "35 days 17 h ago"),  # not '857 h 9 min ago'
+    ],
+)
+def test_a_long_time_ago_is_said_in_days(ago: timedelta, text: str) -> None:
+    assert age(DUE - ago, DUE) == text

@@ -331,6 +331,12 @@ def test_a_due_time_more_than_a_week_past_is_refused_unless_deliberate():
     assert parse_config(GOOD, "cfg.yaml", now=NOW + timedelta(days=6)).warnings
 
 
+def test_a_due_time_weeks_past_is_said_in_days_not_hundreds_of_hours():
+    due = datetime(2025, 7, 17, 8, 30, tzinfo=UTC)
+    (found,) = problems_at(GOOD, due + timedelta(hours=857, minutes=9))
+    assert "Thu 17 Jul 2025 09:30 BST is 35 days 17 h ago, more than 7 days" in found
+
+
 def problems_at(text: str, now: datetime) -> list[str]:
     with pytest.raises(ConfigError) as caught:
         parse_config(text, "cfg.yaml", now=now)
