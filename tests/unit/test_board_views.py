@@ -334,3 +334,21 @@ def test_a_page_first_seen_live_after_due_with_no_check_between_is_not_called_la
 )
 def test_a_long_time_ago_is_said_in_days(ago: timedelta, text: str) -> None:
     assert age(DUE - ago, DUE) == text
+
+
+def test_status_says_the_states_in_the_boards_words_not_internal_names() -> None:
+    from releasewatch.commands.status import release_rows
+
+    waiting = late_at(9, 20)
+    ((_, _, state, seen),) = release_rows(waiting.store, waiting.store.all_releases(), at(9, 20))[
+        1:
+    ]
+    assert state == "Not due yet" and "scheduled" not in state and "watching" not in state
+    assert seen.endswith(": Not live: HTTP 404 (status 404, expected 200)")
+
+    late = Scenario(live=lambda now: now >= at(9, 34))
+    late.run_until(at(9, 35))
+    ((_, _, state, seen),) = release_rows(late.store, late.store.all_releases(), at(9, 35))[1:]
+    (row,) = load_board(late.store, at(9, 35), "today", NO_HEALTH).rows
+    assert state == row.tag.text == "Live, 4 min late"  # not 'live_late'
+    assert seen.endswith(": Live: HTTP 200")
