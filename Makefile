@@ -14,8 +14,9 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# `make run`: the demo (KEEP=1 keeps its board up afterwards, until Ctrl-C); CONFIG=FILE: run.
 run: $(STAMP)
-	$(BIN)/releasewatch $(if $(CONFIG),run --config $(CONFIG),demo)
+	$(BIN)/releasewatch $(if $(CONFIG),run --config $(CONFIG),demo$(if $(KEEP), --keep-serving))
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
