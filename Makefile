@@ -27,8 +27,9 @@ runtime: $(UV)
 venv: $(UV)
 	$(UV) sync --locked --quiet
 
+# `make run`: the demo (KEEP=1 keeps its board up afterwards, until Ctrl-C); CONFIG=FILE: run.
 run: runtime
-	$(BIN)/releasewatch $(if $(CONFIG),run --config $(CONFIG),demo)
+	$(BIN)/releasewatch $(if $(CONFIG),run --config $(CONFIG),demo$(if $(KEEP), --keep-serving))
 
 lint: venv
 	$(BIN)/ruff check .

@@ -70,14 +70,25 @@ class ScaledClock:
         self._start = start.astimezone(UTC)
         self._factor = factor
         self._t0 = time.monotonic()
+        self._lock = threading.Lock()  # the web server's threads read it while it changes
 
     def now(self) -> datetime:
-        return self._start + timedelta(seconds=(time.monotonic() - self._t0) * self._factor)
+        with self._lock:
+            return self._start + timedelta(seconds=(time.monotonic() - self._t0) * self._factor)
+
+    def real_speed(self) -> None:
+        """From now on run at real speed (the demo's board, kept serving after the demo,
+        then reads 'Live, 2 h 31 min late' and ages in seconds, not hours gone by)."""
+        now = self.now()
+        with self._lock:
+            self._start, self._factor, self._t0 = now, 1.0, time.monotonic()
 
     async def sleep(self, seconds: float) -> None:
         import asyncio
 
-        await asyncio.sleep(max(0.0, seconds) / self._factor)
+        with self._lock:
+            factor = self._factor
+        await asyncio.sleep(max(0.0, seconds) / factor)
 
 
 def require_aware(when: datetime) -> None:

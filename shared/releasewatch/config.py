@@ -520,7 +520,10 @@ def _read_rota_file(
         try:
             return fetch(name, local_mode)
         except rota.RotaError as exc:
-            raise rota.RotaError(f"{format_path(at)}: {exc}") from None
+            hint = ""
+            if not local_mode and _needs_local_mode(name):
+                hint = " (a rota on this machine is read only with local_mode: true)"
+            raise rota.RotaError(f"{format_path(at)}: {exc}{hint}") from None
     if not isinstance(name, str) or "://" in name:
         # A rota from a URL is read by push and the AWS sync (which pass `fetch`) only.
         raise rota.RotaError(
@@ -648,8 +651,26 @@ def _from_validation(exc: ValidationError, doc: YamlDocument, base: Path) -> lis
             message = "required field is missing"
         elif err["type"] in ("model_type", "model_attributes_type", "dict_type"):
             message = "expected a mapping of fields (key: value)"
+        elif err["type"] == "string_type" and _yaml_read_a_number(err["input"]):
+            message = _quote_it(loc)
         problems.append(ConfigProblem(format_path(loc), message, doc.file, doc.line_of(loc)))
     return _dedupe(problems)
+
+
+def _yaml_read_a_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _quote_it(loc: Path) -> str:
+    """Text that YAML read as a number (`phone: +447700900123` is the integer 447700900123):
+    say to quote it. The example is a fixture number, never the one in the file (no phone
+    number reaches a log)."""
+    if loc and loc[-1] == "phone":
+        return (
+            "a phone number must be quoted, or YAML reads it as a number: "
+            'write phone: "+447700900123" (with your number)'
+        )
+    return "expected text, but YAML read a number: put the value in quotes"
 
 
 def _data_path(base: Path, loc: Path, doc: YamlDocument) -> Path:
@@ -702,13 +723,30 @@ def _check_url(url: str, local_mode: bool) -> str | None:
     reasons, plain_http = _refusals(parsed, local_mode)
     if not reasons:
         return None
-    text = "; ".join(reasons)
-    message = f"cannot be probed: {text}"
-    if plain_http:
-        message = f"only https URLs can be watched, not http ({text})"
     if not local_mode and not _refusals(parsed, True)[0]:
-        message += " (allowed only in local mode: set local_mode: true)"
-    return message
+        return _local_only(host)
+    text = "; ".join(reasons)
+    if plain_http:
+        return f"only https URLs can be watched, not http ({text})"
+    return f"cannot be probed: {text}"
+
+
+def _needs_local_mode(url: str) -> bool:
+    """Refused as it is, allowed in local mode: a page or file on this machine."""
+    try:
+        parsed = httpx.URL(url)
+        parsed.host  # noqa: B018 (decoding the host is what may fail)
+    except (httpx.InvalidURL, ValueError):
+        return False
+    return bool(_refusals(parsed, False)[0]) and not _refusals(parsed, True)[0]
+
+
+def _local_only(host: str) -> str:
+    """A page on this machine (http or https): the one setting that allows it, by its name."""
+    return (
+        f"{host} is this machine (a loopback address); pages here are watched only in local "
+        "mode, for testing: set local_mode: true at the top of the config"
+    )
 
 
 def _refusals(url: httpx.URL, allow_loopback: bool) -> tuple[list[str], bool]:

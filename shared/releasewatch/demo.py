@@ -19,6 +19,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from html import unescape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -180,5 +181,6 @@ def press(url: str, method: str) -> tuple[int, str]:
 
 
 def _title(html: str) -> str:
-    found = re.search(r"<h1>(.*?)</h1>", html)
-    return found.group(1) if found else ""
+    """The page's heading as a person reads it ('Acknowledge this alert?')."""
+    found = re.search(r"<h1[^>]*>(.*?)</h1>", html, re.DOTALL)
+    return unescape(re.sub(r"<[^>]+>", "", found.group(1))).strip() if found else ""

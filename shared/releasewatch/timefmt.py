@@ -72,8 +72,13 @@ def uk_datetime_seconds(when: datetime) -> str:
 
 
 def delay_text(delta: timedelta) -> str:
-    """'2 h 30 min', '8 min', '45 s' — for people, not config."""
+    """'2 h 30 min', '8 min', '45 s'; beyond 48 hours '35 days 17 h' — for people, not
+    config (nobody reads '857 h 9 min' as five weeks)."""
     seconds = int(abs(delta.total_seconds()))
+    if seconds > 48 * 3600:
+        days, rest = divmod(seconds, 86400)
+        hours = rest // 3600
+        return f"{days} days {hours} h" if hours else f"{days} days"
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
     if hours:

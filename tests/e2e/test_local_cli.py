@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.request import ProxyHandler, build_opener
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -194,6 +196,12 @@ def test_the_demo_replays_the_incident_and_ends_with_the_breach_report(tmp_path:
     assert "RESOLVED" in out and "2 h 3" in out  # live at 12:00, 2.5 hours late
     assert "Breach report" in out
     assert "@example.com" not in out and "+4477" not in out
+    # The acknowledgement as the person sees it: page headings, not 'GET 200 ' lines.
+    assert "the on-call web publisher opens the link in their SMS: a page asks " in out
+    assert "'Acknowledge this alert?'" in out and "the page says 'Acknowledged'" in out
+    assert "GET 200" not in out and "POST 200" not in out and "''" not in out
+    # The board goes with the demo; the end says how to keep it up.
+    assert "To look at it after the demo, run it with --keep-serving (make run KEEP=1)" in out
     # The files it announces "with contact details" both have them, for the same people.
     assert "The same draft as Markdown and Word (with contact details)" in out
     md = (tmp_path / "breach-report-lms-2025-07.md").read_text()
@@ -202,6 +210,41 @@ def test_the_demo_replays_the_incident_and_ends_with_the_breach_report(tmp_path:
     for contact in ("Lead official\nlead@example.com", "Head of profession\nhop@example.com"):
         assert any(contact in c for c in cells), cells
         assert contact.replace("\n", "  \n") in md
+
+
+def test_the_demo_keeps_its_board_up_until_ctrl_c_and_leaves_no_temp_folder(
+    tmp_path: Path,
+) -> None:
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    env = {**os.environ, "TMPDIR": str(temp)}
+    demo = subprocess.Popen(
+        [str(BIN), "demo", "--speed", "1500", "--keep-serving"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    try:
+        assert demo.stdout is not None
+        seen = []
+        for line in demo.stdout:  # the demo runs, then says where its board stays up
+            seen.append(line)
+            if line.startswith("The board stays up at "):
+                break
+        board = line.split()[5]
+        assert board.startswith("http://127.0.0.1:"), seen[-3:]
+        assert len(list(temp.glob("rw-demo-*"))) == 1  # its state, while it serves
+        with build_opener(ProxyHandler({})).open(board, timeout=10) as response:
+            page = response.read().decode()
+        assert "Labour market overview, UK: July 2025" in page
+        assert "Live, 2 h 3" in page  # live at 12:00, 2.5 hours late, as the demo ended
+        demo.send_signal(signal.SIGINT)
+        out, err = demo.communicate(timeout=30)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.communicate()
+    assert demo.returncode == 0, err
+    assert "Stopped." in out and "Traceback" not in err
+    assert list(temp.glob("rw-demo-*")) == []  # nothing left in the temp directory
 
 
 def test_links_in_messages_use_the_public_url_when_given(tmp_path: Path, page: str) -> None:

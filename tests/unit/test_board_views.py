@@ -7,12 +7,15 @@ import dataclasses
 import json
 from datetime import timedelta
 
+import pytest
+
 from releasewatch.errors import SendError
 from releasewatch.model import Check, ReleaseState
 from releasewatch.web.views.board import in_view
 from releasewatch.web.views.load import load_board, load_release
 from releasewatch.web.views.problems import Health, health_problems
 from releasewatch.web.views.timeline import EN_DASH, TIMES, collapse
+from releasewatch.web.views.words import age
 from tests.factories import DUE, make_release
 from tests.unit.escalation_support import ID, Scenario, at
 
@@ -317,3 +320,35 @@ def test_a_page_first_seen_live_after_due_with_no_check_between_is_not_called_la
     p.run_until(at(10, 31))
     (proven,) = load_board(p.store, at(10, 31), "today", NO_HEALTH).rows
     assert proven.tag.text == "Live, 1 h late" and proven.live_text == "10:30:00"
+
+
+@pytest.mark.parametrize(
+    ("ago", "text"),
+    [
+        (timedelta(seconds=45), "45 s ago"),
+        (timedelta(hours=2, minutes=30), "2 h 30 min ago"),
+        (timedelta(hours=48), "48 h ago"),  # up to two days: hours still read well
+        (timedelta(hours=48, minutes=1), "2 days ago"),
+        (timedelta(hours=857, minutes=9), "35 days 17 h ago"),  # not '857 h 9 min ago'
+    ],
+)
+def test_a_long_time_ago_is_said_in_days(ago: timedelta, text: str) -> None:
+    assert age(DUE - ago, DUE) == text
+
+
+def test_status_says_the_states_in_the_boards_words_not_internal_names() -> None:
+    from releasewatch.commands.status import release_rows
+
+    waiting = late_at(9, 20)
+    ((_, _, state, seen),) = release_rows(waiting.store, waiting.store.all_releases(), at(9, 20))[
+        1:
+    ]
+    assert state == "Not due yet" and "scheduled" not in state and "watching" not in state
+    assert seen.endswith(": Not live: HTTP 404 (status 404, expected 200)")
+
+    late = Scenario(live=lambda now: now >= at(9, 34))
+    late.run_until(at(9, 35))
+    ((_, _, state, seen),) = release_rows(late.store, late.store.all_releases(), at(9, 35))[1:]
+    (row,) = load_board(late.store, at(9, 35), "today", NO_HEALTH).rows
+    assert state == row.tag.text == "Live, 4 min late"  # not 'live_late'
+    assert seen.endswith(": Live: HTTP 200")

@@ -286,3 +286,28 @@ def test_status_lists_provisional_announcements_as_not_watched(tmp_path, server,
     assert "Designs" not in watched
     line = row(provisional.split("\n", 2)[2], "Designs: August to September 2026")
     assert re.split(r"\s{2,}", line)[1:3] == ["August to September 2026", "provisional"]
+
+
+def test_a_first_sync_with_every_source_failing_says_nothing_could_be_read(
+    tmp_path, server, search, capsys
+):
+    search.fail_with = 503
+    config = load_config(write_config(tmp_path, server))
+    (tmp_path / "releases.csv").unlink()  # the other source fails too
+    db = tmp_path / "rw.db"
+    with SQLiteStore(db) as store:
+        code = sync_and_report(config, store, db, NOW, dry_run=True)
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert "TITLE" not in out  # no empty table
+    assert "0 announcement(s)" not in err  # a first sync keeps nothing: it says so
+    lines = err.splitlines()
+    assert len(lines) == 3
+    assert lines[0].startswith("source govuk:intellectual-property-office failed: ")
+    assert "503" in lines[0]
+    assert lines[0].endswith("it has never been read, so none of its releases are watched yet")
+    assert lines[1].startswith("source csv:releases.csv failed: ")
+    assert lines[2] == (
+        "releasewatch sync: nothing could be read: all 2 calendar source(s) failed (the reasons "
+        "are above); check the addresses in calendars: and the network, then sync again"
+    )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import socket
+import time
 
 import pytest
 
@@ -74,13 +76,41 @@ def test_expected_status_option(capsys: pytest.CaptureFixture[str]) -> None:
         assert run([server.url("/"), "--allow-loopback"]) == 1
 
 
-def test_probe_failure_shows_the_error_kind_and_exits_1(
+def test_a_server_error_is_could_not_check_exit_3_not_not_live(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     with loopback_server(lambda h: h.reply(503, b"down")) as server:
         code = run([server.url("/"), "--allow-loopback"])
-    assert code == 1
-    assert "NOT LIVE (error: http_5xx)" in capsys.readouterr().out
+    assert code == check.COULD_NOT_CHECK == 3
+    assert "verdict       COULD NOT CHECK (error: http_5xx)" in capsys.readouterr().out
+
+
+def test_a_refused_connection_is_could_not_check_exit_3(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with socket.socket() as sock:  # a port nothing listens on: bound, never listening
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}/"
+        assert run([url, "--allow-loopback"]) == 3
+    assert "COULD NOT CHECK (error: connect)" in capsys.readouterr().out
+
+
+def test_a_time_out_is_could_not_check_exit_3(capsys: pytest.CaptureFixture[str]) -> None:
+    def slow(h: Handler) -> None:
+        time.sleep(1.5)
+        h.reply(200, LIVE_PAGE)
+
+    with loopback_server(slow) as server:
+        assert run([server.url("/"), "--allow-loopback", "--timeout", "0.5"]) == 3
+    assert "COULD NOT CHECK (error: timeout)" in capsys.readouterr().out
+
+
+def test_help_documents_every_exit_status(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        run(["--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "0 live:" in out and "1 not live:" in out and "2 bad input:" in out
+    assert "3 could not check: no answer to judge" in out
 
 
 @pytest.mark.parametrize(

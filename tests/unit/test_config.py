@@ -331,6 +331,12 @@ def test_a_due_time_more_than_a_week_past_is_refused_unless_deliberate():
     assert parse_config(GOOD, "cfg.yaml", now=NOW + timedelta(days=6)).warnings
 
 
+def test_a_due_time_weeks_past_is_said_in_days_not_hundreds_of_hours():
+    due = datetime(2025, 7, 17, 8, 30, tzinfo=UTC)
+    (found,) = problems_at(GOOD, due + timedelta(hours=857, minutes=9))
+    assert "Thu 17 Jul 2025 09:30 BST is 35 days 17 h ago, more than 7 days" in found
+
+
 def problems_at(text: str, now: datetime) -> list[str]:
     with pytest.raises(ConfigError) as caught:
         parse_config(text, "cfg.yaml", now=now)
@@ -352,3 +358,41 @@ def test_every_reason_a_url_is_refused_is_given_at_once():
     url = "http://user:pw@10.0.0.1/x"
     (found,) = problems(GOOD.replace("https://www.gov.uk/government/statistics/lms", url))
     assert "credentials" in found and "only https" in found and "a private address" in found
+
+
+def test_an_unquoted_phone_number_says_to_quote_it_on_its_line():
+    # YAML reads +447700900123 unquoted as the integer 447700900123
+    text = GOOD.replace('phone: "+447700900123"', "phone: +447700900123")
+    (found,) = problems(text)
+    assert found == (
+        "cfg.yaml:3: contacts.pub.phone: a phone number must be quoted, or YAML reads it as a "
+        'number: write phone: "+447700900123" (with your number)'
+    )
+    assert "valid string" not in found
+
+
+def test_a_number_where_text_is_expected_says_to_quote_it():
+    (found,) = problems(GOOD.replace("email: team@example.com", "email: 2025"))
+    assert found == (
+        "cfg.yaml:2: contacts.team.email: expected text, but YAML read a number: "
+        "put the value in quotes"
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "host"),
+    [
+        ("http://127.0.0.1:8000/x", "127.0.0.1"),
+        ("https://localhost/x", "localhost"),
+        ("http://[::1]:8000/x", "::1"),
+    ],
+)
+def test_a_page_on_this_machine_names_local_mode_not_an_internal_flag(url: str, host: str):
+    text = GOOD.replace("https://www.gov.uk/government/statistics/lms", url)
+    (found,) = problems(text)
+    assert found == (
+        f"cfg.yaml:11: releases[0].url: {host} is this machine (a loopback address); pages "
+        "here are watched only in local mode, for testing: set local_mode: true at the top of "
+        "the config"
+    )
+    assert parse_config("local_mode: true\n" + text).releases[0].url == url

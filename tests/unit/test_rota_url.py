@@ -96,7 +96,8 @@ def test_a_loopback_rota_url_is_refused_outside_local_mode(
         load_config(path, fetch=fetch_rota)
     text = str(caught.value)
     assert "contacts.oncall.rota.ics: cannot fetch the rota" in text
-    assert "refused 127.0.0.1: loopback targets need allow_loopback" in text
+    assert "refused 127.0.0.1: a loopback address (this machine)" in text
+    assert "allow_loopback" not in text and "local_mode: true" in text
 
 
 def test_without_a_fetcher_a_rota_url_is_still_refused_for_run(tmp_path: Path) -> None:

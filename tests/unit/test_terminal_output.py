@@ -47,7 +47,7 @@ def test_the_run_console_prints_server_values_escaped() -> None:
 
 def test_status_prints_the_last_checks_reason_escaped() -> None:
     record = ReleaseRecord(release=make_release(), last_check=hostile_check())
-    cells = _row(record)
+    cells = _row(record, "Due now, not live yet")
     assert not any(ch in cell for cell in cells for ch in "\x1b\x07\x9b\x7f\u202e\r\n")
     assert SHOWN in cells[3]
 

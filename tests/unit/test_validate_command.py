@@ -82,3 +82,22 @@ def test_validate_lists_schema_reference_and_url_problems_together(
         ":6: releases[0].chain: unknown chain 'fast'",
     ):
         assert f"{path}{where}" in err
+
+
+def test_a_config_of_calendars_says_how_many_it_will_read_not_just_0_releases(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "rw.yaml"
+    path.write_text(
+        CONFIG.split("releases:")[0].replace("{{", "{").replace("}}", "}")
+        + "calendars:\n"
+        + "  - govuk: {organisations: [office-for-national-statistics]}\n"
+        + "  - ons: {}\n"
+    )
+    assert main(["validate", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == (
+        f"{path}: OK, 0 release(s) written in the file, and 2 calendar sources to read (sync "
+        "and run read them; their releases are not counted here)"
+    )
+    assert lines[1:] == ["  calendar govuk:office-for-national-statistics", "  calendar ons"]

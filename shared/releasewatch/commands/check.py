@@ -1,7 +1,9 @@
 """`releasewatch check URL`: probe one page once and show what the poller would see.
 
-Exit 0 when the page is live by the given rule, 1 when it is not (or the probe failed),
-2 for bad input: an invalid rule or a URL the guard refuses.
+Exit statuses (EXIT_STATUSES, also in --help), so a script can tell "not live" from "could not
+check": 0 live, 1 not live (the page answered and failed the rule), 2 bad input (an invalid
+rule or a URL the guard refuses), 3 could not check (no answer to judge: the name did not
+resolve, the connection was refused or timed out, a server error, too many redirects).
 """
 
 from __future__ import annotations
@@ -22,12 +24,27 @@ from ..probe.http import HttpProber, ProbeSettings
 from ..probe.netguard import check_url
 from ..probe.rules import checks_status_only, default_rule
 
+LIVE, NOT_LIVE, BAD_INPUT, COULD_NOT_CHECK = 0, 1, 2, 3
+EXIT_STATUSES = """\
+exit status:
+  0  live: the page answered and passed the rule
+  1  not live: the page answered and did not pass the rule
+  2  bad input: an invalid option or rule, or a URL that may not be checked
+  3  could not check: no answer to judge (the name did not resolve, the connection was
+     refused or timed out, a server error, too many redirects); try again later"""
+
 _CLI_CONTACT = Contact(id="cli", name="releasewatch check", email="cli@example.com")
 _CLI_CHAIN = Chain(id="cli", steps=(Step(after=timedelta(0), notify=("cli",)),))
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("check", help="probe one page once and show what the poller would see")
+    p = sub.add_parser(
+        "check",
+        help="probe one page once and show what the poller would see",
+        description="Probe one page once and show what the poller would see.",
+        epilog=EXIT_STATUSES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("url", help="the release page (https; http only with --allow-loopback)")
     p.add_argument(
         "--contains", action="append", default=[], metavar="TEXT", help="text that must appear"
@@ -66,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         settings = ProbeSettings() if args.timeout is None else _with_timeout(args.timeout)
     except (ValidationError, ValueError, ProbeRefused, httpx.InvalidURL) as exc:
         print(f"releasewatch check: {for_terminal(_first_line(exc))}", file=sys.stderr)
-        return 2
+        return BAD_INPUT
     if checks_status_only(release.rule):
         print(
             "releasewatch check: note: only the status is checked, so an error or maintenance "
@@ -77,8 +94,10 @@ def run(args: argparse.Namespace) -> int:
     check = asyncio.run(probe_once(release, settings))
     print(render(check))
     if check.error == "refused":
-        return 2
-    return 0 if check.live else 1
+        return BAD_INPUT
+    if check.error is not None:  # an error is never a verdict on the page
+        return COULD_NOT_CHECK
+    return LIVE if check.live else NOT_LIVE
 
 
 def _check_target(release: Release) -> None:
@@ -138,8 +157,8 @@ async def probe_once(release: Release, settings: ProbeSettings) -> Check:
 
 def render(check: Check) -> str:
     verdict = "LIVE" if check.live else "NOT LIVE"
-    if check.error:
-        verdict += f" (error: {check.error})"
+    if check.error:  # no answer to judge: not a verdict on the page (exit status 3)
+        verdict = f"COULD NOT CHECK (error: {check.error})"
     hops = [f"  {n}. {for_terminal(url)}" for n, url in enumerate(check.redirects, 1)]
     hops = hops or ["  (none)"]
     rows = [

@@ -7,13 +7,18 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
+from datetime import datetime
 
 from ..calendar.imports import ImportsKeeper
+from ..clock import SystemClock
 from ..errors import StoreError
 from ..model import ReleaseRecord
 from ..printer import for_terminal
 from ..store.base import Store
 from ..timefmt import uk_datetime
+from ..web.views.load import state_words
+from ..web.views.words import check_verdict
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -49,9 +54,7 @@ def run(args: argparse.Namespace) -> int:
         if not records:
             print("no releases" + ("" if args.all else " active (--all shows finished ones)"))
         else:
-            rows = [("RELEASE", "DUE (UK)", "STATE", "LAST CHECK")]
-            rows += [_row(r) for r in sorted(records, key=lambda r: (r.release.due, r.id))]
-            _table(rows)
+            _table(release_rows(store, records, SystemClock().now()))
         return _provisional(_imports(args, store))
     except Exception as exc:  # StoreError, or botocore's credential/endpoint errors
         print(f"cannot read the releases: {type(exc).__name__}: {exc}", file=sys.stderr)
@@ -60,6 +63,15 @@ def run(args: argparse.Namespace) -> int:
         close = getattr(store, "close", None)
         if callable(close):
             close()
+
+
+def release_rows(
+    store: Store, records: Sequence[ReleaseRecord], now: datetime
+) -> list[tuple[str, str, str, str]]:
+    """The table's rows, heading first, in due order; states in the board's words."""
+    ordered = sorted(records, key=lambda r: (r.release.due, r.id))
+    rows = [("RELEASE", "DUE (UK)", "STATE", "LAST CHECK")]
+    return rows + [_row(r, state_words(store, r, now)) for r in ordered]
 
 
 def _table(rows: list[tuple[str, str, str, str]]) -> None:
@@ -110,11 +122,8 @@ def _provisional(keeper: ImportsKeeper) -> int:
     return 0
 
 
-def _row(record: ReleaseRecord) -> tuple[str, str, str, str]:
-    state = record.state.value + ("" if record.active else " (inactive)")
+def _row(record: ReleaseRecord, state: str) -> tuple[str, str, str, str]:
+    state += "" if record.active else " (no longer watched)"
     check = record.last_check
-    seen = "-"
-    if check is not None:
-        verdict = "live" if check.live else "not live"
-        seen = f"{uk_datetime(check.at)}: {verdict} ({check.reason})"
+    seen = "-" if check is None else f"{uk_datetime(check.at)}: {check_verdict(check)}"
     return for_terminal(record.id), uk_datetime(record.release.due), state, for_terminal(seen)

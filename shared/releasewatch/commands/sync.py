@@ -21,6 +21,7 @@ from ..clock import SystemClock
 from ..config import Config, load_config
 from ..errors import ConfigError, StoreError
 from ..store.base import Store
+from ..timefmt import uk_datetime
 
 if TYPE_CHECKING:
     from ..calendar.sync import Plan
@@ -85,13 +86,17 @@ def sync_and_report(
         shown = exc if not isinstance(exc, sqlite3.Error) else explain(exc)
         print(f"releasewatch sync: not applied: {shown}", file=sys.stderr)
         return 2
-    for text in render(plan):
-        print(text)
+    if plan.lines:  # no table of nothing: the lines below say why there is none
+        for text in render(plan):
+            print(text)
     for label, why in plan.failures.items():
-        kept = len(plan.imports.sources.get(label, []))
+        print(f"source {label} failed: {why}; {_kept(plan, label)}", file=sys.stderr)
+    if plan.failures and len(plan.failures) == len(config.calendars):
+        # On stderr, with the reasons above: the terminal, even when stdout goes to a file.
         print(
-            f"source {label} failed: {why}; its last good import ({kept} announcement(s)) is "
-            "kept and nothing of it is deleted",
+            f"releasewatch sync: nothing could be read: all {len(config.calendars)} calendar "
+            "source(s) failed (the reasons are above); check the addresses in calendars: and "
+            "the network, then sync again",
             file=sys.stderr,
         )
     counts = ", ".join(f"{n} {k}" for k, n in sorted(plan.counts.items())) or "nothing"
@@ -105,3 +110,15 @@ def sync_and_report(
         if told:
             print(f"  {told} change(s) to tell the statistics team and head of profession")
     return 1 if plan.failures else 0
+
+
+def _kept(plan: Plan, label: str) -> str:
+    """What stands of a failed source: its last good import, or (a first sync) nothing."""
+    if label not in plan.imports.sources:
+        return "it has never been read, so none of its releases are watched yet"
+    kept = len(plan.imports.sources[label])
+    when = uk_datetime(plan.imports.at[label])
+    return (
+        f"its last good import ({kept} announcement(s)) is kept and nothing of it is deleted "
+        f"(read {when})"
+    )

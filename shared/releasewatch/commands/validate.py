@@ -29,7 +29,16 @@ def run(args: argparse.Namespace) -> int:
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
         return 2
-    print(f"{args.file}: OK, {len(config.releases)} release(s)")
+    summary = f"{args.file}: OK, {len(config.releases)} release(s)"
+    if config.calendars:  # their releases are known only once read: say how many will be
+        count = len(config.calendars)
+        summary += (
+            f" written in the file, and {count} calendar source{'s' if count != 1 else ''} "
+            "to read (sync and run read them; their releases are not counted here)"
+        )
+    print(summary)
+    for spec in config.calendars:
+        print(f"  calendar {spec.label}")
     for warning in config.warnings:
         print(f"  warning: {warning}")
     for release in config.releases:

@@ -217,7 +217,9 @@ def check_url(url: httpx.URL, *, allow_loopback: bool) -> None:
         )
     if loopback_host:
         if not allow_loopback:
-            raise ProbeRefused(f"refused {host}: loopback targets need allow_loopback")
+            raise ProbeRefused(
+                f"refused {host}: a loopback address (this machine), for local testing only"
+            )
         return
     if literal is not None:
         reason = address_refusal(literal)

@@ -12,7 +12,7 @@ from datetime import datetime
 from ...model import Delivery, Event, ReleaseRecord, ReleaseState
 from ...policy import lateness_unproven
 from ...store.base import Store
-from .board import Board, View, build_board, in_view, shown_state
+from .board import Board, View, build_board, in_view, shown_state, state_tag
 from .problems import Health, Problem, delivery_problems, health_problems
 from .release import ReleasePage, build_release_page
 
@@ -76,6 +76,13 @@ def load_release(
     return build_release_page(
         record, events, deliveries, checks, now, problems, unproven=_unproven(store, record, now)
     )
+
+
+def state_words(store: Store, record: ReleaseRecord, now: datetime) -> str:
+    """A release's state as the board says it ('Live, 4 min late', 'Not due yet'), for the
+    `status` command: one wording for both, never the internal state names."""
+    events = store.events(record.id)
+    return state_tag(record, events, now, unproven=_unproven(store, record, now)).text
 
 
 def _unproven(store: Store, record: ReleaseRecord, now: datetime) -> bool:
