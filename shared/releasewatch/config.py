@@ -646,7 +646,7 @@ def _from_validation(exc: ValidationError, doc: YamlDocument, base: Path) -> lis
         loc = _data_path(base, tuple(p for p in err["loc"] if isinstance(p, (str, int))), doc)
         message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
-            message = "unknown key (check the spelling; see the config reference in README)"
+            message = "unknown key (check the spelling; see docs/configuration.md)"
         elif err["type"] == "missing":
             message = "required field is missing"
         elif err["type"] in ("model_type", "model_attributes_type", "dict_type"):

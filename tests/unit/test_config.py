@@ -96,7 +96,7 @@ def test_unknown_keys_are_errors_not_ignored():
     found = problems(GOOD + "    colour: red\n")
     assert found == [
         "cfg.yaml:13: releases[0].colour: unknown key"
-        " (check the spelling; see the config reference in README)"
+        " (check the spelling; see docs/configuration.md)"
     ]
 
 

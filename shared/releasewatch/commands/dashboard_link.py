@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         code = exc.response.get("Error", {}).get("Code", "")
         if code == "ParameterNotFound":
             print(
-                f"the key {args.parameter} does not exist: create it as the README says "
+                f"the key {args.parameter} does not exist: create it as docs/aws.md says "
                 "(the stack's AckSecretParameterName), or give --parameter",
                 file=sys.stderr,
             )

@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         print(
             "note: this config sends through GOV.UK Notify; on AWS that needs the stack's "
             "NotifyApiKeyParameterName, NotifyEmailTemplateId and NotifySmsTemplateId (and "
-            f"NotifyTransport={config.transport}); see README, GOV.UK Notify",
+            f"NotifyTransport={config.transport}); see docs/channels.md, GOV.UK Notify",
             file=sys.stderr,
         )
     from botocore.exceptions import BotoCoreError, ClientError
