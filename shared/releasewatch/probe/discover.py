@@ -95,6 +95,9 @@ async def probe_release(
             where = announced.fetched.final_url
             announced.reason = f"announcement redirected to {where}: {announced.reason}"
             return announced
+        if announced.cancellation is not None:  # a cancellation wins (policy)
+            outcome.cancellation = announced.cancellation
+            outcome.reason = f"{outcome.reason}; announcement: {announced.reason}"
         return outcome
     content = await _probe_govuk(fetch, release, now, discovery, max_redirects)
     if not content.live or not has_page_checks(release.rule):

@@ -1,0 +1,112 @@
+"""Verdicts on the web as it is, through `releasewatch run --once` on loopback (issue 17):
+GOV.UK's pages and Content API items as they are served, an SMTP server, the SQLite file."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
+from email.message import Message
+from pathlib import Path
+
+import pytest
+
+from releasewatch.store.sqlite import SQLiteStore
+from releasewatch.timefmt import LONDON
+from tests.e2e.test_local_cli import Inbox, releasewatch, smtp  # noqa: F401  (a fixture)
+from tests.probe_support import Handler, LoopbackHTTPServer, loopback_server
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "govuk"
+PAGE_CANCELLED = "/government/statistics/announcements/imaging-page"
+ITEM_CANCELLED = "/government/statistics/announcements/imaging-item"
+GONE = "/government/statistics/announcements/imaging-gone"
+TITLE = "Diagnostic imaging dataset for September 2015"
+SMTP_ENV = {"RELEASEWATCH_SMTP_STARTTLS": "0", "RELEASEWATCH_SMTP_SENDER": "rw@example.com"}
+
+
+def govuk(h: Handler) -> None:
+    if h.route_path == PAGE_CANCELLED:
+        body = (FIXTURES / "pages" / "announcement_cancelled.html").read_bytes()
+        h.reply(200, body, {"Content-Type": "text/html; charset=utf-8"})
+    elif h.route_path == "/api/content" + ITEM_CANCELLED:
+        item = json.loads((FIXTURES / "announcement_cancelled.json").read_text())
+        item["base_path"] = ITEM_CANCELLED
+        h.reply(200, json.dumps(item).encode(), {"Content-Type": "application/json"})
+    else:  # GONE too: an announcement taken down without a publication
+        h.reply(404, b"<h1>Page not found</h1>", {"Content-Type": "text/html"})
+
+
+def key(email: Message) -> str:
+    """The notification key a message carries (a long header is folded over lines)."""
+    return "".join(str(email["X-Releasewatch-Key"]).split())
+
+
+@pytest.fixture
+def site() -> Iterator[LoopbackHTTPServer]:
+    with loopback_server(govuk) as server:
+        yield server
+
+
+def write_config(tmp_path: Path, site: LoopbackHTTPServer, due: datetime) -> Path:
+    when = f"{due.astimezone(LONDON):%Y-%m-%dT%H:%M:%S%z}"
+    text = f"""\
+local_mode: true
+contacts:
+  team: {{name: Stats team, role: stats_team, email: team@example.com}}
+  pub: {{name: Web publisher, role: web_publisher, email: pub@example.com, phone: "+447700900123"}}
+chains:
+  default:
+    - {{after: 5m, notify: [team], channels: [email], repeat: 30m}}
+    - {{after: 10m, notify: [pub], channels: [sms, email], repeat: 15m}}
+releases:
+  - {{id: page-mode, title: "{TITLE}", url: "{site.url(PAGE_CANCELLED)}", due: "{when}"}}
+  - id: govuk-mode
+    title: "{TITLE}"
+    url: "{site.url(ITEM_CANCELLED)}"
+    live: {{govuk: true}}
+    due: "{when}"
+  - {{id: gone, title: "{TITLE}", url: "{site.url(GONE)}", due: "{when}"}}
+"""
+    path = tmp_path / "releasewatch.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_a_cancellation_seen_on_the_page_wins_in_both_modes_and_a_404_does_not(
+    tmp_path: Path,
+    site: LoopbackHTTPServer,
+    smtp: tuple[int, Inbox],  # noqa: F811
+) -> None:
+    port, inbox = smtp
+    # Eleven minutes past due: both chain steps have fired for a release not yet live.
+    config = write_config(tmp_path, site, datetime.now(UTC) - timedelta(minutes=11))
+    db = tmp_path / "rw.db"
+    args = ("run", "--config", str(config), "--db", str(db), "--once")
+    result = releasewatch(*args, "--smtp", f"127.0.0.1:{port}", env=SMTP_ENV)
+    assert result.returncode == 0, result.stderr
+    emails = [message_from_bytes(m) for m in inbox.messages]
+    keys = sorted(key(e) for e in emails)
+    cancelled = [k for k in keys if "|cancel_notice|" in k]
+    assert sorted(k.split("|")[0] for k in cancelled) == ["govuk-mode", "page-mode"]
+    assert all(k.endswith("|team|email") for k in cancelled)  # the team, once each
+    # The cancelled releases get no alert; the one whose announcement 404s does (both steps).
+    alerts = sorted(k for k in keys if "|alert|" in k)
+    assert alerts == ["gone|alert|0|0|team|email", "gone|alert|1|0|pub|email"]
+    for e in emails:
+        if "|cancel_notice|" in key(e):
+            text = str(e.get_payload())
+            assert "Official Statistics" in text  # GOV.UK's reason, from the page and the item
+            assert "not live" not in text.lower()
+    outbox = tmp_path / "outbox" / "sms.jsonl"
+    sms = [json.loads(line) for line in outbox.read_text().splitlines()] if outbox.exists() else []
+    assert [m["key"].split("|")[0] for m in sms] == ["gone"]  # no SMS for a cancelled release
+    with SQLiteStore(db) as store:
+        states = {r.id: r.state.value for r in store.all_releases()}
+    assert states == {"page-mode": "cancelled", "govuk-mode": "cancelled", "gone": "late"}
+    # A restart applies the same config again: nothing new is sent for the cancelled ones.
+    before = len(inbox.messages)
+    again = releasewatch(*args, "--smtp", f"127.0.0.1:{port}", env=SMTP_ENV)
+    assert again.returncode == 0, again.stderr
+    new = [key(message_from_bytes(m)) for m in inbox.messages[before:]]
+    assert not [k for k in new if not k.startswith("gone|")]
