@@ -343,7 +343,7 @@ def parse_config(
                     publication_url=r.publication_url,
                     due=due,
                     producer=r.producer if r.producer is not None else defaults.producer,
-                    rule=default_rule(r.title, r.live),
+                    rule=default_rule(r.title, r.live, r.url),
                     chain=chain,
                     contacts={cid: contacts[cid] for cid in sorted(used)},
                     cache_bust_param=_bust_param(bust),

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
+import httpx
+
 from ..model import LiveRule
 from .text import PageText, normalise
 
@@ -132,14 +134,41 @@ _KINDS = {
 }
 
 
-def default_rule(title: str, rule: LiveRule) -> LiveRule:
+def default_rule(title: str, rule: LiveRule, url: str | None = None) -> LiveRule:
     """`rule`, or for a rule that would check the status alone, the default content rule: the
     title must appear in the page's visible text and GOV.UK's error, maintenance and
-    announcement wording must not. `status_only: true` opts out; GOV.UK mode decides from the
-    content item instead."""
+    announcement wording must not. An ONS release page (`url` on ons.gov.uk under
+    /releases/) gets the ONS rule instead, however the release came (the ONS calendar or a
+    config written by hand): it answers 200 with the title long before it is published.
+    `status_only: true` opts out; GOV.UK mode decides from the content item instead."""
     if rule.status_only or not checks_status_only(rule):
         return rule
+    if url is not None and is_ons_release_page(url):
+        from ..calendar.ons import ons_rule  # here: calendar imports the probe package
+
+        ons = ons_rule(title)
+        return rule.model_copy(
+            update={
+                "contains": ons.contains,
+                "not_contains": ons.not_contains,
+                "not_markup": ons.not_markup,
+            }
+        )
     return rule.model_copy(update={"contains": (title,), "not_contains": GOVUK_NOT_LIVE_WORDING})
+
+
+ONS_HOSTS = frozenset({"ons.gov.uk", "www.ons.gov.uk"})
+ONS_RELEASES = "/releases/"
+
+
+def is_ons_release_page(url: str) -> bool:
+    """A release page on the ONS website (dp-frontend-release-calendar, or the new CMS's)."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError, UnicodeError):
+        return False
+    host = parsed.host.lower().rstrip(".")
+    return host in ONS_HOSTS and parsed.path.startswith(ONS_RELEASES)
 
 
 def checks_status_only(rule: LiveRule) -> bool:
