@@ -110,3 +110,93 @@ def test_a_cancellation_seen_on_the_page_wins_in_both_modes_and_a_404_does_not(
     assert again.returncode == 0, again.stderr
     new = [key(message_from_bytes(m)) for m in inbox.messages[before:]]
     assert not [k for k in new if not k.startswith("gone|")]
+
+
+def iso(when: datetime) -> str:
+    return when.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+def publication(title: str, first: datetime, updated: datetime | None = None) -> bytes:
+    text = (FIXTURES / "pages" / "publication.html").read_text()
+    return text.format(
+        title=title,
+        first_published_at=iso(first),
+        public_updated_at=iso(updated or first),
+        withdrawn_meta="",
+        withdrawn_notice="",
+    ).encode()
+
+
+def test_editions_and_retitled_publications_get_their_true_verdict_with_no_false_notice(
+    tmp_path: Path,
+    smtp: tuple[int, Inbox],  # noqa: F811
+) -> None:
+    port, inbox = smtp
+    now = datetime.now(UTC)
+    due = now - timedelta(minutes=11)  # both chain steps have fired for a page not live
+    old_due = now - timedelta(days=2)  # corrected yesterday, first checked today
+    html = {"Content-Type": "text/html; charset=utf-8"}
+    announced, published = "Monthly statistics: Patents", "Patents statistics"
+    pages: dict[str, tuple[int, bytes, dict[str, str]]] = {
+        # page mode: the announcement redirects to a publication titled otherwise, on time
+        "/government/statistics/announcements/patents": (
+            301,
+            b"",
+            {"Location": "/government/statistics/patents-statistics"},
+        ),
+        "/government/statistics/patents-statistics": (
+            200,
+            publication(published, due + timedelta(seconds=4)),
+            html,
+        ),
+        # page mode: last year's edition at the URL named: not live (not an early breach)
+        "/government/statistics/fostering": (
+            200,
+            publication("Fostering in England", due - timedelta(days=365)),
+            html,
+        ),
+        # page mode: published on time two days ago, corrected yesterday: live, on time
+        "/government/statistics/corrected": (
+            200,
+            publication("Corrected statistics", old_due, now - timedelta(days=1)),
+            html,
+        ),
+    }
+
+    def route(h: Handler) -> None:
+        status, body, headers = pages.get(h.route_path, (404, b"Not found", {}))
+        h.reply(status, body, headers)
+
+    with loopback_server(route) as server:
+        when = f"{due.astimezone(LONDON):%Y-%m-%dT%H:%M:%S%z}"
+        then = f"{old_due.astimezone(LONDON):%Y-%m-%dT%H:%M:%S%z}"
+        url = server.url
+        config = tmp_path / "releasewatch.yaml"
+        config.write_text(f"""\
+local_mode: true
+contacts:
+  team: {{name: Stats team, role: stats_team, email: team@example.com}}
+  hop: {{name: Head of profession, role: head_of_profession, email: hop@example.com}}
+chains:
+  default:
+    - {{after: 5m, notify: [team], channels: [email], repeat: 30m}}
+    - {{after: 60m, notify: [hop], channels: [email], kind: breach}}
+releases:
+  - {{id: retitled, title: "{announced}",
+      url: "{url("/government/statistics/announcements/patents")}", due: "{when}"}}
+  - {{id: last-year, title: "Fostering in England",
+      url: "{url("/government/statistics/fostering")}", due: "{when}"}}
+  - {{id: corrected, title: "Corrected statistics",
+      url: "{url("/government/statistics/corrected")}", due: "{then}"}}
+""")
+        db = tmp_path / "rw.db"
+        args = ("run", "--config", str(config), "--db", str(db), "--once")
+        result = releasewatch(*args, "--smtp", f"127.0.0.1:{port}", env=SMTP_ENV)
+    assert result.returncode == 0, result.stderr
+    with SQLiteStore(db) as store:
+        states = {r.id: r.state.value for r in store.all_releases()}
+    assert states == {"retitled": "live", "last-year": "late", "corrected": "live"}
+    keys = sorted(key(message_from_bytes(m)) for m in inbox.messages)
+    # Only last year's edition is chased, as not live; no early breach, no report, nothing
+    # for the two publications that went out on time.
+    assert keys == ["last-year|alert|0|0|team|email"]

@@ -286,3 +286,133 @@ async def test_page_mode_a_page_updated_in_place_this_edition_in_the_window_is_l
     )
     assert check.live, check.reason
     assert check.published_at is None  # the page gives no time for this edition: the check's
+
+
+# -- the publication may not be titled like its announcement ----------------------------------
+
+ANNOUNCED = "Monthly statistics: Patents, July 2025"
+PUBLISHED = "Patents statistics: July 2025"
+RETITLED = "/government/statistics/patents-statistics-july-2025"
+ON_TIME = "2025-07-17T08:30:04.000+00:00"
+
+
+def retitled_item(path: str = RETITLED, title: str = PUBLISHED) -> Any:
+    item = publication_item(first_published_at=ON_TIME)
+    item["base_path"], item["title"] = path, title
+    return item
+
+
+def search_site(items: dict[str, Any], *rows: tuple[str, str]) -> Site:
+    site = Site(items=items)
+    answer = {"results": [{"title": t, "link": link} for t, link in rows], "total": len(rows)}
+
+    def route(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/api/search.json":
+            return httpx.Response(200, content=json.dumps(answer).encode())
+        return site(request)
+
+    return route  # type: ignore[return-value]
+
+
+async def test_govuk_mode_finds_a_retitled_publication_by_search_and_says_why() -> None:
+    announcement = announcement_item()
+    announcement["title"] = ANNOUNCED
+    trade_marks = "/government/statistics/trade-marks-statistics-july-2025"
+    last_month = "/government/statistics/patents-statistics-june-2025"
+    site = search_site(
+        {
+            ANNOUNCEMENT: announcement,
+            trade_marks: retitled_item(trade_marks, "Trade marks statistics: July 2025"),
+            last_month: retitled_item(last_month, "Patents statistics: June 2025"),
+            RETITLED: retitled_item(),
+        },
+        ("Trade marks statistics: July 2025", trade_marks),
+        ("Patents statistics: June 2025", last_month),
+        (PUBLISHED, RETITLED),
+    )
+    release = govuk_release(title=ANNOUNCED)
+    check = await probe(site, release, DUE + timedelta(minutes=1))  # type: ignore[arg-type]
+    # Before: the exact title was required, and the release was alerted on as late.
+    assert check.live, check.reason
+    assert check.judged_url == f"{HOST}{RETITLED}"
+    assert f"titled '{PUBLISHED}'" in check.reason
+    assert "title words shared: patents" in check.reason
+    assert "office-for-national-statistics" in check.reason  # the organisation it was found by
+
+
+async def test_govuk_mode_a_retitled_publication_the_announcement_redirects_to_is_live() -> None:
+    site = Site(items={ANNOUNCEMENT: redirect_item(RETITLED), RETITLED: retitled_item()})
+    check = await probe(site, govuk_release(title=ANNOUNCED), DUE + timedelta(minutes=1))
+    assert check.live, check.reason
+
+
+async def test_page_mode_the_default_rule_accepts_the_retitled_publication_redirected_to() -> None:
+    site = Site(
+        {ANNOUNCEMENT: (301, RETITLED), RETITLED: publication_page(ON_TIME, title=PUBLISHED)}
+    )
+    check = await probe(site, page_release(title=ANNOUNCED), DUE + timedelta(minutes=1))
+    # Before: "missing text 'Monthly statistics: Patents, July 2025'", alerts for a live page.
+    assert check.live, check.reason
+    assert "the announcement redirects to it" in check.reason
+    assert "govuk:format official_statistics" in check.reason
+    assert check.published_at == datetime(2025, 7, 17, 8, 30, 4, tzinfo=UTC)
+
+
+async def test_page_mode_a_named_publication_retitled_is_accepted_by_its_words() -> None:
+    site = Site({RETITLED: publication_page(ON_TIME, title=PUBLISHED)})
+    release = page_release(title=ANNOUNCED, publication_url=f"{HOST}{RETITLED}")
+    check = await probe(site, release, DUE + timedelta(minutes=1))
+    assert check.live, check.reason
+    assert "title words shared: patents" in check.reason
+
+
+async def test_page_mode_another_series_publication_at_a_named_url_is_not_accepted() -> None:
+    page = publication_page(ON_TIME, title="Trade marks statistics: July 2025")
+    release = page_release(title=ANNOUNCED, publication_url=f"{HOST}{RETITLED}")
+    check = await probe(Site({RETITLED: page}), release, DUE + timedelta(minutes=1))
+    assert not check.live
+    assert f"missing text '{ANNOUNCED}'" in check.reason
+
+
+ERROR_PAGE = (
+    "<html><head><title>Sorry, we're experiencing technical difficulties - GOV.UK</title>"
+    "</head><body><main><h1>Sorry, we're experiencing technical difficulties</h1>"
+    "<p>Please try again in a few moments.</p></main></body></html>"
+)
+MAINTENANCE_PAGE = (
+    "<html><head><title>GOV.UK</title></head><body><main><h1>This service is unavailable due "
+    "to scheduled maintenance</h1></main></body></html>"
+)
+GUIDANCE_PAGE = (
+    '<html><head><title>Patents guidance - GOV.UK</title><meta name="govuk:format" '
+    'content="guidance"><meta name="govuk:first-published-at" content="2025-07-17T08:30:04Z">'
+    "</head><body><main><h1>Patents guidance</h1></main></body></html>"
+)
+
+
+@pytest.mark.parametrize("page", [ERROR_PAGE, MAINTENANCE_PAGE, GUIDANCE_PAGE])
+async def test_page_mode_the_default_rule_still_refuses_error_maintenance_and_other_pages(
+    page: str,
+) -> None:
+    served = httpx.Response(200, text=page, headers={"content-type": "text/html"})
+    site = Site({ANNOUNCEMENT: (301, RETITLED), RETITLED: served})
+    check = await probe(site, page_release(title=ANNOUNCED), DUE + timedelta(minutes=1))
+    assert not check.live, check.reason
+
+
+@pytest.mark.parametrize(
+    ("found", "matches"),
+    [
+        ("Patents statistics: July 2025", True),  # retitled, same subject and period
+        ("PATENTS \u2013 statistics, July 2025", True),  # case, dashes, order
+        ("Patents statistics: June 2025", False),  # last month's: different periods
+        ("Trade marks statistics: July 2025", False),  # another series, same boilerplate
+        ("Monthly statistics: July 2025", False),  # boilerplate and date only
+    ],
+)
+def test_titles_match_by_their_words_with_dates_and_boilerplate_weighed_down(
+    found: str, matches: bool
+) -> None:
+    from releasewatch.probe.titles import title_match
+
+    assert title_match(ANNOUNCED, found).matches is matches

@@ -9,11 +9,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from ..model import Release
+from ..model import LiveRule, Release
 from .base import Fetch, Fetched, Outcome
 from .pagefacts import PageFacts, cancellation, mentions_cancellation, read_facts, withdrawn
-from .rules import judge_page, needs_body
+from .rules import GOVUK_NOT_LIVE_WORDING, STATISTICS_TYPES, judge_page, needs_body, page_problems
 from .text import PageText
+from .titles import title_match
 
 ANNOUNCEMENT_PATH = "/statistics/announcements/"
 
@@ -52,7 +53,9 @@ async def judge(outcome: Outcome) -> Outcome:
     source = fetched.text() if rule.markup or rule.not_markup else None
     verdict = judge_page(rule, fetched.status, fetched.final_url, text, source)
     outcome.live, outcome.reason, outcome.to_judge = verdict.live, verdict.reason, None
-    if verdict.live and fetched.body is not None:
+    if not verdict.live and _only_the_title_missing(rule, fetched, text, source):
+        await _accept_retitled(outcome, rule.contains[0])
+    if outcome.live and fetched.body is not None:
         _judge_edition(outcome, await page_facts(fetched))
     elif mentions_cancellation(text):
         assert text is not None
@@ -61,6 +64,39 @@ async def judge(outcome: Outcome) -> Outcome:
         # with the check, for the notice (policy.page_cancellation).
         outcome.cancellation = found
     return outcome
+
+
+def _only_the_title_missing(
+    rule: LiveRule, fetched: Fetched, text: PageText | None, source: str | None
+) -> bool:
+    """The default GOV.UK rule failed only for want of the release's title on the page."""
+    if rule.not_contains != GOVUK_NOT_LIVE_WORDING or len(rule.contains) != 1:
+        return False
+    problems = page_problems(rule, fetched.status, fetched.final_url, text, source)
+    return len(problems) == 1 and problems[0].startswith("missing text ")
+
+
+async def _accept_retitled(outcome: Outcome, title: str) -> None:
+    """Producers retitle at publication. Under the default rule, a page without the release's
+    title is still its publication when GOV.UK's own meta tags say it is a statistics
+    publication and either the announcement redirected to it or its title matches loosely
+    (titles.py); error and maintenance pages carry no such tags and stay refused. Which
+    evidence chose it goes in the reason; _judge_edition then dates it (or refuses it)."""
+    facts = await page_facts(outcome.fetched)
+    if facts.format not in STATISTICS_TYPES:
+        return
+    match = title_match(title, facts.title)
+    if _from_announcement(outcome.fetched):
+        how = "the announcement redirects to it"
+    elif match.matches:
+        how = match.describe()
+    else:
+        return
+    outcome.live = True
+    outcome.reason = (
+        f"status {outcome.fetched.status}, a statistics publication (govuk:format "
+        f"{facts.format}) titled '{facts.title[:80]}', not as announced; {how}"
+    )
 
 
 def _judge_edition(outcome: Outcome, facts: PageFacts) -> None:

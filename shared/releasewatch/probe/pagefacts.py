@@ -40,6 +40,7 @@ class PageFacts:
     notices: tuple[tuple[str, str], ...] = ()  # GOV.UK notice banners: (title, description)
     ons_status: str | None = None  # data-gtm-release-status
     ons_panels: tuple[str, ...] = ()  # ONS information panels' text
+    title: str = ""  # the page's <title>, without GOV.UK's " - GOV.UK"
 
     @property
     def first_published_at(self) -> datetime | None:
@@ -72,7 +73,8 @@ def read_facts(body: bytes | None, charset: str | None) -> PageFacts:
     statuses = root.xpath("//*[@data-gtm-release-status]/@data-gtm-release-status")
     ons_status = str(statuses[0]).strip().lower() if statuses else None
     panels = tuple(_words(p) for p in _with_class(root, "ons-panel__body"))
-    return PageFacts(meta, notices, ons_status, panels)
+    title = _words(root.find(".//title")).removesuffix(" - GOV.UK")
+    return PageFacts(meta, notices, ons_status, panels, title)
 
 
 def cancellation(facts: PageFacts, text: PageText | str) -> str | None:
