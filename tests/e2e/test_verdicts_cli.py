@@ -15,7 +15,14 @@ import pytest
 from releasewatch.store.sqlite import SQLiteStore
 from releasewatch.timefmt import LONDON
 from tests.e2e.test_local_cli import Inbox, releasewatch, smtp  # noqa: F401  (a fixture)
-from tests.probe_support import Handler, LoopbackHTTPServer, loopback_server
+from tests.probe_support import (
+    Handler,
+    LoopbackHTTPServer,
+    announcement_item,
+    loopback_server,
+    publication_item,
+    redirect_item,
+)
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "govuk"
 PAGE_CANCELLED = "/government/statistics/announcements/imaging-page"
@@ -163,6 +170,39 @@ def test_editions_and_retitled_publications_get_their_true_verdict_with_no_false
         ),
     }
 
+    # The same three in GOV.UK mode, from Content API items.
+    as_json = {"Content-Type": "application/json"}
+
+    def item(path: str, value: object) -> None:
+        pages["/api/content" + path] = (200, json.dumps(value).encode(), as_json)
+
+    def publication_item_at(path: str, title: str, first: datetime, updated: datetime) -> None:
+        found = publication_item(first_published_at=iso(first))
+        found.update(base_path=path, title=title, public_updated_at=iso(updated))
+        item(path, found)
+
+    patents = announcement_item()  # in place: found by search, under another title
+    patents.update(base_path="/government/statistics/announcements/patents-item", title=announced)
+    item(patents["base_path"], patents)
+    found_at = "/government/statistics/patents-statistics-item"
+    first = due + timedelta(seconds=4)
+    publication_item_at(found_at, published, first, first)
+    rows = [{"title": published, "link": found_at}]
+    pages["/api/search.json"] = (200, json.dumps({"results": rows, "total": 1}).encode(), as_json)
+    fostering = announcement_item()
+    fostering.update(base_path="/government/statistics/announcements/fostering-item")
+    item(fostering["base_path"], fostering)
+    last_year = due - timedelta(days=365)
+    publication_item_at("/government/statistics/fostering-item", "Fostering", last_year, last_year)
+    corrected = "/government/statistics/announcements/corrected-item"
+    item(
+        corrected,
+        {**redirect_item("/government/statistics/corrected-item"), "base_path": corrected},
+    )
+    publication_item_at(
+        "/government/statistics/corrected-item", "Corrected", old_due, now - timedelta(days=1)
+    )
+
     def route(h: Handler) -> None:
         status, body, headers = pages.get(h.route_path, (404, b"Not found", {}))
         h.reply(status, body, headers)
@@ -188,6 +228,13 @@ releases:
       url: "{url("/government/statistics/fostering")}", due: "{when}"}}
   - {{id: corrected, title: "Corrected statistics",
       url: "{url("/government/statistics/corrected")}", due: "{then}"}}
+  - {{id: retitled-item, title: "{announced}", live: {{govuk: true}},
+      url: "{url("/government/statistics/announcements/patents-item")}", due: "{when}"}}
+  - {{id: last-year-item, title: "Fostering", live: {{govuk: true}},
+      url: "{url("/government/statistics/announcements/fostering-item")}",
+      publication_url: "{url("/government/statistics/fostering-item")}", due: "{when}"}}
+  - {{id: corrected-item, title: "Corrected", live: {{govuk: true}},
+      url: "{url(corrected)}", due: "{then}"}}
 """)
         db = tmp_path / "rw.db"
         args = ("run", "--config", str(config), "--db", str(db), "--once")
@@ -195,8 +242,15 @@ releases:
     assert result.returncode == 0, result.stderr
     with SQLiteStore(db) as store:
         states = {r.id: r.state.value for r in store.all_releases()}
-    assert states == {"retitled": "live", "last-year": "late", "corrected": "live"}
+    assert states == {
+        "retitled": "live",
+        "last-year": "late",
+        "corrected": "live",
+        "retitled-item": "live",
+        "last-year-item": "late",
+        "corrected-item": "live",
+    }
     keys = sorted(key(message_from_bytes(m)) for m in inbox.messages)
     # Only last year's edition is chased, as not live; no early breach, no report, nothing
-    # for the two publications that went out on time.
-    assert keys == ["last-year|alert|0|0|team|email"]
+    # for the publications that went out on time.
+    assert keys == ["last-year-item|alert|0|0|team|email", "last-year|alert|0|0|team|email"]
