@@ -416,3 +416,18 @@ def test_titles_match_by_their_words_with_dates_and_boilerplate_weighed_down(
     from releasewatch.probe.titles import title_match
 
     assert title_match(ANNOUNCED, found).matches is matches
+
+
+async def test_onss_cancellation_wording_quoted_on_a_govuk_announcement_is_no_cancellation() -> (
+    None
+):
+    page = (PAGES / "announcement_confirmed.html").read_text()
+    quoted = page.replace(
+        '<p class="gem-c-lead-paragraph">',
+        '<p class="gem-c-lead-paragraph">Release date: Cancelled was shown in error. ',
+    )
+    assert quoted != page
+    served = httpx.Response(200, text=quoted, headers={"content-type": "text/html"})
+    check = await probe(Site({ANNOUNCEMENT: served}), page_release(title=CANCELLED_TITLE))
+    assert not check.live
+    assert check.cancellation is None

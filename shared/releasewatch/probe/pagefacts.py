@@ -82,11 +82,21 @@ def cancellation(facts: PageFacts, text: PageText | str) -> str | None:
     for title, description in facts.notices:
         if normalise(title) == CANCELLED_NOTICE:
             return description
+    if facts.ons_status == "cancelled":
+        return _ons_reason(facts)
     seen = text if isinstance(text, PageText) else normalise(text)
-    if facts.ons_status == "cancelled" or any(w in seen for w in ONS_CANCELLED_WORDING):
-        told = [p for p in facts.ons_panels if normalise(p) not in ONS_CANCELLED_WORDING]
-        return " ".join(told)
+    # The wording alone only on an ONS page (its state attribute or its panels): another
+    # site's page may quote it.
+    ons_page = facts.ons_status is not None or bool(facts.ons_panels)
+    if ons_page and any(w in seen for w in ONS_CANCELLED_WORDING):
+        return _ons_reason(facts)
     return None
+
+
+def _ons_reason(facts: PageFacts) -> str:
+    """The ONS page's own notice (the new CMS's free text), without the fixed banner."""
+    told = [p for p in facts.ons_panels if normalise(p) not in ONS_CANCELLED_WORDING]
+    return " ".join(told)
 
 
 def mentions_cancellation(text: PageText | str | None) -> bool:
