@@ -53,13 +53,15 @@ async def judge(outcome: Outcome) -> Outcome:
     source = fetched.text() if rule.markup or rule.not_markup else None
     verdict = judge_page(rule, fetched.status, fetched.final_url, text, source)
     outcome.live, outcome.reason, outcome.to_judge = verdict.live, verdict.reason, None
+    facts: PageFacts | None = None  # read at most once, and only when it can matter
     if not verdict.live and _only_the_title_missing(rule, fetched, text, source):
-        await _accept_retitled(outcome, rule.contains[0])
+        facts = await page_facts(fetched)
+        _accept_retitled(outcome, facts, rule.contains[0])
     if outcome.live and fetched.body is not None:
-        _judge_edition(outcome, await page_facts(fetched))
+        _judge_edition(outcome, facts or await page_facts(fetched))
     elif mentions_cancellation(text):
         assert text is not None
-        found = cancellation(await page_facts(fetched), text)
+        found = cancellation(facts or await page_facts(fetched), text)
         # The rule's reason already quotes the cancellation wording; the reason given goes
         # with the check, for the notice (policy.page_cancellation).
         outcome.cancellation = found
@@ -76,13 +78,12 @@ def _only_the_title_missing(
     return len(problems) == 1 and problems[0].startswith("missing text ")
 
 
-async def _accept_retitled(outcome: Outcome, title: str) -> None:
+def _accept_retitled(outcome: Outcome, facts: PageFacts, title: str) -> None:
     """Producers retitle at publication. Under the default rule, a page without the release's
     title is still its publication when GOV.UK's own meta tags say it is a statistics
     publication and either the announcement redirected to it or its title matches loosely
     (titles.py); error and maintenance pages carry no such tags and stay refused. Which
     evidence chose it goes in the reason; _judge_edition then dates it (or refuses it)."""
-    facts = await page_facts(outcome.fetched)
     if facts.format not in STATISTICS_TYPES:
         return
     match = title_match(title, facts.title)
