@@ -8,7 +8,7 @@ See infra/releasewatch.example.yaml for an annotated example of every field.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path as FsPath
 from typing import Any, TypeVar
@@ -122,6 +122,9 @@ class Config:
     file: str
     max_attempts: int = 3  # defaults.max_attempts
     warnings: list[ConfigProblem] = field(default_factory=list)  # valid, but worth a look
+    # Releases more than PAST_DUE_LIMIT past due (warned about): not started, but one the
+    # store already has is kept as it is (with_stale_kept). Time passing never refuses a config.
+    stale: list[Release] = field(default_factory=list)
     # What calendar sync needs to turn announcements into releases (calendar/sync.py).
     calendars: list[CalendarSpec] = field(default_factory=list)
     series: list[SeriesSpec] = field(default_factory=list)
@@ -132,6 +135,13 @@ class Config:
     sync_every: timedelta = timedelta(hours=6)  # `run` re-syncs the calendars this often
     notify: NotifyIn | None = None  # the `notify:` block (GOV.UK Notify)
     transport: str = "default"  # defaults.transport: "notify" makes email/sms mean Notify
+
+
+def with_stale_kept(config: Config, known: Callable[[str], bool]) -> Config:
+    """The config whose releases include its stale ones that `known` (the store) already has:
+    a restart must not drop a release it was watching, nor start one from last week."""
+    kept = [r for r in config.stale if known(r.id)]
+    return replace(config, releases=[*config.releases, *kept]) if kept else config
 
 
 def load_config(
@@ -268,6 +278,7 @@ def parse_config(
 
     releases: list[Release] = []
     seen_ids: dict[str, int] = {}
+    stale_releases: list[Release] = []
     raw_releases = raw.get("releases") or []
     if not isinstance(raw_releases, list):
         problem(("releases",), "expected a list of releases")
@@ -312,11 +323,12 @@ def parse_config(
             problem((*at, "chain"), "no chain given and no defaults.chain to fall back on")
         elif chain_name not in raw_chains:
             problem((*at, "chain"), f"unknown chain {chain_name!r}")
+        stale = False  # more than PAST_DUE_LIMIT past due: warned about, never refused
         if due is not None and now is not None and fields.get("cancelled") is not True:
             past = _past_due(due, now, fields.get("past_due_ok") is True)
             if past is not None:
-                is_error, message = past
-                (problem if is_error else warning)((*at, "due"), message)
+                stale, message = past
+                warning((*at, "due"), message)
         if r is None or len(problems) > before or chain_name not in chains:
             continue
         assert due is not None
@@ -335,7 +347,7 @@ def parse_config(
             used |= {m for cid in list(used) for m in rota.members(contacts[cid])}
         bust = r.cache_bust if r.cache_bust is not None else defaults.cache_bust
         try:
-            releases.append(
+            (stale_releases if stale else releases).append(
                 Release(
                     id=r.id,
                     title=r.title,
@@ -343,7 +355,7 @@ def parse_config(
                     publication_url=r.publication_url,
                     due=due,
                     producer=r.producer if r.producer is not None else defaults.producer,
-                    rule=default_rule(r.title, r.live),
+                    rule=default_rule(r.title, r.live, r.url),
                     chain=chain,
                     contacts={cid: contacts[cid] for cid in sorted(used)},
                     cache_bust_param=_bust_param(bust),
@@ -361,7 +373,7 @@ def parse_config(
         except ValidationError as exc:
             problems.extend(_from_validation(exc, doc, at))
             continue
-        if checks_status_only(releases[-1].rule):
+        if checks_status_only((stale_releases if stale else releases)[-1].rule):
             warning(
                 (*at, "live"),
                 "the live rule checks the status alone (status_only: true), so an error or "
@@ -375,6 +387,7 @@ def parse_config(
         raise ConfigError(problems)
     return Config(
         releases=releases,
+        stale=stale_releases,
         local_mode=local_mode,
         file=doc.file,
         max_attempts=defaults.max_attempts,
@@ -624,9 +637,10 @@ def _past_due(due: datetime, now: datetime, deliberate: bool) -> tuple[bool, str
     when = f"{uk_datetime(due)} is {delay_text(ago)} ago"
     if ago > PAST_DUE_LIMIT:
         return True, (
-            f"{when}, more than {PAST_DUE_LIMIT.days} days in the past (last time's date?); "
-            "if the release is over, remove it; if this is deliberate (a rehearsal, a "
-            "replay), add past_due_ok: true to the release"
+            f"{when}, more than {PAST_DUE_LIMIT.days} days in the past (last time's date?): "
+            "not started, the other releases are (one already watched keeps its record and "
+            "is watched as before); if the release is over, remove it; if this is deliberate "
+            "(a rehearsal, a replay), add past_due_ok: true to the release"
         )
     return False, f"{when}: the release is already overdue and its alerts start at once"
 

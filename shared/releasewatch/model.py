@@ -487,6 +487,12 @@ class Check(Frozen):
     # live_time: our clock a little behind the server's must not make an on-time page early).
     # Left out of stored checks while None, so a version from before it still reads them.
     origin_date: UtcDatetime | None = Field(default=None, exclude_if=lambda value: value is None)
+    # The announcement says the release is cancelled (GOV.UK's Content API item or page, an ONS
+    # release page): the reason it gives, "" when none. A cancellation wins over the chain
+    # (policy). Left out of stored checks while None, like origin_date.
+    cancellation: str | None = Field(
+        default=None, max_length=2000, exclude_if=lambda value: value is None
+    )
 
     def cache_headers(self) -> list[tuple[str, str]]:
         """The cache headers the answer carried, by name: what tells a stale copy apart."""

@@ -118,6 +118,53 @@ def lateness_unproven(release: Release, live_at: datetime | None, checks: Iterab
     return True
 
 
+def page_cancellation(record: ReleaseRecord, check: Check | None) -> calendar_changes.Change | None:
+    """The cancellation to record when a check finds the announcement cancelled (its page or
+    Content API item): whenever it comes, a day before or seconds before due, it wins over the
+    chain, told once like a calendar sync's (calendar/changes.py). None for a release already
+    stopped or live, and for a page that is merely gone: a 404 is not a cancellation."""
+    if check is None or check.live or check.cancellation is None:
+        return None
+    release = record.release
+    if release.stopped or record.live_at is not None:
+        return None
+    return calendar_changes.Change(
+        release.id,
+        calendar_changes.CANCELLED,
+        release.due,
+        release.due,
+        note=check.cancellation,
+        source=calendar_changes.PAGE,
+    )
+
+
+def with_page_cancellation(record: ReleaseRecord, changes: Sequence[Event]) -> ReleaseRecord:
+    """The record with its release cancelled when a probe recorded its cancellation (for this
+    due time): the store's event is the truth, so a config applied again at a restart, which
+    knows nothing of it, does not start the chain for a cancelled release."""
+    release = record.release
+    if release.stopped or record.live_at is not None:
+        return record
+    for e in changes:
+        detail = e.detail
+        if (
+            e.kind == EventKind.CALENDAR_CHANGED
+            and detail.get("change") == calendar_changes.CANCELLED
+            and detail.get("source") == calendar_changes.PAGE
+            and _same_time(detail.get("old_due", ""), release.due)
+        ):
+            cancelled = release.model_copy(update={"cancelled": True})
+            return record.model_copy(update={"release": cancelled})
+    return record
+
+
+def _same_time(text: str, when: datetime) -> bool:
+    try:
+        return datetime.fromisoformat(text) == when
+    except ValueError:
+        return False
+
+
 def acks_from(events: Iterable[Event]) -> list[Ack]:
     return [
         Ack(e.contact_id, int(e.detail.get("step", "0")), e.at)
@@ -135,6 +182,7 @@ def decide(
     ready_confirmed: bool = False,
     changes: Sequence[Event] = (),
 ) -> Decision:
+    record = with_page_cancellation(record, changes)
     release = record.release
     live_at = record.live_at
     first_failure_at = record.first_failure_at

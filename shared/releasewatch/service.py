@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from .calendar.changes import KINDS as CHANGE_KINDS
-from .calendar.changes import change_of
+from .calendar.changes import change_of, to_record
 from .clock import Clock
 from .errors import AlreadyClaimed, SendError, VersionConflict
 from .links import Links, NoLinks
@@ -44,7 +44,15 @@ from .model import (
 )
 from .notify.base import Attachment, Notifier
 from .notify.messages import MessageContext, render
-from .policy import Ack, Decision, acks_from, decide, lateness_unproven, next_check_at
+from .policy import (
+    Ack,
+    Decision,
+    acks_from,
+    decide,
+    lateness_unproven,
+    next_check_at,
+    page_cancellation,
+)
 from .probe.base import Prober
 from .readiness import KINDS as READINESS_KINDS
 from .readiness import confirmation
@@ -281,6 +289,14 @@ class Watchdog:
             events = self.store.events(record.id)
             acks = acks_from(events)
             confirmed = confirmation(events, record.release.due) is not None
+            cancelled = page_cancellation(record, check)
+            if cancelled is not None:
+                # Recorded first, then applied (decide): as a calendar sync does, so that a
+                # crash in between loses no notice and a second sight of it tells nothing.
+                event = to_record(cancelled, events, now)
+                if event is not None:
+                    self.store.add_event(event)
+                    events = [*events, event]
             changes = [e for e in events if e.kind == EventKind.CALENDAR_CHANGED]
             decision = decide(
                 record, check, now, deliveries, acks, ready_confirmed=confirmed, changes=changes

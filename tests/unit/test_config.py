@@ -319,11 +319,15 @@ def test_a_due_time_in_the_past_is_a_warning():
     assert parse_config(GOOD, "cfg.yaml", now=NOW - timedelta(hours=4)).warnings == []
 
 
-def test_a_due_time_more_than_a_week_past_is_refused_unless_deliberate():
+def test_a_due_time_more_than_a_week_past_is_warned_about_and_set_aside_unless_deliberate():
+    # Time passing never invalidates a config: the release is set aside (config.stale, kept
+    # only if the store already has it), the others go on.
     later = NOW + timedelta(days=8)
-    (found,) = problems_at(GOOD, later)
+    config = parse_config(GOOD, "cfg.yaml", now=later)
+    (found,) = [str(w) for w in config.warnings]
     assert found.startswith("cfg.yaml:12: releases[0].due: Thu 17 Jul 2025 09:30 BST is ")
     assert "more than 7 days in the past" in found and "past_due_ok: true" in found
+    assert config.releases == [] and [r.id for r in config.stale] == ["lms"]
     deliberate = parse_config(GOOD + "    past_due_ok: true\n", "cfg.yaml", now=later)
     assert deliberate.warnings == [] and len(deliberate.releases) == 1
     cancelled = parse_config(GOOD + "    cancelled: true\n", "cfg.yaml", now=later)

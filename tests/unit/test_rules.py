@@ -145,7 +145,7 @@ def test_redirect_to_a_publication_is_only_a_hint_to_follow() -> None:
 )
 def test_redirect_to_the_announcements_index_means_deleted(destination: str) -> None:
     verdict = judge_govuk(redirect_item(destination))
-    assert verdict == (False, "announcement deleted without publication", None, None)
+    assert verdict == (False, "announcement deleted without publication", None, None, None)
 
 
 def test_document_without_first_published_at_is_not_live() -> None:
@@ -169,7 +169,7 @@ def test_redirect_without_destination_is_not_live() -> None:
 
 
 def test_gone_document_is_not_live() -> None:
-    assert judge_govuk({"schema_name": "gone"}) == (False, "document is gone", None, None)
+    assert judge_govuk({"schema_name": "gone"}) == (False, "document is gone", None, None, None)
 
 
 def test_markup_and_not_markup_are_matched_exactly_on_the_page_source() -> None:

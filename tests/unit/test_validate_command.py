@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 
 from releasewatch.cli import main
+from releasewatch.config import parse_config
+from releasewatch.model import Event, EventKind
+from releasewatch.store.sqlite import SQLiteStore
 from releasewatch.timefmt import LONDON
 
 CONFIG = """\
@@ -39,18 +42,58 @@ def test_a_due_time_in_the_past_is_a_warning(
     assert f"warning: {path}:9: releases[0].due: " in out and "ago" in out
 
 
-def test_a_due_time_weeks_past_is_refused_by_validate_run_and_push(
+NEXT = """\
+  - id: next
+    title: Next release
+    url: https://www.gov.uk/government/statistics/next
+    due: "{due:%Y-%m-%d %H:%M}"
+"""
+
+
+def with_next(path: Path) -> Path:
+    due = (datetime.now(UTC) + timedelta(hours=1)).astimezone(LONDON)
+    path.write_text(path.read_text() + NEXT.format(due=due))
+    return path
+
+
+def test_time_passing_never_refuses_a_config_the_stale_release_is_warned_about_and_skipped(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = write(tmp_path, datetime.now(UTC) - timedelta(days=30))
+    # Valid last week; now one release is 30 days past due. The other must still be watched.
+    path = with_next(write(tmp_path, datetime.now(UTC) - timedelta(days=30)))
     db = tmp_path / "rw.db"
-    assert main(["validate", str(path)]) == 2
-    assert main(["run", "--config", str(path), "--db", str(db), "--once"]) == 2
-    assert main(["push", "--config", str(path), "--table", "t"]) == 2
-    err = capsys.readouterr().err
-    assert err.count(f"{path}:9: releases[0].due: ") == 3
-    assert "more than 7 days in the past" in err and "past_due_ok: true" in err
-    assert not db.exists()
+    assert main(["validate", str(path)]) == 0
+    assert main(["run", "--config", str(path), "--db", str(db), "--once"]) == 0
+    captured = capsys.readouterr()
+    assert "invalid, nothing applied" not in captured.err
+    for said in (captured.out, captured.err):  # validate prints to stdout, run to stderr
+        assert f"warning: {path}:9: releases[0].due: " in said
+        assert "more than 7 days in the past" in said and "not started" in said
+    with SQLiteStore(db) as store:
+        assert [r.id for r in store.active_releases()] == ["next"]
+        assert store.get_release("lms") is None
+
+
+def test_a_stale_release_already_watched_keeps_its_record_after_a_restart(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = with_next(write(tmp_path, datetime.now(UTC) - timedelta(days=30)))
+    db = tmp_path / "rw.db"
+    (stale, _) = parse_config(path.read_text(), str(path)).releases  # as it was last month
+    with SQLiteStore(db) as store:
+        store.apply_releases([stale], datetime.now(UTC) - timedelta(days=31))
+        store.add_event(
+            Event(
+                release_id="lms", at=stale.due, kind=EventKind.STATE_CHANGED, detail={"to": "late"}
+            )
+        )
+    assert main(["run", "--config", str(path), "--db", str(db), "--once"]) == 0
+    with SQLiteStore(db) as store:
+        assert sorted(r.id for r in store.all_releases()) == ["lms", "next"]
+        record = store.get_release("lms")
+        assert record is not None and record.active
+        assert EventKind.STATE_CHANGED in [e.kind for e in store.events("lms")]
+        assert EventKind.REMOVED not in [e.kind for e in store.events("lms")]
 
 
 def test_past_due_ok_says_an_old_due_time_is_deliberate(

@@ -20,6 +20,7 @@ from ..model import Event, EventKind, Notification, NotificationKind, Release
 
 MOVED, CANCELLED, GONE = "moved", "cancelled", "gone"
 UNCONFIRMED = "unconfirmed"  # the exact date taken back: provisional again, not watched
+PAGE = "page"  # a change seen on the announcement's own page or Content API item
 _KIND = {
     MOVED: NotificationKind.DATE_CHANGED,
     CANCELLED: NotificationKind.CANCEL_NOTICE,
@@ -38,6 +39,9 @@ class Change:
     note: str = ""  # GOV.UK's latest_change_note or cancellation_reason, when it gives one
     previous_display_date: str = ""
     note_error: str = ""  # why GOV.UK's note could not be read
+    # Who saw it: "" for a calendar sync, PAGE for a probe of the announcement itself (the
+    # watchdog applies such a cancellation on its own: policy.with_page_cancellation).
+    source: str = ""
 
     @property
     def base(self) -> str:
@@ -61,7 +65,8 @@ class Change:
                 "note": self.note,
                 "previous_display_date": self.previous_display_date,
                 "note_error": self.note_error,
-            },
+            }
+            | ({"source": self.source} if self.source else {}),
         )
 
 

@@ -228,7 +228,7 @@ def to_release(ann: Announcement, config: Config, now: datetime) -> Release | st
     if chain is None:
         return f"unknown chain {chain_name!r}"
     live = series.live if series is not None and series.live is not None else None
-    rule = default_rule(ann.title, live or ann.live or LiveRule(govuk=ann.govuk))
+    rule = default_rule(ann.title, live or ann.live or LiveRule(govuk=ann.govuk), ann.url)
     d = config.defaults or DefaultsIn()
     problems: list[str] = []
     ok, readiness = _readiness(

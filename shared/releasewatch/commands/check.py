@@ -128,7 +128,7 @@ def build_release(args: argparse.Namespace) -> Release:
     )
     title = getattr(args, "title", None)
     if title:
-        rule = default_rule(title, rule)
+        rule = default_rule(title, rule, args.url)
     extra: dict[str, object] = {"cache_bust_param": None} if args.no_cache_bust else {}
     return Release.model_validate(
         {

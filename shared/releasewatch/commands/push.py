@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..clock import SystemClock
-from ..config import load_config
+from ..config import load_config, with_stale_kept
 from ..errors import ConfigError, StoreError
 
 if TYPE_CHECKING:
@@ -83,7 +83,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"created table {args.table}")
         store = DynamoDBStore(args.table, client=client)
         documents = Documents(client, args.table)
-        releases = _with_last_imports(config, store, documents, now)
+        known = with_stale_kept(config, lambda rid: store.get_release(rid) is not None)
+        releases = _with_last_imports(known, store, documents, now)
         removed = store.apply_releases(releases, now)
     except (StoreError, ClientError, BotoCoreError, ValueError) as exc:
         hint = "" if args.create_table else " (does the table exist? --create-table makes it)"

@@ -20,7 +20,7 @@ from ..bootstrap import (
     smtp_from_env,
 )
 from ..clock import Clock, SystemClock
-from ..config import Config, load_config
+from ..config import Config, load_config, with_stale_kept
 from ..errors import ConfigError, StoreError
 from ..loophealth import TickHealth
 from ..model import Channel
@@ -97,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:  # a read-only, full, corrupt or foreign database: say so now, not on every tick
         store = open_checked(paths.db)
+        config = with_stale_kept(config, lambda rid: store.get_release(rid) is not None)
         if config.calendars:  # sync on start: hand-written releases plus the calendars' ones
             from .sync import sync_and_report
 

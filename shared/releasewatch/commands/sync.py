@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from ..bootstrap import LocalPaths
 from ..clock import SystemClock
-from ..config import Config, load_config
+from ..config import Config, load_config, with_stale_kept
 from ..errors import ConfigError, StoreError
 from ..store.base import Store
 from ..timefmt import uk_datetime
@@ -57,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)  # fmt: skip
         return 2
     try:
+        config = with_stale_kept(config, lambda rid: store.get_release(rid) is not None)
         return sync_and_report(config, store, paths.db, clock.now(), dry_run=args.dry_run)
     finally:
         store.close()

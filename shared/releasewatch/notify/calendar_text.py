@@ -35,6 +35,11 @@ def _note(ctx: MessageContext, label: str, none: str) -> str:
     return f"{label}: could not be read from GOV.UK ({error})." if error else none
 
 
+def _from_page(ctx: MessageContext) -> bool:
+    """Seen on the announcement itself by a probe, not in a calendar sync (changes.PAGE)."""
+    return (ctx.change or {}).get("source") == "page"
+
+
 def subject(ctx: MessageContext) -> str:
     old, new, _ = _detail(ctx)
     title, kind = ctx.release.title, ctx.notification.kind
@@ -77,6 +82,15 @@ def email(ctx: MessageContext) -> str:
             _note(ctx, "Change note", "The calendar gives no change note."),
             "",
             "releasewatch now watches for it at the new time.",
+        ]
+    elif kind == NotificationKind.CANCEL_NOTICE and _from_page(ctx):
+        lines += [
+            f"The announcement of '{r.title}', due {uk_datetime(old)}, now says the release "
+            "is cancelled.",
+            "",
+            _note(ctx, "Reason given", "The announcement gives no reason."),
+            "",
+            "releasewatch has stopped watching it: no alerts will be sent about it.",
         ]
     elif kind == NotificationKind.CANCEL_NOTICE:
         lines += [

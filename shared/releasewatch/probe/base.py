@@ -89,3 +89,5 @@ class Outcome:
     redirects: list[str] | None = None  # the chain to record, when not fetched.redirects
     judged_url: str | None = None  # the page whose content decided; fetched.final_url if None
     to_judge: LiveRule | None = None  # a page fetched, still to be judged by this rule
+    cancellation: str | None = None  # the announcement says cancelled: its reason ("" if none)
+    window_start: datetime | None = None  # a page mode edition older than this is not this one

@@ -14,8 +14,9 @@ release is live when its publication is, however it is reached:
       once per probe;
   (b) from `due` on, at most once every SEARCH_EVERY per release (per process), GOV.UK's
       search API for statistics publications by the announcement's organisations published
-      since `due - pre_window`, matched by normalised title; the best match's content item
-      must itself be a statistics publication.
+      since `due - pre_window`, matched by title loosely (titles.py: producers retitle at
+      publication); the best matches' content items must themselves be statistics
+      publications first published in the release's window.
   A guessed publication (a or b) first published before the announcement itself is an older
   document (last year's edition, whose identical title holds the slug): never live.
 
@@ -43,6 +44,7 @@ from .base import Fetch, Outcome
 from .govuk import Followed, follow_govuk, parse_item, same_site
 from .page import fetch_page, probe_page
 from .rules import ANNOUNCEMENTS_INDEX, STATISTICS_TYPES, has_page_checks, parse_timestamp
+from .titles import title_match
 
 SEARCH_EVERY = timedelta(minutes=5)
 SEARCH_PATH = "/api/search.json"
@@ -95,6 +97,9 @@ async def probe_release(
             where = announced.fetched.final_url
             announced.reason = f"announcement redirected to {where}: {announced.reason}"
             return announced
+        if announced.cancellation is not None:  # a cancellation wins (policy)
+            outcome.cancellation = announced.cancellation
+            outcome.reason = f"{outcome.reason}; announcement: {announced.reason}"
         return outcome
     content = await _probe_govuk(fetch, release, now, discovery, max_redirects)
     if not content.live or not has_page_checks(release.rule):
@@ -136,12 +141,13 @@ async def _probe_govuk(
     ):
         discovery.searched(release, now)
         paths, note = await search_publications(fetch, release, main.announcement)
-        for path in paths[:MAX_MATCHES]:
+        for path, why in paths[:MAX_MATCHES]:
             url = str(httpx.URL(release.url).join(path).copy_with(query=None, fragment=None))
             found = await follow_govuk(fetch, url, max_redirects=max_redirects, since=since)
             _older_than(found, main.announcement)
             if found.outcome.live:
-                return _found(found, "publication found by GOV.UK search", main.outcome)
+                how = f"publication found by GOV.UK search, {why}"
+                return _found(found, how, main.outcome)
             tried.append(f"search result {url}: {found.outcome.reason}")
         if note:
             tried.append(note)
@@ -233,13 +239,20 @@ def search_url(release: Release, organisations: list[str]) -> str:
 
 async def search_publications(
     fetch: Fetch, release: Release, announcement: Mapping[str, Any]
-) -> tuple[list[str], str | None]:
-    """Paths of search results titled like the announcement, and a note when none were."""
+) -> tuple[list[tuple[str, str]], str | None]:
+    """Paths of search results titled like the announcement, best first, each with the
+    evidence that chose it; and a note when none were.
+
+    The search is narrowed by what GOV.UK says of the document (the announcement's
+    organisations, a statistics document type, public since the pre-window); the title is
+    matched loosely (titles.py: words, not strings, dates and boilerplate weighed down), since
+    producers retitle at publication. The content item then decides (statistics publication,
+    first published in the release's window)."""
     organisations = organisation_slugs(announcement)
     if not organisations:
         return [], "search skipped: the announcement names no organisation"
     title = announcement.get("title")
-    wanted = normalise_title(title if isinstance(title, str) and title else release.title)
+    wanted = title if isinstance(title, str) and title else release.title
     fetched = await fetch(search_url(release, organisations), read_body=True, bust=False)
     if fetched.error is not None or fetched.status != 200:
         return [], f"search failed: {fetched.reason or f'status {fetched.status}'}"
@@ -248,21 +261,34 @@ async def search_publications(
     if not isinstance(results, list):
         return [], "search failed: the answer has no results list"
     home = httpx.URL(release.url)
-    paths: list[str] = []
+    scored: list[tuple[float, str, str]] = []
+    by = ", ".join(organisations)
     for result in results:
         if not isinstance(result, Mapping):
             continue
         found_title, link = result.get("title"), result.get("link")
         if not isinstance(found_title, str) or not isinstance(link, str):
             continue
-        if normalise_title(found_title) != wanted:
+        match = title_match(wanted, found_title)
+        if not match.matches:
             continue
         try:
             target = home.join(link)
         except (httpx.InvalidURL, ValueError, UnicodeError):
             continue
-        if same_site(target, home) and target.path not in paths:
-            paths.append(target.path)  # a result on another host has no content item
-    if not paths:
-        return [], "search found no statistics publication with the announcement's title"
-    return paths, None
+        if same_site(target, home) and target.path not in {p for _, p, _ in scored}:
+            # A result on another host has no content item.
+            why = f"by {by}, titled {_quote(found_title)}, {match.describe()}"
+            scored.append((match.score, target.path, why))
+    if not scored:
+        return (
+            [],
+            "search found no statistics publication with the announcement's title or one like it",
+        )
+    scored.sort(key=lambda s: -s[0])  # stable: GOV.UK's newest first among equals
+    return [(path, why) for _, path, why in scored], None
+
+
+def _quote(text: str, limit: int = 80) -> str:
+    short = text if len(text) <= limit else text[: limit - 1] + "…"
+    return f"'{short}'"

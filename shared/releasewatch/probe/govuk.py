@@ -81,7 +81,9 @@ async def follow_govuk(
     fetched = first
     hints: list[str] = []
     for hop in range(max_redirects + 1):
-        judged = _judge_fetched(fetched, since)
+        # Reached by a content redirect (the announcement's own): vouched for as this
+        # release's publication, early or not (rules.judge_govuk).
+        judged = _judge_fetched(fetched, since, vouched=hop > 0)
         if isinstance(judged, Outcome):
             return Followed(_recorded(judged, first, chain, hints))
         verdict, item = judged
@@ -92,6 +94,7 @@ async def follow_govuk(
                 verdict.reason,
                 published_at=verdict.published_at,
                 judged_url=page_url_of(fetched.final_url or fetched.url),
+                cancellation=verdict.cancelled,
             )
             announcement = item if _in_place_announcement(item) else None
             return Followed(_recorded(outcome, first, chain, hints), announcement)
@@ -117,7 +120,7 @@ async def follow_govuk(
 
 
 def _judge_fetched(
-    fetched: Fetched, since: datetime | None = None
+    fetched: Fetched, since: datetime | None = None, *, vouched: bool = False
 ) -> Outcome | tuple[GovukVerdict, Mapping[str, Any]]:
     """An Outcome when this fetch settles it without an item, else the item's verdict."""
     if fetched.error is not None:
@@ -146,7 +149,7 @@ def _judge_fetched(
         if _too_deep(fetched.body):
             reason = "answer nested too deeply to read"
         return Outcome(fetched, False, reason, "bad_content", judged_url=page)
-    return judge_govuk(item, since), item
+    return judge_govuk(item, since, vouched=vouched), item
 
 
 def _off_site(fetched: Fetched, home: httpx.URL) -> Outcome:

@@ -517,7 +517,16 @@ def _to_check(release: Release, answered: _Answered, outcome: Outcome) -> Check:
         published_at=outcome.published_at,
         judged_url=outcome.judged_url or f.final_url or None,
         origin_date=f.date,
+        cancellation=None if live else _cancellation(outcome.cancellation),
     )
+
+
+def _cancellation(reason: str | None) -> str | None:
+    """GOV.UK's reason as stored: one line, at most 2,000 characters."""
+    if reason is None:
+        return None
+    text = " ".join(reason.split())
+    return text if len(text) <= 2000 else text[:1999] + "…"
 
 
 def failure_kind(exc: BaseException) -> tuple[str, str]:

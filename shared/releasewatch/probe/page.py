@@ -7,10 +7,16 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from ..model import Release
+import httpx
+
+from ..model import LiveRule, Release
 from .base import Fetch, Fetched, Outcome
-from .rules import judge_page, needs_body
+from .pagefacts import PageFacts, cancellation, mentions_cancellation, read_facts, withdrawn
+from .rules import GOVUK_NOT_LIVE_WORDING, STATISTICS_TYPES, judge_page, needs_body, page_problems
 from .text import PageText
+from .titles import title_match
+
+ANNOUNCEMENT_PATH = "/statistics/announcements/"
 
 # Bodies at least this big are parsed on a worker thread: libxml2's parsing and libxslt's
 # transform run without the GIL (lxml's FAQ, "threading"), so a GOV.UK page (~100 KB, a
@@ -32,7 +38,9 @@ async def fetch_page(fetch: Fetch, release: Release) -> Outcome:
     fetched = await fetch(release.url, read_body=needs_body(release.rule))
     if fetched.error is not None:
         return Outcome(fetched, False, fetched.reason or fetched.error, fetched.error)
-    return Outcome(fetched, False, "not judged", to_judge=release.rule)
+    outcome = Outcome(fetched, False, "not judged", to_judge=release.rule)
+    outcome.window_start = release.due - release.cadence.lookahead
+    return outcome
 
 
 async def judge(outcome: Outcome) -> Outcome:
@@ -45,7 +53,98 @@ async def judge(outcome: Outcome) -> Outcome:
     source = fetched.text() if rule.markup or rule.not_markup else None
     verdict = judge_page(rule, fetched.status, fetched.final_url, text, source)
     outcome.live, outcome.reason, outcome.to_judge = verdict.live, verdict.reason, None
+    facts: PageFacts | None = None  # read at most once, and only when it can matter
+    if not verdict.live and _only_the_title_missing(rule, fetched, text, source):
+        facts = await page_facts(fetched)
+        _accept_retitled(outcome, facts, rule.contains[0])
+    if outcome.live and fetched.body is not None:
+        _judge_edition(outcome, facts or await page_facts(fetched))
+    elif mentions_cancellation(text):
+        assert text is not None
+        found = cancellation(facts or await page_facts(fetched), text)
+        # The rule's reason already quotes the cancellation wording; the reason given goes
+        # with the check, for the notice (policy.page_cancellation).
+        outcome.cancellation = found
     return outcome
+
+
+def _only_the_title_missing(
+    rule: LiveRule, fetched: Fetched, text: PageText | None, source: str | None
+) -> bool:
+    """The default GOV.UK rule failed only for want of the release's title on the page."""
+    if rule.not_contains != GOVUK_NOT_LIVE_WORDING or len(rule.contains) != 1:
+        return False
+    problems = page_problems(rule, fetched.status, fetched.final_url, text, source)
+    return len(problems) == 1 and problems[0].startswith("missing text ")
+
+
+def _accept_retitled(outcome: Outcome, facts: PageFacts, title: str) -> None:
+    """Producers retitle at publication. Under the default rule, a page without the release's
+    title is still its publication when GOV.UK's own meta tags say it is a statistics
+    publication and either the announcement redirected to it or its title matches loosely
+    (titles.py); error and maintenance pages carry no such tags and stay refused. Which
+    evidence chose it goes in the reason; _judge_edition then dates it (or refuses it)."""
+    if facts.format not in STATISTICS_TYPES:
+        return
+    match = title_match(title, facts.title)
+    if _from_announcement(outcome.fetched):
+        how = "the announcement redirects to it"
+    elif match.matches:
+        how = match.describe()
+    else:
+        return
+    outcome.live = True
+    outcome.reason = (
+        f"status {outcome.fetched.status}, a statistics publication (govuk:format "
+        f"{facts.format}) titled '{facts.title[:80]}', not as announced; {how}"
+    )
+
+
+def _judge_edition(outcome: Outcome, facts: PageFacts) -> None:
+    """A page that passed its rule may still be another edition of the document: withdrawn,
+    or (by its `govuk:` meta tags) first published before this release's window and not
+    updated since. One first published in the window is dated by GOV.UK, as in GOV.UK mode."""
+    gone = withdrawn(facts)
+    if gone is not None:
+        outcome.live = False
+        outcome.reason = f"{gone}: a withdrawn document is not this release ({outcome.reason})"
+        return
+    first, since = facts.first_published_at, outcome.window_start
+    if first is None or since is None:
+        return
+    if first >= since:
+        outcome.published_at = first
+        outcome.reason += f"; first published {first.isoformat()} (govuk:first-published-at)"
+        return
+    updated = facts.public_updated_at
+    if updated is not None and updated > since:
+        # A document updated in place, this edition in the window: live, its time unknown.
+        outcome.reason += f"; a document updated in place, this edition {updated.isoformat()}"
+        return
+    if _from_announcement(outcome.fetched):
+        # The announcement redirected here: its publication, however early.
+        outcome.published_at = first
+        return
+    last = updated.isoformat() if updated is not None else "never since"
+    outcome.live = False
+    outcome.reason = (
+        f"first published {first.isoformat()}, last updated {last}: an earlier edition, "
+        f"before this release's window (from {since.isoformat()}), not this release's"
+    )
+
+
+def _from_announcement(fetched: Fetched) -> bool:
+    if not fetched.redirects:
+        return False
+    return ANNOUNCEMENT_PATH in httpx.URL(fetched.url).path
+
+
+async def page_facts(fetched: Fetched) -> PageFacts:
+    """The page's meta tags and notices (pagefacts.py), read off the loop for a big body."""
+    if fetched.body is None or len(fetched.body) < THREAD_FROM:
+        return read_facts(fetched.body, fetched.charset)
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_parsers(), read_facts, fetched.body, fetched.charset)
 
 
 async def page_text(fetched: Fetched) -> PageText | None:

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
+import httpx
+
 from ..model import LiveRule
 from .text import PageText, normalise
 
@@ -51,6 +53,7 @@ class GovukVerdict(NamedTuple):
     reason: str
     published_at: datetime | None = None
     follow: str | None = None  # a redirect's destination path whose item decides instead
+    cancelled: str | None = None  # a cancelled announcement: GOV.UK's reason ("" if none)
 
 
 def judge_page(
@@ -131,14 +134,41 @@ _KINDS = {
 }
 
 
-def default_rule(title: str, rule: LiveRule) -> LiveRule:
+def default_rule(title: str, rule: LiveRule, url: str | None = None) -> LiveRule:
     """`rule`, or for a rule that would check the status alone, the default content rule: the
     title must appear in the page's visible text and GOV.UK's error, maintenance and
-    announcement wording must not. `status_only: true` opts out; GOV.UK mode decides from the
-    content item instead."""
+    announcement wording must not. An ONS release page (`url` on ons.gov.uk under
+    /releases/) gets the ONS rule instead, however the release came (the ONS calendar or a
+    config written by hand): it answers 200 with the title long before it is published.
+    `status_only: true` opts out; GOV.UK mode decides from the content item instead."""
     if rule.status_only or not checks_status_only(rule):
         return rule
+    if url is not None and is_ons_release_page(url):
+        from ..calendar.ons import ons_rule  # here: calendar imports the probe package
+
+        ons = ons_rule(title)
+        return rule.model_copy(
+            update={
+                "contains": ons.contains,
+                "not_contains": ons.not_contains,
+                "not_markup": ons.not_markup,
+            }
+        )
     return rule.model_copy(update={"contains": (title,), "not_contains": GOVUK_NOT_LIVE_WORDING})
+
+
+ONS_HOSTS = frozenset({"ons.gov.uk", "www.ons.gov.uk"})
+ONS_RELEASES = "/releases/"
+
+
+def is_ons_release_page(url: str) -> bool:
+    """A release page on the ONS website (dp-frontend-release-calendar, or the new CMS's)."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError, UnicodeError):
+        return False
+    host = parsed.host.lower().rstrip(".")
+    return host in ONS_HOSTS and parsed.path.startswith(ONS_RELEASES)
 
 
 def checks_status_only(rule: LiveRule) -> bool:
@@ -146,7 +176,9 @@ def checks_status_only(rule: LiveRule) -> bool:
     return not rule.govuk and not has_page_checks(rule)
 
 
-def judge_govuk(item: Mapping[str, Any], since: datetime | None = None) -> GovukVerdict:
+def judge_govuk(
+    item: Mapping[str, Any], since: datetime | None = None, *, vouched: bool = False
+) -> GovukVerdict:
     """Judge a GOV.UK Content API item (see GOVUK.md for the shapes).
 
     Only a statistics publication (schema `publication`, a STATISTICS_TYPES document type,
@@ -157,8 +189,12 @@ def judge_govuk(item: Mapping[str, Any], since: datetime | None = None) -> Govuk
     republish one document in place each time (its first_published_at years old): a document
     republished since its first publication (public_updated_at over a day later) is dated by
     public_updated_at, this edition's time, and is an earlier edition, not live, if that is
-    not after `since`. A document never republished is dated by first_published_at, so a new
-    publication released days early is still early.
+    not after `since`; a later edition is dated by the first entry of its change history after
+    `since` (a correction made since moves public_updated_at, not this edition's time).
+
+    A document never republished and first published before `since` is another edition (last
+    year's at a configured or guessed URL), not live, unless it is `vouched` for: reached by
+    the announcement's own redirect, so a publication released days early is still early.
     """
     schema = item.get("schema_name")
     details = item.get("details")
@@ -168,7 +204,12 @@ def judge_govuk(item: Mapping[str, Any], since: datetime | None = None) -> Govuk
         state = details.get("state") or "unknown"
         shown = details.get("display_date") or "no display date"
         if state == "cancelled":
-            return GovukVerdict(False, f"statistics announcement cancelled (was {shown!s})")
+            why = details.get("cancellation_reason")
+            why = why.strip() if isinstance(why, str) else ""
+            told = f": {_quote(why)}" if why else ", no reason given"
+            return GovukVerdict(
+                False, f"statistics announcement cancelled (was {shown!s}){told}", cancelled=why
+            )
         return GovukVerdict(
             False,
             f"statistics announcement still in place (state {state}, display date {shown})",
@@ -203,14 +244,17 @@ def judge_govuk(item: Mapping[str, Any], since: datetime | None = None) -> Govuk
     updated = item.get("public_updated_at")
     edition = parse_timestamp(updated) if isinstance(updated, str) else None
     republished = edition is not None and edition - published > REPUBLISHED_AFTER
-    if since is not None and edition is not None and published < since and republished:
-        if edition <= since:
+    if since is not None and published < since and (republished or not vouched):
+        if not republished or edition is None or edition <= since:
+            last = edition.isoformat() if edition is not None else "never since"
             return GovukVerdict(
                 False,
-                f"statistics publication {where} last published {edition.isoformat()}: an "
-                "earlier edition of a page updated in place, not this release's",
+                f"statistics publication {where} first published {published.isoformat()}, "
+                f"last updated {last}: an earlier edition, before this release's window "
+                f"(from {since.isoformat()}), not this release's",
             )
-        published = edition  # this edition's own time, not the document's first one
+        # This edition's own time, not the document's first one, nor a later correction's.
+        published = edition_time(details, since) or edition
     label = "accredited official statistics" if doc_type == "national_statistics" else doc_type
     return GovukVerdict(
         True,
@@ -218,6 +262,17 @@ def judge_govuk(item: Mapping[str, Any], since: datetime | None = None) -> Govuk
         f"first published {published.isoformat()}",
         published_at=published,
     )
+
+
+def edition_time(details: Mapping[str, Any], since: datetime) -> datetime | None:
+    """The first change-history entry after `since`: when this edition was published."""
+    history = details.get("change_history")
+    stamps = [
+        parse_timestamp(entry["public_timestamp"])
+        for entry in (history if isinstance(history, list) else [])
+        if isinstance(entry, Mapping) and isinstance(entry.get("public_timestamp"), str)
+    ]
+    return min((s for s in stamps if s is not None and s > since), default=None)
 
 
 def _text(value: Any) -> str:

@@ -125,6 +125,14 @@ def decode(body: bytes, charset: str | None) -> str:
 
 
 def _html_text(body: bytes, charset: str | None) -> str:
+    root = parse_html(body, charset)
+    if root is None:
+        return ""
+    return str(_transform()(root))
+
+
+def parse_html(body: bytes, charset: str | None) -> etree._Element | None:
+    """The page's element tree (None for an empty page), read as `visible_text` reads it."""
     # UTF-8 pages (GOV.UK's) go to libxml2 as bytes; anything else, or bytes that are not
     # valid UTF-8, is decoded by Python first: libxml2 stops at the first invalid byte, and a
     # page cut short could hide its title.
@@ -136,10 +144,8 @@ def _html_text(body: bytes, charset: str | None) -> str:
     data = body
     if encoding not in ("utf-8", "utf8") or not _valid_utf8(body):
         data = decode(body, charset).encode("utf-8")
-    root = etree.fromstring(data, _parser())
-    if root is None:
-        return ""
-    return str(_transform()(root))
+    root: etree._Element | None = etree.fromstring(data, _parser())
+    return root
 
 
 _META_CHARSET = re.compile(rb"""<meta[^>]*?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)

@@ -1,0 +1,137 @@
+"""What a page says about itself beyond its words: page mode's view of the document.
+
+- GOV.UK's `govuk:` meta tags (govuk_publishing_components, presenters/meta_tags.rb, rendered
+  as `<meta name="govuk:format" content="official_statistics">`): the document type
+  (`govuk:format`), schema, `govuk:first-published-at`, `govuk:public-updated-at`, and
+  `govuk:withdrawn` ("withdrawn") on a withdrawn document.
+- GOV.UK's notice banners (the `notice` component, `gem-c-notice`): a cancelled statistics
+  announcement shows one titled "Statistics release cancelled" with GOV.UK's reason
+  (alphagov/frontend app/views/statistics_announcement/show.html.erb).
+- A withdrawn document's banner heading, "This publication was withdrawn on 7 March 2014."
+  (the document type varies).
+- An ONS release page's state: `data-gtm-release-status` on dp-frontend-release-calendar
+  pages; "Release date: Cancelled" and the panel's notice on the new CMS's (calendar/ons.py).
+
+Read only when it can matter (page.judge): a page whose words mention a cancellation, or one
+that passed its rule (rare: a page goes live once), so a probe of a page not yet live
+parses it once, as before.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from lxml import etree
+
+from .rules import parse_timestamp
+from .text import PageText, normalise, parse_html
+
+CANCELLED_NOTICE = "statistics release cancelled"  # formats.statistics_announcement.cancelled
+ONS_CANCELLED_WORDING = ("release date: cancelled", "this release has been cancelled")
+_WITHDRAWN = re.compile(r"\bthis [a-z ]{1,40} was withdrawn on (\d{1,2} [a-z]+ \d{4})")
+
+
+@dataclass(frozen=True)
+class PageFacts:
+    meta: Mapping[str, str] = field(default_factory=dict)  # govuk:* name → content
+    notices: tuple[tuple[str, str], ...] = ()  # GOV.UK notice banners: (title, description)
+    ons_status: str | None = None  # data-gtm-release-status
+    ons_panels: tuple[str, ...] = ()  # ONS information panels' text
+    title: str = ""  # the page's <title>, without GOV.UK's " - GOV.UK"
+
+    @property
+    def first_published_at(self) -> datetime | None:
+        return _stamp(self.meta.get("govuk:first-published-at"))
+
+    @property
+    def public_updated_at(self) -> datetime | None:
+        return _stamp(self.meta.get("govuk:public-updated-at"))
+
+    @property
+    def format(self) -> str:
+        return self.meta.get("govuk:format", "")
+
+
+def read_facts(body: bytes | None, charset: str | None) -> PageFacts:
+    if not body:
+        return PageFacts()
+    root = parse_html(body, charset)
+    if root is None:
+        return PageFacts()
+    meta: dict[str, str] = {}
+    for tag in root.iterfind(".//meta[@name]"):
+        name = (tag.get("name") or "").strip().lower()
+        if name.startswith("govuk:") and name not in meta:
+            meta[name] = (tag.get("content") or "").strip()
+    notices = tuple(
+        (_words(_first(n, "gem-c-notice__title")), _words(_first(n, "gem-c-notice__description")))
+        for n in _with_class(root, "gem-c-notice")
+    )
+    statuses = root.xpath("//*[@data-gtm-release-status]/@data-gtm-release-status")
+    ons_status = str(statuses[0]).strip().lower() if statuses else None
+    panels = tuple(_words(p) for p in _with_class(root, "ons-panel__body"))
+    title = _words(root.find(".//title")).removesuffix(" - GOV.UK")
+    return PageFacts(meta, notices, ons_status, panels, title)
+
+
+def cancellation(facts: PageFacts, text: PageText | str) -> str | None:
+    """The reason a cancelled announcement gives ("" when none); None if it is not one."""
+    for title, description in facts.notices:
+        if normalise(title) == CANCELLED_NOTICE:
+            return description
+    if facts.ons_status == "cancelled":
+        return _ons_reason(facts)
+    seen = text if isinstance(text, PageText) else normalise(text)
+    # The wording alone only on an ONS page (its state attribute or its panels): another
+    # site's page may quote it.
+    ons_page = facts.ons_status is not None or bool(facts.ons_panels)
+    if ons_page and any(w in seen for w in ONS_CANCELLED_WORDING):
+        return _ons_reason(facts)
+    return None
+
+
+def _ons_reason(facts: PageFacts) -> str:
+    """The ONS page's own notice (the new CMS's free text), without the fixed banner."""
+    told = [p for p in facts.ons_panels if normalise(p) not in ONS_CANCELLED_WORDING]
+    return " ".join(told)
+
+
+def mentions_cancellation(text: PageText | str | None) -> bool:
+    """Cheap: whether the words could be a cancelled announcement's (then read_facts)."""
+    return text is not None and "cancelled" in text
+
+
+def withdrawn(facts: PageFacts) -> str | None:
+    """How the page says its document was withdrawn ("withdrawn on 7 March 2014"), or None:
+    the notice banner's heading (frontend's withdrawal notice is a `notice` component), else
+    the `govuk:withdrawn` meta tag. Not the body's words: a live page may quote the phrase."""
+    for title, _ in facts.notices:
+        found = _WITHDRAWN.search(normalise(title))
+        if found is not None:
+            return f"withdrawn on {found[1]}"
+    if facts.meta.get("govuk:withdrawn"):
+        return "withdrawn (govuk:withdrawn)"
+    return None
+
+
+def _stamp(value: str | None) -> datetime | None:
+    return parse_timestamp(value) if value else None
+
+
+def _with_class(root: etree._Element, name: str) -> list[etree._Element]:
+    found = root.xpath(f"//*[contains(concat(' ', normalize-space(@class), ' '), ' {name} ')]")
+    return [e for e in found if isinstance(e, etree._Element)]
+
+
+def _first(element: etree._Element, name: str) -> etree._Element | None:
+    found = element.xpath(f".//*[contains(concat(' ', normalize-space(@class), ' '), ' {name} ')]")
+    return found[0] if found and isinstance(found[0], etree._Element) else None
+
+
+def _words(element: etree._Element | None) -> str:
+    if element is None:
+        return ""
+    return " ".join("".join(element.itertext()).split())
