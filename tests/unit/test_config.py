@@ -337,14 +337,9 @@ def test_a_due_time_more_than_a_week_past_is_warned_about_and_set_aside_unless_d
 
 def test_a_due_time_weeks_past_is_said_in_days_not_hundreds_of_hours():
     due = datetime(2025, 7, 17, 8, 30, tzinfo=UTC)
-    (found,) = problems_at(GOOD, due + timedelta(hours=857, minutes=9))
+    config = parse_config(GOOD, "cfg.yaml", now=due + timedelta(hours=857, minutes=9))
+    (found,) = [str(w) for w in config.warnings]
     assert "Thu 17 Jul 2025 09:30 BST is 35 days 17 h ago, more than 7 days" in found
-
-
-def problems_at(text: str, now: datetime) -> list[str]:
-    with pytest.raises(ConfigError) as caught:
-        parse_config(text, "cfg.yaml", now=now)
-    return [str(p) for p in caught.value.problems]
 
 
 @pytest.mark.parametrize("due", ["0001-01-01 00:00+01:00", "9999-12-31 23:59", "1970-01-01 00:00"])
