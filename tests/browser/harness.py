@@ -150,7 +150,7 @@ class LiveScenario:
 
 
 # -- what must never be on a page ---------------------------------------------------------------
-# Deliberately wider than pages.scrub: these find what a person would read as an address or a
+# Deliberately wider than scrub.scrub: these find what a person would read as an address or a
 # UK number, whatever the markup around it, and the fixtures' Ofcom drama numbers in any form.
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 UK_NUMBER = re.compile(

@@ -17,7 +17,7 @@
                            while its ticks fail (a full disk, a locked or corrupt database)
 
 Token problems answer with the TokenError's own 4xx and a page saying what to do. No page
-shows an email address or a phone number (pages.scrub is the last line of defence).
+shows an email address or a phone number (scrub.scrub is the last line of defence).
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ from ..tokens import (
 from . import assets, pages
 from .api import to_json
 from .render import render, roots
+from .scrub import scrub
 from .views.board import View, parse_view
 from .views.load import load_board, load_release
 from .views.problems import Health
@@ -274,7 +275,7 @@ class WebApp:
         if view.last_ok is not None:
             body["last_good_tick"] = view.last_ok.isoformat()
         headers = dict(SECURITY_HEADERS) | {"Content-Type": "application/json"}
-        return Response(200 if view.ok else 503, pages.scrub(json.dumps(body)), headers)
+        return Response(200 if view.ok else 503, scrub(json.dumps(body)), headers)
 
     def watchdog_health(self) -> Health:
         """What the board says about the watchdog itself (views/problems.py)."""
@@ -367,12 +368,12 @@ def scrubbed_report(report: BreachReport) -> BreachReport:
     must not carry an address into a download."""
     return replace(
         report,
-        title=pages.scrub(report.title),
-        producer=pages.scrub(report.producer),
-        account=tuple(pages.scrub(a) for a in report.account),
-        timeline=tuple(replace(t, what=pages.scrub(t.what)) for t in report.timeline),
+        title=scrub(report.title),
+        producer=scrub(report.producer),
+        account=tuple(scrub(a) for a in report.account),
+        timeline=tuple(replace(t, what=scrub(t.what)) for t in report.timeline),
         fields=tuple(
-            replace(f, lines=tuple(pages.scrub(line) for line in f.lines)) for f in report.fields
+            replace(f, lines=tuple(scrub(line) for line in f.lines)) for f in report.fields
         ),
     )
 

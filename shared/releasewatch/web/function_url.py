@@ -225,7 +225,7 @@ def _not_allowed(allow: str) -> Reply:
 
 
 def _json(status: int, body: Mapping[str, Any]) -> Answer:
-    from .pages import scrub
+    from .scrub import scrub
 
     headers = {"Content-Type": JSON, "Cache-Control": "no-store"}
     return Answer(status, scrub(json.dumps(body)), headers)
