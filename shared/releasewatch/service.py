@@ -43,7 +43,8 @@ from .model import (
     medium,
 )
 from .notify.base import Attachment, Notifier
-from .notify.messages import MessageContext, render
+from .notify.context import MessageContext
+from .notify.messages import render
 from .policy import Ack, Decision, acks_from, decide, lateness_unproven, next_check_at
 from .probe.base import Prober
 from .readiness import KINDS as READINESS_KINDS

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from releasewatch.model import EventKind
-from releasewatch.notify.messages import SMS_LIMIT, MessageContext, sms_text
+from releasewatch.notify.context import SMS_LIMIT, MessageContext
+from releasewatch.notify.messages import sms_text
 from releasewatch.reply_ack import FileCursor, ReplyPoller, normalise_number, parse_reply
 from releasewatch.service import Watchdog
 from releasewatch.store.memory import InMemoryStore

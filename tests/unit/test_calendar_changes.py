@@ -424,7 +424,8 @@ def test_a_date_taken_back_after_the_due_time_leaves_the_late_release_to_its_cha
 
 def test_the_text_of_a_date_taken_back_fits_one_sms_whatever_the_calendar_says() -> None:
     from releasewatch.calendar.changes import UNCONFIRMED, Change
-    from releasewatch.notify.messages import MessageContext, render
+    from releasewatch.notify.context import MessageContext
+    from releasewatch.notify.messages import render
     from tests.factories import CONTACTS, DUE, make_notification, make_release
 
     for wording in ("August to September 2026", "x" * 200):

@@ -12,7 +12,8 @@ import pytest
 from releasewatch.links import SignedLinks
 from releasewatch.model import Contact, NotificationKind, Readiness, Webhook
 from releasewatch.notify.base import Card
-from releasewatch.notify.messages import MessageContext, render
+from releasewatch.notify.context import MessageContext
+from releasewatch.notify.messages import render
 from releasewatch.notify.slack import slack_payload
 from releasewatch.notify.teams import workflows_payload
 from releasewatch.tokens import TokenCodec

@@ -6,7 +6,7 @@ import io
 
 from releasewatch.commands.check import render
 from releasewatch.model import Check, ReleaseRecord
-from releasewatch.notify.messages import _check_lines
+from releasewatch.notify.context import _check_lines
 from releasewatch.printer import ConsolePrinter
 from releasewatch.web.status import release_status
 from tests.factories import make_check, make_release

@@ -13,7 +13,8 @@ from datetime import UTC, datetime, timedelta
 
 from ..links import SignedLinks
 from ..model import Chain, Check, Contact, Notification, NotificationKind, Release, Step
-from ..notify.messages import SMS_LIMIT, MessageContext, sms_text
+from ..notify.context import SMS_LIMIT, MessageContext
+from ..notify.messages import sms_text
 from ..tokens import TokenCodec
 
 _DUE = datetime(2025, 1, 16, 9, 30, tzinfo=UTC)  # GMT: the same widths as BST

@@ -11,7 +11,7 @@ from datetime import datetime
 from ..model import NotificationKind, Release
 from ..readiness import day_phrase, schedule
 from ..timefmt import uk_time
-from .messages import MessageContext, fit_sms
+from .context import MessageContext, fit_sms
 
 
 def _hhmm(when: datetime) -> str:

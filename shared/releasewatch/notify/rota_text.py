@@ -7,7 +7,7 @@ from ..model import Release
 from ..readiness import day_phrase
 from ..rota import gap_times
 from ..timefmt import uk_time
-from .messages import MessageContext, fit_sms
+from .context import MessageContext, fit_sms
 
 
 def _when(release: Release, ctx: MessageContext) -> list[str]:
