@@ -599,6 +599,18 @@ class Notification(Frozen):
         return f"{release_id}|{kind.value}|{step_part}|{occurrence}|{contact_id}|{channel}"
 
 
+def notification_detail(n: Notification) -> dict[str, str]:
+    """What an event about sending `n` records of it (its key, kind, channel, step, ...)."""
+    detail = {"key": n.key, "kind": n.kind.value, "channel": n.channel}
+    if n.step is not None:
+        detail["step"] = str(n.step)
+    if n.occurrence:
+        detail["occurrence"] = str(n.occurrence)
+    if n.fallback_for:
+        detail["fallback_for"] = n.fallback_for
+    return detail
+
+
 class DeliveryStatus(StrEnum):
     CLAIMED = "claimed"  # a worker holds it until lease_until; it may be mid-send
     RETRY = "retry"  # a transient failure; any worker may claim it again from next_attempt_at

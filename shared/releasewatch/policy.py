@@ -34,6 +34,12 @@ REPORT_ROLES = ("head_of_profession", "lead_official")
 _DONE = (DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.CANCELLED)
 _ESCALATION = (NotificationKind.ALERT, NotificationKind.BREACH)
 
+# Sending again after a failed send: how many attempts in all, and the first wait, doubled each
+# time up to the longest (the tick's retries and GOV.UK Notify's failed receipts alike).
+DEFAULT_MAX_ATTEMPTS = 3
+DEFAULT_RETRY_BACKOFF = timedelta(seconds=15)
+MAX_RETRY_BACKOFF = timedelta(minutes=5)
+
 
 @dataclass(frozen=True)
 class Ack:
