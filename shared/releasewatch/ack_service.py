@@ -26,12 +26,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from . import single_use
+from .links import single_use
+from .links.single_use import record_once
+from .links.tokens import Purpose, Token, TokenCodec, TokenReplayed
 from .model import Event, EventKind, ReleaseRecord
 from .policy import Ack, acks_from
-from .single_use import record_once
 from .store.base import Store
-from .tokens import Purpose, Token, TokenCodec, TokenReplayed
 
 OWNER = "ack-link"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from .clock import Clock
-from .links import Links
+from .links.urls import Links
 from .model import Channel
 from .notify.base import Message, Notifier
 from .notify.console import ConsoleNotifier, OutboxNotifier

@@ -33,11 +33,11 @@ from typing import Any, Protocol
 from . import ack_service
 from .ack_service import AckOutcome
 from .errors import AlreadyClaimed, TokenError
+from .links.tokens import Purpose, Token
 from .model import Delivery, DeliveryStatus, Notification, NotificationKind, ReleaseRecord
 from .notify.govuk_notify import NotifyApiError
 from .receipts import parse_time
 from .store.base import Store
-from .tokens import Purpose, Token
 
 log = logging.getLogger("releasewatch.replies")
 

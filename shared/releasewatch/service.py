@@ -28,7 +28,7 @@ from .calendar.changes import KINDS as CHANGE_KINDS
 from .calendar.changes import change_of
 from .clock import Clock
 from .errors import AlreadyClaimed, SendError, VersionConflict
-from .links import Links, NoLinks
+from .links.urls import Links, NoLinks
 from .model import (
     Channel,
     Check,

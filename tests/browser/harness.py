@@ -22,13 +22,13 @@ from urllib.parse import unquote
 
 from releasewatch.clock import FixedClock
 from releasewatch.errors import SendError
-from releasewatch.links import SignedLinks
+from releasewatch.links.tokens import TokenCodec
+from releasewatch.links.urls import SignedLinks
 from releasewatch.loophealth import TickHealth
 from releasewatch.model import Readiness, Release
 from releasewatch.notify.base import Message
 from releasewatch.service import Watchdog
 from releasewatch.store.sqlite import SQLiteStore
-from releasewatch.tokens import TokenCodec
 from releasewatch.web.app import WebApp
 from releasewatch.web.local_server import LocalWebServer
 from tests.factories import DUE, make_release

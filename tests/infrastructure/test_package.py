@@ -28,8 +28,8 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
+from releasewatch.links.tokens import TokenCodec, issue_dashboard
 from releasewatch.store.dynamodb import DynamoDBStore, create_table, dynamodb_client
-from releasewatch.tokens import TokenCodec, issue_dashboard
 from tests.factories import CONTACTS, make_release
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -327,8 +327,8 @@ def test_an_announcement_gone_after_its_due_time_is_left_to_the_chain(world, gov
 def test_a_failing_source_is_shown_on_the_board_until_it_works_again(world, govuk):
     from releasewatch.calendar.imports import imports_path
     from releasewatch.calendar.resync import Resync
+    from releasewatch.links.tokens import TokenCodec
     from releasewatch.loophealth import TickHealth
-    from releasewatch.tokens import TokenCodec
     from releasewatch.web.app import WebApp
 
     health = TickHealth()

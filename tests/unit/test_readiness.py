@@ -9,14 +9,14 @@ from datetime import UTC, date, datetime, timedelta
 
 import holidays
 
-from releasewatch.links import SignedLinks
+from releasewatch.links.tokens import TokenCodec
+from releasewatch.links.urls import SignedLinks
 from releasewatch.model import EventKind, Readiness, Release
 from releasewatch.readiness import day_phrase, working_day_before
 from releasewatch.report import build_report_text
 from releasewatch.runner import seconds_until_next
 from releasewatch.service import Watchdog
 from releasewatch.timefmt import LONDON
-from releasewatch.tokens import TokenCodec
 from releasewatch.web.app import WebApp
 from tests.factories import make_release
 from tests.fakes import FixedClock, InMemoryStore, ScriptedProber

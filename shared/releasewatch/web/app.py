@@ -34,12 +34,7 @@ from .. import ack_service, readiness_service
 from ..ack_service import AckOutcome, AckResult
 from ..clock import Clock
 from ..errors import TokenError
-from ..loophealth import HealthView, TickHealth
-from ..readiness import day_phrase
-from ..readiness_service import ConfirmOutcome, ConfirmResult
-from ..store.base import Store
-from ..timefmt import uk_datetime, uk_time
-from ..tokens import (
+from ..links.tokens import (
     TokenCodec,
     TokenMalformed,
     TokenWrongPurpose,
@@ -47,6 +42,11 @@ from ..tokens import (
     public_message,
     verify_dashboard,
 )
+from ..loophealth import HealthView, TickHealth
+from ..readiness import day_phrase
+from ..readiness_service import ConfirmOutcome, ConfirmResult
+from ..store.base import Store
+from ..timefmt import uk_datetime, uk_time
 from . import assets, pages
 from .api import to_json
 from .render import render, roots

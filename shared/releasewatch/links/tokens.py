@@ -43,7 +43,7 @@ from datetime import UTC, datetime, timedelta
 from enum import IntEnum
 from pathlib import Path
 
-from .errors import TokenError
+from ..errors import TokenError
 
 VERSION = 1
 TOKEN_BYTES = 33
