@@ -116,9 +116,9 @@ def _notify_callbacks() -> NotifyCallbacks | None:
     """GOV.UK Notify's callbacks, when the stack has a callback token (None: it has none):
     built per request, the token read from SSM (cached 5 minutes by Powertools), so a rotated
     token works at once."""
+    from releasewatch.acks.by_reply import inbound_callback
     from releasewatch.aws.notify import read_secure
     from releasewatch.aws.settings import ApiSettings
-    from releasewatch.reply_ack import inbound_callback
     from releasewatch.web.notify_callbacks import NotifyCallbacks
 
     settings = ApiSettings.from_env()

@@ -583,7 +583,7 @@ class Notification(Frozen):
     @property
     def is_marker(self) -> bool:
         """A record that only guards a one-time action (an acknowledgement token's single use,
-        see ack_service): it is claimed like a message but never sent as one."""
+        see acks/by_link.py): it is claimed like a message but never sent as one."""
         return self.kind == NotificationKind.ACK_NOTICE and self.step is None
 
     @staticmethod

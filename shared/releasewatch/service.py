@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from .acks.by_reply import code_for
 from .calendar.changes import KINDS as CHANGE_KINDS
 from .calendar.changes import change_of
 from .clock import Clock
@@ -60,7 +61,6 @@ from .policy import (
 from .probe.base import Prober
 from .readiness import KINDS as READINESS_KINDS
 from .readiness import confirmation
-from .reply_ack import code_for
 from .report import build_report_for_email
 from .store.base import Store
 from .store.health import store_failed
@@ -134,7 +134,7 @@ class Watchdog:
         self.probe_wait: float | None = None
         self._inflight: dict[str, tuple[datetime, asyncio.Task[Check]]] = {}
         # Run after every tick, in a worker thread, with the store and the time: reading back
-        # GOV.UK Notify's receipts and received texts (receipts.py, reply_ack.py). A failing
+        # GOV.UK Notify's receipts and received texts (receipts.py, acks/by_reply.py). A failing
         # one is logged and never fails the tick.
         self.after_tick: list[Callable[[Store, datetime], object]] = []
 

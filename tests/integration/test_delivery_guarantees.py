@@ -394,7 +394,7 @@ def _crash_run(
 
 def _after_accept(plan: CrashPlan, messages: list[str]) -> bool:
     """Whether the crash came after the provider accepted a message: not a crash marking a
-    marker sent (a reply code's record, reply_ack.py), which no provider ever saw."""
+    marker sent (a reply code's record, acks/by_reply.py), which no provider ever saw."""
     return plan.crashed in AFTER_ACCEPT and plan.crashed_key in set(messages)
 
 

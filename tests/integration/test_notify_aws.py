@@ -13,6 +13,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from releasewatch.acks.by_reply import ReplyPoller
 from releasewatch.aws.notify import DynamoCursor
 from releasewatch.aws.poller import build_poller
 from releasewatch.aws.settings import PollerSettings
@@ -22,7 +23,6 @@ from releasewatch.notify.govuk_notify import NotifyNotifier
 from releasewatch.notify.ses import SesNotifier
 from releasewatch.notify.sns import SnsSmsNotifier
 from releasewatch.receipts import ReceiptPoller
-from releasewatch.reply_ack import ReplyPoller
 from releasewatch.store.dynamodb import DynamoDBStore, create_table, dynamodb_client
 from tests.factories import DUE, make_notification
 from tests.fakes import RecordingNotifier

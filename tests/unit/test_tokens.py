@@ -17,8 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from releasewatch import ack_service
-from releasewatch.ack_service import AckOutcome, acknowledge
+from releasewatch.acks import by_link as ack_service
+from releasewatch.acks.by_link import AckOutcome, acknowledge
 from releasewatch.errors import TokenError
 from releasewatch.links import tokens
 from releasewatch.links.tokens import (

@@ -10,6 +10,7 @@ import sqlite3
 import sys
 from dataclasses import dataclass
 
+from ..acks.by_reply import FileCursor, ReplyPoller, inbound_callback
 from ..bootstrap import (
     EchoedNotifier,
     LocalPaths,
@@ -29,7 +30,6 @@ from ..notify.console import ConsoleNotifier
 from ..notify.govuk_notify import NotifyClient, NotifyKeyError
 from ..printer import ConsolePrinter
 from ..receipts import ReceiptPoller
-from ..reply_ack import FileCursor, ReplyPoller, inbound_callback
 from ..runner import install_signal_handlers, run_loop
 from ..store.health import explain, open_checked
 from ..web.local_server import DEFAULT_PORT, local_web

@@ -63,7 +63,7 @@ class MessageContext:
     late_unproven: bool = False
     # A calendar change notice: the CALENDAR_CHANGED event's detail (calendar/changes.py).
     change: dict[str, str] | None = None
-    # An alert text through GOV.UK Notify ends "Reply ACK <code>" (reply_ack.py).
+    # An alert text through GOV.UK Notify ends "Reply ACK <code>" (acks/by_reply.py).
     reply_code: str | None = None
 
 

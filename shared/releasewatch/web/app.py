@@ -30,8 +30,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, unquote
 
-from .. import ack_service, readiness_service
-from ..ack_service import AckOutcome, AckResult
+from .. import readiness_service
+from ..acks import by_link as ack_service
+from ..acks.by_link import AckOutcome, AckResult
 from ..clock import Clock
 from ..errors import TokenError
 from ..links.tokens import (

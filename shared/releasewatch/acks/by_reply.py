@@ -30,14 +30,14 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
-from . import ack_service
-from .ack_service import AckOutcome
-from .errors import AlreadyClaimed, TokenError
-from .links.tokens import Purpose, Token
-from .model import Delivery, DeliveryStatus, Notification, NotificationKind, ReleaseRecord
-from .notify.govuk_notify import NotifyApiError
-from .receipts import parse_time
-from .store.base import Store
+from ..errors import AlreadyClaimed, TokenError
+from ..links.tokens import Purpose, Token
+from ..model import Delivery, DeliveryStatus, Notification, NotificationKind, ReleaseRecord
+from ..notify.govuk_notify import NotifyApiError
+from ..receipts import parse_time
+from ..store.base import Store
+from . import by_link as ack_service
+from .by_link import AckOutcome
 
 log = logging.getLogger("releasewatch.replies")
 
