@@ -134,8 +134,8 @@ class Watchdog:
         self.probe_wait: float | None = None
         self._inflight: dict[str, tuple[datetime, asyncio.Task[Check]]] = {}
         # Run after every tick, in a worker thread, with the store and the time: reading back
-        # GOV.UK Notify's receipts and received texts (receipts.py, acks/by_reply.py). A failing
-        # one is logged and never fails the tick.
+        # GOV.UK Notify's receipts and received texts (notify/receipts.py, acks/by_reply.py).
+        # A failing one is logged and never fails the tick.
         self.after_tick: list[Callable[[Store, datetime], object]] = []
 
     # -- the tick -----------------------------------------------------------------------------

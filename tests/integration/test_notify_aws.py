@@ -20,9 +20,9 @@ from releasewatch.aws.settings import PollerSettings
 from releasewatch.clock import FixedClock
 from releasewatch.errors import ConfigError
 from releasewatch.notify.govuk_notify import NotifyNotifier
+from releasewatch.notify.receipts import ReceiptPoller
 from releasewatch.notify.ses import SesNotifier
 from releasewatch.notify.sns import SnsSmsNotifier
-from releasewatch.receipts import ReceiptPoller
 from releasewatch.store.dynamodb import DynamoDBStore, create_table, dynamodb_client
 from tests.factories import DUE, make_notification
 from tests.fakes import RecordingNotifier

@@ -8,7 +8,7 @@ from datetime import timedelta
 import httpx
 
 from releasewatch.model import DeliveryStatus
-from releasewatch.receipts import ReceiptPoller
+from releasewatch.notify.receipts import ReceiptPoller
 from releasewatch.report import build_report, render_text
 from tests.factories import DUE
 from tests.notify_support import TOKEN, notify_world

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from releasewatch.acks.by_reply import BadInbound, parse_inbound
-from releasewatch.receipts import BadReceipt, parse_receipt, parse_time
+from releasewatch.notify.receipts import BadReceipt, parse_receipt, parse_time
 from releasewatch.web.notify_callbacks import authorised
 
 NOW = datetime(2025, 7, 17, 8, 40, tzinfo=UTC)

@@ -34,7 +34,7 @@ from ..errors import AlreadyClaimed, TokenError
 from ..links.tokens import Purpose, Token
 from ..model import Delivery, DeliveryStatus, Notification, NotificationKind, ReleaseRecord
 from ..notify.govuk_notify import NotifyApiError
-from ..receipts import parse_time
+from ..notify.receipts import parse_time
 from ..store.base import Store
 from . import by_link as ack_service
 from .by_link import AckOutcome

@@ -61,7 +61,7 @@ def notify_for_poller(
     from ..acks.by_reply import ReplyPoller
     from ..bootstrap import notify_notifiers
     from ..notify.govuk_notify import NotifyClient, NotifyKey, NotifySettings
-    from ..receipts import ReceiptPoller
+    from ..notify.receipts import ReceiptPoller
 
     assert settings.notify_email_template_id and settings.notify_sms_template_id
     notify = NotifySettings(

@@ -28,8 +28,8 @@ from ..model import Channel
 from ..notify.base import Notifier
 from ..notify.console import ConsoleNotifier
 from ..notify.govuk_notify import NotifyClient, NotifyKeyError
+from ..notify.receipts import ReceiptPoller
 from ..printer import ConsolePrinter
-from ..receipts import ReceiptPoller
 from ..runner import install_signal_handlers, run_loop
 from ..store.health import explain, open_checked
 from ..web.local_server import DEFAULT_PORT, local_web

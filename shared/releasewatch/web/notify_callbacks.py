@@ -75,7 +75,7 @@ class NotifyCallbacks:
         except ValueError:
             return 400, {"error": "expected a JSON body"}
         # Loaded here: the API function's other routes never need Notify's modules.
-        from ..receipts import BadReceipt, ReceiptResult, apply_receipt, parse_receipt
+        from ..notify.receipts import BadReceipt, ReceiptResult, apply_receipt, parse_receipt
 
         now = self.clock.now()
         if path == INBOUND:

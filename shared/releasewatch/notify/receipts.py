@@ -24,10 +24,10 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from .model import Delivery, DeliveryStatus, Event, EventKind, notification_detail
-from .notify.govuk_notify import PROVIDER_PREFIX, UUID, NotifyApiError, NotifyClient, notify_id
-from .policy import DEFAULT_MAX_ATTEMPTS, DEFAULT_RETRY_BACKOFF, MAX_RETRY_BACKOFF
-from .store.base import Store
+from ..model import Delivery, DeliveryStatus, Event, EventKind, notification_detail
+from ..policy import DEFAULT_MAX_ATTEMPTS, DEFAULT_RETRY_BACKOFF, MAX_RETRY_BACKOFF
+from ..store.base import Store
+from .govuk_notify import PROVIDER_PREFIX, UUID, NotifyApiError, NotifyClient, notify_id
 
 log = logging.getLogger("releasewatch.receipts")
 
