@@ -16,7 +16,6 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from . import rota
 from .calendar.spec import CalendarSpec, SeriesSpec
 from .durations import parse_duration
 from .errors import ConfigError, ConfigProblem, ProbeRefused
@@ -37,7 +36,8 @@ from .model import (
 from .notify.notify_config import NotifyIn, Transport, check_notify
 from .probe.netguard import check_url
 from .probe.rules import checks_status_only, default_rule
-from .readiness_in import ReadinessIn
+from .readiness import rota
+from .readiness.config_in import ReadinessIn
 from .timefmt import delay_text, parse_due, uk_datetime
 from .yamlsource import Path, YamlDocument, decode, format_path, load_yaml
 

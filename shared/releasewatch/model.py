@@ -110,8 +110,9 @@ class Frozen(BaseModel):
 
 
 class Shift(Frozen):
-    """A stretch of a rota (rota.py): `contact` is on call from `start` to `end` (UTC). Weekly
-    shifts carry Europe/London clock times in `days`/`start_time`/`end_time` instead."""
+    """A stretch of a rota (readiness/rota.py): `contact` is on call from `start` to `end`
+    (UTC). Weekly shifts carry Europe/London clock times in `days`/`start_time`/`end_time`
+    instead."""
 
     contact: str
     start: UtcDatetime | None = None
@@ -341,7 +342,7 @@ Nation = Literal["england", "wales", "scotland", "northern_ireland"]
 
 
 class Readiness(Frozen):
-    """The working-day-before readiness check (policy in readiness.py). Times are Europe/London:
+    """The working-day-before readiness check (readiness/policy.py). Times are Europe/London:
     remind and escalate on the working day before the due date, last call on the due date."""
 
     remind_at: time = time(14, 0)
@@ -552,7 +553,8 @@ class NotificationKind(StrEnum):
     REPORT = "report"  # the breach report draft
     PAGE_LOST = "page_lost"  # a page confirmed live no longer passes its rule
     PAGE_BACK = "page_back"  # ...and passes it again
-    # Readiness, the working day before (readiness.py): asked, escalated, last call on the day.
+    # Readiness, the working day before (readiness/policy.py): asked, escalated, last call on
+    # the day.
     READY_REMIND = "ready_remind"
     READY_ESCALATE = "ready_escalate"
     READY_LAST_CALL = "ready_last_call"
@@ -577,7 +579,7 @@ class Notification(Frozen):
     step: int | None = None
     occurrence: int = 0
     fallback_for: str | None = None  # the key of the notification this one stands in for
-    on_call_for: str | None = None  # the rota this person is told for (rota.py)
+    on_call_for: str | None = None  # the rota this person is told for (readiness/rota.py)
     rota_gap: bool = False  # nobody was on call for `on_call_for`: told instead
 
     @property

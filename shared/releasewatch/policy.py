@@ -11,7 +11,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from . import readiness, rota
 from .calendar import changes as calendar_changes
 from .model import (
     WEBHOOK_CHANNELS,
@@ -29,6 +28,8 @@ from .model import (
     ReleaseState,
     counterpart,
 )
+from .readiness import policy as readiness
+from .readiness import rota
 
 REPORT_ROLES = ("head_of_profession", "lead_official")
 _DONE = (DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.CANCELLED)

@@ -24,7 +24,7 @@ from .code_of_practice import EDITION_2, practice_for
 from .model import Check, Contact, Event, EventKind, ReleaseRecord
 from .notify.base import Attachment
 from .policy import lateness_unproven
-from .readiness import readiness_due
+from .readiness.policy import readiness_due
 from .store.base import Store
 from .timefmt import delay_text, uk, uk_datetime, uk_datetime_seconds
 

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 from .errors import StoreError
 from .loophealth import TickHealth
-from .readiness import wake_times
+from .readiness.policy import wake_times
 from .service import TickReport, Watchdog
 from .store.health import explain
 from .timefmt import uk_datetime

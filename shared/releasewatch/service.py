@@ -59,8 +59,8 @@ from .policy import (
     next_check_at,
 )
 from .probe.base import Prober
-from .readiness import KINDS as READINESS_KINDS
-from .readiness import confirmation
+from .readiness.policy import KINDS as READINESS_KINDS
+from .readiness.policy import confirmation
 from .report import build_report_for_email
 from .store.base import Store
 from .store.health import store_failed

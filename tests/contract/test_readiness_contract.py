@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from releasewatch import readiness_service
 from releasewatch.links.tokens import TokenCodec, TokenReplayed
 from releasewatch.links.urls import SignedLinks
 from releasewatch.model import EventKind, Readiness
+from releasewatch.readiness import confirm as readiness_service
 from releasewatch.store.base import Store
 from tests.factories import make_release
 

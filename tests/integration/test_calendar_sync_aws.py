@@ -23,7 +23,7 @@ from releasewatch.aws.lazy import Lazy
 from releasewatch.aws.settings import SyncSettings
 from releasewatch.clock import FixedClock
 from releasewatch.commands import push
-from releasewatch.rota import on_call
+from releasewatch.readiness.rota import on_call
 from releasewatch.store.dynamodb import DynamoDBStore, create_table, dynamodb_client
 from tests.calendar_support import FakeSearch, result
 from tests.integration.lambda_support import LambdaContext, import_handler, load_event

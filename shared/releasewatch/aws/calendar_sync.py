@@ -43,7 +43,7 @@ class CalendarSync:
         self.tell_ops = tell_ops
         self.documents = Documents(store.client, store.table_name)
         if fetch_rota is None:
-            from ..rota_fetch import fetch_rota as fetch_rota_default
+            from ..readiness.rota_fetch import fetch_rota as fetch_rota_default
 
             fetch_rota = fetch_rota_default
         self.fetch_rota = fetch_rota

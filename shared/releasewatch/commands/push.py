@@ -42,7 +42,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..rota_fetch import fetch_rota
+    from ..readiness.rota_fetch import fetch_rota
 
     try:
         config = load_config(args.config, now=SystemClock().now(), fetch=fetch_rota)

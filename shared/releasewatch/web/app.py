@@ -30,7 +30,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, unquote
 
-from .. import readiness_service
 from ..acks import by_link as ack_service
 from ..acks.by_link import AckOutcome, AckResult
 from ..clock import Clock
@@ -44,8 +43,9 @@ from ..links.tokens import (
     verify_dashboard,
 )
 from ..loophealth import HealthView, TickHealth
-from ..readiness import day_phrase
-from ..readiness_service import ConfirmOutcome, ConfirmResult
+from ..readiness import confirm as readiness_service
+from ..readiness.confirm import ConfirmOutcome, ConfirmResult
+from ..readiness.policy import day_phrase
 from ..store.base import Store
 from ..timefmt import uk_datetime, uk_time
 from . import assets, pages

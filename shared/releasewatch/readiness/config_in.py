@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from .model import Nation
+from ..model import Nation
 
 
 def _clock_time(value: Any) -> Any:

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr  # type: ignore[import-untyped]
 
-from .model import Contact, Release, Rota, Shift
+from ..model import Contact, Release, Rota, Shift
 
 LONDON = ZoneInfo("Europe/London")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -199,7 +199,7 @@ def _instant(value: datetime) -> datetime:
 def gap_times(release: Release) -> list[tuple[datetime, str]]:
     """(instant, rota id) for every chain step and readiness reminder naming a rota that has
     nobody on call then."""
-    from . import readiness
+    from . import policy as readiness
 
     wanted: list[tuple[datetime, str]] = []
     for step in release.chain.steps:

@@ -18,12 +18,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
-from .links import single_use
-from .links.single_use import record_once
-from .links.tokens import Purpose, Token, TokenCodec, TokenReplayed
-from .model import Event, EventKind, ReleaseRecord
-from .readiness import confirmation
-from .store.base import Store
+from ..links import single_use
+from ..links.single_use import record_once
+from ..links.tokens import Purpose, Token, TokenCodec, TokenReplayed
+from ..model import Event, EventKind, ReleaseRecord
+from ..store.base import Store
+from .policy import confirmation
 
 OWNER = "confirm-link"
 
