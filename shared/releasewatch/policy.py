@@ -30,6 +30,7 @@ from .model import (
 )
 from .readiness import policy as readiness
 from .readiness import rota
+from .readiness.rota_gaps import gap_times
 
 REPORT_ROLES = ("head_of_profession", "lead_official")
 _DONE = (DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.CANCELLED)
@@ -327,7 +328,7 @@ def _rota_gaps(release: Release, state: ReleaseState, now: datetime) -> list[Not
     is told once, as soon as the gap is seen (days ahead), not when the step fires."""
     if state not in (ReleaseState.SCHEDULED, ReleaseState.WATCHING):
         return []
-    gaps = [g for g in rota.gap_times(release) if g[0] > now]
+    gaps = [g for g in gap_times(release) if g[0] > now]
     if not gaps:
         return []
     first = release.chain.steps[0]

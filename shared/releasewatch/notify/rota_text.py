@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..model import Release
 from ..readiness.policy import day_phrase
-from ..readiness.rota import gap_times
+from ..readiness.rota_gaps import gap_times
 from ..timefmt import uk_time
 from .context import MessageContext, fit_sms
 
