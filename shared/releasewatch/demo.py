@@ -24,7 +24,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from .clock import Clock
-from .config import Config, parse_config
+from .config.load import Config, parse_config
 from .timefmt import LONDON
 
 DEMO_DUE = datetime(2025, 7, 17, 9, 30, tzinfo=LONDON)

@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from .durations import parse_duration
+from .config.durations import parse_duration
 
 # email/sms: SMTP or SES, and the console or SNS; notify_*: through GOV.UK Notify;
 # teams/slack: a chat webhook.

@@ -240,7 +240,7 @@ def test_the_built_sync_imports_the_pushed_calendar(
 ) -> None:
     from releasewatch.aws import pushed_config
     from releasewatch.aws.blobs import Documents
-    from releasewatch.config import load_config
+    from releasewatch.config.load import load_config
 
     # GIVEN a pushed config whose calendar is a CSV file beside it (no network needed)
     client = dynamodb_client(REGION)

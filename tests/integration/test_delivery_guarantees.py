@@ -31,7 +31,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from releasewatch.config import _on_transport
+from releasewatch.config.load import _on_transport
 from releasewatch.errors import SendError
 from releasewatch.model import Chain, Channel, Contact, Release, Webhook
 from releasewatch.notify.base import Message, Notifier

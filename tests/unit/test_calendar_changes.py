@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from releasewatch.commands.sync import sync_and_report
-from releasewatch.config import load_config
+from releasewatch.config.load import load_config
 from releasewatch.errors import SendError
 from releasewatch.model import DeliveryStatus, NotificationKind
 from releasewatch.notify.base import Message
@@ -299,7 +299,7 @@ def test_a_failing_source_is_reported_once_per_streak_and_keeps_its_import(world
 
 
 def test_sync_every_defaults_to_6h_and_a_bad_one_is_located(tmp_path):
-    from releasewatch.config import parse_config
+    from releasewatch.config.load import parse_config
     from releasewatch.errors import ConfigError
 
     base = (

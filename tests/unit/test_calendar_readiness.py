@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from releasewatch.commands.sync import sync_and_report
-from releasewatch.config import load_config
+from releasewatch.config.load import load_config
 from releasewatch.errors import ConfigError
 from releasewatch.model import NotificationKind
 from releasewatch.readiness.policy import schedule

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from releasewatch.config import parse_config
+from releasewatch.config.load import parse_config
 from releasewatch.errors import ConfigError
 from releasewatch.model import Notification, NotificationKind, ReleaseRecord, ReleaseState
 from releasewatch.policy import decide

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from releasewatch.config import load_config, parse_config
+from releasewatch.config.load import load_config, parse_config
 from releasewatch.errors import ConfigError, SendError
 from releasewatch.model import Chain, Contact, Release, Step
 from releasewatch.notify.base import Message

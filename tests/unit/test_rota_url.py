@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from releasewatch.cli import main
-from releasewatch.config import load_config
+from releasewatch.config.load import load_config
 from releasewatch.errors import ConfigError
 from releasewatch.readiness.rota import on_call
 from releasewatch.readiness.rota_fetch import fetch_rota

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..calendar.resync import WHOLE, Resync
 from ..clock import Clock, SystemClock
-from ..config import RotaFetch
+from ..config.load import RotaFetch
 from ..errors import ConfigError
 from ..store.dynamodb import DynamoDBStore
 from .blobs import Documents

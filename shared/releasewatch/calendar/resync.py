@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from ..config import Config
+from ..config.load import Config
 from ..loophealth import TickHealth
 from ..store.base import Store
 from .fetch import FeedFetcher

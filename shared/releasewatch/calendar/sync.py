@@ -18,7 +18,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from ..config import PAST_DUE_LIMIT, Config, DefaultsIn, _bust_param, _check_url, _readiness
+from ..config.load import PAST_DUE_LIMIT, Config, DefaultsIn, _bust_param, _check_url, _readiness
 from ..model import LiveRule, Release, ReleaseRecord
 from ..probe.rules import default_rule
 from ..store.base import Store

@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..clock import SystemClock
-from ..config import load_config
+from ..config.load import load_config
 from ..errors import ConfigError, StoreError
 
 if TYPE_CHECKING:
     from ..aws.blobs import Documents
-    from ..config import Config
+    from ..config.load import Config
     from ..model import Release
     from ..store.base import Store
 

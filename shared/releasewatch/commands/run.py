@@ -21,7 +21,7 @@ from ..bootstrap import (
     smtp_from_env,
 )
 from ..clock import Clock, SystemClock
-from ..config import Config, load_config
+from ..config.load import Config, load_config
 from ..errors import ConfigError, StoreError
 from ..loophealth import TickHealth
 from ..model import Channel

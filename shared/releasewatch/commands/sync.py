@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from ..bootstrap import LocalPaths
 from ..clock import SystemClock
-from ..config import Config, load_config
+from ..config.load import Config, load_config
 from ..errors import ConfigError, StoreError
 from ..store.base import Store
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from ..clock import SystemClock
-from ..config import load_config
+from ..config.load import load_config
 from ..errors import ConfigError
 from ..timefmt import uk_datetime
 

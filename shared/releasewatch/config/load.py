@@ -16,10 +16,9 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .calendar.spec import CalendarSpec, SeriesSpec
-from .durations import parse_duration
-from .errors import ConfigError, ConfigProblem, ProbeRefused
-from .model import (
+from ..calendar.spec import CalendarSpec, SeriesSpec
+from ..errors import ConfigError, ConfigProblem, ProbeRefused
+from ..model import (
     IDENT,
     Cadence,
     Chain,
@@ -33,12 +32,13 @@ from .model import (
     _duration,
     plain_text,
 )
-from .notify.notify_config import NotifyIn, Transport, check_notify
-from .probe.netguard import check_url
-from .probe.rules import checks_status_only, default_rule
-from .readiness import rota
-from .readiness.config_in import ReadinessIn
-from .timefmt import delay_text, parse_due, uk_datetime
+from ..notify.notify_config import NotifyIn, Transport, check_notify
+from ..probe.netguard import check_url
+from ..probe.rules import checks_status_only, default_rule
+from ..readiness import rota
+from ..readiness.config_in import ReadinessIn
+from ..timefmt import delay_text, parse_due, uk_datetime
+from .durations import parse_duration
 from .yamlsource import Path, YamlDocument, decode, format_path, load_yaml
 
 DEFAULT_CACHE_BUST_PARAM = "rwcb"
