@@ -59,7 +59,7 @@ def counterpart(channel: Channel) -> Channel:
     return swap[channel]
 
 
-def _duration(value: Any) -> Any:
+def validate_duration(value: Any) -> Any:
     # A bare number has no unit: `pre_window: 15` meant 15 minutes, not the 15 seconds
     # pydantic would read; so it is an error that shows the form to write instead.
     if isinstance(value, bool):
@@ -240,7 +240,7 @@ class Step(Frozen):
     repeat: Duration | None = None
     kind: StepKind = "alert"
 
-    _d = field_validator("after", "repeat", mode="before")(_duration)
+    _d = field_validator("after", "repeat", mode="before")(validate_duration)
 
     @field_validator("repeat")
     @classmethod
@@ -328,7 +328,7 @@ class Cadence(Frozen):
         "slow",
         "watch_after_live",
         mode="before",
-    )(_duration)
+    )(validate_duration)
 
     @model_validator(mode="after")
     def _intervals_positive(self) -> Cadence:

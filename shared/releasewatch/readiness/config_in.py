@@ -1,7 +1,7 @@
 """`readiness:` as written in the config (defaults, a release, or a calendar series).
 
 Its own module so that calendar/spec.py (a series' readiness) and config/load.py can both use it
-without importing each other. Resolved into model.Readiness by config._readiness.
+without importing each other. Resolved into model.Readiness by config.load.resolve_readiness.
 """
 
 from __future__ import annotations
