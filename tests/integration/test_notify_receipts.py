@@ -9,7 +9,7 @@ import httpx
 
 from releasewatch.model import DeliveryStatus
 from releasewatch.notify.receipts import ReceiptPoller
-from releasewatch.report import build_report, render_text
+from releasewatch.report.build import build_report, render_text
 from tests.factories import DUE
 from tests.notify_support import TOKEN, notify_world
 

@@ -13,7 +13,7 @@ import pytest
 from docx import Document
 
 from releasewatch.model import Check
-from releasewatch.report import (
+from releasewatch.report.build import (
     BLANK,
     FIELDS,
     build_report,

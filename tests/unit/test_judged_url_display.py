@@ -59,6 +59,6 @@ def test_status_json_carries_the_judged_url() -> None:
 
 
 def test_the_breach_report_timeline_names_the_judged_url() -> None:
-    from releasewatch.report import _seen  # the check text in the report's timeline
+    from releasewatch.report.build import _seen  # the check text in the report's timeline
 
     assert f"judged {PUBLICATION}" in _seen(found())

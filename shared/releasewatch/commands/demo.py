@@ -27,7 +27,7 @@ from ..demo import (
 from ..errors import StoreError
 from ..model import DeliveryStatus, EventKind, ReleaseState
 from ..printer import ConsolePrinter
-from ..report import build_report, render_docx, render_markdown, render_text
+from ..report.build import build_report, render_docx, render_markdown, render_text
 from ..runner import install_signal_handlers, run_loop
 from ..service import TickReport
 from ..store.health import open_checked

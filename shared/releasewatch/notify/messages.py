@@ -15,7 +15,6 @@ from __future__ import annotations
 import unicodedata
 from datetime import datetime, timedelta
 
-from ..code_of_practice import practice_for
 from ..model import (
     WEBHOOK_CHANNELS,
     Channel,
@@ -23,6 +22,7 @@ from ..model import (
     NotificationKind,
     medium,
 )
+from ..report.code_of_practice import practice_for
 from ..timefmt import delay_text, uk_datetime, uk_datetime_seconds, uk_time
 from . import calendar_text, readiness_text, rota_text
 from .base import Attachment, Message

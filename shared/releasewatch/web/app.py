@@ -57,7 +57,7 @@ from .views.load import load_board, load_release
 from .views.problems import Health
 
 if TYPE_CHECKING:
-    from ..report import BreachReport
+    from ..report.build import BreachReport
 
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -333,7 +333,7 @@ class WebApp:
         fmt = {"report.md": "md", "report.docx": "docx"}.get(name)
         if fmt is None or self.store.get_release(release_id) is None:
             return Response(404, pages.page("Not found", pages.para("There is no page here.")))
-        from ..report import build_report, render_docx, render_markdown
+        from ..report.build import build_report, render_docx, render_markdown
 
         draft = scrubbed_report(build_report(self.store, release_id, self.clock.now()))
         filename = f"breach-report-{release_id}.{fmt}"

@@ -20,13 +20,13 @@ from datetime import datetime, timedelta
 from itertools import pairwise
 from typing import Literal
 
+from ..model import Check, Contact, Event, EventKind, ReleaseRecord
+from ..notify.base import Attachment
+from ..policy import lateness_unproven
+from ..readiness.policy import readiness_due
+from ..store.base import Store
+from ..timefmt import delay_text, uk, uk_datetime, uk_datetime_seconds
 from .code_of_practice import EDITION_2, practice_for
-from .model import Check, Contact, Event, EventKind, ReleaseRecord
-from .notify.base import Attachment
-from .policy import lateness_unproven
-from .readiness.policy import readiness_due
-from .store.base import Store
-from .timefmt import delay_text, uk, uk_datetime, uk_datetime_seconds
 
 BLANK = "[TO COMPLETE]"
 PRACTICE = EDITION_2.full  # the Code 2.x wording; practice_for(due) picks the one in force
