@@ -24,7 +24,7 @@ from releasewatch.clock import FixedClock
 from releasewatch.errors import SendError
 from releasewatch.links.tokens import TokenCodec
 from releasewatch.links.urls import SignedLinks
-from releasewatch.loophealth import TickHealth
+from releasewatch.local.loophealth import TickHealth
 from releasewatch.model import Readiness, Release
 from releasewatch.notify.base import Message
 from releasewatch.service import Watchdog

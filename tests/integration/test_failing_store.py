@@ -22,10 +22,10 @@ import pytest
 from releasewatch.bootstrap import build_watchdog
 from releasewatch.clock import FixedClock
 from releasewatch.links.tokens import TokenCodec
-from releasewatch.loophealth import TickHealth
+from releasewatch.local.loophealth import TickHealth
+from releasewatch.local.runner import run_loop
 from releasewatch.model import Chain, Contact, Step
 from releasewatch.probe.http import HttpProber
-from releasewatch.runner import run_loop
 from releasewatch.service import Watchdog
 from releasewatch.store.sqlite import SQLiteStore
 from releasewatch.web.app import WebApp

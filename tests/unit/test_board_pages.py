@@ -9,7 +9,7 @@ import re
 from html.parser import HTMLParser
 
 from releasewatch.errors import SendError
-from releasewatch.loophealth import TickHealth
+from releasewatch.local.loophealth import TickHealth
 from releasewatch.web import assets
 from tests.unit.escalation_support import ID, Scenario, at
 

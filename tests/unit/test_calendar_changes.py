@@ -222,7 +222,7 @@ def test_an_announcement_gone_from_the_calendar_is_told_once(world, govuk):
 def run_for(world: World, resync: Any, hours: float, seen: list[Any] | None = None) -> None:
     """run_loop on the fixed clock (ticks at least every 10 minutes) until `hours` have
     passed; `seen` gets (hours since the start, syncs so far) after every tick."""
-    from releasewatch.runner import run_loop
+    from releasewatch.local.runner import run_loop
 
     start = world.clock.now()
     end = start + timedelta(hours=hours)
@@ -328,7 +328,7 @@ def test_a_failing_source_is_shown_on_the_board_until_it_works_again(world, govu
     from releasewatch.calendar.imports import imports_path
     from releasewatch.calendar.resync import Resync
     from releasewatch.links.tokens import TokenCodec
-    from releasewatch.loophealth import TickHealth
+    from releasewatch.local.loophealth import TickHealth
     from releasewatch.web.app import WebApp
 
     health = TickHealth()

@@ -5,9 +5,9 @@ from __future__ import annotations
 import io
 
 from releasewatch.commands.check import render
+from releasewatch.local.printer import ConsolePrinter
 from releasewatch.model import Check, ReleaseRecord
 from releasewatch.notify.context import _check_lines
-from releasewatch.printer import ConsolePrinter
 from releasewatch.web.status import release_status
 from tests.factories import make_check, make_release
 

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from releasewatch.loophealth import TickHealth
+from releasewatch.local.loophealth import TickHealth
 from releasewatch.model import Check, Contact, Event, EventKind
 from releasewatch.web.scrub import scrub
 from tests.factories import CONTACTS, make_release

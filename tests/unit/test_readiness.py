@@ -11,10 +11,10 @@ import holidays
 
 from releasewatch.links.tokens import TokenCodec
 from releasewatch.links.urls import SignedLinks
+from releasewatch.local.runner import seconds_until_next
 from releasewatch.model import EventKind, Readiness, Release
 from releasewatch.readiness.policy import day_phrase, working_day_before
 from releasewatch.report.build import build_report_text
-from releasewatch.runner import seconds_until_next
 from releasewatch.service import Watchdog
 from releasewatch.timefmt import LONDON
 from releasewatch.web.app import WebApp

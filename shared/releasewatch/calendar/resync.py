@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 from ..config.load import Config
-from ..loophealth import TickHealth
+from ..local.loophealth import TickHealth
 from ..store.base import Store
 from .fetch import FeedFetcher
 from .imports import ImportsKeeper

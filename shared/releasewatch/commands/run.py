@@ -23,14 +23,14 @@ from ..bootstrap import (
 from ..clock import Clock, SystemClock
 from ..config.load import Config, load_config
 from ..errors import ConfigError, StoreError
-from ..loophealth import TickHealth
+from ..local.loophealth import TickHealth
+from ..local.printer import ConsolePrinter
+from ..local.runner import install_signal_handlers, run_loop
 from ..model import Channel
 from ..notify.base import Notifier
 from ..notify.console import ConsoleNotifier
 from ..notify.govuk_notify import NotifyClient, NotifyKeyError
 from ..notify.receipts import ReceiptPoller
-from ..printer import ConsolePrinter
-from ..runner import install_signal_handlers, run_loop
 from ..store.health import explain, open_checked
 from ..web.local_server import DEFAULT_PORT, local_web
 from ..web.notify_callbacks import NotifyCallbacks

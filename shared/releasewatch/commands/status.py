@@ -10,8 +10,8 @@ import sys
 
 from ..calendar.imports import ImportsKeeper
 from ..errors import StoreError
+from ..local.printer import for_terminal
 from ..model import ReleaseRecord
-from ..printer import for_terminal
 from ..store.base import Store
 from ..timefmt import uk_datetime
 

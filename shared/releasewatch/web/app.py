@@ -42,7 +42,7 @@ from ..links.tokens import (
     public_message,
     verify_dashboard,
 )
-from ..loophealth import HealthView, TickHealth
+from ..local.loophealth import HealthView, TickHealth
 from ..readiness import confirm as readiness_service
 from ..readiness.confirm import ConfirmOutcome, ConfirmResult
 from ..readiness.policy import day_phrase

@@ -31,7 +31,7 @@ from pathlib import Path
 from ..clock import Clock
 from ..links.tokens import TokenCodec, local_secret
 from ..links.urls import SignedLinks
-from ..loophealth import TickHealth
+from ..local.loophealth import TickHealth
 from ..store.base import Store
 from . import pages
 from .app import Response, WebApp
