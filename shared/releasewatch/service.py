@@ -61,7 +61,7 @@ from .policy import (
 from .probe.base import Prober
 from .readiness.policy import KINDS as READINESS_KINDS
 from .readiness.policy import confirmation
-from .report.build import build_report_for_email
+from .report.drafts import build_report_for_email
 from .store.base import Store
 from .store.health import store_failed
 

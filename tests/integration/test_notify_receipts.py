@@ -9,7 +9,8 @@ import httpx
 
 from releasewatch.model import DeliveryStatus
 from releasewatch.notify.receipts import ReceiptPoller
-from releasewatch.report.build import build_report, render_text
+from releasewatch.report.build import build_report
+from releasewatch.report.render import render_text
 from tests.factories import DUE
 from tests.notify_support import TOKEN, notify_world
 

@@ -14,7 +14,7 @@ from releasewatch.links.urls import SignedLinks
 from releasewatch.local.runner import seconds_until_next
 from releasewatch.model import EventKind, Readiness, Release
 from releasewatch.readiness.policy import day_phrase, working_day_before
-from releasewatch.report.build import build_report_text
+from releasewatch.report.drafts import build_report_text
 from releasewatch.service import Watchdog
 from releasewatch.timefmt import LONDON
 from releasewatch.web.app import WebApp

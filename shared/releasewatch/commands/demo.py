@@ -28,7 +28,8 @@ from ..local.demo import (
 from ..local.printer import ConsolePrinter
 from ..local.runner import install_signal_handlers, run_loop
 from ..model import DeliveryStatus, EventKind, ReleaseState
-from ..report.build import build_report, render_docx, render_markdown, render_text
+from ..report.build import build_report
+from ..report.render import render_docx, render_markdown, render_text
 from ..service import TickReport
 from ..store.health import open_checked
 from ..timefmt import uk_datetime, uk_time

@@ -333,7 +333,8 @@ class WebApp:
         fmt = {"report.md": "md", "report.docx": "docx"}.get(name)
         if fmt is None or self.store.get_release(release_id) is None:
             return Response(404, pages.page("Not found", pages.para("There is no page here.")))
-        from ..report.build import build_report, render_docx, render_markdown
+        from ..report.build import build_report
+        from ..report.render import render_docx, render_markdown
 
         draft = scrubbed_report(build_report(self.store, release_id, self.clock.now()))
         filename = f"breach-report-{release_id}.{fmt}"
