@@ -29,7 +29,8 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from releasewatch.links.tokens import TokenCodec, issue_dashboard
-from releasewatch.store.dynamodb import DynamoDBStore, create_table, dynamodb_client
+from releasewatch.store.dynamodb import DynamoDBStore
+from releasewatch.store.dynamodb_table import create_table, dynamodb_client
 from tests.factories import CONTACTS, make_release
 
 ROOT = Path(__file__).resolve().parents[2]

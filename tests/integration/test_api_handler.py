@@ -15,7 +15,8 @@ from moto import mock_aws
 from releasewatch.aws.heartbeat import TickMarker
 from releasewatch.clock import FixedClock
 from releasewatch.model import ReleaseState
-from releasewatch.store.dynamodb import DynamoDBStore, create_table, dynamodb_client
+from releasewatch.store.dynamodb import DynamoDBStore
+from releasewatch.store.dynamodb_table import create_table, dynamodb_client
 from tests.factories import CONTACTS, DUE, make_check, make_release
 from tests.integration.lambda_support import LambdaContext, import_handler, load_event
 

@@ -23,7 +23,8 @@ from releasewatch.notify.govuk_notify import NotifyNotifier
 from releasewatch.notify.receipts import ReceiptPoller
 from releasewatch.notify.ses import SesNotifier
 from releasewatch.notify.sns import SnsSmsNotifier
-from releasewatch.store.dynamodb import DynamoDBStore, create_table, dynamodb_client
+from releasewatch.store.dynamodb import DynamoDBStore
+from releasewatch.store.dynamodb_table import create_table, dynamodb_client
 from tests.factories import DUE, make_notification
 from tests.fakes import RecordingNotifier
 from tests.integration.lambda_support import LambdaContext, import_handler, load_event

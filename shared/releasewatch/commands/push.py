@@ -73,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
 
     from ..aws import pushed_config
     from ..aws.blobs import Documents
-    from ..store.dynamodb import DynamoDBStore, create_table, dynamodb_client
+    from ..store.dynamodb import DynamoDBStore
+    from ..store.dynamodb_table import create_table, dynamodb_client
 
     now = SystemClock().now()
     try:

@@ -29,7 +29,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def open_store(args: argparse.Namespace) -> Store:
     if args.table:
-        from ..store.dynamodb import DynamoDBStore, dynamodb_client
+        from ..store.dynamodb import DynamoDBStore
+        from ..store.dynamodb_table import dynamodb_client
 
         return DynamoDBStore(args.table, client=dynamodb_client(args.region, args.endpoint_url))
     from ..bootstrap import LocalPaths

@@ -21,10 +21,8 @@ Delivery keys are `Notification.make_key(...)` keys (optionally with a `>channel
 suffix): they begin with the release id and a `|`, which is how `mark_sent(key)` finds the
 partition.
 
-Clients made here use botocore's `standard` retry mode (10 attempts), so throttling
-(`ProvisionedThroughputExceededException`, `ThrottlingException`) and 5xx are retried with
-backoff before the store sees them. A client passed in keeps its own retry configuration: build
-it with `dynamodb_client()` to get the same behaviour.
+The table itself (created as template.yaml declares it) and its client are in
+dynamodb_table.py.
 """
 
 from __future__ import annotations
@@ -54,12 +52,16 @@ from ..model import (
     Release,
     ReleaseRecord,
 )
+from .dynamodb_table import (
+    ACTIVE_INDEX,
+    RELEASES_INDEX,
+    TTL_ATTRIBUTE,
+    dynamodb_client,
+    error_code,
+)
 
 Item = dict[str, Any]
 
-ACTIVE_INDEX = "active-index"
-RELEASES_INDEX = "releases-index"
-TTL_ATTRIBUTE = "expires_at"
 TRANSACTION_LIMIT = 100  # TransactWriteItems' documented maximum number of actions
 # ...and its 4 MB aggregate size: releases naming an iCal rota (tens of KB each, compressed)
 # are committed in smaller transactions, with a margin for the keys and conditions.
@@ -70,77 +72,6 @@ _ACTIVE = "ACTIVE"
 _RELEASE = "RELEASE"
 _CONFIG_KEY: Item = {"PK": {"S": "CONFIG"}, "SK": {"S": "CONFIG"}}
 _APPLY_ATTEMPTS = 3
-
-
-def dynamodb_client(
-    region_name: str | None = None, endpoint_url: str | None = None, *, adaptive: bool = False
-) -> Any:
-    """A boto3 DynamoDB client whose retries cover throttling (botocore retry modes)."""
-    import boto3
-    from botocore.config import Config
-
-    config = Config(
-        retries={"mode": "adaptive" if adaptive else "standard", "max_attempts": 10},
-        connect_timeout=3,
-        read_timeout=10,
-    )
-    return boto3.client(
-        "dynamodb", region_name=region_name, endpoint_url=endpoint_url, config=config
-    )
-
-
-def create_table(client: Any, table_name: str, *, wait: bool = True) -> None:
-    """Create the table as template.yaml declares it (keys, both indexes, TTL, SSE, PITR)."""
-    keys_only = {"ProjectionType": "KEYS_ONLY"}
-    client.create_table(
-        TableName=table_name,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": "PK", "AttributeType": "S"},
-            {"AttributeName": "SK", "AttributeType": "S"},
-            {"AttributeName": "active_pk", "AttributeType": "S"},
-            {"AttributeName": "release_pk", "AttributeType": "S"},
-        ],
-        KeySchema=[
-            {"AttributeName": "PK", "KeyType": "HASH"},
-            {"AttributeName": "SK", "KeyType": "RANGE"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": ACTIVE_INDEX,
-                "KeySchema": [
-                    {"AttributeName": "active_pk", "KeyType": "HASH"},
-                    {"AttributeName": "PK", "KeyType": "RANGE"},
-                ],
-                "Projection": keys_only,
-            },
-            {
-                "IndexName": RELEASES_INDEX,
-                "KeySchema": [
-                    {"AttributeName": "release_pk", "KeyType": "HASH"},
-                    {"AttributeName": "PK", "KeyType": "RANGE"},
-                ],
-                "Projection": keys_only,
-            },
-        ],
-        SSESpecification={"Enabled": True},
-    )
-    if wait:
-        client.get_waiter("table_exists").wait(
-            TableName=table_name, WaiterConfig={"Delay": 2, "MaxAttempts": 60}
-        )
-    client.update_time_to_live(
-        TableName=table_name,
-        TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE},
-    )
-    try:
-        client.update_continuous_backups(
-            TableName=table_name,
-            PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
-        )
-    except ClientError as exc:  # e.g. ContinuousBackupsUnavailableException right after create
-        if _code(exc) != "ContinuousBackupsUnavailableException":
-            raise
 
 
 # -- encoding -------------------------------------------------------------------------------
@@ -243,10 +174,6 @@ class _Sequence:
             return f"{self._last:020d}-{secrets.token_hex(4)}"
 
 
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
 @dataclass
 class _Write:
     """One action of an apply, with what undoing it takes."""
@@ -292,7 +219,7 @@ class DynamoDBStore:
         try:
             yield
         except ClientError as exc:
-            raise StoreError(f"dynamodb {what} failed: {_code(exc) or 'error'}") from exc
+            raise StoreError(f"dynamodb {what} failed: {error_code(exc) or 'error'}") from exc
 
     # -- releases ---------------------------------------------------------------------------
 
@@ -446,14 +373,14 @@ class DynamoDBStore:
                 )
             except ClientError as exc:
                 lost = self._undo(done)
-                if _code(exc) == "TransactionCanceledException" and self._is_conflict(exc):
+                if error_code(exc) == "TransactionCanceledException" and self._is_conflict(exc):
                     if lost:
                         raise StoreError(
                             f"push conflicted and could not be fully undone for: {lost}"
                         ) from exc
                     raise VersionConflict("a release changed during the push") from exc
                 raise StoreError(
-                    f"dynamodb transact_write_items failed: {_code(exc)}"
+                    f"dynamodb transact_write_items failed: {error_code(exc)}"
                     + (f"; not undone for: {lost}" if lost else "")
                 ) from exc
             done.extend(chunk)
@@ -549,8 +476,8 @@ class DynamoDBStore:
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
-            if _code(exc) != "ConditionalCheckFailedException":
-                raise StoreError(f"dynamodb put_item failed: {_code(exc)}") from exc
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise StoreError(f"dynamodb put_item failed: {error_code(exc)}") from exc
             old = exc.response.get("Item")
             if old is None:
                 raise KeyError(record.id) from exc
@@ -705,11 +632,11 @@ class DynamoDBStore:
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
-            if _code(exc) == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
                 old = exc.response.get("Item") or {}
                 status = old.get("status", {}).get("S", "held")
                 raise AlreadyClaimed(f"{notification.key} is {status}") from exc
-            raise StoreError(f"dynamodb claim failed: {_code(exc)}") from exc
+            raise StoreError(f"dynamodb claim failed: {error_code(exc)}") from exc
         return _delivery_from(result["Attributes"])
 
     def mark_sent(self, key: str, owner: str, now: datetime, provider_id: str | None) -> None:
@@ -832,9 +759,9 @@ class DynamoDBStore:
                 ExpressionAttributeValues=values,
             )
         except ClientError as exc:
-            if _code(exc) == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
                 return False
-            raise StoreError(f"dynamodb update_item failed: {_code(exc)}") from exc
+            raise StoreError(f"dynamodb update_item failed: {error_code(exc)}") from exc
         return True
 
     def _update_delivery(
@@ -852,8 +779,8 @@ class DynamoDBStore:
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
-            if _code(exc) != "ConditionalCheckFailedException":
-                raise StoreError(f"dynamodb update_item failed: {_code(exc)}") from exc
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise StoreError(f"dynamodb update_item failed: {error_code(exc)}") from exc
             if not exc.response.get("Item"):
                 raise KeyError(key) from exc
             # The condition failed on an existing item (SENT, or not ours): leave it alone.
