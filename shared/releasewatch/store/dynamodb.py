@@ -32,11 +32,10 @@ import secrets
 import threading
 import time
 import uuid
-import zlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -52,6 +51,18 @@ from ..model import (
     Release,
     ReleaseRecord,
 )
+from .dynamodb_items import (
+    ACTIVE_MARK,
+    RELEASE_MARK,
+    Item,
+    delivery_from,
+    iso_text,
+    item_key,
+    partition_key,
+    record_from,
+    record_item,
+    release_id_of,
+)
 from .dynamodb_table import (
     ACTIVE_INDEX,
     RELEASES_INDEX,
@@ -60,38 +71,17 @@ from .dynamodb_table import (
     error_code,
 )
 
-Item = dict[str, Any]
-
 TRANSACTION_LIMIT = 100  # TransactWriteItems' documented maximum number of actions
 # ...and its 4 MB aggregate size: releases naming an iCal rota (tens of KB each, compressed)
 # are committed in smaller transactions, with a margin for the keys and conditions.
 TRANSACTION_BYTES = 3 * 1024 * 1024
 _BATCH_GET_LIMIT = 100
 _BATCH_WRITE_LIMIT = 25
-_ACTIVE = "ACTIVE"
-_RELEASE = "RELEASE"
 _CONFIG_KEY: Item = {"PK": {"S": "CONFIG"}, "SK": {"S": "CONFIG"}}
 _APPLY_ATTEMPTS = 3
 
 
-# -- encoding -------------------------------------------------------------------------------
-
-
-def _iso(when: datetime) -> str:
-    """Fixed-width UTC ISO text: sorts as the instants do, so it works in key conditions."""
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _parse_iso(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-
-
-def _pk(release_id: str) -> str:
-    return f"RELEASE#{release_id}"
-
-
-def _key(release_id: str, sk: str) -> Item:
-    return {"PK": {"S": _pk(release_id)}, "SK": {"S": sk}}
+# -- transactions ---------------------------------------------------------------------------
 
 
 def _chunked(writes: list[_Write], count: int, size: int) -> list[list[_Write]]:
@@ -110,54 +100,6 @@ def _chunked(writes: list[_Write], count: int, size: int) -> list[list[_Write]]:
     if current:
         chunks.append(current)
     return chunks
-
-
-def _release_id_of(delivery_key: str) -> str:
-    release_id, sep, _ = delivery_key.partition("|")
-    if not sep or not release_id:
-        raise StoreError("delivery keys must be Notification.make_key keys (release id first)")
-    return release_id
-
-
-# A record whose JSON is longer than this is kept zlib-compressed (`record_z`): an iCal rota's
-# shifts, embedded in every release that names it, would otherwise outgrow a 400 KB item.
-_COMPRESS_OVER = 64 * 1024
-
-
-def _record_attr(record: ReleaseRecord) -> Item:
-    text = record.model_dump_json()
-    if len(text) <= _COMPRESS_OVER:
-        return {"record": {"S": text}}
-    packed = zlib.compress(text.encode("utf-8"), 6)
-    if len(packed) > 350_000:
-        raise StoreError(
-            f"release {record.id} is too large to store ({len(packed)} bytes compressed): "
-            "shorten the rotas it names (fewer shifts or a shorter RRULE)"
-        )
-    return {"record_z": {"B": packed}}
-
-
-def _record_item(record: ReleaseRecord) -> Item:
-    item: Item = {
-        **_key(record.id, "META"),
-        **_record_attr(record),
-        "version": {"N": str(record.version)},
-        "state": {"S": record.state.value},
-        "due": {"S": _iso(record.release.due)},
-        "release_pk": {"S": _RELEASE},
-    }
-    if record.active:
-        item["active_pk"] = {"S": _ACTIVE}
-    return item
-
-
-def _record_from(item: Mapping[str, Any]) -> ReleaseRecord:
-    if "record_z" in item:
-        text = zlib.decompress(bytes(item["record_z"]["B"])).decode("utf-8")
-    else:
-        text = item["record"]["S"]
-    record = ReleaseRecord.model_validate_json(text)
-    return record.model_copy(update={"version": int(item["version"]["N"])})
 
 
 class _Sequence:
@@ -263,7 +205,7 @@ class DynamoDBStore:
 
     def _apply_once(self, releases: Sequence[Release], now: datetime) -> list[str]:
         wanted = {r.id: r for r in releases}
-        active_ids = set(self._query_index_ids(ACTIVE_INDEX, _ACTIVE))
+        active_ids = set(self._query_index_ids(ACTIVE_INDEX, ACTIVE_MARK))
         stored = self._get_items(sorted(set(wanted) | active_ids))
         with self._aws("get_item"):
             config = self.client.get_item(
@@ -278,12 +220,12 @@ class DynamoDBStore:
                 record = ReleaseRecord(release=release, version=1, updated_at=now, active=True)
                 writes.append(
                     _Write(
-                        action={"Put": self._put(_record_item(record), None)},
+                        action={"Put": self._put(record_item(record), None)},
                         undo={"Delete": self._delete(record.id, "META", version=1)},
                     )
                 )
             else:
-                old = _record_from(old_item)
+                old = record_from(old_item)
                 record = old.model_copy(
                     update={
                         "release": release,
@@ -294,12 +236,12 @@ class DynamoDBStore:
                 )
                 writes.append(self._replace(old_item, record, old.version))
         removed = sorted(
-            rid for rid, item in stored.items() if rid not in wanted and _record_from(item).active
+            rid for rid, item in stored.items() if rid not in wanted and record_from(item).active
         )
         seqs = {rid: self._reserve_event_seq(rid) for rid in removed}
         for rid in removed:
             old_item = stored[rid]
-            old = _record_from(old_item)
+            old = record_from(old_item)
             record = old.model_copy(
                 update={"active": False, "version": old.version + 1, "updated_at": now}
             )
@@ -319,7 +261,7 @@ class DynamoDBStore:
 
     def _replace(self, old_item: Item, record: ReleaseRecord, old_version: int) -> _Write:
         return _Write(
-            action={"Put": self._put(_record_item(record), old_version)},
+            action={"Put": self._put(record_item(record), old_version)},
             undo={"Put": self._put(old_item, record.version)},
         )
 
@@ -329,7 +271,7 @@ class DynamoDBStore:
         item: Item = {
             **_CONFIG_KEY,
             "generation": {"N": str(generation + 1)},
-            "applied_at": {"S": _iso(now)},
+            "applied_at": {"S": iso_text(now)},
             "count": {"N": str(count)},
         }
         put: Item = {"TableName": self.table_name, "Item": item}
@@ -354,7 +296,7 @@ class DynamoDBStore:
         return put
 
     def _delete(self, release_id: str, sk: str, *, version: int | None) -> Item:
-        delete: Item = {"TableName": self.table_name, "Key": _key(release_id, sk)}
+        delete: Item = {"TableName": self.table_name, "Key": item_key(release_id, sk)}
         if version is not None:
             delete["ConditionExpression"] = "#version = :version"
             delete["ExpressionAttributeNames"] = {"#version": "version"}
@@ -411,21 +353,21 @@ class DynamoDBStore:
     def get_release(self, release_id: str) -> ReleaseRecord | None:
         with self._aws("get_item"):
             item = self.client.get_item(
-                TableName=self.table_name, Key=_key(release_id, "META"), ConsistentRead=True
+                TableName=self.table_name, Key=item_key(release_id, "META"), ConsistentRead=True
             ).get("Item")
-        return _record_from(item) if item else None
+        return record_from(item) if item else None
 
     def active_releases(self) -> list[ReleaseRecord]:
-        ids = self._query_index_ids(ACTIVE_INDEX, _ACTIVE)
+        ids = self._query_index_ids(ACTIVE_INDEX, ACTIVE_MARK)
         items = self._get_items(ids)
         # The index is eventually consistent: re-check on the consistently read item.
-        records = [_record_from(items[i]) for i in ids if i in items]
+        records = [record_from(items[i]) for i in ids if i in items]
         return [r for r in records if r.active]
 
     def all_releases(self) -> list[ReleaseRecord]:
-        ids = self._query_index_ids(RELEASES_INDEX, _RELEASE)
+        ids = self._query_index_ids(RELEASES_INDEX, RELEASE_MARK)
         items = self._get_items(ids)
-        return [_record_from(items[i]) for i in ids if i in items]
+        return [record_from(items[i]) for i in ids if i in items]
 
     def _query_index_ids(self, index: str, value: str) -> list[str]:
         attribute = "active_pk" if index == ACTIVE_INDEX else "release_pk"
@@ -453,7 +395,7 @@ class DynamoDBStore:
         """META items by release id, read consistently (BatchGetItem, 100 keys a call)."""
         found: dict[str, Item] = {}
         for start in range(0, len(release_ids), _BATCH_GET_LIMIT):
-            keys = [_key(i, "META") for i in release_ids[start : start + _BATCH_GET_LIMIT]]
+            keys = [item_key(i, "META") for i in release_ids[start : start + _BATCH_GET_LIMIT]]
             request: Item = {self.table_name: {"Keys": keys, "ConsistentRead": True}}
             for attempt in range(8):
                 with self._aws("batch_get_item"):
@@ -472,7 +414,7 @@ class DynamoDBStore:
         new = record.model_copy(update={"version": record.version + 1})
         try:
             self.client.put_item(
-                **self._put(_record_item(new), record.version),
+                **self._put(record_item(new), record.version),
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
@@ -493,7 +435,7 @@ class DynamoDBStore:
         for check in checks:
             expires = int((check.at + self.check_ttl).timestamp())
             item = {
-                **_key(check.release_id, f"CHECK#{_iso(check.at)}#{self._seq.next()}"),
+                **item_key(check.release_id, f"CHECK#{iso_text(check.at)}#{self._seq.next()}"),
                 "check": {"S": check.model_dump_json()},
                 TTL_ATTRIBUTE: {"N": str(expires)},
             }
@@ -529,7 +471,7 @@ class DynamoDBStore:
             "TableName": self.table_name,
             "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
             "ExpressionAttributeValues": {
-                ":pk": {"S": _pk(release_id)},
+                ":pk": {"S": partition_key(release_id)},
                 ":prefix": {"S": prefix},
             },
             "ConsistentRead": True,
@@ -553,7 +495,7 @@ class DynamoDBStore:
         with self._aws("update_item"):
             result = self.client.update_item(
                 TableName=self.table_name,
-                Key=_key(release_id, "EVENTSEQ"),
+                Key=item_key(release_id, "EVENTSEQ"),
                 UpdateExpression="ADD #n :one",
                 ExpressionAttributeNames={"#n": "n"},
                 ExpressionAttributeValues={":one": {"N": "1"}},
@@ -564,9 +506,9 @@ class DynamoDBStore:
     @staticmethod
     def _event_item(event: Event, seq: int) -> Item:
         return {
-            **_key(event.release_id, f"EVENT#{seq:012d}"),
+            **item_key(event.release_id, f"EVENT#{seq:012d}"),
             "event": {"S": event.model_dump_json()},
-            "at": {"S": _iso(event.at)},
+            "at": {"S": iso_text(event.at)},
             "kind": {"S": event.kind.value},
         }
 
@@ -584,7 +526,7 @@ class DynamoDBStore:
     # -- deliveries -------------------------------------------------------------------------
 
     def deliveries(self, release_id: str) -> list[Delivery]:
-        return [_delivery_from(i) for i in self._query_prefix(release_id, "DELIVERY#")]
+        return [delivery_from(i) for i in self._query_prefix(release_id, "DELIVERY#")]
 
     def claim(
         self, notification: Notification, owner: str, now: datetime, lease: timedelta
@@ -603,7 +545,7 @@ class DynamoDBStore:
         try:
             result = self.client.update_item(
                 TableName=self.table_name,
-                Key=_key(notification.release_id, f"DELIVERY#{notification.key}"),
+                Key=item_key(notification.release_id, f"DELIVERY#{notification.key}"),
                 UpdateExpression=(
                     "SET #status = :claimed, #owner = :owner, #lease_until = :lease_until, "
                     "#updated_at = :now, #notification = if_not_exists(#notification, :n) "
@@ -623,8 +565,8 @@ class DynamoDBStore:
                     ":claimed": {"S": DeliveryStatus.CLAIMED.value},
                     ":retry": {"S": DeliveryStatus.RETRY.value},
                     ":owner": {"S": owner},
-                    ":now": {"S": _iso(now)},
-                    ":lease_until": {"S": _iso(now + lease)},
+                    ":now": {"S": iso_text(now)},
+                    ":lease_until": {"S": iso_text(now + lease)},
                     ":n": {"S": notification.model_dump_json()},
                     ":one": {"N": "1"},
                 },
@@ -637,14 +579,14 @@ class DynamoDBStore:
                 status = old.get("status", {}).get("S", "held")
                 raise AlreadyClaimed(f"{notification.key} is {status}") from exc
             raise StoreError(f"dynamodb claim failed: {error_code(exc)}") from exc
-        return _delivery_from(result["Attributes"])
+        return delivery_from(result["Attributes"])
 
     def mark_sent(self, key: str, owner: str, now: datetime, provider_id: str | None) -> None:
         names = {"#status": "status", "#owner": "owner", "#sent_at": "sent_at"}
         values: Item = {
             ":sent": {"S": DeliveryStatus.SENT.value},
             ":owner": {"S": owner},
-            ":now": {"S": _iso(now)},
+            ":now": {"S": iso_text(now)},
         }
         update = "SET #status = :sent, #owner = :owner, #sent_at = :now, updated_at = :now"
         # A new send awaits its own receipt: an earlier attempt's is dropped.
@@ -672,13 +614,13 @@ class DynamoDBStore:
             ":status": {"S": status.value},
             ":owner": {"S": owner},
             ":error": {"S": error},
-            ":now": {"S": _iso(now)},
+            ":now": {"S": iso_text(now)},
             ":claimed": {"S": DeliveryStatus.CLAIMED.value},
         }
         update = "SET #status = :status, #owner = :owner, #error = :error, updated_at = :now"
         if retry_at is not None and not permanent:
             update += ", next_attempt_at = :next REMOVE lease_until"
-            values[":next"] = {"S": _iso(retry_at)}
+            values[":next"] = {"S": iso_text(retry_at)}
         else:
             update += " REMOVE lease_until, next_attempt_at"
         self._update_delivery(
@@ -701,7 +643,7 @@ class DynamoDBStore:
                 {
                     ":cancelled": {"S": DeliveryStatus.CANCELLED.value},
                     ":error": {"S": reason},
-                    ":now": {"S": _iso(now)},
+                    ":now": {"S": iso_text(now)},
                     ":sent": {"S": DeliveryStatus.SENT.value},
                 },
                 "attribute_exists(PK) AND #status <> :sent",
@@ -725,7 +667,7 @@ class DynamoDBStore:
             ":sent": {"S": DeliveryStatus.SENT.value},
             ":pid": {"S": provider_id},
             ":receipt": {"S": receipt},
-            ":at": {"S": _iso(at)},
+            ":at": {"S": iso_text(at)},
         }
         sets = ["#receipt = :receipt", "updated_at = :at"]
         removes: list[str] = []
@@ -742,7 +684,7 @@ class DynamoDBStore:
                 removes.append("#error")
             if status == DeliveryStatus.RETRY and retry_at is not None:
                 sets.append("next_attempt_at = :next")
-                values[":next"] = {"S": _iso(retry_at)}
+                values[":next"] = {"S": iso_text(retry_at)}
             else:
                 removes.append("next_attempt_at")
         update = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
@@ -752,7 +694,7 @@ class DynamoDBStore:
         try:
             self.client.update_item(
                 TableName=self.table_name,
-                Key=_key(_release_id_of(key), f"DELIVERY#{key}"),
+                Key=item_key(release_id_of(key), f"DELIVERY#{key}"),
                 UpdateExpression=update,
                 ConditionExpression=condition,
                 ExpressionAttributeNames=names,
@@ -771,7 +713,7 @@ class DynamoDBStore:
         try:
             self.client.update_item(
                 TableName=self.table_name,
-                Key=_key(_release_id_of(key), f"DELIVERY#{key}"),
+                Key=item_key(release_id_of(key), f"DELIVERY#{key}"),
                 UpdateExpression=update,
                 ConditionExpression=condition,
                 ExpressionAttributeNames=names,
@@ -784,28 +726,3 @@ class DynamoDBStore:
             if not exc.response.get("Item"):
                 raise KeyError(key) from exc
             # The condition failed on an existing item (SENT, or not ours): leave it alone.
-
-
-def _delivery_from(item: Mapping[str, Any]) -> Delivery:
-    def text(name: str) -> str | None:
-        value = item.get(name)
-        return None if value is None else str(value["S"])
-
-    def when(name: str) -> datetime | None:
-        value = text(name)
-        return None if value is None else _parse_iso(value)
-
-    return Delivery(
-        notification=Notification.model_validate_json(item["notification"]["S"]),
-        status=DeliveryStatus(item["status"]["S"]),
-        attempts=int(item.get("attempts", {"N": "0"})["N"]),
-        owner=text("owner"),
-        lease_until=when("lease_until"),
-        sent_at=when("sent_at"),
-        provider_id=text("provider_id"),
-        error=text("error"),
-        updated_at=when("updated_at"),
-        next_attempt_at=when("next_attempt_at"),
-        receipt=text("receipt"),
-        delivered_at=when("delivered_at"),
-    )
