@@ -11,14 +11,14 @@ from datetime import timedelta
 
 import httpx
 
+from releasewatch.acks.by_reply import inbound_callback
 from releasewatch.bootstrap import notify_client, notify_notifiers
+from releasewatch.links.tokens import TokenCodec
 from releasewatch.model import Chain, Release, Step
 from releasewatch.notify.govuk_notify import NotifyClient, NotifySettings
-from releasewatch.reply_ack import inbound_callback
 from releasewatch.service import TickReport, Watchdog
 from releasewatch.store.base import Store
 from releasewatch.store.memory import InMemoryStore
-from releasewatch.tokens import TokenCodec
 from releasewatch.web.app import WebApp
 from releasewatch.web.local_server import serve
 from releasewatch.web.notify_callbacks import NotifyCallbacks

@@ -20,8 +20,8 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
     from releasewatch.aws.heartbeat import TickMarker
+    from releasewatch.links.tokens import TokenCodec
     from releasewatch.store.dynamodb import DynamoDBStore
-    from releasewatch.tokens import TokenCodec
     from releasewatch.web.notify_callbacks import NotifyCallbacks
 
 logger = Logger()
@@ -54,7 +54,7 @@ def codec() -> TokenCodec:
     from releasewatch.aws.poller import read_ack_secret
     from releasewatch.aws.settings import ApiSettings
     from releasewatch.errors import ConfigError, ConfigProblem
-    from releasewatch.tokens import TokenCodec
+    from releasewatch.links.tokens import TokenCodec
 
     name = ApiSettings.from_env().ack_secret_parameter
     if not name:
@@ -116,9 +116,9 @@ def _notify_callbacks() -> NotifyCallbacks | None:
     """GOV.UK Notify's callbacks, when the stack has a callback token (None: it has none):
     built per request, the token read from SSM (cached 5 minutes by Powertools), so a rotated
     token works at once."""
+    from releasewatch.acks.by_reply import inbound_callback
     from releasewatch.aws.notify import read_secure
     from releasewatch.aws.settings import ApiSettings
-    from releasewatch.reply_ack import inbound_callback
     from releasewatch.web.notify_callbacks import NotifyCallbacks
 
     settings = ApiSettings.from_env()

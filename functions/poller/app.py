@@ -51,7 +51,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         # problem (its alarm fires at once) and logged here with its reason; re-raised so the
         # invocation fails (Lambda Errors, a retry, then the failed-ticks queue and its alarm).
         from releasewatch.store.health import explain
-        from releasewatch.web.pages import scrub
+        from releasewatch.web.scrub import scrub
 
         count_problems(metrics, 1)
         logger.error("poll failed", extra={"reason": scrub(explain(exc))[:500]})

@@ -10,13 +10,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from .clock import Clock
-from .links import Links
+from .links.urls import Links
 from .model import Channel
 from .notify.base import Message, Notifier
 from .notify.console import ConsoleNotifier, OutboxNotifier
 from .notify.smtp import SmtpNotifier, SmtpSettings
+from .policy import DEFAULT_MAX_ATTEMPTS
 from .probe.base import Prober
-from .service import DEFAULT_MAX_ATTEMPTS, ReportBuilder, Watchdog
+from .service import ReportBuilder, Watchdog
 from .store.base import Store
 
 if TYPE_CHECKING:  # httpx and PyJWT load only when Notify is configured

@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from .durations import parse_duration
+from .config.durations import parse_duration
 
 # email/sms: SMTP or SES, and the console or SNS; notify_*: through GOV.UK Notify;
 # teams/slack: a chat webhook.
@@ -59,7 +59,7 @@ def counterpart(channel: Channel) -> Channel:
     return swap[channel]
 
 
-def _duration(value: Any) -> Any:
+def validate_duration(value: Any) -> Any:
     # A bare number has no unit: `pre_window: 15` meant 15 minutes, not the 15 seconds
     # pydantic would read; so it is an error that shows the form to write instead.
     if isinstance(value, bool):
@@ -110,8 +110,9 @@ class Frozen(BaseModel):
 
 
 class Shift(Frozen):
-    """A stretch of a rota (rota.py): `contact` is on call from `start` to `end` (UTC). Weekly
-    shifts carry Europe/London clock times in `days`/`start_time`/`end_time` instead."""
+    """A stretch of a rota (readiness/rota.py): `contact` is on call from `start` to `end`
+    (UTC). Weekly shifts carry Europe/London clock times in `days`/`start_time`/`end_time`
+    instead."""
 
     contact: str
     start: UtcDatetime | None = None
@@ -239,7 +240,7 @@ class Step(Frozen):
     repeat: Duration | None = None
     kind: StepKind = "alert"
 
-    _d = field_validator("after", "repeat", mode="before")(_duration)
+    _d = field_validator("after", "repeat", mode="before")(validate_duration)
 
     @field_validator("repeat")
     @classmethod
@@ -327,7 +328,7 @@ class Cadence(Frozen):
         "slow",
         "watch_after_live",
         mode="before",
-    )(_duration)
+    )(validate_duration)
 
     @model_validator(mode="after")
     def _intervals_positive(self) -> Cadence:
@@ -341,7 +342,7 @@ Nation = Literal["england", "wales", "scotland", "northern_ireland"]
 
 
 class Readiness(Frozen):
-    """The working-day-before readiness check (policy in readiness.py). Times are Europe/London:
+    """The working-day-before readiness check (readiness/policy.py). Times are Europe/London:
     remind and escalate on the working day before the due date, last call on the due date."""
 
     remind_at: time = time(14, 0)
@@ -558,7 +559,8 @@ class NotificationKind(StrEnum):
     REPORT = "report"  # the breach report draft
     PAGE_LOST = "page_lost"  # a page confirmed live no longer passes its rule
     PAGE_BACK = "page_back"  # ...and passes it again
-    # Readiness, the working day before (readiness.py): asked, escalated, last call on the day.
+    # Readiness, the working day before (readiness/policy.py): asked, escalated, last call on
+    # the day.
     READY_REMIND = "ready_remind"
     READY_ESCALATE = "ready_escalate"
     READY_LAST_CALL = "ready_last_call"
@@ -583,13 +585,13 @@ class Notification(Frozen):
     step: int | None = None
     occurrence: int = 0
     fallback_for: str | None = None  # the key of the notification this one stands in for
-    on_call_for: str | None = None  # the rota this person is told for (rota.py)
+    on_call_for: str | None = None  # the rota this person is told for (readiness/rota.py)
     rota_gap: bool = False  # nobody was on call for `on_call_for`: told instead
 
     @property
     def is_marker(self) -> bool:
         """A record that only guards a one-time action (an acknowledgement token's single use,
-        see ack_service): it is claimed like a message but never sent as one."""
+        see acks/by_link.py): it is claimed like a message but never sent as one."""
         return self.kind == NotificationKind.ACK_NOTICE and self.step is None
 
     @staticmethod
@@ -603,6 +605,18 @@ class Notification(Frozen):
     ) -> str:
         step_part = "-" if step is None else str(step)
         return f"{release_id}|{kind.value}|{step_part}|{occurrence}|{contact_id}|{channel}"
+
+
+def notification_detail(n: Notification) -> dict[str, str]:
+    """What an event about sending `n` records of it (its key, kind, channel, step, ...)."""
+    detail = {"key": n.key, "kind": n.kind.value, "channel": n.channel}
+    if n.step is not None:
+        detail["step"] = str(n.step)
+    if n.occurrence:
+        detail["occurrence"] = str(n.occurrence)
+    if n.fallback_for:
+        detail["fallback_for"] = n.fallback_for
+    return detail
 
 
 class DeliveryStatus(StrEnum):

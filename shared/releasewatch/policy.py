@@ -11,7 +11,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from . import readiness, rota
 from .calendar import changes as calendar_changes
 from .model import (
     WEBHOOK_CHANNELS,
@@ -29,10 +28,19 @@ from .model import (
     ReleaseState,
     counterpart,
 )
+from .readiness import policy as readiness
+from .readiness import rota
+from .readiness.rota_gaps import gap_times
 
 REPORT_ROLES = ("head_of_profession", "lead_official")
 _DONE = (DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.CANCELLED)
 _ESCALATION = (NotificationKind.ALERT, NotificationKind.BREACH)
+
+# Sending again after a failed send: how many attempts in all, and the first wait, doubled each
+# time up to the longest (the tick's retries and GOV.UK Notify's failed receipts alike).
+DEFAULT_MAX_ATTEMPTS = 3
+DEFAULT_RETRY_BACKOFF = timedelta(seconds=15)
+MAX_RETRY_BACKOFF = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -368,7 +376,7 @@ def _rota_gaps(release: Release, state: ReleaseState, now: datetime) -> list[Not
     is told once, as soon as the gap is seen (days ahead), not when the step fires."""
     if state not in (ReleaseState.SCHEDULED, ReleaseState.WATCHING):
         return []
-    gaps = [g for g in rota.gap_times(release) if g[0] > now]
+    gaps = [g for g in gap_times(release) if g[0] > now]
     if not gaps:
         return []
     first = release.chain.steps[0]

@@ -24,11 +24,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from .acks.by_reply import code_for
 from .calendar.changes import KINDS as CHANGE_KINDS
 from .calendar.changes import change_of, to_record
 from .clock import Clock
 from .errors import AlreadyClaimed, SendError, VersionConflict
-from .links import Links, NoLinks
+from .links.urls import Links, NoLinks
 from .model import (
     Channel,
     Check,
@@ -41,10 +42,15 @@ from .model import (
     ReleaseRecord,
     ReleaseState,
     medium,
+    notification_detail,
 )
 from .notify.base import Attachment, Notifier
-from .notify.messages import MessageContext, render
+from .notify.context import MessageContext
+from .notify.messages import render
 from .policy import (
+    DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_RETRY_BACKOFF,
+    MAX_RETRY_BACKOFF,
     Ack,
     Decision,
     acks_from,
@@ -54,17 +60,13 @@ from .policy import (
     page_cancellation,
 )
 from .probe.base import Prober
-from .readiness import KINDS as READINESS_KINDS
-from .readiness import confirmation
-from .report import build_report_for_email
+from .readiness.policy import KINDS as READINESS_KINDS
+from .readiness.policy import confirmation
+from .report.drafts import build_report_for_email
 from .store.base import Store
 from .store.health import store_failed
 
 log = logging.getLogger("releasewatch.service")
-
-DEFAULT_MAX_ATTEMPTS = 3
-DEFAULT_RETRY_BACKOFF = timedelta(seconds=15)
-MAX_RETRY_BACKOFF = timedelta(minutes=5)
 
 ReportBuilder = Callable[[Store, str], tuple[str, tuple[Attachment, ...]]]
 
@@ -133,8 +135,8 @@ class Watchdog:
         self.probe_wait: float | None = None
         self._inflight: dict[str, tuple[datetime, asyncio.Task[Check]]] = {}
         # Run after every tick, in a worker thread, with the store and the time: reading back
-        # GOV.UK Notify's receipts and received texts (receipts.py, reply_ack.py). A failing
-        # one is logged and never fails the tick.
+        # GOV.UK Notify's receipts and received texts (notify/receipts.py, acks/by_reply.py).
+        # A failing one is logged and never fails the tick.
         self.after_tick: list[Callable[[Store, datetime], object]] = []
 
     # -- the tick -----------------------------------------------------------------------------
@@ -369,7 +371,7 @@ class Watchdog:
             return
         sent_at = self.clock.now()
         self.store.mark_sent(key, self.owner, sent_at, provider_id)
-        detail = _detail(notification)
+        detail = notification_detail(notification)
         if notification.kind in _ESCALATION:
             # The report counts reminders as the message did: those really sent before it.
             detail["reminder"] = str(context.reminder)
@@ -410,7 +412,10 @@ class Watchdog:
         self.store.mark_failed(
             notification.key, self.owner, now, reason, permanent=permanent, retry_at=retry_at
         )
-        detail = _detail(notification) | {"reason": reason, "permanent": str(permanent).lower()}
+        detail = notification_detail(notification) | {
+            "reason": reason,
+            "permanent": str(permanent).lower(),
+        }
         self.store.add_event(
             Event(
                 release_id=record.id,
@@ -469,8 +474,6 @@ class Watchdog:
             and medium(notification.channel) == "sms"
             and getattr(notifier, "accepts_replies", False)
         ):
-            from .reply_ack import code_for
-
             reply_code = code_for(
                 self.store, record, notification.contact_id, notification.step or 0, now
             )
@@ -523,17 +526,6 @@ def probe_due(record: ReleaseRecord, now: datetime) -> bool:
     if record.state.is_live:
         return False
     return now >= release.due - release.cadence.lookahead
-
-
-def _detail(n: Notification) -> dict[str, str]:
-    detail = {"key": n.key, "kind": n.kind.value, "channel": n.channel}
-    if n.step is not None:
-        detail["step"] = str(n.step)
-    if n.occurrence:
-        detail["occurrence"] = str(n.occurrence)
-    if n.fallback_for:
-        detail["fallback_for"] = n.fallback_for
-    return detail
 
 
 def _others_told(

@@ -173,7 +173,8 @@ def simulate(
     from releasewatch.aws.poller import build_poller
     from releasewatch.aws.settings import PollerSettings
     from releasewatch.clock import FixedClock
-    from releasewatch.store.dynamodb import DynamoDBStore, create_table, dynamodb_client
+    from releasewatch.store.dynamodb import DynamoDBStore
+    from releasewatch.store.dynamodb_table import create_table, dynamodb_client
     from tests.factories import DUE, make_release
     from tests.fakes import ScriptedProber
 
@@ -254,7 +255,7 @@ def measure_idle_tick(runs: int = 40) -> tuple[TickUsage, dict[str, float], list
     from moto.server import ThreadedMotoServer
 
     from releasewatch.clock import SystemClock
-    from releasewatch.store.dynamodb import create_table, dynamodb_client
+    from releasewatch.store.dynamodb_table import create_table, dynamodb_client
     from tests.integration.lambda_support import LambdaContext, import_handler, load_event
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)

@@ -50,8 +50,9 @@ def main() -> None:
     from releasewatch.aws.blobs import Documents
     from releasewatch.aws.calendar_sync import CalendarSync
     from releasewatch.clock import FixedClock
-    from releasewatch.config import load_config
-    from releasewatch.store.dynamodb import DynamoDBStore, create_table, dynamodb_client
+    from releasewatch.config.load import load_config
+    from releasewatch.store.dynamodb import DynamoDBStore
+    from releasewatch.store.dynamodb_table import create_table, dynamodb_client
     from tests.calendar_support import FakeSearch, result
     from tests.probe_support import loopback_server
 

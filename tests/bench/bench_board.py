@@ -27,8 +27,8 @@ print((time.perf_counter() - t) * 1000)
 def busy_day():  # type: ignore[no-untyped-def]
     import asyncio
 
+    from releasewatch.links.tokens import TokenCodec
     from releasewatch.service import Watchdog
-    from releasewatch.tokens import TokenCodec
     from releasewatch.web.app import WebApp
     from tests.factories import DUE, make_release
     from tests.fakes import FixedClock, InMemoryStore, RecordingNotifier, ScriptedProber

@@ -23,7 +23,7 @@ from releasewatch.calendar.fetch import FeedFetcher
 from releasewatch.calendar.ics_source import parse_ics
 from releasewatch.calendar.imports import Imports, imports_path
 from releasewatch.calendar.sync import apply_plan, fetch_sources, plan_sync, stored_records
-from releasewatch.config import load_config
+from releasewatch.config.load import load_config
 from releasewatch.store.sqlite import SQLiteStore
 from tests.calendar_support import FakeOns, FakeSearch, ons_release, result
 from tests.probe_support import loopback_server

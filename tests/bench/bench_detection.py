@@ -19,8 +19,8 @@ from pathlib import Path
 
 from releasewatch.bootstrap import build_watchdog
 from releasewatch.clock import SystemClock
+from releasewatch.local.runner import run_loop
 from releasewatch.model import Chain, Contact, LiveRule, Release, Step
-from releasewatch.runner import run_loop
 from releasewatch.store.sqlite import SQLiteStore
 
 RELEASES = 20

@@ -23,10 +23,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from releasewatch.clock import ScaledClock
-from releasewatch.loophealth import TickHealth
+from releasewatch.local.loophealth import TickHealth
+from releasewatch.local.runner import run_loop
 from releasewatch.model import Chain, Contact, LiveRule, Release, Step
 from releasewatch.probe import HttpProber
-from releasewatch.runner import run_loop
 from releasewatch.service import TickReport, Watchdog
 from releasewatch.store.sqlite import SQLiteStore
 

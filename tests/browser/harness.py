@@ -22,13 +22,13 @@ from urllib.parse import unquote
 
 from releasewatch.clock import FixedClock
 from releasewatch.errors import SendError
-from releasewatch.links import SignedLinks
-from releasewatch.loophealth import TickHealth
+from releasewatch.links.tokens import TokenCodec
+from releasewatch.links.urls import SignedLinks
+from releasewatch.local.loophealth import TickHealth
 from releasewatch.model import Readiness, Release
 from releasewatch.notify.base import Message
 from releasewatch.service import Watchdog
 from releasewatch.store.sqlite import SQLiteStore
-from releasewatch.tokens import TokenCodec
 from releasewatch.web.app import WebApp
 from releasewatch.web.local_server import LocalWebServer
 from tests.factories import DUE, make_release
@@ -150,7 +150,7 @@ class LiveScenario:
 
 
 # -- what must never be on a page ---------------------------------------------------------------
-# Deliberately wider than pages.scrub: these find what a person would read as an address or a
+# Deliberately wider than scrub.scrub: these find what a person would read as an address or a
 # UK number, whatever the markup around it, and the fixtures' Ofcom drama numbers in any form.
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 UK_NUMBER = re.compile(

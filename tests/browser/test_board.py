@@ -20,9 +20,9 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Locator, Page, expect
 
 from releasewatch.errors import SendError
-from releasewatch.links import dashboard_url
+from releasewatch.links.tokens import issue_dashboard
+from releasewatch.links.urls import dashboard_url
 from releasewatch.notify.base import Message
-from releasewatch.tokens import issue_dashboard
 from tests.browser.conftest import Browsing
 from tests.browser.harness import (
     ID,

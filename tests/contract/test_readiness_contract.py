@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from releasewatch import readiness_service
-from releasewatch.links import SignedLinks
+from releasewatch.links.tokens import TokenCodec, TokenReplayed
+from releasewatch.links.urls import SignedLinks
 from releasewatch.model import EventKind, Readiness
+from releasewatch.readiness import confirm as readiness_service
 from releasewatch.store.base import Store
-from releasewatch.tokens import TokenCodec, TokenReplayed
 from tests.factories import make_release
 
 NOW = datetime(2025, 7, 16, 13, 5, tzinfo=UTC)  # 14:05 BST, the day before

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from releasewatch.model import ROTA_WINDOW, Chain, Contact, Release, Step
-from releasewatch.rota import MAX_OCCURRENCES, ics, on_call
+from releasewatch.readiness.rota import MAX_OCCURRENCES, ics, on_call
 from releasewatch.store.base import Store
 from tests.factories import CONTACTS, DUE, make_release
 

@@ -31,7 +31,8 @@ from releasewatch.aws.poller import Lazy, build_poller
 from releasewatch.aws.settings import PollerSettings
 from releasewatch.clock import FixedClock
 from releasewatch.model import DeliveryStatus, NotificationKind, ReleaseState
-from releasewatch.store.dynamodb import DynamoDBStore, create_table, dynamodb_client
+from releasewatch.store.dynamodb import DynamoDBStore
+from releasewatch.store.dynamodb_table import create_table, dynamodb_client
 from tests.factories import CONTACTS, DUE, make_release
 from tests.fakes import ScriptedProber
 from tests.integration.lambda_support import LambdaContext, import_handler, load_event

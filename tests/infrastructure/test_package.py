@@ -28,8 +28,9 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from releasewatch.store.dynamodb import DynamoDBStore, create_table, dynamodb_client
-from releasewatch.tokens import TokenCodec, issue_dashboard
+from releasewatch.links.tokens import TokenCodec, issue_dashboard
+from releasewatch.store.dynamodb import DynamoDBStore
+from releasewatch.store.dynamodb_table import create_table, dynamodb_client
 from tests.factories import CONTACTS, make_release
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -240,7 +241,7 @@ def test_the_built_sync_imports_the_pushed_calendar(
 ) -> None:
     from releasewatch.aws import pushed_config
     from releasewatch.aws.blobs import Documents
-    from releasewatch.config import load_config
+    from releasewatch.config.load import load_config
 
     # GIVEN a pushed config whose calendar is a CSV file beside it (no network needed)
     client = dynamodb_client(REGION)

@@ -14,7 +14,7 @@ import pytest
 from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
 
-from releasewatch.store.dynamodb import create_table
+from releasewatch.store.dynamodb_table import create_table
 from tools.layer_requirements import read_pins
 
 ROOT = Path(__file__).resolve().parents[2]

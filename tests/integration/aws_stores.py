@@ -22,7 +22,8 @@ from typing import Any
 from moto import mock_aws
 from moto.dynamodb.models import DynamoDBBackend
 
-from releasewatch.store.dynamodb import DynamoDBStore, create_table, dynamodb_client
+from releasewatch.store.dynamodb import DynamoDBStore
+from releasewatch.store.dynamodb_table import create_table, dynamodb_client
 
 REGION = "eu-west-2"
 _MOTO_LOCK = threading.RLock()

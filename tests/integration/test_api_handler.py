@@ -15,7 +15,8 @@ from moto import mock_aws
 from releasewatch.aws.heartbeat import TickMarker
 from releasewatch.clock import FixedClock
 from releasewatch.model import ReleaseState
-from releasewatch.store.dynamodb import DynamoDBStore, create_table, dynamodb_client
+from releasewatch.store.dynamodb import DynamoDBStore
+from releasewatch.store.dynamodb_table import create_table, dynamodb_client
 from tests.factories import CONTACTS, DUE, make_check, make_release
 from tests.integration.lambda_support import LambdaContext, import_handler, load_event
 
@@ -133,8 +134,8 @@ def ack_event(method: str, token: str) -> dict[str, Any]:
 def test_an_ack_link_confirms_on_get_records_on_post_and_refuses_a_replay(
     api: ModuleType,
 ) -> None:
+    from releasewatch.links.tokens import TokenCodec
     from releasewatch.model import EventKind
-    from releasewatch.tokens import TokenCodec
 
     # The route verifies expiry on the system clock: issue the token for now.
     now = datetime.now(UTC)
@@ -172,7 +173,7 @@ FUNCTION_URL = "https://abcdefghijklmnopqrstuvwxyz012345.lambda-url.eu-west-2.on
 def dashboard_token(days: int = 90, secret: str = SECRET) -> str:
     """A dashboard link's token, as `releasewatch dashboard-link` makes it (for now: the
     routes check expiry on the system clock unless a test sets api.clock)."""
-    from releasewatch.tokens import TokenCodec, issue_dashboard
+    from releasewatch.links.tokens import TokenCodec, issue_dashboard
 
     return issue_dashboard(TokenCodec(secret.encode()), datetime.now(UTC), timedelta(days=days))
 

@@ -12,7 +12,8 @@ from types import ModuleType
 
 from releasewatch.aws.heartbeat import TickMarker
 from releasewatch.model import ReleaseState
-from releasewatch.store.dynamodb import DynamoDBStore, dynamodb_client
+from releasewatch.store.dynamodb import DynamoDBStore
+from releasewatch.store.dynamodb_table import dynamodb_client
 from releasewatch.web import assets
 from tests.integration import test_api_handler as handler_tests
 from tests.integration.test_api_handler import REGION, TABLE, dashboard_token, get

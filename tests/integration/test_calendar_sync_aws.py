@@ -23,8 +23,9 @@ from releasewatch.aws.lazy import Lazy
 from releasewatch.aws.settings import SyncSettings
 from releasewatch.clock import FixedClock
 from releasewatch.commands import push
-from releasewatch.rota import on_call
-from releasewatch.store.dynamodb import DynamoDBStore, create_table, dynamodb_client
+from releasewatch.readiness.rota import on_call
+from releasewatch.store.dynamodb import DynamoDBStore
+from releasewatch.store.dynamodb_table import create_table, dynamodb_client
 from tests.calendar_support import FakeSearch, result
 from tests.integration.lambda_support import LambdaContext, import_handler, load_event
 from tests.probe_support import Handler, LoopbackHTTPServer, loopback_server

@@ -14,9 +14,9 @@ import pytest
 
 from releasewatch.cli import main
 from releasewatch.clock import FixedClock
+from releasewatch.links.tokens import TokenCodec, issue_dashboard
 from releasewatch.model import EventKind
 from releasewatch.store.dynamodb import DynamoDBStore
-from releasewatch.tokens import TokenCodec, issue_dashboard
 from tests.factories import CONTACTS
 from tests.integration import test_api_handler as handler_tests
 from tests.integration.test_api_handler import (

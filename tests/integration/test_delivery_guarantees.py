@@ -31,7 +31,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from releasewatch.config import _on_transport
+from releasewatch.config.load import _on_transport
 from releasewatch.errors import SendError
 from releasewatch.model import Chain, Channel, Contact, Release, Webhook
 from releasewatch.notify.base import Message, Notifier
@@ -394,7 +394,7 @@ def _crash_run(
 
 def _after_accept(plan: CrashPlan, messages: list[str]) -> bool:
     """Whether the crash came after the provider accepted a message: not a crash marking a
-    marker sent (a reply code's record, reply_ack.py), which no provider ever saw."""
+    marker sent (a reply code's record, acks/by_reply.py), which no provider ever saw."""
     return plan.crashed in AFTER_ACCEPT and plan.crashed_key in set(messages)
 
 

@@ -18,12 +18,8 @@ from botocore.awsrequest import AWSResponse
 
 from releasewatch.errors import AlreadyClaimed, StoreError, VersionConflict
 from releasewatch.model import EventKind, ReleaseState
-from releasewatch.store.dynamodb import (
-    ACTIVE_INDEX,
-    DynamoDBStore,
-    create_table,
-    dynamodb_client,
-)
+from releasewatch.store.dynamodb import DynamoDBStore
+from releasewatch.store.dynamodb_table import ACTIVE_INDEX, create_table, dynamodb_client
 from tests.factories import DUE, make_check, make_notification, make_release
 
 TABLE = "releasewatch-test"

@@ -21,13 +21,13 @@ import pytest
 
 from releasewatch.bootstrap import build_watchdog
 from releasewatch.clock import FixedClock
-from releasewatch.loophealth import TickHealth
+from releasewatch.links.tokens import TokenCodec
+from releasewatch.local.loophealth import TickHealth
+from releasewatch.local.runner import run_loop
 from releasewatch.model import Chain, Contact, Step
 from releasewatch.probe.http import HttpProber
-from releasewatch.runner import run_loop
 from releasewatch.service import Watchdog
 from releasewatch.store.sqlite import SQLiteStore
-from releasewatch.tokens import TokenCodec
 from releasewatch.web.app import WebApp
 from tests.fakes import RecordingNotifier
 from tests.probe_support import DUE, Handler, LoopbackHTTPServer, loopback_server, make_release

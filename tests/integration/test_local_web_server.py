@@ -14,10 +14,10 @@ import pytest
 
 from releasewatch.cli import main
 from releasewatch.clock import FixedClock
-from releasewatch.links import SignedLinks
+from releasewatch.links.tokens import TokenCodec
+from releasewatch.links.urls import SignedLinks
 from releasewatch.model import EventKind
 from releasewatch.store.sqlite import SQLiteStore
-from releasewatch.tokens import TokenCodec
 from releasewatch.web.app import WebApp
 from releasewatch.web.local_server import LocalWebServer, local_web, serve
 from tests.factories import DUE, make_release

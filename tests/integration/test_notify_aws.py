@@ -13,17 +13,18 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from releasewatch.acks.by_reply import ReplyPoller
 from releasewatch.aws.notify import DynamoCursor
 from releasewatch.aws.poller import build_poller
 from releasewatch.aws.settings import PollerSettings
 from releasewatch.clock import FixedClock
 from releasewatch.errors import ConfigError
 from releasewatch.notify.govuk_notify import NotifyNotifier
+from releasewatch.notify.receipts import ReceiptPoller
 from releasewatch.notify.ses import SesNotifier
 from releasewatch.notify.sns import SnsSmsNotifier
-from releasewatch.receipts import ReceiptPoller
-from releasewatch.reply_ack import ReplyPoller
-from releasewatch.store.dynamodb import DynamoDBStore, create_table, dynamodb_client
+from releasewatch.store.dynamodb import DynamoDBStore
+from releasewatch.store.dynamodb_table import create_table, dynamodb_client
 from tests.factories import DUE, make_notification
 from tests.fakes import RecordingNotifier
 from tests.integration.lambda_support import LambdaContext, import_handler, load_event

@@ -8,8 +8,9 @@ from datetime import timedelta
 import httpx
 
 from releasewatch.model import DeliveryStatus
-from releasewatch.receipts import ReceiptPoller
-from releasewatch.report import build_report, render_text
+from releasewatch.notify.receipts import ReceiptPoller
+from releasewatch.report.build import build_report
+from releasewatch.report.render import render_text
 from tests.factories import DUE
 from tests.notify_support import TOKEN, notify_world
 

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from releasewatch.acks.by_reply import FileCursor, ReplyPoller, normalise_number, parse_reply
 from releasewatch.model import EventKind
-from releasewatch.notify.messages import SMS_LIMIT, MessageContext, sms_text
-from releasewatch.reply_ack import FileCursor, ReplyPoller, normalise_number, parse_reply
+from releasewatch.notify.context import SMS_LIMIT, MessageContext
+from releasewatch.notify.messages import sms_text
 from releasewatch.service import Watchdog
 from releasewatch.store.memory import InMemoryStore
 from tests.factories import DUE, make_notification, make_release

@@ -25,7 +25,8 @@ from releasewatch.errors import ConfigError, SendError, StoreError
 from releasewatch.model import ReleaseState
 from releasewatch.notify.base import Message
 from releasewatch.notify.ses import SesNotifier
-from releasewatch.store.dynamodb import DynamoDBStore, create_table, dynamodb_client
+from releasewatch.store.dynamodb import DynamoDBStore
+from releasewatch.store.dynamodb_table import create_table, dynamodb_client
 from tests.factories import CONTACTS, DUE, make_release
 from tests.fakes import RecordingNotifier, ScriptedProber
 from tests.integration.lambda_support import LambdaContext, import_handler, load_event

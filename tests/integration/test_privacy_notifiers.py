@@ -19,12 +19,12 @@ from botocore.exceptions import ClientError, ParamValidationError
 
 from releasewatch.bootstrap import build_watchdog, local_notifiers
 from releasewatch.clock import FixedClock
+from releasewatch.local.printer import ConsolePrinter
 from releasewatch.model import DeliveryStatus
 from releasewatch.notify.base import Notifier
 from releasewatch.notify.ses import SesNotifier
 from releasewatch.notify.smtp import SmtpNotifier, SmtpSettings
 from releasewatch.notify.sns import SnsSmsNotifier
-from releasewatch.printer import ConsolePrinter
 from releasewatch.store.memory import InMemoryStore
 from tests.factories import CONTACTS, DUE, make_release
 from tests.fakes import ScriptedProber

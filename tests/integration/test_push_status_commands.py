@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from releasewatch.commands import push, status
-from releasewatch.store.dynamodb import DynamoDBStore, dynamodb_client
+from releasewatch.store.dynamodb import DynamoDBStore
+from releasewatch.store.dynamodb_table import dynamodb_client
 from releasewatch.store.sqlite import SQLiteStore
 from tests.factories import DUE, make_release
 

@@ -26,7 +26,8 @@ from releasewatch.aws.settings import PollerSettings
 from releasewatch.clock import FixedClock
 from releasewatch.commands import push
 from releasewatch.model import EventKind
-from releasewatch.store.dynamodb import DynamoDBStore, create_table, dynamodb_client
+from releasewatch.store.dynamodb import DynamoDBStore
+from releasewatch.store.dynamodb_table import create_table, dynamodb_client
 from releasewatch.timefmt import LONDON
 from tests.fakes import ScriptedProber
 from tests.integration.lambda_support import LambdaContext, import_handler, load_event

@@ -91,7 +91,7 @@ POLLER_ENV = {
 def poller_for(tmp_path: Path, origin: LoopbackHTTPServer, monkeypatch: pytest.MonkeyPatch) -> Any:
     from releasewatch.aws.poller import build_poller
     from releasewatch.aws.settings import PollerSettings
-    from releasewatch.links import NoLinks
+    from releasewatch.links.urls import NoLinks
 
     for name, value in POLLER_ENV.items():
         monkeypatch.setenv(name, value)

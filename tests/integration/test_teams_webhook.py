@@ -15,7 +15,8 @@ from datetime import timedelta
 import pytest
 
 from releasewatch.errors import SendError
-from releasewatch.links import SignedLinks
+from releasewatch.links.tokens import TokenCodec
+from releasewatch.links.urls import SignedLinks
 from releasewatch.model import (
     Chain,
     Contact,
@@ -32,7 +33,6 @@ from releasewatch.notify.webhook import WebhookPoster, WebhookSecrets, retry_aft
 from releasewatch.probe.netguard import StaticResolver
 from releasewatch.service import Watchdog
 from releasewatch.store.memory import InMemoryStore
-from releasewatch.tokens import TokenCodec
 from tests.factories import CONTACTS, DUE, make_release
 from tests.fakes import FixedClock, RecordingNotifier, ScriptedProber
 from tests.webhook_support import WebhookServer, loopback_webhook

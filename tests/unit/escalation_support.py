@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from releasewatch.errors import SendError
-from releasewatch.links import SignedLinks
+from releasewatch.links.tokens import TokenCodec
+from releasewatch.links.urls import SignedLinks
 from releasewatch.model import Release
 from releasewatch.notify.base import Message
 from releasewatch.service import Watchdog
 from releasewatch.timefmt import uk
-from releasewatch.tokens import TokenCodec
 from releasewatch.web.app import Response, WebApp
 from tests.factories import DUE, make_release
 from tests.fakes import FixedClock, InMemoryStore, ScriptedProber

@@ -9,7 +9,7 @@ import re
 from html.parser import HTMLParser
 
 from releasewatch.errors import SendError
-from releasewatch.loophealth import TickHealth
+from releasewatch.local.loophealth import TickHealth
 from releasewatch.web import assets
 from tests.unit.escalation_support import ID, Scenario, at
 
@@ -212,7 +212,7 @@ def test_the_breach_report_downloads_as_markdown_and_word_without_contact_detail
 
 
 def test_the_asset_version_survives_the_privacy_scrub() -> None:
-    from releasewatch.web.pages import scrub
+    from releasewatch.web.scrub import scrub
 
     # (a hex digest like 0123456789ab would be blanked as a phone number)
     assert re.fullmatch(r"[a-p]{12}", assets.version())

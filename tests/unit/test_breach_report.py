@@ -13,15 +13,9 @@ import pytest
 from docx import Document
 
 from releasewatch.model import Check
-from releasewatch.report import (
-    BLANK,
-    FIELDS,
-    build_report,
-    build_report_for_email,
-    render_docx,
-    render_markdown,
-    render_text,
-)
+from releasewatch.report.build import BLANK, FIELDS, build_report
+from releasewatch.report.drafts import build_report_for_email
+from releasewatch.report.render import render_docx, render_markdown, render_text
 from tests.unit.escalation_support import ID, Scenario, at
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from releasewatch.commands.sync import sync_and_report
-from releasewatch.config import load_config
+from releasewatch.config.load import load_config
 from releasewatch.errors import SendError
 from releasewatch.model import DeliveryStatus, NotificationKind
 from releasewatch.notify.base import Message
@@ -222,7 +222,7 @@ def test_an_announcement_gone_from_the_calendar_is_told_once(world, govuk):
 def run_for(world: World, resync: Any, hours: float, seen: list[Any] | None = None) -> None:
     """run_loop on the fixed clock (ticks at least every 10 minutes) until `hours` have
     passed; `seen` gets (hours since the start, syncs so far) after every tick."""
-    from releasewatch.runner import run_loop
+    from releasewatch.local.runner import run_loop
 
     start = world.clock.now()
     end = start + timedelta(hours=hours)
@@ -299,7 +299,7 @@ def test_a_failing_source_is_reported_once_per_streak_and_keeps_its_import(world
 
 
 def test_sync_every_defaults_to_6h_and_a_bad_one_is_located(tmp_path):
-    from releasewatch.config import parse_config
+    from releasewatch.config.load import parse_config
     from releasewatch.errors import ConfigError
 
     base = (
@@ -327,8 +327,8 @@ def test_an_announcement_gone_after_its_due_time_is_left_to_the_chain(world, gov
 def test_a_failing_source_is_shown_on_the_board_until_it_works_again(world, govuk):
     from releasewatch.calendar.imports import imports_path
     from releasewatch.calendar.resync import Resync
-    from releasewatch.loophealth import TickHealth
-    from releasewatch.tokens import TokenCodec
+    from releasewatch.links.tokens import TokenCodec
+    from releasewatch.local.loophealth import TickHealth
     from releasewatch.web.app import WebApp
 
     health = TickHealth()
@@ -424,7 +424,8 @@ def test_a_date_taken_back_after_the_due_time_leaves_the_late_release_to_its_cha
 
 def test_the_text_of_a_date_taken_back_fits_one_sms_whatever_the_calendar_says() -> None:
     from releasewatch.calendar.changes import UNCONFIRMED, Change
-    from releasewatch.notify.messages import MessageContext, render
+    from releasewatch.notify.context import MessageContext
+    from releasewatch.notify.messages import render
     from tests.factories import CONTACTS, DUE, make_notification, make_release
 
     for wording in ("August to September 2026", "x" * 200):

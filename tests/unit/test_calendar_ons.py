@@ -13,7 +13,7 @@ from releasewatch.calendar.fetch import FeedFetcher
 from releasewatch.calendar.ons import MAX_PAGES, fetch_ons, ons_rule
 from releasewatch.calendar.spec import CalendarSpec, OnsSpec
 from releasewatch.commands.sync import sync_and_report
-from releasewatch.config import load_config
+from releasewatch.config.load import load_config
 from releasewatch.probe.base import Fetched, Outcome
 from releasewatch.probe.page import judge
 from releasewatch.service import Watchdog

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from releasewatch.commands.sync import sync_and_report
-from releasewatch.config import load_config
+from releasewatch.config.load import load_config
 from releasewatch.errors import ConfigError
 from releasewatch.model import NotificationKind
-from releasewatch.readiness import schedule
+from releasewatch.readiness.policy import schedule
 from releasewatch.service import Watchdog
 from releasewatch.store.sqlite import SQLiteStore
 from tests.fakes import FixedClock, RecordingNotifier, ScriptedProber

@@ -11,7 +11,7 @@ from pathlib import Path
 from releasewatch.calendar.announcement import AnnState
 from releasewatch.calendar.ics_source import HORIZON, parse_ics
 from releasewatch.commands.sync import sync_and_report
-from releasewatch.config import load_config
+from releasewatch.config.load import load_config
 from releasewatch.store.sqlite import SQLiteStore
 
 NOW = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)

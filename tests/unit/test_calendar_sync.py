@@ -12,7 +12,7 @@ import pytest
 from releasewatch.calendar.imports import imports_path
 from releasewatch.cli import main
 from releasewatch.commands.sync import sync_and_report
-from releasewatch.config import load_config
+from releasewatch.config.load import load_config
 from releasewatch.errors import ConfigError
 from releasewatch.store.sqlite import SQLiteStore
 from tests.calendar_support import FakeSearch, result

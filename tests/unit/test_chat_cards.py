@@ -9,13 +9,14 @@ from typing import Any
 
 import pytest
 
-from releasewatch.links import SignedLinks
+from releasewatch.links.tokens import TokenCodec
+from releasewatch.links.urls import SignedLinks
 from releasewatch.model import Contact, NotificationKind, Readiness, Webhook
 from releasewatch.notify.base import Card
-from releasewatch.notify.messages import MessageContext, render
+from releasewatch.notify.context import MessageContext
+from releasewatch.notify.messages import render
 from releasewatch.notify.slack import slack_payload
 from releasewatch.notify.teams import workflows_payload
-from releasewatch.tokens import TokenCodec
 from tests.factories import CONTACTS, DUE, make_check, make_notification, make_release
 from tests.webhook_support import slack_problems, teams_problems
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from releasewatch.config import parse_config
+from releasewatch.config.load import parse_config
 from releasewatch.errors import ConfigError
 from releasewatch.model import Notification, NotificationKind, ReleaseRecord, ReleaseState
 from releasewatch.policy import decide
@@ -96,7 +96,7 @@ def test_a_contact_with_nothing_to_reach_it_by_is_refused() -> None:
 
 def test_the_breach_report_timeline_names_a_teams_post_as_such() -> None:
     from releasewatch.model import Event, EventKind
-    from releasewatch.report import build_report_text
+    from releasewatch.report.drafts import build_report_text
     from releasewatch.store.memory import InMemoryStore
 
     release = parse_config(CHAT).releases[0]

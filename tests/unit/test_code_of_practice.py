@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from releasewatch.code_of_practice import EDITION_3_FROM, practice_for
 from releasewatch.model import NotificationKind
 from releasewatch.notify.messages import render
+from releasewatch.report.code_of_practice import EDITION_3_FROM, practice_for
 from tests.unit.test_messages import M, ctx
 
 DEC_2026 = datetime(2026, 12, 10, 9, 30, tzinfo=UTC)
@@ -36,7 +36,8 @@ def test_an_early_notice_for_a_2026_release_names_standard_3() -> None:
 
 
 def test_the_breach_report_for_a_2026_release_cites_edition_3(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from releasewatch.report import build_report, render_text
+    from releasewatch.report.build import build_report
+    from releasewatch.report.render import render_text
     from releasewatch.store.memory import InMemoryStore
     from tests.factories import make_release
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from releasewatch.config import load_config, parse_config
+from releasewatch.config.load import load_config, parse_config
 from releasewatch.errors import ConfigError
 
 EXAMPLE = Path(__file__).parents[2] / "infra" / "releasewatch.example.yaml"

@@ -16,7 +16,7 @@ import pytest
 
 from releasewatch.clock import FixedClock
 from releasewatch.commands import validate
-from releasewatch.config import parse_config
+from releasewatch.config.load import parse_config
 from releasewatch.errors import ConfigError
 from releasewatch.model import Check, NotificationKind, Release, ReleaseState
 from releasewatch.probe import HttpProber

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from releasewatch.errors import SendError
 from releasewatch.model import Chain, DeliveryStatus, EventKind, ReleaseState, Step
-from releasewatch.report import build_report
+from releasewatch.report.build import build_report
 from releasewatch.timefmt import uk
 from tests.factories import DEFAULT_CHAIN, make_release
 from tests.unit.escalation_support import ID, Scenario, at

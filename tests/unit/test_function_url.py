@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from releasewatch.tokens import TokenCodec, issue_dashboard
+from releasewatch.links.tokens import TokenCodec, issue_dashboard
 from releasewatch.web.function_url import Deps, Unavailable, respond
 from tests.unit.escalation_support import ID, Scenario, at
 

@@ -419,7 +419,7 @@ releases:
 
 
 def test_config_names_the_publication_beside_its_announcement() -> None:
-    from releasewatch.config import parse_config
+    from releasewatch.config.load import parse_config
 
     text = CONFIG.replace("PUBLICATION_URL", "https://www.gov.uk/government/statistics/lms")
     release = parse_config(text).releases[0]
@@ -428,7 +428,7 @@ def test_config_names_the_publication_beside_its_announcement() -> None:
 
 
 def test_config_refuses_a_publication_url_that_cannot_be_watched_and_says_where() -> None:
-    from releasewatch.config import parse_config
+    from releasewatch.config.load import parse_config
     from releasewatch.errors import ConfigError
 
     text = CONFIG.replace("PUBLICATION_URL", "http://www.gov.uk/government/statistics/lms")

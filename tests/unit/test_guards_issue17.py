@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from releasewatch import policy
+from releasewatch.links.tokens import TokenCodec, TokenForged, ref
 from releasewatch.model import (
     Chain,
     Check,
@@ -32,7 +33,6 @@ from releasewatch.model import (
     Step,
 )
 from releasewatch.service import Watchdog
-from releasewatch.tokens import TokenCodec, TokenForged, ref
 from tests.factories import CONTACTS, DUE, make_check, make_notification, make_release
 from tests.fakes import FixedClock, InMemoryStore, RecordingNotifier
 

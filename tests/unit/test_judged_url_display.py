@@ -5,9 +5,9 @@ from __future__ import annotations
 import io
 
 from releasewatch.commands.check import render
+from releasewatch.local.printer import ConsolePrinter
 from releasewatch.model import Check, ReleaseRecord
-from releasewatch.notify.messages import _check_lines
-from releasewatch.printer import ConsolePrinter
+from releasewatch.notify.context import _check_lines
 from releasewatch.web.status import release_status
 from tests.factories import make_check, make_release
 
@@ -59,6 +59,6 @@ def test_status_json_carries_the_judged_url() -> None:
 
 
 def test_the_breach_report_timeline_names_the_judged_url() -> None:
-    from releasewatch.report import _seen  # the check text in the report's timeline
+    from releasewatch.report.build import _seen  # the check text in the report's timeline
 
     assert f"judged {PUBLICATION}" in _seen(found())

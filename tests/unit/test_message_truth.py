@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from releasewatch.model import Chain, NotificationKind, Step
 from releasewatch.notify.messages import render
-from releasewatch.report import build_report
+from releasewatch.report.build import build_report
 from tests.factories import DEFAULT_CHAIN, DUE, make_check, make_release
 from tests.unit.escalation_support import ID, Scenario, at
 from tests.unit.test_messages import ctx

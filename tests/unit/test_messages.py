@@ -8,10 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from releasewatch.links import SignedLinks
+from releasewatch.links.tokens import TokenCodec
+from releasewatch.links.urls import SignedLinks
 from releasewatch.model import NotificationKind
-from releasewatch.notify.messages import _GSM7, SMS_LIMIT, MessageContext, render, sms_text
-from releasewatch.tokens import TokenCodec
+from releasewatch.notify.context import _GSM7, SMS_LIMIT, MessageContext
+from releasewatch.notify.messages import render, sms_text
 from tests.factories import CONTACTS, DUE, make_check, make_notification, make_release
 
 M = timedelta(minutes=1)

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from releasewatch.receipts import BadReceipt, parse_receipt, parse_time
-from releasewatch.reply_ack import BadInbound, parse_inbound
+from releasewatch.acks.by_reply import BadInbound, parse_inbound
+from releasewatch.notify.receipts import BadReceipt, parse_receipt, parse_time
 from releasewatch.web.notify_callbacks import authorised
 
 NOW = datetime(2025, 7, 17, 8, 40, tzinfo=UTC)

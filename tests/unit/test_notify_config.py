@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from releasewatch.config import parse_config
+from releasewatch.config.load import parse_config
 from releasewatch.errors import ConfigError
 from tests.notify_fake import API_KEY, EMAIL_TEMPLATE, SECRET, SMS_SENDER, SMS_TEMPLATE
 

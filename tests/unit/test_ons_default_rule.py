@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from releasewatch.calendar.ons import ons_rule
-from releasewatch.config import parse_config
+from releasewatch.config.load import parse_config
 from releasewatch.model import Check, LiveRule, Release
 from releasewatch.probe import HttpProber
 from releasewatch.probe.rules import GOVUK_NOT_LIVE_WORDING, default_rule, is_ons_release_page

@@ -1,6 +1,6 @@
 """No page shows a phone number or an email address, even when one is planted where people
 type free text: the release title, the producer, a contact's name, a check's reason, an
-event's detail (an SMTP or SES error quoting the recipient). `pages.scrub` is the last line of
+event's detail (an SMTP or SES error quoting the recipient). `scrub` is the last line of
 defence; with it switched off, these tests fail (no other page test ever rendered such data)."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ import re
 
 import pytest
 
-from releasewatch.loophealth import TickHealth
+from releasewatch.local.loophealth import TickHealth
 from releasewatch.model import Check, Contact, Event, EventKind
-from releasewatch.web import pages
+from releasewatch.web.scrub import scrub
 from tests.factories import CONTACTS, make_release
 from tests.unit.escalation_support import ID, Scenario, at
 
@@ -104,10 +104,10 @@ def test_acknowledge_pages_never_show_a_number_or_address(planted: Scenario) -> 
 
 @pytest.mark.parametrize("text", [*NUMBERS, *ADDRESSES, "+1 202 555 0143", "+33 6 12 34 56 78"])
 def test_scrub_withholds_every_shape(text: str) -> None:
-    assert leaks(pages.scrub(f"<p>before {text} after</p>")) == []
-    assert "withheld" in pages.scrub(text)
+    assert leaks(scrub(f"<p>before {text} after</p>")) == []
+    assert "withheld" in scrub(text)
     if "@" not in text:
-        assert re.sub(r"\D", "", text)[-6:] not in re.sub(r"\D", "", pages.scrub(text))
+        assert re.sub(r"\D", "", text)[-6:] not in re.sub(r"\D", "", scrub(text))
 
 
 @pytest.mark.parametrize(
@@ -119,4 +119,4 @@ def test_scrub_withholds_every_shape(text: str) -> None:
     ],
 )
 def test_scrub_keeps_dates_times_and_counts(text: str) -> None:
-    assert pages.scrub(text) == text
+    assert scrub(text) == text

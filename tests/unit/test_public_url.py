@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from releasewatch.links import SignedLinks
-from releasewatch.tokens import TokenCodec
+from releasewatch.links.tokens import TokenCodec
+from releasewatch.links.urls import SignedLinks
 
 CODEC = TokenCodec(b"p" * 32)
 

@@ -9,14 +9,14 @@ from datetime import UTC, date, datetime, timedelta
 
 import holidays
 
-from releasewatch.links import SignedLinks
+from releasewatch.links.tokens import TokenCodec
+from releasewatch.links.urls import SignedLinks
+from releasewatch.local.runner import seconds_until_next
 from releasewatch.model import EventKind, Readiness, Release
-from releasewatch.readiness import day_phrase, working_day_before
-from releasewatch.report import build_report_text
-from releasewatch.runner import seconds_until_next
+from releasewatch.readiness.policy import day_phrase, working_day_before
+from releasewatch.report.drafts import build_report_text
 from releasewatch.service import Watchdog
 from releasewatch.timefmt import LONDON
-from releasewatch.tokens import TokenCodec
 from releasewatch.web.app import WebApp
 from tests.factories import make_release
 from tests.fakes import FixedClock, InMemoryStore, ScriptedProber
@@ -278,7 +278,7 @@ def test_a_last_call_by_sms_fits_one_segment_and_keeps_the_link() -> None:
 
 
 def test_times_are_london_times_across_the_clock_change_and_before_an_early_release() -> None:
-    from releasewatch.readiness import schedule
+    from releasewatch.readiness.policy import schedule
 
     # Clocks go forward on Sunday 30 March 2025: Friday is GMT, Monday is BST.
     plan = schedule(make_release(due=uk_at(2025, 3, 31, 9, 30), readiness=READY))
@@ -368,7 +368,7 @@ def test_a_confirmation_recorded_without_its_due_time_counts_until_the_next_move
     # says which date it was for.
     from releasewatch.calendar.changes import MOVED, Change
     from releasewatch.model import Event
-    from releasewatch.readiness import confirmation
+    from releasewatch.readiness.policy import confirmation
 
     monday, wednesday = MONDAY_DUE, uk_at(2025, 4, 9, 9, 30)
     old = Event(

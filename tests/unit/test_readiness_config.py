@@ -6,7 +6,7 @@ from datetime import time
 
 import pytest
 
-from releasewatch.config import parse_config
+from releasewatch.config.load import parse_config
 from releasewatch.errors import ConfigError
 
 BASE = """\

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from releasewatch.config import load_config, parse_config
+from releasewatch.config.load import load_config, parse_config
 from releasewatch.errors import ConfigError, SendError
 from releasewatch.model import Chain, Contact, Release, Step
 from releasewatch.notify.base import Message
-from releasewatch.rota import on_call, weekly
+from releasewatch.readiness.rota import on_call, weekly
 from releasewatch.timefmt import LONDON
 from tests.factories import CONTACTS, make_release
 from tests.unit.escalation_support import TimedNotifier

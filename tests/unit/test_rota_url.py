@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from releasewatch.cli import main
-from releasewatch.config import load_config
+from releasewatch.config.load import load_config
 from releasewatch.errors import ConfigError
-from releasewatch.rota import on_call
-from releasewatch.rota_fetch import fetch_rota
+from releasewatch.readiness.rota import on_call
+from releasewatch.readiness.rota_fetch import fetch_rota
 from releasewatch.timefmt import LONDON
 from tests.probe_support import Handler, LoopbackHTTPServer, loopback_server
 

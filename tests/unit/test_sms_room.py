@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from releasewatch.commands.sms_room import _longest_texts, public_url_problem
-from releasewatch.notify.messages import SMS_LIMIT
+from releasewatch.notify.context import SMS_LIMIT
 
 
 def base(length: int) -> str:

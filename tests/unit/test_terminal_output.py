@@ -7,8 +7,8 @@ import io
 from datetime import UTC, datetime
 
 from releasewatch.commands.status import _row
+from releasewatch.local.printer import ConsolePrinter, for_terminal
 from releasewatch.model import Check, ReleaseRecord
-from releasewatch.printer import ConsolePrinter, for_terminal
 from tests.factories import make_release
 
 EVIL = "\x1b]0;owned\x07\x1b[2J\x9b31m\x7f\u202e\r\n"

@@ -17,11 +17,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from releasewatch import ack_service, tokens
-from releasewatch.ack_service import AckOutcome, acknowledge
+from releasewatch.acks import by_link as ack_service
+from releasewatch.acks.by_link import AckOutcome, acknowledge
 from releasewatch.errors import TokenError
-from releasewatch.model import EventKind
-from releasewatch.tokens import (
+from releasewatch.links import tokens
+from releasewatch.links.tokens import (
     TOKEN_CHARS,
     Purpose,
     TokenCodec,
@@ -32,6 +32,7 @@ from releasewatch.tokens import (
     TokenWrongPurpose,
     decode,
 )
+from releasewatch.model import EventKind
 from tests.factories import DUE, make_release
 from tests.fakes import InMemoryStore
 
@@ -235,7 +236,7 @@ def test_the_local_secret_is_generated_once_and_kept_private(tmp_path):
 
 
 def test_ack_service_uses_the_stores_conditional_claim_for_replays():
-    from releasewatch import single_use
+    from releasewatch.links import single_use
 
     # The one use goes through single_use.record_once, whose marker is a conditional claim
     # (by link, acknowledge -> record_ack; by a reply code, reply_ack -> record_ack).

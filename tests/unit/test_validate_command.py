@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from releasewatch.cli import main
-from releasewatch.config import parse_config
+from releasewatch.config.load import parse_config
 from releasewatch.model import Event, EventKind
 from releasewatch.store.sqlite import SQLiteStore
 from releasewatch.timefmt import LONDON

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from releasewatch.tokens import Purpose, TokenCodec, issue_dashboard
+from releasewatch.links.tokens import Purpose, TokenCodec, issue_dashboard
 from releasewatch.web.function_url import Deps, respond
 from tests.factories import CONTACTS
 from tests.unit.escalation_support import ID, Scenario, at

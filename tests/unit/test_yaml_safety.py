@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from releasewatch.cli import main
-from releasewatch.config import load_config
+from releasewatch.config.load import load_config
 from releasewatch.errors import ConfigError
 
 # 381 bytes that expand to 10^9 values: PyYAML itself took 1.8 GB and minutes.
@@ -87,7 +87,7 @@ chains:
 releases:
   - {id: a, title: A, url: "https://www.gov.uk/a", due: "2025-07-17 09:30"}
 """
-    from releasewatch.config import parse_config
+    from releasewatch.config.load import parse_config
 
     config = parse_config(text)
     assert set(config.releases[0].contacts) == {"team", "copy"}

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..calendar.resync import WHOLE, Resync
 from ..clock import Clock, SystemClock
-from ..config import RotaFetch
+from ..config.load import RotaFetch
 from ..errors import ConfigError
 from ..store.dynamodb import DynamoDBStore
 from .blobs import Documents
@@ -43,7 +43,7 @@ class CalendarSync:
         self.tell_ops = tell_ops
         self.documents = Documents(store.client, store.table_name)
         if fetch_rota is None:
-            from ..rota_fetch import fetch_rota as fetch_rota_default
+            from ..readiness.rota_fetch import fetch_rota as fetch_rota_default
 
             fetch_rota = fetch_rota_default
         self.fetch_rota = fetch_rota

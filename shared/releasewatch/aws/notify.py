@@ -29,7 +29,7 @@ def read_secure(parameter_name: str) -> str:
 
 
 class DynamoCursor:
-    """reply_ack.Cursor on the table: where reading received texts got to."""
+    """acks.by_reply.Cursor on the table: where reading received texts got to."""
 
     def __init__(self, client: Any, table_name: str) -> None:
         self.client = client
@@ -58,10 +58,10 @@ def notify_for_poller(
     name = settings.notify_api_key_parameter
     if not name:
         return {}, []
+    from ..acks.by_reply import ReplyPoller
     from ..bootstrap import notify_notifiers
     from ..notify.govuk_notify import NotifyClient, NotifyKey, NotifySettings
-    from ..receipts import ReceiptPoller
-    from ..reply_ack import ReplyPoller
+    from ..notify.receipts import ReceiptPoller
 
     assert settings.notify_email_template_id and settings.notify_sms_template_id
     notify = NotifySettings(

@@ -22,7 +22,7 @@ from typing import Any
 
 from ..bootstrap import build_watchdog
 from ..clock import Clock, SystemClock
-from ..links import Links, NoLinks, SignedLinks
+from ..links.urls import Links, NoLinks, SignedLinks
 from ..model import Channel, ReleaseRecord
 from ..notify.base import Notifier
 from ..notify.chat import chat_notifiers

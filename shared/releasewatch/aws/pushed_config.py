@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from ..config import Config, RotaFetch, load_config
+from ..config.load import Config, RotaFetch, load_config
 from ..errors import ConfigError, ConfigProblem
 from .blobs import Documents
 

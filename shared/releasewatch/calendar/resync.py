@@ -15,8 +15,8 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from ..config import Config
-from ..loophealth import TickHealth
+from ..config.load import Config
+from ..local.loophealth import TickHealth
 from ..store.base import Store
 from .fetch import FeedFetcher
 from .imports import ImportsKeeper

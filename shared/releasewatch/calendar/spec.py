@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..model import IDENT, LiveRule
-from ..readiness_in import ReadinessIn
+from ..readiness.config_in import ReadinessIn
 
 GOVUK_BASE = "https://www.gov.uk"
 MAX_GOVUK_PAGE = 1500  # the search API refuses count > 1500 (an error, not a clamp)

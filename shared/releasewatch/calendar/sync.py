@@ -18,7 +18,14 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from ..config import PAST_DUE_LIMIT, Config, DefaultsIn, _bust_param, _check_url, _readiness
+from ..config.load import (
+    PAST_DUE_LIMIT,
+    Config,
+    DefaultsIn,
+    bust_param,
+    problem_with_url,
+    resolve_readiness,
+)
 from ..model import LiveRule, Release, ReleaseRecord
 from ..probe.rules import default_rule
 from ..store.base import Store
@@ -217,7 +224,7 @@ def to_release(ann: Announcement, config: Config, now: datetime) -> Release | st
     if ann.state is not AnnState.CANCELLED and ann.due < now - PAST_DUE_LIMIT:
         return f"due {uk_datetime(ann.due)}, more than {PAST_DUE_LIMIT.days} days ago"
     for name, url in (("url", ann.url), ("publication_url", ann.publication_url)):
-        why = _check_url(url, config.local_mode) if url else None
+        why = problem_with_url(url, config.local_mode) if url else None
         if why:
             return f"{name}: {why}"
     series = next((s for s in config.series if s.matches(ann.title)), None)
@@ -231,7 +238,7 @@ def to_release(ann: Announcement, config: Config, now: datetime) -> Release | st
     rule = default_rule(ann.title, live or ann.live or LiveRule(govuk=ann.govuk), ann.url)
     d = config.defaults or DefaultsIn()
     problems: list[str] = []
-    ok, readiness = _readiness(
+    ok, readiness = resolve_readiness(
         d.readiness,
         series.readiness if series is not None else None,
         chain,
@@ -258,7 +265,7 @@ def to_release(ann: Announcement, config: Config, now: datetime) -> Release | st
             rule=rule,
             chain=chain,
             contacts={cid: config.contacts[cid] for cid in used},
-            cache_bust_param=_bust_param(d.cache_bust),
+            cache_bust_param=bust_param(d.cache_bust),
             pre_window=d.pre_window,
             grace=d.grace,
             ack_timeout=d.ack_timeout,

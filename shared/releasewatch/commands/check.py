@@ -18,8 +18,8 @@ from pydantic import ValidationError
 
 from ..clock import SystemClock
 from ..errors import ProbeRefused
+from ..local.printer import for_terminal
 from ..model import Chain, Check, Contact, LiveRule, Release, Step
-from ..printer import for_terminal
 from ..probe.http import HttpProber, ProbeSettings
 from ..probe.netguard import check_url
 from ..probe.rules import checks_status_only, default_rule

@@ -17,9 +17,9 @@ from datetime import timedelta
 from typing import Any
 
 from ..clock import SystemClock
-from ..links import dashboard_url
+from ..links.tokens import MIN_SECRET_BYTES, TokenCodec, issue_dashboard
+from ..links.urls import dashboard_url
 from ..timefmt import uk_datetime
-from ..tokens import MIN_SECRET_BYTES, TokenCodec, issue_dashboard
 
 DEFAULT_PARAMETER = "/releasewatch/ack-secret"  # the template's AckSecretParameterName default
 MAX_DAYS = 366

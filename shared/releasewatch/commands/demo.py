@@ -15,7 +15,8 @@ from pathlib import Path
 
 from ..bootstrap import build_watchdog, local_notifiers
 from ..clock import ScaledClock
-from ..demo import (
+from ..errors import StoreError
+from ..local.demo import (
     ACK_AT,
     ACK_CONTACT,
     DEMO_DUE,
@@ -27,11 +28,11 @@ from ..demo import (
     latest_ack_link,
     press,
 )
-from ..errors import StoreError
+from ..local.printer import ConsolePrinter
+from ..local.runner import install_signal_handlers, run_loop
 from ..model import DeliveryStatus, EventKind, ReleaseState
-from ..printer import ConsolePrinter
-from ..report import build_report, render_docx, render_markdown, render_text
-from ..runner import install_signal_handlers, run_loop
+from ..report.build import build_report
+from ..report.render import render_docx, render_markdown, render_text
 from ..service import TickReport
 from ..store.health import open_checked
 from ..timefmt import uk_datetime, uk_time

@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..clock import SystemClock
-from ..config import load_config, with_stale_kept
+from ..config.load import load_config, with_stale_kept
 from ..errors import ConfigError, StoreError
 
 if TYPE_CHECKING:
     from ..aws.blobs import Documents
-    from ..config import Config
+    from ..config.load import Config
     from ..model import Release
     from ..store.base import Store
 
@@ -42,7 +42,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..rota_fetch import fetch_rota
+    from ..readiness.rota_fetch import fetch_rota
 
     try:
         config = load_config(args.config, now=SystemClock().now(), fetch=fetch_rota)
@@ -73,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
 
     from ..aws import pushed_config
     from ..aws.blobs import Documents
-    from ..store.dynamodb import DynamoDBStore, create_table, dynamodb_client
+    from ..store.dynamodb import DynamoDBStore
+    from ..store.dynamodb_table import create_table, dynamodb_client
 
     now = SystemClock().now()
     try:

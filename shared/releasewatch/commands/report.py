@@ -10,7 +10,8 @@ from pathlib import Path
 from ..bootstrap import LocalPaths
 from ..clock import SystemClock
 from ..errors import StoreError
-from ..report import FORMATS, BreachReport, build_report, render
+from ..report.build import BreachReport, build_report
+from ..report.render import FORMATS, render
 from ..store.health import open_checked
 from ..timefmt import delay_text, uk_datetime, uk_datetime_seconds
 

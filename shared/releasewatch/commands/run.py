@@ -10,6 +10,7 @@ import sqlite3
 import sys
 from dataclasses import dataclass
 
+from ..acks.by_reply import FileCursor, ReplyPoller, inbound_callback
 from ..bootstrap import (
     EchoedNotifier,
     LocalPaths,
@@ -20,17 +21,16 @@ from ..bootstrap import (
     smtp_from_env,
 )
 from ..clock import Clock, SystemClock
-from ..config import Config, load_config, with_stale_kept
+from ..config.load import Config, load_config, with_stale_kept
 from ..errors import ConfigError, StoreError
-from ..loophealth import TickHealth
+from ..local.loophealth import TickHealth
+from ..local.printer import ConsolePrinter
+from ..local.runner import install_signal_handlers, run_loop
 from ..model import Channel
 from ..notify.base import Notifier
 from ..notify.console import ConsoleNotifier
 from ..notify.govuk_notify import NotifyClient, NotifyKeyError
-from ..printer import ConsolePrinter
-from ..receipts import ReceiptPoller
-from ..reply_ack import FileCursor, ReplyPoller, inbound_callback
-from ..runner import install_signal_handlers, run_loop
+from ..notify.receipts import ReceiptPoller
 from ..store.health import explain, open_checked
 from ..web.local_server import DEFAULT_PORT, local_web
 from ..web.notify_callbacks import NotifyCallbacks

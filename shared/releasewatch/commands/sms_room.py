@@ -11,10 +11,11 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime, timedelta
 
-from ..links import SignedLinks
+from ..links.tokens import TokenCodec
+from ..links.urls import SignedLinks
 from ..model import Chain, Check, Contact, Notification, NotificationKind, Release, Step
-from ..notify.messages import SMS_LIMIT, MessageContext, sms_text
-from ..tokens import TokenCodec
+from ..notify.context import SMS_LIMIT, MessageContext
+from ..notify.messages import sms_text
 
 _DUE = datetime(2025, 1, 16, 9, 30, tzinfo=UTC)  # GMT: the same widths as BST
 _LATE = timedelta(hours=999, minutes=59)  # "999 h 59 min late": reminders go on for weeks

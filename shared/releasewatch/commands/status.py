@@ -13,8 +13,8 @@ from datetime import datetime
 from ..calendar.imports import ImportsKeeper
 from ..clock import SystemClock
 from ..errors import StoreError
+from ..local.printer import for_terminal
 from ..model import ReleaseRecord
-from ..printer import for_terminal
 from ..store.base import Store
 from ..timefmt import uk_datetime
 from ..web.views.load import state_words
@@ -34,7 +34,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def open_store(args: argparse.Namespace) -> Store:
     if args.table:
-        from ..store.dynamodb import DynamoDBStore, dynamodb_client
+        from ..store.dynamodb import DynamoDBStore
+        from ..store.dynamodb_table import dynamodb_client
 
         return DynamoDBStore(args.table, client=dynamodb_client(args.region, args.endpoint_url))
     from ..bootstrap import LocalPaths

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from ..bootstrap import LocalPaths
 from ..clock import SystemClock
-from ..config import Config, load_config, with_stale_kept
+from ..config.load import Config, load_config, with_stale_kept
 from ..errors import ConfigError, StoreError
 from ..store.base import Store
 from ..timefmt import uk_datetime

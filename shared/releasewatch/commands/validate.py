@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from ..clock import SystemClock
-from ..config import load_config
+from ..config.load import load_config
 from ..errors import ConfigError
 from ..timefmt import uk_datetime
 
@@ -18,7 +18,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..rota_fetch import fetch_rota
+    from ..readiness.rota_fetch import fetch_rota
 
     try:
         # An iCal rota given by URL is fetched (guarded), as push will: validate before push.

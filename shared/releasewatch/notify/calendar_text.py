@@ -10,7 +10,7 @@ from datetime import datetime
 from ..calendar.announcement import plain
 from ..model import NotificationKind
 from ..timefmt import uk_datetime
-from .messages import MessageContext, fit_sms
+from .context import MessageContext, fit_sms
 
 
 def _detail(ctx: MessageContext) -> tuple[datetime, datetime, str]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from ..model import Check, NotificationKind
 from ..timefmt import delay_text, uk_datetime, uk_datetime_seconds, uk_time
 from .base import Card, CardLink
-from .messages import MessageContext, check_lines
+from .context import MessageContext, check_lines
 
 MAX_TEXT = 2000  # one paragraph or fact: Slack's limit for a field, far inside Teams' card size
 MAX_TITLE = 150  # Slack's header block limit; Teams shows the same title

@@ -14,8 +14,8 @@ import uuid
 from pathlib import Path
 from typing import TextIO
 
+from ..local.printer import for_terminal
 from ..model import medium
-from ..printer import for_terminal
 from .base import Message
 
 

@@ -13,83 +13,23 @@ resolved, report.
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from ..code_of_practice import practice_for
 from ..model import (
     WEBHOOK_CHANNELS,
     Channel,
     Check,
-    Contact,
-    Notification,
     NotificationKind,
-    Release,
     medium,
 )
+from ..report.code_of_practice import practice_for
 from ..timefmt import delay_text, uk_datetime, uk_datetime_seconds, uk_time
+from . import calendar_text, readiness_text, rota_text
 from .base import Attachment, Message
+from .card_text import card as chat_card
+from .context import SMS_LIMIT, MessageContext, check_lines, fit_sms, to_gsm7
 
-SMS_LIMIT = 160
 _CHANGE_KINDS = ("date_changed", "cancel_notice", "gone_notice", "unconfirmed_notice")
-
-_GSM7 = set(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
-_ASCII_FOR = {
-    "\u2018": "'",
-    "\u2019": "'",
-    "\u201c": '"',
-    "\u201d": '"',
-    "\u2013": "-",
-    "\u2014": "-",
-    "\u2026": "...",
-    "\xa0": " ",
-}
-
-
-@dataclass(frozen=True)
-class MessageContext:
-    notification: Notification
-    release: Release
-    contact: Contact
-    now: datetime
-    last_check: Check | None = None
-    first_failure_at: datetime | None = None
-    live_at: datetime | None = None
-    others_told: tuple[str, ...] = ()  # names, never addresses
-    unreachable: tuple[str, ...] = ()  # names of contacts every channel failed for, for good
-    next_step: tuple[datetime, tuple[str, ...]] | None = None  # when, and who (names)
-    ack_url: str | None = None
-    confirm_url: str | None = None  # readiness messages: "it is uploaded and scheduled"
-    release_url: str | None = None
-    acked_by: str | None = None
-    acked_at: datetime | None = None
-    report_text: str | None = None
-    report_attachments: tuple[Attachment, ...] = ()
-    # From the deliveries actually sent, never from the schedule: how many earlier messages of
-    # this step reached this contact, and when the first did.
-    reminder: int = 0
-    first_alerted_at: datetime | None = None
-    # When releasewatch first checked the page after its due time, if that was after the
-    # grace period (added late, or the watchdog was down): the chain starts late, and says so.
-    first_checked_late_at: datetime | None = None
-    # Live after due + grace, but with no check between the due time and then that saw it not
-    # live (nor GOV.UK's date): it may have gone live on time, so nothing may call it late.
-    late_unproven: bool = False
-    # A calendar change notice: the CALENDAR_CHANGED event's detail (calendar/changes.py).
-    change: dict[str, str] | None = None
-    # An alert text through GOV.UK Notify ends "Reply ACK <code>" (reply_ack.py).
-    reply_code: str | None = None
-
-
-def to_gsm7(text: str) -> str:
-    out: list[str] = []
-    for ch in text:
-        ch = _ASCII_FOR.get(ch, ch)
-        out.extend(c if c in _GSM7 else "?" for c in ch)
-    return "".join(out)
 
 
 def render(ctx: MessageContext) -> Message:
@@ -98,18 +38,12 @@ def render(ctx: MessageContext) -> Message:
     if address is None:
         raise ValueError(f"contact {ctx.contact.id} has no {n.channel} address")
     if n.kind.value.startswith("ready_"):  # readiness, the day before: its own wording
-        from . import readiness_text
-
         text = readiness_text.sms(ctx) if medium(n.channel) == "sms" else readiness_text.email(ctx)
         return _message(ctx, n.channel, address, readiness_text.subject(ctx), text)
     if n.kind.value in _CHANGE_KINDS:  # the calendar moved, cancelled or lost it
-        from . import calendar_text
-
         text = calendar_text.sms(ctx) if medium(n.channel) == "sms" else calendar_text.email(ctx)
         return _message(ctx, n.channel, address, calendar_text.subject(ctx), text)
     if n.kind == NotificationKind.ROTA_GAP:  # nobody on call, seen days ahead
-        from . import rota_text
-
         text = rota_text.sms(ctx) if medium(n.channel) == "sms" else rota_text.email(ctx)
         return _message(ctx, n.channel, address, rota_text.subject(ctx), text)
     subject = _subject(ctx)
@@ -143,8 +77,6 @@ def _message(
 ) -> Message:
     card = None
     if channel in WEBHOOK_CHANNELS:  # a chat post: the email's words laid out as a card
-        from .card_text import card as chat_card
-
         card = chat_card(ctx, subject, text)
     return Message(
         channel=channel,
@@ -274,22 +206,8 @@ def sms_text(ctx: MessageContext) -> str:
     return fit_sms(head, r.title, tail)
 
 
-def fit_sms(head: str, title: str, tail: str, limit: int = SMS_LIMIT) -> str:
-    head, title, tail = to_gsm7(head), to_gsm7(title), to_gsm7(tail)
-    room = limit - len(head) - len(tail)
-    if room < len(title):
-        title = title[: room - 3].rstrip() + "..." if room >= 8 else ""
-    text = head + title + tail if title else head.rstrip(": ") + tail
-    if len(text) > limit:
-        # Only a link longer than any sane base URL gets here: keep the link, drop the head.
-        text = tail.strip()[-limit:]
-    return text
-
-
 # -- email ---------------------------------------------------------------------------------------
 def _email_text(ctx: MessageContext) -> str:
-    from . import rota_text
-
     r, n = ctx.release, ctx.notification
     lines = [f"Dear {ctx.contact.name},", "", *rota_text.on_call_line(ctx)]
     match n.kind:
@@ -324,7 +242,7 @@ def _email_text(ctx: MessageContext) -> str:
                     "Breach notices are never held by acknowledgements: the head of profession "
                     "must know.",
                 ]
-            lines += ["", *_check_lines(ctx.last_check), "", f"Page: {r.url}"]
+            lines += ["", *check_lines(ctx.last_check), "", f"Page: {r.url}"]
         case NotificationKind.EARLY:
             found = (
                 "GOV.UK gives its first publication as" if _by_govuk(ctx) else "was found live at"
@@ -335,7 +253,7 @@ def _email_text(ctx: MessageContext) -> str:
                 "Early release is a breach of the Code of Practice for Statistics "
                 f"({practice_for(r.due).short}).",
                 "",
-                *_check_lines(ctx.last_check),
+                *check_lines(ctx.last_check),
                 "",
                 f"Page: {r.url}",
                 "Polling continues to confirm the page stays up; a draft breach report follows.",
@@ -396,7 +314,7 @@ def _email_text(ctx: MessageContext) -> str:
                 held,
                 "Breach notices to the head of profession are never held.",
                 "",
-                *_check_lines(ctx.last_check),
+                *check_lines(ctx.last_check),
             ]
         case NotificationKind.PAGE_LOST:
             live = ctx.live_at or n.due_at
@@ -405,7 +323,7 @@ def _email_text(ctx: MessageContext) -> str:
                 f"{uk_datetime_seconds(n.due_at)} it no longer passes its live rule: it may have "
                 "been withdrawn or replaced. Do not rely on the earlier resolution notice.",
                 "",
-                *_check_lines(ctx.last_check),
+                *check_lines(ctx.last_check),
                 "",
                 f"Page: {r.url}",
                 "releasewatch keeps checking and will tell you when it is back.",
@@ -415,7 +333,7 @@ def _email_text(ctx: MessageContext) -> str:
                 f"'{r.title}' passes its live rule again (checked {uk_time(ctx.now)}), after "
                 f"being lost from {uk_datetime_seconds(n.due_at)}.",
                 "",
-                *_check_lines(ctx.last_check),
+                *check_lines(ctx.last_check),
                 "",
                 f"Page: {r.url}",
             ]
@@ -480,28 +398,3 @@ def _no_next_step(ctx: MessageContext) -> str:
         "Next: no further alert is planned (the chain has no later step); releasewatch keeps "
         "checking and will tell you when the page is live."
     )
-
-
-def check_lines(check: Check | None) -> list[str]:
-    """What the last check saw, as the email gives it (the chat card lays it out as facts)."""
-    return _check_lines(check)
-
-
-def _check_lines(check: Check | None) -> list[str]:
-    if check is None:
-        return ["No check has completed yet."]
-    out = [f"What the last check saw ({uk_datetime_seconds(check.at)}): {check.reason}"]
-    if check.status is not None:
-        out.append(f"  status: {check.status}")
-    if check.error:
-        out.append(f"  error: {check.error}")
-    if check.final_url:
-        out.append(f"  final URL: {check.final_url}")
-    if check.judged_url and check.judged_url != check.final_url:
-        out.append(f"  judged: {check.judged_url}")
-    if check.redirects:
-        out.append(f"  redirects: {' -> '.join(check.redirects)}")
-    cache = [f"{name}: {value}" for name, value in check.cache_headers()]
-    if cache:
-        out.append(f"  cache: {'; '.join(cache)}")
-    return out

@@ -1,4 +1,4 @@
-"""The config's `notify:` block and `defaults.transport`, checked where config.py reads them.
+"""The config's `notify:` block and `defaults.transport`, checked where config/load.py reads them.
 
     notify:
       api_key_env: NOTIFY_API_KEY          # the variable holding the key (on AWS: the SSM

@@ -1,4 +1,4 @@
-"""The wording of the readiness messages (the working day before; see readiness.py).
+"""The wording of the readiness messages (the working day before; see readiness/policy.py).
 
 Every day is named relative to the moment the message is built, in Europe/London: "tomorrow"
 only when it is, "on Monday 7 April" otherwise. Each message carries the confirm link.
@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from ..model import NotificationKind, Release
-from ..readiness import day_phrase, schedule
+from ..readiness.policy import day_phrase, schedule
 from ..timefmt import uk_time
-from .messages import MessageContext, fit_sms
+from .context import MessageContext, fit_sms
 
 
 def _hhmm(when: datetime) -> str:

@@ -4,10 +4,10 @@ when it reaches someone through a rota (or instead of a rota that had nobody on 
 from __future__ import annotations
 
 from ..model import Release
-from ..readiness import day_phrase
-from ..rota import gap_times
+from ..readiness.policy import day_phrase
+from ..readiness.rota_gaps import gap_times
 from ..timefmt import uk_time
-from .messages import MessageContext, fit_sms
+from .context import MessageContext, fit_sms
 
 
 def _when(release: Release, ctx: MessageContext) -> list[str]:

@@ -21,10 +21,8 @@ Delivery keys are `Notification.make_key(...)` keys (optionally with a `>channel
 suffix): they begin with the release id and a `|`, which is how `mark_sent(key)` finds the
 partition.
 
-Clients made here use botocore's `standard` retry mode (10 attempts), so throttling
-(`ProvisionedThroughputExceededException`, `ThrottlingException`) and 5xx are retried with
-backoff before the store sees them. A client passed in keeps its own retry configuration: build
-it with `dynamodb_client()` to get the same behaviour.
+The table itself (created as template.yaml declares it) and its client are in
+dynamodb_table.py.
 """
 
 from __future__ import annotations
@@ -34,11 +32,10 @@ import secrets
 import threading
 import time
 import uuid
-import zlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -54,113 +51,37 @@ from ..model import (
     Release,
     ReleaseRecord,
 )
+from .dynamodb_items import (
+    ACTIVE_MARK,
+    RELEASE_MARK,
+    Item,
+    delivery_from,
+    iso_text,
+    item_key,
+    partition_key,
+    record_from,
+    record_item,
+    release_id_of,
+)
+from .dynamodb_table import (
+    ACTIVE_INDEX,
+    RELEASES_INDEX,
+    TTL_ATTRIBUTE,
+    dynamodb_client,
+    error_code,
+)
 
-Item = dict[str, Any]
-
-ACTIVE_INDEX = "active-index"
-RELEASES_INDEX = "releases-index"
-TTL_ATTRIBUTE = "expires_at"
 TRANSACTION_LIMIT = 100  # TransactWriteItems' documented maximum number of actions
 # ...and its 4 MB aggregate size: releases naming an iCal rota (tens of KB each, compressed)
 # are committed in smaller transactions, with a margin for the keys and conditions.
 TRANSACTION_BYTES = 3 * 1024 * 1024
 _BATCH_GET_LIMIT = 100
 _BATCH_WRITE_LIMIT = 25
-_ACTIVE = "ACTIVE"
-_RELEASE = "RELEASE"
 _CONFIG_KEY: Item = {"PK": {"S": "CONFIG"}, "SK": {"S": "CONFIG"}}
 _APPLY_ATTEMPTS = 3
 
 
-def dynamodb_client(
-    region_name: str | None = None, endpoint_url: str | None = None, *, adaptive: bool = False
-) -> Any:
-    """A boto3 DynamoDB client whose retries cover throttling (botocore retry modes)."""
-    import boto3
-    from botocore.config import Config
-
-    config = Config(
-        retries={"mode": "adaptive" if adaptive else "standard", "max_attempts": 10},
-        connect_timeout=3,
-        read_timeout=10,
-    )
-    return boto3.client(
-        "dynamodb", region_name=region_name, endpoint_url=endpoint_url, config=config
-    )
-
-
-def create_table(client: Any, table_name: str, *, wait: bool = True) -> None:
-    """Create the table as template.yaml declares it (keys, both indexes, TTL, SSE, PITR)."""
-    keys_only = {"ProjectionType": "KEYS_ONLY"}
-    client.create_table(
-        TableName=table_name,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": "PK", "AttributeType": "S"},
-            {"AttributeName": "SK", "AttributeType": "S"},
-            {"AttributeName": "active_pk", "AttributeType": "S"},
-            {"AttributeName": "release_pk", "AttributeType": "S"},
-        ],
-        KeySchema=[
-            {"AttributeName": "PK", "KeyType": "HASH"},
-            {"AttributeName": "SK", "KeyType": "RANGE"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": ACTIVE_INDEX,
-                "KeySchema": [
-                    {"AttributeName": "active_pk", "KeyType": "HASH"},
-                    {"AttributeName": "PK", "KeyType": "RANGE"},
-                ],
-                "Projection": keys_only,
-            },
-            {
-                "IndexName": RELEASES_INDEX,
-                "KeySchema": [
-                    {"AttributeName": "release_pk", "KeyType": "HASH"},
-                    {"AttributeName": "PK", "KeyType": "RANGE"},
-                ],
-                "Projection": keys_only,
-            },
-        ],
-        SSESpecification={"Enabled": True},
-    )
-    if wait:
-        client.get_waiter("table_exists").wait(
-            TableName=table_name, WaiterConfig={"Delay": 2, "MaxAttempts": 60}
-        )
-    client.update_time_to_live(
-        TableName=table_name,
-        TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE},
-    )
-    try:
-        client.update_continuous_backups(
-            TableName=table_name,
-            PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
-        )
-    except ClientError as exc:  # e.g. ContinuousBackupsUnavailableException right after create
-        if _code(exc) != "ContinuousBackupsUnavailableException":
-            raise
-
-
-# -- encoding -------------------------------------------------------------------------------
-
-
-def _iso(when: datetime) -> str:
-    """Fixed-width UTC ISO text: sorts as the instants do, so it works in key conditions."""
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _parse_iso(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-
-
-def _pk(release_id: str) -> str:
-    return f"RELEASE#{release_id}"
-
-
-def _key(release_id: str, sk: str) -> Item:
-    return {"PK": {"S": _pk(release_id)}, "SK": {"S": sk}}
+# -- transactions ---------------------------------------------------------------------------
 
 
 def _chunked(writes: list[_Write], count: int, size: int) -> list[list[_Write]]:
@@ -181,54 +102,6 @@ def _chunked(writes: list[_Write], count: int, size: int) -> list[list[_Write]]:
     return chunks
 
 
-def _release_id_of(delivery_key: str) -> str:
-    release_id, sep, _ = delivery_key.partition("|")
-    if not sep or not release_id:
-        raise StoreError("delivery keys must be Notification.make_key keys (release id first)")
-    return release_id
-
-
-# A record whose JSON is longer than this is kept zlib-compressed (`record_z`): an iCal rota's
-# shifts, embedded in every release that names it, would otherwise outgrow a 400 KB item.
-_COMPRESS_OVER = 64 * 1024
-
-
-def _record_attr(record: ReleaseRecord) -> Item:
-    text = record.model_dump_json()
-    if len(text) <= _COMPRESS_OVER:
-        return {"record": {"S": text}}
-    packed = zlib.compress(text.encode("utf-8"), 6)
-    if len(packed) > 350_000:
-        raise StoreError(
-            f"release {record.id} is too large to store ({len(packed)} bytes compressed): "
-            "shorten the rotas it names (fewer shifts or a shorter RRULE)"
-        )
-    return {"record_z": {"B": packed}}
-
-
-def _record_item(record: ReleaseRecord) -> Item:
-    item: Item = {
-        **_key(record.id, "META"),
-        **_record_attr(record),
-        "version": {"N": str(record.version)},
-        "state": {"S": record.state.value},
-        "due": {"S": _iso(record.release.due)},
-        "release_pk": {"S": _RELEASE},
-    }
-    if record.active:
-        item["active_pk"] = {"S": _ACTIVE}
-    return item
-
-
-def _record_from(item: Mapping[str, Any]) -> ReleaseRecord:
-    if "record_z" in item:
-        text = zlib.decompress(bytes(item["record_z"]["B"])).decode("utf-8")
-    else:
-        text = item["record"]["S"]
-    record = ReleaseRecord.model_validate_json(text)
-    return record.model_copy(update={"version": int(item["version"]["N"])})
-
-
 class _Sequence:
     """A sort suffix that cannot collide: wall-clock nanoseconds kept strictly increasing
     within the process, plus random bits for writers in other processes."""
@@ -241,10 +114,6 @@ class _Sequence:
         with self._lock:
             self._last = max(self._last + 1, time.time_ns())
             return f"{self._last:020d}-{secrets.token_hex(4)}"
-
-
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
 
 
 @dataclass
@@ -292,7 +161,7 @@ class DynamoDBStore:
         try:
             yield
         except ClientError as exc:
-            raise StoreError(f"dynamodb {what} failed: {_code(exc) or 'error'}") from exc
+            raise StoreError(f"dynamodb {what} failed: {error_code(exc) or 'error'}") from exc
 
     # -- releases ---------------------------------------------------------------------------
 
@@ -336,7 +205,7 @@ class DynamoDBStore:
 
     def _apply_once(self, releases: Sequence[Release], now: datetime) -> list[str]:
         wanted = {r.id: r for r in releases}
-        active_ids = set(self._query_index_ids(ACTIVE_INDEX, _ACTIVE))
+        active_ids = set(self._query_index_ids(ACTIVE_INDEX, ACTIVE_MARK))
         stored = self._get_items(sorted(set(wanted) | active_ids))
         with self._aws("get_item"):
             config = self.client.get_item(
@@ -351,12 +220,12 @@ class DynamoDBStore:
                 record = ReleaseRecord(release=release, version=1, updated_at=now, active=True)
                 writes.append(
                     _Write(
-                        action={"Put": self._put(_record_item(record), None)},
+                        action={"Put": self._put(record_item(record), None)},
                         undo={"Delete": self._delete(record.id, "META", version=1)},
                     )
                 )
             else:
-                old = _record_from(old_item)
+                old = record_from(old_item)
                 record = old.model_copy(
                     update={
                         "release": release,
@@ -367,12 +236,12 @@ class DynamoDBStore:
                 )
                 writes.append(self._replace(old_item, record, old.version))
         removed = sorted(
-            rid for rid, item in stored.items() if rid not in wanted and _record_from(item).active
+            rid for rid, item in stored.items() if rid not in wanted and record_from(item).active
         )
         seqs = {rid: self._reserve_event_seq(rid) for rid in removed}
         for rid in removed:
             old_item = stored[rid]
-            old = _record_from(old_item)
+            old = record_from(old_item)
             record = old.model_copy(
                 update={"active": False, "version": old.version + 1, "updated_at": now}
             )
@@ -392,7 +261,7 @@ class DynamoDBStore:
 
     def _replace(self, old_item: Item, record: ReleaseRecord, old_version: int) -> _Write:
         return _Write(
-            action={"Put": self._put(_record_item(record), old_version)},
+            action={"Put": self._put(record_item(record), old_version)},
             undo={"Put": self._put(old_item, record.version)},
         )
 
@@ -402,7 +271,7 @@ class DynamoDBStore:
         item: Item = {
             **_CONFIG_KEY,
             "generation": {"N": str(generation + 1)},
-            "applied_at": {"S": _iso(now)},
+            "applied_at": {"S": iso_text(now)},
             "count": {"N": str(count)},
         }
         put: Item = {"TableName": self.table_name, "Item": item}
@@ -427,7 +296,7 @@ class DynamoDBStore:
         return put
 
     def _delete(self, release_id: str, sk: str, *, version: int | None) -> Item:
-        delete: Item = {"TableName": self.table_name, "Key": _key(release_id, sk)}
+        delete: Item = {"TableName": self.table_name, "Key": item_key(release_id, sk)}
         if version is not None:
             delete["ConditionExpression"] = "#version = :version"
             delete["ExpressionAttributeNames"] = {"#version": "version"}
@@ -446,14 +315,14 @@ class DynamoDBStore:
                 )
             except ClientError as exc:
                 lost = self._undo(done)
-                if _code(exc) == "TransactionCanceledException" and self._is_conflict(exc):
+                if error_code(exc) == "TransactionCanceledException" and self._is_conflict(exc):
                     if lost:
                         raise StoreError(
                             f"push conflicted and could not be fully undone for: {lost}"
                         ) from exc
                     raise VersionConflict("a release changed during the push") from exc
                 raise StoreError(
-                    f"dynamodb transact_write_items failed: {_code(exc)}"
+                    f"dynamodb transact_write_items failed: {error_code(exc)}"
                     + (f"; not undone for: {lost}" if lost else "")
                 ) from exc
             done.extend(chunk)
@@ -484,21 +353,21 @@ class DynamoDBStore:
     def get_release(self, release_id: str) -> ReleaseRecord | None:
         with self._aws("get_item"):
             item = self.client.get_item(
-                TableName=self.table_name, Key=_key(release_id, "META"), ConsistentRead=True
+                TableName=self.table_name, Key=item_key(release_id, "META"), ConsistentRead=True
             ).get("Item")
-        return _record_from(item) if item else None
+        return record_from(item) if item else None
 
     def active_releases(self) -> list[ReleaseRecord]:
-        ids = self._query_index_ids(ACTIVE_INDEX, _ACTIVE)
+        ids = self._query_index_ids(ACTIVE_INDEX, ACTIVE_MARK)
         items = self._get_items(ids)
         # The index is eventually consistent: re-check on the consistently read item.
-        records = [_record_from(items[i]) for i in ids if i in items]
+        records = [record_from(items[i]) for i in ids if i in items]
         return [r for r in records if r.active]
 
     def all_releases(self) -> list[ReleaseRecord]:
-        ids = self._query_index_ids(RELEASES_INDEX, _RELEASE)
+        ids = self._query_index_ids(RELEASES_INDEX, RELEASE_MARK)
         items = self._get_items(ids)
-        return [_record_from(items[i]) for i in ids if i in items]
+        return [record_from(items[i]) for i in ids if i in items]
 
     def _query_index_ids(self, index: str, value: str) -> list[str]:
         attribute = "active_pk" if index == ACTIVE_INDEX else "release_pk"
@@ -526,7 +395,7 @@ class DynamoDBStore:
         """META items by release id, read consistently (BatchGetItem, 100 keys a call)."""
         found: dict[str, Item] = {}
         for start in range(0, len(release_ids), _BATCH_GET_LIMIT):
-            keys = [_key(i, "META") for i in release_ids[start : start + _BATCH_GET_LIMIT]]
+            keys = [item_key(i, "META") for i in release_ids[start : start + _BATCH_GET_LIMIT]]
             request: Item = {self.table_name: {"Keys": keys, "ConsistentRead": True}}
             for attempt in range(8):
                 with self._aws("batch_get_item"):
@@ -545,12 +414,12 @@ class DynamoDBStore:
         new = record.model_copy(update={"version": record.version + 1})
         try:
             self.client.put_item(
-                **self._put(_record_item(new), record.version),
+                **self._put(record_item(new), record.version),
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
-            if _code(exc) != "ConditionalCheckFailedException":
-                raise StoreError(f"dynamodb put_item failed: {_code(exc)}") from exc
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise StoreError(f"dynamodb put_item failed: {error_code(exc)}") from exc
             old = exc.response.get("Item")
             if old is None:
                 raise KeyError(record.id) from exc
@@ -566,7 +435,7 @@ class DynamoDBStore:
         for check in checks:
             expires = int((check.at + self.check_ttl).timestamp())
             item = {
-                **_key(check.release_id, f"CHECK#{_iso(check.at)}#{self._seq.next()}"),
+                **item_key(check.release_id, f"CHECK#{iso_text(check.at)}#{self._seq.next()}"),
                 "check": {"S": check.model_dump_json()},
                 TTL_ATTRIBUTE: {"N": str(expires)},
             }
@@ -602,7 +471,7 @@ class DynamoDBStore:
             "TableName": self.table_name,
             "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
             "ExpressionAttributeValues": {
-                ":pk": {"S": _pk(release_id)},
+                ":pk": {"S": partition_key(release_id)},
                 ":prefix": {"S": prefix},
             },
             "ConsistentRead": True,
@@ -626,7 +495,7 @@ class DynamoDBStore:
         with self._aws("update_item"):
             result = self.client.update_item(
                 TableName=self.table_name,
-                Key=_key(release_id, "EVENTSEQ"),
+                Key=item_key(release_id, "EVENTSEQ"),
                 UpdateExpression="ADD #n :one",
                 ExpressionAttributeNames={"#n": "n"},
                 ExpressionAttributeValues={":one": {"N": "1"}},
@@ -637,9 +506,9 @@ class DynamoDBStore:
     @staticmethod
     def _event_item(event: Event, seq: int) -> Item:
         return {
-            **_key(event.release_id, f"EVENT#{seq:012d}"),
+            **item_key(event.release_id, f"EVENT#{seq:012d}"),
             "event": {"S": event.model_dump_json()},
-            "at": {"S": _iso(event.at)},
+            "at": {"S": iso_text(event.at)},
             "kind": {"S": event.kind.value},
         }
 
@@ -657,7 +526,7 @@ class DynamoDBStore:
     # -- deliveries -------------------------------------------------------------------------
 
     def deliveries(self, release_id: str) -> list[Delivery]:
-        return [_delivery_from(i) for i in self._query_prefix(release_id, "DELIVERY#")]
+        return [delivery_from(i) for i in self._query_prefix(release_id, "DELIVERY#")]
 
     def claim(
         self, notification: Notification, owner: str, now: datetime, lease: timedelta
@@ -676,7 +545,7 @@ class DynamoDBStore:
         try:
             result = self.client.update_item(
                 TableName=self.table_name,
-                Key=_key(notification.release_id, f"DELIVERY#{notification.key}"),
+                Key=item_key(notification.release_id, f"DELIVERY#{notification.key}"),
                 UpdateExpression=(
                     "SET #status = :claimed, #owner = :owner, #lease_until = :lease_until, "
                     "#updated_at = :now, #notification = if_not_exists(#notification, :n) "
@@ -696,8 +565,8 @@ class DynamoDBStore:
                     ":claimed": {"S": DeliveryStatus.CLAIMED.value},
                     ":retry": {"S": DeliveryStatus.RETRY.value},
                     ":owner": {"S": owner},
-                    ":now": {"S": _iso(now)},
-                    ":lease_until": {"S": _iso(now + lease)},
+                    ":now": {"S": iso_text(now)},
+                    ":lease_until": {"S": iso_text(now + lease)},
                     ":n": {"S": notification.model_dump_json()},
                     ":one": {"N": "1"},
                 },
@@ -705,19 +574,19 @@ class DynamoDBStore:
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
-            if _code(exc) == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
                 old = exc.response.get("Item") or {}
                 status = old.get("status", {}).get("S", "held")
                 raise AlreadyClaimed(f"{notification.key} is {status}") from exc
-            raise StoreError(f"dynamodb claim failed: {_code(exc)}") from exc
-        return _delivery_from(result["Attributes"])
+            raise StoreError(f"dynamodb claim failed: {error_code(exc)}") from exc
+        return delivery_from(result["Attributes"])
 
     def mark_sent(self, key: str, owner: str, now: datetime, provider_id: str | None) -> None:
         names = {"#status": "status", "#owner": "owner", "#sent_at": "sent_at"}
         values: Item = {
             ":sent": {"S": DeliveryStatus.SENT.value},
             ":owner": {"S": owner},
-            ":now": {"S": _iso(now)},
+            ":now": {"S": iso_text(now)},
         }
         update = "SET #status = :sent, #owner = :owner, #sent_at = :now, updated_at = :now"
         # A new send awaits its own receipt: an earlier attempt's is dropped.
@@ -745,13 +614,13 @@ class DynamoDBStore:
             ":status": {"S": status.value},
             ":owner": {"S": owner},
             ":error": {"S": error},
-            ":now": {"S": _iso(now)},
+            ":now": {"S": iso_text(now)},
             ":claimed": {"S": DeliveryStatus.CLAIMED.value},
         }
         update = "SET #status = :status, #owner = :owner, #error = :error, updated_at = :now"
         if retry_at is not None and not permanent:
             update += ", next_attempt_at = :next REMOVE lease_until"
-            values[":next"] = {"S": _iso(retry_at)}
+            values[":next"] = {"S": iso_text(retry_at)}
         else:
             update += " REMOVE lease_until, next_attempt_at"
         self._update_delivery(
@@ -774,7 +643,7 @@ class DynamoDBStore:
                 {
                     ":cancelled": {"S": DeliveryStatus.CANCELLED.value},
                     ":error": {"S": reason},
-                    ":now": {"S": _iso(now)},
+                    ":now": {"S": iso_text(now)},
                     ":sent": {"S": DeliveryStatus.SENT.value},
                 },
                 "attribute_exists(PK) AND #status <> :sent",
@@ -798,7 +667,7 @@ class DynamoDBStore:
             ":sent": {"S": DeliveryStatus.SENT.value},
             ":pid": {"S": provider_id},
             ":receipt": {"S": receipt},
-            ":at": {"S": _iso(at)},
+            ":at": {"S": iso_text(at)},
         }
         sets = ["#receipt = :receipt", "updated_at = :at"]
         removes: list[str] = []
@@ -815,7 +684,7 @@ class DynamoDBStore:
                 removes.append("#error")
             if status == DeliveryStatus.RETRY and retry_at is not None:
                 sets.append("next_attempt_at = :next")
-                values[":next"] = {"S": _iso(retry_at)}
+                values[":next"] = {"S": iso_text(retry_at)}
             else:
                 removes.append("next_attempt_at")
         update = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
@@ -825,16 +694,16 @@ class DynamoDBStore:
         try:
             self.client.update_item(
                 TableName=self.table_name,
-                Key=_key(_release_id_of(key), f"DELIVERY#{key}"),
+                Key=item_key(release_id_of(key), f"DELIVERY#{key}"),
                 UpdateExpression=update,
                 ConditionExpression=condition,
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
             )
         except ClientError as exc:
-            if _code(exc) == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
                 return False
-            raise StoreError(f"dynamodb update_item failed: {_code(exc)}") from exc
+            raise StoreError(f"dynamodb update_item failed: {error_code(exc)}") from exc
         return True
 
     def _update_delivery(
@@ -844,7 +713,7 @@ class DynamoDBStore:
         try:
             self.client.update_item(
                 TableName=self.table_name,
-                Key=_key(_release_id_of(key), f"DELIVERY#{key}"),
+                Key=item_key(release_id_of(key), f"DELIVERY#{key}"),
                 UpdateExpression=update,
                 ConditionExpression=condition,
                 ExpressionAttributeNames=names,
@@ -852,33 +721,8 @@ class DynamoDBStore:
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
-            if _code(exc) != "ConditionalCheckFailedException":
-                raise StoreError(f"dynamodb update_item failed: {_code(exc)}") from exc
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise StoreError(f"dynamodb update_item failed: {error_code(exc)}") from exc
             if not exc.response.get("Item"):
                 raise KeyError(key) from exc
             # The condition failed on an existing item (SENT, or not ours): leave it alone.
-
-
-def _delivery_from(item: Mapping[str, Any]) -> Delivery:
-    def text(name: str) -> str | None:
-        value = item.get(name)
-        return None if value is None else str(value["S"])
-
-    def when(name: str) -> datetime | None:
-        value = text(name)
-        return None if value is None else _parse_iso(value)
-
-    return Delivery(
-        notification=Notification.model_validate_json(item["notification"]["S"]),
-        status=DeliveryStatus(item["status"]["S"]),
-        attempts=int(item.get("attempts", {"N": "0"})["N"]),
-        owner=text("owner"),
-        lease_until=when("lease_until"),
-        sent_at=when("sent_at"),
-        provider_id=text("provider_id"),
-        error=text("error"),
-        updated_at=when("updated_at"),
-        next_attempt_at=when("next_attempt_at"),
-        receipt=text("receipt"),
-        delivered_at=when("delivered_at"),
-    )

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from ..timefmt import utc_iso
-from .pages import scrub
+from .scrub import scrub
 
 
 def _plain(value: Any) -> Any:

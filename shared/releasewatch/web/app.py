@@ -17,7 +17,7 @@
                            while its ticks fail (a full disk, a locked or corrupt database)
 
 Token problems answer with the TokenError's own 4xx and a page saying what to do. No page
-shows an email address or a phone number (pages.scrub is the last line of defence).
+shows an email address or a phone number (scrub.scrub is the last line of defence).
 """
 
 from __future__ import annotations
@@ -30,16 +30,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, unquote
 
-from .. import ack_service, readiness_service
-from ..ack_service import AckOutcome, AckResult
+from ..acks import by_link as ack_service
+from ..acks.by_link import AckOutcome, AckResult
 from ..clock import Clock
 from ..errors import TokenError
-from ..loophealth import HealthView, TickHealth
-from ..readiness import day_phrase
-from ..readiness_service import ConfirmOutcome, ConfirmResult
-from ..store.base import Store
-from ..timefmt import uk_datetime, uk_time
-from ..tokens import (
+from ..links.tokens import (
     TokenCodec,
     TokenMalformed,
     TokenWrongPurpose,
@@ -47,15 +42,22 @@ from ..tokens import (
     public_message,
     verify_dashboard,
 )
+from ..local.loophealth import HealthView, TickHealth
+from ..readiness import confirm as readiness_service
+from ..readiness.confirm import ConfirmOutcome, ConfirmResult
+from ..readiness.policy import day_phrase
+from ..store.base import Store
+from ..timefmt import uk_datetime, uk_time
 from . import assets, pages
 from .api import to_json
 from .render import render, roots
+from .scrub import scrub
 from .views.board import View, parse_view
 from .views.load import load_board, load_release
 from .views.problems import Health
 
 if TYPE_CHECKING:
-    from ..report import BreachReport
+    from ..report.build import BreachReport
 
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -274,7 +276,7 @@ class WebApp:
         if view.last_ok is not None:
             body["last_good_tick"] = view.last_ok.isoformat()
         headers = dict(SECURITY_HEADERS) | {"Content-Type": "application/json"}
-        return Response(200 if view.ok else 503, pages.scrub(json.dumps(body)), headers)
+        return Response(200 if view.ok else 503, scrub(json.dumps(body)), headers)
 
     def watchdog_health(self) -> Health:
         """What the board says about the watchdog itself (views/problems.py)."""
@@ -331,7 +333,8 @@ class WebApp:
         fmt = {"report.md": "md", "report.docx": "docx"}.get(name)
         if fmt is None or self.store.get_release(release_id) is None:
             return Response(404, pages.page("Not found", pages.para("There is no page here.")))
-        from ..report import build_report, render_docx, render_markdown
+        from ..report.build import build_report
+        from ..report.render import render_docx, render_markdown
 
         draft = scrubbed_report(build_report(self.store, release_id, self.clock.now()))
         filename = f"breach-report-{release_id}.{fmt}"
@@ -367,12 +370,12 @@ def scrubbed_report(report: BreachReport) -> BreachReport:
     must not carry an address into a download."""
     return replace(
         report,
-        title=pages.scrub(report.title),
-        producer=pages.scrub(report.producer),
-        account=tuple(pages.scrub(a) for a in report.account),
-        timeline=tuple(replace(t, what=pages.scrub(t.what)) for t in report.timeline),
+        title=scrub(report.title),
+        producer=scrub(report.producer),
+        account=tuple(scrub(a) for a in report.account),
+        timeline=tuple(replace(t, what=scrub(t.what)) for t in report.timeline),
         fields=tuple(
-            replace(f, lines=tuple(pages.scrub(line) for line in f.lines)) for f in report.fields
+            replace(f, lines=tuple(scrub(line) for line in f.lines)) for f in report.fields
         ),
     )
 

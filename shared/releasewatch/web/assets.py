@@ -30,7 +30,7 @@ def version() -> str:
     digest = hashlib.sha256()
     for name in sorted(BUNDLES):
         digest.update(content(name).encode())
-    # Letters only: every page passes through pages.scrub, and a hex digest such as
+    # Letters only: every page passes through scrub.scrub, and a hex digest such as
     # '0123456789ab' is shaped like a UK phone number, which would blank the path.
     return digest.hexdigest()[:12].translate(_LETTERS)
 

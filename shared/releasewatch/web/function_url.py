@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # the models and the board load on the first request that needs them
     from ..clock import Clock
+    from ..links.tokens import TokenCodec
     from ..store.base import Store
-    from ..tokens import TokenCodec
     from .app import WebApp
     from .notify_callbacks import NotifyCallbacks
 
@@ -225,7 +225,7 @@ def _not_allowed(allow: str) -> Reply:
 
 
 def _json(status: int, body: Mapping[str, Any]) -> Answer:
-    from .pages import scrub
+    from .scrub import scrub
 
     headers = {"Content-Type": JSON, "Cache-Control": "no-store"}
     return Answer(status, scrub(json.dumps(body)), headers)

@@ -29,10 +29,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from ..clock import Clock
-from ..links import SignedLinks
-from ..loophealth import TickHealth
+from ..links.tokens import TokenCodec, local_secret
+from ..links.urls import SignedLinks
+from ..local.loophealth import TickHealth
 from ..store.base import Store
-from ..tokens import TokenCodec, local_secret
 from . import pages
 from .app import Response, WebApp
 from .notify_callbacks import MAX_BODY as NOTIFY_MAX_BODY

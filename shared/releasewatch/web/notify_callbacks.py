@@ -1,7 +1,7 @@
 """GOV.UK Notify's callbacks: delivery receipts and received text messages.
 
     POST /notify/receipts   a delivery receipt (receipts.apply_receipt)
-    POST /notify/inbound    a text to the service's reply number (reply_ack.handle_reply)
+    POST /notify/inbound    a text to the service's reply number (acks/by_reply.py, handle_reply)
 
 Notify sends the bearer token registered with the callback URL in the Notify admin; a request
 without it, or with another, is refused (401) after a constant-time comparison. Answers:
@@ -34,7 +34,7 @@ INBOUND = "/notify/inbound"
 PATHS = (RECEIPTS, INBOUND)
 MAX_BODY = 16 * 1024  # a receipt is ~500 bytes; a received text at most a few KB
 
-# (store, the callback's JSON body, now) -> (status, answer): reply_ack.inbound_callback
+# (store, the callback's JSON body, now) -> (status, answer): acks/by_reply.py, inbound_callback
 InboundHandler = Callable[[Store, Any, datetime], tuple[int, dict[str, str]]]
 
 
@@ -75,7 +75,7 @@ class NotifyCallbacks:
         except ValueError:
             return 400, {"error": "expected a JSON body"}
         # Loaded here: the API function's other routes never need Notify's modules.
-        from ..receipts import BadReceipt, ReceiptResult, apply_receipt, parse_receipt
+        from ..notify.receipts import BadReceipt, ReceiptResult, apply_receipt, parse_receipt
 
         now = self.clock.now()
         if path == INBOUND:

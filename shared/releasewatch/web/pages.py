@@ -1,23 +1,16 @@
-"""Small HTML pieces for the message pages (acknowledge, confirm, errors) and the privacy scrub.
+"""Small HTML pieces for the message pages (acknowledge, confirm, errors).
 
-Every page passes through `scrub`, which blanks anything shaped like an email address or a
-phone number: the dashboard is meant to be shown on a screen, and a name is enough. The pieces
-escape their text; `page` lays them out in the board's template (web/templates/message.html).
+Every page passes through `scrub.scrub` on its way out (render.py). The pieces escape their
+text; `page` lays them out in the board's template (web/templates/message.html).
 """
 
 from __future__ import annotations
 
-import re
 from contextvars import ContextVar
 from html import escape
 
-_EMAIL = re.compile(r"[^@\s<>\"']+@[^@\s<>\"']+\.[^@\s<>\"']+")
-# Contacts' numbers are E.164, but free text (a title, an error quoting a recipient) may
-# space them out ("+44 7700 900123") or use the national form ("07700 900123").
-_PHONE = re.compile(
-    r"\+[1-9](?:[\s().-]{0,2}\d){7,14}"  # international, separators allowed
-    r"|(?<![\d:.-])0\d(?:[\s-]?\d){8,9}(?![\d:])"  # UK national: 10 or 11 digits from 0
-)
+from .render import render
+
 _CLASSES = {"alert": "govuk-inset-text govuk-!-font-weight-bold", "muted": "govuk-body-s"}
 
 # The request's path to the site root ('../' from /a/<token>): set by WebApp.handle, so a
@@ -25,15 +18,9 @@ _CLASSES = {"alert": "govuk-inset-text govuk-!-font-weight-bold", "muted": "govu
 ROOT: ContextVar[str] = ContextVar("releasewatch_web_root", default="")
 
 
-def scrub(text: str) -> str:
-    return _PHONE.sub("[number withheld]", _EMAIL.sub("[address withheld]", text))
-
-
 def page(title: str, body: str) -> str:
     """A message page: `body` is HTML built from the pieces below (already escaped)."""
     from markupsafe import Markup
-
-    from .render import render
 
     return render("message.html", title=title, body=Markup(body), root=ROOT.get())  # noqa: S704
 

@@ -1,6 +1,6 @@
 """Jinja2 for every page: autoescape on, templates in web/templates/, the environment built on
 the first render (not at import: the API handler's cold start stays cheap), every page passed
-through pages.scrub on its way out.
+through scrub.scrub on its way out.
 
 `root` is the relative path from the page to the site's root ('', '../', '../../../'), and
 `home` to the board's home ('./' or '../'): pages link relatively, so a signed dashboard link's
@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from . import assets
-from .pages import scrub
+from .scrub import scrub
 
 if TYPE_CHECKING:
     from jinja2 import Environment

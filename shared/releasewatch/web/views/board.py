@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from ...model import Event, EventKind, ReleaseRecord, ReleaseState
 from ...policy import derive_state
-from ...readiness import confirmation
+from ...readiness.policy import confirmation
 from ...timefmt import delay_text, uk
 from .problems import Problem
 from .words import age, check_verdict, clock_time, day_time, minutes, zone

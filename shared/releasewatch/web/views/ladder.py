@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from ... import rota
 from ...model import (
     Channel,
     Delivery,
@@ -19,6 +18,7 @@ from ...model import (
     ReleaseState,
 )
 from ...policy import Ack
+from ...readiness import rota
 from ...timefmt import delay_text
 from .problems import CHANNEL_WORDS
 from .words import clock_time

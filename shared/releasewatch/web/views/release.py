@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from ...model import Check, Delivery, Event, EventKind, ReleaseRecord, ReleaseState
 from ...policy import acks_from
-from ...readiness import confirmation, earlier_confirmation, schedule
+from ...readiness.policy import confirmation, earlier_confirmation, schedule
 from ...timefmt import uk_datetime
 from .board import StateTag, live_text, shown_state, state_tag
 from .ladder import LIVE_OR_OVER, LadderRow, NextStep, ladder, name_of, next_step

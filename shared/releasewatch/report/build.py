@@ -2,9 +2,8 @@
 
 `build_report(store, release_id)` reads the store and fills the fields of the breach report
 form (../shared/GOVUK.md) in the form's order; what only a person can say (the published
-statement, impact, corrective actions) is left as a marked blank. Three renderings of the same
-`BreachReport`: plain text (the email body and the terminal), Markdown, and Word (.docx, the
-form's own format, which the head of profession completes and sends on).
+statement, impact, corrective actions) is left as a marked blank. render.py lays the same
+`BreachReport` out as plain text, Markdown and Word.
 
 Every time is UK local time with its zone named (BST or GMT). Contact details (email
 addresses, phone numbers) appear only when asked for: the emailed attachment carries them, the
@@ -13,27 +12,22 @@ terminal does not.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import pairwise
 from typing import Literal
 
+from ..model import Check, Contact, Event, EventKind, ReleaseRecord
+from ..policy import lateness_unproven
+from ..readiness.policy import readiness_due
+from ..store.base import Store
+from ..timefmt import delay_text, uk, uk_datetime, uk_datetime_seconds
 from .code_of_practice import EDITION_2, practice_for
-from .model import Check, Contact, Event, EventKind, ReleaseRecord
-from .notify.base import Attachment
-from .policy import lateness_unproven
-from .readiness import readiness_due
-from .store.base import Store
-from .timefmt import delay_text, uk, uk_datetime, uk_datetime_seconds
 
 BLANK = "[TO COMPLETE]"
 PRACTICE = EDITION_2.full  # the Code 2.x wording; practice_for(due) picks the one in force
-DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
-Format = Literal["txt", "md", "docx"]
-FORMATS: tuple[Format, ...] = ("md", "txt", "docx")
 
 # The breach report form's fields, in its order (GOVUK.md, "Code of Practice for Statistics").
 FIELDS: tuple[tuple[str, str], ...] = (
@@ -482,115 +476,3 @@ def _polling(record: ReleaseRecord, checks: Sequence[Check]) -> str:
 def _median(values: Sequence[timedelta]) -> timedelta:
     ordered = sorted(values)
     return ordered[len(ordered) // 2]
-
-
-# -- rendering -----------------------------------------------------------------------------------
-def _heading(report: BreachReport) -> str:
-    return f"Breach report (draft): {report.title}"
-
-
-def _preamble(report: BreachReport) -> list[str]:
-    return [
-        "A draft for the breach report form (Code of Practice for Statistics, "
-        f"{practice_for(report.due).short}), built by releasewatch from its records. "
-        "Complete every item marked " + BLANK + ".",
-        "Times are UK local time, with the zone (BST or GMT) named.",
-    ]
-
-
-def render_text(report: BreachReport) -> str:
-    lines = [_heading(report), "=" * len(_heading(report)), *_preamble(report), ""]
-    for number, f in enumerate(report.fields, 1):
-        lines.append(f"{number}. {f.label}")
-        lines.extend(f"   {line}" for line in f.lines)
-        lines.append("")
-    return "\n".join(lines).rstrip() + "\n"
-
-
-def render_markdown(report: BreachReport) -> str:
-    lines = [f"# {_heading(report)}", "", *(f"_{p}_" for p in _preamble(report)), ""]
-    for number, f in enumerate(report.fields, 1):
-        lines += [f"## {number}. {f.label}", ""]
-        if f.key == "account":
-            lines += [*report.account, ""]
-            lines += ["| Time (UK) | What happened |", "|---|---|"]
-            lines += [f"| {_t(e.at)} | {_md_cell(e.what)} |" for e in report.timeline]
-        elif f.key == "output":
-            lines.append(f"[{report.title}]({report.url})")
-        else:
-            lines += [f"{line}  " for line in f.lines]
-        lines.append("")
-    return "\n".join(lines).rstrip() + "\n"
-
-
-def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|")
-
-
-def render_docx(report: BreachReport) -> bytes:
-    """The form as a Word document, fields in the form's order: one table row per field, the
-    account (narrative and timeline) under its own heading between fields 8 and 10, blanks
-    highlighted."""
-    from docx import Document  # python-docx: only needed for this rendering
-    from docx.enum.text import WD_COLOR_INDEX
-
-    document = Document()
-    document.add_heading(_heading(report), level=1)
-    for paragraph in _preamble(report):
-        document.add_paragraph().add_run(paragraph).italic = True
-    table = None  # the current run of field rows; the account interrupts it
-    for number, f in enumerate(report.fields, 1):
-        if f.key == "account":
-            table = None
-            document.add_heading(f"{number}. {f.label}", level=2)
-            for paragraph in report.account:
-                run = document.add_paragraph().add_run(paragraph)
-                if BLANK[:-1] in paragraph:
-                    run.font.highlight_color = WD_COLOR_INDEX.YELLOW
-            timeline = document.add_table(rows=1, cols=2)
-            timeline.style = "Table Grid"
-            timeline.rows[0].cells[0].text = "Time (UK)"
-            timeline.rows[0].cells[1].text = "What happened"
-            for entry in report.timeline:
-                cells = timeline.add_row().cells
-                cells[0].text = _t(entry.at)
-                cells[1].text = entry.what
-            continue
-        if table is None:
-            if number > 1:
-                document.add_paragraph()  # keeps the two tables apart in Word
-            table = document.add_table(rows=0, cols=2)
-            table.style = "Table Grid"
-        row = table.add_row().cells
-        row[0].text = f"{number}. {f.label}"
-        row[1].text = ""
-        for i, line in enumerate(f.lines):
-            par = row[1].paragraphs[0] if i == 0 else row[1].add_paragraph()
-            run = par.add_run(line)
-            if BLANK[:-1] in line:
-                run.font.highlight_color = WD_COLOR_INDEX.YELLOW
-    out = io.BytesIO()
-    document.save(out)
-    return out.getvalue()
-
-
-def render(report: BreachReport, fmt: Format) -> bytes:
-    if fmt == "docx":
-        return render_docx(report)
-    if fmt == "md":
-        return render_markdown(report).encode()
-    return render_text(report).encode()
-
-
-# -- the hooks the service and the demo use ------------------------------------------------------
-def build_report_text(store: Store, release_id: str) -> str:
-    """The plain-text draft without contact details (for terminals)."""
-    return render_text(build_report(store, release_id))
-
-
-def build_report_for_email(store: Store, release_id: str) -> tuple[str, tuple[Attachment, ...]]:
-    """The service's report_builder: the text inline, the Word form attached, both with the
-    contact details filled in (the email goes to the head of profession and lead official)."""
-    report = build_report(store, release_id, contact_details=True)
-    attachment = Attachment(f"breach-report-{release_id}.docx", DOCX_TYPE, render_docx(report))
-    return render_text(report), (attachment,)

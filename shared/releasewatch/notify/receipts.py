@@ -24,10 +24,10 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from .model import Delivery, DeliveryStatus, Event, EventKind
-from .notify.govuk_notify import PROVIDER_PREFIX, UUID, NotifyApiError, NotifyClient, notify_id
-from .service import DEFAULT_MAX_ATTEMPTS, DEFAULT_RETRY_BACKOFF, MAX_RETRY_BACKOFF, _detail
-from .store.base import Store
+from ..model import Delivery, DeliveryStatus, Event, EventKind, notification_detail
+from ..policy import DEFAULT_MAX_ATTEMPTS, DEFAULT_RETRY_BACKOFF, MAX_RETRY_BACKOFF
+from ..store.base import Store
+from .govuk_notify import PROVIDER_PREFIX, UUID, NotifyApiError, NotifyClient, notify_id
 
 log = logging.getLogger("releasewatch.receipts")
 
@@ -139,7 +139,7 @@ def apply_receipt(
             at=now,
             kind=EventKind.NOTIFICATION_FAILED,
             contact_id=n.contact_id,
-            detail=_detail(n)
+            detail=notification_detail(n)
             | {"reason": reason, "permanent": str(permanent).lower(), "receipt": status},
         )
     )

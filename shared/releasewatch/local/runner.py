@@ -17,12 +17,12 @@ import sqlite3
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
-from .errors import StoreError
+from ..errors import StoreError
+from ..readiness.policy import wake_times
+from ..service import TickReport, Watchdog
+from ..store.health import explain
+from ..timefmt import uk_datetime
 from .loophealth import TickHealth
-from .readiness import wake_times
-from .service import TickReport, Watchdog
-from .store.health import explain
-from .timefmt import uk_datetime
 
 log = logging.getLogger("releasewatch.runner")
 

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr  # type: ignore[import-untyped]
 
-from .model import Contact, Release, Rota, Shift
+from ..model import Contact, Release, Rota, Shift
 
 LONDON = ZoneInfo("Europe/London")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -194,22 +194,3 @@ def _local(value: Any) -> datetime:
 
 def _instant(value: datetime) -> datetime:
     return value.astimezone(UTC)
-
-
-def gap_times(release: Release) -> list[tuple[datetime, str]]:
-    """(instant, rota id) for every chain step and readiness reminder naming a rota that has
-    nobody on call then."""
-    from . import readiness
-
-    wanted: list[tuple[datetime, str]] = []
-    for step in release.chain.steps:
-        wanted += [(release.due + step.after, cid) for cid in step.notify]
-    plan = readiness.schedule(release)
-    if plan is not None and release.readiness is not None:
-        wanted += [(plan.remind, cid) for cid in release.readiness.notify]
-    out = []
-    for at, cid in wanted:
-        contact = release.contacts.get(cid)
-        if contact is not None and contact.rota is not None and not on_call(contact.rota, at):
-            out.append((at, cid))
-    return sorted(dict.fromkeys(out))

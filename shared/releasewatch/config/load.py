@@ -16,11 +16,9 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from . import rota
-from .calendar.spec import CalendarSpec, SeriesSpec
-from .durations import parse_duration
-from .errors import ConfigError, ConfigProblem, ProbeRefused
-from .model import (
+from ..calendar.spec import CalendarSpec, SeriesSpec
+from ..errors import ConfigError, ConfigProblem, ProbeRefused
+from ..model import (
     IDENT,
     Cadence,
     Chain,
@@ -31,14 +29,16 @@ from .model import (
     Release,
     Rota,
     Step,
-    _duration,
     plain_text,
+    validate_duration,
 )
-from .notify.notify_config import NotifyIn, Transport, check_notify
-from .probe.netguard import check_url
-from .probe.rules import checks_status_only, default_rule
-from .readiness_in import ReadinessIn
-from .timefmt import delay_text, parse_due, uk_datetime
+from ..notify.notify_config import NotifyIn, Transport, check_notify
+from ..probe.netguard import check_url
+from ..probe.rules import checks_status_only, default_rule
+from ..readiness import rota
+from ..readiness.config_in import ReadinessIn
+from ..timefmt import delay_text, parse_due, uk_datetime
+from .durations import parse_duration
 from .yamlsource import Path, YamlDocument, decode, format_path, load_yaml
 
 DEFAULT_CACHE_BUST_PARAM = "rwcb"
@@ -83,7 +83,7 @@ class DefaultsIn(_In):
     # notify: every email and text goes through GOV.UK Notify (the `notify:` block).
     transport: Transport = "default"
 
-    _d = field_validator("pre_window", "grace", "ack_timeout", mode="before")(_duration)
+    _d = field_validator("pre_window", "grace", "ack_timeout", mode="before")(validate_duration)
     _b = field_validator("cache_bust", mode="before")(_cache_bust)
     _t = field_validator("producer", mode="before")(plain_text)
 
@@ -105,7 +105,7 @@ class ReleaseIn(_In):
     past_due_ok: bool = False  # a due time more than PAST_DUE_LIMIT ago is deliberate
     readiness: ReadinessIn | None = None
 
-    _d = field_validator("pre_window", "grace", "ack_timeout", mode="before")(_duration)
+    _d = field_validator("pre_window", "grace", "ack_timeout", mode="before")(validate_duration)
     _b = field_validator("cache_bust", mode="before")(_cache_bust)
     _t = field_validator("title", "producer", mode="before")(plain_text)
 
@@ -239,7 +239,7 @@ def parse_config(
                 problem(("contacts", cid, "rota"), f"{member!r} is a rota; rotas cannot nest")
 
     transport = defaults.transport
-    notify_block = check_notify(raw, transport, local_mode, validate, problem, _check_url)
+    notify_block = check_notify(raw, transport, local_mode, validate, problem, problem_with_url)
 
     raw_chains = _mapping(raw, "chains", problem)
     raw_contacts = _mapping(raw, "contacts", None)
@@ -310,12 +310,12 @@ def parse_config(
                 problem((*at, "due"), f"{due_text!r}: expected a year from {first} to {last}")
                 due = None
         if url is not None:
-            url_problem = _check_url(url, local_mode)
+            url_problem = problem_with_url(url, local_mode)
             if url_problem:
                 problem((*at, "url"), url_problem)
         publication_url = _text(fields, "publication_url")
         if publication_url is not None:
-            pub_problem = _check_url(publication_url, local_mode)
+            pub_problem = problem_with_url(publication_url, local_mode)
             if pub_problem:
                 problem((*at, "publication_url"), pub_problem)
         chain_name = _text(fields, "chain") or default_chain
@@ -339,7 +339,7 @@ def parse_config(
         used |= {m for cid in used for m in rota.members(contacts[cid])}  # whoever is on call
         if not used <= contacts.keys():
             continue  # a rota member is invalid; already reported under contacts
-        ok, ready = _readiness(defaults.readiness, r.readiness, chain, contacts, at, problem)
+        ok, ready = resolve_readiness(defaults.readiness, r.readiness, chain, contacts, at, problem)
         if not ok:
             continue
         if ready is not None:
@@ -358,7 +358,7 @@ def parse_config(
                     rule=default_rule(r.title, r.live, r.url),
                     chain=chain,
                     contacts={cid: contacts[cid] for cid in sorted(used)},
-                    cache_bust_param=_bust_param(bust),
+                    cache_bust_param=bust_param(bust),
                     pre_window=r.pre_window if r.pre_window is not None else defaults.pre_window,
                     grace=r.grace if r.grace is not None else defaults.grace,
                     ack_timeout=(
@@ -462,7 +462,7 @@ def _calendars(
             urls.append((("calendars", i, "ons", "site_url"), spec.ons.site_url))
         elif spec.ics is not None and "://" in spec.ics:
             urls.append((("calendars", i, "ics"), spec.ics))
-        bad = [(key, why) for key, url in urls if (why := _check_url(url, local_mode))]
+        bad = [(key, why) for key, url in urls if (why := problem_with_url(url, local_mode))]
         for key, why in bad:
             problem(key, why)
         if not bad:
@@ -554,7 +554,7 @@ def _ids(block: Any, key: str) -> list[str]:
     return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
 
-def _readiness(
+def resolve_readiness(
     defaults: ReadinessIn,
     own: ReadinessIn | None,
     chain: Chain,
@@ -717,7 +717,7 @@ def _dedupe(problems: list[ConfigProblem]) -> list[ConfigProblem]:
     return out
 
 
-def _bust_param(value: str | bool) -> str | None:
+def bust_param(value: str | bool) -> str | None:
     if value is True:
         return DEFAULT_CACHE_BUST_PARAM
     if value is False:
@@ -725,7 +725,7 @@ def _bust_param(value: str | bool) -> str | None:
     return value
 
 
-def _check_url(url: str, local_mode: bool) -> str | None:
+def problem_with_url(url: str, local_mode: bool) -> str | None:
     """Why the prober would refuse `url` (the same check it runs before every request)."""
     try:
         parsed = httpx.URL(url)

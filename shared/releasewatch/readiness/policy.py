@@ -31,9 +31,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 
-from . import rota
-from .calendar.changes import MOVED
-from .model import (
+from ..calendar.changes import MOVED
+from ..model import (
     Channel,
     Delivery,
     DeliveryStatus,
@@ -45,7 +44,8 @@ from .model import (
     Release,
     ReleaseState,
 )
-from .timefmt import LONDON
+from ..timefmt import LONDON
+from . import rota
 
 KINDS = (
     NotificationKind.READY_REMIND,

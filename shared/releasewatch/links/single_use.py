@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
-from .errors import AlreadyClaimed
-from .model import Event, EventKind, Notification, NotificationKind, ReleaseRecord
-from .store.base import Store
+from ..errors import AlreadyClaimed
+from ..model import Event, EventKind, Notification, NotificationKind, ReleaseRecord
+from ..store.base import Store
 from .tokens import Purpose, Token, TokenCodec, TokenReplayed, decode, ref
 
 _LEASE = timedelta(minutes=10)

@@ -1,7 +1,7 @@
 """`readiness:` as written in the config (defaults, a release, or a calendar series).
 
-Its own module so that calendar/spec.py (a series' readiness) and config.py can both use it
-without importing each other. Resolved into model.Readiness by config._readiness.
+Its own module so that calendar/spec.py (a series' readiness) and config/load.py can both use it
+without importing each other. Resolved into model.Readiness by config.load.resolve_readiness.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from .model import Nation
+from ..model import Nation
 
 
 def _clock_time(value: Any) -> Any:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
-from .calendar.announcement import FeedError
-from .calendar.fetch import FeedFetcher
+from ..calendar.announcement import FeedError
+from ..calendar.fetch import FeedFetcher
 from .rota import RotaError
 
 ROTA_MAX_BYTES = 4 * 1024 * 1024  # a year of shifts is a few hundred KB

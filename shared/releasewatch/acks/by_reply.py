@@ -30,12 +30,14 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
-from . import ack_service
-from .ack_service import AckOutcome
-from .errors import AlreadyClaimed, TokenError
-from .model import Delivery, DeliveryStatus, Notification, NotificationKind, ReleaseRecord
-from .store.base import Store
-from .tokens import Purpose, Token
+from ..errors import AlreadyClaimed, TokenError
+from ..links.tokens import Purpose, Token
+from ..model import Delivery, DeliveryStatus, Notification, NotificationKind, ReleaseRecord
+from ..notify.govuk_notify import NotifyApiError
+from ..notify.receipts import parse_time
+from ..store.base import Store
+from . import by_link as ack_service
+from .by_link import AckOutcome
 
 log = logging.getLogger("releasewatch.replies")
 
@@ -243,8 +245,6 @@ class BadInbound(ValueError):
 
 def parse_inbound(body: Any, now: datetime) -> Reply:
     """Notify's received-text callback: id, source_number, message, date_received."""
-    from .receipts import parse_time
-
     if not isinstance(body, Mapping):
         raise BadInbound("expected a JSON object")
     message_id, number, text = body.get("id"), body.get("source_number"), body.get("message")
@@ -319,9 +319,6 @@ class ReplyPoller:
 
     def poll(self, store: Store, now: datetime) -> int:
         """Handle the texts received since the cursor; returns how many acknowledged."""
-        from .notify.govuk_notify import NotifyApiError
-        from .receipts import parse_time
-
         seen = self.cursor.load()
         last_id = seen.get("id")
         since = parse_time(seen.get("at")) or now - self.first_look

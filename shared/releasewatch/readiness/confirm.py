@@ -4,7 +4,7 @@
     confirm(store, token, codec, now)   records an EventKind.READY_CONFIRMED event, once
 
 Tokens have purpose CONFIRM_READY (an acknowledge token is refused here, and this one at /a/).
-Single use and replay-safe as in ack_service: the token is spent by claiming a marker
+Single use and replay-safe as in acks/by_link.py: the token is spent by claiming a marker
 notification `<release>|confirm|<token_id>` with the store's conditional claim, then the event
 is appended, then the marker is marked sent; of two concurrent POSTs exactly one claim wins.
 
@@ -18,12 +18,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
-from . import single_use
-from .model import Event, EventKind, ReleaseRecord
-from .readiness import confirmation
-from .single_use import record_once
-from .store.base import Store
-from .tokens import Purpose, Token, TokenCodec, TokenReplayed
+from ..links import single_use
+from ..links.single_use import record_once
+from ..links.tokens import Purpose, Token, TokenCodec, TokenReplayed
+from ..model import Event, EventKind, ReleaseRecord
+from ..store.base import Store
+from .policy import confirmation
 
 OWNER = "confirm-link"
 

@@ -10,8 +10,8 @@ import threading
 from datetime import datetime
 from typing import TextIO
 
-from .model import Check, Notification, ReleaseRecord, ReleaseState, is_control_char
-from .timefmt import uk
+from ..model import Check, Notification, ReleaseRecord, ReleaseState, is_control_char
+from ..timefmt import uk
 
 
 def for_terminal(value: object) -> str:

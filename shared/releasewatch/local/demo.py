@@ -24,9 +24,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from .clock import Clock
-from .config import Config, parse_config
-from .timefmt import LONDON
+from ..clock import Clock
+from ..config.load import Config, parse_config
+from ..timefmt import LONDON
 
 DEMO_DUE = datetime(2025, 7, 17, 9, 30, tzinfo=LONDON)
 DEMO_START = datetime(2025, 7, 17, 9, 12, tzinfo=LONDON)

@@ -25,7 +25,7 @@ carrying the HTTP status the web layer answers with):
                             or the release/contact no longer exists)
     TokenWrongPurpose  403  a genuine token minted for another purpose
     TokenExpired       410  genuine, but past its expiry (expiry second itself still valid)
-    TokenReplayed      409  genuine and fresh, but already used (raised by ack_service)
+    TokenReplayed      409  genuine and fresh, but already used (raised by acks/by_link.py)
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from datetime import UTC, datetime, timedelta
 from enum import IntEnum
 from pathlib import Path
 
-from .errors import TokenError
+from ..errors import TokenError
 
 VERSION = 1
 TOKEN_BYTES = 33

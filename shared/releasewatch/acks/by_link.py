@@ -26,12 +26,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from . import single_use
-from .model import Event, EventKind, ReleaseRecord
-from .policy import Ack, acks_from
-from .single_use import record_once
-from .store.base import Store
-from .tokens import Purpose, Token, TokenCodec, TokenReplayed
+from ..links import single_use
+from ..links.single_use import record_once
+from ..links.tokens import Purpose, Token, TokenCodec, TokenReplayed
+from ..model import Event, EventKind, ReleaseRecord
+from ..policy import Ack, acks_from
+from ..store.base import Store
 
 OWNER = "ack-link"
 
@@ -79,7 +79,7 @@ def acknowledge(store: Store, token: str, codec: TokenCodec, now: datetime) -> A
 def record_ack(
     store: Store, verified: Token, record: ReleaseRecord, now: datetime, *, via: str
 ) -> AckResult:
-    """Acknowledge what a verified token (or a reply code, reply_ack.py) names, once, by the
+    """Acknowledge what a verified token (or a reply code, acks/by_reply.py) names, once, by the
     same rules whichever way it came; TokenReplayed when its one use is taken."""
     result = _assess(store, verified, record, now, AckOutcome.RECORDED)
     if result.outcome != AckOutcome.RECORDED:
