@@ -18,7 +18,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from ..model import LiveRule
+from ..probe.ons import ons_rule
 from .announcement import Announcement, AnnState, FeedError, Parsed, Skipped, plain, release_id
 from .fetch import FeedFetcher
 from .spec import OnsSpec
@@ -27,38 +27,6 @@ RELEASES_PATH = "/v1/search/releases"
 PRODUCER = "Office for National Statistics"
 MAX_PAGES = 100  # 100,000 releases a query: far past ONS's calendar (~1,000 upcoming)
 KINDS = ("type-upcoming", "type-cancelled")
-
-# Two generations of ONS release page, both 200 in every state; the rule below fails every
-# state of both but published.
-# - ONSdigital/dp-frontend-release-calendar (the current site): release.tmpl states the page's
-#   publication state (mapper/publication_state.go: "published", "upcoming" or "cancelled") in
-#   data-gtm-release-status on the page's container; status-header.tmpl shows the banners
-#   (wording from assets/locales/service.en.toml). A postponed release's banner is its change
-#   notice, free text that a published page lists too: only the attribute gives it away.
-# - ONSdigital/dis-wagtail (the new CMS, which the old pages redirect to once migrated, via
-#   their MigrationLink): templates/pages/release_calendar/release_calendar_page--*.html has no
-#   such attribute; provisional and confirmed (postponed included) pages say "This release is
-#   not yet published", a cancelled one "Release date: Cancelled" and its notice.
-# So: no upcoming or cancelled state in the markup, none of the banners, and the title shown.
-NOT_PUBLISHED_MARKUP: tuple[str, ...] = (
-    'data-gtm-release-status="upcoming"',
-    'data-gtm-release-status="cancelled"',
-)
-ONS_NOT_LIVE_WORDING: tuple[str, ...] = (
-    "This release is not yet published",  # StatusBannerReleaseNotYetPublished; Wagtail too
-    "This release has been postponed",  # StatusBannerReleasePostponed
-    "This release has been cancelled",  # StatusBannerReleaseCancelled
-    "Release date: Cancelled",  # ReleaseStatusLineCancelled; Wagtail's cancelled hero
-    "Provisional release date",  # ReleaseStatusLineProvisionalReleaseDate
-)
-
-
-def ons_rule(title: str) -> LiveRule:
-    """Live only on the published release page: the title shown, no upcoming, postponed or
-    cancelled banner, and no upcoming or cancelled state in the page's markup."""
-    return LiveRule(
-        contains=(title,), not_contains=ONS_NOT_LIVE_WORDING, not_markup=NOT_PUBLISHED_MARKUP
-    )
 
 
 def search_params(spec: OnsSpec, kind: str, today: str, offset: int) -> list[tuple[str, str]]:

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 import httpx
 
 from ..model import LiveRule
+from .ons import ons_rule
 from .text import PageText, normalise
 
 ANNOUNCEMENTS_INDEX = "/government/statistics/announcements"
@@ -144,8 +145,6 @@ def default_rule(title: str, rule: LiveRule, url: str | None = None) -> LiveRule
     if rule.status_only or not checks_status_only(rule):
         return rule
     if url is not None and is_ons_release_page(url):
-        from ..calendar.ons import ons_rule  # here: calendar imports the probe package
-
         ons = ons_rule(title)
         return rule.model_copy(
             update={
