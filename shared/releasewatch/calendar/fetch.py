@@ -32,7 +32,21 @@ from ..probe.netguard import (
 )
 from .announcement import FeedError
 
-FEED_MAX_BYTES = 16 * 1024 * 1024  # a search page of 1,500 announcements is ~1.5 MB
+# A search page of 1,500 announcements is ~1.5 MB; parsed JSON takes ~15 times its size in
+# memory, so a page may not be much more (the AWS sync function has 512 MB).
+FEED_MAX_BYTES = 4 * 1024 * 1024
+SOURCE_MAX_BYTES = 24 * 1024 * 1024  # one source's pages together (govuk.py, ons.py)
+
+
+def count_bytes(received: int, body: bytes) -> int:
+    """Bytes a source has received with this page; FeedError past SOURCE_MAX_BYTES."""
+    received += len(body)
+    if received > SOURCE_MAX_BYTES:
+        raise FeedError(
+            f"its pages together are larger than {SOURCE_MAX_BYTES} bytes (the cap per "
+            "calendar source); nothing from it is imported"
+        )
+    return received
 
 
 class FeedFetcher:

@@ -35,6 +35,11 @@ from .sources import read_source
 # withdrawn; either way its watch must not stop silently.
 KEEP_GONE_FOR = PAST_DUE_LIMIT
 MAX_NOTE_READS = 200  # Content API reads per sync: a bound, not a calendar's usual changes
+# Announcements from all sources together (each source has its own cap: MAX_SOURCE_ENTRIES).
+# Every one may become a release probed each tick: past this, ticks and memory grow without
+# an alert being any better. Sources are taken in config order; the one that would pass the
+# cap fails (its last good import kept if that fits), and the rest of the config still applies.
+MAX_TOTAL_ANNOUNCEMENTS = 8000
 
 
 @dataclass(frozen=True)
@@ -104,18 +109,29 @@ def plan_sync(
     # are releases of it, not one publication announced twice.
     claimed_series: dict[str, str] = {}
     imported: list[Release] = []
+    taken = 0  # announcements from the sources so far (MAX_TOTAL_ANNOUNCEMENTS)
 
     for spec in config.calendars:
         label = spec.label
         result = results.get(label, FeedError("not fetched"))
+        if not isinstance(result, FeedError) and (
+            taken + len(result.announcements) > MAX_TOTAL_ANNOUNCEMENTS
+        ):
+            result = FeedError(
+                f"{len(result.announcements)} announcements would take the calendars together "
+                f"past {MAX_TOTAL_ANNOUNCEMENTS} (the cap across all sources); this source is "
+                "not applied, the sources before it in the config are"
+            )
         kept_from_before: set[str] = set()
         if isinstance(result, FeedError):
             plan.failures[label] = str(result)
             announcements = list(previous.sources.get(label, []))
-            kept_from_before = {a.id for a in announcements}
             if label in previous.sources:
                 plan.imports.sources[label] = announcements
                 plan.imports.at[label] = previous.at[label]
+            if taken + len(announcements) > MAX_TOTAL_ANNOUNCEMENTS:
+                announcements = []  # its last good import does not fit either (kept on file)
+            kept_from_before = {a.id for a in announcements}
         else:
             for skip in result.skipped:
                 plan.lines.append(_skipped_line(skip, label))
@@ -127,6 +143,7 @@ def plan_sync(
                     kept_from_before.add(old.id)
             plan.imports.sources[label] = announcements
             plan.imports.at[label] = now
+        taken += len(announcements)
 
         for ann in announcements:
             note = ""
