@@ -20,6 +20,7 @@ from . import rota
 from .calendar.spec import CalendarSpec, SeriesSpec
 from .durations import parse_duration
 from .errors import ConfigError, ConfigProblem, ProbeRefused
+from .localfiles import LocalFileError, read_local
 from .model import (
     IDENT,
     Cadence,
@@ -528,9 +529,9 @@ def _read_rota_file(
             "yet; push and the AWS sync read them)"
         )
     try:
-        return (base / name).read_bytes()
-    except OSError as exc:
-        raise rota.RotaError(f"{format_path(at)}: cannot read {name!r}: {exc.strerror}") from None
+        return read_local(base, name)
+    except LocalFileError as exc:
+        raise rota.RotaError(f"{format_path(at)}: {exc}") from None
 
 
 def _ids(block: Any, key: str) -> list[str]:
