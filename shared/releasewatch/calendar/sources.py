@@ -3,6 +3,7 @@ bounded: localfiles.py), a URL fetched (guarded)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from pathlib import Path
 
@@ -33,4 +34,8 @@ async def read_source(
             data = read_local(config_dir, location, fetcher.max_bytes)
         except LocalFileError as exc:
             raise FeedError(str(exc)) from None
-    return parse_csv(data) if spec.csv is not None else parse_ics(data, now)
+    # In a worker thread: parsing is bounded (about a second at worst for a recurring ICS),
+    # but run's loop keeps ticking meanwhile.
+    if spec.csv is not None:
+        return await asyncio.to_thread(parse_csv, data)
+    return await asyncio.to_thread(parse_ics, data, now)

@@ -11,6 +11,7 @@ second sync with nothing new writes nothing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -40,6 +41,9 @@ MAX_NOTE_READS = 200  # Content API reads per sync: a bound, not a calendar's us
 # an alert being any better. Sources are taken in config order; the one that would pass the
 # cap fails (its last good import kept if that fits), and the rest of the config still applies.
 MAX_TOTAL_ANNOUNCEMENTS = 8000
+# One source's fetch and parse, all pages: a source that trickles or hangs fails alone, with
+# this reason, and the others are applied (each request has its own timeout too).
+SOURCE_DEADLINE = 120.0
 
 
 @dataclass(frozen=True)
@@ -85,9 +89,15 @@ async def fetch_sources(
 
     async def one(label: str, spec_index: int) -> tuple[str, Parsed | FeedError]:
         try:
-            return label, await read_source(config.calendars[spec_index], fetcher, now, config_dir)
+            async with asyncio.timeout(SOURCE_DEADLINE):
+                spec = config.calendars[spec_index]
+                return label, await read_source(spec, fetcher, now, config_dir)
         except FeedError as exc:
             return label, exc
+        except TimeoutError:
+            return label, FeedError(
+                f"not read within {SOURCE_DEADLINE:g} s (the deadline per calendar source)"
+            )
 
     pairs = await asyncio.gather(*(one(s.label, i) for i, s in enumerate(config.calendars)))
     return dict(pairs)
@@ -315,15 +325,18 @@ async def sync_once(
     now: datetime,
     *,
     dry_run: bool = False,
+    gate: asyncio.Lock | None = None,
 ) -> Plan:
     """Fetch every source, plan, read GOV.UK's notes for what changed, and (unless dry_run)
-    apply. ValueError if the saved imports are damaged (nothing synced)."""
+    apply. ValueError if the saved imports are damaged (nothing synced). With `gate` (run's
+    loop holds it for each tick), the plan is applied between ticks, never during one."""
     previous = keeper(imports_file).load()
     results = await fetch_sources(config, fetcher, now)
     plan = plan_sync(config, results, previous, stored_records(store), now)
     await read_change_notes(plan, fetcher)
     if not dry_run:
-        apply_plan(plan, store, imports_file, now)
+        async with gate if gate is not None else contextlib.nullcontext():
+            apply_plan(plan, store, imports_file, now)
     return plan
 
 
