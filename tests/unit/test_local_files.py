@@ -87,3 +87,22 @@ def test_a_rota_file_outside_the_config_folder_is_a_config_problem(tmp_path):
     (folder / "oncall.ics").write_bytes(ROTA)
     (folder / "releasewatch.yaml").write_text(CONFIG.replace("../oncall.ics", "oncall.ics"))
     assert load_config(folder / "releasewatch.yaml").contacts["oncall"].rota is not None
+
+
+def test_push_never_bundles_a_file_linked_from_outside_the_config_folder(tmp_path):
+    from releasewatch.aws.pushed_config import bundle
+
+    (tmp_path / "secret.csv").write_text("root:x:0:0:root:/root:/bin/bash\n")
+    folder = tmp_path / "config"
+    folder.mkdir()
+    (folder / "releases.csv").symlink_to(tmp_path / "secret.csv")
+    config_file = folder / "releasewatch.yaml"
+    config_file.write_text(
+        CONFIG.replace("  oncall: {name: On call, rota: {ics: ../oncall.ics}}\n", "")
+        + "calendars:\n  - csv: releases.csv\n"
+    )
+    config = load_config(config_file)  # calendars are read at sync time, not here
+    with pytest.raises(ConfigError) as caught:
+        bundle(config_file, config)
+    assert "is outside the config's folder" in str(caught.value)
+    assert "root:x" not in str(caught.value)
