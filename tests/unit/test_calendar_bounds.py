@@ -219,3 +219,25 @@ def test_a_csv_date_outside_the_sane_years_is_skipped_with_the_field_named():
         "due is in the year 0001: expected 2000 to 2100",
         "due is in the year 9999: expected 2000 to 2100",
     ]
+
+
+def test_a_content_api_item_past_its_cap_is_a_feed_error_not_kept_in_memory():
+    from releasewatch.calendar.govuk import NOTE_MAX_BYTES, read_note
+
+    def route(h: Handler) -> None:
+        h.reply(200, b'{"details": {"latest_change_note": "' + b"x" * NOTE_MAX_BYTES + b'"}}')
+
+    fetcher = FeedFetcher(local_mode=True)
+
+    async def go() -> str:
+        with loopback_server(route) as server:
+            url = server.url("/government/statistics/announcements/x")
+            try:
+                await read_note(url, fetcher, "moved")
+            except FeedError as exc:
+                return str(exc)
+            finally:
+                await fetcher.aclose()
+        return "read"
+
+    assert asyncio.run(go()).endswith(f"body larger than {NOTE_MAX_BYTES} bytes")

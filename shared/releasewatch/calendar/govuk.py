@@ -37,6 +37,8 @@ FIELDS = (
     "title,link,display_date,release_timestamp,statistics_announcement_state,organisations,"
     "content_store_document_type"
 )
+# A Content API item is ~10 KB; up to 200 are read per sync, 4 at a time.
+NOTE_MAX_BYTES = 512 * 1024
 MAX_PAGES = 50  # 75,000 announcements at 1,500 a page: far past any organisation's calendar
 
 
@@ -180,7 +182,8 @@ async def read_note(url: str, fetcher: FeedFetcher, change: str) -> tuple[str, s
     """(note, previous_display_date) from an announcement's Content API item: for a cancellation
     its cancellation_reason, else its latest_change_note. FeedError if it cannot be read."""
     parsed = httpx.URL(url)
-    body = await fetcher.get(str(parsed.copy_with(path=CONTENT_PREFIX + parsed.path, query=None)))
+    content = str(parsed.copy_with(path=CONTENT_PREFIX + parsed.path, query=None))
+    body = await fetcher.get(content, max_bytes=NOTE_MAX_BYTES)
     try:
         data = json.loads(body)
     except (ValueError, RecursionError):
