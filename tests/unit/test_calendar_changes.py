@@ -221,7 +221,10 @@ def test_an_announcement_gone_from_the_calendar_is_told_once(world, govuk):
 
 def run_for(world: World, resync: Any, hours: float, seen: list[Any] | None = None) -> None:
     """run_loop on the fixed clock (ticks at least every 10 minutes) until `hours` have
-    passed; `seen` gets (hours since the start, syncs so far) after every tick."""
+    passed; `seen` gets (hours since the start, syncs so far) after every tick. A sync runs
+    beside the ticks, in real time, while this clock races ahead: each sleep waits for it
+    first, as if it took no time on this clock (test_calendar_trickle.py shows the ticks going
+    on while it does)."""
     from releasewatch.local.runner import run_loop
 
     start = world.clock.now()
@@ -232,7 +235,15 @@ def run_for(world: World, resync: Any, hours: float, seen: list[Any] | None = No
             seen.append(((world.clock.now() - start) / timedelta(hours=1), resync.runs))
         return world.clock.now() < end
 
+    clock_sleep = world.clock.sleep
+
+    async def sleep(seconds: float) -> None:
+        while resync.running:
+            await asyncio.sleep(0.01)
+        await clock_sleep(seconds)
+
     async def go() -> None:
+        world.clock.sleep = sleep  # type: ignore[method-assign]
         await run_loop(
             world.dog,
             stop=asyncio.Event(),
@@ -240,6 +251,7 @@ def run_for(world: World, resync: Any, hours: float, seen: list[Any] | None = No
             on_tick=on_tick,
             resync=resync,
             sync_every=load_config(world.config).sync_every,
+            gate=resync.gate,
         )
 
     asyncio.run(go())

@@ -65,7 +65,7 @@ class CalendarSync:
                     console=self.tell_ops,
                 )  # fmt: skip
                 resync.failing = failing
-                asyncio.run(resync(now))
+                asyncio.run(resync.run(now))
                 failing = resync.failing
                 plan = resync.last_plan
                 if plan is not None:

@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from ..config.load import Config, RotaFetch, load_config
+from ..config.localfiles import LocalFileError, read_local
 from ..errors import ConfigError, ConfigProblem
 from .blobs import Documents
 
@@ -60,12 +61,10 @@ def bundle(config_file: Path, config: Config) -> bytes:
                 )
             )
             continue
-        try:
-            files[str(rel)] = base64.b64encode((base / rel).read_bytes()).decode("ascii")
-        except OSError as exc:
-            problems.append(
-                ConfigProblem(where, f"cannot read {name!r}: {exc.strerror}", file=str(config_file))
-            )
+        try:  # confined as locally: a symlink out of the folder is never uploaded
+            files[str(rel)] = base64.b64encode(read_local(base, name)).decode("ascii")
+        except LocalFileError as exc:
+            problems.append(ConfigProblem(where, str(exc), file=str(config_file)))
     if problems:
         raise ConfigError(problems)
     text = config_file.read_bytes()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from enum import StrEnum
 
 from ..model import IDENT, Frozen, LiveRule, UtcDatetime, is_control_char
@@ -43,14 +44,56 @@ class Skipped:
     title: str = ""
 
 
-@dataclass
-class Parsed:
-    announcements: list[Announcement] = field(default_factory=list)
-    skipped: list[Skipped] = field(default_factory=list)
+# Bounds on what one source may yield: a hostile or broken feed must fail alone, in bounded
+# memory and time, and never crowd out the rest of the config. A year of every UK official
+# statistic is ~3,500 announcements (CALENDARS.md, Scale); one source rarely holds a tenth.
+MAX_SOURCE_ENTRIES = 4000  # announcements and skipped entries of one source
+FIRST_YEAR, LAST_YEAR = 2000, 2100  # a release date outside these years is a broken feed
 
 
 class FeedError(Exception):
     """The feed as a whole cannot be used (unreachable, refused, not the expected format)."""
+
+
+@dataclass
+class Parsed:
+    announcements: list[Announcement] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    limit: int = MAX_SOURCE_ENTRIES
+
+    def add(self, announcement: Announcement) -> None:
+        self.announcements.append(announcement)
+        self.check()
+
+    def skip(self, skipped: Skipped) -> None:
+        self.skipped.append(skipped)
+        self.check()
+
+    def check(self) -> None:
+        if len(self.announcements) + len(self.skipped) > self.limit:
+            raise FeedError(
+                f"more than {self.limit} entries (the cap per calendar source); nothing from "
+                "it is imported: split it or narrow it"
+            )
+
+
+def in_range(when: datetime | date, name: str) -> str | None:
+    """Why `when` cannot be a release date (a year outside FIRST_YEAR..LAST_YEAR), or None."""
+    if FIRST_YEAR <= when.year <= LAST_YEAR:
+        return None
+    return f"{name} is in the year {when.year}: expected {FIRST_YEAR} to {LAST_YEAR}"
+
+
+def utc_instant(when: datetime, name: str) -> datetime | str:
+    """An aware datetime as UTC within the sane years, or why not (never OverflowError: a
+    date at the edge of the calendar overflows when moved to UTC)."""
+    why = in_range(when, name)
+    if why is not None:
+        return why
+    try:
+        return when.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return f"{name} cannot be expressed in UTC"
 
 
 def release_id(prefix: str, slug: str) -> str:

@@ -1,6 +1,8 @@
 """A producer's own list as CSV, with a header row: id,title,url,due[,publication_url,producer,
 chain]. `due` is Europe/London ('2026-07-17 09:30') or carries an offset; a date alone
-('2026-07-17') is provisional (listed, not watched until it has a time)."""
+('2026-07-17') is provisional (listed, not watched until it has a time). A year outside
+FIRST_YEAR..LAST_YEAR is refused. An error about the file as a whole never quotes it: a path
+that is not the calendar meant must not be echoed (sources.py confines paths too)."""
 
 from __future__ import annotations
 
@@ -10,14 +12,34 @@ import re
 
 from ..model import IDENT, first_control_char
 from ..timefmt import parse_due
-from .announcement import Announcement, AnnState, FeedError, Parsed, Skipped
+from .announcement import (
+    FIRST_YEAR,
+    LAST_YEAR,
+    Announcement,
+    AnnState,
+    FeedError,
+    Parsed,
+    Skipped,
+)
 
 REQUIRED = ("id", "title", "url", "due")
 OPTIONAL = ("publication_url", "producer", "chain")
 _DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_YEAR = re.compile(r"\s*(\d{4})-")
+_COLUMN = re.compile(r"[a-z][a-z0-9_]{0,29}")
 
 
 def parse_csv(data: bytes) -> Parsed:
+    """The file's announcements and skipped rows; FeedError (only) if it cannot be used."""
+    try:
+        return _parse(data)
+    except FeedError:
+        raise
+    except Exception as exc:  # hostile input fails this source alone, with a reason
+        raise FeedError(f"not a usable CSV file ({type(exc).__name__})") from None
+
+
+def _parse(data: bytes) -> Parsed:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -30,7 +52,14 @@ def parse_csv(data: bytes) -> Parsed:
     except csv.Error as exc:
         raise FeedError(f"line 1: {exc}") from None
     missing = [c for c in REQUIRED if c not in header]
-    unknown = [c for c in header if c not in REQUIRED + OPTIONAL]
+    # A column is named only when it looks like one: never a line of some other file.
+    unknown = [
+        c if _COLUMN.fullmatch(c) else f"column {i + 1}"
+        for i, c in enumerate(header)
+        if c not in REQUIRED + OPTIONAL
+    ]
+    if len(unknown) > 5:
+        unknown = [*unknown[:5], f"and {len(unknown) - 5} more"]
     if missing or unknown:
         raise FeedError(
             "line 1: "
@@ -49,9 +78,9 @@ def parse_csv(data: bytes) -> Parsed:
             fields = dict(zip(header, (c.strip() for c in row), strict=False))
             result = _row(fields, len(row) == len(header))
             if isinstance(result, Announcement):
-                out.announcements.append(result)
+                out.add(result)
             else:
-                out.skipped.append(Skipped(f"line {line}", result, fields.get("title", "")))
+                out.skip(Skipped(f"line {line}", result, fields.get("title", "")))
     except csv.Error as exc:
         raise FeedError(f"line {reader.line_num}: {exc}") from None
     return out
@@ -74,6 +103,10 @@ def _row(fields: dict[str, str], complete: bool) -> Announcement | str:
     if not due_text:
         return "no due date and time"
     state, due = AnnState.CONFIRMED, None
+    year = _YEAR.match(due_text)
+    if year is not None and not FIRST_YEAR <= int(year.group(1)) <= LAST_YEAR:
+        # Refused before any arithmetic: a date at the calendar's edge overflows in UTC.
+        return f"due is in the year {year.group(1)}: expected {FIRST_YEAR} to {LAST_YEAR}"
     if _DATE_ONLY.fullmatch(due_text):
         state = AnnState.PROVISIONAL
     else:

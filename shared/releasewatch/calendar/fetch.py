@@ -32,7 +32,21 @@ from ..probe.netguard import (
 )
 from .announcement import FeedError
 
-FEED_MAX_BYTES = 16 * 1024 * 1024  # a search page of 1,500 announcements is ~1.5 MB
+# A search page of 1,500 announcements is ~1.5 MB; parsed JSON takes ~15 times its size in
+# memory, so a page may not be much more (the AWS sync function has 512 MB).
+FEED_MAX_BYTES = 4 * 1024 * 1024
+SOURCE_MAX_BYTES = 24 * 1024 * 1024  # one source's pages together (govuk.py, ons.py)
+
+
+def count_bytes(received: int, body: bytes) -> int:
+    """Bytes a source has received with this page; FeedError past SOURCE_MAX_BYTES."""
+    received += len(body)
+    if received > SOURCE_MAX_BYTES:
+        raise FeedError(
+            f"its pages together are larger than {SOURCE_MAX_BYTES} bytes (the cap per "
+            "calendar source); nothing from it is imported"
+        )
+    return received
 
 
 class FeedFetcher:
@@ -51,21 +65,25 @@ class FeedFetcher:
         self._clients: dict[AddressPolicy, httpx.AsyncClient] = {}
         self.requests = 0
 
-    async def get(self, url: str, params: Sequence[tuple[str, str]] = ()) -> bytes:
-        """The decoded body of a 200 answer; FeedError naming the URL and what went wrong."""
+    async def get(
+        self, url: str, params: Sequence[tuple[str, str]] = (), *, max_bytes: int | None = None
+    ) -> bytes:
+        """The decoded body of a 200 answer (at most `max_bytes`, else the fetcher's cap);
+        FeedError naming the URL and what went wrong."""
+        cap = min(max_bytes, self.max_bytes) if max_bytes is not None else self.max_bytes
         try:
             current = httpx.URL(url, params=list(params)) if params else httpx.URL(url)
         except httpx.InvalidURL as exc:
             raise FeedError(f"invalid URL {url!r}: {exc}") from None
         try:
             async with asyncio.timeout(self.settings.total_timeout):
-                return await self._get(current)
+                return await self._get(current, cap)
         except TimeoutError:
             raise FeedError(
                 f"{_short(current)}: no complete answer within {self.settings.total_timeout:g}s"
             ) from None
 
-    async def _get(self, current: httpx.URL) -> bytes:
+    async def _get(self, current: httpx.URL, cap: int) -> bytes:
         try:
             for _ in range(self.settings.max_redirects + 1):
                 check_url(current, allow_loopback=self.local_mode)
@@ -78,11 +96,9 @@ class FeedFetcher:
                     if response.status_code in REDIRECT_STATUSES and location:
                         current = current.join(location)
                         continue
-                    body = await read_capped(response, self.max_bytes)
+                    body = await read_capped(response, cap)
                     if body is None:
-                        raise FeedError(
-                            f"{_short(current)}: body larger than {self.max_bytes} bytes"
-                        )
+                        raise FeedError(f"{_short(current)}: body larger than {cap} bytes")
                     if response.status_code != 200:
                         raise FeedError(
                             f"{_short(current)}: status {response.status_code}"

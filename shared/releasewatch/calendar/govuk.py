@@ -3,6 +3,9 @@
 `/api/search.json?filter_format=statistics_announcement&filter_organisations=<slug>...`, from
 today (UTC), soonest first, paged with count (<= 1500) and start until start >= total. Only
 parameters the search API knows are sent: it answers 422 to any other (a cache-buster too).
+A `total` that cannot be true (more than MAX_PAGES pages), a page answered twice, more than
+MAX_PAGES pages, SOURCE_MAX_BYTES or MAX_SOURCE_ENTRIES fail the source (its last good import
+is kept), never wait out hundreds of requests.
 """
 
 from __future__ import annotations
@@ -14,8 +17,17 @@ from typing import Any
 
 import httpx
 
-from .announcement import Announcement, AnnState, FeedError, Parsed, Skipped, plain, release_id
-from .fetch import FeedFetcher
+from .announcement import (
+    Announcement,
+    AnnState,
+    FeedError,
+    Parsed,
+    Skipped,
+    plain,
+    release_id,
+    utc_instant,
+)
+from .fetch import FeedFetcher, count_bytes
 from .spec import GovukSpec
 
 SEARCH_PATH = "/api/search.json"
@@ -25,7 +37,9 @@ FIELDS = (
     "title,link,display_date,release_timestamp,statistics_announcement_state,organisations,"
     "content_store_document_type"
 )
-MAX_PAGES = 200  # 300,000 announcements: far past any organisation's calendar
+# A Content API item is ~10 KB; up to 200 are read per sync, 4 at a time.
+NOTE_MAX_BYTES = 512 * 1024
+MAX_PAGES = 50  # 75,000 announcements at 1,500 a page: far past any organisation's calendar
 
 
 def search_params(spec: GovukSpec, today: str, start: int) -> list[tuple[str, str]]:
@@ -46,10 +60,19 @@ async def fetch_govuk(spec: GovukSpec, fetcher: FeedFetcher, now: datetime) -> P
     today = now.astimezone(UTC).date().isoformat()
     base = spec.base_url.rstrip("/")
     parsed = Parsed()
-    start = 0
+    start, received, previous = 0, 0, None
     for _ in range(MAX_PAGES):
         body = await fetcher.get(base + SEARCH_PATH, search_params(spec, today, start))
-        results, total = parse_page(body, base, offset=start, into=parsed)
+        received = count_bytes(received, body)
+        links: list[str] = []
+        results, total = parse_page(body, base, offset=start, into=parsed, links=links)
+        if total > spec.page_size * MAX_PAGES:
+            raise FeedError(
+                f"total {total} is more than {MAX_PAGES} pages of {spec.page_size}; not believed"
+            )
+        if results and links == previous:
+            raise FeedError(f"start={start} answered the same page as before")
+        previous = links
         start += spec.page_size
         if not results or start >= total:
             return parsed
@@ -57,10 +80,27 @@ async def fetch_govuk(spec: GovukSpec, fetcher: FeedFetcher, now: datetime) -> P
 
 
 def parse_page(
-    body: bytes, base: str, *, offset: int = 0, into: Parsed | None = None
+    body: bytes,
+    base: str,
+    *,
+    offset: int = 0,
+    into: Parsed | None = None,
+    links: list[str] | None = None,
 ) -> tuple[int, int]:
-    """Add one search page's announcements to `into`; (results on the page, total)."""
+    """Add one search page's announcements to `into` and each result's link to `links` (to
+    tell a repeated page); (results on the page, total)."""
     out = into if into is not None else Parsed()
+    try:
+        return _parse_page(body, base, offset, out, links if links is not None else [])
+    except FeedError:
+        raise
+    except Exception as exc:  # hostile input fails this source alone, with a reason
+        raise FeedError(f"the search API answer cannot be read ({type(exc).__name__})") from None
+
+
+def _parse_page(
+    body: bytes, base: str, offset: int, out: Parsed, links: list[str]
+) -> tuple[int, int]:
     try:
         data = json.loads(body)
     except (ValueError, RecursionError):
@@ -73,14 +113,14 @@ def parse_page(
     results: list[Any] = data["results"]
     for i, item in enumerate(results):
         where = f"results[{offset + i}]"
+        link = item.get("link") if isinstance(item, dict) else None
+        links.append(link if isinstance(link, str) else f"#{i}")
         result = parse_result(item, base)
         if isinstance(result, Announcement):
-            out.announcements.append(result)
+            out.add(result)
         else:
             title = item.get("title") if isinstance(item, dict) else None
-            out.skipped.append(
-                Skipped(where, result, plain(title) if isinstance(title, str) else "")
-            )
+            out.skip(Skipped(where, result, plain(title) if isinstance(title, str) else ""))
     return len(results), total
 
 
@@ -107,12 +147,15 @@ def parse_result(item: Any, base: str) -> Announcement | str:
     stamp = item.get("release_timestamp")
     if isinstance(stamp, str) and stamp:
         try:
-            due = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+            local = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
         except ValueError:
             return f"release_timestamp {stamp[:40]!r} is not an ISO 8601 time"
-        if due.tzinfo is None:
+        if local.tzinfo is None:
             return f"release_timestamp {stamp[:40]!r} has no offset"
-        due = due.astimezone(UTC)
+        due_or_reason = utc_instant(local, "release_timestamp")
+        if isinstance(due_or_reason, str):
+            return due_or_reason
+        due = due_or_reason
     elif state is AnnState.CONFIRMED:
         return "confirmed, but no release_timestamp"
     return Announcement(
@@ -139,7 +182,8 @@ async def read_note(url: str, fetcher: FeedFetcher, change: str) -> tuple[str, s
     """(note, previous_display_date) from an announcement's Content API item: for a cancellation
     its cancellation_reason, else its latest_change_note. FeedError if it cannot be read."""
     parsed = httpx.URL(url)
-    body = await fetcher.get(str(parsed.copy_with(path=CONTENT_PREFIX + parsed.path, query=None)))
+    content = str(parsed.copy_with(path=CONTENT_PREFIX + parsed.path, query=None))
+    body = await fetcher.get(content, max_bytes=NOTE_MAX_BYTES)
     try:
         data = json.loads(body)
     except (ValueError, RecursionError):

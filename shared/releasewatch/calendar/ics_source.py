@@ -13,9 +13,13 @@ so a re-sync is idempotent and an override that moves one occurrence is a move o
 {Month} {yyyy} and the like in SUMMARY or URL name each occurrence's month (fill); a series
 whose releases would all share one URL and title is skipped: last month's page would pass for
 this month's, an early release that never happened.
-Expansion is bounded: a rule repeating more than daily, or more than once a day, a series
-starting over MAX_SERIES_AGE ago, or more than MAX_OCCURRENCES in the horizon is skipped with its
-reason, never expanded at length.
+Expansion is bounded: a rule repeating more than daily, or more than once a day, with an
+INTERVAL below 1 or above MAX_INTERVAL, a series starting over MAX_SERIES_AGE ago or after
+LAST_YEAR, more than MAX_OCCURRENCES in the horizon, or more than MAX_SERIES_PERIODS periods
+tried (a rule that never matches walks to the year 9999: expansion.py) is skipped with its
+reason, never expanded at length. A file whose series together try more than
+MAX_SOURCE_PERIODS periods fails whole, as does one with more than MAX_SOURCE_ENTRIES entries.
+Dates outside FIRST_YEAR..LAST_YEAR are refused with the property named.
 """
 
 from __future__ import annotations
@@ -29,7 +33,18 @@ import recurring_ical_events  # type: ignore[import-untyped]
 
 from ..model import first_control_char
 from ..timefmt import LONDON
-from .announcement import Announcement, AnnState, FeedError, Parsed, Skipped, plain, release_id
+from .announcement import (
+    Announcement,
+    AnnState,
+    FeedError,
+    Parsed,
+    Skipped,
+    in_range,
+    plain,
+    release_id,
+    utc_instant,
+)
+from .expansion import ExpansionTooLong, budget
 
 _URL = re.compile(r"https?://[^\s<>\"]+")
 LOOKBACK = timedelta(days=7)  # sync.KEEP_GONE_FOR: a past occurrence is kept this long
@@ -37,6 +52,10 @@ HORIZON = timedelta(days=400)  # a 12-month calendar (Code 3.0, 3.1), with room 
 MAX_OCCURRENCES = 500  # per series in the horizon and the week back: daily ones fit
 MAX_RULES = 4  # RRULEs in one event (RFC 5545 allows several; one is usual)
 MAX_SERIES_AGE = timedelta(days=50 * 366)  # expansion walks from DTSTART: bound the walk
+MAX_INTERVAL = 1000  # INTERVAL=0 never advances; a huge one overflows the date arithmetic
+# Periods dateutil may try (a day for a daily rule): a daily series 50 years old takes ~18,700.
+MAX_SERIES_PERIODS = 40_000
+MAX_SOURCE_PERIODS = 200_000  # all the file's series together: about a second of CPU
 _TOO_OFTEN = frozenset({"SECONDLY", "MINUTELY", "HOURLY"})
 _RECURRING = ("RRULE", "RDATE", "RECURRENCE-ID")
 
@@ -46,25 +65,40 @@ def parse_ics(data: bytes, now: datetime | None = None) -> Parsed:
     skipped with a reason when there is none."""
     try:
         calendars = icalendar.Calendar.from_ical(data, multiple=True)
-    except (ValueError, IndexError, KeyError) as exc:
-        raise FeedError(f"not an iCalendar file: {str(exc)[:120]}") from None
+    except Exception as exc:  # icalendar's errors quote the line: never echo a file's contents
+        raise FeedError(f"not an iCalendar file ({type(exc).__name__})") from None
+    try:
+        with budget(MAX_SOURCE_PERIODS):
+            return _releases(calendars, now)
+    except ExpansionTooLong:
+        raise FeedError(
+            f"its recurring events need more than {MAX_SOURCE_PERIODS} recurrence periods "
+            "together (the cap per calendar source); nothing from it is imported"
+        ) from None
+    except FeedError:
+        raise
+    except Exception as exc:  # a hostile file fails as this source's error, never the sync
+        raise FeedError(f"not a usable iCalendar file ({type(exc).__name__})") from None
+
+
+def _releases(calendars: list[Any], now: datetime | None) -> Parsed:
     out = Parsed()
     n = 0
     for cal in calendars:
         series: dict[str, list[tuple[int, Any]]] = {}
         for event in cal.walk("VEVENT"):
             n += 1
-            uid = str(event.get("UID", "")).strip()
-            where = f"event {n}" + (f" (UID {plain(uid)[:60]})" if uid else "")
+            uid = plain(str(event.get("UID", "")))
+            where = f"event {n}" + (f" (UID {uid[:60]})" if uid else "")
             title = plain(str(event.get("SUMMARY", "")))
             if uid and any(name in event for name in _RECURRING):
                 series.setdefault(uid, []).append((n, event))
                 continue
             result = _event(event, uid, title)
             if isinstance(result, Announcement):
-                out.announcements.append(result)
+                out.add(result)
             else:
-                out.skipped.append(Skipped(where, result, title))
+                out.skip(Skipped(where, result, title))
         for uid, members in series.items():
             _expand(cal, uid, members, now, out)
     return out
@@ -79,7 +113,7 @@ def _expand(
     where = f"event {n} (UID {plain(uid)[:60]})"
     title = plain(str(master.get("SUMMARY", "")))
     if now is None:
-        out.skipped.append(Skipped(where, "a recurring event, read without a sync time", title))
+        out.skip(Skipped(where, "a recurring event, read without a sync time", title))
         return
     start, end = now - LOOKBACK, now + HORIZON
     found: list[Announcement] = []
@@ -96,8 +130,21 @@ def _expand(
             sub.add_component(event)
         try:
             # between(), not after(): after() widens its window and rescans the rule each time
-            # (4 s for a daily series); _unbounded keeps what between() returns small.
-            occurrences = recurring_ical_events.of(sub).between(start, end)
+            # (4 s for a daily series); _unbounded keeps what between() returns small, and the
+            # budget the walk to it (the file's own budget is spent too).
+            with budget(MAX_SERIES_PERIODS) as own:
+                try:
+                    occurrences = recurring_ical_events.of(sub).between(start, end)
+                except ExpansionTooLong as exc:
+                    if exc.budget is not own:
+                        raise  # the file's budget, spent: the whole source fails
+                    occurrences, why = (
+                        [],
+                        (
+                            f"its rule was tried over {MAX_SERIES_PERIODS} periods without ending "
+                            "(a rule that never matches, such as 31 April, or one far too long)"
+                        ),
+                    )
             if len(occurrences) > MAX_OCCURRENCES:
                 why = f"more than {MAX_OCCURRENCES} occurrences before {end:%Y-%m-%d}"
                 occurrences = []
@@ -117,6 +164,8 @@ def _expand(
                     found.append(result.model_copy(update=update))
                 else:
                     skipped.append(Skipped(f"{where} on {stamp}", result, title))
+        except ExpansionTooLong:
+            raise
         except Exception as exc:  # a hostile rule must never stop the sync
             why = f"recurrence cannot be expanded: {type(exc).__name__}: {str(exc)[:100]}"
     if why is None and len({(a.url, a.title) for a in found}) < len(found):
@@ -126,10 +175,12 @@ def _expand(
             "{Month-1} {yyyy-1} for the month before) in its SUMMARY or URL"
         )
     if why is not None:
-        out.skipped.append(Skipped(where, why, title))
+        out.skip(Skipped(where, why, title))
         return
-    out.announcements.extend(found)
-    out.skipped.extend(skipped)
+    for announcement in found:
+        out.add(announcement)
+    for skip in skipped:
+        out.skip(skip)
 
 
 _PLACEHOLDER = re.compile(r"\{(yyyy|mm|dd|month|Month)([+-]\d{1,2})?\}")
@@ -186,27 +237,36 @@ def _unbounded(master: Any, now: datetime) -> str | None:
         freq = [str(f).upper() for f in rule.get("FREQ", [])]
         if any(f in _TOO_OFTEN for f in freq):
             return f"RRULE FREQ={freq[0]}: a release repeats at most daily"
+        for interval in rule.get("INTERVAL", []):
+            if not isinstance(interval, int) or not 1 <= interval <= MAX_INTERVAL:
+                return f"RRULE INTERVAL={str(interval)[:20]}: expected 1 to {MAX_INTERVAL}"
         for part in ("BYHOUR", "BYMINUTE", "BYSECOND"):
             if len(rule.get(part, [])) > 1:
                 return f"RRULE {part} has several values: a release comes once a day at most"
     first = _instant(master.get("DTSTART"))
-    if first is None and "DTSTART" in master:
-        return "DTSTART is not a valid date or time"
     if first is not None and first < now - MAX_SERIES_AGE:
         return f"the series starts {first:%Y-%m-%d}, over 50 years ago"
+    raw = getattr(master.get("DTSTART"), "dt", None)
+    if isinstance(raw, date):  # the calendar's edge overflows in UTC: _instant gives None
+        why = in_range(raw, "DTSTART")
+        if why is not None:
+            return why
+    if first is None and "DTSTART" in master:
+        return "DTSTART is not a valid date or time"
     return None
 
 
 def _instant(prop: Any) -> datetime | None:
-    """A DTSTART or RECURRENCE-ID as a UTC instant (a date: its London midnight), or None."""
+    """A DTSTART or RECURRENCE-ID as a UTC instant (a date: its London midnight), or None
+    (none, not a date, or one at the edge of the calendar, which overflows in UTC)."""
     try:
         value = getattr(prop, "dt", None)
-    except ValueError:
+        if isinstance(value, datetime):
+            return (value if value.tzinfo else value.replace(tzinfo=LONDON)).astimezone(UTC)
+        if isinstance(value, date):
+            return datetime.combine(value, time(), tzinfo=LONDON).astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
-    if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=LONDON)).astimezone(UTC)
-    if isinstance(value, date):
-        return datetime.combine(value, time(), tzinfo=LONDON).astimezone(UTC)
     return None
 
 
@@ -248,6 +308,9 @@ def _event(event: Any, uid: str, title: str) -> Announcement | str:
             return due_or_reason
         due = due_or_reason
     elif isinstance(start, date):
+        why = in_range(start, "DTSTART")
+        if why is not None:
+            return why
         if state is AnnState.CONFIRMED:
             state = AnnState.PROVISIONAL  # a day without a time is not a release time
     else:
@@ -266,12 +329,20 @@ def _exact(start: datetime) -> datetime | str:
     """The UTC instant, or why there is none: a local time the clocks skip or repeat."""
     if start.tzinfo is None:
         start = start.replace(tzinfo=LONDON)  # floating time: the producer's, Europe/London
+    why = in_range(start, "DTSTART")
+    if why is not None:  # before the arithmetic below, which overflows at the calendar's edge
+        return why
     tz = start.tzinfo
     naive = start.replace(tzinfo=None)
     early, late = naive.replace(tzinfo=tz, fold=0), naive.replace(tzinfo=tz, fold=1)
-    if early.utcoffset() != late.utcoffset():
-        round_trip = early.astimezone(UTC).astimezone(tz).replace(tzinfo=None)
-        if round_trip != naive:
-            return f"DTSTART {naive:%Y-%m-%d %H:%M} does not exist in {tz} (the clocks go forward)"
-        return f"DTSTART {naive:%Y-%m-%d %H:%M} is ambiguous in {tz} (the clocks go back)"
-    return start.astimezone(UTC)
+    try:
+        if early.utcoffset() != late.utcoffset():
+            round_trip = early.astimezone(UTC).astimezone(tz).replace(tzinfo=None)
+            if round_trip != naive:
+                return (
+                    f"DTSTART {naive:%Y-%m-%d %H:%M} does not exist in {tz} (the clocks go forward)"
+                )
+            return f"DTSTART {naive:%Y-%m-%d %H:%M} is ambiguous in {tz} (the clocks go back)"
+    except (OverflowError, ValueError):
+        return "DTSTART cannot be expressed in UTC"
+    return utc_instant(start, "DTSTART")

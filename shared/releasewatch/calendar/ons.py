@@ -19,8 +19,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..probe.ons import ons_rule
-from .announcement import Announcement, AnnState, FeedError, Parsed, Skipped, plain, release_id
-from .fetch import FeedFetcher
+from .announcement import (
+    Announcement,
+    AnnState,
+    FeedError,
+    Parsed,
+    Skipped,
+    plain,
+    release_id,
+    utc_instant,
+)
+from .fetch import FeedFetcher, count_bytes
 from .spec import OnsSpec
 
 RELEASES_PATH = "/v1/search/releases"
@@ -46,11 +55,13 @@ async def fetch_ons(spec: OnsSpec, fetcher: FeedFetcher, now: datetime) -> Parse
     today = now.astimezone(UTC).date().isoformat()
     base, site = spec.base_url.rstrip("/"), spec.site_url.rstrip("/")
     found: dict[str, Parsed] = {}
+    received = 0
     for kind in KINDS:
         parsed = found[kind] = Parsed()
         offset, previous_page = 0, None
         for _ in range(MAX_PAGES):
             body = await fetcher.get(base + RELEASES_PATH, search_params(spec, kind, today, offset))
+            received = count_bytes(received, body)
             page, total = parse_page(body, site, offset=offset, kind=kind, into=parsed)
             if total > spec.page_size * MAX_PAGES:
                 raise FeedError(
@@ -70,6 +81,7 @@ async def fetch_ons(spec: OnsSpec, fetcher: FeedFetcher, now: datetime) -> Parse
     upcoming = found["type-upcoming"]
     out.announcements[:0] = [a for a in upcoming.announcements if a.id not in cancelled]
     out.skipped[:0] = upcoming.skipped
+    out.check()  # the two kinds together
     return out
 
 
@@ -78,6 +90,19 @@ def parse_page(
 ) -> tuple[list[str], int]:
     """Add one page's releases to `into`; (the page's URIs, breakdown.total)."""
     out = into if into is not None else Parsed()
+    try:
+        return _parse_page(body, site, offset, kind, out)
+    except FeedError:
+        raise
+    except Exception as exc:  # hostile input fails this source alone, with a reason
+        raise FeedError(
+            f"the ONS search API answer cannot be read ({type(exc).__name__})"
+        ) from None
+
+
+def _parse_page(
+    body: bytes, site: str, offset: int, kind: str, out: Parsed
+) -> tuple[list[str], int]:
     try:
         data = json.loads(body)
     except (ValueError, RecursionError):
@@ -95,11 +120,11 @@ def parse_page(
         uris.append(uri if isinstance(uri, str) else f"#{i}")
         result = parse_release(item, site)
         if isinstance(result, Announcement):
-            out.announcements.append(result)
+            out.add(result)
             continue
         desc = item.get("description") if isinstance(item, dict) else None
         title = desc.get("title") if isinstance(desc, dict) else None
-        out.skipped.append(
+        out.skip(
             Skipped(
                 f"{kind} releases[{offset + i}]",
                 result,
@@ -174,7 +199,7 @@ def _utc(stamp: str) -> datetime | str:
         return f"release_date {stamp[:40]!r} is not an ISO 8601 time"
     if when.tzinfo is None:
         return f"release_date {stamp[:40]!r} has no offset (ONS gives UTC, with Z)"
-    return when.astimezone(UTC)
+    return utc_instant(when, "release_date")
 
 
 def _latest_change(changes: Any) -> tuple[str, str]:

@@ -5,13 +5,19 @@ import (plan_sync), and is reported once per failure streak, in the log and on t
 and once more when it works again: a source down for a day must not print a line every six
 hours, nor be forgotten. A sync that fails as a whole (a store error, damaged saved imports)
 is reported the same way and never stops the loop.
+
+It runs apart from probing: runner.run_loop starts it as a task and goes on ticking, and the
+plan is applied between two ticks (`gate`, which the loop holds for each tick). A sync that has
+not finished within SYNC_DEADLINE is abandoned (nothing of it applied) and reported; each
+source has its own, shorter deadline (sync.SOURCE_DEADLINE), so one that trickles fails alone.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -25,6 +31,8 @@ from .sync import Plan, sync_once
 log = logging.getLogger("releasewatch.calendar")
 
 WHOLE = "(the sync)"  # the failing-streak key of a sync that failed as a whole
+# Below the AWS sync function's 300 s timeout, so it is reported there rather than killed.
+SYNC_DEADLINE = 240.0
 
 
 class Resync:
@@ -47,13 +55,39 @@ class Resync:
         self.health = health  # the board shows what fails (web/views/problems.py)
         self.runs = 0
         self.last_plan: Plan | None = None  # the last sync's plan (None: it failed as a whole)
+        self.gate = asyncio.Lock()  # held by run's loop for each tick: applied between ticks
+        self.deadline = SYNC_DEADLINE
+        self.running = False  # a sync is under way (run's loop goes on ticking meanwhile)
 
-    async def __call__(self, now: datetime) -> None:
+    def __call__(self, now: datetime) -> Awaitable[None]:
+        """The sync at `now`, counted (runs, running) as soon as it is asked for: run's loop
+        starts it as a task that first runs after the tick."""
         self.runs += 1
+        self.running = True
+        return self._sync(now)
+
+    async def run(self, now: datetime) -> None:
+        """The sync at `now`, awaited (the AWS sync function's whole invocation)."""
+        await self(now)
+
+    async def _sync(self, now: datetime) -> None:
+        try:
+            await self._sync_once(now)
+        finally:
+            self.running = False
+
+    async def _sync_once(self, now: datetime) -> None:
         fetcher = self._fetcher()
         self.last_plan = None
         try:
-            plan = await sync_once(self.config, self.store, self.imports_file, fetcher, now)
+            async with asyncio.timeout(self.deadline):
+                plan = await sync_once(
+                    self.config, self.store, self.imports_file, fetcher, now, gate=self.gate
+                )
+        except TimeoutError:
+            why = f"not finished within {self.deadline:g} s; nothing from it was applied"
+            self._report({WHOLE: why}, whole=True)
+            return
         except Exception as exc:  # never fatal to the watch loop; reported once per streak
             self._report({WHOLE: f"{type(exc).__name__}: {exc}"}, whole=True)
             return

@@ -1,10 +1,13 @@
-"""Fetch and parse one configured source: a file is read (bounded), a URL fetched (guarded)."""
+"""Fetch and parse one configured source: a file is read (from the config's folder only,
+bounded: localfiles.py), a URL fetched (guarded)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from pathlib import Path
 
+from ..config.localfiles import LocalFileError, read_local
 from .announcement import FeedError, Parsed
 from .csv_source import parse_csv
 from .fetch import FeedFetcher
@@ -27,16 +30,12 @@ async def read_source(
     if "://" in location:
         data = await fetcher.get(location)
     else:
-        data = _read_file(config_dir / location, fetcher.max_bytes)
-    return parse_csv(data) if spec.csv is not None else parse_ics(data, now)
-
-
-def _read_file(path: Path, cap: int) -> bytes:
-    try:
-        with path.open("rb") as f:
-            data = f.read(cap + 1)
-    except OSError as exc:
-        raise FeedError(f"cannot read {path}: {exc.strerror}") from None
-    if len(data) > cap:
-        raise FeedError(f"{path} is larger than {cap} bytes")
-    return data
+        try:
+            data = read_local(config_dir, location, fetcher.max_bytes)
+        except LocalFileError as exc:
+            raise FeedError(str(exc)) from None
+    # In a worker thread: parsing is bounded (about a second at worst for a recurring ICS),
+    # but run's loop keeps ticking meanwhile.
+    if spec.csv is not None:
+        return await asyncio.to_thread(parse_csv, data)
+    return await asyncio.to_thread(parse_ics, data, now)

@@ -11,6 +11,7 @@ second sync with nothing new writes nothing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -42,6 +43,14 @@ from .sources import read_source
 # withdrawn; either way its watch must not stop silently.
 KEEP_GONE_FOR = PAST_DUE_LIMIT
 MAX_NOTE_READS = 200  # Content API reads per sync: a bound, not a calendar's usual changes
+# Announcements from all sources together (each source has its own cap: MAX_SOURCE_ENTRIES).
+# Every one may become a release probed each tick: past this, ticks and memory grow without
+# an alert being any better. Sources are taken in config order; the one that would pass the
+# cap fails (its last good import kept if that fits), and the rest of the config still applies.
+MAX_TOTAL_ANNOUNCEMENTS = 8000
+# One source's fetch and parse, all pages: a source that trickles or hangs fails alone, with
+# this reason, and the others are applied (each request has its own timeout too).
+SOURCE_DEADLINE = 120.0
 
 
 @dataclass(frozen=True)
@@ -87,9 +96,15 @@ async def fetch_sources(
 
     async def one(label: str, spec_index: int) -> tuple[str, Parsed | FeedError]:
         try:
-            return label, await read_source(config.calendars[spec_index], fetcher, now, config_dir)
+            async with asyncio.timeout(SOURCE_DEADLINE):
+                spec = config.calendars[spec_index]
+                return label, await read_source(spec, fetcher, now, config_dir)
         except FeedError as exc:
             return label, exc
+        except TimeoutError:
+            return label, FeedError(
+                f"not read within {SOURCE_DEADLINE:g} s (the deadline per calendar source)"
+            )
 
     pairs = await asyncio.gather(*(one(s.label, i) for i, s in enumerate(config.calendars)))
     return dict(pairs)
@@ -111,18 +126,29 @@ def plan_sync(
     # are releases of it, not one publication announced twice.
     claimed_series: dict[str, str] = {}
     imported: list[Release] = []
+    taken = 0  # announcements from the sources so far (MAX_TOTAL_ANNOUNCEMENTS)
 
     for spec in config.calendars:
         label = spec.label
         result = results.get(label, FeedError("not fetched"))
+        if not isinstance(result, FeedError) and (
+            taken + len(result.announcements) > MAX_TOTAL_ANNOUNCEMENTS
+        ):
+            result = FeedError(
+                f"{len(result.announcements)} announcements would take the calendars together "
+                f"past {MAX_TOTAL_ANNOUNCEMENTS} (the cap across all sources); this source is "
+                "not applied, the sources before it in the config are"
+            )
         kept_from_before: set[str] = set()
         if isinstance(result, FeedError):
             plan.failures[label] = str(result)
             announcements = list(previous.sources.get(label, []))
-            kept_from_before = {a.id for a in announcements}
             if label in previous.sources:
                 plan.imports.sources[label] = announcements
                 plan.imports.at[label] = previous.at[label]
+            if taken + len(announcements) > MAX_TOTAL_ANNOUNCEMENTS:
+                announcements = []  # its last good import does not fit either (kept on file)
+            kept_from_before = {a.id for a in announcements}
         else:
             for skip in result.skipped:
                 plan.lines.append(_skipped_line(skip, label))
@@ -134,6 +160,7 @@ def plan_sync(
                     kept_from_before.add(old.id)
             plan.imports.sources[label] = announcements
             plan.imports.at[label] = now
+        taken += len(announcements)
 
         for ann in announcements:
             note = ""
@@ -305,15 +332,18 @@ async def sync_once(
     now: datetime,
     *,
     dry_run: bool = False,
+    gate: asyncio.Lock | None = None,
 ) -> Plan:
     """Fetch every source, plan, read GOV.UK's notes for what changed, and (unless dry_run)
-    apply. ValueError if the saved imports are damaged (nothing synced)."""
+    apply. ValueError if the saved imports are damaged (nothing synced). With `gate` (run's
+    loop holds it for each tick), the plan is applied between ticks, never during one."""
     previous = keeper(imports_file).load()
     results = await fetch_sources(config, fetcher, now)
     plan = plan_sync(config, results, previous, stored_records(store), now)
     await read_change_notes(plan, fetcher)
     if not dry_run:
-        apply_plan(plan, store, imports_file, now)
+        async with gate if gate is not None else contextlib.nullcontext():
+            apply_plan(plan, store, imports_file, now)
     return plan
 
 

@@ -185,6 +185,7 @@ def run(args: argparse.Namespace) -> int:
                     health=health,
                     resync=resync,
                     sync_every=config.sync_every,
+                    gate=resync.gate if resync is not None else None,
                 )
         finally:
             await watchdog.prober.aclose()

@@ -39,6 +39,7 @@ from ..readiness import rota
 from ..readiness.config_in import ReadinessIn
 from ..timefmt import delay_text, parse_due, uk_datetime
 from .durations import parse_duration
+from .localfiles import LocalFileError, read_local
 from .yamlsource import Path, YamlDocument, decode, format_path, load_yaml
 
 DEFAULT_CACHE_BUST_PARAM = "rwcb"
@@ -544,9 +545,9 @@ def _read_rota_file(
             "yet; push and the AWS sync read them)"
         )
     try:
-        return (base / name).read_bytes()
-    except OSError as exc:
-        raise rota.RotaError(f"{format_path(at)}: cannot read {name!r}: {exc.strerror}") from None
+        return read_local(base, name)
+    except LocalFileError as exc:
+        raise rota.RotaError(f"{format_path(at)}: {exc}") from None
 
 
 def _ids(block: Any, key: str) -> list[str]:

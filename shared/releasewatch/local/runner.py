@@ -5,6 +5,10 @@ at once: the loop backs off, 1 s doubling to a cap, logs the reason once per fai
 (and once when it recovers) and publishes the streak for /health and the dashboard. Probes are
 bounded separately, by the Watchdog, so the watched pages see no more requests than their
 cadence whatever the store does.
+
+The periodic calendar sync runs apart from the ticks, as a task: a calendar that trickles,
+hangs or explodes never holds up a check or an alert. Its plan is applied between two ticks
+(`gate`), and it has its own deadline (calendar/resync.py).
 """
 
 from __future__ import annotations
@@ -70,58 +74,95 @@ async def run_loop(
     backoff_cap: float = BACKOFF_CAP,
     resync: Callable[[datetime], Awaitable[None]] | None = None,
     sync_every: timedelta = timedelta(hours=6),
+    gate: asyncio.Lock | None = None,
 ) -> None:
     """Tick until `stop` is set (or `on_tick` returns False). A failed tick is never fatal.
     With `resync`, the calendars are synced again every `sync_every` (the caller synced on
-    start), before the tick that follows, so a moved date is watched and told at once."""
+    start), in a task of its own while the ticks go on; `gate` (the resync's) is held for each
+    tick, so the sync's plan is applied between ticks. One sync at a time: a sync still
+    running when the next is due is not started twice."""
     health = health or TickHealth()
+    gate = gate or asyncio.Lock()
     if watchdog.probe_wait is None:
         watchdog.probe_wait = PROBE_WAIT  # a slow origin cannot hold up the others' ticks
     next_sync = watchdog.clock.now() + sync_every
-    while not stop.is_set():
-        if resync is not None and watchdog.clock.now() >= next_sync:
-            await resync(watchdog.clock.now())  # reports its own failures, never raises
-            next_sync = watchdog.clock.now() + sync_every
-        try:
-            report = await watchdog.tick()
-        except Exception as exc:
-            streak = health.failed(watchdog.clock.now(), explain(exc))
-            if streak.attempts == 1:
-                # Once per streak: a full disk must not become thousands of identical lines.
-                # A traceback only for what looks like a bug, not for a store's own errors.
-                log.error(
-                    "tick failed: %s; retrying with backoff (up to %g s) until it works",
-                    streak.reason,
-                    backoff_cap,
-                    exc_info=not isinstance(exc, sqlite3.Error | StoreError | OSError),
-                )
-            delay = backoff_seconds(streak.attempts, backoff_cap)
-        else:
-            # A streak ends only with a tick that wrote its checks (probed) without errors: an
-            # idle tick may write nothing, and would otherwise "recover" between failures.
-            ended = health.view()
-            if ended.ok or (report.probed and not report.errors):
-                ended = health.succeeded(report.at)
-            if not ended.ok and health.view().ok and ended.failing_since is not None:
-                log.warning(
-                    "tick works again, after %d failed attempt(s) since %s (last reason: %s)",
-                    ended.attempts,
-                    uk_datetime(ended.failing_since),
-                    ended.reason,
-                )
-            if on_tick is not None and not on_tick(report):
+    syncing: asyncio.Task[None] | None = None
+    try:
+        while not stop.is_set():
+            if syncing is not None and syncing.done():
+                _finished(syncing)
+                syncing = None
+            if resync is not None and syncing is None and watchdog.clock.now() >= next_sync:
+                syncing = asyncio.ensure_future(resync(watchdog.clock.now()))
+                next_sync = watchdog.clock.now() + sync_every
+            delay = await _one_tick(watchdog, gate, ceiling, on_tick, health, backoff_cap)
+            if delay is None:
                 return
-            try:
-                delay = seconds_until_next(watchdog, watchdog.clock.now(), ceiling)
-            except Exception:  # the store failed between the tick and here: the next tick says
-                delay = ceiling.total_seconds()
-        if resync is not None:  # wake for the next sync too
-            delay = min(delay, max(0.0, (next_sync - watchdog.clock.now()).total_seconds()))
-        sleeper = asyncio.ensure_future(watchdog.clock.sleep(delay))
-        stopper = asyncio.ensure_future(stop.wait())
-        await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
-        for task in (sleeper, stopper):
-            task.cancel()
+            if resync is not None and syncing is None:  # wake for the next sync too (one
+                # still under way is looked at again after this sleep: never a busy wait)
+                delay = min(delay, max(0.0, (next_sync - watchdog.clock.now()).total_seconds()))
+            sleeper = asyncio.ensure_future(watchdog.clock.sleep(delay))
+            stopper = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            for task in (sleeper, stopper):
+                task.cancel()
+    finally:
+        if syncing is not None:  # stopping: a sync not yet applied is abandoned whole
+            syncing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await syncing
+
+
+def _finished(syncing: asyncio.Task[None]) -> None:
+    """A finished sync task: Resync reports its own failures; anything else is a bug, logged."""
+    if not syncing.cancelled() and syncing.exception() is not None:
+        log.error("calendar sync failed", exc_info=syncing.exception())
+
+
+async def _one_tick(
+    watchdog: Watchdog,
+    gate: asyncio.Lock,
+    ceiling: timedelta,
+    on_tick: Callable[[TickReport], bool] | None,
+    health: TickHealth,
+    backoff_cap: float,
+) -> float | None:
+    """One tick (holding `gate`); the seconds to sleep after it, or None to stop."""
+    try:
+        async with gate:
+            report = await watchdog.tick()
+    except Exception as exc:
+        streak = health.failed(watchdog.clock.now(), explain(exc))
+        if streak.attempts == 1:
+            # Once per streak: a full disk must not become thousands of identical lines.
+            # A traceback only for what looks like a bug, not for a store's own errors.
+            log.error(
+                "tick failed: %s; retrying with backoff (up to %g s) until it works",
+                streak.reason,
+                backoff_cap,
+                exc_info=not isinstance(exc, sqlite3.Error | StoreError | OSError),
+            )
+        delay = backoff_seconds(streak.attempts, backoff_cap)
+    else:
+        # A streak ends only with a tick that wrote its checks (probed) without errors: an
+        # idle tick may write nothing, and would otherwise "recover" between failures.
+        ended = health.view()
+        if ended.ok or (report.probed and not report.errors):
+            ended = health.succeeded(report.at)
+        if not ended.ok and health.view().ok and ended.failing_since is not None:
+            log.warning(
+                "tick works again, after %d failed attempt(s) since %s (last reason: %s)",
+                ended.attempts,
+                uk_datetime(ended.failing_since),
+                ended.reason,
+            )
+        if on_tick is not None and not on_tick(report):
+            return None
+        try:
+            delay = seconds_until_next(watchdog, watchdog.clock.now(), ceiling)
+        except Exception:  # the store failed between the tick and here: the next tick says
+            delay = ceiling.total_seconds()
+    return delay
 
 
 def install_signal_handlers(stop: asyncio.Event) -> None:

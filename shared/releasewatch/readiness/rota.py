@@ -4,6 +4,9 @@ A rota is read once, with the config, into shifts (model.Shift): weekly entries 
 Europe/London clock times (so a shift stays 08:00-18:00 across a clock change), iCal events
 become UTC intervals, with simple RRULEs expanded by dateutil (icalendar alone; the LGPL
 recurring-ical-events is not needed for a rota's plain repeats).
+Reading is total and bounded: any file gives a rota or a RotaError naming the event and what is
+wrong (never the file's lines), INTERVAL=0 and dates outside FIRST_YEAR..LAST_YEAR are refused,
+and expansion is bounded by periods tried (calendar/expansion.py) and shifts kept.
 """
 
 from __future__ import annotations
@@ -24,6 +27,10 @@ _LEVEL = re.compile(r"^\s*\[L(\d)\]\s*")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 # A recurring event is expanded this many times at most: a daily shift for about 5 years.
 MAX_OCCURRENCES = 2000
+MAX_SHIFTS = 20_000  # the rota's shifts together (on_call scans them all)
+MAX_PERIODS = 200_000  # recurrence periods tried, all events together (about a second)
+MAX_INTERVAL = 1000
+FIRST_YEAR, LAST_YEAR = 2000, 2100  # a shift outside these years is a broken file
 
 
 class RotaError(ValueError):
@@ -136,9 +143,27 @@ def _clock(value: Any, where: str) -> time:
 def ics(data: bytes, override: bytes | None = None) -> Rota:
     """An iCal schedule (Grafana OnCall style): each event's SUMMARY (after an optional `[Ln]`
     prefix) or else its first ATTENDEE names the contact on call."""
-    shifts = list(_events(data, False))
-    if override is not None:
-        shifts += _events(override, True)
+    # Absolute: this module is moving into a package, and the import must survive the move.
+    from releasewatch.calendar.expansion import ExpansionTooLong, budget
+
+    calendars = [(data, False)] + ([(override, True)] if override is not None else [])
+    shifts: list[Shift] = []
+    try:
+        with budget(MAX_PERIODS):
+            for raw, is_override in calendars:
+                for shift in _events(raw, is_override):
+                    shifts.append(shift)
+                    if len(shifts) > MAX_SHIFTS:
+                        raise RotaError(f"more than {MAX_SHIFTS} shifts: at most {MAX_SHIFTS}")
+    except ExpansionTooLong:
+        raise RotaError(
+            f"its recurring events were tried over {MAX_PERIODS} periods without ending "
+            "(a rule that never matches, such as 31 April, or one far too long)"
+        ) from None
+    except RotaError:
+        raise
+    except Exception as exc:  # hostile input is a RotaError with a reason, never a crash
+        raise RotaError(f"not a usable iCalendar file ({type(exc).__name__})") from None
     return Rota(shifts=tuple(shifts), source="ics")
 
 
@@ -147,8 +172,8 @@ def _events(data: bytes, is_override: bool) -> Iterable[Shift]:
 
     try:
         cal = icalendar.Calendar.from_ical(data)
-    except ValueError as exc:
-        raise RotaError(f"not an iCalendar file: {exc}") from None
+    except Exception as exc:  # icalendar's errors quote the line: never echo a file
+        raise RotaError(f"not an iCalendar file ({type(exc).__name__})") from None
     for event in cal.walk("VEVENT"):
         summary = str(event.get("SUMMARY", "")).strip()
         m = _LEVEL.match(summary)
@@ -158,39 +183,65 @@ def _events(data: bytes, is_override: bool) -> Iterable[Shift]:
             attendee = event.get("ATTENDEE")
             first = attendee[0] if isinstance(attendee, list) else attendee
             who = str(first).removeprefix("mailto:").removeprefix("MAILTO:")
-        uid = str(event.get("UID", "?"))
+        uid = str(event.get("UID", "?"))[:60]
         if not who:
             raise RotaError(f"event {uid}: expected a contact id as its SUMMARY or ATTENDEE")
         if event.get("DTSTART") is None or event.get("DTEND") is None:
             raise RotaError(f"event {uid}: expected DTSTART and DTEND")
-        local_start = _local(event.decoded("DTSTART"))
-        start, end = _instant(local_start), _instant(_local(event.decoded("DTEND")))
+        try:
+            local_start = _local(event.decoded("DTSTART"), f"event {uid}: DTSTART")
+            local_end = _local(event.decoded("DTEND"), f"event {uid}: DTEND")
+        except (ValueError, TypeError, KeyError) as exc:
+            if isinstance(exc, RotaError):
+                raise
+            raise RotaError(f"event {uid}: DTSTART or DTEND is not a date or time") from None
+        start, end = _instant(local_start, uid), _instant(local_end, uid)
         if end <= start:
             raise RotaError(f"event {uid}: DTEND must be after DTSTART")
         starts = [start]
         if event.get("RRULE") is not None:
             raw_rule = event["RRULE"].to_ical()
             rule = raw_rule.decode() if isinstance(raw_rule, bytes) else str(raw_rule)
+            recur: Any = event["RRULE"]
+            for interval in recur.get("INTERVAL", []):
+                if not isinstance(interval, int) or not 1 <= interval <= MAX_INTERVAL:
+                    raise RotaError(
+                        f"event {uid}: RRULE INTERVAL={str(interval)[:20]}: expected 1 to "
+                        f"{MAX_INTERVAL}"
+                    )
             try:
                 # Expanded from the local start, so 08:00 stays 08:00 across a clock change.
                 it = rrulestr(rule, dtstart=local_start)
-                starts = [_instant(s) for _, s in zip(range(MAX_OCCURRENCES), it, strict=False)]
-            except (ValueError, TypeError) as exc:
-                raise RotaError(f"event {uid}: RRULE {rule!r}: {exc}") from None
+                starts = [
+                    _instant(s, uid) for _, s in zip(range(MAX_OCCURRENCES), it, strict=False)
+                ]
+            except (ValueError, TypeError, OverflowError) as exc:
+                if isinstance(exc, RotaError):
+                    raise
+                raise RotaError(f"event {uid}: RRULE {rule[:80]!r}: {exc}") from None
         for s in starts:
             yield Shift(
                 contact=who, start=s, end=s + (end - start), level=level, override=is_override
             )
 
 
-def _local(value: Any) -> datetime:
+def _local(value: Any, where: str = "") -> datetime:
     """An event time as an aware datetime: floating times and all-day dates are UK time."""
+    if isinstance(value, date) and not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise RotaError(f"{where}: the year {value.year}: expected {FIRST_YEAR} to {LAST_YEAR}")
     if isinstance(value, datetime):
         return value if value.tzinfo is not None else value.replace(tzinfo=LONDON)
     if isinstance(value, date):
         return datetime.combine(value, time(0), tzinfo=LONDON)
-    raise RotaError("expected a date or date-time")
+    raise RotaError(f"{where}: expected a date or date-time")
 
 
-def _instant(value: datetime) -> datetime:
-    return value.astimezone(UTC)
+def _instant(value: datetime, uid: str = "?") -> datetime:
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise RotaError(
+            f"event {uid}: a shift in the year {value.year}: expected {FIRST_YEAR} to {LAST_YEAR}"
+        )
+    try:
+        return value.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise RotaError(f"event {uid}: a time that cannot be expressed in UTC") from None
