@@ -406,7 +406,7 @@ def every_permission(cfn: dict[str, Any] | None = None) -> set[tuple[str, str, s
 WHY_NO_TEST_CALLS = {
     "sqs:SendMessage": "Lambda itself sends a failed invocation to the on-failure destination",
     "SandboxRecipientIdentities": "SES asks for it only in the sandbox, which moto does not model",
-    "kms:Decrypt": "SSM decrypts with the customer managed key on the function's behalf",
+    "DecryptSecrets": "SSM decrypts with the customer managed key on the function's behalf",
 }
 
 
