@@ -192,6 +192,19 @@ def url_event(method: str, path: str) -> dict[str, Any]:
     return e
 
 
+def test_the_layer_leaves_out_other_projects_test_folders(build: Path) -> None:
+    # icalendar/tests (1.9 MiB) and recurring_ical_events/test (1.3 MiB) were shipped; the
+    # built sync below still imports a calendar without them
+    layer = build / "layer" / "python"
+    assert (layer / "icalendar").is_dir() and (layer / "recurring_ical_events").is_dir()
+    left = [
+        str(p.relative_to(layer))
+        for p in layer.rglob("*")
+        if p.is_dir() and p.name in ("tests", "test") and "dist-info" not in str(p)
+    ]
+    assert left == []
+
+
 def test_the_built_handlers_alert_acknowledge_and_show_the_dashboard(
     build: Path, moto: dict[str, str], announcement_page: str
 ) -> None:

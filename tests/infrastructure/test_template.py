@@ -943,3 +943,38 @@ def test_a_customer_managed_key_for_the_secrets_is_decryptable_through_ssm_only(
             "StringEquals": {"kms:ViaService": {"Fn::Sub": "ssm.${AWS::Region}.amazonaws.com"}}
         }
     assert "HasSsmKmsKey" not in conditional_statements(cfn, "SyncFunctionRole")
+
+
+def test_the_deploy_checklist_asks_what_sam_deploy_guided_asks_in_order(
+    sam: dict[str, Any],
+) -> None:
+    text = (ROOT / "docs" / "aws-deploy-checklist.md").read_text()
+    guided = text.split("## What `sam deploy --guided` asks, in order", 1)[1].split("\n## ", 1)[0]
+    # one Parameter prompt per template parameter, in the template's order, and no other
+    named = re.findall(r"^   \d+\. `([A-Za-z0-9]+)`", guided, flags=re.MULTILINE)
+    assert named == list(sam["Parameters"])
+    # the question whose default (N) aborts the deploy, for the one public function URL
+    urls = [
+        name
+        for name, r in sam["Resources"].items()
+        if r["Type"] == "AWS::Serverless::Function"
+        and r["Properties"].get("FunctionUrlConfig", {}).get("AuthType") == "NONE"
+    ]
+    assert urls == ["ApiFunction"]
+    assert "`ApiFunction Function Url has no authentication. Is this okay? [y/N]`" in guided
+    order = [
+        "Stack Name",
+        "AWS Region",
+        "Parameter <Name>",
+        "Confirm changes before deploy",
+        "Allow SAM CLI IAM role creation",
+        "Disable rollback",
+        "Function Url has no authentication",
+        "Save arguments to configuration file",
+        "SAM configuration file",
+        "SAM configuration environment",
+    ]
+    positions = [guided.index(q) for q in order]
+    assert positions == sorted(positions)
+    # what the guide tells a department about public URLs and UK sender ids
+    assert "organisation" in text and "SmsSenderId" in text and "registered" in text
