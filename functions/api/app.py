@@ -26,8 +26,9 @@ if TYPE_CHECKING:
 
 logger = Logger()
 # No Powertools Tracer: constructing it loads the X-Ray SDK, about 0.5 s of every cold start
-# (measured by tests/bench/bench_aws.py). The template keeps `Tracing: Active`, so Lambda
-# still records each invocation in X-Ray. Metrics load only when a request fails.
+# (measured by tests/bench/bench_aws.py). With the template's Tracing parameter Active (it
+# defaults to Disabled), Lambda still records each invocation in X-Ray without it. Metrics load
+# only when a request fails.
 clock: Clock = SystemClock()  # tests replace it
 
 

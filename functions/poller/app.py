@@ -23,8 +23,9 @@ logger = Logger()
 metrics = Metrics()
 warnings.filterwarnings("ignore", message=EMPTY_FLUSH_WARNING)
 # No Powertools Tracer: constructing it loads the X-Ray SDK, about 0.5 s of every cold start
-# (measured by tests/bench/bench_aws.py), which would blow the 300 ms import budget. The
-# template keeps `Tracing: Active`, so Lambda still records each invocation in X-Ray.
+# (measured by tests/bench/bench_aws.py), which would blow the 300 ms import budget. With the
+# template's Tracing parameter Active (it defaults to Disabled), Lambda still records each
+# invocation in X-Ray without it.
 
 
 def _build() -> Poller:

@@ -19,7 +19,9 @@ from tools.aws_cost import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-ALARM_METRICS_BUDGET = 4  # $0.40 of the $0.60, with the optional ApiThrottles alarm
+# $0.70 of the target, with the optional ApiThrottles alarm: issue 19 added three (sync errors
+# and throttles, API errors) for what no handler sees
+ALARM_METRICS_BUDGET = 7
 CUSTOM_METRICS_BUDGET = 1
 
 
@@ -75,7 +77,7 @@ def test_metric_math_alarms_are_priced_per_metric_they_read() -> None:
 
 
 def test_tracing_would_break_the_budget_so_it_is_off_by_default() -> None:
-    assert inventory().tracing == "PassThrough"
+    assert inventory().tracing == "Disabled"
     assert total(fixed_monthly(inventory(Tracing="Active"), CONSERVATIVE))[0] > TARGET_USD
 
 
@@ -103,3 +105,14 @@ def test_a_real_idle_tick_stays_within_what_the_cost_test_assumes() -> None:
     assert tick.wru <= CONSERVATIVE.wru and tick.rru <= CONSERVATIVE.rru, calls
     assert tick.log_bytes <= CONSERVATIVE.log_bytes, logged
     assert tick.continuous_metrics == CONSERVATIVE.continuous_metrics == 0
+
+
+def test_every_price_says_where_it_comes_from_and_the_london_corrections_hold() -> None:
+    for name, price in PRICES.items():
+        assert price.source.startswith("https://aws.amazon.com/"), name
+        assert price.checked, name
+    # issue 19: eu-west-2's CloudWatch Logs and EventBridge Scheduler prices
+    assert PRICES["logs_ingestion"].usd == 0.5985
+    assert PRICES["logs_storage"].usd == 0.0315
+    assert PRICES["scheduler"].usd / PRICES["scheduler"].per * 1e6 == 1.15
+    assert PRICES["logs_ingestion"].checked != "not checked"

@@ -31,6 +31,8 @@ from moto.server import ThreadedMotoServer
 from releasewatch.links.tokens import TokenCodec, issue_dashboard
 from releasewatch.store.dynamodb import DynamoDBStore
 from releasewatch.store.dynamodb_table import create_table, dynamodb_client
+from tests.aws_calls import RECORDER
+from tests.aws_calls import load as load_calls
 from tests.factories import CONTACTS, make_release
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,13 +42,21 @@ SENDER = "releasewatch@example.com"
 SECRET = "built-handler-secret-0123456789abcdef"
 BASE = "https://abcdefghijklmnopqrstuvwxyz012345.lambda-url.eu-west-2.on.aws"
 # What the Lambda runtime provides beside the layer: boto3 and what it needs outside the layer.
+RECORDER_FILE = str(ROOT / "tests" / "aws_calls.py")
 RUNTIME = ("boto3", "botocore", "s3transfer", "urllib3")
 
 # Runs inside the subprocess: loads functions/<name>/app.py from the BUILD, invokes it with
 # each event, prints the responses and where releasewatch and pydantic were imported from.
+# Its AWS calls are recorded (tests/aws_calls.py, loaded by path: the subprocess cannot import
+# tests) to calls_file, for the IAM check (tests/conftest.py).
 DRIVER = """
 import importlib.util, json, sys, time
-name, build, events_file = sys.argv[1:4]
+name, build, events_file, recorder_file, calls_file = sys.argv[1:6]
+spec = importlib.util.spec_from_file_location("aws_calls", recorder_file)
+aws_calls = importlib.util.module_from_spec(spec)
+sys.modules["aws_calls"] = aws_calls  # dataclasses look their module up
+spec.loader.exec_module(aws_calls)
+aws_calls.RECORDER.install()
 spec = importlib.util.spec_from_file_location("app", f"{build}/{name}/app.py")
 module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
@@ -62,7 +72,9 @@ class Context:
         return int((self.deadline - time.monotonic()) * 1000)
 
 import releasewatch, pydantic
-results = [module.lambda_handler(e, Context()) for e in json.load(open(events_file))]
+with aws_calls.RECORDER.running(name):
+    results = [module.lambda_handler(e, Context()) for e in json.load(open(events_file))]
+aws_calls.RECORDER.dump(calls_file)
 print(json.dumps({"modules": [releasewatch.__file__, pydantic.__file__], "results": results}))
 """
 
@@ -148,10 +160,12 @@ def announcement_page() -> Iterator[str]:
 def run_built(build: Path, env: dict[str, str], name: str, events: list[Any]) -> list[Any]:
     events_file = build / f"events-{name}.json"
     events_file.write_text(json.dumps(events))
+    calls_file = build / f"calls-{name}.json"
+    recording = (RECORDER_FILE, str(calls_file))
     path = os.pathsep.join(str(p) for p in (build / "layer" / "python", build / "runtime"))
     done = subprocess.run(
         # -S: no site-packages (neither this venv's nor the system's): only PYTHONPATH
-        [sys.executable, "-S", "-c", DRIVER, name, str(build), str(events_file)],
+        [sys.executable, "-S", "-c", DRIVER, *(name, str(build), str(events_file)), *recording],
         env={**env, "PYTHONPATH": path, "PATH": os.environ.get("PATH", "")},
         capture_output=True,
         text=True,
@@ -159,6 +173,7 @@ def run_built(build: Path, env: dict[str, str], name: str, events: list[Any]) ->
         check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
+    RECORDER.calls.extend(load_calls(str(calls_file)))  # judged when the test ends
     output = json.loads(done.stdout.strip().splitlines()[-1])
     for module in output["modules"]:  # the build ran, not the source tree or the venv
         assert module.startswith(str(build / "layer" / "python")), module
@@ -176,6 +191,19 @@ def url_event(method: str, path: str) -> dict[str, Any]:
     e["rawPath"] = path
     e["requestContext"]["http"].update({"method": method, "path": path})
     return e
+
+
+def test_the_layer_leaves_out_other_projects_test_folders(build: Path) -> None:
+    # icalendar/tests (1.9 MiB) and recurring_ical_events/test (1.3 MiB) were shipped; the
+    # built sync below still imports a calendar without them
+    layer = build / "layer" / "python"
+    assert (layer / "icalendar").is_dir() and (layer / "recurring_ical_events").is_dir()
+    left = [
+        str(p.relative_to(layer))
+        for p in layer.rglob("*")
+        if p.is_dir() and p.name in ("tests", "test") and "dist-info" not in str(p)
+    ]
+    assert left == []
 
 
 def test_the_built_handlers_alert_acknowledge_and_show_the_dashboard(

@@ -115,7 +115,7 @@ def test_functions_run_a_current_python_on_arm64(cfn: dict[str, Any]) -> None:
     for name, fn in functions.items():
         assert fn["Properties"]["Runtime"] in ("python3.12", "python3.13"), name
         assert fn["Properties"]["Architectures"] == ["arm64"], name
-        assert fn["Properties"]["TracingConfig"] == {"Mode": {"Ref": "Tracing"}}, name
+        assert "TracingConfig" not in fn["Properties"], name  # tracing is asked for, below
 
 
 def test_shared_code_ships_as_a_layer_that_sam_build_installs(sam: dict[str, Any]) -> None:
@@ -225,21 +225,35 @@ def test_the_sync_writes_the_table_and_tells_only_the_ops_topic(cfn: dict[str, A
     (sns,) = for_service(cfn, "SyncFunctionRole", "sns:")
     assert actions(sns) == ["sns:Publish"] and resources(sns) == [{"Ref": "OpsTopic"}]
     (table,) = for_service(cfn, "SyncFunctionRole", "dynamodb:")
-    assert "dynamodb:ConditionCheckItem" in actions(table)  # apply_releases' transaction
+    # apply_releases' transaction is authorised item by item (PutItem, UpdateItem); the IAM
+    # check (tests/conftest.py) proves every action the sync's calls need is here
+    assert {"dynamodb:PutItem", "dynamodb:UpdateItem"} <= set(actions(table))
     assert {"Fn::GetAtt": ["Table", "Arn"]} in resources(table)
     assert for_service(cfn, "SyncFunctionRole", "ses:") == []
     assert [s for s in statements(cfn, "SyncFunctionRole") if "*" in resources(s)] == []
     assert cfn["Resources"]["SyncFunction"]["Properties"]["Timeout"] >= 120
 
 
-def test_a_failing_sync_is_a_problem_for_the_one_alarm_not_an_alarm_of_its_own(
+def test_a_sync_or_api_request_that_dies_outside_its_handler_alarms_once_per_streak(
     cfn: dict[str, Any],
 ) -> None:
-    # Another alarm would take the fixed cost over its budget: the sync counts Problems
-    # (tests/integration/test_calendar_sync_aws.py), which ProblemsAlarm already reads.
-    alarms = [k for k, v in cfn["Resources"].items() if v["Type"] == "AWS::CloudWatch::Alarm"]
-    assert not [a for a in alarms if "Sync" in a]
+    # A sync that raises counts Problems (tests/integration/test_calendar_sync_aws.py); one
+    # that times out or is killed for memory never reaches its `except`, and has no on-failure
+    # destination: only Lambda's own metrics see it. Likewise an API request that times out.
     assert "calendar sync" in cfn["Resources"]["ProblemsAlarm"]["Properties"]["AlarmDescription"]
+    for name, function, metric in (
+        ("SyncErrorsAlarm", "SyncFunction", "Errors"),
+        ("SyncThrottlesAlarm", "SyncFunction", "Throttles"),
+        ("ApiErrorsAlarm", "ApiFunction", "Errors"),
+    ):
+        props = alarm(cfn, name)
+        assert (props["Namespace"], props["MetricName"]) == ("AWS/Lambda", metric), name
+        assert props["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": function}}]
+        assert props["Threshold"] == 0 and props["ComparisonOperator"] == "GreaterThanThreshold"
+        # once per streak: no invocation, no data, no change; the next good one clears it
+        assert props["TreatMissingData"] == "ignore", name
+        assert props["OKActions"] == props["AlarmActions"] == [{"Ref": "OpsTopic"}], name
+    assert "timeout" in alarm(cfn, "ApiErrorsAlarm")["AlarmDescription"]
 
 
 def test_poller_timeout_fits_the_minute(cfn: dict[str, Any]) -> None:
@@ -270,7 +284,10 @@ def test_table_has_ttl_pitr_sse_and_on_demand_billing(cfn: dict[str, Any]) -> No
     assert props["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
     assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert props["SSESpecification"] == {"SSEEnabled": True}
-    assert cfn["Resources"]["Table"]["DeletionPolicy"] == "Retain"
+    # kept when the stack goes, but not when the very first create fails (an orphaned,
+    # deletion-protected table would block the next attempt)
+    assert cfn["Resources"]["Table"]["DeletionPolicy"] == "RetainExceptOnCreate"
+    assert cfn["Resources"]["Table"]["UpdateReplacePolicy"] == "Retain"
 
 
 def test_table_refuses_deletion_until_protection_is_turned_off(cfn: dict[str, Any]) -> None:
@@ -403,7 +420,10 @@ def test_email_goes_only_from_the_sender_in_production_and_in_the_sandbox(
     # Sandbox: also against each recipient's verified identity, which the README's trial
     # (verify each contact's address) relies on; AccessDenied there was a permanent failure.
     sender = {"ses:FromAddress": DEPLOYED["SenderEmail"]}
-    for action in ("ses:SendEmail", "ses:SendRawEmail"):
+    # (the poller sends with SESv2 SendEmail alone: SendRawEmail is not granted)
+    raw = _ses_identity("stats.example.com")
+    assert not _allowed(cfn, "PollerFunctionRole", "ses:SendRawEmail", raw, sender)
+    for action in ("ses:SendEmail",):
         assert _allowed(
             cfn, "PollerFunctionRole", action, _ses_identity("stats.example.com"), sender
         )
@@ -516,6 +536,9 @@ def test_every_alarm_tells_the_one_ops_topic_when_it_fires_and_when_it_clears(
         "PollerStoppedAlarm",
         "FailedTicksAlarm",
         "ApiThrottlesAlarm",
+        "SyncErrorsAlarm",
+        "SyncThrottlesAlarm",
+        "ApiErrorsAlarm",
     }
     for name, resource in alarms.items():
         props = resource["Properties"]
@@ -613,13 +636,41 @@ def test_the_api_reserves_nothing_unless_asked_so_a_new_account_can_deploy(
     assert _evaluate(poller, cfn, {}) is None
 
 
-def test_tracing_is_off_unless_asked(cfn: dict[str, Any], sam: dict[str, Any]) -> None:
-    # X-Ray would record a trace for each of 43,200 ticks a month: $0.22 at list price
-    assert sam["Parameters"]["Tracing"]["Default"] == "PassThrough"
-    for fn in ("PollerFunction", "ApiFunction"):
-        tracing = cfn["Resources"][fn]["Properties"]["TracingConfig"]["Mode"]
-        assert _evaluate(tracing, cfn, {}) == "PassThrough"
-        assert _evaluate(tracing, cfn, {"Tracing": "Active"}) == "Active"
+def _translated_with(parameters: dict[str, str]) -> dict[str, Any]:
+    """The transform as CloudFormation runs it at deploy time, with the parameters given."""
+    template: dict[str, Any] = yaml_parse(TEMPLATE.read_text())
+    for resource in template["Resources"].values():
+        props = resource.get("Properties", {})
+        for key in ("CodeUri", "ContentUri"):
+            if isinstance(props.get(key), str):
+                props[key] = f"s3://releasewatch-artifacts/{key.lower()}.zip"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AWS_DEFAULT_REGION", "eu-west-2")
+        out: dict[str, Any] = transform(template, parameters, _ManagedPolicies())
+    return out
+
+
+def _xray_policies(cfn: dict[str, Any], role: str) -> list[Any]:
+    arns = cfn["Resources"][role]["Properties"]["ManagedPolicyArns"]
+    return [a for a in arns if "Xray" in json.dumps(a) or "XRay" in json.dumps(a)]
+
+
+def test_tracing_is_off_unless_asked_and_so_is_the_xray_write_policy(
+    cfn: dict[str, Any], sam: dict[str, Any]
+) -> None:
+    # X-Ray would record a trace for each of 43,200 ticks a month: $0.22 at list price. SAM
+    # adds the X-Ray write policy to a role whenever Tracing is not "Disabled" (even
+    # PassThrough); the SAM transform runs at deploy time with the parameter values, so the
+    # default Disabled leaves both the tracing config and the policy out.
+    assert sam["Parameters"]["Tracing"]["Default"] == "Disabled"
+    active = _translated_with({"Tracing": "Active"})
+    for fn in ("PollerFunction", "ApiFunction", "SyncFunction"):
+        assert "TracingConfig" not in cfn["Resources"][fn]["Properties"]
+        assert _xray_policies(cfn, f"{fn}Role") == []
+        assert active["Resources"][fn]["Properties"]["TracingConfig"] == {
+            "Mode": {"Ref": "Tracing"}
+        }
+        assert len(_xray_policies(active, f"{fn}Role")) == 1
 
 
 # -- the web side and outputs -----------------------------------------------------------------
@@ -652,10 +703,17 @@ def test_example_parameters_cover_every_required_parameter(sam: dict[str, Any]) 
     import json
 
     example = json.loads((ROOT / "infra" / "parameters.example.json").read_text())
-    given = {p["ParameterKey"] for p in example}
-    required = {k for k, v in sam["Parameters"].items() if "Default" not in v}
-    assert required <= given
-    assert given <= set(sam["Parameters"])
+    given = [p["ParameterKey"] for p in example]
+    # every parameter, once, in the template's order (the deploy guide says it lists them all)
+    assert given == list(sam["Parameters"])
+    values = {p["ParameterKey"]: p["ParameterValue"] for p in example}
+    for name, spec in sam["Parameters"].items():
+        if "AllowedValues" in spec:
+            assert values[name] in [str(v) for v in spec["AllowedValues"]], name
+        if "AllowedPattern" in spec:
+            assert re.fullmatch(spec["AllowedPattern"], values[name]), name
+    # an unregistered UK sender id silently breaks texts: never offered as an example
+    assert values["SmsSenderId"] == "" and sam["Parameters"]["SmsSenderId"]["Default"] == ""
 
 
 def test_scheduler_sends_an_event_shaped_like_the_handler_tests_use(cfn: dict[str, Any]) -> None:
@@ -748,15 +806,16 @@ def test_notify_permissions_are_granted_only_to_stacks_that_use_it(cfn: dict[str
     # under a condition that is false when its parameter is left empty.
     poller = conditional_statements(cfn, "PollerFunctionRole")
     api = conditional_statements(cfn, "ApiFunctionRole")
-    assert set(poller) == {"UsesNotify"}
-    assert set(api) == {"HasNotifyCallbacks"}
+    assert set(poller) == {"UsesNotify", "HasSsmKmsKey"}
+    assert set(api) == {"HasNotifyCallbacks", "HasSsmKmsKey"}
     key = poller["UsesNotify"]
     assert actions(key) == ["ssm:GetParameter"]
     assert "NotifyApiKeyParameterName" in json.dumps(resources(key))
+    # (a reply's Query of the active releases needs nothing more: every release page
+    # queries them too, under ReadReleases)
     callbacks = api["HasNotifyCallbacks"]
-    assert sorted(actions(callbacks)) == ["dynamodb:Query", "ssm:GetParameter"]
-    text = json.dumps(resources(callbacks))
-    assert "NotifyCallbackTokenParameterName" in text and "index/active-index" in text
+    assert actions(callbacks) == ["ssm:GetParameter"]
+    assert "NotifyCallbackTokenParameterName" in json.dumps(resources(callbacks))
     conditions = cfn["Conditions"]
     assert conditions["UsesNotify"] == {
         "Fn::Not": [{"Fn::Equals": [{"Ref": "NotifyApiKeyParameterName"}, ""]}]
@@ -782,3 +841,140 @@ def test_notify_settings_reach_the_functions(cfn: dict[str, Any]) -> None:
         assert name in poller_env, name
     # the API answers the callbacks (and still has the table, from Globals)
     assert {"NOTIFY_CALLBACK_TOKEN_PARAMETER", "TABLE_NAME"} <= set(api_env)
+
+
+# -- what a department asks before a first deploy (issue 19) ----------------------------------
+
+# CloudFormation types that take no Tags property (SAM's schedules, URL, permissions...)
+UNTAGGABLE = {
+    "AWS::SNS::Subscription",
+    "AWS::Lambda::EventInvokeConfig",
+    "AWS::Scheduler::Schedule",
+    "AWS::Lambda::Url",
+    "AWS::Lambda::Permission",
+    "AWS::Lambda::LayerVersion",
+}
+
+
+def test_every_taggable_resource_carries_owner_cost_centre_and_classification(
+    cfn: dict[str, Any],
+) -> None:
+    wanted = {
+        "Owner": {"Ref": "OwnerTag"},
+        "CostCentre": {"Ref": "CostCentreTag"},
+        "DataClassification": {"Ref": "DataClassificationTag"},
+    }
+    for name, resource in cfn["Resources"].items():
+        if resource["Type"] in UNTAGGABLE:
+            continue
+        tags = resource["Properties"].get("Tags")
+        assert tags, f"{name} ({resource['Type']}) has no tags"
+        given = {t["Key"]: t["Value"] for t in tags}
+        assert {k: given.get(k) for k in wanted} == wanted, name
+    assert "Default" not in cfn["Parameters"]["OwnerTag"]
+    assert "Default" not in cfn["Parameters"]["CostCentreTag"]
+
+
+def _rule_holds(value: Any, params: dict[str, str], sam: dict[str, Any]) -> Any:
+    if isinstance(value, dict) and len(value) == 1:
+        ((fn, args),) = value.items()
+        if fn == "Ref":
+            return params.get(args, sam["Parameters"][args].get("Default"))
+        if fn == "Fn::Equals":
+            left, right = (_rule_holds(a, params, sam) for a in args)
+            return str(left) == str(right)
+        if fn == "Fn::Not":
+            return not _rule_holds(args[0], params, sam)
+        if fn == "Fn::And":
+            return all(_rule_holds(a, params, sam) for a in args)
+    return value
+
+
+def _refused(sam: dict[str, Any], params: dict[str, str]) -> list[str]:
+    """What CloudFormation's Rules say about a deploy with these parameters."""
+    out = []
+    for rule in sam["Rules"].values():
+        if "RuleCondition" in rule and not _rule_holds(rule["RuleCondition"], params, sam):
+            continue
+        for assertion in rule["Assertions"]:
+            if not _rule_holds(assertion["Assert"], params, sam):
+                out.append(assertion["AssertDescription"])
+    return out
+
+
+def test_inconsistent_notify_and_webhook_parameters_are_refused_at_deploy_time(
+    sam: dict[str, Any],
+) -> None:
+    uuid = "0b7a1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d"
+    key = {"NotifyApiKeyParameterName": "/releasewatch/notify-api-key"}
+    assert _refused(sam, {}) == []
+    full = {**key, "NotifyEmailTemplateId": uuid, "NotifySmsTemplateId": uuid}
+    assert _refused(sam, full) == []
+    assert _refused(sam, {**full, "NotifyCallbackTokenParameterName": "/rw/token"}) == []
+    # the poller would fail every tick on each of these
+    (missing,) = _refused(sam, {**key, "NotifyEmailTemplateId": uuid})
+    assert "NotifySmsTemplateId" in missing
+    (transport,) = _refused(sam, {"NotifyTransport": "notify"})
+    assert "NotifyApiKeyParameterName" in transport
+    assert _refused(sam, {"NotifyCallbackTokenParameterName": "/rw/token"})
+    assert _refused(sam, {"NotifyEmailTemplateId": uuid})
+    clash = {"WebhookParameterPath": "/releasewatch/ack-secret"}
+    assert _refused(sam, clash) == [
+        "WebhookParameterPath must be a folder of its own, not the ack secret."
+    ]
+    # ...and a Notify id that is not a UUID is refused by its pattern, as the poller would
+    for name in ("NotifyEmailTemplateId", "NotifySmsTemplateId", "NotifySmsSenderId"):
+        pattern = sam["Parameters"][name]["AllowedPattern"]
+        assert re.fullmatch(pattern, uuid) and re.fullmatch(pattern, "")
+        assert not re.fullmatch(pattern, "email-template")
+
+
+def test_a_customer_managed_key_for_the_secrets_is_decryptable_through_ssm_only(
+    cfn: dict[str, Any],
+) -> None:
+    assert cfn["Parameters"]["SsmKmsKeyArn"]["Default"] == ""
+    for role in ("PollerFunctionRole", "ApiFunctionRole", "SyncFunctionRole"):
+        assert for_service(cfn, role, "kms:") == []  # only under the condition
+    for role in ("PollerFunctionRole", "ApiFunctionRole"):
+        decrypt = conditional_statements(cfn, role)["HasSsmKmsKey"]
+        assert actions(decrypt) == ["kms:Decrypt"]
+        assert resources(decrypt) == [{"Ref": "SsmKmsKeyArn"}]
+        assert decrypt["Condition"] == {
+            "StringEquals": {"kms:ViaService": {"Fn::Sub": "ssm.${AWS::Region}.amazonaws.com"}}
+        }
+    assert "HasSsmKmsKey" not in conditional_statements(cfn, "SyncFunctionRole")
+
+
+def test_the_deploy_checklist_asks_what_sam_deploy_guided_asks_in_order(
+    sam: dict[str, Any],
+) -> None:
+    text = (ROOT / "docs" / "aws-deploy-checklist.md").read_text()
+    guided = text.split("## What `sam deploy --guided` asks, in order", 1)[1].split("\n## ", 1)[0]
+    # one Parameter prompt per template parameter, in the template's order, and no other
+    named = re.findall(r"^   \d+\. `([A-Za-z0-9]+)`", guided, flags=re.MULTILINE)
+    assert named == list(sam["Parameters"])
+    # the question whose default (N) aborts the deploy, for the one public function URL
+    urls = [
+        name
+        for name, r in sam["Resources"].items()
+        if r["Type"] == "AWS::Serverless::Function"
+        and r["Properties"].get("FunctionUrlConfig", {}).get("AuthType") == "NONE"
+    ]
+    assert urls == ["ApiFunction"]
+    assert "`ApiFunction Function Url has no authentication. Is this okay? [y/N]`" in guided
+    order = [
+        "Stack Name",
+        "AWS Region",
+        "Parameter <Name>",
+        "Confirm changes before deploy",
+        "Allow SAM CLI IAM role creation",
+        "Disable rollback",
+        "Function Url has no authentication",
+        "Save arguments to configuration file",
+        "SAM configuration file",
+        "SAM configuration environment",
+    ]
+    positions = [guided.index(q) for q in order]
+    assert positions == sorted(positions)
+    # what the guide tells a department about public URLs and UK sender ids
+    assert "organisation" in text and "SmsSenderId" in text and "registered" in text

@@ -3,6 +3,7 @@ follows an injected clock, event loading, and importing a handler module by path
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import sys
@@ -13,6 +14,7 @@ from types import ModuleType
 from typing import Any
 
 from releasewatch.clock import Clock
+from tests.aws_calls import RECORDER
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "tests" / "events"
@@ -47,7 +49,8 @@ class LambdaContext:
 
 def import_handler(function: str) -> ModuleType:
     """Import functions/<function>/app.py afresh, under a unique module name (both are `app`
-    in Lambda); environment variables must be set first: Powertools reads them at import."""
+    in Lambda); environment variables must be set first: Powertools reads them at import.
+    Its lambda_handler's AWS calls are recorded as the function's (tests/aws_calls.py)."""
     name = f"releasewatch_test_{function}_app"
     sys.modules.pop(name, None)
     spec = importlib.util.spec_from_file_location(name, ROOT / "functions" / function / "app.py")
@@ -55,4 +58,14 @@ def import_handler(function: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)
+    # Its AWS calls are this function's: the IAM check (tests/conftest.py) judges them
+    # against the function's role in template.yaml.
+    handler = module.lambda_handler
+
+    @functools.wraps(handler)
+    def as_function(event: Any, context: Any) -> Any:
+        with RECORDER.running(function):
+            return handler(event, context)
+
+    module.lambda_handler = as_function
     return module

@@ -344,6 +344,8 @@ def metric(blobs: list[dict[str, Any]], name: str) -> list[float]:
     return values
 
 
+# On AWS the role refuses the send too (only SenderEmail may send): a permanent failure either way
+@pytest.mark.iam_refuses("ses:SendEmail")
 def test_a_permanent_failure_is_a_problem_for_its_alarm(
     aws: None, clock: FixedClock, prober: ScriptedProber, capsys: pytest.CaptureFixture[str]
 ) -> None:

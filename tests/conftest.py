@@ -1,0 +1,79 @@
+"""The IAM check, for every test: the AWS calls a Lambda handler made during the test
+(tests/aws_calls.py records them) must be allowed by the statements template.yaml gives that
+function's role (tests/iam_check.py), or the test fails naming the call and the statement it
+needs. At the end, the permissions no recorded call used are listed (with xdist, gathered from
+every worker), so the roles shrink as well as grow."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests import iam_check
+from tests.aws_calls import RECORDER
+
+RECORDER.install()
+_USED: set[tuple[str, str, str, str]] = set()
+_DIR_KEY = "iam_used_dir"
+_dir = pytest.StashKey[str]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is None:
+        config.stash[_dir] = tempfile.mkdtemp(prefix="releasewatch-iam-")
+    else:
+        config.stash[_dir] = workerinput[_DIR_KEY]
+
+
+def pytest_configure_node(node: Any) -> None:  # xdist: tell each worker where to write
+    node.workerinput[_DIR_KEY] = node.config.stash[_dir]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    RECORDER.take()  # calls from an earlier test's teardown are not this test's
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    yield
+    calls = RECORDER.take()
+    if calls:
+        verdict = iam_check.judge(calls)
+        _USED.update(verdict.used)
+        # A test may send what the role must refuse (a sender other than SenderEmail): those
+        # denials are expected, and must happen.
+        expected = {a for m in item.iter_markers("iam_refuses") for a in m.args}
+        unexpected = [d for d in verdict.denied if not any(f" may not {a} " in d for a in expected)]
+        for action in expected:
+            if not any(f" may not {action} " in d for d in verdict.denied):
+                unexpected.append(f"the role allowed {action}, which the test says it refuses")
+        if unexpected:
+            verdict.denied = unexpected
+            pytest.fail(verdict.message(), pytrace=False)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    name = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    out = Path(session.config.stash[_dir]) / f"{name}.json"
+    out.write_text(json.dumps(sorted(_USED)))
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    used: set[tuple[str, str, str, str]] = set()
+    for path in Path(config.stash[_dir]).glob("*.json"):
+        used.update(tuple(u) for u in json.loads(path.read_text()))
+    if not used:
+        return
+    lines = iam_check.unused_report(used)
+    if lines:
+        terminalreporter.section("IAM permissions no handler call in this run used")
+        for line in lines:
+            terminalreporter.line(line)
