@@ -115,6 +115,7 @@ def cold_start_ms(runs: int = 5) -> dict[str, list[tuple[float, float]]]:
     """{function: [(import ms, first invocation ms)] for each run}."""
     import logging
     import tempfile
+    import urllib.request
 
     import boto3
     from moto.server import ThreadedMotoServer
@@ -174,6 +175,10 @@ def cold_start_ms(runs: int = 5) -> dict[str, list[tuple[float, float]]]:
                     runs_out.append((timing["import"], timing["first"]))
                 results[function] = runs_out[1:]
     finally:
+        # the threaded server keeps moto's in-process state: clear it for the next measure
+        urllib.request.urlopen(
+            urllib.request.Request(f"http://{host}:{port}/moto-api/reset", method="POST")
+        ).close()
         server.stop()
         for k, v in saved.items():
             if v is None:
