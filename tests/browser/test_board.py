@@ -175,8 +175,9 @@ def test_the_views_show_today_tomorrow_and_the_week(
     expect(row(board, LATE)).to_have_count(1)
     expect(row(board, ON_TIME)).to_have_count(1)
     expect(row(board, TOMORROW)).to_have_count(0)
-    # due order: the 07:00 release above the 09:30 one
-    assert_above(row(board, ON_TIME), row(board, LATE))
+    # the late release (its SMS refused too) needs someone: above the one live since 07:00
+    assert_above(row(board, LATE), row(board, ON_TIME))
+    expect(board.locator("#summary")).to_have_text("1 late · 1 message failed · 1 live on time")
     expect(row(board, ON_TIME).locator("[data-state]")).to_have_attribute("data-state", "live")
     expect(row(board, ON_TIME)).to_contain_text("07:00:30")  # when it went live, to the second
 
