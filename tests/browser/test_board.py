@@ -272,12 +272,20 @@ def test_readiness_confirmed_on_its_page_shows_on_tomorrows_board(
     live: Callable[..., LiveScenario], tab: Browsing
 ) -> None:
     s = morning(live)
+    # the day before, at 09:42: no reminder has gone yet (it goes at 14:00), and it says so
+    board = tab.open(s.url("/?view=tomorrow"), "tomorrow-before")
+    readiness = row(board, TOMORROW).locator("td[data-label='Readiness']")
+    expect(readiness).to_contain_text("Not confirmed")
+    expect(readiness).to_contain_text("Nobody asked yet")
     page = tab.open(confirm_link(s), "confirm")
     page.get_by_role("button", name="Confirm it is ready").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Confirmed")
     board = tab.open(s.url("/?view=tomorrow"), "tomorrow")
     tag = row(board, TOMORROW).locator("[data-state]")
     expect(tag).to_have_text("Readiness confirmed by Labour market statistics team")
+    expect(row(board, TOMORROW).locator("td[data-label='Readiness']")).to_have_text(
+        re.compile(r"^\s*Confirmed by Labour market statistics team at Thu 17 Jul 09:42\s*$")
+    )
 
 
 def test_a_contact_no_channel_reached_is_shown_first(
