@@ -285,3 +285,18 @@ def test_a_store_that_cannot_be_read_answers_valid_json() -> None:
     validate(document, board_schema, registry)
     assert document["store_readable"] is False and document["rows"] == []
     assert document["summary"] == {"text": "", "counts": {}}
+
+
+def test_a_release_out_early_needs_someone_and_is_counted() -> None:
+    s = Scenario(live=lambda now: now >= at(9, 20))  # out ten minutes early: a breach
+    s.store.apply_releases(
+        [s.release, make_release("later", due=at(11, 0), title="Later")], s.clock.now()
+    )
+    s.run_until(at(9, 25))
+    board = load_board(s.store, s.clock.now(), "today", NO_HEALTH)
+    assert [row.release_id for row in board.rows] == [s.release.id, "later"]
+    assert board.rows[0].needs_someone == ("Released early",)
+    assert board.rows[0].tag.text == "Early — breach" and board.rows[0].minutes_late is None
+    assert board.summary.text == "1 early · 1 not due yet"
+    # the tag says it; the row does not say it twice
+    assert "Released early" not in s.open("/").body
