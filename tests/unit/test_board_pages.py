@@ -63,7 +63,7 @@ def test_the_board_carries_the_hooks_the_browser_tests_use() -> None:
     row = re.search(rf'<tr [^>]*data-release-id="{ID}"[^>]*>(.*?)</tr>', html, re.S)
     assert row is not None
     assert re.search(r'data-state="late">Late — <span data-minutes-late="12">12 min</span>', row[1])
-    assert re.search(r'id="summary">1 late<', html)
+    assert re.search(r'id="summary"><span class="rw-part">1 late</span></p>', html)
     assert re.search(r'id="last-refreshed">Updated 09:42:00<', html)
     for view in ("today", "tomorrow", "week"):
         assert f'href="?view={view}"' in html
