@@ -5,11 +5,18 @@ browser test fails with the message below; none is skipped.
 
 One Chromium for the whole package (starting it costs about a second); a fresh context (its own
 cookies, cache and viewport) per test. Every page a test looks at is screenshotted to
-tests/artifacts/<test>-<page>.png and scanned for email addresses and phone numbers.
+tests/artifacts/<test>-<page>.png, scanned for email addresses and phone numbers, and checked
+by axe-core against WCAG 2.2 A and AA: every page and state any browser test reaches, at the
+width it is open at.
+
+axe-core is the axe.min.js inside the axe-playwright-python wheel (MPL-2.0; a test tool in
+pyproject's dev group, locked in uv.lock): injected into the page from that file, nothing
+downloaded at test time.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -20,6 +27,11 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.browser.harness import LiveScenario, morning, personal_data
+
+# The axe-core that axe-playwright-python ships (its version is the file's first line).
+AXE_JS = Path(importlib.util.find_spec("axe_playwright_python").origin).parent / "axe.min.js"  # type: ignore[arg-type,union-attr]
+# WCAG 2.2 level A and AA, every version's rules (UK public sector: WCAG 2.2 AA).
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
 
 CHROMIUM = Path(os.environ.get("RELEASEWATCH_CHROMIUM", "/usr/bin/chromium"))
 # What the machine's closed network needs (no background fetches, no QUIC, no component or
@@ -64,12 +76,24 @@ def chromium() -> Iterator[Browser]:
             browser.close()
 
 
+def _axe_run(page: Page) -> list[dict[str, Any]]:
+    if not page.evaluate("typeof window.axe === 'object'"):
+        page.evaluate(AXE_JS.read_text(encoding="utf-8"))
+    result = page.evaluate(
+        "(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags},"
+        " resultTypes: ['violations']})",
+        AXE_TAGS,
+    )
+    return list(result["violations"])
+
+
 class Browsing:
     """One browser tab, as one person: opens pages and looks at them. `look` screenshots the
     page to tests/artifacts/ and fails on any email address, phone number or script error."""
 
-    def __init__(self, page: Page, test_name: str) -> None:
+    def __init__(self, page: Page, test_name: str, *, javascript: bool = True) -> None:
         self.page = page
+        self.javascript = javascript
         self.test_name = re.sub(r"[^A-Za-z0-9_.-]+", "_", test_name).strip("_")
         self.errors: list[str] = []
         page.on("pageerror", lambda exc: self.errors.append(f"uncaught: {exc}"))
@@ -91,7 +115,32 @@ class Browsing:
         self.page.screenshot(path=str(shot), full_page=True)
         self.assert_no_personal_data(name)
         assert self.errors == [], f"{name}: script or CSP errors: {self.errors}"
+        self.assert_accessible(name)
         return self.page
+
+    def axe_violations(self) -> list[dict[str, Any]]:
+        """axe-core's WCAG 2.2 A/AA violations on the page as it is now. axe-core is a script:
+        a tab without JavaScript has its address scanned in a tab with it (same size; the
+        pages differ only by the <noscript> refresh, and such tabs only look at GET pages)."""
+        if self.javascript:
+            return _axe_run(self.page)
+        browser = self.page.context.browser
+        assert browser is not None
+        context = browser.new_context(viewport=self.page.viewport_size, service_workers="block")
+        try:
+            twin = context.new_page()
+            twin.goto(self.page.url, wait_until="load")
+            return _axe_run(twin)
+        finally:
+            context.close()
+
+    def assert_accessible(self, name: str) -> None:
+        violations = self.axe_violations()
+        assert violations == [], f"{name} ({self.page.url}): axe-core: " + "; ".join(
+            f"{v['id']} ({v['impact']}): {v['help']} at "
+            + ", ".join(" ".join(n["target"]) for n in v["nodes"][:3])
+            for v in violations
+        )
 
     def assert_no_personal_data(self, name: str) -> None:
         html = self.page.evaluate("document.documentElement.outerHTML")
@@ -126,7 +175,7 @@ def open_tab(
         )
         context.set_default_timeout(TIMEOUT_MS)
         contexts.append(context)
-        return Browsing(context.new_page(), request.node.name)
+        return Browsing(context.new_page(), request.node.name, javascript=javascript)
 
     yield make
     for context in contexts:

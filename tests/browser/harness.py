@@ -235,4 +235,56 @@ PAGES: dict[str, Callable[[LiveScenario], str]] = {
     "confirm": confirm_link,
     "not-found": lambda s: s.url("/no-such-page"),
     "damaged-link": lambda s: s.url("/a/not-a-real-token"),
+    "damaged-confirm-link": lambda s: s.url("/c/not-a-real-token"),
+    "damaged-dashboard-link": lambda s: s.url("/d/not-a-real-token/"),
 }
+
+
+# -- a busy morning: thirty releases at 09:31 ---------------------------------------------------
+BUSY_LATE = "busy-late-0905"  # due 09:05, never live
+BUSY_FAILED = "busy-late-0920"  # due 09:20, never live, its SMS at 09:30 refused
+BUSY_LIVE_LATE = "busy-live-late-0910"  # due 09:10, live at 09:14
+BUSY_DUE_NOW = "busy-due-now-0930"  # due 09:30, not live at 09:31 (within its grace)
+BUSY_ON_TIME = tuple(f"busy-on-time-{n:02d}" for n in range(1, 13))  # due 09:30, live 09:30:20
+BUSY_LATER = tuple(f"busy-later-{n:02d}" for n in range(1, 15))  # 09:45 to 13:00
+BUSY_SUMMARY = (
+    "2 late · 1 message failed · 1 due now, not live yet · 1 live late · 12 live on time"
+    " · 14 not due yet"
+)
+
+
+def busy_releases() -> list[Release]:
+    def rel(rid: str, due: datetime, title: str) -> Release:
+        return make_release(rid, due=due, title=title, producer="Office for Example Statistics")
+
+    releases = [
+        rel(BUSY_LATE, at(9, 5), "Average weekly earnings, UK: July 2025"),
+        rel(BUSY_FAILED, at(9, 20), "Labour market overview, UK: July 2025"),
+        rel(BUSY_LIVE_LATE, at(9, 10), "Public sector finances, UK: June 2025"),
+        rel(BUSY_DUE_NOW, at(9, 30), "Retail sales, Great Britain: June 2025"),
+    ]
+    releases += [
+        rel(rid, at(9, 30), f"Regional economic indicators {n}: July 2025")
+        for n, rid in enumerate(BUSY_ON_TIME, start=1)
+    ]
+    releases += [
+        rel(rid, at(9, 45) + timedelta(minutes=15 * n), f"Business survey {n + 1}: July 2025")
+        for n, rid in enumerate(BUSY_LATER)
+    ]
+    return releases
+
+
+def busy_morning(make: Callable[..., LiveScenario]) -> LiveScenario:
+    """Thirty releases at 09:31: two late (one with its SMS refused), one live 4 minutes late,
+    twelve live on time, one just due, fourteen not due yet."""
+    live: dict[str, Callable[[datetime], bool]] = {r: never for r in BUSY_LATER}
+    live |= {r: (lambda now: now >= at(9, 30, 20)) for r in BUSY_ON_TIME}
+    live |= {BUSY_LATE: never, BUSY_FAILED: never, BUSY_DUE_NOW: never}
+    live[BUSY_LIVE_LATE] = lambda now: now >= at(9, 14)
+
+    def refuse_one(message: Message) -> SendError | None:
+        return refuse_sms(message) if message.key.startswith(BUSY_FAILED + "|") else None
+
+    s = make(releases=busy_releases(), live=live, sms_fail=refuse_one, start=at(8, 55))
+    s.run_until(at(9, 31), step=timedelta(seconds=30))
+    return s

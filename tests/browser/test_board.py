@@ -175,8 +175,9 @@ def test_the_views_show_today_tomorrow_and_the_week(
     expect(row(board, LATE)).to_have_count(1)
     expect(row(board, ON_TIME)).to_have_count(1)
     expect(row(board, TOMORROW)).to_have_count(0)
-    # due order: the 07:00 release above the 09:30 one
-    assert_above(row(board, ON_TIME), row(board, LATE))
+    # the late release (its SMS refused too) needs someone: above the one live since 07:00
+    assert_above(row(board, LATE), row(board, ON_TIME))
+    expect(board.locator("#summary")).to_have_text("1 late · 1 message failed · 1 live on time")
     expect(row(board, ON_TIME).locator("[data-state]")).to_have_attribute("data-state", "live")
     expect(row(board, ON_TIME)).to_contain_text("07:00:30")  # when it went live, to the second
 
@@ -271,12 +272,20 @@ def test_readiness_confirmed_on_its_page_shows_on_tomorrows_board(
     live: Callable[..., LiveScenario], tab: Browsing
 ) -> None:
     s = morning(live)
+    # the day before, at 09:42: no reminder has gone yet (it goes at 14:00), and it says so
+    board = tab.open(s.url("/?view=tomorrow"), "tomorrow-before")
+    readiness = row(board, TOMORROW).locator("td[data-label='Readiness']")
+    expect(readiness).to_contain_text("Not confirmed")
+    expect(readiness).to_contain_text("Nobody asked yet")
     page = tab.open(confirm_link(s), "confirm")
     page.get_by_role("button", name="Confirm it is ready").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Confirmed")
     board = tab.open(s.url("/?view=tomorrow"), "tomorrow")
     tag = row(board, TOMORROW).locator("[data-state]")
     expect(tag).to_have_text("Readiness confirmed by Labour market statistics team")
+    expect(row(board, TOMORROW).locator("td[data-label='Readiness']")).to_have_text(
+        re.compile(r"^\s*Confirmed by Labour market statistics team at Thu 17 Jul 09:42\s*$")
+    )
 
 
 def test_a_contact_no_channel_reached_is_shown_first(

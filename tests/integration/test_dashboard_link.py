@@ -73,7 +73,8 @@ def test_a_dashboard_link_opens_the_dashboard_and_every_page_it_links_to(
     # every link on it stays under the signed prefix, and opens
     hrefs = re.findall(r'<a [^>]*href="([^"]*)"', listing["body"])
     releases = [h for h in hrefs if "/r/" in h]
-    assert len(releases) == 2 and len(hrefs) == 8  # + skip link, header, 3 views, JSON
+    # + skip link, header, 3 views, the JSON and its schema
+    assert len(releases) == 2 and len(hrefs) == 9
     for href in hrefs:
         target = urljoin(home, href)
         assert target.startswith(home), target

@@ -60,9 +60,10 @@ def test_the_board_carries_the_hooks_the_browser_tests_use() -> None:
     page = s.open("/")
     assert page.status == 200
     html = page.body
-    row = re.search(rf'<tr [^>]*data-release-id="{ID}">(.*?)</tr>', html, re.S)
+    row = re.search(rf'<tr [^>]*data-release-id="{ID}"[^>]*>(.*?)</tr>', html, re.S)
     assert row is not None
-    assert re.search(r'data-state="late">Late — <span data-minutes-late="12">12</span> min', row[1])
+    assert re.search(r'data-state="late">Late — <span data-minutes-late="12">12 min</span>', row[1])
+    assert re.search(r'id="summary"><span class="rw-part">1 late</span></p>', html)
     assert re.search(r'id="last-refreshed">Updated 09:42:00<', html)
     for view in ("today", "tomorrow", "week"):
         assert f'href="?view={view}"' in html
@@ -153,7 +154,8 @@ def test_pages_are_accessible_in_structure_and_never_internal_in_wording() -> No
         assert page.headings[0] == 1 and page.headings.count(1) == 1, path
         # no heading level is skipped on the way down
         assert all(b <= a + 1 for a, b in zip(page.headings, page.headings[1:], strict=False))
-        assert page.th_scopes and all(scope in ("col", "row") for scope in page.th_scopes)
+        scopes = ("col", "row", "colgroup")  # colgroup: the groups' headings, across the table
+        assert page.th_scopes and all(scope in scopes for scope in page.th_scopes)
         words = " ".join(page.text)
         for internal in INTERNAL:
             assert internal not in words, (path, internal)
@@ -247,4 +249,4 @@ def test_a_store_that_cannot_be_read_is_a_503_page_that_says_so() -> None:
     (problem,) = re.findall(r'<li data-problem="unhealthy">(.*?)</li>', page.body)
     assert problem == "The store cannot be read: OperationalError: database is locked."
     api = s.open("/api/releases")
-    assert api.status == 503 and json.loads(api.body)["readable"] is False
+    assert api.status == 503 and json.loads(api.body)["store_readable"] is False

@@ -46,8 +46,9 @@ def test_no_get_of_any_path_changes_state(path):  # type: ignore[no-untyped-def]
     ack_answers = (200, 400, 403, 404, 409, 410)
     assert s.open("/a/" + path, "GET").status in ack_answers
     # "/" + "a/..." is itself an ack path (hypothesis found path="a/": an empty token, 400).
-    # "/d/..." is a dashboard link: refused (400/403/410) unless genuine, never a change.
-    other = ack_answers if ("/" + path).startswith(("/a/", "/d/")) else (200, 404)
+    # "/d/..." is a dashboard link: refused (400/403/410) unless genuine, never a change;
+    # "/c/..." a readiness link, refused like an ack link (hypothesis found path="c/").
+    other = ack_answers if ("/" + path).startswith(("/a/", "/c/", "/d/")) else (200, 404)
     assert s.open("/" + path, "GET").status in other
     assert s.snapshot() == before
 

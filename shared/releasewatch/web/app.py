@@ -48,8 +48,8 @@ from ..readiness.confirm import ConfirmOutcome, ConfirmResult
 from ..readiness.policy import day_phrase
 from ..store.base import Store
 from ..timefmt import uk_datetime, uk_time
-from . import assets, pages
-from .api import to_json
+from . import api, assets, pages
+from .api import document, to_json
 from .render import render, roots
 from .scrub import scrub
 from .views.board import View, parse_view
@@ -254,6 +254,12 @@ class WebApp:
             return self.dashboard(view, root=root, home=home)
         if rest == "api/releases":
             return self.api_board(view)
+        if rest.startswith("api/schema/v1/"):
+            text = api.schema(rest[len("api/schema/v1/") :])
+            if text is None:
+                return Response(404, to_json({"error": "no such schema"}), dict(JSON_HEADERS))
+            headers = dict(JSON_HEADERS) | {"Content-Type": "application/schema+json"}
+            return Response(200, text, headers)
         if rest.startswith("api/releases/"):
             return self.api_release(unquote(rest[len("api/releases/") :]))
         if rest.startswith("r/"):
@@ -302,7 +308,7 @@ class WebApp:
     # -- the board ----------------------------------------------------------------------------
     def dashboard(self, view: View = "today", *, root: str = "", home: str = "./") -> Response:
         board = load_board(self.store, self.clock.now(), view, self.watchdog_health())
-        status = 200 if board.readable else 503
+        status = 200 if board.store_readable else 503
         body = render(
             "board.html", title=board.heading, board=board, root=root, home=home, refresh=True
         )
@@ -319,13 +325,14 @@ class WebApp:
 
     def api_board(self, view: View) -> Response:
         board = load_board(self.store, self.clock.now(), view, self.watchdog_health())
-        return Response(200 if board.readable else 503, to_json(board), dict(JSON_HEADERS))
+        status = 200 if board.store_readable else 503
+        return Response(status, document(board), dict(JSON_HEADERS))
 
     def api_release(self, release_id: str) -> Response:
         page = load_release(self.store, release_id, self.clock.now(), self.watchdog_health())
         if page is None:
             return Response(404, to_json({"error": "no such release"}), dict(JSON_HEADERS))
-        return Response(200, to_json(page), dict(JSON_HEADERS))
+        return Response(200, document(page), dict(JSON_HEADERS))
 
     def report(self, release_id: str, name: str) -> Response:
         """The breach report draft, as the head of profession gets it but without contact

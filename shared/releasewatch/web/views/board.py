@@ -1,5 +1,10 @@
-"""The board: every release due today (or tomorrow, or in the next 7 days), in due order, with
-a state in plain words, how late it is now, and what the last check saw."""
+"""The board: every release due today (or tomorrow, or in the next 7 days), with a one-line
+summary on top, the releases that need someone (late, early, a failed message, nobody
+reachable) first and the rest in due order, each with a state in plain words, how late it is
+now, what the last check saw and, the days before, its readiness.
+
+Every sentence comes from what was recorded (checks, events, deliveries), never from a
+schedule or a default: nobody is said to be asked before a reminder was sent."""
 
 from __future__ import annotations
 
@@ -9,12 +14,13 @@ from datetime import date, datetime, timedelta
 from typing import Literal
 from urllib.parse import quote
 
-from ...model import Event, EventKind, ReleaseRecord, ReleaseState
+from ...model import Delivery, Event, EventKind, ReleaseRecord, ReleaseState
 from ...policy import derive_state
 from ...readiness.policy import confirmation
 from ...timefmt import delay_text, uk
 from .problems import Problem
-from .words import age, check_verdict, clock_time, day_time, minutes, zone
+from .readiness import ReadinessLines, readiness_lines
+from .words import age, check_verdict, clock_time, day_time, long_day, minutes, short_time, zone
 
 View = Literal["today", "tomorrow", "week"]
 VIEWS: dict[View, str] = {"today": "Today", "tomorrow": "Tomorrow", "week": "Next 7 days"}
@@ -23,6 +29,23 @@ HEADINGS: dict[View, str] = {
     "tomorrow": "Releases due tomorrow",
     "week": "Releases due in the next 7 days",
 }
+
+
+@dataclass(frozen=True)
+class ViewLink:
+    view: View  # the ?view= value
+    label: str  # 'Tomorrow'
+    current: bool  # the view shown
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The board's first line: '2 late · 1 message failed · 12 live on time · 14 not due yet'.
+    `counts` by kind (late, early, due_now, failed_messages, unreachable, live_on_time,
+    live_late, live_first_seen_late, not_due_yet, cancelled, not_watched); zeros left out."""
+
+    text: str
+    counts: dict[str, int]
 
 
 @dataclass(frozen=True)
@@ -48,13 +71,19 @@ class BoardRow:
     title: str
     producer: str
     due: datetime
-    due_text: str  # '09:30:00' (today) or 'Thu 17 Jul 09:30' (other days)
+    due_text: str  # one form per view: '09:30' (today, tomorrow), 'Thu 17 Jul 09:30' (week)
     tag: StateTag
     live_at: datetime | None
     live_text: str  # '09:42:05', '' while not live
-    minutes_late: int | None  # counting up while late and not live
+    # Whole minutes after due: counting up while late, fixed once it went live late; None when
+    # not late (on time, not due yet, or first seen live after due with no proof it was late).
+    minutes_late: int | None
     last_check: LastCheck | None
     acknowledged_by: tuple[str, ...]
+    # Why it is among the releases that need someone ('Late', '1 message failed',
+    # 'Alice Publisher unreachable'); empty for the rest.
+    needs_someone: tuple[str, ...]
+    readiness: ReadinessLines
 
 
 @dataclass(frozen=True)
@@ -64,10 +93,12 @@ class Board:
     now: datetime
     updated: str  # '09:42:05'
     zone: str  # 'BST'
-    rows: tuple[BoardRow, ...]
+    summary: Summary
+    rows: tuple[BoardRow, ...]  # those that need someone first, then the rest in due order
     problems: tuple[Problem, ...]
-    views: tuple[tuple[View, str], ...] = tuple(VIEWS.items())
-    readable: bool = True  # False: the store could not be read (the page answers 503)
+    views: tuple[ViewLink, ...]
+    day: str  # 'Thursday 17 July' (today, tomorrow), 'Thursday 17 July to Wednesday 23 July'
+    store_readable: bool = True  # False: the store could not be read (the page answers 503)
 
 
 def parse_view(text: str | None) -> View:
@@ -119,7 +150,7 @@ def state_tag(
                 return StateTag(state, f"Live — first seen {late} after due", "grey")
             return StateTag(state, f"Live, {late} late", "orange")
         case ReleaseState.LATE:
-            return StateTag(state, f"Late — {minutes(now - release.due)} min", "red")
+            return StateTag(state, f"Late — {late_text(now - release.due)}", "red")
     done = confirmation(events, release.due)
     if done is not None and now < release.due:
         contact = release.contacts.get(done.contact_id or "")
@@ -132,6 +163,12 @@ def state_tag(
     return StateTag(state, "Due now, not live yet", "yellow")
 
 
+def late_text(delta: timedelta) -> str:
+    """'12 min', '2 h 5 min', '35 days 17 h': whole minutes (12 min 59 s is 12 min), in days
+    beyond 48 hours as everywhere else (timefmt.delay_text)."""
+    return delay_text(timedelta(minutes=minutes(delta)))
+
+
 def live_text(record: ReleaseRecord, *, unproven: bool = False) -> str:
     if record.live_at is None:
         return ""
@@ -140,13 +177,53 @@ def live_text(record: ReleaseRecord, *, unproven: bool = False) -> str:
     return clock_time(record.live_at)
 
 
+def due_text(due: datetime, view: View, today: date) -> str:
+    """One form per view: '09:30' on today's and tomorrow's (the heading names the day),
+    'Thu 17 Jul 09:30' on the week's. An older release still late on today's view is the one
+    exception: it says its day."""
+    if view == "week" or (view == "today" and uk(due).date() != today):
+        return day_time(due)
+    return short_time(due)
+
+
+def minutes_late(
+    record: ReleaseRecord, state: ReleaseState, now: datetime, *, unproven: bool
+) -> int | None:
+    if state == ReleaseState.LATE:
+        return minutes(now - record.release.due)
+    if state == ReleaseState.LIVE_LATE and record.live_at is not None and not unproven:
+        return minutes(record.live_at - record.release.due)
+    return None
+
+
+def needs_someone(
+    record: ReleaseRecord, state: ReleaseState, problems: Sequence[Problem]
+) -> tuple[str, ...]:
+    """Why this release needs a person now: late, early, a failed message, nobody reachable
+    (the problems banner's own findings, from the recorded deliveries)."""
+    why = []
+    if state == ReleaseState.LATE:
+        why.append("Late")
+    elif state == ReleaseState.EARLY:
+        why.append("Released early")
+    mine = [p for p in problems if p.release_id == record.id]
+    failed = sum(1 for p in mine if p.kind == "failed-send")
+    if failed:
+        why.append(f"{failed} {'message' if failed == 1 else 'messages'} failed")
+    why += [f"{p.who or 'A contact'} unreachable" for p in mine if p.kind == "unreachable"]
+    return tuple(why)
+
+
 def board_row(
     record: ReleaseRecord,
     events: Sequence[Event],
     now: datetime,
     today: date,
     *,
+    view: View = "today",
     unproven: bool = False,
+    deliveries: Sequence[Delivery] = (),
+    problems: Sequence[Problem] = (),
 ) -> BoardRow:
     release = record.release
     state = shown_state(record, now)
@@ -162,20 +239,85 @@ def board_row(
         title=release.title,
         producer=release.producer,
         due=release.due,
-        due_text=clock_time(release.due)
-        if uk(release.due).date() == today
-        else day_time(release.due),
+        due_text=due_text(release.due, view, today),
         tag=state_tag(record, events, now, unproven=unproven),
         live_at=record.live_at,
         live_text=live_text(record, unproven=unproven),
-        minutes_late=minutes(now - release.due) if state == ReleaseState.LATE else None,
+        minutes_late=minutes_late(record, state, now, unproven=unproven),
         last_check=None
         if check is None
         else LastCheck(
             check.at, clock_time(check.at), check_verdict(check), age(check.at, now), check.live
         ),
         acknowledged_by=tuple(dict.fromkeys(names)),
+        needs_someone=needs_someone(record, state, problems),
+        readiness=readiness_lines(record, events, deliveries),
     )
+
+
+# The summary's parts, in the order they are said: what needs someone first.
+_SUMMARY_ORDER = (
+    "late",
+    "early",
+    "failed_messages",
+    "unreachable",
+    "due_now",
+    "live_late",
+    "live_first_seen_late",
+    "live_on_time",
+    "not_due_yet",
+    "cancelled",
+    "not_watched",
+)
+
+
+def _summary_words(kind: str, n: int) -> str:
+    match kind:
+        case "failed_messages":
+            return f"{n} {'message' if n == 1 else 'messages'} failed"
+        case "unreachable":
+            return f"{n} {'contact' if n == 1 else 'contacts'} nobody could reach"
+        case "due_now":
+            return f"{n} due now, not live yet"
+        case "live_first_seen_late":
+            return f"{n} first seen live after due"
+    return f"{n} {kind.replace('_', ' ')}"
+
+
+def _row_kind(row: BoardRow, now: datetime) -> str:
+    state = row.tag.state
+    if state == ReleaseState.CANCELLED:
+        return "not_watched" if row.tag.text.startswith("Not watched") else "cancelled"
+    if state == ReleaseState.LIVE_LATE:
+        return "live_late" if row.minutes_late is not None else "live_first_seen_late"
+    if state == ReleaseState.LIVE:
+        return "live_on_time"
+    if state in (ReleaseState.LATE, ReleaseState.EARLY):
+        return str(state)
+    return "not_due_yet" if now < row.due else "due_now"
+
+
+def summarise(rows: Sequence[BoardRow], problems: Sequence[Problem], now: datetime) -> Summary:
+    """Counted from the rows shown (their recorded states) and the problems of those rows."""
+    counts: dict[str, int] = dict.fromkeys(_SUMMARY_ORDER, 0)
+    for row in rows:
+        counts[_row_kind(row, now)] += 1
+    shown = {row.release_id for row in rows}
+    for p in problems:
+        if p.release_id in shown and p.kind == "failed-send":
+            counts["failed_messages"] += 1
+        elif p.release_id in shown and p.kind == "unreachable":
+            counts["unreachable"] += 1
+    kept = {k: n for k, n in counts.items() if n}
+    text = " · ".join(_summary_words(k, n) for k, n in kept.items())
+    return Summary(text, kept)
+
+
+def day_heading(now: datetime, view: View) -> str:
+    today = uk(now).date()
+    if view == "week":
+        return f"{long_day(today)} to {long_day(today + timedelta(days=6))}"
+    return long_day(today + timedelta(days=1 if view == "tomorrow" else 0))
 
 
 def build_board(
@@ -185,20 +327,40 @@ def build_board(
     view: View,
     problems: Sequence[Problem] = (),
     unproven: Collection[str] = (),
+    deliveries: dict[str, list[Delivery]] | None = None,
+    *,
+    store_readable: bool = True,
 ) -> Board:
-    """`records`: those in the view (see in_view); `events`: each one's events, by id;
-    `unproven`: the ids first seen live after due with no proof of lateness."""
+    """`records`: those in the view (see in_view); `events` and `deliveries`: each one's, by
+    id; `unproven`: the ids first seen live after due with no proof of lateness."""
     today = uk(now).date()
     shown = sorted(records, key=lambda r: (r.release.due, r.release.title, r.id))
-    rows = tuple(
-        board_row(r, events.get(r.id, []), now, today, unproven=r.id in unproven) for r in shown
-    )
+    rows = [
+        board_row(
+            r,
+            events.get(r.id, []),
+            now,
+            today,
+            view=view,
+            unproven=r.id in unproven,
+            deliveries=(deliveries or {}).get(r.id, []),
+            problems=problems,
+        )
+        for r in shown
+    ]
+    # Those that need someone first (in due order among themselves), then the rest: sorted()
+    # is stable, so due order holds within each group.
+    rows.sort(key=lambda row: not row.needs_someone)
     return Board(
         view=view,
         heading=HEADINGS[view],
         now=now,
         updated=clock_time(now),
         zone=zone(now),
-        rows=rows,
+        summary=summarise(rows, problems, now),
+        rows=tuple(rows),
         problems=tuple(problems),
+        views=tuple(ViewLink(v, label, v == view) for v, label in VIEWS.items()),
+        day=day_heading(now, view),
+        store_readable=store_readable,
     )

@@ -45,15 +45,16 @@ def load_board(store: Store, now: datetime, view: View, health: Health) -> Board
         shown = [r for r in records if in_view(r, view, now)]
         events: dict[str, list[Event]] = {r.id: store.events(r.id) for r in shown}
         watched = [r for r in records if _watched(r, now)]
-        deliveries = {r.id: store.deliveries(r.id) for r in watched}
+        # The watched ones' for the problems, the shown ones' for their readiness lines.
+        wanted = {r.id: r for r in [*watched, *shown]}
+        deliveries = {rid: store.deliveries(rid) for rid in wanted}
         unproven = {r.id for r in shown if _unproven(store, r, now)}
     except Exception as exc:  # a corrupt or locked store: say so on the page
         log.warning("board: cannot read the store: %s", type(exc).__name__)
         health = replace(health, unreadable=f"{type(exc).__name__}: {exc}")
-        board = build_board([], {}, now, view, health_problems(health, now))
-        return replace(board, readable=False)
+        return build_board([], {}, now, view, health_problems(health, now), store_readable=False)
     problems = problems_for(watched, deliveries, health, now)
-    return build_board(shown, events, now, view, problems, unproven)
+    return build_board(shown, events, now, view, problems, unproven, deliveries)
 
 
 def load_release(

@@ -35,6 +35,7 @@ class Problem:
     text: str
     release_id: str | None = None
     href: str | None = None  # relative to the board's home
+    who: str | None = None  # unreachable: the contact's name
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,7 @@ def delivery_problems(record: ReleaseRecord, deliveries: Iterable[Delivery]) -> 
                 f"{release.title}: {name} could not be reached ({ways} failed); try another way.",
                 release.id,
                 href,
+                who=name,
             )
         )
     return out

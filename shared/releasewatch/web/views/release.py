@@ -13,11 +13,11 @@ from ...model import Check, Delivery, Event, EventKind, ReleaseRecord, ReleaseSt
 from ...policy import acks_from
 from ...readiness.policy import confirmation, earlier_confirmation, schedule
 from ...timefmt import uk_datetime
-from .board import StateTag, live_text, shown_state, state_tag
+from .board import StateTag, live_text, minutes_late, shown_state, state_tag
 from .ladder import LIVE_OR_OVER, LadderRow, NextStep, ladder, name_of, next_step
 from .problems import Problem
 from .timeline import TimelineEntry, collapse
-from .words import clock_time, minutes, zone
+from .words import clock_time, zone
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,12 @@ class Link:
 
 
 @dataclass(frozen=True)
+class Header:
+    name: str
+    value: str
+
+
+@dataclass(frozen=True)
 class ReleasePage:
     release_id: str
     title: str
@@ -48,7 +54,7 @@ class ReleasePage:
     tag: StateTag
     live_at: datetime | None
     live_text: str
-    minutes_late: int | None  # counting up while late and not live
+    minutes_late: int | None  # as on the board (views.board.minutes_late)
     ladder: tuple[LadderRow, ...]
     next_step: NextStep | None
     next_step_text: str  # why there is none, when there is none
@@ -57,7 +63,7 @@ class ReleasePage:
     timeline: tuple[TimelineEntry, ...]
     checks_shown: int
     judged_url: str | None
-    cache_headers: tuple[tuple[str, str], ...]
+    cache_headers: tuple[Header, ...]
     links: tuple[Link, ...]
     problems: tuple[Problem, ...]
 
@@ -154,7 +160,7 @@ def build_release_page(
         tag=state_tag(record, events, now, unproven=unproven),
         live_at=record.live_at,
         live_text=live_text(record, unproven=unproven),
-        minutes_late=minutes(now - release.due) if state == ReleaseState.LATE else None,
+        minutes_late=minutes_late(record, state, now, unproven=unproven),
         ladder=tuple(ladder(record, state, deliveries, acks, now)),
         next_step=upcoming,
         next_step_text=why_none,
@@ -163,7 +169,9 @@ def build_release_page(
         timeline=tuple(collapse(checks, release.due, record.live_at)),
         checks_shown=len(checks),
         judged_url=judged,
-        cache_headers=tuple(with_headers.cache_headers()) if with_headers else (),
+        cache_headers=tuple(Header(n, v) for n, v in with_headers.cache_headers())
+        if with_headers
+        else (),
         links=tuple(_links(record, state, href)),
         problems=tuple(problems),
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from ...model import Check
 from ...timefmt import delay_text, uk
@@ -11,6 +11,18 @@ from ...timefmt import delay_text, uk
 def clock_time(when: datetime) -> str:
     """'09:42:05' in UK local time (the zone is said once per page, not on every time)."""
     return f"{uk(when):%H:%M:%S}"
+
+
+def short_time(when: datetime) -> str:
+    """'09:30' in UK local time, where the view names the day; a due time with seconds keeps
+    them ('09:30:30'), rather than show a time it is not."""
+    local = uk(when)
+    return f"{local:%H:%M:%S}" if local.second else f"{local:%H:%M}"
+
+
+def long_day(day: date) -> str:
+    """'Thursday 17 July'"""
+    return f"{day:%A} {day.day} {day:%B}"
 
 
 def day_time(when: datetime) -> str:
