@@ -36,6 +36,16 @@ def pytest_configure_node(node: Any) -> None:  # xdist: tell each worker where t
     node.workerinput[_DIR_KEY] = node.config.stash[_dir]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_parameter_providers() -> None:
+    """Powertools keeps one SSM provider, with its boto3 client, per process: one made inside an
+    earlier test's moto mock would reach for the real endpoint in a later test on moto server."""
+    from aws_lambda_powertools.utilities.parameters import base
+
+    base.DEFAULT_PROVIDERS.clear()
+    base.clear_caches()
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     RECORDER.take()  # calls from an earlier test's teardown are not this test's
