@@ -30,6 +30,7 @@ from releasewatch.notify.base import Card, CardLink, Message
 from releasewatch.notify.slack import SlackNotifier
 from releasewatch.notify.teams import TeamsNotifier
 from releasewatch.notify.webhook import WebhookPoster, WebhookSecrets, retry_after
+from releasewatch.policy import MAX_RETRY_BACKOFF
 from releasewatch.probe.netguard import StaticResolver
 from releasewatch.service import Watchdog
 from releasewatch.store.memory import InMemoryStore
@@ -85,6 +86,11 @@ def test_a_card_posted_to_the_workflow_is_accepted_with_202() -> None:
         (401, b'{"error":{"code":"DirectApiAuthorizationRequired"}}', "signature was refused"),
         (403, b"", "not allowed to post there"),
         (404, b'{"error":{"code":"WorkflowNotFound","message":"no"}}', "no such webhook"),
+        # A redirect is not delivery: recorded as sent, the alert would be lost with no fallback.
+        (301, b"", "a redirect"),
+        (302, b"", "a redirect"),
+        (307, b"", "a redirect"),
+        (308, b"", "a redirect"),
     ],
 )
 def test_refusals_are_permanent_with_the_reason_in_words_and_no_secret(
@@ -117,6 +123,7 @@ def test_an_error_body_echoing_the_url_is_scrubbed_from_the_reason() -> None:
     [
         (429, {"Retry-After": "120"}, timedelta(seconds=120)),
         (503, {"Retry-After": "7"}, timedelta(seconds=7)),
+        (408, {}, None),
         (500, {}, None),
         (502, {}, None),
     ],
@@ -318,6 +325,35 @@ def test_429_waits_for_retry_after_then_the_bound_still_holds() -> None:
     assert len(server.posts) == 2
     (delivery,) = dog.store.deliveries("lms-2025-07")
     assert delivery.status == DeliveryStatus.SENT and delivery.attempts == 2
+
+
+def test_a_retry_after_of_an_hour_waits_no_longer_than_the_longest_backoff() -> None:
+    clock = FixedClock(DUE + 5 * M)
+    with loopback_webhook("teams") as server:
+        server.answer((429, {"Retry-After": "3600"}, b""))
+        dog = watchdog(server, clock, RecordingNotifier())
+        asyncio.run(dog.tick())
+    (delivery,) = dog.store.deliveries("lms-2025-07")
+    assert delivery.status == DeliveryStatus.RETRY
+    assert delivery.next_attempt_at == DUE + 5 * M + MAX_RETRY_BACKOFF
+
+
+@pytest.mark.parametrize("status", [302, 307])
+def test_a_redirected_card_is_not_sent_and_the_persons_email_takes_over(status: int) -> None:
+    clock = FixedClock(DUE + 10 * M)
+    email = RecordingNotifier()
+    with loopback_webhook("teams") as server:
+        server.script.default = (status, {"Location": "https://example.com/elsewhere"}, b"")
+        dog = watchdog(server, clock, email)
+        asyncio.run(dog.tick())
+        asyncio.run(dog.tick())
+    by_key = {d.key: d for d in dog.store.deliveries("lms-2025-07")}
+    alice = Notification.make_key(
+        "lms-2025-07", NotificationKind.ALERT, "web_publisher", "teams", 1, 0
+    )
+    assert by_key[alice].status == DeliveryStatus.FAILED
+    assert "a redirect" in (by_key[alice].error or "")
+    assert [m.to for m in email.sent] == ["alice.publisher@example.com"]
 
 
 def test_a_refused_card_fails_for_good_and_the_persons_email_takes_over() -> None:

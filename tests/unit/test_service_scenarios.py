@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from datetime import timedelta
 
-from releasewatch.errors import SendError
+import pytest
+
+from releasewatch.errors import SendError, StoreError
 from releasewatch.model import (
     Chain,
     DeliveryStatus,
@@ -184,6 +187,31 @@ def test_one_broken_release_does_not_stop_the_tick_for_the_others():
     report = asyncio.run(dog.tick())
     assert [m.contact_id for m in email.sent] == ["stats_team"]
     assert [rid for rid, _ in report.errors] == ["bad"]
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        sqlite3.OperationalError("database or disk is full"),
+        StoreError("the DynamoDB table is unavailable"),
+    ],
+    ids=["sqlite full", "dynamodb"],
+)
+def test_a_store_that_cannot_write_inside_one_release_fails_the_whole_tick(failure):
+    # Unlike one release's bad data, a failing store must fail the tick: the runner then backs
+    # off and /health counts the failed ticks. Swallowed per release, nobody would be told.
+    clock = FixedClock(DUE + 6 * M)
+    store = InMemoryStore()
+    store.apply_releases([make_release(id="good"), make_release(id="bad")], clock.now())
+
+    def mark_sent(key, *args, **kwargs):  # type: ignore[no-untyped-def]
+        raise failure
+
+    store.mark_sent = mark_sent  # type: ignore[method-assign]
+    prober = ScriptedProber(clock, lambda now: False)
+    dog = Watchdog(store, prober, {"email": RecordingNotifier(), "sms": RecordingNotifier()}, clock)
+    with pytest.raises(type(failure)):
+        asyncio.run(dog.tick())
 
 
 def test_an_idle_release_is_not_rewritten_every_tick():
