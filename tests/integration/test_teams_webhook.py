@@ -76,7 +76,7 @@ def test_a_card_posted_to_the_workflow_is_accepted_with_202() -> None:
     assert len(server.posts) == 1 and server.problems() == []
     post = server.posts[0]
     assert post.path.startswith("/workflows/abc/triggers/manual/paths/invoke?")
-    assert post.card["body"][0]["items"][0]["text"] == CARD.title
+    assert post.card["body"][0]["items"][0]["inlines"][0]["text"] == CARD.title
 
 
 @pytest.mark.parametrize(

@@ -351,17 +351,32 @@ def test_a_notifier_that_always_raises_is_failed_after_the_bound():
     assert d.error == ("unexpected RuntimeError in the email notifier (gave up after 3 attempts)")
 
 
-def test_a_message_that_cannot_be_built_fails_for_good_at_once_with_its_reason():
-    # Given a title with a line break (pushed or imported without validation)
-    release = make_release(title="Labour market overview\nUK: July 2025")
-    clock, store, dog, email, _ = build(None, release=release)
+def test_a_message_that_cannot_be_built_fails_for_good_at_once_with_its_reason(monkeypatch):
+    # Given a message that will never render (a bug, or data no message can carry)
+    import releasewatch.service
+
+    def unbuildable(context):  # type: ignore[no-untyped-def]
+        raise ValueError("the email subject would contain a control character (U+000B)")
+
+    monkeypatch.setattr(releasewatch.service, "render", unbuildable)
+    clock, store, dog, email, _ = build(None)
     run_until(clock, dog, DUE + 8 * M)
     # Then the email is never sent and never retried: FAILED after one attempt, saying why
     assert email.sent == []
     [d] = store.deliveries("lms-2025-07")
     assert (d.status, d.attempts) == (DeliveryStatus.FAILED, 1)
-    assert "control character (U+000A)" in (d.error or "")
-    assert "release title" in (d.error or "")
+    assert "control character (U+000B)" in (d.error or "")
+
+
+def test_a_title_with_a_line_break_still_alerts_on_one_line():
+    # A title pushed or imported without validation must not silence the alert
+    release = make_release(title="Labour market overview\nUK: July 2025")
+    clock, store, dog, email, _ = build(None, release=release)
+    run_until(clock, dog, DUE + 8 * M)
+    [sent] = email.sent
+    assert "Labour market overview UK: July 2025" in sent.subject
+    [d] = store.deliveries("lms-2025-07")
+    assert d.status == DeliveryStatus.SENT
 
 
 def test_a_send_whose_worker_died_mid_send_is_not_attempted_beyond_the_bound():
