@@ -29,7 +29,12 @@ from releasewatch.model import (
 from releasewatch.notify.base import Card, CardLink, Message
 from releasewatch.notify.slack import SlackNotifier
 from releasewatch.notify.teams import TeamsNotifier
-from releasewatch.notify.webhook import WebhookPoster, WebhookSecrets, retry_after
+from releasewatch.notify.webhook import (
+    MAX_RETRY_AFTER,
+    WebhookPoster,
+    WebhookSecrets,
+    retry_after,
+)
 from releasewatch.policy import MAX_RETRY_BACKOFF
 from releasewatch.probe.netguard import StaticResolver
 from releasewatch.service import Watchdog
@@ -144,6 +149,24 @@ def test_retry_after_as_an_http_date() -> None:
     assert retry_after("Thu, 17 Jul 2025 08:32:00 GMT", now) == timedelta(minutes=2)
     assert retry_after("Thu, 17 Jul 2025 08:00:00 GMT", now) == timedelta(0)
     assert retry_after("soon", now) is None and retry_after(None, now) is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["9" * 30, "1" * 400, "Fri, 31 Dec 9999 23:59:59 GMT"],
+    ids=["30 digits", "400 digits", "year 9999"],
+)
+def test_an_absurd_retry_after_is_capped_not_an_overflow(value: str) -> None:
+    assert retry_after(value, DUE) == MAX_RETRY_AFTER
+    with loopback_webhook("teams") as server:
+        server.answer((429, {"Retry-After": value}, b""))
+        with pytest.raises(SendError) as caught:
+            teams(server).send(message())
+    assert not caught.value.permanent and caught.value.retry_after == MAX_RETRY_AFTER
+
+
+def test_unicode_digits_in_retry_after_are_unreadable_not_an_error() -> None:
+    assert retry_after("\u00b2\u00b3", DUE) is None
 
 
 def test_a_loopback_webhook_is_refused_outside_local_mode() -> None:
