@@ -237,3 +237,35 @@ def test_replies_off_sends_no_code() -> None:
     with notify_world(replies=False) as w:
         w.tick(10 * M)
         assert "Reply ACK" not in w.texts_to(PUBLISHER)[0]
+
+
+def test_a_flood_of_texts_between_polls_cannot_push_a_genuine_ack_past_the_cursor(
+    tmp_path: Path,
+) -> None:
+    # GIVEN the publisher's genuine "ACK <code>", then 1,300 other texts before the next poll
+    # (more than the 4 pages of 250 one poll reads)
+    with notify_world(callbacks=False) as w:
+        cursor = FileCursor(tmp_path / "cursor.json")
+        poller = ReplyPoller(w.client, cursor)
+        w.tick(10 * M)
+        poller.poll(w.store, w.clock.now())  # the cursor starts here
+        code = code_in(w.texts_to(PUBLISHER)[0])
+        w.clock.set(DUE + 11 * M)
+        w.fake.reply("447700900101", f"ACK {code}")
+        for i in range(1300):
+            w.clock.set(DUE + 11 * M + timedelta(milliseconds=i + 1))
+            w.fake.reply("447700900555", "STOP")
+        # WHEN the poller runs: the first poll reads the newest 1,000, the second the rest
+        poller.poll(w.store, w.clock.now())
+        assert acks(w) == [] and cursor.load().get("id") != w.fake.received[-1].id
+        poller.poll(w.store, w.clock.now())
+        # THEN the genuine acknowledgement was read and recorded
+        assert acks(w) == [("web_publisher", "1", "sms-reply")]
+        # ...and the cursor is at the newest text, with nothing left to page through
+        assert set(cursor.load()) == {"id", "at"}
+        assert cursor.load()["id"] == w.fake.received[-1].id
+        # ...so a later poll reads only what is new
+        w.clock.set(DUE + 13 * M)
+        w.fake.reply("447700900555", "HELP")
+        poller.poll(w.store, w.clock.now())
+        assert cursor.load()["id"] == w.fake.received[-1].id

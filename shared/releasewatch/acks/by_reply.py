@@ -298,8 +298,14 @@ class FileCursor:
 
 class ReplyPoller:
     """Reads GET /v2/received-text-messages (newest first, paged back with older_than) from
-    the cursor on, oldest first; a replayed message is harmless (each code is single use),
-    so a lost cursor only costs a re-read of the last `first_look`."""
+    the cursor on, oldest first; a replayed message is harmless (each code is single use, a
+    wrong code counts once per message id), so a lost cursor only costs a re-read of the last
+    `first_look`.
+
+    The cursor never moves past a text that was not handled: when more texts arrived than
+    `pages` pages hold, those read are handled, the cursor stays, and the next poll goes on
+    paging back from where this one stopped (`scan`) until it meets the cursor; only then does
+    the cursor move, to the newest text the first of those polls read (`top_id`)."""
 
     def __init__(
         self,
@@ -311,7 +317,7 @@ class ReplyPoller:
     ) -> None:
         self.client = client
         self.cursor = cursor
-        self.pages = pages
+        self.pages = max(1, pages)
         self.first_look = first_look
 
     def __call__(self, store: Store, now: datetime) -> int:
@@ -322,43 +328,58 @@ class ReplyPoller:
         seen = self.cursor.load()
         last_id = seen.get("id")
         since = parse_time(seen.get("at")) or now - self.first_look
+        scan = seen.get("scan")  # where the last poll stopped paging back, short of the cursor
         fresh: list[Mapping[str, Any]] = []
-        older_than = None
+        older_than = scan
+        reached = False  # met the cursor (or the end of the list): nothing unread lies beyond
         for _ in range(self.pages):
             try:
                 page = self.client.received_texts(older_than)
             except NotifyApiError as exc:
                 log.warning("could not read received texts: %s", exc.reason())
-                return 0  # the cursor stays: the next tick reads them
+                break  # the cursor stays: the next tick reads them
             texts = page.get("received_text_messages")
             if not isinstance(texts, list) or not texts:
+                reached = True
                 break
-            done = False
             for t in texts:
                 at = parse_time(t.get("created_at")) if isinstance(t, dict) else None
                 if not isinstance(t, dict) or t.get("id") == last_id or at is None or at < since:
-                    done = True
+                    reached = True
                     break
                 fresh.append(t)
-            if done:
+            if reached:
                 break
             older_than = texts[-1].get("id") if isinstance(texts[-1], dict) else None
             if not older_than:
+                reached = True
                 break
-        acked = 0
-        for t in reversed(fresh):  # oldest first
-            reply = Reply(
-                str(t.get("id")),
-                str(t.get("user_number", "")),
-                str(t.get("content", ""))[:1000],
-                parse_time(t.get("created_at")) or now,
-            )
-            if handle_reply(store, reply, now) == ReplyOutcome.ACKNOWLEDGED:
-                acked += 1
-        if fresh:
+        acked = sum(
+            handle_reply(store, _reply(t, now), now) == ReplyOutcome.ACKNOWLEDGED
+            for t in reversed(fresh)  # oldest first
+        )
+        if not reached:
+            if fresh and older_than:  # go on from there next time; the cursor stays
+                top = {"top_id": str(fresh[0].get("id")), "top_at": str(fresh[0].get("created_at"))}
+                self.cursor.save(top | seen | {"scan": older_than})  # the first walk's top
+            return acked
+        if scan and seen.get("top_id"):
+            # Everything from the cursor up to the top of the walk that began the scan is
+            # handled now (the texts above `scan` by that walk): the cursor moves there.
+            self.cursor.save({"id": seen["top_id"], "at": seen.get("top_at", "")})
+        elif fresh:
             newest = fresh[0]
             self.cursor.save({"id": str(newest.get("id")), "at": str(newest.get("created_at"))})
         return acked
+
+
+def _reply(t: Mapping[str, Any], now: datetime) -> Reply:
+    return Reply(
+        str(t.get("id")),
+        str(t.get("user_number", "")),
+        str(t.get("content", ""))[:1000],
+        parse_time(t.get("created_at")) or now,
+    )
 
 
 def is_reply_code_marker(delivery: Delivery) -> bool:
