@@ -309,11 +309,12 @@ def test_three_wrong_codes_lock_the_senders_replies_and_the_right_code_then_fail
         # THEN the right code, fourth, is refused: a guesser cannot keep going
         assert w.reply("447700900101", f"ACK {code}").json() == {"status": "locked"}
         assert acks(w) == []
-        # ...and the next text to the publisher carries no code (an acknowledge link, where
-        # links are set up, still works)
+        # ...and the next text to the publisher carries no code, and says why (an acknowledge
+        # link, where links are set up, still works)
         w.tick(20 * M)
         repeat = w.texts_to(PUBLISHER)[-1]
         assert repeat.startswith("RW STILL NOT LIVE") and " Reply ACK" not in repeat
+        assert repeat.endswith(" Replies locked after wrong codes.")
         # ...while the lockout lasts; after the window, replies are read again
         w.clock.set(DUE + 11 * M + LOCKOUT_WINDOW + M)
         assert w.reply("447700900101", "ACK 123456").json()["status"] != "locked"

@@ -211,11 +211,19 @@ def sms_text(ctx: MessageContext) -> str:
             tail = "."
         case _:  # pragma: no cover
             raise ValueError(n.kind)
-    if ctx.reply_code and n.kind in (NotificationKind.ALERT, NotificationKind.BREACH):
+    if n.kind in (NotificationKind.ALERT, NotificationKind.BREACH):
         # The code is added to what the text is today: the title gives way no further.
-        reply = f" Reply ACK {ctx.reply_code}"
-        return fit_sms(head, r.title, tail + reply, SMS_LIMIT + len(reply))
+        reply = ""
+        if ctx.reply_code:
+            reply = f" Reply ACK {ctx.reply_code}"
+        elif ctx.replies_locked:
+            reply = REPLIES_LOCKED
+        if reply:
+            return fit_sms(head, r.title, tail + reply, SMS_LIMIT + len(reply))
     return fit_sms(head, r.title, tail)
+
+
+REPLIES_LOCKED = " Replies locked after wrong codes."
 
 
 # -- email ---------------------------------------------------------------------------------------
