@@ -53,7 +53,7 @@ def _walk(node: Any) -> Iterator[dict[str, Any]]:
 def _texts(card: dict[str, Any]) -> Iterator[str]:
     for node in _walk(card):
         kind = node.get("type")
-        if kind == "TextBlock":
+        if kind in ("TextBlock", "TextRun"):
             yield str(node.get("text", ""))
         elif kind == "FactSet":
             for fact in node.get("facts", []):
@@ -109,7 +109,7 @@ def teams_problems(raw: bytes, ack_base: str | None = None) -> list[str]:
 
 def _first_text(body: list[Any]) -> str:
     for node in _walk(body):
-        if node.get("type") == "TextBlock":
+        if node.get("type") in ("TextBlock", "TextRun"):
             return str(node.get("text", ""))
     return ""
 

@@ -468,6 +468,7 @@ class Watchdog:
             told = change_of(self.store.events(release.id), notification)
             change = dict(told.detail) if told is not None else None
         reply_code = None
+        replies_locked = False
         notifier = self.notifiers.get(notification.channel)
         if (
             notification.kind in _ESCALATION
@@ -477,6 +478,7 @@ class Watchdog:
             reply_code = code_for(
                 self.store, record, notification.contact_id, notification.step or 0, now
             )
+            replies_locked = reply_code is None  # too many wrong codes (acks/by_reply.py)
         reminder, first_alerted_at = _earlier_sent(deliveries, notification)
         late_unproven = False
         if notification.kind in (NotificationKind.RESOLVED, NotificationKind.REPORT):
@@ -506,6 +508,7 @@ class Watchdog:
             report_attachments=attachments,
             change=change,
             reply_code=reply_code,
+            replies_locked=replies_locked,
         )
 
     def _emit(self, what: str, payload: object) -> None:

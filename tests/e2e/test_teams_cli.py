@@ -41,7 +41,9 @@ releases:
     assert result.returncode == 0, result.stderr
     assert len(server.posts) == 1 and server.problems() == []
     card = server.posts[0].card
-    assert card["body"][0]["items"][0]["text"].startswith("NOT LIVE: A release that is late")
+    assert card["body"][0]["items"][0]["inlines"][0]["text"].startswith(
+        "NOT LIVE: A release that is late"
+    )
     assert card["actions"][0]["title"] == "Acknowledge"
     out = result.stdout + result.stderr
     assert "TEAMS to Stats team channel: NOT LIVE" in out

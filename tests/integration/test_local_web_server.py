@@ -295,3 +295,123 @@ def test_the_board_its_stylesheet_json_and_report_over_the_wire(store):  # type:
             conn.close()
         assert response.status == 200 and data[:2] == b"PK"  # a Word file, byte for byte
         assert int(response.getheader("Content-Length") or 0) == len(data)
+
+
+# -- trusts nothing first: Host, body, depth, headers ---------------------------------------------
+def raw_request(base: str, data: bytes, *, wait: float = 5.0) -> bytes:
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=wait) as sock:
+        sock.sendall(data)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def status_and_headers(answer: bytes) -> tuple[int, dict[str, str]]:
+    head = answer.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in head[1:])
+    return int(head[0].split()[1]), headers
+
+
+SECURITY = ("X-Frame-Options", "X-Content-Type-Options", "Content-Security-Policy", "Cache-Control")
+
+
+def test_a_request_for_another_host_is_refused_before_anything(store):  # type: ignore[no-untyped-def]
+    # A page on another site that rebinds its own name to 127.0.0.1 (DNS rebinding) sends its
+    # own name as Host: it must not read the board, nor learn whether a path exists.
+    app = WebApp(store, TokenCodec(b"w" * 32), FixedClock(DUE))
+    with serve(app, port=0, public_url="https://rw.example.com") as base:
+        port = base.rsplit(":", 1)[1]
+        for host in ("evil.example.net", f"evil.example.net:{port}", "127.0.0.1:1", ""):
+            line = f"Host: {host}\r\n" if host else ""
+            answer = raw_request(base, f"GET /health HTTP/1.1\r\n{line}\r\n".encode())
+            status, headers = status_and_headers(answer)
+            assert status == 421, host
+            assert b'"status"' not in answer and b"Unknown host" in answer
+            for name in SECURITY:
+                assert name in headers, (host, name)
+        for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}", "rw.example.com"):
+            answer = raw_request(
+                base, f"GET /health HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode()
+            )
+            assert status_and_headers(answer)[0] == 200, host
+
+
+def test_trickled_post_bodies_cannot_fill_every_slot(store):  # type: ignore[no-untyped-def]
+    # GIVEN a server with 4 slots, and 12 clients that announce a body and never send it
+    app = WebApp(store, TokenCodec(b"w" * 32), FixedClock(DUE))
+    with serve(app, port=0, max_connections=4, idle_timeout=5.0) as base:
+        host, port = base.removeprefix("http://").split(":")
+        head = f"POST /a/{'x' * 40} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Length: 4000\r\n\r\n"
+        held = [socket.create_connection((host, int(port)), timeout=5) for _ in range(12)]
+        try:
+            for sock in held:
+                sock.sendall(head.encode())
+            time.sleep(0.2)
+            # THEN each is answered without its body, and a real request gets in at once
+            started = time.monotonic()
+            assert request(base, "GET", "/")[0] == 200
+            assert time.monotonic() - started < 2.0
+            # ...and none is held open waiting for its body: each is answered or closed
+            for sock in held:
+                sock.settimeout(2.0)
+                while sock.recv(4096):
+                    pass
+        finally:
+            for sock in held:
+                sock.close()
+
+
+def test_a_callback_is_authenticated_before_its_body_is_read(store):  # type: ignore[no-untyped-def]
+    from releasewatch.web.notify_callbacks import NotifyCallbacks
+
+    token = "t" * 32
+    hooks = NotifyCallbacks(store, FixedClock(DUE), token.encode())
+    app = WebApp(store, TokenCodec(b"w" * 32), FixedClock(DUE), callbacks=hooks)
+    with serve(app, port=0) as base:
+        host = base.removeprefix("http://")
+        # No token, a body announced and never sent: refused at once, not after a timeout
+        started = time.monotonic()
+        answer = raw_request(
+            base,
+            f"POST /notify/receipts HTTP/1.1\r\nHost: {host}\r\n"
+            "Content-Length: 9000\r\n\r\n".encode(),
+        )
+        status, headers = status_and_headers(answer)
+        assert status == 401 and time.monotonic() - started < 2.0
+        assert all(name in headers for name in SECURITY)
+        # With the token: 16 KB of "[" is a 400, not a RecursionError's 500
+        auth = f"Authorization: Bearer {token}\r\n"
+        body = b"[" * 16_000
+        answer = raw_request(
+            base,
+            f"POST /notify/receipts HTTP/1.1\r\nHost: {host}\r\n{auth}"
+            f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body,
+        )
+        status, headers = status_and_headers(answer)
+        assert status == 400 and b"nested deeper" in answer
+        assert all(name in headers for name in SECURITY)
+        # ...and a body over the cap is refused unread
+        answer = raw_request(
+            base,
+            f"POST /notify/receipts HTTP/1.1\r\nHost: {host}\r\n{auth}"
+            "Content-Length: 99999\r\n\r\n".encode(),
+        )
+        assert status_and_headers(answer)[0] == 413
+
+
+def test_error_pages_carry_the_same_security_headers(store):  # type: ignore[no-untyped-def]
+    app = WebApp(store, TokenCodec(b"w" * 32), FixedClock(DUE))
+    with serve(app, port=0) as base:
+        for method, path in (
+            ("GET", "/static/x/missing.css"),
+            ("DELETE", "/"),
+            ("GET", f"/a/{'x' * 40}"),
+            ("GET", "/d/not-a-token/"),
+        ):
+            status, _, headers = request(base, method, path)
+            assert status >= 400, path
+            for name in SECURITY:
+                assert name in headers, (path, name)

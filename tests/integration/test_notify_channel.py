@@ -208,3 +208,28 @@ def test_an_error_quoting_the_number_is_stored_without_it(clock: FixedClock) -> 
         NotifyNotifier(client, settings("https://api.example.com"), "sms").send(sms())
     assert NUMBER not in caught.value.reason
     assert "447700900101" not in caught.value.reason
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [b"<html>gateway</html>", b"[]", b'"queued"', b""],
+    ids=["html", "a list", "a string", "empty"],
+)
+def test_a_2xx_that_is_not_a_json_object_is_worth_another_attempt(
+    clock: FixedClock, answer: bytes
+) -> None:
+    # A proxy or a broken Notify: the text may not have gone out, so it must not be recorded as
+    # sent, nor failed for good (which would skip the retry and jump to the fallback).
+    import httpx
+
+    client = NotifyClient(
+        NotifyKey.parse(API_KEY),
+        clock,
+        http=httpx.Client(
+            transport=httpx.MockTransport(lambda r: httpx.Response(201, content=answer))
+        ),
+    )
+    with pytest.raises(SendError) as caught:
+        NotifyNotifier(client, settings("https://api.example.com"), "sms").send(sms())
+    assert caught.value.permanent is False
+    assert "not a JSON object" in caught.value.reason

@@ -144,3 +144,34 @@ def test_a_message_still_sending_is_read_again_no_more_than_once_a_minute() -> N
         assert len(w.fake.gets) == asked  # not again within the minute
         w.tick(11 * M + timedelta(seconds=41))
         assert len(w.fake.gets) == 2 * asked
+
+
+def test_a_receipt_arriving_while_the_send_is_still_being_recorded_is_answered_409() -> None:
+    # Notify can call back before the watchdog has marked the text sent (a number that does not
+    # exist fails in under a second). Answered 200, the permanent failure would be lost and the
+    # fallback never run; 409 makes Notify send it again (5 minutes later).
+    with notify_world() as w:
+        sms = w.watchdog.notifiers["notify_sms"]
+        answers: list[int] = []
+
+        class CallsBackAtOnce:
+            accepts_replies = getattr(sms, "accepts_replies", False)
+
+            def send(self, message):  # type: ignore[no-untyped-def]
+                provider_id = sms.send(message)
+                assert w.delivery(message.key).status == DeliveryStatus.CLAIMED
+                answers.append(w.receipt(len(w.fake.sent) - 1, "permanent-failure"))
+                return provider_id
+
+        w.watchdog.notifiers["notify_sms"] = CallsBackAtOnce()  # type: ignore[assignment]
+        w.tick(10 * M)
+        assert answers == [409]
+        assert w.delivery(SMS_KEY).status == DeliveryStatus.SENT
+        # Notify's retry, once the send is recorded: the failure counts and the fallback runs
+        w.clock.set(DUE + 15 * M)
+        sent = next(m for m in w.fake.sent if m.reference == SMS_KEY)
+        assert w.receipt(w.fake.sent.index(sent), "permanent-failure") == 200
+        assert w.delivery(SMS_KEY).status == DeliveryStatus.FAILED
+        w.tick(15 * M + timedelta(seconds=10))
+        fallback = [m for m in w.fake.sent if m.reference == f"{SMS_KEY}>notify_email"]
+        assert [m.to for m in fallback] == ["alice.publisher@example.com"]

@@ -1,4 +1,4 @@
-"""Acknowledge by replying to a Notify alert text: "Reply ACK 4821"."""
+"""Acknowledge by replying to a Notify alert text: "Reply ACK 482193"."""
 
 from __future__ import annotations
 
@@ -10,7 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from releasewatch.acks.by_reply import FileCursor, ReplyPoller, normalise_number, parse_reply
+from releasewatch.acks import by_reply
+from releasewatch.acks.by_reply import (
+    CODE_LIFETIME,
+    LOCKOUT_WINDOW,
+    FileCursor,
+    ReplyPoller,
+    code_for,
+    normalise_number,
+    parse_reply,
+)
 from releasewatch.model import EventKind
 from releasewatch.notify.context import SMS_LIMIT, MessageContext
 from releasewatch.notify.messages import sms_text
@@ -18,12 +27,12 @@ from releasewatch.service import Watchdog
 from releasewatch.store.memory import InMemoryStore
 from tests.factories import DUE, make_notification, make_release
 from tests.fakes import FixedClock, RecordingNotifier, ScriptedProber
-from tests.notify_support import M, notify_release, notify_world
+from tests.notify_support import TOKEN, M, notify_release, notify_world
 
 PUBLISHER = "+447700900101"
 LEAD = "+447700900102"
 HEAD = "+447700900103"
-CODE = re.compile(r" Reply ACK (\d{4})$")
+CODE = re.compile(r" Reply ACK (\d{6})$")
 
 
 def code_in(text: str) -> str:
@@ -40,12 +49,20 @@ def acks(w) -> list[tuple[str | None, str, str]]:  # type: ignore[no-untyped-def
     ]
 
 
-@pytest.mark.parametrize("text", ["ACK 4821", "ack4821", "Ack #4821.", " 4821 ", "ACK 4821!"])
+@pytest.mark.parametrize(
+    "text", ["ACK 482193", "ack482193", "Ack #482193.", " 482193 ", "ACK 482193!"]
+)
 def test_replies_that_give_the_code(text: str) -> None:
-    assert parse_reply(text) == "4821"
+    assert parse_reply(text) == "482193"
 
 
-@pytest.mark.parametrize("text", ["STOP", "stop 4821", "HELP", "ACK", "ACK 482", "48215", ""])
+def test_a_four_digit_code_issued_before_codes_grew_is_still_read() -> None:
+    assert parse_reply("ACK 4821") == "4821"
+
+
+@pytest.mark.parametrize(
+    "text", ["STOP", "stop 482193", "HELP", "ACK", "ACK 482", "48215", "4821930", ""]
+)
 def test_replies_that_are_not_acknowledgements(text: str) -> None:
     assert parse_reply(text) is None
 
@@ -76,11 +93,11 @@ def test_an_alert_text_ends_with_the_code_and_is_no_longer_than_today_plus_it() 
         ack_url="https://rw.example.com/a/" + "x" * 44,
     )
     today = sms_text(ctx)
-    with_code = sms_text(MessageContext(**{**ctx.__dict__, "reply_code": "4821"}))
+    with_code = sms_text(MessageContext(**{**ctx.__dict__, "reply_code": "482193"}))
     assert SMS_LIMIT - 3 <= len(today) <= SMS_LIMIT  # its title was shortened to fit
-    assert with_code.endswith(" Ack https://rw.example.com/a/" + "x" * 44 + " Reply ACK 4821")
-    assert len(with_code) <= len(today) + len(" Reply ACK 4821")
-    assert with_code.removesuffix(" Reply ACK 4821") == today
+    assert with_code.endswith(" Ack https://rw.example.com/a/" + "x" * 44 + " Reply ACK 482193")
+    assert len(with_code) <= len(today) + len(" Reply ACK 482193")
+    assert with_code.removesuffix(" Reply ACK 482193") == today
 
 
 def test_a_reply_with_the_code_acknowledges_that_alert_by_the_links_rules() -> None:
@@ -237,3 +254,96 @@ def test_replies_off_sends_no_code() -> None:
     with notify_world(replies=False) as w:
         w.tick(10 * M)
         assert "Reply ACK" not in w.texts_to(PUBLISHER)[0]
+
+
+def test_a_flood_of_texts_between_polls_cannot_push_a_genuine_ack_past_the_cursor(
+    tmp_path: Path,
+) -> None:
+    # GIVEN the publisher's genuine "ACK <code>", then 1,300 other texts before the next poll
+    # (more than the 4 pages of 250 one poll reads)
+    with notify_world(callbacks=False) as w:
+        cursor = FileCursor(tmp_path / "cursor.json")
+        poller = ReplyPoller(w.client, cursor)
+        w.tick(10 * M)
+        poller.poll(w.store, w.clock.now())  # the cursor starts here
+        code = code_in(w.texts_to(PUBLISHER)[0])
+        w.clock.set(DUE + 11 * M)
+        w.fake.reply("447700900101", f"ACK {code}")
+        for i in range(1300):
+            w.clock.set(DUE + 11 * M + timedelta(milliseconds=i + 1))
+            w.fake.reply("447700900555", "STOP")
+        # WHEN the poller runs: the first poll reads the newest 1,000, the second the rest
+        poller.poll(w.store, w.clock.now())
+        assert acks(w) == [] and cursor.load().get("id") != w.fake.received[-1].id
+        poller.poll(w.store, w.clock.now())
+        # THEN the genuine acknowledgement was read and recorded
+        assert acks(w) == [("web_publisher", "1", "sms-reply")]
+        # ...and the cursor is at the newest text, with nothing left to page through
+        assert set(cursor.load()) == {"id", "at"}
+        assert cursor.load()["id"] == w.fake.received[-1].id
+        # ...so a later poll reads only what is new
+        w.clock.set(DUE + 13 * M)
+        w.fake.reply("447700900555", "HELP")
+        poller.poll(w.store, w.clock.now())
+        assert cursor.load()["id"] == w.fake.received[-1].id
+
+
+# -- guessing: counted, locked out, expired -------------------------------------------------------
+def wrong(code: str) -> str:
+    return f"{(int(code) + 1) % 10**6:06d}"
+
+
+def test_three_wrong_codes_lock_the_senders_replies_and_the_right_code_then_fails() -> None:
+    with notify_world() as w:
+        w.tick(10 * M)
+        code = code_in(w.texts_to(PUBLISHER)[0])
+        w.clock.set(DUE + 11 * M)
+        # the same wrong text delivered twice (Notify retried) counts once
+        text = w.fake.reply("447700900101", f"ACK {wrong(code)}")
+        payload = w.fake.inbound_payload(text)
+        for _ in range(2):
+            answer = w.fake.callback(w.web_url + "/notify/inbound", TOKEN, payload)
+            assert answer.json() == {"status": "wrong_code"}
+        assert w.reply("447700900101", "ACK 000000").json() == {"status": "wrong_code"}
+        assert w.reply("447700900101", "ACK 999999").json() == {"status": "wrong_code"}
+        # THEN the right code, fourth, is refused: a guesser cannot keep going
+        assert w.reply("447700900101", f"ACK {code}").json() == {"status": "locked"}
+        assert acks(w) == []
+        # ...and the next text to the publisher carries no code, and says why (an acknowledge
+        # link, where links are set up, still works)
+        w.tick(20 * M)
+        repeat = w.texts_to(PUBLISHER)[-1]
+        assert repeat.startswith("RW STILL NOT LIVE") and " Reply ACK" not in repeat
+        assert repeat.endswith(" Replies locked after wrong codes.")
+        # ...while the lockout lasts; after the window, replies are read again
+        w.clock.set(DUE + 11 * M + LOCKOUT_WINDOW + M)
+        assert w.reply("447700900101", "ACK 123456").json()["status"] != "locked"
+
+
+def test_wrong_codes_from_anyone_lock_the_release_after_its_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(by_reply, "MAX_WRONG_PER_RELEASE", 4)
+    with notify_world() as w:
+        w.tick(10 * M)
+        code = code_in(w.texts_to(PUBLISHER)[0])
+        w.clock.set(DUE + 11 * M)
+        for number in ("447700900102", "447700900102", "447700900103", "447700900103"):
+            assert w.reply(number, "ACK 111111").json() == {"status": "wrong_code"}
+        # the publisher guessed nothing, but the release's replies are locked for everyone
+        assert w.reply("447700900101", f"ACK {code}").json() == {"status": "locked"}
+        assert acks(w) == []
+
+
+def test_a_code_expires_and_the_next_text_carries_a_new_one() -> None:
+    with notify_world() as w:
+        w.tick(10 * M)
+        code = code_in(w.texts_to(PUBLISHER)[0])
+        w.clock.set(DUE + 10 * M + CODE_LIFETIME + M)
+        assert w.reply("447700900101", f"ACK {code}").json() == {"status": "expired"}
+        assert acks(w) == []
+        record = w.store.get_release(w.release.id)
+        assert record is not None
+        fresh = code_for(w.store, record, "web_publisher", 1, w.clock.now())
+        assert fresh is not None and fresh != code
+        assert w.reply("447700900101", f"ACK {fresh}").json() == {"status": "acknowledged"}

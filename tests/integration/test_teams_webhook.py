@@ -29,7 +29,13 @@ from releasewatch.model import (
 from releasewatch.notify.base import Card, CardLink, Message
 from releasewatch.notify.slack import SlackNotifier
 from releasewatch.notify.teams import TeamsNotifier
-from releasewatch.notify.webhook import WebhookPoster, WebhookSecrets, retry_after
+from releasewatch.notify.webhook import (
+    MAX_RETRY_AFTER,
+    WebhookPoster,
+    WebhookSecrets,
+    retry_after,
+)
+from releasewatch.policy import MAX_RETRY_BACKOFF
 from releasewatch.probe.netguard import StaticResolver
 from releasewatch.service import Watchdog
 from releasewatch.store.memory import InMemoryStore
@@ -75,7 +81,7 @@ def test_a_card_posted_to_the_workflow_is_accepted_with_202() -> None:
     assert len(server.posts) == 1 and server.problems() == []
     post = server.posts[0]
     assert post.path.startswith("/workflows/abc/triggers/manual/paths/invoke?")
-    assert post.card["body"][0]["items"][0]["text"] == CARD.title
+    assert post.card["body"][0]["items"][0]["inlines"][0]["text"] == CARD.title
 
 
 @pytest.mark.parametrize(
@@ -85,6 +91,11 @@ def test_a_card_posted_to_the_workflow_is_accepted_with_202() -> None:
         (401, b'{"error":{"code":"DirectApiAuthorizationRequired"}}', "signature was refused"),
         (403, b"", "not allowed to post there"),
         (404, b'{"error":{"code":"WorkflowNotFound","message":"no"}}', "no such webhook"),
+        # A redirect is not delivery: recorded as sent, the alert would be lost with no fallback.
+        (301, b"", "a redirect"),
+        (302, b"", "a redirect"),
+        (307, b"", "a redirect"),
+        (308, b"", "a redirect"),
     ],
 )
 def test_refusals_are_permanent_with_the_reason_in_words_and_no_secret(
@@ -117,6 +128,7 @@ def test_an_error_body_echoing_the_url_is_scrubbed_from_the_reason() -> None:
     [
         (429, {"Retry-After": "120"}, timedelta(seconds=120)),
         (503, {"Retry-After": "7"}, timedelta(seconds=7)),
+        (408, {}, None),
         (500, {}, None),
         (502, {}, None),
     ],
@@ -137,6 +149,24 @@ def test_retry_after_as_an_http_date() -> None:
     assert retry_after("Thu, 17 Jul 2025 08:32:00 GMT", now) == timedelta(minutes=2)
     assert retry_after("Thu, 17 Jul 2025 08:00:00 GMT", now) == timedelta(0)
     assert retry_after("soon", now) is None and retry_after(None, now) is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["9" * 30, "1" * 400, "Fri, 31 Dec 9999 23:59:59 GMT"],
+    ids=["30 digits", "400 digits", "year 9999"],
+)
+def test_an_absurd_retry_after_is_capped_not_an_overflow(value: str) -> None:
+    assert retry_after(value, DUE) == MAX_RETRY_AFTER
+    with loopback_webhook("teams") as server:
+        server.answer((429, {"Retry-After": value}, b""))
+        with pytest.raises(SendError) as caught:
+            teams(server).send(message())
+    assert not caught.value.permanent and caught.value.retry_after == MAX_RETRY_AFTER
+
+
+def test_unicode_digits_in_retry_after_are_unreadable_not_an_error() -> None:
+    assert retry_after("\u00b2\u00b3", DUE) is None
 
 
 def test_a_loopback_webhook_is_refused_outside_local_mode() -> None:
@@ -318,6 +348,35 @@ def test_429_waits_for_retry_after_then_the_bound_still_holds() -> None:
     assert len(server.posts) == 2
     (delivery,) = dog.store.deliveries("lms-2025-07")
     assert delivery.status == DeliveryStatus.SENT and delivery.attempts == 2
+
+
+def test_a_retry_after_of_an_hour_waits_no_longer_than_the_longest_backoff() -> None:
+    clock = FixedClock(DUE + 5 * M)
+    with loopback_webhook("teams") as server:
+        server.answer((429, {"Retry-After": "3600"}, b""))
+        dog = watchdog(server, clock, RecordingNotifier())
+        asyncio.run(dog.tick())
+    (delivery,) = dog.store.deliveries("lms-2025-07")
+    assert delivery.status == DeliveryStatus.RETRY
+    assert delivery.next_attempt_at == DUE + 5 * M + MAX_RETRY_BACKOFF
+
+
+@pytest.mark.parametrize("status", [302, 307])
+def test_a_redirected_card_is_not_sent_and_the_persons_email_takes_over(status: int) -> None:
+    clock = FixedClock(DUE + 10 * M)
+    email = RecordingNotifier()
+    with loopback_webhook("teams") as server:
+        server.script.default = (status, {"Location": "https://example.com/elsewhere"}, b"")
+        dog = watchdog(server, clock, email)
+        asyncio.run(dog.tick())
+        asyncio.run(dog.tick())
+    by_key = {d.key: d for d in dog.store.deliveries("lms-2025-07")}
+    alice = Notification.make_key(
+        "lms-2025-07", NotificationKind.ALERT, "web_publisher", "teams", 1, 0
+    )
+    assert by_key[alice].status == DeliveryStatus.FAILED
+    assert "a redirect" in (by_key[alice].error or "")
+    assert [m.to for m in email.sent] == ["alice.publisher@example.com"]
 
 
 def test_a_refused_card_fails_for_good_and_the_persons_email_takes_over() -> None:

@@ -228,7 +228,7 @@ def test_the_validator_catches_what_teams_would_not_show() -> None:
     assert problems(lambda c: c.update(version="1.5"))
     assert problems(lambda c: c["body"].append({"type": "Table", "columns": []}))
     assert problems(lambda c: c["actions"][0].update(url="http://example.com/a/x"))
-    assert problems(lambda c: c["body"][0]["items"][0].update(text="x" * 151))
+    assert problems(lambda c: c["body"][0]["items"][0]["inlines"][0].update(text="x" * 151))
     assert problems(lambda c: c["body"].append({"type": "TextBlock", "txt": "typo"}))
 
 

@@ -141,3 +141,43 @@ def test_a_download_goes_base64_encoded(late: Scenario) -> None:
     assert base64.b64decode(docx["body"])[:2] == b"PK"
     md = respond(event("GET", f"/d/{token}/r/{ID}/report.md"), d)
     assert md["isBase64Encoded"] is False and "Labour market overview" in md["body"]
+
+
+SECURITY = ("X-Frame-Options", "X-Content-Type-Options", "Content-Security-Policy", "Cache-Control")
+
+
+def test_every_answer_error_or_not_carries_the_security_headers(late: Scenario) -> None:
+    from releasewatch.web.guard import SECURITY_HEADERS
+    from releasewatch.web.notify_callbacks import NotifyCallbacks
+
+    hooks = NotifyCallbacks(late.store, late.clock, b"t" * 32)
+    d = Deps(lambda: late.store, no_key, late.clock, notify=lambda: hooks)
+    answers = [
+        respond(event("GET", "/wp-admin/setup.php"), d),  # 404
+        respond(event("DELETE", "/status"), d),  # 405
+        respond(event("POST", "/notify/receipts"), d),  # 401
+        respond(event("GET", f"/a/{'x' * 40}"), d),  # 503: no key
+        respond(event("POST", "/notify/receipts", isBase64Encoded=True, body="%%%"), d),  # 400
+        respond(event("GET", "/health"), d),
+    ]
+    for answer in answers:
+        for name in SECURITY:
+            assert name in answer["headers"], (answer["statusCode"], name)
+        assert answer["headers"]["X-Frame-Options"] == SECURITY_HEADERS["X-Frame-Options"]
+    assert [a["statusCode"] for a in answers] == [404, 405, 401, 503, 400, 200]
+
+
+def test_a_callback_nested_thousands_deep_is_400_not_a_recursion_error(late: Scenario) -> None:
+    from releasewatch.web.notify_callbacks import NotifyCallbacks
+
+    hooks = NotifyCallbacks(late.store, late.clock, b"t" * 32)
+    d = Deps(lambda: late.store, lambda: late.codec, late.clock, notify=lambda: hooks)
+    auth = {"host": "abc.lambda-url.eu-west-2.on.aws", "authorization": "Bearer " + "t" * 32}
+    for body in ("[" * 16_000, '{"a":' * 2_000 + "1" + "}" * 2_000):
+        answer = respond(event("POST", "/notify/receipts", headers=auth, body=body), d)
+        assert answer["statusCode"] == 400
+        assert "nested deeper" in json.loads(answer["body"])["error"]
+    # ...while brackets inside a string are only text
+    receipt = {"id": "not-a-uuid", "status": "[" * 100}
+    answer = respond(event("POST", "/notify/receipts", headers=auth, body=json.dumps(receipt)), d)
+    assert answer["statusCode"] == 400 and "id:" in json.loads(answer["body"])["error"]

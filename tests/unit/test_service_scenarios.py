@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from datetime import timedelta
 
-from releasewatch.errors import SendError
+import pytest
+
+from releasewatch.errors import SendError, StoreError
 from releasewatch.model import (
     Chain,
     DeliveryStatus,
@@ -186,6 +189,31 @@ def test_one_broken_release_does_not_stop_the_tick_for_the_others():
     assert [rid for rid, _ in report.errors] == ["bad"]
 
 
+@pytest.mark.parametrize(
+    "failure",
+    [
+        sqlite3.OperationalError("database or disk is full"),
+        StoreError("the DynamoDB table is unavailable"),
+    ],
+    ids=["sqlite full", "dynamodb"],
+)
+def test_a_store_that_cannot_write_inside_one_release_fails_the_whole_tick(failure):
+    # Unlike one release's bad data, a failing store must fail the tick: the runner then backs
+    # off and /health counts the failed ticks. Swallowed per release, nobody would be told.
+    clock = FixedClock(DUE + 6 * M)
+    store = InMemoryStore()
+    store.apply_releases([make_release(id="good"), make_release(id="bad")], clock.now())
+
+    def mark_sent(key, *args, **kwargs):  # type: ignore[no-untyped-def]
+        raise failure
+
+    store.mark_sent = mark_sent  # type: ignore[method-assign]
+    prober = ScriptedProber(clock, lambda now: False)
+    dog = Watchdog(store, prober, {"email": RecordingNotifier(), "sms": RecordingNotifier()}, clock)
+    with pytest.raises(type(failure)):
+        asyncio.run(dog.tick())
+
+
 def test_an_idle_release_is_not_rewritten_every_tick():
     # Given a release due tomorrow (before its lookahead: nothing to probe, nothing due)
     clock = FixedClock(DUE - timedelta(days=2))
@@ -323,17 +351,32 @@ def test_a_notifier_that_always_raises_is_failed_after_the_bound():
     assert d.error == ("unexpected RuntimeError in the email notifier (gave up after 3 attempts)")
 
 
-def test_a_message_that_cannot_be_built_fails_for_good_at_once_with_its_reason():
-    # Given a title with a line break (pushed or imported without validation)
-    release = make_release(title="Labour market overview\nUK: July 2025")
-    clock, store, dog, email, _ = build(None, release=release)
+def test_a_message_that_cannot_be_built_fails_for_good_at_once_with_its_reason(monkeypatch):
+    # Given a message that will never render (a bug, or data no message can carry)
+    import releasewatch.service
+
+    def unbuildable(context):  # type: ignore[no-untyped-def]
+        raise ValueError("the email subject would contain a control character (U+000B)")
+
+    monkeypatch.setattr(releasewatch.service, "render", unbuildable)
+    clock, store, dog, email, _ = build(None)
     run_until(clock, dog, DUE + 8 * M)
     # Then the email is never sent and never retried: FAILED after one attempt, saying why
     assert email.sent == []
     [d] = store.deliveries("lms-2025-07")
     assert (d.status, d.attempts) == (DeliveryStatus.FAILED, 1)
-    assert "control character (U+000A)" in (d.error or "")
-    assert "release title" in (d.error or "")
+    assert "control character (U+000B)" in (d.error or "")
+
+
+def test_a_title_with_a_line_break_still_alerts_on_one_line():
+    # A title pushed or imported without validation must not silence the alert
+    release = make_release(title="Labour market overview\nUK: July 2025")
+    clock, store, dog, email, _ = build(None, release=release)
+    run_until(clock, dog, DUE + 8 * M)
+    [sent] = email.sent
+    assert "Labour market overview UK: July 2025" in sent.subject
+    [d] = store.deliveries("lms-2025-07")
+    assert d.status == DeliveryStatus.SENT
 
 
 def test_a_send_whose_worker_died_mid_send_is_not_attempted_beyond_the_bound():

@@ -1,12 +1,22 @@
 """Acknowledge by replying: every alert text sent through GOV.UK Notify ends "Reply ACK 4821".
 
 Codes
-    One 4-digit code per (release, contact, chain step), drawn at random (never derived from
+    One 6-digit code per (release, contact, chain step), drawn at random (never derived from
     the release id) and different from every other open code of a contact with the same number,
     so a reply names exactly one alert. It is kept in the store as a marker claimed with the
     same conditional write that guards every message (key `<release>|reply|<step>|<contact>|
     <n>`, its code in provider_id), so two workers cannot give one alert two codes. Repeats of
-    the step carry the same code; once it is used, the next text of that step gets a new one.
+    the step carry the same code; once it is used, or CODE_LIFETIME after it was issued, the
+    next text of that step gets a new one.
+
+Guessing
+    A wrong code from a contact's number is recorded once per received text (a marker keyed
+    `<release>|reply|miss|<contact>|<Notify's message id>`, so a re-read text counts once), on
+    each watched release that number is a contact of. Within LOCKOUT_WINDOW, after
+    MAX_WRONG_PER_SENDER wrong codes from one contact, or MAX_WRONG_PER_RELEASE from anyone,
+    replies on that release are locked: even the right code is refused, and that contact's
+    next alert texts carry no code (the acknowledge link still works). At most 10 guesses
+    among a million codes in 12 hours: one chance in 100,000.
 
 Replies (Notify's received-text callback, or GET /v2/received-text-messages when no callback
 is set, from a persisted cursor)
@@ -19,6 +29,7 @@ is set, from a persisted cursor)
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -41,12 +52,20 @@ from .by_link import AckOutcome
 
 log = logging.getLogger("releasewatch.replies")
 
-CODE_DIGITS = 4
+CODE_DIGITS = 6
+CODE_LIFETIME = timedelta(hours=12)
+LOCKOUT_WINDOW = timedelta(hours=12)  # wrong codes older than this no longer count
+MAX_WRONG_PER_SENDER = 3  # wrong codes from one contact's number, per release
+MAX_WRONG_PER_RELEASE = 10  # wrong codes from anyone, per release
 _PREFIX = "code:"
+_MISS_PREFIX = "miss:"
+_MISS = "miss"
+_SAFE_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
 _OWNER = "reply-code"
 _LEASE = timedelta(minutes=1)
-# "ACK 4821", "ack4821", "Ack #4821.", or the code alone; nothing else is an acknowledgement.
-_REPLY = re.compile(r"\s*(?:ACK\s*#?\s*)?(\d{4})\s*[.!]?\s*", re.IGNORECASE)
+# "ACK 482193", "ack482193", "Ack #482193.", or the code alone; nothing else is an
+# acknowledgement. 4 digits too: codes issued before codes grew to 6 are still open.
+_REPLY = re.compile(r"\s*(?:ACK\s*#?\s*)?(\d{4}|\d{6})\s*[.!]?\s*", re.IGNORECASE)
 
 
 def reply_suffix(code: str) -> str:
@@ -86,6 +105,10 @@ class IssuedCode:
     step: int
     n: int
     code: str
+    issued_at: datetime | None = None
+
+    def expired(self, now: datetime) -> bool:
+        return self.issued_at is not None and now - self.issued_at > CODE_LIFETIME
 
     def token(self, now: datetime) -> Token:
         """The code as the ack service's token: its one use is this code's."""
@@ -109,25 +132,80 @@ def _issued(deliveries: Iterable[Delivery]) -> list[IssuedCode]:
             continue
         release_id, _, step, contact_id, n = parts
         code = (d.provider_id or "")[len(_PREFIX) :]
-        out.append(IssuedCode(release_id, contact_id, int(step), int(n), code))
+        out.append(IssuedCode(release_id, contact_id, int(step), int(n), code, d.sent_at))
     return out
+
+
+# -- guessing -----------------------------------------------------------------------------------
+def _misses(deliveries: Iterable[Delivery], now: datetime) -> list[str]:
+    """The contact of each wrong code recorded on a release within the lockout window."""
+    out = []
+    for d in deliveries:
+        parts = d.key.split("|")
+        if len(parts) != 5 or parts[1:3] != ["reply", _MISS] or not d.notification.is_marker:
+            continue
+        if d.status != DeliveryStatus.SENT or d.sent_at is None:
+            continue
+        if now - d.sent_at <= LOCKOUT_WINDOW:
+            out.append(parts[3])
+    return out
+
+
+def locked(deliveries: Iterable[Delivery], contact_id: str, now: datetime) -> bool:
+    """Whether replies from this contact on this release are refused (too many wrong codes)."""
+    misses = _misses(deliveries, now)
+    return len(misses) >= MAX_WRONG_PER_RELEASE or misses.count(contact_id) >= MAX_WRONG_PER_SENDER
+
+
+def _record_miss(
+    store: Store, release_id: str, contact_id: str, message_id: str, now: datetime
+) -> None:
+    """One wrong code, counted once per received text however often it is read."""
+    safe = (
+        message_id
+        if _SAFE_ID.fullmatch(message_id)
+        else hashlib.sha256(message_id.encode()).hexdigest()[:32]
+    )
+    marker = Notification(
+        key=f"{release_id}|reply|{_MISS}|{contact_id}|{safe}",
+        release_id=release_id,
+        kind=NotificationKind.ACK_NOTICE,
+        contact_id=contact_id,
+        channel="notify_sms",
+        due_at=now,
+        step=None,  # a marker: never sent as a message (Notification.is_marker)
+    )
+    try:
+        store.claim(marker, _OWNER, now, _LEASE)
+    except AlreadyClaimed:
+        return  # this text was counted already (read again, or Notify called back twice)
+    store.mark_sent(marker.key, _OWNER, now, _MISS_PREFIX)
+    if locked(store.deliveries(release_id), contact_id, now):
+        log.warning(
+            "replies locked on release %s for contact %s: too many wrong codes (the "
+            "acknowledge link still works)",
+            release_id,
+            contact_id,
+        )
 
 
 def _used(store: Store, code: IssuedCode, now: datetime) -> bool:
     return ack_service.spent(store, code.token(now))
 
 
-def code_for(store: Store, record: ReleaseRecord, contact_id: str, step: int, now: datetime) -> str:
-    """The open code for this alert, issuing one if needed. Raises AlreadyClaimed when another
-    worker is issuing it this very moment (the send is then retried)."""
+def code_for(
+    store: Store, record: ReleaseRecord, contact_id: str, step: int, now: datetime
+) -> str | None:
+    """The open code for this alert, issuing one if needed; None while replies on this release
+    are locked for the contact (the text then carries the link only). Raises AlreadyClaimed
+    when another worker is issuing it this very moment (the send is then retried)."""
     release = record.release
-    mine = [
-        c
-        for c in _issued(store.deliveries(release.id))
-        if c.contact_id == contact_id and c.step == step
-    ]
+    deliveries = store.deliveries(release.id)
+    if locked(deliveries, contact_id, now):
+        return None
+    mine = [c for c in _issued(deliveries) if c.contact_id == contact_id and c.step == step]
     latest = max(mine, key=lambda c: c.n, default=None)
-    if latest is not None and not _used(store, latest, now):
+    if latest is not None and not _used(store, latest, now) and not latest.expired(now):
         return latest.code
     n = latest.n + 1 if latest is not None else 0
     phone = release.contacts[contact_id].phone
@@ -173,7 +251,7 @@ def open_codes(store: Store, phone: str | None, now: datetime) -> list[IssuedCod
         if not holders:
             continue
         for code in _issued(store.deliveries(record.id)):
-            if code.contact_id in holders and not _used(store, code, now):
+            if code.contact_id in holders and not code.expired(now) and not _used(store, code, now):
                 out.append(code)
     return out
 
@@ -187,6 +265,8 @@ class ReplyOutcome(StrEnum):
     UNKNOWN_NUMBER = "unknown_number"
     WRONG_CODE = "wrong_code"  # no open alert to this number has that code
     REPLAYED = "replayed"  # the code was used already
+    EXPIRED = "expired"  # the code is older than CODE_LIFETIME: the next text has a new one
+    LOCKED = "locked"  # too many wrong codes: replies refused for a while, the link works
 
 
 @dataclass(frozen=True)
@@ -219,12 +299,25 @@ def _handle(store: Store, reply: Reply, now: datetime) -> ReplyOutcome:
     if not holders:
         return ReplyOutcome.UNKNOWN_NUMBER
     matches: list[tuple[ReleaseRecord, IssuedCode]] = []
+    open_to: list[tuple[ReleaseRecord, str]] = []  # holders whose replies are not locked
     for record, contact_id in holders:
-        for issued in _issued(store.deliveries(record.id)):
+        deliveries = store.deliveries(record.id)
+        if locked(deliveries, contact_id, now):
+            continue
+        open_to.append((record, contact_id))
+        for issued in _issued(deliveries):
             if issued.contact_id == contact_id and issued.code == code:
                 matches.append((record, issued))
+    if not open_to:
+        return ReplyOutcome.LOCKED
     if not matches:
+        for record, contact_id in open_to:
+            if not (record.state.is_live or record.release.stopped):
+                _record_miss(store, record.id, contact_id, reply.message_id, now)
         return ReplyOutcome.WRONG_CODE
+    if all(c.expired(now) for _, c in matches):
+        return ReplyOutcome.EXPIRED
+    matches = [(r, c) for r, c in matches if not c.expired(now)]
     fresh = [(r, c) for r, c in matches if not _used(store, c, now)]
     if not fresh:
         return ReplyOutcome.REPLAYED
@@ -298,8 +391,14 @@ class FileCursor:
 
 class ReplyPoller:
     """Reads GET /v2/received-text-messages (newest first, paged back with older_than) from
-    the cursor on, oldest first; a replayed message is harmless (each code is single use),
-    so a lost cursor only costs a re-read of the last `first_look`."""
+    the cursor on, oldest first; a replayed message is harmless (each code is single use, a
+    wrong code counts once per message id), so a lost cursor only costs a re-read of the last
+    `first_look`.
+
+    The cursor never moves past a text that was not handled: when more texts arrived than
+    `pages` pages hold, those read are handled, the cursor stays, and the next poll goes on
+    paging back from where this one stopped (`scan`) until it meets the cursor; only then does
+    the cursor move, to the newest text the first of those polls read (`top_id`)."""
 
     def __init__(
         self,
@@ -311,7 +410,7 @@ class ReplyPoller:
     ) -> None:
         self.client = client
         self.cursor = cursor
-        self.pages = pages
+        self.pages = max(1, pages)
         self.first_look = first_look
 
     def __call__(self, store: Store, now: datetime) -> int:
@@ -322,43 +421,58 @@ class ReplyPoller:
         seen = self.cursor.load()
         last_id = seen.get("id")
         since = parse_time(seen.get("at")) or now - self.first_look
+        scan = seen.get("scan")  # where the last poll stopped paging back, short of the cursor
         fresh: list[Mapping[str, Any]] = []
-        older_than = None
+        older_than = scan
+        reached = False  # met the cursor (or the end of the list): nothing unread lies beyond
         for _ in range(self.pages):
             try:
                 page = self.client.received_texts(older_than)
             except NotifyApiError as exc:
                 log.warning("could not read received texts: %s", exc.reason())
-                return 0  # the cursor stays: the next tick reads them
+                break  # the cursor stays: the next tick reads them
             texts = page.get("received_text_messages")
             if not isinstance(texts, list) or not texts:
+                reached = True
                 break
-            done = False
             for t in texts:
                 at = parse_time(t.get("created_at")) if isinstance(t, dict) else None
                 if not isinstance(t, dict) or t.get("id") == last_id or at is None or at < since:
-                    done = True
+                    reached = True
                     break
                 fresh.append(t)
-            if done:
+            if reached:
                 break
             older_than = texts[-1].get("id") if isinstance(texts[-1], dict) else None
             if not older_than:
+                reached = True
                 break
-        acked = 0
-        for t in reversed(fresh):  # oldest first
-            reply = Reply(
-                str(t.get("id")),
-                str(t.get("user_number", "")),
-                str(t.get("content", ""))[:1000],
-                parse_time(t.get("created_at")) or now,
-            )
-            if handle_reply(store, reply, now) == ReplyOutcome.ACKNOWLEDGED:
-                acked += 1
-        if fresh:
+        acked = sum(
+            handle_reply(store, _reply(t, now), now) == ReplyOutcome.ACKNOWLEDGED
+            for t in reversed(fresh)  # oldest first
+        )
+        if not reached:
+            if fresh and older_than:  # go on from there next time; the cursor stays
+                top = {"top_id": str(fresh[0].get("id")), "top_at": str(fresh[0].get("created_at"))}
+                self.cursor.save(top | seen | {"scan": older_than})  # the first walk's top
+            return acked
+        if scan and seen.get("top_id"):
+            # Everything from the cursor up to the top of the walk that began the scan is
+            # handled now (the texts above `scan` by that walk): the cursor moves there.
+            self.cursor.save({"id": seen["top_id"], "at": seen.get("top_at", "")})
+        elif fresh:
             newest = fresh[0]
             self.cursor.save({"id": str(newest.get("id")), "at": str(newest.get("created_at"))})
         return acked
+
+
+def _reply(t: Mapping[str, Any], now: datetime) -> Reply:
+    return Reply(
+        str(t.get("id")),
+        str(t.get("user_number", "")),
+        str(t.get("content", ""))[:1000],
+        parse_time(t.get("created_at")) or now,
+    )
 
 
 def is_reply_code_marker(delivery: Delivery) -> bool:

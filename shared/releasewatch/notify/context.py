@@ -65,6 +65,9 @@ class MessageContext:
     change: dict[str, str] | None = None
     # An alert text through GOV.UK Notify ends "Reply ACK <code>" (acks/by_reply.py).
     reply_code: str | None = None
+    # Replies on this release are locked for the contact (too many wrong codes): the text says
+    # so instead of giving a code, so a person who replies is not left wondering.
+    replies_locked: bool = False
 
 
 def to_gsm7(text: str) -> str:

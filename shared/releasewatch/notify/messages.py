@@ -12,6 +12,7 @@ resolved, report.
 
 from __future__ import annotations
 
+import dataclasses
 import unicodedata
 from datetime import datetime, timedelta
 
@@ -28,11 +29,13 @@ from . import calendar_text, readiness_text, rota_text
 from .base import Attachment, Message
 from .card_text import card as chat_card
 from .context import SMS_LIMIT, MessageContext, check_lines, fit_sms, to_gsm7
+from .inert import one_line
 
 _CHANGE_KINDS = ("date_changed", "cancel_notice", "gone_notice", "unconfirmed_notice")
 
 
 def render(ctx: MessageContext) -> Message:
+    ctx = _with_one_line_title(ctx)
     n = ctx.notification
     address = ctx.contact.address(n.channel)
     if address is None:
@@ -54,6 +57,15 @@ def render(ctx: MessageContext) -> Message:
     body = _email_text(ctx)
     attachments = ctx.report_attachments if n.kind == NotificationKind.REPORT else ()
     return _message(ctx, n.channel, address, subject, body, attachments)
+
+
+def _with_one_line_title(ctx: MessageContext) -> MessageContext:
+    """The title comes from a calendar: a line break in it (imported or pushed unchecked) must
+    neither forge a line of a text or email nor stop the alert, so it becomes a space."""
+    title = one_line(ctx.release.title)
+    if title == ctx.release.title:
+        return ctx
+    return dataclasses.replace(ctx, release=ctx.release.model_copy(update={"title": title}))
 
 
 def _one_line_subject(subject: str) -> None:
@@ -199,11 +211,19 @@ def sms_text(ctx: MessageContext) -> str:
             tail = "."
         case _:  # pragma: no cover
             raise ValueError(n.kind)
-    if ctx.reply_code and n.kind in (NotificationKind.ALERT, NotificationKind.BREACH):
+    if n.kind in (NotificationKind.ALERT, NotificationKind.BREACH):
         # The code is added to what the text is today: the title gives way no further.
-        reply = f" Reply ACK {ctx.reply_code}"
-        return fit_sms(head, r.title, tail + reply, SMS_LIMIT + len(reply))
+        reply = ""
+        if ctx.reply_code:
+            reply = f" Reply ACK {ctx.reply_code}"
+        elif ctx.replies_locked:
+            reply = REPLIES_LOCKED
+        if reply:
+            return fit_sms(head, r.title, tail + reply, SMS_LIMIT + len(reply))
     return fit_sms(head, r.title, tail)
+
+
+REPLIES_LOCKED = " Replies locked after wrong codes."
 
 
 # -- email ---------------------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 """Slack by an incoming webhook: the chat card as Block Kit (header, sections, buttons).
 
 Texts are plain_text throughout, so nothing from a page or a title is read as Slack markup;
-`text` (the card's title) is what notifications and screen readers show. A webhook answers
+`text` (the card's title) is what notifications and screen readers show: Slack reads it as
+mrkdwn, so it goes with `mrkdwn: false` and &, <, > escaped (notify/inert.py): a title cannot
+bold, link, or mention @channel. A webhook answers
 200 with the body "ok", or an error word in plain text (invalid_payload, no_service,
 channel_is_archived...), which the stored reason quotes.
 """
@@ -12,6 +14,7 @@ from typing import Any
 
 from ..errors import SendError
 from .base import Card, Message
+from .inert import slack_mrkdwn
 from .webhook import WebhookPoster
 
 # Block Kit limits: header 150 characters, section text 3,000, a field 2,000, ten fields a
@@ -48,7 +51,7 @@ def slack_blocks(card: Card) -> list[dict[str, Any]]:
 
 
 def slack_payload(card: Card) -> dict[str, Any]:
-    return {"text": card.title, "blocks": slack_blocks(card)}
+    return {"text": slack_mrkdwn(card.title), "mrkdwn": False, "blocks": slack_blocks(card)}
 
 
 class SlackNotifier:

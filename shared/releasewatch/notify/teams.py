@@ -6,6 +6,10 @@ received", whose URL carries its signature (`sig=`). That flow posts `attachment
 the card, and renders Adaptive Cards up to version 1.4 (1.5 cards show "this card couldn't be
 displayed": microsoft/AdaptiveCards#8965), so the card is 1.4 and uses nothing newer.
 
+Every text is inert (notify/inert.py): a release title or a page's words are shown as written,
+never read as Markdown, so no title can bold "IGNORE, ALREADY FIXED" or hide a link. Text goes
+in RichTextBlock TextRuns (Teams never reads a TextRun as Markdown); facts are escaped.
+
 The card: the title in a coloured container, the email's paragraphs, the facts (due time, how
 late, the last check), the notes (who else was told, what happens next), and Action.OpenUrl
 buttons (Acknowledge opens the ack page, which acts only when its own button is pressed). The
@@ -19,6 +23,7 @@ from typing import Any
 
 from ..errors import SendError
 from .base import Card, Message
+from .inert import teams_fact
 from .webhook import WebhookPoster
 
 CARD_VERSION = "1.4"
@@ -32,31 +37,23 @@ def adaptive_card(card: Card) -> dict[str, Any]:
     """The Adaptive Card (schema 1.4) for a chat card."""
     header: dict[str, Any] = {
         "type": "Container",
-        "items": [
-            {
-                "type": "TextBlock",
-                "text": card.title,
-                "weight": "Bolder",
-                "size": "Medium",
-                "wrap": True,
-            }
-        ],
+        "items": [plain_text(card.title, weight="Bolder", size="Medium")],
     }
     if card.tone in _STYLE:
         header["style"] = _STYLE[card.tone]
     body: list[dict[str, Any]] = [header]
-    body += [{"type": "TextBlock", "text": p, "wrap": True} for p in card.paragraphs]
+    body += [plain_text(p) for p in card.paragraphs]
     if card.facts:
         body.append(
             {
                 "type": "FactSet",
-                "facts": [{"title": label, "value": value} for label, value in card.facts],
+                "facts": [
+                    {"title": teams_fact(label), "value": teams_fact(value)}
+                    for label, value in card.facts
+                ],
             }
         )
-    body += [
-        {"type": "TextBlock", "text": note, "wrap": True, "isSubtle": True, "size": "Small"}
-        for note in card.notes
-    ]
+    body += [plain_text(note, isSubtle=True, size="Small") for note in card.notes]
     actions = []
     for link in card.links:
         action: dict[str, Any] = {"type": "Action.OpenUrl", "title": link.title, "url": link.url}
@@ -73,6 +70,11 @@ def adaptive_card(card: Card) -> dict[str, Any]:
     if actions:
         content["actions"] = actions
     return content
+
+
+def plain_text(text: str, **style: Any) -> dict[str, Any]:
+    """A paragraph shown exactly as written: a RichTextBlock's TextRun is never Markdown."""
+    return {"type": "RichTextBlock", "inlines": [{"type": "TextRun", "text": text, **style}]}
 
 
 def workflows_payload(card: Card) -> dict[str, Any]:

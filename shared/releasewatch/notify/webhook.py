@@ -305,17 +305,22 @@ def _scrub(text: str, url: str) -> str:
     return _SIG.sub(r"\1=<hidden>", text)[:200]
 
 
+MAX_RETRY_AFTER = timedelta(days=1)  # the service waits at most its longest backoff anyway
+
+
 def retry_after(value: str | None, now: datetime) -> timedelta | None:
-    """Retry-After as a wait: delta-seconds or an HTTP date; None if absent or unreadable."""
+    """Retry-After as a wait: delta-seconds or an HTTP date; None if absent or unreadable.
+    At most MAX_RETRY_AFTER: 30 digits of seconds would overflow a timedelta."""
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return timedelta(seconds=int(value))
+    if value.isascii() and value.isdigit():  # not "²" or other Unicode digits
+        seconds = int(value[:12])  # more digits than a day's worth cannot matter
+        return min(timedelta(seconds=seconds), MAX_RETRY_AFTER)
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError, IndexError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return max(when - now, timedelta(0))
+    return min(max(when - now, timedelta(0)), MAX_RETRY_AFTER)

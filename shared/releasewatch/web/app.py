@@ -50,6 +50,7 @@ from ..store.base import Store
 from ..timefmt import uk_datetime, uk_time
 from . import api, assets, pages
 from .api import document, to_json
+from .guard import SECURITY_HEADERS
 from .render import render, roots
 from .scrub import scrub
 from .views.board import View, parse_view
@@ -66,20 +67,6 @@ if TYPE_CHECKING:  # httpx and PyJWT load only where Notify's callbacks are serv
 
 log = logging.getLogger("releasewatch.web")
 
-SECURITY_HEADERS = {
-    "Content-Type": "text/html; charset=utf-8",
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",  # the token is in the URL: never send it onwards
-    "X-Robots-Tag": "noindex, nofollow",
-    "X-Frame-Options": "DENY",  # no clickjacking of the acknowledge button
-    "X-Content-Type-Options": "nosniff",
-    # Only this site's own stylesheet and script (static files, web/assets.py), and the
-    # refresh script's fetch of the same page: nothing inline, nothing from elsewhere.
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; "
-        "img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-    ),
-}
 JSON_HEADERS = SECURITY_HEADERS | {"Content-Type": "application/json; charset=utf-8"}
 
 

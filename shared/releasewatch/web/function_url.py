@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .guard import with_security_headers
+
 if TYPE_CHECKING:  # the models and the board load on the first request that needs them
     from ..clock import Clock
     from ..links.tokens import TokenCodec
@@ -107,18 +109,20 @@ class Deps:
 
 
 def to_function_url(reply: Reply) -> dict[str, Any]:
-    """The function URL's response: bytes (a .docx download) go base64-encoded."""
+    """The function URL's response: bytes (a .docx download) go base64-encoded. Every answer,
+    a JSON error as much as a page, carries the same security headers (guard.py)."""
     body = reply.body
+    headers = with_security_headers(dict(reply.headers))
     if isinstance(body, bytes):
         return {
             "statusCode": reply.status,
-            "headers": dict(reply.headers),
+            "headers": headers,
             "body": base64.b64encode(body).decode("ascii"),
             "isBase64Encoded": True,
         }
     return {
         "statusCode": reply.status,
-        "headers": dict(reply.headers),
+        "headers": headers,
         "body": body,
         "isBase64Encoded": False,
     }

@@ -1,8 +1,15 @@
 """The local mode's web server: WebApp on 127.0.0.1, in a daemon thread.
 
 Loopback only: in local mode the links in messages are for the person at this machine (or
-behind a tunnel they set up on purpose). Request bodies are read and discarded, capped, so a
-POST cannot hold a thread with a huge upload.
+behind a tunnel they set up on purpose). Nothing is trusted first (web/guard.py):
+
+- a request whose Host is not 127.0.0.1, localhost or [::1] on this port, or the public URL's
+  host, is refused (421) before anything else: a page on another site that rebinds its name
+  to 127.0.0.1 cannot read the board;
+- no body is read except a Notify callback's, and that only after its bearer token matched and
+  its Content-Length is within the cap: a POST elsewhere is answered and its connection closed,
+  so trickled bodies cannot hold every slot;
+- every answer, error pages included, carries the same security headers.
 
 Idle and slow clients cannot starve the watchdog (its probes and outbox share this process's
 file descriptors): every read waits at most `idle_timeout`, a connection lives at most
@@ -17,11 +24,12 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import json
 import logging
 import socket
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -35,21 +43,24 @@ from ..local.loophealth import TickHealth
 from ..store.base import Store
 from . import pages
 from .app import Response, WebApp
+from .guard import allowed_hosts, host_allowed, with_security_headers
 from .notify_callbacks import MAX_BODY as NOTIFY_MAX_BODY
 from .notify_callbacks import PATHS as NOTIFY_PATHS
-from .notify_callbacks import NotifyCallbacks
+from .notify_callbacks import NotifyCallbacks, authorised
 
 log = logging.getLogger("releasewatch.web")
 
 DEFAULT_PORT = 8765
-MAX_BODY = 4096
 IDLE_TIMEOUT = 10.0  # seconds any one read (request line, headers, body) may wait
 REQUEST_DEADLINE = 30.0  # seconds a connection may live, however slowly it trickles
 MAX_CONNECTIONS = 32
 
 
 def _handler(
-    app: WebApp, idle_timeout: float, worker: ThreadPoolExecutor
+    app: WebApp,
+    idle_timeout: float,
+    worker: ThreadPoolExecutor,
+    hosts: Callable[[], frozenset[str]],
 ) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "releasewatch"
@@ -64,6 +75,12 @@ def _handler(
             server = self.server
             if parsed and isinstance(server, _BoundedServer):
                 server.mark_busy(self.connection)
+            if parsed and not host_allowed(self.headers.get("Host"), hosts()):
+                # Before any route, body or store: another site's page (DNS rebinding) gets
+                # nothing, not even whether a path exists.
+                self.close_connection = True
+                self._answer(_refusal(421, "Unknown host", "This server does not serve that name."))
+                return False
             return parsed
 
         def do_GET(self) -> None:
@@ -74,16 +91,34 @@ def _handler(
 
         def do_POST(self) -> None:
             if self.path.split("?", 1)[0] in NOTIFY_PATHS:  # Notify's callbacks: JSON bodies
-                body = self._body()
-                headers = {"authorization": self.headers.get("Authorization") or ""}
-                self._answer(self._handle("POST", headers, body))
+                self._callback()
                 return
-            self._drain()
+            self._no_body()
             self._answer(self._handle("POST"))
 
         def do_PUT(self) -> None:
-            self._drain()
+            self._no_body()
             self._answer(self._handle("PUT"))
+
+        def _callback(self) -> None:
+            """Notify's callback: the token and the size first, the body only then."""
+            callbacks = app.callbacks
+            header = self.headers.get("Authorization") or ""
+            if callbacks is not None and not authorised(header, callbacks.token):
+                self._no_body()
+                log.warning("notify callback refused: missing or wrong bearer token")
+                self._answer(_json_refusal(401, "missing or wrong bearer token"))
+                return
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                length = -1
+            if length < 0 or length > NOTIFY_MAX_BODY:
+                self._no_body()
+                self._answer(_json_refusal(413 if length > 0 else 400, "body length"))
+                return
+            body = self.rfile.read(length) if length else b""
+            self._answer(self._handle("POST", {"authorization": header}, body))
 
         def _handle(
             self, method: str, headers: dict[str, str] | None = None, body: bytes = b""
@@ -102,32 +137,22 @@ def _handler(
 
         do_DELETE = do_PUT
 
-        def _body(self) -> bytes:
-            try:
-                length = int(self.headers.get("Content-Length") or 0)
-            except ValueError:
-                length = 0
-            if length > NOTIFY_MAX_BODY:
-                self.close_connection = True
-                return b"\0" * (NOTIFY_MAX_BODY + 1)  # refused as too large, unread
-            return self.rfile.read(length) if length > 0 else b""
-
-        def _drain(self) -> None:
-            try:
-                length = int(self.headers.get("Content-Length") or 0)
-            except ValueError:
-                length = 0
-            if length > 0:
-                self.rfile.read(min(length, MAX_BODY))
-            if length > MAX_BODY:
+        def _no_body(self) -> None:
+            """No route here needs a body: it is never read, and the connection closes after
+            the answer (so the unread bytes are never taken for a next request)."""
+            if self.headers.get("Content-Length") not in (None, "", "0") or self.headers.get(
+                "Transfer-Encoding"
+            ):
                 self.close_connection = True
 
         def _answer(self, response: Response, body: bool = True) -> None:
             body_ = response.body
             data = body_.encode() if isinstance(body_, str) else body_
             self.send_response(response.status)
-            for name, value in response.headers.items():
+            for name, value in with_security_headers(response.headers).items():
                 self.send_header(name, value)
+            if self.close_connection:
+                self.send_header("Connection", "close")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             if body:
@@ -202,6 +227,17 @@ class _BoundedServer(ThreadingHTTPServer):
         log.warning("web: a connection failed", exc_info=False)
 
 
+def _refusal(status: int, title: str, words: str) -> Response:
+    try:
+        return Response(status, pages.page(title, pages.para(words)))
+    except Exception:  # the templates themselves failed: plain words will do
+        return Response(status, f"{title}. {words}")
+
+
+def _json_refusal(status: int, error: str) -> Response:
+    return Response(status, json.dumps({"error": error}), {"Content-Type": "application/json"})
+
+
 def _hang_up(sock: socket.socket) -> None:
     """Wake the thread blocked reading `sock`; it then closes the socket itself."""
     with contextlib.suppress(OSError):  # already gone
@@ -218,13 +254,15 @@ class LocalWebServer:
         idle_timeout: float = IDLE_TIMEOUT,
         request_deadline: float = REQUEST_DEADLINE,
         max_connections: int = MAX_CONNECTIONS,
+        public_url: str | None = None,
     ) -> None:
         if not ipaddress.ip_address(host).is_loopback:
             raise ValueError(f"the local web server binds to loopback only, not {host}")
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="releasewatch-web")
+        self.public_url = public_url
         self._server = _BoundedServer(
             (host, port),
-            _handler(app, idle_timeout, self._worker),
+            _handler(app, idle_timeout, self._worker, self.allowed_hosts),
             max_connections=max_connections,
             request_deadline=request_deadline,
         )
@@ -234,6 +272,11 @@ class LocalWebServer:
             name="releasewatch-web",
             daemon=True,
         )
+
+    def allowed_hosts(self) -> frozenset[str]:
+        """The Host values answered: loopback names on the bound port, and the public URL's."""
+        port = int(self._server.server_address[1])
+        return allowed_hosts(port, (self.public_url,))
 
     @property
     def base_url(self) -> str:
@@ -252,11 +295,15 @@ class LocalWebServer:
 
 @contextmanager
 def serve(
-    app: WebApp, host: str = "127.0.0.1", port: int = DEFAULT_PORT, **limits: float
+    app: WebApp,
+    host: str = "127.0.0.1",
+    port: int = DEFAULT_PORT,
+    public_url: str | None = None,
+    **limits: float,
 ) -> Iterator[str]:
     """Serve `app` while the block runs; yields the base URL (port 0: any free port).
     `limits`: LocalWebServer's idle_timeout, request_deadline, max_connections."""
-    server = LocalWebServer(app, host, port, **limits).start()  # type: ignore[arg-type]
+    server = LocalWebServer(app, host, port, public_url=public_url, **limits).start()  # type: ignore[arg-type]
     try:
         yield server.base_url
     finally:
@@ -290,10 +337,10 @@ def local_web(
     app = WebApp(store, codec, clock, health, callbacks)
     notes = [note] if note else []
     try:
-        server = LocalWebServer(app, port=port)
+        server = LocalWebServer(app, port=port, public_url=public_url)
     except OSError as exc:
         notes.append(f"port {port} is not free ({exc.strerror}); serving on another port")
-        server = LocalWebServer(app, port=0)
+        server = LocalWebServer(app, port=0, public_url=public_url)
     server.start()
     # Messages carry `public_url` when people reach this server through a reverse proxy or
     # tunnel; the server itself only ever listens on 127.0.0.1.

@@ -7,7 +7,7 @@ Notify sends the bearer token registered with the callback URL in the Notify adm
 without it, or with another, is refused (401) after a constant-time comparison. Answers:
 
     200  recorded, a duplicate, or nothing to do (Notify must not retry those)
-    400  not a Notify callback body
+    400  not a Notify callback body (or JSON nested deeper than any callback: guard.py)
     401  no token, or the wrong one
     409  the delivery is still being recorded as sent: Notify retries in 5 minutes
 
@@ -26,6 +26,7 @@ from typing import Any
 
 from ..clock import Clock
 from ..store.base import Store
+from .guard import TooDeep, load_json
 
 log = logging.getLogger("releasewatch.web")
 
@@ -71,8 +72,10 @@ class NotifyCallbacks:
         if len(body) > MAX_BODY:
             return 413, {"error": "too large"}
         try:
-            data = json.loads(body)
-        except ValueError:
+            data = load_json(body)
+        except TooDeep as exc:  # parsing it would recurse past Python's limit (a 500)
+            return 400, {"error": str(exc)}
+        except (ValueError, RecursionError):
             return 400, {"error": "expected a JSON body"}
         # Loaded here: the API function's other routes never need Notify's modules.
         from ..notify.receipts import BadReceipt, ReceiptResult, apply_receipt, parse_receipt
