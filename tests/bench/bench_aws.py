@@ -111,6 +111,28 @@ COLD_EVENTS = {
 }
 
 
+def handler_env(endpoint: str, *, log_level: str) -> dict[str, str]:
+    """The poller's environment against moto server at `endpoint`, with the Powertools
+    settings template.yaml's Globals give every function."""
+    return {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "TABLE_NAME": TABLE,
+        "SENDER_EMAIL": "releasewatch@example.com",
+        "ACK_SECRET_PARAMETER": "/releasewatch/ack-secret",
+        "ACK_BASE_URL": "https://abc.lambda-url.eu-west-2.on.aws/",
+        "SMS_MONTHLY_SPEND_LIMIT_USD": "1",
+        "SMS_SPEND_ALARM_PERCENT": "80",
+        "POWERTOOLS_SERVICE_NAME": "releasewatch",
+        "POWERTOOLS_METRICS_NAMESPACE": "Releasewatch",
+        "POWERTOOLS_LOG_LEVEL": log_level,
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+
+
 def cold_start_ms(runs: int = 5) -> dict[str, list[tuple[float, float]]]:
     """{function: [(import ms, first invocation ms)] for each run}."""
     import logging
@@ -129,21 +151,7 @@ def cold_start_ms(runs: int = 5) -> dict[str, list[tuple[float, float]]]:
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT / "shared"),
-        "AWS_ENDPOINT_URL": f"http://{host}:{port}",
-        "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_REGION": REGION,
-        "TABLE_NAME": TABLE,
-        "SENDER_EMAIL": "releasewatch@example.com",
-        "ACK_SECRET_PARAMETER": "/releasewatch/ack-secret",
-        "ACK_BASE_URL": "https://abc.lambda-url.eu-west-2.on.aws/",
-        "SMS_MONTHLY_SPEND_LIMIT_USD": "1",
-        "SMS_SPEND_ALARM_PERCENT": "80",
-        "POWERTOOLS_SERVICE_NAME": "releasewatch",
-        "POWERTOOLS_METRICS_NAMESPACE": "Releasewatch",
-        "POWERTOOLS_LOG_LEVEL": "WARNING",
-        "POWERTOOLS_TRACE_DISABLED": "true",
+        **handler_env(f"http://{host}:{port}", log_level="WARNING"),
     }
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update({k: env[k] for k in env if k.startswith("AWS_")})
@@ -375,24 +383,7 @@ def measure_idle_tick(runs: int = 40) -> tuple[TickUsage, dict[str, float], list
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
-    env = {
-        "AWS_ENDPOINT_URL": f"http://{host}:{port}",
-        "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_REGION": REGION,
-        "TABLE_NAME": TABLE,
-        "SENDER_EMAIL": "releasewatch@example.com",
-        "ACK_SECRET_PARAMETER": "/releasewatch/ack-secret",
-        "ACK_BASE_URL": "https://abc.lambda-url.eu-west-2.on.aws/",
-        "SMS_MONTHLY_SPEND_LIMIT_USD": "1",
-        "SMS_SPEND_ALARM_PERCENT": "80",
-        # as template.yaml's Globals set them
-        "POWERTOOLS_SERVICE_NAME": "releasewatch",
-        "POWERTOOLS_METRICS_NAMESPACE": "Releasewatch",
-        "POWERTOOLS_LOG_LEVEL": "INFO",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-    }
+    env = handler_env(f"http://{host}:{port}", log_level="INFO")
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
