@@ -521,6 +521,10 @@ class ReleaseRecord(Frozen):
     # while the page is up), and when the latest loss began (kept after it came back).
     lost_since: UtcDatetime | None = None
     lost_episode: UtcDatetime | None = None
+    # The earliest moment anything can happen to the release without outside input (policy.
+    # wake_at): a tick reads only the releases whose wake_at has come (store.due_releases), so
+    # a release far from due costs nothing per tick. None: nothing will (an inactive release).
+    wake_at: UtcDatetime | None = None
 
     @property
     def id(self) -> str:

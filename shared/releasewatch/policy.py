@@ -652,3 +652,84 @@ def next_check_at(
     if interval is not None:
         candidates.append(now + interval)
     return min(candidates)
+
+
+# -- wake time: when a tick must look at the release again ---------------------------------------
+
+# derive_state turns WATCHING into LATE strictly after due + grace: a tick at that very instant
+# changes nothing, so the release wakes a moment after it.
+_JUST_AFTER = timedelta(microseconds=1)
+
+
+def wake_at(
+    record: ReleaseRecord,
+    now: datetime,
+    deliveries: Sequence[Delivery] = (),
+    acks: Sequence[Ack] = (),
+    *,
+    acting: bool = False,
+) -> datetime | None:
+    """The earliest moment anything can happen to this record without outside input: its next
+    probe, a state boundary, a chain step's next occurrence, an ack hold running out, a
+    readiness time, a rota gap or hand-over, a delivery's retry or lease. `decide` at any time
+    before it gives the same record and nothing to send; a tick at or after it must settle the
+    release. `record` is the decided one (decide's `record`), `acting` whether that decision
+    sends or cancels something: then `now`, so the next tick sees what the sends left (a
+    fallback, a retry) before computing a later time. None: nothing will ever happen (an
+    inactive release). Outside inputs (an ack, a confirmation, a receipt, a calendar or config
+    change) wake the release themselves (the stores set wake_at to their time)."""
+    if not record.active:
+        return None
+    if acting:
+        return now
+    release = record.release
+    # Times that are due however long ago they passed (an appointment not kept yet).
+    times: list[datetime] = []
+    if record.next_check_at is not None:
+        times.append(record.next_check_at)
+    elif not release.stopped and not record.state.is_live:
+        times.append(release.due - release.cadence.lookahead)  # service.probe_due's rule
+    for d in deliveries:
+        if d.status in _DONE or d.notification.is_marker:
+            continue
+        if d.status == DeliveryStatus.RETRY:
+            times.append(d.next_attempt_at or now)
+        elif d.status == DeliveryStatus.CLAIMED and d.lease_until is not None:
+            times.append(d.lease_until)
+    # Moments at which the passing of time alone changes the decision: only those to come.
+    if not release.stopped and record.live_at is None:
+        edges = [
+            release.due - release.pre_window,
+            release.due,
+            release.due + release.grace + _JUST_AFTER,
+            *_step_times(release, now),
+            *(ack.at + release.ack_timeout for ack in acks),
+            *readiness.wake_times(release, now),
+            *_rota_gap_times(release, now),
+        ]
+        times += [t for t in edges if t > now]
+    return min(times, default=None)
+
+
+def _step_times(release: Release, now: datetime) -> Iterable[datetime]:
+    """Each chain step's first occurrence, or its next repeat once it has fired."""
+    for step in release.chain.steps:
+        fire = release.due + step.after
+        if fire > now or step.repeat is None:
+            yield fire
+        else:
+            yield fire + step.repeat * (int((now - fire) / step.repeat) + 1)
+
+
+def _rota_gap_times(release: Release, now: datetime) -> list[datetime]:
+    """While a rota gap is still ahead, the gap notice goes to whoever the chain's first step
+    reaches now (_rota_gaps): wake at each gap and whenever a rota it names changes hands."""
+    gaps = [at for at, _ in gap_times(release) if at > now]
+    if not gaps:
+        return []
+    out = [min(gaps)]
+    for cid in release.chain.steps[0].notify:
+        contact = release.contacts.get(cid)
+        if contact is not None and contact.rota is not None:
+            out += rota.changes_after(contact.rota, now)
+    return out

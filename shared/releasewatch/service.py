@@ -1,9 +1,11 @@
 """The watchdog's tick: gather inputs, let policy decide, apply the decision.
 
-A tick (1) finds the active releases, (2) probes those whose next check is due, concurrently,
-(3) records the checks, (4) for every active release runs `policy.decide` and stores the new
-state with an optimistic version check, and (5) delivers each due notification with
-claim → send → mark, so overlapping ticks and retried invocations never both send it.
+A tick (1) finds the releases due (`store.due_releases`: those whose wake_at has come, so a
+tick costs what is due, not what is watched), (2) probes those whose next check is due,
+concurrently, (3) records the checks, (4) for every due release runs `policy.decide` and stores
+the new state, with its next wake_at (`policy.wake_at`), under an optimistic version check, and
+(5) delivers each due notification with claim → send → mark, so overlapping ticks and retried
+invocations never both send it.
 
 Every notification gets at most `max_attempts` sends (default 3), with a backoff between them
 (`retry_backoff`, doubling, stored on the RETRY record as next_attempt_at); after the last one
@@ -21,7 +23,7 @@ import os
 import socket
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from .acks.by_reply import code_for
@@ -58,6 +60,7 @@ from .policy import (
     lateness_unproven,
     next_check_at,
     page_cancellation,
+    wake_at,
 )
 from .probe.base import Prober
 from .readiness.policy import KINDS as READINESS_KINDS
@@ -141,11 +144,11 @@ class Watchdog:
 
     # -- the tick -----------------------------------------------------------------------------
     async def tick(self, only: Callable[[ReleaseRecord], bool] | None = None) -> TickReport:
-        """One pass over the active releases. `only` narrows it (the Lambda's hot re-polls)."""
+        """One pass over the releases due. `only` narrows it (the Lambda's hot re-polls, a
+        shard of the hot window)."""
         start = self.clock.now()
         report = TickReport(at=start)
-        records = [r for r in self.store.active_releases() if only is None or only(r)]
-        report.releases = len(records)
+        records = [r for r in self.store.due_releases(start) if only is None or only(r)]
         to_probe = [
             r
             for r in records
@@ -164,6 +167,9 @@ class Watchdog:
         for began, c in checks:
             self._probed[c.release_id] = (began, c.live)
         checks_only = [c for _, c in checks]
+        # A probe that outlived an earlier tick is judged by this one, due or not.
+        records += self._others(checks_only, records, only)
+        report.releases = len(records)
         report.probed = len(checks_only)
         report.checks = checks_only
         if checks_only:
@@ -187,6 +193,21 @@ class Watchdog:
                     raise
                 log.exception("after the tick: %s failed", type(task).__name__)
         return report
+
+    def _others(
+        self,
+        checks: Sequence[Check],
+        records: Sequence[ReleaseRecord],
+        only: Callable[[ReleaseRecord], bool] | None,
+    ) -> list[ReleaseRecord]:
+        """The active releases these checks are for that the tick has not read."""
+        have = {r.id for r in records}
+        out = []
+        for release_id in dict.fromkeys(c.release_id for c in checks if c.release_id not in have):
+            record = self.store.get_release(release_id)
+            if record is not None and record.active and (only is None or only(record)):
+                out.append(record)
+        return out
 
     async def _probe_for_at_most(
         self, seconds: float, records: Sequence[ReleaseRecord], start: datetime
@@ -302,6 +323,11 @@ class Watchdog:
             changes = [e for e in events if e.kind == EventKind.CALENDAR_CHANGED]
             decision = decide(
                 record, check, now, deliveries, acks, ready_confirmed=confirmed, changes=changes
+            )
+            acting = bool(decision.due or decision.cancel)
+            wake = wake_at(decision.record, now, deliveries, acks, acting=acting)
+            decision = replace(
+                decision, record=decision.record.model_copy(update={"wake_at": wake})
             )
             if decision.record.model_copy(update={"updated_at": record.updated_at}) == record:
                 # Nothing but the timestamp would change: skip the write (on DynamoDB an idle

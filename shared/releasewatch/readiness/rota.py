@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -56,6 +56,30 @@ def on_call(rota: Rota, at: datetime) -> tuple[str, ...]:
     pool = overrides or active
     best = min(s.level for s in pool)
     return tuple(dict.fromkeys(s.contact for s in pool if s.level == best))
+
+
+def changes_after(rota: Rota, now: datetime) -> list[datetime]:
+    """The next instant after `now` at which who is on call may change (a shift starts or
+    ends), or nothing: what a release waiting on a rota must wake for (policy.wake_at)."""
+    if rota.source != "weekly":
+        edges = [t for s in rota.shifts for t in (s.start, s.end) if t is not None and t > now]
+        return [min(edges)] if edges else []
+    today = now.astimezone(LONDON).date()
+    found: list[datetime] = []
+    for offset in range(8):  # a weekly rota repeats within a week; one day more for midnight
+        day = today + timedelta(days=offset)
+        for s in rota.shifts:
+            if day.weekday() not in s.days or s.start_time is None:
+                continue
+            start = datetime.combine(day, s.start_time, tzinfo=LONDON).astimezone(UTC)
+            if s.end_time is None:
+                end = datetime.combine(day + timedelta(days=1), time(), tzinfo=LONDON)
+            else:
+                end = datetime.combine(day, s.end_time, tzinfo=LONDON)
+            found += [t for t in (start, end.astimezone(UTC)) if t > now]
+        if found:
+            return [min(found)]
+    return []
 
 
 def resolve(release: Release, contact_id: str, at: datetime) -> list[tuple[str, str | None]]:

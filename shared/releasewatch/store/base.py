@@ -27,6 +27,19 @@ Delivery contract (claim, send, mark), the heart of "at least once, bounded dupl
 
 Release updates are optimistic: update_release(rec) succeeds only if the stored version equals
 rec.version, and stores rec.version + 1; otherwise VersionConflict.
+
+Wake time (policy.wake_at): a tick reads only `due_releases(now)`, the active releases whose
+stored wake_at is at or before `now`, through an index. The tick stores each release's next
+wake_at with its state; everything that changes a release outside the tick wakes it, so the
+next tick sees it, whatever its wake_at said:
+    apply_releases                a new release, a changed definition, a release reactivated
+                                  (or stored before wake times existed): wake_at = now;
+                                  a deactivated one has none
+    add_event (WAKING_EVENTS)     an acknowledgement, a readiness confirmation, a calendar
+                                  change: wake_at = event.at
+    record_receipt (matched)      a provider's receipt: wake_at = at
+A wake also bumps the release's version (if it is active; an inactive one is left alone), so
+a tick deciding the release at that moment conflicts and decides again with the new input.
 """
 
 from __future__ import annotations
@@ -35,7 +48,27 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from ..model import Check, Delivery, DeliveryStatus, Event, Notification, Release, ReleaseRecord
+from ..model import (
+    Check,
+    Delivery,
+    DeliveryStatus,
+    Event,
+    EventKind,
+    Notification,
+    Release,
+    ReleaseRecord,
+)
+
+# Events recorded from outside the tick that change what policy.decide sees: each wakes its
+# release (see "Wake time" above). The tick's own events (state changes, sends) do not.
+WAKING_EVENTS = frozenset(
+    {
+        EventKind.ACKNOWLEDGED,
+        EventKind.READY_CONFIRMED,
+        EventKind.CALENDAR_CHANGED,
+        EventKind.CONFIG_APPLIED,
+    }
+)
 
 
 class Store(Protocol):
@@ -50,6 +83,10 @@ class Store(Protocol):
 
     def active_releases(self) -> list[ReleaseRecord]:
         """Releases a tick must consider (active=True), without scanning inactive ones."""
+        ...
+
+    def due_releases(self, now: datetime) -> list[ReleaseRecord]:
+        """Active releases whose wake_at is at or before `now`, without reading the others."""
         ...
 
     def all_releases(self) -> list[ReleaseRecord]: ...
@@ -107,3 +144,12 @@ class Store(Protocol):
         error: str | None = None,
         retry_at: datetime | None = None,
     ) -> bool: ...
+
+
+def wake_on_apply(old: ReleaseRecord, release: Release, now: datetime) -> datetime | None:
+    """A known release's wake_at when a config or calendar apply writes its definition: now
+    if anything the tick decides from may have changed (its definition, its being watched at
+    all) or it has none yet (stored before wake times existed), else as it was."""
+    if old.release != release or not old.active or old.wake_at is None:
+        return now
+    return old.wake_at

@@ -5,7 +5,10 @@ Item layout (PK / SK)::
     RELEASE#<id> / META                  the ReleaseRecord (JSON in `record`) plus `version`,
                                          `state`, `due`; `active_pk` only while active (the
                                          sparse `active-index`), `release_pk` always
-                                         (`releases-index`, so `all_releases` is a Query too)
+                                         (`releases-index`, so `all_releases` is a Query too),
+                                         `wake_pk` and `wake_at` while active with a wake time
+                                         (the sparse `wake-index`, sorted by wake_at: a tick's
+                                         `due_releases` reads only the releases due)
     RELEASE#<id> / CHECK#<at>#<seq>      one probe; `expires_at` (epoch seconds) is the TTL
     RELEASE#<id> / EVENTSEQ              the per-release event counter (atomic ADD)
     RELEASE#<id> / EVENT#<n:012d>        one event; n comes from EVENTSEQ, so events read back in
@@ -13,9 +16,12 @@ Item layout (PK / SK)::
     RELEASE#<id> / DELIVERY#<key>        one notification's claim/delivery record
     CONFIG / CONFIG                      the last push: `generation`, `applied_at`, `count`
 
-Both indexes project KEYS_ONLY: a tick queries `active-index` for the keys and then reads the
-items with a consistent BatchGetItem, so it never acts on a stale version, and updates that do
-not touch `active_pk`/`release_pk` cost no index writes.
+The indexes project KEYS_ONLY: a tick queries `wake-index` for the keys of the releases due
+(wake_at <= now) and then reads those items with a consistent BatchGetItem, so it never acts on
+a stale version; updates that do not touch an index's attributes cost no index writes. The
+wake-index's partition key is a constant: one partition takes 1,000 writes a second, and a wake
+time changes at most once per check (300 releases due in one minute, checked every 10 s, are
+30 writes a second).
 
 Delivery keys are `Notification.make_key(...)` keys (optionally with a `>channel` fallback
 suffix): they begin with the release id and a `|`, which is how `mark_sent(key)` finds the
@@ -51,9 +57,11 @@ from ..model import (
     Release,
     ReleaseRecord,
 )
+from .base import WAKING_EVENTS, wake_on_apply
 from .dynamodb_items import (
     ACTIVE_MARK,
     RELEASE_MARK,
+    WAKE_MARK,
     Item,
     delivery_from,
     iso_text,
@@ -67,6 +75,7 @@ from .dynamodb_table import (
     ACTIVE_INDEX,
     RELEASES_INDEX,
     TTL_ATTRIBUTE,
+    WAKE_INDEX,
     dynamodb_client,
     error_code,
 )
@@ -217,7 +226,9 @@ class DynamoDBStore:
         for release in releases:
             old_item = stored.get(release.id)
             if old_item is None:
-                record = ReleaseRecord(release=release, version=1, updated_at=now, active=True)
+                record = ReleaseRecord(
+                    release=release, version=1, updated_at=now, active=True, wake_at=now
+                )
                 writes.append(
                     _Write(
                         action={"Put": self._put(record_item(record), None)},
@@ -232,6 +243,7 @@ class DynamoDBStore:
                         "version": old.version + 1,
                         "updated_at": now,
                         "active": True,
+                        "wake_at": wake_on_apply(old, release, now),
                     }
                 )
                 writes.append(self._replace(old_item, record, old.version))
@@ -243,7 +255,12 @@ class DynamoDBStore:
             old_item = stored[rid]
             old = record_from(old_item)
             record = old.model_copy(
-                update={"active": False, "version": old.version + 1, "updated_at": now}
+                update={
+                    "active": False,
+                    "version": old.version + 1,
+                    "updated_at": now,
+                    "wake_at": None,
+                }
             )
             writes.append(self._replace(old_item, record, old.version))
             event_item = self._event_item(
@@ -364,13 +381,42 @@ class DynamoDBStore:
         records = [record_from(items[i]) for i in ids if i in items]
         return [r for r in records if r.active]
 
+    def due_releases(self, now: datetime) -> list[ReleaseRecord]:
+        ids = self._query_index_ids(WAKE_INDEX, WAKE_MARK, until=now)
+        items = self._get_items(ids)
+        # The index lags the table a little: the consistently read item has the last word.
+        records = [record_from(items[i]) for i in ids if i in items]
+        return [r for r in records if r.active and r.wake_at is not None and r.wake_at <= now]
+
+    def _wake(self, release_id: str, at: datetime) -> None:
+        """Wake an active release at `at` and bump its version (store/base.py): the item's
+        attributes only, so a wake costs one small write and never reads the record."""
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key=item_key(release_id, "META"),
+                UpdateExpression="SET wake_pk = :mark, wake_at = :at ADD #version :one",
+                ConditionExpression="attribute_exists(active_pk)",
+                ExpressionAttributeNames={"#version": "version"},
+                ExpressionAttributeValues={
+                    ":mark": {"S": WAKE_MARK},
+                    ":at": {"S": iso_text(at)},
+                    ":one": {"N": "1"},
+                },
+            )
+        except ClientError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":  # inactive or gone: no-op
+                raise StoreError(f"dynamodb update_item failed: {error_code(exc)}") from exc
+
     def all_releases(self) -> list[ReleaseRecord]:
         ids = self._query_index_ids(RELEASES_INDEX, RELEASE_MARK)
         items = self._get_items(ids)
         return [record_from(items[i]) for i in ids if i in items]
 
-    def _query_index_ids(self, index: str, value: str) -> list[str]:
-        attribute = "active_pk" if index == ACTIVE_INDEX else "release_pk"
+    def _query_index_ids(
+        self, index: str, value: str, *, until: datetime | None = None
+    ) -> list[str]:
+        attribute = {ACTIVE_INDEX: "active_pk", WAKE_INDEX: "wake_pk"}.get(index, "release_pk")
         ids: list[str] = []
         kwargs: Item = {
             "TableName": self.table_name,
@@ -379,6 +425,10 @@ class DynamoDBStore:
             "ExpressionAttributeNames": {"#k": attribute},
             "ExpressionAttributeValues": {":v": {"S": value}},
         }
+        if until is not None:
+            kwargs["KeyConditionExpression"] = "#k = :v AND #w <= :until"
+            kwargs["ExpressionAttributeNames"]["#w"] = "wake_at"
+            kwargs["ExpressionAttributeValues"][":until"] = {"S": iso_text(until)}
         with self._aws("query"):
             while True:
                 page = self.client.query(**kwargs)
@@ -516,6 +566,8 @@ class DynamoDBStore:
         item = self._event_item(event, self._reserve_event_seq(event.release_id))
         with self._aws("put_item"):
             self.client.put_item(**self._put(item, None))
+        if event.kind in WAKING_EVENTS:  # after the event: a tick that wakes for it reads it
+            self._wake(event.release_id, event.at)
 
     def events(self, release_id: str) -> list[Event]:
         return [
@@ -704,6 +756,7 @@ class DynamoDBStore:
             if error_code(exc) == "ConditionalCheckFailedException":
                 return False
             raise StoreError(f"dynamodb update_item failed: {error_code(exc)}") from exc
+        self._wake(release_id_of(key), at)
         return True
 
     def _update_delivery(

@@ -16,6 +16,7 @@ Item = dict[str, Any]
 
 ACTIVE_MARK = "ACTIVE"  # active_pk of an active release (the sparse active-index)
 RELEASE_MARK = "RELEASE"  # release_pk of every release (releases-index)
+WAKE_MARK = "WAKE"  # wake_pk of an active release with a wake time (the sparse wake-index)
 
 
 def iso_text(when: datetime) -> str:
@@ -71,6 +72,9 @@ def record_item(record: ReleaseRecord) -> Item:
     }
     if record.active:
         item["active_pk"] = {"S": ACTIVE_MARK}
+        if record.wake_at is not None:
+            item["wake_pk"] = {"S": WAKE_MARK}
+            item["wake_at"] = {"S": iso_text(record.wake_at)}
     return item
 
 
@@ -80,7 +84,11 @@ def record_from(item: Mapping[str, Any]) -> ReleaseRecord:
     else:
         text = item["record"]["S"]
     record = ReleaseRecord.model_validate_json(text)
-    return record.model_copy(update={"version": int(item["version"]["N"])})
+    # A wake (store/base.py) updates the attributes alone, not the record's JSON.
+    update: dict[str, Any] = {"version": int(item["version"]["N"])}
+    if "wake_at" in item:
+        update["wake_at"] = parse_iso_text(item["wake_at"]["S"])
+    return record.model_copy(update=update)
 
 
 def delivery_from(item: Mapping[str, Any]) -> Delivery:

@@ -1,4 +1,4 @@
-"""The DynamoDB table the store lives in: its name-independent layout (keys, the two KEYS_ONLY
+"""The DynamoDB table the store lives in: its name-independent layout (keys, the three KEYS_ONLY
 indexes, the TTL attribute), created as template.yaml declares it, and the client to reach it.
 
 Clients made here use botocore's `standard` retry mode (10 attempts), so throttling
@@ -15,6 +15,7 @@ from botocore.exceptions import ClientError
 
 ACTIVE_INDEX = "active-index"
 RELEASES_INDEX = "releases-index"
+WAKE_INDEX = "wake-index"
 TTL_ATTRIBUTE = "expires_at"
 
 
@@ -40,7 +41,7 @@ def dynamodb_client(
 
 
 def create_table(client: Any, table_name: str, *, wait: bool = True) -> None:
-    """Create the table as template.yaml declares it (keys, both indexes, TTL, SSE, PITR)."""
+    """Create the table as template.yaml declares it (keys, the indexes, TTL, SSE, PITR)."""
     keys_only = {"ProjectionType": "KEYS_ONLY"}
     client.create_table(
         TableName=table_name,
@@ -50,6 +51,8 @@ def create_table(client: Any, table_name: str, *, wait: bool = True) -> None:
             {"AttributeName": "SK", "AttributeType": "S"},
             {"AttributeName": "active_pk", "AttributeType": "S"},
             {"AttributeName": "release_pk", "AttributeType": "S"},
+            {"AttributeName": "wake_pk", "AttributeType": "S"},
+            {"AttributeName": "wake_at", "AttributeType": "S"},
         ],
         KeySchema=[
             {"AttributeName": "PK", "KeyType": "HASH"},
@@ -69,6 +72,14 @@ def create_table(client: Any, table_name: str, *, wait: bool = True) -> None:
                 "KeySchema": [
                     {"AttributeName": "release_pk", "KeyType": "HASH"},
                     {"AttributeName": "PK", "KeyType": "RANGE"},
+                ],
+                "Projection": keys_only,
+            },
+            {
+                "IndexName": WAKE_INDEX,
+                "KeySchema": [
+                    {"AttributeName": "wake_pk", "KeyType": "HASH"},
+                    {"AttributeName": "wake_at", "KeyType": "RANGE"},
                 ],
                 "Projection": keys_only,
             },

@@ -18,6 +18,7 @@ from ..model import (
     Release,
     ReleaseRecord,
 )
+from .base import WAKING_EVENTS, wake_on_apply
 
 
 class InMemoryStore:
@@ -37,7 +38,7 @@ class InMemoryStore:
                 old = staged.get(release.id, self._releases.get(release.id))
                 if old is None:
                     staged[release.id] = ReleaseRecord(
-                        release=release, version=1, updated_at=now, active=True
+                        release=release, version=1, updated_at=now, active=True, wake_at=now
                     )
                 else:
                     staged[release.id] = old.model_copy(
@@ -46,6 +47,7 @@ class InMemoryStore:
                             "version": old.version + 1,
                             "updated_at": now,
                             "active": True,
+                            "wake_at": wake_on_apply(old, release, now),
                         }
                     )
             self._releases.update(staged)
@@ -55,7 +57,12 @@ class InMemoryStore:
             for rid in removed:
                 rec = self._releases[rid]
                 self._releases[rid] = rec.model_copy(
-                    update={"active": False, "version": rec.version + 1, "updated_at": now}
+                    update={
+                        "active": False,
+                        "version": rec.version + 1,
+                        "updated_at": now,
+                        "wake_at": None,
+                    }
                 )
                 self._events[rid].append(Event(release_id=rid, at=now, kind=EventKind.REMOVED))
             return removed
@@ -67,6 +74,23 @@ class InMemoryStore:
     def active_releases(self) -> list[ReleaseRecord]:
         with self._lock:
             return [r for r in self._releases.values() if r.active]
+
+    def due_releases(self, now: datetime) -> list[ReleaseRecord]:
+        with self._lock:
+            return [
+                r
+                for r in self._releases.values()
+                if r.active and r.wake_at is not None and r.wake_at <= now
+            ]
+
+    def _wake(self, release_id: str, at: datetime) -> None:
+        rec = self._releases.get(release_id)
+        if rec is None or not rec.active:
+            return
+        wake = at if rec.wake_at is None else min(rec.wake_at, at)
+        self._releases[release_id] = rec.model_copy(
+            update={"wake_at": wake, "version": rec.version + 1}
+        )
 
     def all_releases(self) -> list[ReleaseRecord]:
         with self._lock:
@@ -98,6 +122,8 @@ class InMemoryStore:
     def add_event(self, event: Event) -> None:
         with self._lock:
             self._events[event.release_id].append(event)
+            if event.kind in WAKING_EVENTS:
+                self._wake(event.release_id, event.at)
 
     def events(self, release_id: str) -> list[Event]:
         with self._lock:
@@ -210,4 +236,5 @@ class InMemoryStore:
                     "next_attempt_at": retry_at if status == DeliveryStatus.RETRY else None,
                 }
             self._deliveries[key] = old.model_copy(update=update)
+            self._wake(old.notification.release_id, at)
             return True

@@ -37,8 +37,9 @@ from ..model import (
     Release,
     ReleaseRecord,
 )
+from .base import WAKING_EVENTS, wake_on_apply
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 BUSY_TIMEOUT_MS = 30_000
 
 _SCHEMA = """
@@ -48,10 +49,13 @@ CREATE TABLE IF NOT EXISTS releases (
     version     INTEGER NOT NULL,
     state       TEXT NOT NULL,
     updated_at  TEXT,
-    record      TEXT NOT NULL
+    record      TEXT NOT NULL,
+    wake_at     TEXT
 );
 -- Sparse, like the DynamoDB GSI: only active releases are in it.
 CREATE INDEX IF NOT EXISTS releases_active ON releases (id) WHERE active = 1;
+-- What a tick reads (due_releases): the active releases by wake time, like the wake-index.
+CREATE INDEX IF NOT EXISTS releases_wake ON releases (wake_at) WHERE active = 1;
 
 CREATE TABLE IF NOT EXISTS checks (
     seq         INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -99,6 +103,13 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
     2: (
         "ALTER TABLE deliveries ADD COLUMN receipt TEXT",
         "ALTER TABLE deliveries ADD COLUMN delivered_at TEXT",
+    ),
+    # v4: wake times (a tick reads only the releases due). Releases stored before have none
+    # yet: they are due at once, and the first tick gives each its own.
+    3: (
+        "ALTER TABLE releases ADD COLUMN wake_at TEXT",
+        "CREATE INDEX IF NOT EXISTS releases_wake ON releases (wake_at) WHERE active = 1",
+        "UPDATE releases SET wake_at = '0001-01-01T00:00:00.000000Z' WHERE active = 1",
     ),
 }
 
@@ -261,7 +272,9 @@ class SQLiteStore:
                     "SELECT record FROM releases WHERE id = ?", (release.id,)
                 ).fetchone()
                 if row is None:
-                    record = ReleaseRecord(release=release, version=1, updated_at=now, active=True)
+                    record = ReleaseRecord(
+                        release=release, version=1, updated_at=now, active=True, wake_at=now
+                    )
                     self._insert_release(conn, record)
                 else:
                     old = ReleaseRecord.model_validate_json(row["record"])
@@ -271,6 +284,7 @@ class SQLiteStore:
                             "version": old.version + 1,
                             "updated_at": now,
                             "active": True,
+                            "wake_at": wake_on_apply(old, release, now),
                         }
                     )
                     self._overwrite_release(conn, record)
@@ -285,7 +299,12 @@ class SQLiteStore:
                 self._overwrite_release(
                     conn,
                     old.model_copy(
-                        update={"active": False, "version": old.version + 1, "updated_at": now}
+                        update={
+                            "active": False,
+                            "version": old.version + 1,
+                            "updated_at": now,
+                            "wake_at": None,
+                        }
                     ),
                 )
                 self._insert_event(
@@ -297,8 +316,8 @@ class SQLiteStore:
     @staticmethod
     def _insert_release(conn: sqlite3.Connection, record: ReleaseRecord) -> None:
         conn.execute(
-            "INSERT INTO releases (id, active, version, state, updated_at, record)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO releases (id, active, version, state, updated_at, record, wake_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
                 record.id,
                 int(record.active),
@@ -306,6 +325,7 @@ class SQLiteStore:
                 record.state.value,
                 None if record.updated_at is None else _ts(record.updated_at),
                 record.model_dump_json(),
+                None if record.wake_at is None else _ts(record.wake_at),
             ),
         )
 
@@ -314,8 +334,8 @@ class SQLiteStore:
         conn: sqlite3.Connection, record: ReleaseRecord, *, expected_version: int | None = None
     ) -> int:
         sql = (
-            "UPDATE releases SET active = ?, version = ?, state = ?, updated_at = ?, record = ?"
-            " WHERE id = ?"
+            "UPDATE releases SET active = ?, version = ?, state = ?, updated_at = ?, record = ?,"
+            " wake_at = ? WHERE id = ?"
         )
         params: tuple[object, ...] = (
             int(record.active),
@@ -323,6 +343,7 @@ class SQLiteStore:
             record.state.value,
             None if record.updated_at is None else _ts(record.updated_at),
             record.model_dump_json(),
+            None if record.wake_at is None else _ts(record.wake_at),
             record.id,
         )
         if expected_version is not None:
@@ -342,6 +363,27 @@ class SQLiteStore:
         # The literal `active = 1` matches the partial index's WHERE, so only it is read.
         rows = self._conn().execute("SELECT record FROM releases WHERE active = 1 ORDER BY id")
         return [ReleaseRecord.model_validate_json(r["record"]) for r in rows]
+
+    def due_releases(self, now: datetime) -> list[ReleaseRecord]:
+        # `active = 1` matches the partial index releases_wake: only the due rows are read.
+        rows = self._conn().execute(
+            "SELECT record FROM releases WHERE active = 1 AND wake_at <= ? ORDER BY wake_at",
+            (_ts(now),),
+        )
+        return [ReleaseRecord.model_validate_json(r["record"]) for r in rows]
+
+    @classmethod
+    def _wake(cls, conn: sqlite3.Connection, release_id: str, at: datetime) -> None:
+        """Wake an active release at `at` (or earlier) and bump its version (store/base.py)."""
+        row = conn.execute(
+            "SELECT record FROM releases WHERE id = ? AND active = 1", (release_id,)
+        ).fetchone()
+        if row is None:
+            return
+        old = ReleaseRecord.model_validate_json(row["record"])
+        wake = at if old.wake_at is None else min(old.wake_at, at)
+        new = old.model_copy(update={"wake_at": wake, "version": old.version + 1})
+        cls._overwrite_release(conn, new)
 
     def all_releases(self) -> list[ReleaseRecord]:
         rows = self._conn().execute("SELECT record FROM releases ORDER BY id")
@@ -402,6 +444,8 @@ class SQLiteStore:
     def add_event(self, event: Event) -> None:
         with self._write() as conn:
             self._insert_event(conn, event)
+            if event.kind in WAKING_EVENTS:
+                self._wake(conn, event.release_id, event.at)
 
     @staticmethod
     def _insert_event(conn: sqlite3.Connection, event: Event) -> None:
@@ -521,6 +565,11 @@ class SQLiteStore:
                     provider_id,
                 ),
             ).rowcount
+            if changed:
+                release_id = conn.execute(
+                    "SELECT release_id FROM deliveries WHERE key = ?", (key,)
+                ).fetchone()["release_id"]
+                self._wake(conn, release_id, at)
         return changed > 0
 
     @staticmethod
