@@ -73,7 +73,8 @@ def prober(clock: FixedClock) -> ScriptedProber:
 @pytest.fixture
 def handler(aws: None, clock: FixedClock, prober: ScriptedProber) -> ModuleType:
     """The handler module, its container-wide poller built on moto with our clock and page."""
-    DynamoDBStore(TABLE).apply_releases([make_release()], clock.now())
+    # Imported the day before (a release applied "later" than a test's tick would sleep)
+    DynamoDBStore(TABLE).apply_releases([make_release()], DUE - timedelta(days=1))
     module = import_handler("poller")
     module.poller = Lazy(
         lambda: build_poller(PollerSettings.from_env(), clock=clock, prober=prober)
@@ -195,7 +196,7 @@ def test_claims_outlive_the_invocation(
 class BrokenTable(DynamoDBStore):
     """The table cannot be read (throttled, deleted, permissions), quoting a contact."""
 
-    def active_releases(self):  # type: ignore[no-untyped-def]
+    def due_releases(self, now):  # type: ignore[no-untyped-def]
         raise StoreError(f"table unavailable while reading {CONTACTS['web_publisher'].phone}")
 
 
@@ -293,7 +294,8 @@ def fresh_parameters() -> Iterator[None]:
 
 
 def _poller_with_links(clock: FixedClock, prober: ScriptedProber) -> ModuleType:
-    DynamoDBStore(TABLE).apply_releases([make_release()], clock.now())
+    # Imported the day before (a release applied "later" than a test's tick would sleep)
+    DynamoDBStore(TABLE).apply_releases([make_release()], DUE - timedelta(days=1))
     module = import_handler("poller")
     settings = PollerSettings.from_env()
     module.poller = Lazy(lambda: build_poller(settings, clock=clock, prober=prober))
@@ -350,7 +352,8 @@ def test_a_permanent_failure_is_a_problem_for_its_alarm(
     aws: None, clock: FixedClock, prober: ScriptedProber, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # GIVEN SES refuses the sender (not a verified identity): the stats team's alert cannot go
-    DynamoDBStore(TABLE).apply_releases([make_release()], clock.now())
+    # Imported the day before (a release applied "later" than a test's tick would sleep)
+    DynamoDBStore(TABLE).apply_releases([make_release()], DUE - timedelta(days=1))
     module = import_handler("poller")
     notifiers = {"email": SesNotifier("not-verified@example.org"), "sms": SesNotifier(SENDER)}
     module.poller = Lazy(
@@ -387,7 +390,8 @@ def test_a_retry_that_fails_again_is_a_problem_but_a_first_failure_is_not(
     problems: list[int],
 ) -> None:
     # GIVEN SES throttles the stats team's alert for its first attempt(s), transiently
-    DynamoDBStore(TABLE).apply_releases([make_release()], clock.now())
+    # Imported the day before (a release applied "later" than a test's tick would sleep)
+    DynamoDBStore(TABLE).apply_releases([make_release()], DUE - timedelta(days=1))
     module = import_handler("poller")
     calls = {"n": 0}
 
@@ -506,7 +510,8 @@ def test_sms_spend_near_the_accounts_limit_is_a_problem_every_invocation(
             }
         ],
     )
-    DynamoDBStore(TABLE).apply_releases([make_release()], clock.now())
+    # Imported the day before (a release applied "later" than a test's tick would sleep)
+    DynamoDBStore(TABLE).apply_releases([make_release()], DUE - timedelta(days=1))
     module = import_handler("poller")
     module.poller = Lazy(
         lambda: build_poller(PollerSettings.from_env(), clock=clock, prober=prober)

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from releasewatch.errors import AlreadyClaimed, StoreError
-from releasewatch.model import DeliveryStatus, Event, EventKind, ReleaseState
+from releasewatch.model import DeliveryStatus, Event, EventKind, ReleaseRecord, ReleaseState
 from releasewatch.store.sqlite import SCHEMA_VERSION, SQLiteStore
 from tests.factories import make_check, make_notification, make_release
 
@@ -80,12 +80,20 @@ def test_it_refuses_a_file_from_a_newer_schema(path: Path) -> None:
         SQLiteStore(path)
 
 
+def _before_wake_times(schema: str) -> str:
+    """The schema as versions 1 to 3 had it: no wake_at column, no index on it."""
+    out = schema.replace(",\n    wake_at     TEXT\n", "\n")
+    out = "\n".join(line for line in out.splitlines() if "releases_wake" not in line)
+    assert "wake_at" not in out
+    return out
+
+
 def test_a_version_1_file_is_upgraded_in_place_and_keeps_its_deliveries(path: Path) -> None:
     # GIVEN a file written by the previous release (schema 1: no next_attempt_at column), with
     # a delivery left in RETRY
     from releasewatch.store import sqlite as module
 
-    v1 = module._SCHEMA.replace(
+    v1 = _before_wake_times(module._SCHEMA).replace(
         ",\n    next_attempt_at TEXT,\n    receipt       TEXT,\n    delivered_at  TEXT", ""
     )
     assert "next_attempt_at" not in v1
@@ -108,7 +116,7 @@ def test_a_version_1_file_is_upgraded_in_place_and_keeps_its_deliveries(path: Pa
         assert (d.status, d.attempts, d.next_attempt_at) == (DeliveryStatus.RETRY, 1, None)
         assert store.claim(n, "w2", T0, LEASE).attempts == 2
     with sqlite3.connect(path) as raw:
-        assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
     raw.close()
 
 
@@ -116,7 +124,9 @@ def test_a_version_2_file_gains_delivery_receipts_keeping_its_sent_deliveries(pa
     # GIVEN a file from before delivery receipts, with a message sent
     from releasewatch.store import sqlite as module
 
-    v2 = module._SCHEMA.replace(",\n    receipt       TEXT,\n    delivered_at  TEXT", "")
+    v2 = _before_wake_times(module._SCHEMA).replace(
+        ",\n    receipt       TEXT,\n    delivered_at  TEXT", ""
+    )
     assert "receipt" not in v2
     path.parent.mkdir(parents=True)
     n = make_notification()
@@ -139,6 +149,29 @@ def test_a_version_2_file_gains_delivery_receipts_keeping_its_sent_deliveries(pa
         # THEN it is recorded on the old delivery
         [d] = store.deliveries(n.release_id)
         assert (d.receipt, d.delivered_at) == ("delivered", T0)
+
+
+def test_a_version_3_file_wakes_its_active_releases_at_once(path: Path) -> None:
+    # GIVEN a file from before wake times: one active release, one no longer watched
+    from releasewatch.store import sqlite as module
+
+    path.parent.mkdir(parents=True)
+    with sqlite3.connect(path) as raw:
+        raw.executescript(_before_wake_times(module._SCHEMA))
+        for release_id, active in (("a", 1), ("gone", 0)):
+            record = ReleaseRecord(release=make_release(release_id), version=1, active=bool(active))
+            raw.execute(
+                "INSERT INTO releases (id, active, version, state, record) VALUES (?, ?, 1, ?, ?)",
+                (release_id, active, record.state.value, record.model_dump_json()),
+            )
+        raw.execute("PRAGMA user_version = 3")
+    raw.close()
+
+    # WHEN this version opens it
+    with SQLiteStore(path) as store:
+        # THEN the active release is due at once (the first tick gives it its own wake time),
+        # and the other is never read by a tick
+        assert [r.id for r in store.due_releases(T0)] == ["a"]
 
 
 def test_everything_is_still_there_after_a_restart(path: Path) -> None:
