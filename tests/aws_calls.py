@@ -74,6 +74,10 @@ def _parameter(region: str, name: str) -> str:
     return f"arn:aws:ssm:{region}:{ACCOUNT}:parameter/{name.lstrip('/')}"
 
 
+def _function(region: str, name: str) -> str:
+    return f"arn:aws:lambda:{region}:{ACCOUNT}:function:{name}"
+
+
 def _address(value: str) -> str:
     """The bare address of 'Name <a@b>' or 'a@b'."""
     found = re.search(r"<([^>]+)>", value)
@@ -166,6 +170,11 @@ def requests_for(
     ):
         # reading or writing metrics has no resource-level permissions
         return "metrics", [Request(act, "*")]
+    if prefix == "lambda" and operation == "Invoke":
+        # IAM's action is InvokeFunction; a name or a partial ARN becomes the function's ARN
+        name = params["FunctionName"]
+        arn = name if name.startswith("arn:") else _function(region, name)
+        return arn, [Request("lambda:InvokeFunction", arn)]
     raise UnknownCall(
         f"{prefix}:{operation} (tests/aws_calls.py cannot say which resource it touches)"
     )

@@ -170,6 +170,9 @@ def deploy_for(cfn: dict[str, Any], function: str, env: dict[str, str]) -> Deplo
     arns = {}
     if "Table" in refs:
         arns["Table.Arn"] = f"arn:aws:dynamodb:{region}:{ACCOUNT}:table/{refs['Table']}"
+    if env.get("AWS_LAMBDA_FUNCTION_NAME"):  # Lambda sets it: the function's own name
+        name = env["AWS_LAMBDA_FUNCTION_NAME"]
+        arns[f"{function}.Arn"] = f"arn:aws:lambda:{region}:{ACCOUNT}:function:{name}"
     return Deploy(cfn, parameters, refs, arns)
 
 
@@ -214,8 +217,15 @@ def role_of(cfn: dict[str, Any], function: str) -> str:
 
 
 def raw_statements(cfn: dict[str, Any], function: str) -> list[dict[str, Any]]:
-    role = cfn["Resources"][role_of(cfn, function)]["Properties"]
-    return [s for p in role.get("Policies", []) for s in p["PolicyDocument"]["Statement"]]
+    """The role's inline policies' statements, then those of the AWS::IAM::Policy resources
+    attached to it (a statement naming the function itself cannot be inline: a cycle)."""
+    name = role_of(cfn, function)
+    policies = list(cfn["Resources"][name]["Properties"].get("Policies", []))
+    for resource in cfn["Resources"].values():
+        props = resource.get("Properties", {})
+        if resource["Type"] == "AWS::IAM::Policy" and {"Ref": name} in props.get("Roles", []):
+            policies.append(props)
+    return [s for p in policies for s in p["PolicyDocument"]["Statement"]]
 
 
 def statements(deploy: Deploy, function: str) -> list[Statement]:

@@ -46,7 +46,8 @@ poller: Lazy[Poller] = Lazy(_build)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
-        report = poller().run(context.get_remaining_time_in_millis)
+        # The event: the schedule's, or a shard of a busy minute (releasewatch/aws/shards.py).
+        report = poller().run(context.get_remaining_time_in_millis, event)
     except Exception as exc:
         # The tick failed as a whole (DynamoDB unreachable or throttled, a bug): counted as a
         # problem (its alarm fires at once) and logged here with its reason; re-raised so the

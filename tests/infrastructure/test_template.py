@@ -56,13 +56,27 @@ def of_type(cfn: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
 def statements(cfn: dict[str, Any], role: str) -> list[dict[str, Any]]:
     """The statements every stack has: the ones under a condition (Fn::If, for features such
     as GOV.UK Notify that a stack may leave off) are in conditional_statements."""
-    policies = cfn["Resources"][role]["Properties"].get("Policies", [])
-    return [s for p in policies for s in p["PolicyDocument"]["Statement"] if "Fn::If" not in s]
+    return [
+        s
+        for p in _policies(cfn, role)
+        for s in p["PolicyDocument"]["Statement"]
+        if "Fn::If" not in s
+    ]
+
+
+def _policies(cfn: dict[str, Any], role: str) -> list[dict[str, Any]]:
+    """The role's inline policies and the AWS::IAM::Policy resources attached to it."""
+    policies = list(cfn["Resources"][role]["Properties"].get("Policies", []))
+    for resource in cfn["Resources"].values():
+        props = resource.get("Properties", {})
+        if resource["Type"] == "AWS::IAM::Policy" and {"Ref": role} in props.get("Roles", []):
+            policies.append(props)
+    return policies
 
 
 def conditional_statements(cfn: dict[str, Any], role: str) -> dict[str, dict[str, Any]]:
     """{condition: the statement granted only when it holds} (the other branch is NoValue)."""
-    policies = cfn["Resources"][role]["Properties"].get("Policies", [])
+    policies = _policies(cfn, role)
     out = {}
     for p in policies:
         for s in p["PolicyDocument"]["Statement"]:
@@ -326,11 +340,15 @@ def test_table_matches_the_one_the_store_creates(cfn: dict[str, Any]) -> None:
 TABLE_ARN = {"Fn::GetAtt": ["Table", "Arn"]}
 
 
-def test_poller_table_access_is_scoped_to_the_table_and_its_active_index(
+def test_poller_table_access_is_scoped_to_the_table_and_its_active_and_wake_indexes(
     cfn: dict[str, Any],
 ) -> None:
     (statement,) = for_service(cfn, "PollerFunctionRole", "dynamodb:")
-    assert resources(statement) == [TABLE_ARN, {"Fn::Sub": "${Table.Arn}/index/active-index"}]
+    assert resources(statement) == [
+        TABLE_ARN,
+        {"Fn::Sub": "${Table.Arn}/index/active-index"},
+        {"Fn::Sub": "${Table.Arn}/index/wake-index"},
+    ]
     assert "dynamodb:Scan" not in actions(statement)
     assert "dynamodb:DeleteTable" not in actions(statement)
     assert {"dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:BatchGetItem"} <= set(
@@ -845,8 +863,18 @@ def test_notify_settings_reach_the_functions(cfn: dict[str, Any]) -> None:
 
 # -- what a department asks before a first deploy (issue 19) ----------------------------------
 
+
 # CloudFormation types that take no Tags property (SAM's schedules, URL, permissions...)
+def test_the_poller_may_invoke_itself_for_shards_and_nothing_else(cfn: dict[str, Any]) -> None:
+    (statement,) = for_service(cfn, "PollerFunctionRole", "lambda:")
+    assert actions(statement) == ["lambda:InvokeFunction"]
+    assert resources(statement) == [{"Fn::GetAtt": ["PollerFunction", "Arn"]}]
+    for role in ("ApiFunctionRole", "SyncFunctionRole"):
+        assert for_service(cfn, role, "lambda:") == []
+
+
 UNTAGGABLE = {
+    "AWS::IAM::Policy",  # CloudFormation has no Tags for it
     "AWS::SNS::Subscription",
     "AWS::Lambda::EventInvokeConfig",
     "AWS::Scheduler::Schedule",

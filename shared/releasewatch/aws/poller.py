@@ -9,6 +9,10 @@ the Lambda's deadline.
 Every notification is claimed with a lease that outlives the invocation (remaining time plus
 a margin), so a timed-out or retried invocation, or the next one overlapping a slow tick,
 can never send it a second time; an unsent claim is picked up again once the lease runs out.
+
+Each tick reads only the releases due (store.due_releases: their wake_at has come). When more
+are due this minute than one invocation can judge within the hot interval (SHARD_SIZE), the
+scheduled invocation hands the rest to concurrent invocations of itself (aws/shards.py).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..bootstrap import build_watchdog
 from ..clock import Clock, SystemClock
@@ -34,6 +38,9 @@ from .heartbeat import TickMarker
 from .lazy import Lazy
 from .settings import PollerSettings
 from .sms_spend import SmsSpendWatch
+
+if TYPE_CHECKING:
+    from .shards import Invoker, Shard, ShardClaims
 
 __all__ = ["AckLinks", "InvocationReport", "Lazy", "Poller", "build_poller"]
 
@@ -60,6 +67,11 @@ class InvocationReport:
     sms_sent: int = 0
     # This month's SMS spend is near the account's limit, or unreadable (None: neither).
     sms_spend_problem: str | None = None
+    shards: int = 0  # shards of this minute's releases handed to other invocations
+    shard: str | None = None  # the shard this invocation ran (None: the scheduled one)
+    # Why a shard invocation did nothing: "duplicate" (its token was taken: Lambda delivered
+    # the event twice) or "stale" (it arrived after its minute); None: it ran.
+    skipped: str | None = None
 
     def add(self, tick: TickReport) -> None:
         self.ticks += 1
@@ -96,6 +108,9 @@ class InvocationReport:
             "errors": self.errors,
             "ack_links": self.ack_secret_problem is None,
             "sms_spend_ok": self.sms_spend_problem is None,
+            "shards": self.shards,
+            "shard": self.shard,
+            "skipped": self.skipped,
             "transitions": [f"{rid}: {a} -> {b}" for rid, a, b in self.transitions],
         }
 
@@ -109,39 +124,67 @@ class Poller:
         marker: TickMarker | None = None,
         ack_links: AckLinks | None = None,
         sms_spend: SmsSpendWatch | None = None,
+        invoker: Invoker | None = None,
+        claims: ShardClaims | None = None,
     ) -> None:
         self.watchdog = watchdog
         self.settings = settings
         self.marker = marker
         self.ack_links = ack_links
         self.sms_spend = sms_spend
+        # Without an invoker every release due is judged here, however many (local tests).
+        self.invoker = invoker
+        self.claims = claims
         self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def clock(self) -> Clock:
         return self.watchdog.clock
 
-    def run(self, remaining_ms: Callable[[], int]) -> InvocationReport:
-        """Run one invocation's ticks; `remaining_ms` is context.get_remaining_time_in_millis.
+    def run(
+        self, remaining_ms: Callable[[], int], event: Mapping[str, Any] | None = None
+    ) -> InvocationReport:
+        """Run one invocation's ticks; `remaining_ms` is context.get_remaining_time_in_millis,
+        `event` the invocation's (the schedule's, or a shard's: aws/shards.py).
 
         One event loop per container, so the prober's connection pools survive between
         invocations (Lambda freezes the process in between; nothing runs on the loop then).
         """
         if self._loop is None or self._loop.is_closed():
             self._loop = asyncio.new_event_loop()
-        return self._loop.run_until_complete(self.run_async(remaining_ms))
+        return self._loop.run_until_complete(self.run_async(remaining_ms, event))
 
-    async def run_async(self, remaining_ms: Callable[[], int]) -> InvocationReport:
+    async def run_async(
+        self, remaining_ms: Callable[[], int], event: Mapping[str, Any] | None = None
+    ) -> InvocationReport:
+        from .shards import Shard
+
         s = self.settings
-        started = self.clock.now()
-        horizon = started + MINUTE
         report = InvocationReport()
+        shard = Shard.from_event(event)
+        mine: Callable[[ReleaseRecord], bool] | None
+        if shard is None:
+            started = self.clock.now()
+            horizon = started + MINUTE
+            mine = self._spread(horizon, report)
+        else:
+            # A shard keeps to its minute: it stops where the scheduled invocation would.
+            horizon = shard.horizon
+            started = horizon - MINUTE
+            report.shard = shard.token
+            report.skipped = self._skip(shard)
+            if report.skipped is not None:
+                log.info("shard %s skipped: %s", shard.token, report.skipped)
+                return report
+            ids = frozenset(shard.ids)
+            mine = lambda record: record.id in ids  # noqa: E731
+
         self.watchdog.probe_wait = s.probe_wait_seconds
         if self.ack_links is not None:
             # Every invocation, not once per container: a key created or fixed later is picked
             # up, and a missing one is logged and counted each minute until someone acts.
             report.ack_secret_problem = self.ack_links.refresh()
-        report.add(await self._tick(remaining_ms, None))
+        report.add(await self._tick(remaining_ms, mine))
 
         def hot(record: ReleaseRecord) -> bool:
             """Due again before the next invocation, and polled faster than once a minute.
@@ -150,7 +193,7 @@ class Poller:
             waits for a later invocation instead of keeping this one (and its bill) open.
             """
             nxt = record.next_check_at
-            if nxt is None or nxt >= horizon:
+            if nxt is None or nxt >= horizon or (mine is not None and not mine(record)):
                 return False
             now = self.clock.now()
             then = next_check_at(record.release, record.state, record.live_at, now)
@@ -158,11 +201,11 @@ class Poller:
 
         while True:
             # Sleep until the earliest check due before the next invocation takes over, if any
-            # (one Query on the sparse index: cheaper than a tick that finds nothing).
+            # (one Query on the wake-index: the releases due before then, no others).
             now = self.clock.now()
             due = [
                 r.next_check_at
-                for r in self.watchdog.store.active_releases()
+                for r in self.watchdog.store.due_releases(horizon)
                 if hot(r) and r.next_check_at is not None
             ]
             if not due:
@@ -176,12 +219,46 @@ class Poller:
             await self.clock.sleep(delay)
             report.add(await self._tick(remaining_ms, hot))
         await self._finish_slow_probes(remaining_ms, report)
-        if self.sms_spend is not None:
+        if self.sms_spend is not None and shard is None:
             report.sms_spend_problem = self.sms_spend.check(
                 self.clock.now(), sent_sms=report.sms_sent > 0
             )
         self._mark()
         return report
+
+    def _spread(
+        self, horizon: datetime, report: InvocationReport
+    ) -> Callable[[ReleaseRecord], bool] | None:
+        """Hand the releases due this minute beyond SHARD_SIZE to other invocations; returns
+        the filter that leaves them alone here (None: this invocation judges every one)."""
+        size = self.settings.shard_size
+        if self.invoker is None or not size:
+            return None
+        from .shards import hand_out, plan
+
+        due = [r.id for r in self.watchdog.store.due_releases(horizon)]
+        _, shards = plan(due, size, horizon - MINUTE)
+        if not shards:
+            return None
+        handed = hand_out(shards, self.invoker)
+        report.shards = sum(1 for sh in shards if set(sh.ids) <= handed)
+        log.info("%d releases due this minute, %d handed out", len(due), len(handed))
+        if not handed:
+            return None
+        return lambda record: record.id not in handed
+
+    def _skip(self, shard: Shard) -> str | None:
+        """Why this shard invocation must do nothing, or None."""
+        now = self.clock.now()
+        if now >= shard.horizon:
+            return "stale"  # its minute is over: the scheduled invocations have its releases
+        if self.claims is None:
+            from .shards import MemoryShardClaims
+
+            self.claims = MemoryShardClaims()
+        if not self.claims.claim(shard.token, now):
+            return "duplicate"
+        return None
 
     async def _finish_slow_probes(
         self, remaining_ms: Callable[[], int], report: InvocationReport
@@ -271,7 +348,32 @@ def build_poller(
         sms_spend = SmsSpendWatch(
             settings.sms_monthly_spend_limit_usd, settings.sms_spend_alarm_percent
         )
-    return Poller(watchdog, settings, marker=marker, ack_links=refreshing, sms_spend=sms_spend)
+    invoker, claims = _sharding(settings, store)
+    return Poller(
+        watchdog,
+        settings,
+        marker=marker,
+        ack_links=refreshing,
+        sms_spend=sms_spend,
+        invoker=invoker,
+        claims=claims,
+    )
+
+
+def _sharding(settings: PollerSettings, store: Store) -> tuple[Invoker | None, ShardClaims | None]:
+    """Lambda's Invoke on this very function (its name is in AWS_LAMBDA_FUNCTION_NAME) and the
+    shard tokens in the table; neither outside Lambda, nor with SHARD_SIZE 0."""
+    from ..store.dynamodb import DynamoDBStore
+    from .shards import LambdaInvoker, MemoryShardClaims, TableShardClaims
+
+    if not settings.shard_size or not settings.function_name:
+        return None, None
+    claims: ShardClaims
+    if isinstance(store, DynamoDBStore):
+        claims = TableShardClaims(store.client, store.table_name)
+    else:
+        claims = MemoryShardClaims()
+    return LambdaInvoker(settings.function_name), claims
 
 
 class AckLinks:

@@ -59,6 +59,14 @@ class PollerSettings(_EnvSettings):
     probe_wait_seconds: float = Field(5.0, alias="PROBE_WAIT_SECONDS", gt=0, le=20)
     # Re-polling stops this far into the invocation: the next scheduled one takes over.
     window_seconds: float = Field(50.0, alias="WINDOW_SECONDS", ge=0, le=600)
+    # At most this many releases due in one minute are judged by one invocation; the rest
+    # are handed to concurrent invocations of the poller (aws/shards.py). 0: never shard.
+    # 200: bench_fanout's tick costs about 7 ms of CPU a release on a laptop core, about
+    # 20 ms on a 512 MB Lambda (a third of a vCPU): 200 releases fit a 10 s hot interval
+    # with half of it to spare (docs/aws.md, "Sharding the hot window").
+    shard_size: int = Field(200, alias="SHARD_SIZE", ge=0, le=2000)
+    # Set by Lambda itself: the function a shard is handed to is this one.
+    function_name: str | None = Field(None, alias="AWS_LAMBDA_FUNCTION_NAME")
     # Sending attempts per message before it is failed and its fallback runs (config's
     # defaults.max_attempts locally).
     max_attempts: int = Field(3, alias="MAX_ATTEMPTS", ge=1, le=10)
