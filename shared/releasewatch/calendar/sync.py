@@ -347,6 +347,21 @@ async def sync_once(
     return plan
 
 
+def apply_kept(
+    config: Config, store: Store, imports_file: Path | ImportsKeeper, now: datetime
+) -> Plan:
+    """`run`'s start, before its first tick: the hand-written releases and every source's last
+    good import, read from the saved imports with nothing fetched, so the watch starts at once
+    and the sync proper runs beside the ticks (a source may trickle for its whole deadline).
+    ValueError if the saved imports are damaged (nothing applied)."""
+    previous = keeper(imports_file).load()
+    not_yet = FeedError("not read yet: the sync runs beside the first ticks")
+    results: dict[str, Parsed | FeedError] = {s.label: not_yet for s in config.calendars}
+    plan = plan_sync(config, results, previous, stored_records(store), now)
+    apply_plan(plan, store, imports_file, now)
+    return plan
+
+
 async def read_change_notes(plan: Plan, fetcher: FeedFetcher) -> None:
     """GOV.UK's change note (or cancellation reason) for each changed GOV.UK announcement, from
     its Content API item: at most MAX_NOTE_READS per sync, a few at a time. A note that cannot
