@@ -268,6 +268,8 @@ class WebApp:
             }
         if view.last_ok is not None:
             body["last_good_tick"] = view.last_ok.isoformat()
+        if self.health is not None:  # a failing calendar leaves the checks working: still 200
+            body["calendar_sources_failing"] = self.health.sync_failing()
         headers = dict(SECURITY_HEADERS) | {"Content-Type": "application/json"}
         return Response(200 if view.ok else 503, scrub(json.dumps(body)), headers)
 
