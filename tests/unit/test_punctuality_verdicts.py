@@ -75,7 +75,11 @@ def test_late_by_minutes_with_the_checks_either_side() -> None:
 
 def test_late_by_400_days() -> None:
     late = DUE + timedelta(days=400)
-    checks = [make_check(at=DUE + 5 * MIN), make_check(at=late - MIN), make_check(at=late, live=True)]
+    checks = [
+        make_check(at=DUE + 5 * MIN),
+        make_check(at=late - MIN),
+        make_check(at=late, live=True),
+    ]
     j = replay(checks)
     assert j.verdict == Verdict.LATE
     assert j.lateness_minutes == 400 * 24 * 60
@@ -185,7 +189,7 @@ def test_cancelled_after_a_move() -> None:
     assert [m.kind for m in j.moves] == ["moved", "cancelled"]
     assert j.moves[1].short and j.moves[1].notice == timedelta(days=2)
     assert j.judged_at == new - timedelta(days=2)
-    assert "Cancelled, announced 48 h ahead" == j.why
+    assert j.why == "Cancelled, announced 48 h ahead"
 
 
 def test_cancelled_without_a_recorded_change_is_still_cancelled() -> None:

@@ -269,7 +269,10 @@ def _timing(
                 f"checked{since} until then (the watchdog was down): it may have been on time"
             )
             return Verdict.UNKNOWN, None, why, seen_at
-        return Verdict.LATE, live_at - due, f"Live at {uk_datetime(live_at)}", seen_at
+        why = f"Live at {uk_datetime(live_at)}"
+        if last_not_live is not None:
+            why = f"Not live at {uk_datetime(last_not_live.at)}; live at {uk_datetime(live_at)}"
+        return Verdict.LATE, live_at - due, why, seen_at
     if _not_early(record, first_live, last_not_live):
         return Verdict.ON_TIME, live_at - due, f"Live at {uk_datetime(live_at)}", seen_at
     since = f"since {uk_datetime(last_not_live.at)}" if last_not_live else "before"
