@@ -51,6 +51,13 @@ def run(args: argparse.Namespace) -> int:
     if out.exists() and not out.is_dir():
         print(f"punctuality: --out {out} is a file, not a folder", file=sys.stderr)
         return 2
+    if not args.table:
+        from ..bootstrap import LocalPaths
+
+        db = LocalPaths.from_db(args.db).db
+        if not db.exists():  # an empty record published as if nothing had been watched
+            print(f"punctuality: no database at {db} (give --db)", file=sys.stderr)
+            return 2
     try:
         store = open_store(args)
     except (StoreError, OSError) as exc:
