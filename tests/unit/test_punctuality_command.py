@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 from xml.etree import ElementTree as ET
@@ -21,7 +22,7 @@ from tests.punctuality_support import seed_year
 @pytest.fixture(scope="module")
 def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("punct") / "state.db"
-    store = SQLiteStore(path)
+    store = SQLiteStore(path, check_ttl=timedelta(days=800))  # the year's evidence kept
     seed_year(store, releases=60)
     store.close()
     return path

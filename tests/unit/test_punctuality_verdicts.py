@@ -195,3 +195,42 @@ def test_cancelled_after_a_move() -> None:
 def test_cancelled_without_a_recorded_change_is_still_cancelled() -> None:
     j = replay([], now=DUE + timedelta(days=1), cancelled=True)
     assert j.verdict == Verdict.CANCELLED and j.moves == ()
+
+
+# -- after the store's checks have expired (30 days) ------------------------------------------
+def judged_later(checks: Sequence[Check], *, kept: int = 0) -> Judged:
+    """Judged from the record once the store holds only the last `kept` checks."""
+    record = ReleaseRecord(release=make_release())
+    for check in checks:
+        record = decide(record, check, check.at).record
+    stored = list(checks[len(checks) - kept :]) if kept else []
+    return judge(record, stored, [], checks[-1].at + timedelta(days=40))
+
+
+def test_late_is_still_late_on_the_records_first_failure() -> None:
+    checks = [make_check(at=DUE + 5 * MIN), make_check(at=DUE + 20 * MIN, live=True)]
+    j = judged_later(checks)
+    assert j.verdict == Verdict.LATE and j.lateness_minutes == 20
+    assert "Not live at Thu 17 Jul 2025 09:35 BST" in j.why
+
+
+def test_late_with_its_first_failure_within_grace_becomes_unknown() -> None:
+    # The record keeps only the first failed check (within grace): nothing proves lateness.
+    checks = [*watched(DUE, DUE + 12 * MIN, DUE + 13 * MIN)]
+    j = judged_later(checks, kept=1)
+    assert j.verdict == Verdict.UNKNOWN
+    assert "expired" in j.why and "watchdog was down" not in j.why
+
+
+def test_early_stays_early_on_the_records_live_time() -> None:
+    checks = [
+        make_check(at=DUE - timedelta(days=1), live=True, published_at=DUE - timedelta(days=2))
+    ]
+    j = judged_later(checks)
+    assert j.verdict == Verdict.EARLY and j.lateness_minutes == -2 * 24 * 60
+
+
+def test_on_time_with_its_checks_expired_is_unknown_not_a_guess() -> None:
+    j = judged_later(watched(DUE, DUE + timedelta(seconds=20), DUE + 30 * MIN), kept=1)
+    assert j.verdict == Verdict.UNKNOWN
+    assert "expired" in j.why and "may have gone live early" not in j.why

@@ -19,7 +19,7 @@ from enum import StrEnum
 
 from ..calendar import changes as calendar_changes
 from ..model import Check, Event, EventKind, ReleaseRecord
-from ..policy import lateness_unproven
+from ..policy import lateness_unproven, live_time
 from ..timefmt import delay_text, uk_datetime
 
 # Release dates are pre-announced "at least four weeks in advance" (Code of Practice for
@@ -44,7 +44,7 @@ VERDICT_WORDS = {
     Verdict.CANCELLED: "Cancelled",
     Verdict.MOVED_SHORT_NOTICE: "Moved at short notice",
     Verdict.UNKNOWN: "Unknown",
-    Verdict.PENDING: "Not judged yet",
+    Verdict.PENDING: "Not yet judged",
 }
 
 
@@ -186,6 +186,7 @@ def judge(
     due, grace = release.due, release.grace
     moves = tuple(moves_from(events, short_notice))
     live_at = record.live_at
+    checks = _with_last_check(record, checks)
     first_live = next((c for c in checks if c.live), None)
     before = [c for c in checks if not c.live and (first_live is None or c.at < first_live.at)]
     last_not_live = before[-1] if before else None
@@ -261,17 +262,25 @@ def _timing(
             f"Live at {uk_datetime(live_at)}, before its due time",
             seen_at,
         )
+    if first_live is None or live_time(first_live, due) != live_at:
+        return _expired(record, seen_at)  # the check that set live_at is no longer stored
     if live_at > due + grace:
-        if lateness_unproven(release, live_at, checks):
+        # The record keeps the first check after due that saw the page not live, whatever the
+        # store still holds of the others (they expire).
+        failed = record.first_failure_at
+        if failed is not None and not due + grace < failed < live_at:
+            failed = None
+        if lateness_unproven(release, live_at, checks) and failed is None:
             since = f" since {uk_datetime(last_not_live.at)}" if last_not_live else ""
             why = (
                 f"First seen live {delay_text(live_at - due)} after its due time, but not "
                 f"checked{since} until then (the watchdog was down): it may have been on time"
             )
             return Verdict.UNKNOWN, None, why, seen_at
+        not_live = last_not_live.at if last_not_live is not None else failed
         why = f"Live at {uk_datetime(live_at)}"
-        if last_not_live is not None:
-            why = f"Not live at {uk_datetime(last_not_live.at)}; live at {uk_datetime(live_at)}"
+        if not_live is not None:
+            why = f"Not live at {uk_datetime(not_live)}; live at {uk_datetime(live_at)}"
         return Verdict.LATE, live_at - due, why, seen_at
     if _not_early(record, first_live, last_not_live):
         return Verdict.ON_TIME, live_at - due, f"Live at {uk_datetime(live_at)}", seen_at
@@ -281,6 +290,43 @@ def _timing(
         "early (the watchdog was not watching)"
     )
     return Verdict.UNKNOWN, None, why, seen_at
+
+
+def _with_last_check(record: ReleaseRecord, checks: Sequence[Check]) -> list[Check]:
+    """The checks, with the record's last check when the store no longer holds it (the record
+    keeps it after the check itself has expired)."""
+    out = list(checks)
+    last = record.last_check
+    if last is not None and all(c.at != last.at for c in out):
+        out = sorted([*out, last], key=lambda c: c.at)
+    return out
+
+
+def _expired(
+    record: ReleaseRecord, seen_at: datetime | None
+) -> tuple[Verdict, timedelta | None, str, datetime | None]:
+    """A release seen live whose checks around its going live the store no longer holds
+    (checks expire, 30 days by default): what the record itself still proves."""
+    release = record.release
+    due, grace, live_at = release.due, release.grace, record.live_at
+    assert live_at is not None
+    gone = "its checks around then have expired from the store"
+    if live_at < due:  # policy set live_at before due only on evidence (live_time)
+        return (
+            Verdict.EARLY,
+            live_at - due,
+            f"Live at {uk_datetime(live_at)}, before its due time ({gone})",
+            seen_at,
+        )
+    failed = record.first_failure_at
+    if live_at > due + grace and failed is not None and due + grace < failed < live_at:
+        why = (
+            f"Not live at {uk_datetime(failed)}; live at {uk_datetime(live_at)} ({gone}; the "
+            "record keeps the first check after due that saw it not live)"
+        )
+        return Verdict.LATE, live_at - due, why, live_at
+    why = f"Seen live at {uk_datetime(live_at)}, but {gone}: the evidence cannot tell"
+    return Verdict.UNKNOWN, None, why, live_at
 
 
 def _not_early(

@@ -36,8 +36,8 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("producer", "Producer"),
     ("releases", "Releases"),
     *((v.value, VERDICT_WORDS[v]) for v in COUNTED),
-    ("median", "Median lateness"),
-    ("worst", "Worst lateness"),
+    ("median", "Median late"),
+    ("worst", "Worst late"),
 )
 SORTS = frozenset(key for key, _ in COLUMNS)
 LATEST_SHOWN = 50  # the unfiltered page lists the latest late and early releases only
