@@ -182,3 +182,18 @@ def test_on_aws_only_a_signed_dashboard_link_opens_it(app: WebApp) -> None:
     assert page.xpath('//a[text()="JSON Schema"]/@href') == ["./api/schema/v1/punctuality.json"]
     csv_answer = respond(event(f"/d/{token}/punctuality.csv"), deps)
     assert csv_answer["statusCode"] == 200 and csv_answer["body"].startswith("release_id,")
+
+
+def test_an_address_in_a_producer_never_reaches_a_link(tmp_path: Any) -> None:
+    """The producer goes into the links' query strings, percent-encoded, where a scrub of the
+    finished page would not see it: it is scrubbed where the record is read."""
+    from tests.factories import DUE, make_check, make_release
+
+    store = InMemoryStore()
+    release = make_release(producer="Office for Example Statistics (press@example.com)")
+    store.apply_releases([release], DUE - timedelta(days=1))
+    store.record_checks([make_check(at=DUE + timedelta(minutes=5))])
+    web = WebApp(store, TokenCodec(SECRET), FixedClock(DUE + timedelta(days=1)))
+    for path in ("/punctuality", "/punctuality.json", "/punctuality.csv", "/late-and-early.atom"):
+        text = web.handle("GET", path).text
+        assert personal_data(text) == [], path
