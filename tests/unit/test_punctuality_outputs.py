@@ -14,6 +14,7 @@ from xml.etree import ElementTree as ET
 import pytest
 from jsonschema import Draft202012Validator
 
+from releasewatch.model import Check
 from releasewatch.punctuality import atom
 from releasewatch.punctuality.csv_out import RELEASE_COLUMNS, releases_csv
 from releasewatch.punctuality.document import document
@@ -151,3 +152,22 @@ def _judged(verdict: Verdict, lateness: timedelta | None, title: str = "A releas
         first_seen_live=None, moves=(), why="", last_not_live=None, first_live=None,
         judged_at=None,
     )  # fmt: skip
+
+
+def test_the_checks_of_releases_not_yet_due_are_not_read() -> None:
+    """A page over 3,000 watched releases reads the checks of those it can judge only."""
+    from tests.factories import DUE, make_release
+
+    class Counting(InMemoryStore):
+        read: list[str] = []
+
+        def checks(self, release_id: str, limit: int | None = None) -> list[Check]:
+            self.read.append(release_id)
+            return super().checks(release_id, limit)
+
+    store = Counting()
+    ahead = [make_release(f"ahead-{n}", due=DUE + timedelta(days=n + 1)) for n in range(5)]
+    store.apply_releases([make_release("due", due=DUE), *ahead], DUE - timedelta(days=1))
+    judged = gather(store, DUE + timedelta(hours=1))
+    assert store.read == ["due"]
+    assert [j.verdict for j in judged if j.release_id != "due"] == [Verdict.PENDING] * 5

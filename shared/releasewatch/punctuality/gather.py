@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
+from ..model import Check, ReleaseRecord
 from ..store.base import Store
 from ..web.scrub import scrub
 from .verdicts import Judged, Seen, judge
@@ -14,10 +15,20 @@ from .verdicts import Judged, Seen, judge
 def gather(store: Store, now: datetime) -> list[Judged]:
     """Every stored release judged as of `now`, by due time then id."""
     out = [
-        scrubbed(judge(record, store.checks(record.id), store.events(record.id), now))
+        scrubbed(judge(record, _checks(store, record, now), store.events(record.id), now))
         for record in store.all_releases()
     ]
     return sorted(out, key=lambda j: (j.due, j.release_id))
+
+
+def _checks(store: Store, record: ReleaseRecord, now: datetime) -> list[Check]:
+    """A release's checks, unless nothing can be judged from them yet (not live, not past its
+    due time and grace): most of the releases watched are months ahead, and reading their
+    checks would make the page cost what is watched, not what is judged."""
+    release = record.release
+    if record.live_at is None and now <= release.due + release.grace:
+        return []
+    return store.checks(record.id)
 
 
 def scrubbed(j: Judged) -> Judged:
