@@ -197,3 +197,9 @@ def test_an_address_in_a_producer_never_reaches_a_link(tmp_path: Any) -> None:
     for path in ("/punctuality", "/punctuality.json", "/punctuality.csv", "/late-and-early.atom"):
         text = web.handle("GET", path).text
         assert personal_data(text) == [], path
+
+
+def test_a_move_says_how_far_ahead_it_was_announced(app: WebApp) -> None:
+    page = get(app, "/punctuality?verdict=moved_short_notice")
+    text = page.xpath('//table[@id="releases"]')[0].text_content()
+    assert "Moved from" in text and "announced 3 days ahead, short notice" in text

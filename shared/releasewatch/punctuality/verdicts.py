@@ -198,7 +198,7 @@ def judge(
         why = "Cancelled"
         if cancel is not None:
             judged_at = cancel.announced_at
-            why += f", {_notice_words(cancel)}"
+            why += f", {notice_words(cancel)}"
     elif release.unconfirmed is not None and verdict == Verdict.PENDING:
         why = f"Its date is no longer confirmed ({release.unconfirmed})"
     if any(m.short for m in moves) and verdict in (
@@ -207,7 +207,7 @@ def judge(
         Verdict.PENDING,
     ):
         short = next(m for m in reversed(moves) if m.short)
-        why = f"Moved at short notice ({_notice_words(short)}); {why[0].lower()}{why[1:]}"
+        why = f"Moved at short notice ({notice_words(short)}); {why[0].lower()}{why[1:]}"
         verdict = Verdict.MOVED_SHORT_NOTICE
         judged_at = judged_at or short.announced_at
     return Judged(
@@ -344,7 +344,7 @@ def _not_early(
     return last_not_live is not None and last_not_live.at >= start
 
 
-def _notice_words(move: Move) -> str:
+def notice_words(move: Move) -> str:
     if move.notice < timedelta(0):
         return f"announced {delay_text(move.notice)} after the time it replaced"
     return f"announced {delay_text(move.notice)} ahead"

@@ -27,7 +27,7 @@ from ...punctuality.summary import (
     producer_of,
     summarise,
 )
-from ...punctuality.verdicts import VERDICT_WORDS, Judged, Move, Verdict
+from ...punctuality.verdicts import VERDICT_WORDS, Judged, Move, Verdict, notice_words
 from ...timefmt import delay_text, uk, uk_datetime
 from .words import zone
 
@@ -378,8 +378,8 @@ def _move_text(m: Move) -> str:
     text = f"{what} from {uk_datetime(m.old_due)}"
     if m.new_due is not None:
         text += f" to {uk_datetime(m.new_due)}"
-    text += f", seen {uk_datetime(m.announced_at)}"
-    return text + (" (short notice)" if m.short else "")
+    text += f", seen {uk_datetime(m.announced_at)}: {notice_words(m)}"
+    return text + (", short notice" if m.short else "")
 
 
 def _served(status: int | None, error: str | None) -> str:
