@@ -34,6 +34,7 @@ from .spec import OnsSpec
 
 RELEASES_PATH = "/v1/search/releases"
 PRODUCER = "Office for National Statistics"
+ORGANISATION = "office-for-national-statistics"  # its GOV.UK slug: a series may match it
 MAX_PAGES = 100  # 100,000 releases a query: far past ONS's calendar (~1,000 upcoming)
 KINDS = ("type-upcoming", "type-cancelled")
 
@@ -186,6 +187,7 @@ def parse_release(item: Any, site: str) -> Announcement | str:
         due=due,
         display_date=display,
         producer=PRODUCER,
+        organisations=(ORGANISATION,),
         live=ons_rule(clean),
         change_note=note,
         previous_date=previous,
