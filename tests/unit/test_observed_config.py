@@ -185,3 +185,23 @@ def test_observing_mistakes_are_named_where_they_are(text: str, where: str, mess
         parse_config(text, "rw.yaml", now=NOW)
     found = [(p.path, p.message) for p in caught.value.problems]
     assert any(path == where and message in text_ for path, text_ in found), found
+
+
+def test_the_sync_table_says_which_releases_are_observed_and_when_that_changes():
+    from releasewatch.model import ReleaseRecord
+
+    config = parse_config(WHOLE_SYSTEM, "rw.yaml", now=NOW)
+    dfe = announcement("schools-pupils-2026", "department-for-education")
+    results = {"govuk:all": Parsed(announcements=[dfe, announcement("poultry", "defra")]),
+               "ons": Parsed()}  # fmt: skip
+    first = plan_sync(config, results, Imports({}, {}), {}, NOW)
+    assert [line.change for line in first.lines] == ["add", "add (observed)"]
+    # The mapping is taken away: the sync says the chain stops, never silently.
+    unmapped = parse_config(WHOLE_SYSTEM.split("series:")[0], "rw.yaml", now=NOW)
+    stored = {r.id: ReleaseRecord(release=r) for r in first.releases}
+    second = plan_sync(unmapped, results, Imports({}, {}), stored, NOW)
+    assert [line.change for line in second.lines] == [
+        "update (observed now: chain dfe no longer alerted)",
+        "unchanged (observed)",
+    ]
+    assert second.counts == {"update": 1, "unchanged": 1}

@@ -46,3 +46,15 @@ def test_an_observed_release_late_past_every_step_sends_nothing_and_records_the_
     assert "late" in changes and "live_late" in changes
     checks = store.checks("lms-2025-07")
     assert any(not c.live and c.at > DUE for c in checks) and any(c.live for c in checks)
+
+
+def test_an_observed_release_is_stored_and_read_back_as_observed(tmp_path):  # type: ignore[no-untyped-def]
+    from releasewatch.store.sqlite import SQLiteStore
+
+    store = SQLiteStore(tmp_path / "state.db")
+    try:
+        store.apply_releases([make_release(chain=None, contacts={})], DUE)
+        record = store.get_release("lms-2025-07")
+        assert record is not None and record.release.observed and record.release.contacts == {}
+    finally:
+        store.close()

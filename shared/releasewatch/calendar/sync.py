@@ -457,14 +457,21 @@ def _unconfirmed_line(release: Release, told: Change | None) -> str:
 
 
 def _change(release: Release, record: ReleaseRecord | None) -> str:
+    observed = " (observed)" if release.observed else ""
     if record is None or not record.active:
-        return "add"
+        return "add" + observed
     old = record.release
     if release.cancelled and not old.cancelled:
-        return "cancel"
+        return "cancel" + observed
     if old.due != release.due:
-        return f"move (was {uk_datetime(old.due)})"
-    return "unchanged" if old == release else "update"
+        return f"move (was {uk_datetime(old.due)})" + observed
+    if old == release:
+        return "unchanged" + observed
+    if release.observed and not old.observed:
+        return f"update (observed now: chain {old.chain_id} no longer alerted)"
+    if old.observed and not release.observed:
+        return f"update (alerts chain {release.chain_id} now, was observed)"
+    return "update" + observed
 
 
 def _line(ann: Announcement, label: str, change: str) -> Line:
