@@ -205,3 +205,18 @@ def test_the_sync_table_says_which_releases_are_observed_and_when_that_changes()
         "unchanged (observed)",
     ]
     assert second.counts == {"update": 1, "unchanged": 1}
+
+
+def test_a_series_organisation_that_matches_nothing_is_warned_about():
+    text = WHOLE_SYSTEM.replace("department-for-education", "department-for-educaton")
+    config = parse_config(text, "rw.yaml", now=NOW)
+    dfe = announcement("schools", "department-for-education")
+    results = {"govuk:all": Parsed(announcements=[dfe]), "ons": Parsed()}
+    out = plan_sync(config, results, Imports({}, {}), {}, NOW)
+    assert out.releases[0].observed  # the typo maps nothing, and the sync says so:
+    assert out.warnings == [
+        "series[0]: organisation 'department-for-educaton' matched no announcement from the "
+        "calendars (check the slug: https://www.gov.uk/government/organisations/<slug>)"
+    ]
+    right = parse_config(WHOLE_SYSTEM, "rw.yaml", now=NOW)
+    assert plan_sync(right, results, Imports({}, {}), {}, NOW).warnings == []

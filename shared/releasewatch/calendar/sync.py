@@ -81,6 +81,8 @@ class Plan:
     changes: list[Change] = field(default_factory=list)
     govuk_urls: dict[str, str] = field(default_factory=dict)
     removed: list[str] = field(default_factory=list)  # deactivated when applied
+    # Worth a look, not a failure: a series whose organisation matched no announcement.
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -238,10 +240,28 @@ def plan_sync(
                     plan.govuk_urls[release.id] = ann.url
 
     plan.releases.extend(imported)
+    plan.warnings += _unmatched_organisations(config, plan)
     wanted = {r.id: r for r in plan.releases}
     active = {rid: rec.release for rid, rec in stored.items() if rec.active}
     plan.changed = wanted != active
     return plan
+
+
+def _unmatched_organisations(config: Config, plan: Plan) -> list[str]:
+    """A series naming an organisation no announcement came from (a misspelt slug?): its
+    releases would be observed, or take another chain, without a word. Only said when every
+    source was read, so a failed source never raises a false alarm."""
+    if plan.failures:
+        return []
+    found = {
+        slug for anns in plan.imports.sources.values() for a in anns for slug in a.organisations
+    }
+    return [
+        f"series[{i}]: organisation {s.organisation!r} matched no announcement from the "
+        "calendars (check the slug: https://www.gov.uk/government/organisations/<slug>)"
+        for i, s in enumerate(config.series)
+        if s.organisation is not None and s.organisation not in found
+    ]
 
 
 def to_release(
