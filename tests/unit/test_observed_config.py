@@ -220,3 +220,16 @@ def test_a_series_organisation_that_matches_nothing_is_warned_about():
     ]
     right = parse_config(WHOLE_SYSTEM, "rw.yaml", now=NOW)
     assert plan_sync(right, results, Imports({}, {}), {}, NOW).warnings == []
+
+
+def test_a_deployment_that_only_observes_needs_no_contacts_or_chains():
+    text = """\
+defaults: {chain: none}
+calendars:
+  - govuk: {organisations: all}
+  - ons: {}
+"""
+    config, releases = plan(text, {"govuk:all": [announcement("x", "any")], "ons": [ons("cpi")]})
+    assert config.warnings == [] and all(r.observed for r in releases.values())
+    with pytest.raises(ConfigError, match="expected a non-empty mapping of chains"):
+        parse_config(text.replace("{chain: none}", "{}"), "rw.yaml", now=NOW)

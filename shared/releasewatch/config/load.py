@@ -209,9 +209,13 @@ def parse_config(
             index = j if field_name == "notify" else j - len(_ids(raw_ready, "notify"))
             problem(("defaults", "readiness", field_name, index), f"unknown contact {cid!r}")
 
+    # `defaults.chain: none` (a deployment that observes, alerting no one unless a release or
+    # series says otherwise) may have no contacts or chains at all.
+    observer = isinstance(raw_defaults, dict) and raw_defaults.get("chain") == NO_CHAIN
+    needed = None if observer and not raw.get("contacts") and not raw.get("chains") else problem
     contacts: dict[str, Contact] = {}
     raw_contacts_all = _mapping(raw, "contacts", None)
-    for cid, data in _mapping(raw, "contacts", problem).items():
+    for cid, data in _mapping(raw, "contacts", needed).items():
         if not IDENT.fullmatch(cid):
             problem(("contacts", cid), "contact ids use letters, digits, '.', '_' and '-'")
             continue
@@ -245,7 +249,7 @@ def parse_config(
     transport = defaults.transport
     notify_block = check_notify(raw, transport, local_mode, validate, problem, problem_with_url)
 
-    raw_chains = _mapping(raw, "chains", problem)
+    raw_chains = _mapping(raw, "chains", needed)
     raw_contacts = _mapping(raw, "contacts", None)
     chains: dict[str, Chain] = {}
     for name, steps_raw in raw_chains.items():
