@@ -172,6 +172,8 @@ def test_a_hand_written_release_is_observed_when_it_says_chain_none():
          "releases[0].readiness", "chain: none alerts nobody, so nobody can be asked"),
         (HAND + "calendars:\n  - govuk: {organisations: all}\n    chain: dfe\n",
          "calendars[0].chain", "unknown chain 'dfe'"),
+        (HAND + "series:\n  - {match: x, chain: none, readiness: {enabled: true}}\n",
+         "series[0].readiness", "chain: none alerts nobody, so nobody can be asked"),
         (HAND + "series:\n  - chain: default\n",
          "series[0]", "give match (a title pattern), organisation (a slug), or both"),
         (HAND + "series:\n  - organisation: Department for Education\n",

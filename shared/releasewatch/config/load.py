@@ -514,6 +514,8 @@ def _calendars(
             problem(("series", i, "readiness", name, j), f"unknown contact {cid!r}")
         if one.chain is not None and one.chain not in (NO_CHAIN, *raw_chains):
             problem(("series", i, "chain"), f"unknown chain {one.chain!r}")
+        elif one.chain == NO_CHAIN and one.readiness is not None:
+            problem(("series", i, "readiness"), "chain: none alerts nobody, so nobody can be asked")
         elif not unknown:
             series.append(one)
     return calendars, series, labels
