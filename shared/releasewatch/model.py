@@ -366,7 +366,9 @@ class Release(Frozen):
     due: UtcDatetime
     producer: str = ""
     rule: LiveRule = LiveRule()
-    chain: Chain
+    # None: an observed release. It is judged like any other (checks, state, live_at,
+    # verdict, all recorded) but nobody is alerted: no chain, readiness or notice is planned.
+    chain: Chain | None
     contacts: dict[str, Contact]
     cache_bust_param: str | None = "rwcb"  # None: send no cache-busting query parameter
     pre_window: Duration = timedelta(minutes=15)
@@ -418,15 +420,31 @@ class Release(Frozen):
 
     @model_validator(mode="after")
     def _chain_contacts_known(self) -> Release:
-        for step in self.chain.steps:
+        for step in self.steps:
             for cid in step.notify:
                 if cid not in self.contacts:
-                    raise ValueError(f"chain {self.chain.id} names unknown contact {cid!r}")
+                    raise ValueError(f"chain {self.chain_id} names unknown contact {cid!r}")
+        if self.chain is None and self.readiness is not None:
+            raise ValueError("an observed release (no chain) has nobody to ask about readiness")
         if self.readiness is not None:
             for cid in (*self.readiness.notify, *self.readiness.escalate_to):
                 if cid not in self.contacts:
                     raise ValueError(f"readiness names unknown contact {cid!r}")
         return self
+
+    @property
+    def observed(self) -> bool:
+        """Watched and judged, alerting nobody: it has no chain."""
+        return self.chain is None
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        """The chain's steps; none for an observed release."""
+        return self.chain.steps if self.chain is not None else ()
+
+    @property
+    def chain_id(self) -> str | None:
+        return self.chain.id if self.chain is not None else None
 
     @property
     def stopped(self) -> bool:
@@ -443,7 +461,7 @@ class Release(Frozen):
     def breach_contacts(self) -> list[str]:
         """Contacts on the chain's breach steps (who hears of an early release)."""
         seen: dict[str, None] = {}
-        for step in self.chain.steps:
+        for step in self.steps:
             if step.kind == "breach":
                 seen.update(dict.fromkeys(step.notify))
         return list(seen)

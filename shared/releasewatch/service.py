@@ -606,7 +606,7 @@ def _next_step(
     later alert step until its timeout, so the message names that time, not the step's own."""
     release = record.release
     upcoming = []
-    for index, step in enumerate(release.chain.steps):
+    for index, step in enumerate(release.steps):
         when = release.due + step.after
         if when <= now:
             continue

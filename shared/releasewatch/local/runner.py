@@ -50,7 +50,7 @@ def seconds_until_next(watchdog: Watchdog, now: datetime, ceiling: timedelta) ->
             # must not make the loop spin.
             wake = min(wake, max(record.next_check_at, watchdog.probe_not_before(record)))
         release = record.release
-        for step in release.chain.steps:
+        for step in release.steps:
             fire = release.due + step.after
             if fire > now:
                 wake = min(wake, fire)
