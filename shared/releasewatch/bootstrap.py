@@ -16,12 +16,13 @@ from .notify.base import Message, Notifier
 from .notify.console import ConsoleNotifier, OutboxNotifier
 from .notify.smtp import SmtpNotifier, SmtpSettings
 from .policy import DEFAULT_MAX_ATTEMPTS
-from .probe.base import Prober
 from .service import ReportBuilder, Watchdog
 from .store.base import Store
 
 if TYPE_CHECKING:  # httpx and PyJWT load only when Notify is configured
+    from .model import Check, Release
     from .notify.govuk_notify import NotifyClient, NotifySettings
+    from .probe.base import Prober
 
 DEFAULT_STATE_DIR = Path("releasewatch-state")
 DEFAULT_DB = DEFAULT_STATE_DIR / "releasewatch.db"
@@ -41,9 +42,7 @@ def build_watchdog(
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
 ) -> Watchdog:
     if prober is None:
-        from .probe.http import HttpProber  # httpx is only needed when probing for real
-
-        prober = HttpProber(clock)
+        prober = HttpProberOnFirstUse(clock)
     return Watchdog(
         store,
         prober,
@@ -56,6 +55,32 @@ def build_watchdog(
         owner=owner,
         max_attempts=max_attempts,
     )
+
+
+class HttpProberOnFirstUse:
+    """The HTTP prober, made when the first page is probed: httpx, lxml and the SSRF guard
+    load only in a tick with a page to probe, not in every Lambda cold start (issue 19)."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._prober: Prober | None = None
+
+    def _made(self) -> Prober:
+        if self._prober is None:  # (one event loop: no two callers at once)
+            from .probe.http import HttpProber
+
+            self._prober = HttpProber(self._clock)
+        return self._prober
+
+    async def probe(self, release: Release) -> Check:
+        return await self._made().probe(release)
+
+    async def probe_many(self, releases: Sequence[Release]) -> list[Check]:
+        return await self._made().probe_many(releases)
+
+    async def aclose(self) -> None:
+        if self._prober is not None:
+            await self._prober.aclose()
 
 
 def local_notifiers(

@@ -106,7 +106,9 @@ UtcDatetime = Annotated[AwareDatetime, AfterValidator(lambda v: v.astimezone(UTC
 
 
 class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # defer_build: a model's validator is built on its first use, not at import; a poller tick
+    # that loads no release never pays for the schemas (issue 19, cold start).
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class Shift(Frozen):
@@ -365,14 +367,14 @@ class Release(Frozen):
     url: str
     due: UtcDatetime
     producer: str = ""
-    rule: LiveRule = LiveRule()
+    rule: LiveRule = Field(default_factory=LiveRule)  # (a factory: not built at import)
     chain: Chain
     contacts: dict[str, Contact]
     cache_bust_param: str | None = "rwcb"  # None: send no cache-busting query parameter
     pre_window: Duration = timedelta(minutes=15)
     grace: Duration = timedelta(minutes=2)
     ack_timeout: Duration = timedelta(minutes=30)
-    cadence: Cadence = Cadence()
+    cadence: Cadence = Field(default_factory=Cadence)
     cancelled: bool = False
     # The calendar took back its exact date (it is provisional again, e.g. "August to
     # September 2026"): not watched, like a cancelled release, until it has one again.
