@@ -13,15 +13,17 @@ from .clock import Clock
 from .links.urls import Links
 from .model import Channel
 from .notify.base import Message, Notifier
-from .notify.console import ConsoleNotifier, OutboxNotifier
-from .notify.smtp import SmtpNotifier, SmtpSettings
 from .policy import DEFAULT_MAX_ATTEMPTS
 from .service import ReportBuilder, Watchdog
 from .store.base import Store
 
-if TYPE_CHECKING:  # httpx and PyJWT load only when Notify is configured
+# Each loads where it is used: Notify's client (httpx, PyJWT) when Notify is configured, the
+# prober on the first probe, SMTP and the console in local mode only (not on AWS).
+if TYPE_CHECKING:
     from .model import Check, Release
+    from .notify.console import ConsoleNotifier
     from .notify.govuk_notify import NotifyClient, NotifySettings
+    from .notify.smtp import SmtpSettings
     from .probe.base import Prober
 
 DEFAULT_STATE_DIR = Path("releasewatch-state")
@@ -94,6 +96,8 @@ def local_notifiers(
     Teams and Slack posted to their webhooks (URLs from the environment or SSM), each post
     shown on the console too. `local_mode` (the config's) allows a webhook on 127.0.0.1."""
     from .notify.chat import chat_notifiers
+    from .notify.console import ConsoleNotifier, OutboxNotifier
+    from .notify.smtp import SmtpNotifier
 
     console = ConsoleNotifier(stream)
     email: Notifier = SmtpNotifier(smtp) if smtp else OutboxNotifier(outbox, echo=console)
@@ -145,6 +149,8 @@ def smtp_from_env(spec: str | None, env: Mapping[str, str] | None = None) -> Smt
     """`--smtp host:port` or RELEASEWATCH_SMTP_HOST (+ _PORT, _USER, _PASSWORD, _SENDER,
     _STARTTLS=0 to turn STARTTLS off, _SSL=1 for implicit TLS). STARTTLS is required for a
     remote server and used if offered on a loopback relay (see notify/smtp.py)."""
+    from .notify.smtp import SmtpSettings
+
     env = os.environ if env is None else env
     host_port = spec or env.get("RELEASEWATCH_SMTP_HOST")
     if not host_port:
