@@ -106,7 +106,9 @@ UtcDatetime = Annotated[AwareDatetime, AfterValidator(lambda v: v.astimezone(UTC
 
 
 class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # defer_build: a model's validator is built on its first use, not at import; a poller tick
+    # that loads no release never pays for the schemas (issue 19, cold start).
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class Shift(Frozen):
@@ -365,7 +367,7 @@ class Release(Frozen):
     url: str
     due: UtcDatetime
     producer: str = ""
-    rule: LiveRule = LiveRule()
+    rule: LiveRule = Field(default_factory=LiveRule)  # (a factory: not built at import)
     # None: an observed release. It is judged like any other (checks, state, live_at,
     # verdict, all recorded) but nobody is alerted: no chain, readiness or notice is planned.
     chain: Chain | None
@@ -374,7 +376,7 @@ class Release(Frozen):
     pre_window: Duration = timedelta(minutes=15)
     grace: Duration = timedelta(minutes=2)
     ack_timeout: Duration = timedelta(minutes=30)
-    cadence: Cadence = Cadence()
+    cadence: Cadence = Field(default_factory=Cadence)
     cancelled: bool = False
     # The calendar took back its exact date (it is provisional again, e.g. "August to
     # September 2026"): not watched, like a cancelled release, until it has one again.
