@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from .acks.by_reply import code_for
+from .acks.holds import held_steps
 from .calendar.changes import KINDS as CHANGE_KINDS
 from .calendar.changes import change_of, to_record
 from .clock import Clock
@@ -438,6 +439,7 @@ class Watchdog:
         contact = release.contacts[notification.contact_id]
         others = _others_told(record, deliveries, notification.contact_id)
         acked_by, acked_at = None, None
+        held: tuple[int, ...] = ()
         if notification.kind == NotificationKind.ACK_NOTICE:
             acks = sorted(acks_from(self.store.events(release.id)), key=lambda a: a.at)
             ack: Ack | None = acks[notification.step or 0] if acks else None
@@ -449,6 +451,7 @@ class Watchdog:
                     # not by the channel; say no more than is known.
                     acked_by = f"someone in {acker.name}"
                 acked_at = ack.at
+                held = held_steps(release, ack.step, ack.at)
         report_text: str | None = None
         attachments: tuple[Attachment, ...] = ()
         if notification.kind == NotificationKind.REPORT:
@@ -504,6 +507,7 @@ class Watchdog:
             release_url=self.links.release_url(release.id),
             acked_by=acked_by,
             acked_at=acked_at,
+            held_steps=held,
             report_text=report_text,
             report_attachments=attachments,
             change=change,
