@@ -26,12 +26,12 @@ def held_steps(
     for index, step in enumerate(release.chain.steps):
         if index <= ack_step or step.kind != "alert":
             continue
-        if _fires_between(release.due + step.after, step.repeat, ack_at, end):
+        if fires_between(release.due + step.after, step.repeat, ack_at, end):
             out.append(index)
     return tuple(out)
 
 
-def _fires_between(
+def fires_between(
     first: datetime, repeat: timedelta | None, start: datetime, end: datetime
 ) -> bool:
     if first >= end:
