@@ -257,21 +257,21 @@ def run(plan: Plan) -> History:
     moved = cancelled = confirmed = False
     while clock.now() < end:
         now = clock.now()
-        if plan.confirm_at is not None and not confirmed:
-            if now >= DAY_BEFORE_13H + plan.confirm_at * M:
-                confirmed = True
-                _confirm(history, web)
+        confirm = plan.confirm_at is not None and not confirmed
+        if confirm and now >= DAY_BEFORE_13H + (plan.confirm_at or 0) * M:
+            confirmed = True
+            _confirm(history, web)
         if plan.move_by and not moved and now >= DUE - 30 * M:
             moved = True
             history.release = _move(store, history.release, plan.move_by, now)
             live_from = live_from + plan.move_by * M if live_from is not None else None
             end += plan.move_by * M
-        if plan.cancel_at is not None and not cancelled:
-            if now >= history.release.due + plan.cancel_at * M:
-                cancelled = True
-                history.release = _cancel(store, history.release, now)
-                history.cancelled_at = now
-                _look(history, now)
+        cancel = plan.cancel_at is not None and not cancelled
+        if cancel and now >= history.release.due + (plan.cancel_at or 0) * M:
+            cancelled = True
+            history.release = _cancel(store, history.release, now)
+            history.cancelled_at = now
+            _look(history, now)
         while acks and now >= history.release.due + acks[0][0] * M:
             _, role = acks.pop(0)
             if _acknowledge(history, web, role):
