@@ -3,7 +3,7 @@ readiness asked or not, chains with and without each role, cancellations, moves)
 that a message (email, SMS, Teams, Slack), the board line, the release page and the breach
 report makes is backed by the event log and the chain (the oracle: truth_oracle.py).
 
-The default run is short (TRUTH_EXAMPLES, default 200); `TRUTH_EXAMPLES=2000` runs thousands."""
+The default run is short (TRUTH_EXAMPLES, default 30: about 25 s); `TRUTH_EXAMPLES=2000` runs thousands."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from tests.property.truth_history import Plan, plans, run
 from tests.property.truth_oracle import check_history
 
-EXAMPLES = int(os.environ.get("TRUTH_EXAMPLES", "200"))
+EXAMPLES = int(os.environ.get("TRUTH_EXAMPLES", "30"))
 
 
 @settings(

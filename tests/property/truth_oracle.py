@@ -278,14 +278,19 @@ def _check_page(f: Facts, seen: Seen) -> None:
         if found:
             assert f.live_at is not None and live and found.group(1) == clock_time(f.live_at)
             assert f.holds_something(ack, min(hold, f.live_at)), f"{where}: {line.text}"
+        found = re.search(r"were held until the release was cancelled at (\S+)$", line.text)
+        if found:
+            stopped = f.h.cancelled_at
+            assert stopped is not None and f.cancelled_by(now), f"{where}: {line.text}"
+            assert stopped < hold and found.group(1) == clock_time(stopped), f"{where}: {line.text}"
+            assert f.holds_something(ack, stopped), f"{where}: {line.text}"
         found = re.search(r"later alerts were held until (\d\d:\d\d:\d\d)$", line.text)
         if found:
             assert found.group(1) == clock_time(hold) and now >= hold, f"{where}: {line.text}"
             assert f.holds_something(ack, hold), f"{where}: {line.text}"
         if "held" not in line.text:
-            assert not f.holds_something(ack, min(hold, now, f.live_at or hold)), (
-                f"{where}: '{line.text}' hides a hold"
-            )
+            stop = min(hold, now, f.live_at or hold, f.h.cancelled_at or hold)
+            assert not f.holds_something(ack, stop), f"{where}: '{line.text}' hides a hold"
     _check_readiness(f, page.readiness, now, where)
     step = page.next_step
     if step is not None:

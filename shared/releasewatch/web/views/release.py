@@ -10,7 +10,7 @@ from datetime import datetime
 from urllib.parse import quote
 
 from ...acks.holds import held_steps
-from ...model import Check, Delivery, Event, ReleaseRecord, ReleaseState
+from ...model import Check, Delivery, Event, EventKind, ReleaseRecord, ReleaseState
 from ...policy import Ack, acks_from
 from ...readiness.policy import confirmation, earlier_confirmation, schedule
 from ...timefmt import uk_datetime
@@ -82,23 +82,38 @@ def _links(record: ReleaseRecord, state: ReleaseState, href: str) -> list[Link]:
     return links
 
 
-def _what_it_holds(record: ReleaseRecord, state: ReleaseState, ack: Ack, now: datetime) -> str:
+def _what_it_holds(
+    record: ReleaseRecord, state: ReleaseState, ack: Ack, events: Sequence[Event], now: datetime
+) -> str:
     """': later alerts held until 10:11' only while a later alert step really falls inside a
-    running hold; past tense once it ended or the page went live, and only if something was
-    held; nothing when the chain had no later alert step to hold."""
+    running hold; past tense once it ended, the page went live or the release was cancelled,
+    and only if something was held; nothing when the chain had no later alert step to hold."""
     release = record.release
     end = ack.at + release.ack_timeout
     over = state in LIVE_OR_OVER
-    stop = record.live_at if over and record.live_at is not None else None
-    if over and stop is None:  # cancelled: nothing was due after the release stopped
-        stop = min(now, end)
+    stop, why = None, ""
+    if over and record.live_at is not None:
+        stop, why = record.live_at, "the page went live"
+    elif state == ReleaseState.CANCELLED:
+        # nothing was due after the release stopped: its cancellation as the tick recorded it
+        stop = _cancelled_at(events) or min(now, end)
+        why = "the release was cancelled"
     if not held_steps(release, ack.step, ack.at, stop):
         return ""
     if not over and now < end:
         return f": later alerts held until {clock_time(end)}"
     if stop is not None and stop < end:
-        return f": later alerts were held until the page went live at {clock_time(stop)}"
+        return f": later alerts were held until {why} at {clock_time(stop)}"
     return f": later alerts were held until {clock_time(end)}"
+
+
+def _cancelled_at(events: Sequence[Event]) -> datetime | None:
+    stops = [
+        e.at
+        for e in events
+        if e.kind == EventKind.STATE_CHANGED and e.detail.get("to") == ReleaseState.CANCELLED.value
+    ]
+    return max(stops) if stops else None
 
 
 def _readiness(
@@ -153,7 +168,7 @@ def build_release_page(
     ack_lines = []
     for ack in acks:
         who = name_of(release, ack.contact_id)
-        text = f"{who} at {clock_time(ack.at)}{_what_it_holds(record, state, ack, now)}"
+        text = f"{who} at {clock_time(ack.at)}{_what_it_holds(record, state, ack, events, now)}"
         ack_lines.append(AckLine(who, ack.at, clock_time(ack.at), text))
     upcoming = None if state in LIVE_OR_OVER else next_step(record, now, acks)
     if upcoming is not None:
