@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from .acks.by_reply import code_for
+from .acks.holds import held_steps
 from .calendar.changes import KINDS as CHANGE_KINDS
 from .calendar.changes import change_of, to_record
 from .clock import Clock
@@ -441,6 +442,7 @@ class Watchdog:
         contact = release.contacts[notification.contact_id]
         others = _others_told(record, deliveries, notification.contact_id)
         acked_by, acked_at = None, None
+        held: tuple[int, ...] = ()
         if notification.kind == NotificationKind.ACK_NOTICE:
             acks = sorted(acks_from(self.store.events(release.id)), key=lambda a: a.at)
             ack: Ack | None = acks[notification.step or 0] if acks else None
@@ -452,6 +454,7 @@ class Watchdog:
                     # not by the channel; say no more than is known.
                     acked_by = f"someone in {acker.name}"
                 acked_at = ack.at
+                held = held_steps(release, ack.step, ack.at)
         report_text: str | None = None
         attachments: tuple[Attachment, ...] = ()
         if notification.kind == NotificationKind.REPORT:
@@ -507,6 +510,7 @@ class Watchdog:
             release_url=self.links.release_url(release.id),
             acked_by=acked_by,
             acked_at=acked_at,
+            held_steps=held,
             report_text=report_text,
             report_attachments=attachments,
             change=change,

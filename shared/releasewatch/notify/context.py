@@ -49,6 +49,9 @@ class MessageContext:
     release_url: str | None = None
     acked_by: str | None = None
     acked_at: datetime | None = None
+    # An ack notice: the later alert steps the acknowledgement really holds (acks/holds.py);
+    # none, and no message says anything is held.
+    held_steps: tuple[int, ...] = ()
     report_text: str | None = None
     report_attachments: tuple[Attachment, ...] = ()
     # From the deliveries actually sent, never from the schedule: how many earlier messages of
