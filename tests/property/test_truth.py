@@ -3,7 +3,8 @@ readiness asked or not, chains with and without each role, cancellations, moves)
 that a message (email, SMS, Teams, Slack), the board line, the release page and the breach
 report makes is backed by the event log and the chain (the oracle: truth_oracle.py).
 
-The default run is short (TRUTH_EXAMPLES, default 30: about 25 s); `TRUTH_EXAMPLES=2000` runs thousands."""
+The default run is short (TRUTH_EXAMPLES, default 30: about 25 s); `TRUTH_EXAMPLES=2000` runs
+thousands."""
 
 from __future__ import annotations
 
