@@ -22,6 +22,8 @@ def held_steps(
     end = ack_at + release.ack_timeout
     if until is not None:
         end = min(end, until)
+    if release.chain is None:  # observed: nobody was alerted, so nothing can be held
+        return ()
     out = []
     for index, step in enumerate(release.chain.steps):
         if index <= ack_step or step.kind != "alert":
