@@ -97,9 +97,11 @@ class GovUk:
         return [f"{r.url.host}{r.url.path}" for r in self.seen]
 
 
-async def probe(route: Route, release: Release, at: datetime = DUE, prober: Any = None) -> Check:
+async def probe(
+    route: Route, release: Release, at: datetime = DUE, prober: Any = None, **settings: Any
+) -> Check:
     own = prober is None
-    p = prober or prober_for(route, at)
+    p = prober or prober_for(route, at, **settings)
     try:
         result: Check = await p.probe(release)
         return result
@@ -108,10 +110,10 @@ async def probe(route: Route, release: Release, at: datetime = DUE, prober: Any 
             await p.aclose()
 
 
-def prober_for(route: Route, at: datetime = DUE) -> HttpProber:
+def prober_for(route: Route, at: datetime = DUE, **settings: Any) -> HttpProber:
     return HttpProber(
         FakeClock(at=at),
-        ProbeSettings(),
+        ProbeSettings(**settings),
         transport=httpx.MockTransport(route),
     )
 
@@ -149,7 +151,8 @@ async def test_redirect_to_another_host_is_requested_in_full_and_never_live() ->
         {ANNOUNCEMENT: item, "/": fixture("homepage")},
         pages={"https://somewhere.else.gov.uk/": other},
     )
-    check = await probe(site, announcement_release())
+    # The origin's requests only (the public path is tested in test_public_path.py).
+    check = await probe(site, announcement_release(), public_path="off")
     assert not check.live
     assert site.paths() == [f"www.gov.uk/api/content{ANNOUNCEMENT}", "somewhere.else.gov.uk/"]
     asked = site.seen[1].url
@@ -226,7 +229,7 @@ async def test_derived_slug_is_not_asked_for_before_the_pre_window() -> None:
     site = GovUk({ANNOUNCEMENT: announcement_item(), DERIVED: derived_publication()})
     release = announcement_release()
     early = DUE - release.pre_window - timedelta(seconds=1)
-    check = await probe(site, release, at=early)
+    check = await probe(site, release, at=early, public_path="off")  # the origin's requests
     assert not check.live
     assert site.paths() == [f"www.gov.uk/api/content{ANNOUNCEMENT}"]
 

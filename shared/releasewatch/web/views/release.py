@@ -66,6 +66,9 @@ class ReleasePage:
     cache_headers: tuple[Header, ...]
     links: tuple[Link, ...]
     problems: tuple[Problem, ...]
+    # What the public path served at the last check that probed it (the origin's answer is
+    # the rest of the evidence): one plain line, None when it was not probed.
+    public_path: str | None = None
 
 
 def _links(record: ReleaseRecord, state: ReleaseState, href: str) -> list[Link]:
@@ -174,4 +177,5 @@ def build_release_page(
         else (),
         links=tuple(_links(record, state, href)),
         problems=tuple(problems),
+        public_path=last.public.summary() if last is not None and last.public else None,
     )
