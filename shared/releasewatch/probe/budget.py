@@ -17,6 +17,7 @@ clock and sleep (tests run a burst on virtual time).
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping
@@ -82,8 +83,9 @@ class HostBudget:
         self._paused_until: dict[str, float] = {}
         self._counts: defaultdict[str, dict[int, int]] = defaultdict(dict)
 
-    async def take(self, host: str) -> float:
+    async def take(self, host: str, before_wait: Callable[[float], None] | None = None) -> float:
         """Wait for `host`'s next slot and count the request; the seconds waited.
+        `before_wait` hears of a wait before it starts (a probe moves its deadline).
 
         Raises HostPaused (counting nothing) while the host's Retry-After runs."""
         site = site_of(host)
@@ -99,6 +101,8 @@ class HostBudget:
             self._next_slot[site] = slot + 1 / rate
         self._count(site, slot)
         if slot > now:
+            if before_wait is not None:
+                before_wait(slot - now)
             await self._sleep(slot - now)
         return slot - now
 
@@ -131,7 +135,7 @@ class HostBudget:
 
     def _count(self, site: str, at: float) -> None:
         seconds = self._counts[site]
-        second = int(at)
+        second = math.floor(at + 1e-9)  # slots summed from 1/rate steps: 0.99999… is 1
         seconds[second] = seconds.get(second, 0) + 1
         if len(seconds) > COUNT_WINDOW:
             for old in [s for s in seconds if s <= second - COUNT_WINDOW]:

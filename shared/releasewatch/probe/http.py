@@ -386,7 +386,7 @@ class HttpProber:
             if public:  # as a browser asks: whatever the CDN holds
                 for name in NO_CACHE_HEADERS:
                     del request.headers[name]
-            waited(await self.budget.take(current.host))
+            await self.budget.take(current.host, waited)
             response = await client.send(request, stream=True)
             try:
                 _record_response(fetched, response)
