@@ -164,3 +164,16 @@ async def test_the_budget_wait_is_not_charged_to_the_probes_total_timeout() -> N
         finally:
             await p.aclose()
     assert all(c.live for c in checks), [c.reason for c in checks]
+
+
+async def test_a_report_can_print_what_the_busiest_minute_cost_each_host() -> None:
+    time = VirtualTime()
+    budget = HostBudget({"www.gov.uk": 50.0}, monotonic=time.now, sleep=time.sleep)
+    for _ in range(120):
+        await budget.take("www.gov.uk")
+    for _ in range(30):
+        await budget.take("statistics.example.gov.uk")
+    assert budget.describe() == [
+        "gov.uk: 120 requests in its busiest minute, 2.0 a second (budget 50 a second)",
+        "statistics.example.gov.uk: 30 requests in its busiest minute, 0.5 a second (no budget)",
+    ]

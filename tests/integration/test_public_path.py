@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -219,3 +219,37 @@ async def test_the_public_path_follows_the_announcements_content_redirect() -> N
     assert check.public is not None and check.public.judged_url is not None
     assert check.public.judged_url.endswith(PUBLICATION)
     assert check.judged_url == check.public.judged_url
+
+
+class TickingClock:
+    """Each reading a second after the last: which answer's time a check keeps is visible."""
+
+    def __init__(self) -> None:
+        self.calls: list[datetime] = []
+
+    def now(self) -> datetime:
+        at = DUE + timedelta(minutes=1, seconds=len(self.calls))
+        self.calls.append(at)
+        return at
+
+    async def sleep(self, seconds: float) -> None:
+        return None
+
+
+@pytest.mark.parametrize(("cdn_live", "answer"), [(False, "origin"), (True, "public")])
+async def test_a_check_is_timed_by_the_answer_that_decided_it(cdn_live: bool, answer: str) -> None:
+    # Not live: the origin's answer is the evidence of when it was not live (a stale public
+    # copy says nothing of the time). Live by the public path: when that copy came.
+    cdn = page(THIS_YEAR) if cdn_live else cached_404
+    clock = TickingClock()
+    prober = HttpProber(clock, ProbeSettings())  # type: ignore[arg-type]
+    with loopback_server(origin_and_cdn(not_found, cdn)) as server:
+        try:
+            check = await prober.probe(page_mode(server.url(PUBLICATION)))
+        finally:
+            await prober.aclose()
+    assert check.live is cdn_live and check.public is not None
+    # Readings: the probe began, the origin was asked, answered; the public path likewise.
+    _, origin_asked, origin_answered, _, public_answered = clock.calls
+    assert check.started_at == origin_asked
+    assert check.at == (public_answered if answer == "public" else origin_answered)

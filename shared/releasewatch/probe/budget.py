@@ -133,6 +133,18 @@ class HostBudget:
             out.append(BusiestMinute(site, best))
         return sorted(out, key=lambda b: (-b.requests, b.host))
 
+    def describe(self) -> list[str]:
+        """One line per host for a tick report or benchmark: what its busiest minute cost."""
+        lines = []
+        for busiest in self.busiest_minutes():
+            rate = self.rates.get(busiest.host)
+            limit = f"budget {rate:g} a second" if rate is not None else "no budget"
+            lines.append(
+                f"{busiest.host}: {busiest.requests:,} requests in its busiest minute, "
+                f"{busiest.per_second:.1f} a second ({limit})"
+            )
+        return lines
+
     def _count(self, site: str, at: float) -> None:
         seconds = self._counts[site]
         second = math.floor(at + 1e-9)  # slots summed from 1/rate steps: 0.99999… is 1

@@ -240,7 +240,10 @@ class HttpProber:
                 async with self._host_sem(state, release.url), state.global_sem:
                     seen = await self._probe_now(state, release, until=until, public=True)
                 public = _public_copy(seen.outcome, await judge(seen.outcome))
-                answered = answered._replace(at=seen.at, elapsed_ms=answered.elapsed_ms)
+                if public.live:
+                    # Seen live when the public copy came; a stale copy that is not live says
+                    # nothing of its time, so a not-live check keeps the origin's.
+                    answered = answered._replace(at=seen.at)
             return _serialisable(_to_check(release, answered, outcome, public))
         except Exception as exc:
             if isinstance(exc, RecursionError):  # its traceback is as deep as its cause
