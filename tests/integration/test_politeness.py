@@ -177,3 +177,25 @@ async def test_a_report_can_print_what_the_busiest_minute_cost_each_host() -> No
         "gov.uk: 120 requests in its busiest minute, 2.0 a second (budget 50 a second)",
         "statistics.example.gov.uk: 30 requests in its busiest minute, 0.5 a second (no budget)",
     ]
+
+
+async def test_a_probe_queued_for_its_hosts_connections_is_not_timed_out_by_the_queue() -> None:
+    # One connection to the host, 8 releases answered in 0.3 s each: the last waits about
+    # 2.1 s for its turn, past the 2 s total; the total counts from its turn, not the queue.
+    def slow(h: Handler) -> None:
+        import time as wall
+
+        wall.sleep(0.3)
+        h.reply(200, LIVE)
+
+    p = HttpProber(
+        FakeClock(at=DUE),
+        ProbeSettings(total_timeout=2.0, per_host_limit=1),
+        budget=HostBudget({}),
+    )
+    with loopback_server(slow) as server:
+        try:
+            checks = await p.probe_many(releases(server.url(""), 8))
+        finally:
+            await p.aclose()
+    assert all(c.live for c in checks), [c.reason for c in checks]

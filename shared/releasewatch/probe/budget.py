@@ -99,11 +99,11 @@ class HostBudget:
             # Slots are handed out in order, one every 1/rate s: a burst queues, never bunches.
             slot = max(now, self._next_slot.get(site, now))
             self._next_slot[site] = slot + 1 / rate
-        self._count(site, slot)
         if slot > now:
             if before_wait is not None:
                 before_wait(slot - now)
             await self._sleep(slot - now)
+        self._count(site, slot)  # after the wait: a probe cancelled meanwhile sent nothing
         return slot - now
 
     def pause(self, host: str, wait: timedelta | None) -> timedelta:

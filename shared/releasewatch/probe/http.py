@@ -228,17 +228,17 @@ class HttpProber:
             # a quarter (an origin that hangs must not leave nothing for the CDN).
             total = self.settings.total_timeout
             reserve = total / 4 if self._public_possible(release) else 0.0
-            until = asyncio.get_running_loop().time() + total - reserve
             # Host first, then global: a slow host must not sit on global slots while it waits.
             async with self._host_sem(state, release.url), state.global_sem:
-                answered = await self._probe_now(state, release, until=until)
+                answered = await self._probe_now(state, release, allowed=total - reserve)
             # Judged once the slots are free: reading the page needs no connection.
             outcome = await judge(answered.outcome)
             public: PublicCopy | None = None
             if self._public_wanted(release, outcome):
-                until = answered.until + reserve
                 async with self._host_sem(state, release.url), state.global_sem:
-                    seen = await self._probe_now(state, release, until=until, public=True)
+                    seen = await self._probe_now(
+                        state, release, allowed=reserve, after=answered.until, public=True
+                    )
                 public = _public_copy(seen.outcome, await judge(seen.outcome))
                 if public.live:
                     # Seen live when the public copy came; a stale copy that is not live says
@@ -286,8 +286,16 @@ class HttpProber:
     # -- one probe -------------------------------------------------------------------
 
     async def _probe_now(
-        self, state: _LoopState, release: Release, *, until: float, public: bool = False
+        self,
+        state: _LoopState,
+        release: Release,
+        *,
+        allowed: float,
+        after: float | None = None,
+        public: bool = False,
     ) -> _Answered:
+        """Send one path's requests within `allowed` seconds from now (after its slots), and
+        `allowed` past `after` (the origin's deadline: the public path gets what it left)."""
         started_at = self._clock.now()
         started = time.perf_counter()
         seen: list[Fetched] = []
@@ -310,6 +318,7 @@ class HttpProber:
             return fetched
 
         loop = asyncio.get_running_loop()
+        until = max(loop.time(), after or 0.0) + allowed
         allowed = until - loop.time()
         try:
             async with asyncio.timeout_at(until) as deadline:
