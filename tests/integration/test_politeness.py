@@ -199,3 +199,28 @@ async def test_a_probe_queued_for_its_hosts_connections_is_not_timed_out_by_the_
         finally:
             await p.aclose()
     assert all(c.live for c in checks), [c.reason for c in checks]
+
+
+@pytest.mark.parametrize(
+    ("header", "wait"),
+    [
+        ("120", timedelta(seconds=120)),
+        ("Thu, 17 Jul 2025 08:31:30 GMT", timedelta(seconds=90)),  # an HTTP date, 90 s on
+        ("Thu, 17 Jul 2025 08:29:00 GMT", timedelta(0)),  # already past
+        ("9" * 40, timedelta(seconds=10**8)),  # absurd: bounded before the budget caps it
+        ("soon", None),
+        (None, None),
+    ],
+)
+def test_retry_after_is_read_as_seconds_or_an_http_date(
+    header: str | None, wait: timedelta | None
+) -> None:
+    from releasewatch.probe.http import retry_after
+
+    assert retry_after(header, DUE) == wait
+
+
+def test_the_probe_settings_rates_reach_the_budget() -> None:
+    p = HttpProber(FakeClock(), ProbeSettings(host_rates={"WWW.Example.gov.uk": 3.0}))
+    assert p.budget.rates == {"example.gov.uk": 3.0}
+    assert HttpProber(FakeClock()).budget.rates == {"gov.uk": 50.0, "ons.gov.uk": 10.0}
