@@ -483,6 +483,36 @@ class ReleaseState(StrEnum):
         return self in (ReleaseState.LIVE, ReleaseState.LIVE_LATE, ReleaseState.EARLY)
 
 
+class PublicCopy(Frozen):
+    """What the public path served (a plain request: no cache-busting parameter, no no-cache
+    headers), beside the origin's answer the Check itself records. A CDN cannot serve what the
+    origin never had, so this release's publication here proves it live; a stale copy (a cached
+    404, last year's edition) proves nothing."""
+
+    url: str
+    live: bool
+    reason: str
+    status: int | None = None
+    final_url: str | None = None
+    judged_url: str | None = None
+    age: str | None = None
+    cache_control: str | None = None
+    x_cache: str | None = None
+    error: str | None = None
+    published_at: UtcDatetime | None = None
+
+    def summary(self) -> str:
+        """One plain line: what the public was served, and how old the cached copy was."""
+        seen = f"status {self.status}" if self.status is not None else (self.error or "no answer")
+        cache = ", ".join(
+            f"{name} {value}"
+            for name, value in (("age", self.age), ("x-cache", self.x_cache))
+            if value
+        )
+        verdict = "this release's publication" if self.live else "not live"
+        return f"{seen}{f' ({cache})' if cache else ''}, {verdict}: {self.reason}"
+
+
 class Check(Frozen):
     """One probe of a release's page and what it saw."""
 
@@ -514,6 +544,11 @@ class Check(Frozen):
     cancellation: str | None = Field(
         default=None, max_length=2000, exclude_if=lambda value: value is None
     )
+
+    # What the public path served, when it was probed (only when the origin did not show the
+    # release live, by default). The other fields are the origin's (cache-busted) answer; the
+    # verdict is live when either shows this release's publication. Left out while None.
+    public: PublicCopy | None = Field(default=None, exclude_if=lambda value: value is None)
 
     def cache_headers(self) -> list[tuple[str, str]]:
         """The cache headers the answer carried, by name: what tells a stale copy apart."""

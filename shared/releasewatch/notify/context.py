@@ -115,4 +115,6 @@ def _check_lines(check: Check | None) -> list[str]:
     cache = [f"{name}: {value}" for name, value in check.cache_headers()]
     if cache:
         out.append(f"  cache: {'; '.join(cache)}")
+    if check.public is not None:  # the lines above are the origin's (cache-busted) answer
+        out.append(f"  public path (not cache-busted): {check.public.summary()}")
     return out

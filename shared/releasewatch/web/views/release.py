@@ -69,6 +69,9 @@ class ReleasePage:
     links: tuple[Link, ...]
     problems: tuple[Problem, ...]
     observed: bool = False  # no chain: judged and recorded, nobody alerted
+    # What the public path served at the last check that probed it (the origin's answer is
+    # the rest of the evidence): one plain line, None when it was not probed.
+    public_path: str | None = None
 
 
 def _links(record: ReleaseRecord, state: ReleaseState, href: str) -> list[Link]:
@@ -215,4 +218,5 @@ def build_release_page(
         links=tuple(_links(record, state, href)),
         problems=tuple(problems),
         observed=release.observed,
+        public_path=last.public.summary() if last is not None and last.public else None,
     )
