@@ -42,13 +42,16 @@ _BLOCKS = (
 )  # fmt: skip
 _SNIFF = 1024
 _MARK, _RUN = "\x00", "\n"  # between two text runs: while normalising, then in PageText
-# Lexbor's serialisation is canonical: element names lower case, every `<` and `>` in text and
-# attribute values escaped, so a `<` starts a tag or a comment and the first `>` ends a tag.
-_BLOCK_TAG = re.compile(
-    "</?(?:{})(?=[\\s/>])[^>]*>".format("|".join(sorted(_BLOCKS, key=len, reverse=True)))
+# Lexbor's serialisation is canonical: HTML element names lower case, every `<` and `>` in text
+# and attribute values escaped. So, read left to right, a `<` outside a tag starts a comment
+# (whose data never holds "-->") or a tag, and the first `>` ends the tag; one pattern consumes
+# each whole, since a tag's own name may hold a `<` (`<p<div>` is one element).
+_MARKUP = re.compile(
+    "<!--.*?-->|<(?:/?(?P<block>{})(?=[\\s/>]))?[^>]*>".format(
+        "|".join(sorted(_BLOCKS, key=len, reverse=True))
+    ),
+    re.DOTALL,
 )
-_ANY_TAG = re.compile("<[^>]*>")
-_COMMENT = re.compile("<!--.*?-->", re.DOTALL)  # comment data never holds "-->"
 # The only references Lexbor writes in text (the HTML serialisation algorithm), `&amp;` last.
 _ESCAPES = (("&lt;", "<"), ("&gt;", ">"), ("&nbsp;", "\u00a0"), ("&amp;", "&"))
 # Raw text elements a browser shows as text: serialised unescaped, so made plain text first.
@@ -191,14 +194,15 @@ def _reading(body: bytes, charset: str | None) -> str:
         return ""
     for element in root.css(_RAW_SHOWN):
         element.replace_with(element.text())
-    markup = root.html or ""
-    if "<!--" in markup:
-        markup = _COMMENT.sub("", markup)
-    text = _ANY_TAG.sub("", _BLOCK_TAG.sub(" ", markup))
+    text = _MARKUP.sub(_space_for_block, root.html or "")
     if "&" in text:
         for escaped, char in _ESCAPES:
             text = text.replace(escaped, char)
     return text
+
+
+def _space_for_block(tag: re.Match[str]) -> str:
+    return " " if tag["block"] else ""
 
 
 def _hidden_from_view(element: LexborNode) -> bool:
