@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -603,6 +604,40 @@ class Event(Frozen):
     kind: EventKind
     contact_id: str | None = None
     detail: dict[str, str] = {}
+
+
+# A state change to live keeps the checks that decided it (JSON, in its detail): checks
+# expire from the store (30 days), the events do not, so the punctuality record can still
+# show its evidence a year later (punctuality/verdicts.py).
+FIRST_LIVE = "first_live"
+LAST_NOT_LIVE = "last_not_live"
+
+
+def live_evidence(check: Check | None, previous: Check | None) -> dict[str, str]:
+    """The detail to add to a state change made by `check`: the check that saw the page live
+    and, when it saw the page not live, the check before it."""
+    if check is None or not check.live:
+        return {}
+    out = {FIRST_LIVE: check.model_dump_json()}
+    if previous is not None and not previous.live and previous.at < check.at:
+        out[LAST_NOT_LIVE] = previous.model_dump_json()
+    return out
+
+
+def evidence_checks(events: Sequence[Event]) -> list[Check]:
+    """The deciding checks recorded in the latest state change to live, oldest first (none
+    when there is no such change, or its detail cannot be read)."""
+    for e in reversed(events):
+        if e.kind != EventKind.STATE_CHANGED or FIRST_LIVE not in e.detail:
+            continue
+        try:
+            found = [Check.model_validate_json(e.detail[FIRST_LIVE])]
+            if LAST_NOT_LIVE in e.detail:
+                found.insert(0, Check.model_validate_json(e.detail[LAST_NOT_LIVE]))
+        except ValueError:  # pydantic's ValidationError: a record from an older version
+            return []
+        return found
+    return []
 
 
 class NotificationKind(StrEnum):

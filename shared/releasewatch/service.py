@@ -43,6 +43,7 @@ from .model import (
     NotificationKind,
     ReleaseRecord,
     ReleaseState,
+    live_evidence,
     medium,
     notification_detail,
 )
@@ -263,7 +264,15 @@ class Watchdog:
                     release_id=record.id,
                     at=now,
                     kind=EventKind.STATE_CHANGED,
-                    detail={"from": decision.previous_state.value, "to": saved.state.value},
+                    detail={
+                        "from": decision.previous_state.value,
+                        "to": saved.state.value,
+                        **(
+                            live_evidence(check, record.last_check)
+                            if saved.state.is_live and not decision.previous_state.is_live
+                            else {}
+                        ),
+                    },
                 )
             )
             self._emit("state", (saved, decision.previous_state))
