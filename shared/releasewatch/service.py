@@ -68,7 +68,7 @@ from .report.drafts import build_report_for_email
 from .store.base import Store
 from .store.health import store_failed
 
-if TYPE_CHECKING:  # the probe package (httpx, lxml) loads when a page is first probed
+if TYPE_CHECKING:  # the probe package (httpx, selectolax) loads when a page is first probed
     from .probe.base import Prober
 
 log = logging.getLogger("releasewatch.service")
