@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -106,7 +107,9 @@ UtcDatetime = Annotated[AwareDatetime, AfterValidator(lambda v: v.astimezone(UTC
 
 
 class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # defer_build: a model's validator is built on its first use, not at import; a poller tick
+    # that loads no release never pays for the schemas (issue 19, cold start).
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class Shift(Frozen):
@@ -365,14 +368,16 @@ class Release(Frozen):
     url: str
     due: UtcDatetime
     producer: str = ""
-    rule: LiveRule = LiveRule()
-    chain: Chain
+    rule: LiveRule = Field(default_factory=LiveRule)  # (a factory: not built at import)
+    # None: an observed release. It is judged like any other (checks, state, live_at,
+    # verdict, all recorded) but nobody is alerted: no chain, readiness or notice is planned.
+    chain: Chain | None
     contacts: dict[str, Contact]
     cache_bust_param: str | None = "rwcb"  # None: send no cache-busting query parameter
     pre_window: Duration = timedelta(minutes=15)
     grace: Duration = timedelta(minutes=2)
     ack_timeout: Duration = timedelta(minutes=30)
-    cadence: Cadence = Cadence()
+    cadence: Cadence = Field(default_factory=Cadence)
     cancelled: bool = False
     # The calendar took back its exact date (it is provisional again, e.g. "August to
     # September 2026"): not watched, like a cancelled release, until it has one again.
@@ -418,15 +423,31 @@ class Release(Frozen):
 
     @model_validator(mode="after")
     def _chain_contacts_known(self) -> Release:
-        for step in self.chain.steps:
+        for step in self.steps:
             for cid in step.notify:
                 if cid not in self.contacts:
-                    raise ValueError(f"chain {self.chain.id} names unknown contact {cid!r}")
+                    raise ValueError(f"chain {self.chain_id} names unknown contact {cid!r}")
+        if self.chain is None and self.readiness is not None:
+            raise ValueError("an observed release (no chain) has nobody to ask about readiness")
         if self.readiness is not None:
             for cid in (*self.readiness.notify, *self.readiness.escalate_to):
                 if cid not in self.contacts:
                     raise ValueError(f"readiness names unknown contact {cid!r}")
         return self
+
+    @property
+    def observed(self) -> bool:
+        """Watched and judged, alerting nobody: it has no chain."""
+        return self.chain is None
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        """The chain's steps; none for an observed release."""
+        return self.chain.steps if self.chain is not None else ()
+
+    @property
+    def chain_id(self) -> str | None:
+        return self.chain.id if self.chain is not None else None
 
     @property
     def stopped(self) -> bool:
@@ -443,7 +464,7 @@ class Release(Frozen):
     def breach_contacts(self) -> list[str]:
         """Contacts on the chain's breach steps (who hears of an early release)."""
         seen: dict[str, None] = {}
-        for step in self.chain.steps:
+        for step in self.steps:
             if step.kind == "breach":
                 seen.update(dict.fromkeys(step.notify))
         return list(seen)
@@ -461,6 +482,36 @@ class ReleaseState(StrEnum):
     @property
     def is_live(self) -> bool:
         return self in (ReleaseState.LIVE, ReleaseState.LIVE_LATE, ReleaseState.EARLY)
+
+
+class PublicCopy(Frozen):
+    """What the public path served (a plain request: no cache-busting parameter, no no-cache
+    headers), beside the origin's answer the Check itself records. A CDN cannot serve what the
+    origin never had, so this release's publication here proves it live; a stale copy (a cached
+    404, last year's edition) proves nothing."""
+
+    url: str
+    live: bool
+    reason: str
+    status: int | None = None
+    final_url: str | None = None
+    judged_url: str | None = None
+    age: str | None = None
+    cache_control: str | None = None
+    x_cache: str | None = None
+    error: str | None = None
+    published_at: UtcDatetime | None = None
+
+    def summary(self) -> str:
+        """One plain line: what the public was served, and how old the cached copy was."""
+        seen = f"status {self.status}" if self.status is not None else (self.error or "no answer")
+        cache = ", ".join(
+            f"{name} {value}"
+            for name, value in (("age", self.age), ("x-cache", self.x_cache))
+            if value
+        )
+        verdict = "this release's publication" if self.live else "not live"
+        return f"{seen}{f' ({cache})' if cache else ''}, {verdict}: {self.reason}"
 
 
 class Check(Frozen):
@@ -494,6 +545,11 @@ class Check(Frozen):
     cancellation: str | None = Field(
         default=None, max_length=2000, exclude_if=lambda value: value is None
     )
+
+    # What the public path served, when it was probed (only when the origin did not show the
+    # release live, by default). The other fields are the origin's (cache-busted) answer; the
+    # verdict is live when either shows this release's publication. Left out while None.
+    public: PublicCopy | None = Field(default=None, exclude_if=lambda value: value is None)
 
     def cache_headers(self) -> list[tuple[str, str]]:
         """The cache headers the answer carried, by name: what tells a stale copy apart."""
@@ -552,6 +608,40 @@ class Event(Frozen):
     kind: EventKind
     contact_id: str | None = None
     detail: dict[str, str] = {}
+
+
+# A state change to live keeps the checks that decided it (JSON, in its detail): checks
+# expire from the store (30 days), the events do not, so the punctuality record can still
+# show its evidence a year later (punctuality/verdicts.py).
+FIRST_LIVE = "first_live"
+LAST_NOT_LIVE = "last_not_live"
+
+
+def live_evidence(check: Check | None, previous: Check | None) -> dict[str, str]:
+    """The detail to add to a state change made by `check`: the check that saw the page live
+    and, when it saw the page not live, the check before it."""
+    if check is None or not check.live:
+        return {}
+    out = {FIRST_LIVE: check.model_dump_json()}
+    if previous is not None and not previous.live and previous.at < check.at:
+        out[LAST_NOT_LIVE] = previous.model_dump_json()
+    return out
+
+
+def evidence_checks(events: Sequence[Event]) -> list[Check]:
+    """The deciding checks recorded in the latest state change to live, oldest first (none
+    when there is no such change, or its detail cannot be read)."""
+    for e in reversed(events):
+        if e.kind != EventKind.STATE_CHANGED or FIRST_LIVE not in e.detail:
+            continue
+        try:
+            found = [Check.model_validate_json(e.detail[FIRST_LIVE])]
+            if LAST_NOT_LIVE in e.detail:
+                found.insert(0, Check.model_validate_json(e.detail[LAST_NOT_LIVE]))
+        except ValueError:  # pydantic's ValidationError: a record from an older version
+            return []
+        return found
+    return []
 
 
 class NotificationKind(StrEnum):

@@ -125,7 +125,11 @@ def plans(draw: st.DrawFn, gaps: st.SearchStrategy[timedelta] = tick_gaps) -> Pl
     releases = []
     live: dict[str, timedelta | None] = {}
     for i in range(count):
-        chain = Chain(id="c", steps=tuple(draw(st.lists(steps, min_size=1, max_size=3))))
+        chain: Chain | None = Chain(
+            id="c", steps=tuple(draw(st.lists(steps, min_size=1, max_size=3)))
+        )
+        if not readiness and draw(st.integers(0, 4)) == 0:
+            chain = None  # an observed release: judged and recorded, alerting nobody
         release = make_release(
             id=f"r{i}",
             due=DUE + draw(st.integers(0, 40)) * M + draw(st.sampled_from([0, 17, 30])) * M / 60,

@@ -9,6 +9,9 @@
     GET  /r/<release id>   one release: escalation ladder, acks, readiness, checks timeline
     GET  /r/<id>/report.md the breach report draft (also report.docx), no contact details
     GET  /api/releases     the board as JSON (?view= as above); /api/releases/<id> a release
+    GET  /punctuality      the punctuality record (?from=&to=&producer=&verdict=&sort=&order=),
+                           and its files: punctuality.csv, producers.csv, punctuality.json,
+                           late-and-early.atom (?from=&to=) (web/punctuality_files.py)
     GET  /static/<v>/<f>   the stylesheet and the refresh script (web/assets.py), public
     GET  /d/<token>/...    the same pages behind a signed dashboard link (`releasewatch
                            dashboard-link`): the only way in on AWS (web/function_url.py);
@@ -51,8 +54,10 @@ from ..timefmt import uk_datetime, uk_time
 from . import api, assets, pages
 from .api import document, to_json
 from .guard import SECURITY_HEADERS
+from .punctuality_names import DATA_FILES
 from .render import render, roots
 from .scrub import scrub
+from .views import ack as ack_words
 from .views.board import View, parse_view
 from .views.load import load_board, load_release
 from .views.problems import Health
@@ -152,15 +157,15 @@ class WebApp:
             return _token_error(exc)
         if result.outcome != AckOutcome.WOULD_RECORD:
             return Response(200, _ack_page(result))
-        hold = uk_time(result.hold_until) if result.hold_until else ""
+        record = self.store.get_release(result.release_id)
+        never = ack_words.breach_never_held(record.release if record else None)
         body = (
             pages.para(f"Release: {result.release_title}")
             + pages.para(f"You: {result.contact_name} (chain step {result.step + 1})")
             + pages.para(
                 "Acknowledging tells the others already alerted that you are dealing with it, "
-                f"stops reminders to you, and holds the later alert steps until {hold}. If the "
-                "page is still not live then, escalation resumes. The breach notice to the head "
-                "of profession is never held."
+                f"stops reminders to you, and {ack_words.will_hold(result)}"
+                + (f" {never}" if never else "")
             )
             + pages.form(f"./{token}", "Acknowledge")
         )
@@ -241,6 +246,8 @@ class WebApp:
             return self.dashboard(view, root=root, home=home)
         if rest == "api/releases":
             return self.api_board(view)
+        if rest == "punctuality" or rest in DATA_FILES:
+            return self.punctuality(rest, query, home=home, root=root)
         if rest.startswith("api/schema/v1/"):
             text = api.schema(rest[len("api/schema/v1/") :])
             if text is None:
@@ -268,6 +275,8 @@ class WebApp:
             }
         if view.last_ok is not None:
             body["last_good_tick"] = view.last_ok.isoformat()
+        if self.health is not None:  # a failing calendar leaves the checks working: still 200
+            body["calendar_sources_failing"] = self.health.sync_failing()
         headers = dict(SECURITY_HEADERS) | {"Content-Type": "application/json"}
         return Response(200 if view.ok else 503, scrub(json.dumps(body)), headers)
 
@@ -320,6 +329,27 @@ class WebApp:
         if page is None:
             return Response(404, to_json({"error": "no such release"}), dict(JSON_HEADERS))
         return Response(200, document(page), dict(JSON_HEADERS))
+
+    def punctuality(self, name: str, query: str, *, root: str = "", home: str = "./") -> Response:
+        """The punctuality page, or one of its data files; a query it cannot read is a 400
+        naming the parameter."""
+        from ..punctuality.gather import gather
+        from .punctuality_files import data_file, page_html
+        from .views.punctuality import BadQuery, Query
+
+        try:
+            wanted = Query.parse(parse_qs(query))
+        except BadQuery as exc:
+            return Response(400, pages.page("Not a query this page can answer", pages.para(
+                f"{exc}.")))  # fmt: skip
+        now = self.clock.now()
+        judged = gather(self.store, now)
+        if name in DATA_FILES:
+            headers = dict(SECURITY_HEADERS) | {"Content-Type": DATA_FILES[name]}
+            return Response(200, data_file(name, judged, wanted.period, now), headers)
+        schema = f"{home}api/schema/v1/punctuality.json"
+        body = page_html(judged, wanted, wanted, now, root=root, home=home, schema_href=schema)
+        return Response(200, body)
 
     def report(self, release_id: str, name: str) -> Response:
         """The breach report draft, as the head of profession gets it but without contact
@@ -408,7 +438,6 @@ def _token_error(exc: TokenError) -> Response:
 def _ack_page(result: AckResult) -> str:
     match result.outcome:
         case AckOutcome.RECORDED:
-            hold = uk_time(result.hold_until) if result.hold_until else ""
             return pages.page(
                 "Acknowledged",
                 pages.para(
@@ -417,8 +446,7 @@ def _ack_page(result: AckResult) -> str:
                 )
                 + pages.para(
                     "The others already alerted will be told, and reminders to you stop. "
-                    f"Later alert steps are held until {hold}; if the page is still not live "
-                    "then, escalation resumes."
+                    + ack_words.holds(result)
                 ),
             )
         case AckOutcome.ALREADY_ACKNOWLEDGED:
@@ -427,7 +455,8 @@ def _ack_page(result: AckResult) -> str:
                 "Already acknowledged",
                 pages.para(
                     f"{result.contact_name}, you already acknowledged '{result.release_title}'. "
-                    f"The hold runs until {hold}. Nothing new was recorded."
+                    f"Reminders to you are stopped until {hold}. {ack_words.holds(result)} "
+                    "Nothing new was recorded."
                 ),
             )
         case _:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from ...acks.holds import fires_between
 from ...model import (
     Channel,
     Delivery,
@@ -147,7 +148,7 @@ def ladder(
         for d in deliveries
         if d.notification.kind in _ESCALATION and d.notification.fallback_for is None
     ]
-    for index, step in enumerate(release.chain.steps):
+    for index, step in enumerate(release.steps):
         fires = release.due + step.after
         # (person, channel) → the rota they are told for, and whether it had nobody on call
         pairs: dict[tuple[str, Channel], tuple[str | None, bool]] = {}
@@ -173,7 +174,16 @@ def ladder(
                 if step.kind == "alert" and state not in LIVE_OR_OVER
                 else None
             )
-            delivery, text = _row_delivery(release, state, latest, deliveries, ack, fires, now)
+            # "reminders held" only when this step repeats inside the hold: a step that fired
+            # once has no reminder to hold.
+            repeats = (
+                ack is not None
+                and step.repeat is not None
+                and fires_between(fires, step.repeat, max(now, fires), ack.at + release.ack_timeout)
+            )
+            delivery, text = _row_delivery(
+                release, state, latest, deliveries, ack, fires, now, repeats=repeats
+            )
             rows.append(
                 LadderRow(
                     step=index + 1,
@@ -199,6 +209,8 @@ def _row_delivery(
     ack: Ack | None,
     fires: datetime,
     now: datetime,
+    *,
+    repeats: bool = True,
 ) -> tuple[str, str]:
     held = ""
     if ack is not None:
@@ -208,7 +220,7 @@ def _row_delivery(
         )
     if latest is not None and latest.status != DeliveryStatus.CANCELLED:
         delivery, text = _delivery(latest, deliveries)
-        if held and delivery in ("sent", "delivered"):
+        if held and repeats and delivery in ("sent", "delivered"):
             text += f"; reminders {held}"
         return delivery, text
     if held:
@@ -227,7 +239,7 @@ def next_step(record: ReleaseRecord, now: datetime, acks: Sequence[Ack]) -> Next
     holds later alert steps until its timeout), as service._next_step tells people."""
     release = record.release
     upcoming = []
-    for index, step in enumerate(release.chain.steps):
+    for index, step in enumerate(release.steps):
         when = release.due + step.after
         if when <= now:
             continue
@@ -240,7 +252,7 @@ def next_step(record: ReleaseRecord, now: datetime, acks: Sequence[Ack]) -> Next
     if not upcoming:
         return None
     when, index, held = min(upcoming)
-    step = release.chain.steps[index]
+    step = release.steps[index]
     names = tuple(
         dict.fromkeys(name_of(release, c) for c, _v, _g in rota.reach(release, step.notify, when))
     )
