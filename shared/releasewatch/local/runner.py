@@ -42,9 +42,10 @@ PROBE_WAIT = 5.0
 
 def seconds_until_next(watchdog: Watchdog, now: datetime, ceiling: timedelta) -> float:
     """Sleep no longer than `ceiling`, and wake for the earliest due check, chain step or
-    readiness time."""
+    readiness time. Only the releases whose wake time comes before the ceiling are read (a
+    release's wake_at is at or before each of those times), not every one watched."""
     wake = now + ceiling
-    for record in watchdog.store.active_releases():
+    for record in watchdog.store.due_releases(wake):
         if record.next_check_at is not None:
             # Not before the Watchdog would probe again: a check the store failed to advance
             # must not make the loop spin.
