@@ -12,6 +12,13 @@ wheels (`--python-platform --python-version --only-binary :all:`), so no Python 
 here. `--native` builds for this machine and
 this Python instead (what tests/infrastructure/test_package.py imports and runs).
 
+Every module is compiled to bytecode for the runtime's Python (`__pycache__/*.cpython-313.pyc`,
+`--invalidation-mode unchecked-hash`: no timestamps, so the same sources give the same files),
+because Lambda's /opt and /var/task are read-only: without it every cold start compiles every
+module it imports. That takes a CPython 3.13 on this machine (`--bytecode-python`, or $PYTHON313,
+else the first found: python3.13 on PATH, pyenv's, uv's); without one the package is built
+with a warning and no bytecode. `--native` changes the wheels, not the bytecode's Python.
+
 It prints each function's unzipped size with the layer, against Lambda's 250 MB limit, and
 exits 1 when one is over. Stdlib only: it runs with any python3.
 """
@@ -19,6 +26,7 @@ exits 1 when one is over. Stdlib only: it runs with any python3.
 from __future__ import annotations
 
 import argparse
+import glob
 import os
 import shutil
 import subprocess
@@ -32,6 +40,11 @@ RUNTIME_PYTHON = "3.13"  # template.yaml Globals: Runtime python3.13
 PLATFORM = "aarch64-manylinux2014"  # Architectures: [arm64]
 UV = ROOT / ".uv" / "bin" / "uv"  # the lock's own uv (tools/uv-requirements.txt, `make`)
 _SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", ".mypy_cache")
+# CPython 3.13's bytecode magic number (every 3.13 release): a pre-release with another one
+# would write files the runtime ignores.
+MAGIC_313 = (3571).to_bytes(2, "little") + b"\r\n"
+# Where Lambda puts the layer and the function's code: the paths tracebacks show.
+LAYER_ROOT, TASK_ROOT = "/opt/python", "/var/task"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,6 +53,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--native", action="store_true", help="for this machine and Python (tests)")
     parser.add_argument("--python", default=sys.executable, help="the Python to install for")
     parser.add_argument("--uv", default=os.environ.get("UV", str(UV)), help="the uv to run")
+    parser.add_argument(
+        "--bytecode-python",
+        default=os.environ.get("PYTHON313"),
+        help="a CPython 3.13 to compile the bytecode with (default: $PYTHON313, or found)",
+    )
     args = parser.parse_args(argv)
     out: Path = args.out.resolve()
     shutil.rmtree(out, ignore_errors=True)
@@ -67,6 +85,20 @@ def main(argv: list[str] | None = None) -> int:
     shutil.copytree(ROOT / "shared" / "releasewatch", layer / "releasewatch", ignore=_SKIP)
     for name in FUNCTIONS:
         shutil.copytree(ROOT / "functions" / name, out / name, ignore=_SKIP)
+
+    compiler = args.bytecode_python or find_python313()
+    if compiler is None:
+        print(
+            "warning: no CPython 3.13 found (python3.13 on PATH, pyenv, uv): the package has no "
+            "bytecode, so Lambda compiles every module it imports at each cold start; install "
+            "one or pass --bytecode-python",
+            file=sys.stderr,
+        )
+    else:
+        problem = compile_bytecode(compiler, out)
+        if problem:
+            print(problem, file=sys.stderr)
+            return 1
 
     layer_size = _size(out / "layer")
     print(f"layer: {_mib(layer_size)} unzipped in {out / 'layer'}")
@@ -98,6 +130,65 @@ def drop_test_folders(layer: Path) -> int:
                 removed += _size(folder)
                 shutil.rmtree(folder)
     return removed
+
+
+def find_python313() -> str | None:
+    """A CPython 3.13 on this machine, or None. pyenv's shims answer for every version but
+    fail for one not selected, so each candidate is run to see what it is."""
+    candidates = [shutil.which("python3.13")]
+    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    candidates += sorted(glob.glob(str(pyenv / "versions" / "3.13.*" / "bin" / "python3.13")))
+    if UV.exists():  # uv's own Pythons (`uv python install 3.13`), never a download
+        found = subprocess.run(  # noqa: S603 (our own argument list)
+            [str(UV), "python", "find", "--no-project", "3.13"],
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**os.environ, "UV_PYTHON_DOWNLOADS": "never"},
+        )
+        if found.returncode == 0:
+            candidates.append(found.stdout.strip())
+    for candidate in candidates:
+        if candidate and _is_cpython313(candidate):
+            return candidate
+    return None
+
+
+def _is_cpython313(python: str) -> bool:
+    probe = "import sys, platform; print(platform.python_implementation(), *sys.version_info[:2])"
+    try:
+        done = subprocess.run(  # noqa: S603 (our own argument list)
+            [python, "-c", probe], capture_output=True, text=True, timeout=30, check=False
+        )
+    except OSError:
+        return False
+    return done.returncode == 0 and done.stdout.split() == ["CPython", "3", "13"]
+
+
+def compile_bytecode(python: str, out: Path) -> str | None:
+    """Compile the layer and each function with `python`, each file named by the path Lambda
+    will load it from; None, or what went wrong."""
+    write = "import importlib.util, sys; sys.stdout.buffer.write(importlib.util.MAGIC_NUMBER)"
+    magic = subprocess.run(  # noqa: S603 (our own argument list)
+        [python, "-c", write], capture_output=True, check=False
+    ).stdout
+    if magic != MAGIC_313:
+        return f"{python} writes bytecode magic {magic!r}, not CPython 3.13's {MAGIC_313!r}"
+    trees = [(out / "layer" / "python", LAYER_ROOT)]
+    trees += [(out / name, TASK_ROOT) for name in FUNCTIONS]
+    for tree, lambda_root in trees:
+        command = [python, "-m", "compileall", "-q", "-j", "0"]
+        command += ["--invalidation-mode", "unchecked-hash", "-s", str(tree), "-p", lambda_root]
+        done = subprocess.run(  # noqa: S603 (our own argument list)
+            [*command, str(tree)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            return f"compiling {tree} with {python} failed:\n{(done.stdout + done.stderr)[-2000:]}"
+    print(f"bytecode: compiled with {python} (unchecked-hash)")
+    return None
 
 
 def _target(native: bool) -> str:

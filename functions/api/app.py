@@ -52,7 +52,7 @@ def codec() -> TokenCodec:
     """The ack-link key, read on every request that needs it (Powertools caches it for 5
     minutes), so a parameter created, fixed or rotated after the cold start is used within 5
     minutes."""
-    from releasewatch.aws.poller import read_ack_secret
+    from releasewatch.aws.secure_parameters import read_ack_secret
     from releasewatch.aws.settings import ApiSettings
     from releasewatch.errors import ConfigError, ConfigProblem
     from releasewatch.links.tokens import TokenCodec

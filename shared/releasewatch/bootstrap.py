@@ -13,15 +13,18 @@ from .clock import Clock
 from .links.urls import Links
 from .model import Channel
 from .notify.base import Message, Notifier
-from .notify.console import ConsoleNotifier, OutboxNotifier
-from .notify.smtp import SmtpNotifier, SmtpSettings
 from .policy import DEFAULT_MAX_ATTEMPTS
-from .probe.base import Prober
 from .service import ReportBuilder, Watchdog
 from .store.base import Store
 
-if TYPE_CHECKING:  # httpx and PyJWT load only when Notify is configured
+# Each loads where it is used: Notify's client (httpx, PyJWT) when Notify is configured, the
+# prober on the first probe, SMTP and the console in local mode only (not on AWS).
+if TYPE_CHECKING:
+    from .model import Check, Release
+    from .notify.console import ConsoleNotifier
     from .notify.govuk_notify import NotifyClient, NotifySettings
+    from .notify.smtp import SmtpSettings
+    from .probe.base import Prober
 
 DEFAULT_STATE_DIR = Path("releasewatch-state")
 DEFAULT_DB = DEFAULT_STATE_DIR / "releasewatch.db"
@@ -41,9 +44,7 @@ def build_watchdog(
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
 ) -> Watchdog:
     if prober is None:
-        from .probe.http import HttpProber  # httpx is only needed when probing for real
-
-        prober = HttpProber(clock)
+        prober = HttpProberOnFirstUse(clock)
     return Watchdog(
         store,
         prober,
@@ -58,6 +59,32 @@ def build_watchdog(
     )
 
 
+class HttpProberOnFirstUse:
+    """The HTTP prober, made when the first page is probed: httpx, lxml and the SSRF guard
+    load only in a tick with a page to probe, not in every Lambda cold start (issue 19)."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._prober: Prober | None = None
+
+    def _made(self) -> Prober:
+        if self._prober is None:  # (one event loop: no two callers at once)
+            from .probe.http import HttpProber
+
+            self._prober = HttpProber(self._clock)
+        return self._prober
+
+    async def probe(self, release: Release) -> Check:
+        return await self._made().probe(release)
+
+    async def probe_many(self, releases: Sequence[Release]) -> list[Check]:
+        return await self._made().probe_many(releases)
+
+    async def aclose(self) -> None:
+        if self._prober is not None:
+            await self._prober.aclose()
+
+
 def local_notifiers(
     outbox: Path,
     smtp: SmtpSettings | None = None,
@@ -69,6 +96,8 @@ def local_notifiers(
     Teams and Slack posted to their webhooks (URLs from the environment or SSM), each post
     shown on the console too. `local_mode` (the config's) allows a webhook on 127.0.0.1."""
     from .notify.chat import chat_notifiers
+    from .notify.console import ConsoleNotifier, OutboxNotifier
+    from .notify.smtp import SmtpNotifier
 
     console = ConsoleNotifier(stream)
     email: Notifier = SmtpNotifier(smtp) if smtp else OutboxNotifier(outbox, echo=console)
@@ -120,6 +149,8 @@ def smtp_from_env(spec: str | None, env: Mapping[str, str] | None = None) -> Smt
     """`--smtp host:port` or RELEASEWATCH_SMTP_HOST (+ _PORT, _USER, _PASSWORD, _SENDER,
     _STARTTLS=0 to turn STARTTLS off, _SSL=1 for implicit TLS). STARTTLS is required for a
     remote server and used if offered on a loopback relay (see notify/smtp.py)."""
+    from .notify.smtp import SmtpSettings
+
     env = os.environ if env is None else env
     host_port = spec or env.get("RELEASEWATCH_SMTP_HOST")
     if not host_port:

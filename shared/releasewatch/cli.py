@@ -21,6 +21,7 @@ COMMANDS = (
     "status",
     "sync",
     "dashboard_link",
+    "punctuality",
 )
 
 

@@ -106,7 +106,9 @@ UtcDatetime = Annotated[AwareDatetime, AfterValidator(lambda v: v.astimezone(UTC
 
 
 class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # defer_build: a model's validator is built on its first use, not at import; a poller tick
+    # that loads no release never pays for the schemas (issue 19, cold start).
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class Shift(Frozen):
@@ -365,14 +367,16 @@ class Release(Frozen):
     url: str
     due: UtcDatetime
     producer: str = ""
-    rule: LiveRule = LiveRule()
-    chain: Chain
+    rule: LiveRule = Field(default_factory=LiveRule)  # (a factory: not built at import)
+    # None: an observed release. It is judged like any other (checks, state, live_at,
+    # verdict, all recorded) but nobody is alerted: no chain, readiness or notice is planned.
+    chain: Chain | None
     contacts: dict[str, Contact]
     cache_bust_param: str | None = "rwcb"  # None: send no cache-busting query parameter
     pre_window: Duration = timedelta(minutes=15)
     grace: Duration = timedelta(minutes=2)
     ack_timeout: Duration = timedelta(minutes=30)
-    cadence: Cadence = Cadence()
+    cadence: Cadence = Field(default_factory=Cadence)
     cancelled: bool = False
     # The calendar took back its exact date (it is provisional again, e.g. "August to
     # September 2026"): not watched, like a cancelled release, until it has one again.
@@ -418,15 +422,31 @@ class Release(Frozen):
 
     @model_validator(mode="after")
     def _chain_contacts_known(self) -> Release:
-        for step in self.chain.steps:
+        for step in self.steps:
             for cid in step.notify:
                 if cid not in self.contacts:
-                    raise ValueError(f"chain {self.chain.id} names unknown contact {cid!r}")
+                    raise ValueError(f"chain {self.chain_id} names unknown contact {cid!r}")
+        if self.chain is None and self.readiness is not None:
+            raise ValueError("an observed release (no chain) has nobody to ask about readiness")
         if self.readiness is not None:
             for cid in (*self.readiness.notify, *self.readiness.escalate_to):
                 if cid not in self.contacts:
                     raise ValueError(f"readiness names unknown contact {cid!r}")
         return self
+
+    @property
+    def observed(self) -> bool:
+        """Watched and judged, alerting nobody: it has no chain."""
+        return self.chain is None
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        """The chain's steps; none for an observed release."""
+        return self.chain.steps if self.chain is not None else ()
+
+    @property
+    def chain_id(self) -> str | None:
+        return self.chain.id if self.chain is not None else None
 
     @property
     def stopped(self) -> bool:
@@ -443,7 +463,7 @@ class Release(Frozen):
     def breach_contacts(self) -> list[str]:
         """Contacts on the chain's breach steps (who hears of an early release)."""
         seen: dict[str, None] = {}
-        for step in self.chain.steps:
+        for step in self.steps:
             if step.kind == "breach":
                 seen.update(dict.fromkeys(step.notify))
         return list(seen)

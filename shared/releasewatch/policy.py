@@ -210,13 +210,17 @@ def decide(
     state = derive_state(release, live_at, now)
     by_key = {d.key: d for d in deliveries}
 
-    wanted = list(_wanted(release, state, live_at, now, deliveries, acks))
-    round_ = readiness.round_of(changes)  # a moved release is asked again for its new date
-    wanted += readiness.wanted(release, state, now, deliveries, ready_confirmed, round_)
-    wanted += calendar_changes.notices(release, changes)  # moved, cancelled, gone: told once
-    wanted += _rota_gaps(release, state, now)
-    if state.is_live and lost_episode is not None:
-        wanted += _page_lost_or_back(release, lost_since, lost_episode, deliveries)
+    wanted: list[Notification] = []
+    # An observed release (no chain) is judged and recorded like any other, but nobody is
+    # alerted, reminded or told of a change.
+    if not release.observed:
+        wanted += _wanted(release, state, live_at, now, deliveries, acks)
+        round_ = readiness.round_of(changes)  # a moved release is asked again for its new date
+        wanted += readiness.wanted(release, state, now, deliveries, ready_confirmed, round_)
+        wanted += calendar_changes.notices(release, changes)  # moved, cancelled, gone: told once
+        wanted += _rota_gaps(release, state, now)
+        if state.is_live and lost_episode is not None:
+            wanted += _page_lost_or_back(release, lost_since, lost_episode, deliveries)
     due = [n for n in wanted if _needs_sending(by_key.get(n.key), now)]
     wanted_keys = {n.key for n in wanted}
     # Deliveries left pending (a crashed claim, a transient failure) are finished unless the page
@@ -225,7 +229,9 @@ def decide(
     for d in deliveries:
         if d.key in wanted_keys or d.status in _DONE or d.notification.is_marker:
             continue
-        if (state.is_live or state == ReleaseState.CANCELLED) and (
+        if release.observed:
+            cancel.append(d.key)  # planned while it had a chain: it alerts nobody now
+        elif (state.is_live or state == ReleaseState.CANCELLED) and (
             d.notification.kind in _ESCALATION
         ):
             cancel.append(d.key)  # a cancelled release gets nothing more, not a late alert
@@ -343,7 +349,7 @@ def escalation(
 
 def _fired(release: Release, now: datetime, acks: Sequence[Ack]) -> Iterable[Notification]:
     """Every step's latest occurrence by `now`, for every contact not held by an ack."""
-    for index, step in enumerate(release.chain.steps):
+    for index, step in enumerate(release.steps):
         fire = release.due + step.after
         if now < fire:
             continue
@@ -379,7 +385,7 @@ def _rota_gaps(release: Release, state: ReleaseState, now: datetime) -> list[Not
     gaps = [g for g in gap_times(release) if g[0] > now]
     if not gaps:
         return []
-    first = release.chain.steps[0]
+    first = release.steps[0]
     out = []
     for contact_id, _via, _gap in rota.reach(release, first.notify, now):
         contact = release.contacts[contact_id]
@@ -443,9 +449,7 @@ def _notification(
 
 
 def _early_notice(release: Release, live_at: datetime) -> Iterable[Notification]:
-    breach_steps = [s for s in release.chain.steps if s.kind == "breach"] or [
-        release.chain.steps[-1]
-    ]
+    breach_steps = [s for s in release.steps if s.kind == "breach"] or [release.steps[-1]]
     for step in breach_steps:
         for contact_id, via, gap in rota.reach(release, step.notify, live_at):
             contact = release.contacts[contact_id]
@@ -499,7 +503,7 @@ def _lost_recipients(
     release: Release, deliveries: Sequence[Delivery], lost_at: datetime
 ) -> list[tuple[str, Channel]]:
     pairs: dict[tuple[str, Channel], None] = {}
-    first = release.chain.steps[0]
+    first = release.steps[0]
     for contact_id, _via, _gap in rota.reach(release, first.notify, lost_at):
         contact = release.contacts[contact_id]
         for channel in _channels(contact, first.channels):

@@ -23,6 +23,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from .acks.by_reply import code_for
 from .calendar.changes import KINDS as CHANGE_KINDS
@@ -59,12 +60,14 @@ from .policy import (
     next_check_at,
     page_cancellation,
 )
-from .probe.base import Prober
 from .readiness.policy import KINDS as READINESS_KINDS
 from .readiness.policy import confirmation
 from .report.drafts import build_report_for_email
 from .store.base import Store
 from .store.health import store_failed
+
+if TYPE_CHECKING:  # the probe package (httpx, lxml) loads when a page is first probed
+    from .probe.base import Prober
 
 log = logging.getLogger("releasewatch.service")
 
@@ -606,7 +609,7 @@ def _next_step(
     later alert step until its timeout, so the message names that time, not the step's own."""
     release = record.release
     upcoming = []
-    for index, step in enumerate(release.chain.steps):
+    for index, step in enumerate(release.steps):
         when = release.due + step.after
         if when <= now:
             continue

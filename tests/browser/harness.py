@@ -231,6 +231,8 @@ PAGES: dict[str, Callable[[LiveScenario], str]] = {
     "release-late": lambda s: s.url(f"/r/{LATE}"),
     "release-on-time": lambda s: s.url(f"/r/{ON_TIME}"),
     "release-tomorrow": lambda s: s.url(f"/r/{TOMORROW}"),
+    "punctuality": lambda s: s.url("/punctuality"),
+    "punctuality-late": lambda s: s.url("/punctuality?verdict=late&sort=late&order=desc"),
     "ack": lambda s: s.link_sent_to("stats_team", "email"),
     "confirm": confirm_link,
     "not-found": lambda s: s.url("/no-such-page"),

@@ -206,6 +206,33 @@ def test_the_layer_leaves_out_other_projects_test_folders(build: Path) -> None:
     assert left == []
 
 
+# CPython 3.13's bytecode magic, and the header flags of an unchecked hash-based .pyc (bit 0:
+# hash-based, no timestamp; bit 1 clear: the source is not re-hashed at import)
+MAGIC_313 = (3571).to_bytes(2, "little") + b"\r\n"
+UNCHECKED_HASH = 0b01
+
+
+def test_every_module_ships_bytecode_for_the_runtimes_python_3_13(build: Path) -> None:
+    # Lambda's /opt and /var/task are read-only: a module without its .pyc is compiled at
+    # every cold start (issue 19)
+    trees = {build / "layer" / "python": "/opt/python"}
+    trees |= {build / name: "/var/task" for name in ("poller", "api", "sync")}
+    missing, wrong = [], []
+    for tree, lambda_root in trees.items():
+        for source in tree.rglob("*.py"):
+            pyc = source.parent / "__pycache__" / f"{source.stem}.cpython-313.pyc"
+            if not pyc.is_file():
+                missing.append(str(source.relative_to(build)))
+                continue
+            data = pyc.read_bytes()
+            flags = int.from_bytes(data[4:8], "little")
+            named = f"{lambda_root}/{source.relative_to(tree)}".encode()
+            if data[:4] != MAGIC_313 or flags != UNCHECKED_HASH or named not in data:
+                wrong.append(f"{pyc.relative_to(build)}: magic {data[:4]!r}, flags {flags}")
+    assert missing == [], f"{len(missing)} modules without 3.13 bytecode, e.g. {missing[:5]}"
+    assert wrong == [], wrong[:5]
+
+
 def test_the_built_handlers_alert_acknowledge_and_show_the_dashboard(
     build: Path, moto: dict[str, str], announcement_page: str
 ) -> None:

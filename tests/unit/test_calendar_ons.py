@@ -20,7 +20,7 @@ from releasewatch.service import Watchdog
 from releasewatch.store.sqlite import SQLiteStore
 from tests.calendar_support import FakeOns, ons_release
 from tests.fakes import FixedClock, RecordingNotifier, ScriptedProber
-from tests.probe_support import loopback_server
+from tests.probe_support import Handler, loopback_server
 
 NOW = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "ons"
@@ -281,3 +281,34 @@ def test_sync_watches_finalised_ons_releases_by_their_page_and_tells_a_move_with
             assert record.release.cancelled
         finally:
             store.close()
+
+
+def test_releases_that_end_before_the_total_fail_the_source_not_a_partial_import():
+    ons = FakeOns(
+        [ons_release(f"r{i}", f"R {i}", "2026-07-17T06:00:00.000Z") for i in range(5)],
+        claimed_total=9,
+    )
+    result, _, _ = fetch(ons, page_size=2)
+    assert isinstance(result, FeedError)
+    assert "breakdown.total says 9, but the releases end at 5 (offset 4)" in str(result)
+
+
+def test_a_release_repeated_from_an_earlier_page_fails_the_source():
+    releases = [ons_release(f"r{i}", f"R {i}", "2026-07-17T06:00:00.000Z") for i in range(4)]
+    releases.insert(2, releases[1])  # the index shifted: page two starts with page one's last
+    result, _, _ = fetch(FakeOns(releases), page_size=2)
+    assert isinstance(result, FeedError)
+    assert "offset 2 repeats '/releases/r1' from an earlier page" in str(result)
+
+
+def test_a_total_that_changes_between_pages_fails_the_source():
+    releases = [ons_release(f"r{i}", f"R {i}", "2026-07-17T06:00:00.000Z") for i in range(4)]
+
+    class Growing(FakeOns):
+        def __call__(self, h: Handler) -> None:
+            self.claimed_total = 4 + int(h.query.get("offset", ["0"])[0])
+            super().__call__(h)
+
+    result, fetcher, _ = fetch(Growing(releases), page_size=2)
+    assert isinstance(result, FeedError) and fetcher.requests == 2
+    assert "breakdown.total changed from 4 to 6 at offset 2" in str(result)

@@ -43,6 +43,7 @@ PACKAGES = {
     "local",  # the local run loop, its health, its printout, the demo
     "notify",  # channels and the wording of every message
     "probe",  # probing release pages
+    "punctuality",  # the public punctuality record: verdicts, summaries, CSV, JSON, Atom
     "readiness",  # readiness the working day before, and the rotas
     "report",  # the breach report draft
     "store",  # where releases, checks, events and deliveries live

@@ -44,7 +44,7 @@ from typing import Any, Protocol
 from ..errors import AlreadyClaimed, TokenError
 from ..links.tokens import Purpose, Token
 from ..model import Delivery, DeliveryStatus, Notification, NotificationKind, ReleaseRecord
-from ..notify.govuk_notify import NotifyApiError
+from ..notify.notify_errors import NotifyApiError
 from ..notify.receipts import parse_time
 from ..store.base import Store
 from . import by_link as ack_service

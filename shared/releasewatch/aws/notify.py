@@ -17,15 +17,14 @@ from ..clock import Clock
 from ..model import Channel
 from ..notify.base import Notifier
 from ..store.base import Store
+from . import secure_parameters
 from .settings import PollerSettings
 
 _CURSOR_KEY: dict[str, Any] = {"PK": {"S": "NOTIFY"}, "SK": {"S": "RECEIVED-TEXTS"}}
 
 
 def read_secure(parameter_name: str) -> str:
-    from aws_lambda_powertools.utilities import parameters
-
-    return str(parameters.get_parameter(parameter_name, decrypt=True, max_age=300)).strip()
+    return secure_parameters.read_secure(parameter_name).strip()
 
 
 class DynamoCursor:

@@ -18,7 +18,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..bootstrap import build_watchdog
 from ..clock import Clock, SystemClock
@@ -27,13 +27,16 @@ from ..model import Channel, ReleaseRecord
 from ..notify.base import Notifier
 from ..notify.chat import chat_notifiers
 from ..policy import next_check_at
-from ..probe.base import Prober
 from ..service import TickReport, Watchdog
 from ..store.base import Store
 from .heartbeat import TickMarker
 from .lazy import Lazy
+from .secure_parameters import read_ack_secret
 from .settings import PollerSettings
 from .sms_spend import SmsSpendWatch
+
+if TYPE_CHECKING:  # the probe package (httpx, lxml) loads when a page is first probed
+    from ..probe.base import Prober
 
 __all__ = ["AckLinks", "InvocationReport", "Lazy", "Poller", "build_poller"]
 
@@ -328,12 +331,3 @@ def unreadable_secret(parameter_name: str, exc: BaseException) -> str:
     # Powertools wraps SSM's error (ParameterNotFound, AccessDenied) in GetParameterError
     cause = exc.__cause__ or exc.__context__ or exc
     return f"ack secret {parameter_name} is unreadable: {type(cause).__name__}: {cause}"[:300]
-
-
-def read_ack_secret(parameter_name: str) -> bytes:
-    """The ack-link signing key: an SSM SecureString, cached 5 minutes by Powertools. The poller
-    (signing) and the API (verifying) read it the same way, so their bytes always agree."""
-    from aws_lambda_powertools.utilities import parameters
-
-    secret = parameters.get_parameter(parameter_name, decrypt=True, max_age=300)
-    return str(secret).encode()

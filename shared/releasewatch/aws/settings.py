@@ -16,7 +16,8 @@ from ..errors import ConfigError, ConfigProblem
 
 
 class _EnvSettings(BaseModel):
-    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+    # defer_build: each function validates only its own settings, built on first use
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore", defer_build=True)
 
     @field_validator("*", mode="before")
     @classmethod

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
 
+from pydantic import Field
+
 from ..model import IDENT, Frozen, LiveRule, UtcDatetime, is_control_char
 
 
@@ -26,6 +28,9 @@ class Announcement(Frozen):
     display_date: str = ""
     publication_url: str | None = None
     producer: str = ""
+    # The producers' GOV.UK organisation slugs (series match them). Left out of the saved
+    # imports while empty, so a version from before it still reads them.
+    organisations: tuple[str, ...] = Field(default=(), exclude_if=lambda value: not value)
     chain: str | None = None
     govuk: bool = False  # judged in GOV.UK mode (announcement → publication) by default
     live: LiveRule | None = None  # the source's own live rule (a series' `live` still wins)
@@ -48,6 +53,9 @@ class Skipped:
 # memory and time, and never crowd out the rest of the config. A year of every UK official
 # statistic is ~3,500 announcements (CALENDARS.md, Scale); one source rarely holds a tenth.
 MAX_SOURCE_ENTRIES = 4000  # announcements and skipped entries of one source
+# `govuk: {organisations: all}`: every organisation's upcoming announcements, provisional ones
+# a year or more ahead and cancelled ones included: three times the year's count.
+MAX_EVERYTHING_ENTRIES = 12000
 FIRST_YEAR, LAST_YEAR = 2000, 2100  # a release date outside these years is a broken feed
 
 

@@ -83,7 +83,7 @@ def to_record(change: Change, events: Iterable[Event], now: datetime) -> Event |
 
 def recipients(release: Release) -> list[str]:
     """The statistics team (the chain's first step), then the head of profession."""
-    out = dict.fromkeys(release.chain.steps[0].notify)
+    out = dict.fromkeys(c for s in release.steps[:1] for c in s.notify)
     hop = [c.id for c in release.contacts.values() if c.role == "head_of_profession"]
     out.update(dict.fromkeys(hop or release.breach_contacts()))
     return list(out)

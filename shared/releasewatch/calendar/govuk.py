@@ -1,11 +1,17 @@
 """GOV.UK statistics announcements from the search API (shapes: shared/CALENDARS.md).
 
 `/api/search.json?filter_format=statistics_announcement&filter_organisations=<slug>...`, from
-today (UTC), soonest first, paged with count (<= 1500) and start until start >= total. Only
-parameters the search API knows are sent: it answers 422 to any other (a cache-buster too).
-A `total` that cannot be true (more than MAX_PAGES pages), a page answered twice, more than
-MAX_PAGES pages, SOURCE_MAX_BYTES or MAX_SOURCE_ENTRIES fail the source (its last good import
-is kept), never wait out hundreds of requests.
+today (UTC), soonest first, paged with count (<= 1500) and start until start >= total; with
+`organisations: all` no filter_organisations is sent (every organisation, ~3,000+ upcoming).
+Only parameters the search API knows are sent: it answers 422 to any other (a cache-buster too).
+
+The source is all-or-nothing, and a partial answer is never taken for the whole: a partial
+calendar would make every announcement it left out look withdrawn. So these fail the source
+(its last good import is kept), each with its reason, and never wait out hundreds of requests:
+a `total` past the source's entry cap (MAX_SOURCE_ENTRIES, or MAX_EVERYTHING_ENTRIES for
+`all`: the page limit follows from it), a page answered twice, a result already seen on an
+earlier page or a `total` that changes between pages (the index moved under the paging), results
+that end before `total`, SOURCE_MAX_BYTES.
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ from typing import Any
 import httpx
 
 from .announcement import (
+    MAX_EVERYTHING_ENTRIES,
+    MAX_SOURCE_ENTRIES,
     Announcement,
     AnnState,
     FeedError,
@@ -39,7 +47,6 @@ FIELDS = (
 )
 # A Content API item is ~10 KB; up to 200 are read per sync, 4 at a time.
 NOTE_MAX_BYTES = 512 * 1024
-MAX_PAGES = 50  # 75,000 announcements at 1,500 a page: far past any organisation's calendar
 
 
 def search_params(spec: GovukSpec, today: str, start: int) -> list[tuple[str, str]]:
@@ -55,28 +62,55 @@ def search_params(spec: GovukSpec, today: str, start: int) -> list[tuple[str, st
     return params
 
 
+def entry_cap(spec: GovukSpec) -> int:
+    return MAX_EVERYTHING_ENTRIES if spec.everything else MAX_SOURCE_ENTRIES
+
+
 async def fetch_govuk(spec: GovukSpec, fetcher: FeedFetcher, now: datetime) -> Parsed:
-    """Every page from today; FeedError if any page fails (the source is all-or-nothing)."""
+    """Every page from today; FeedError if any page fails or the pages do not add up to the
+    `total` they claim (the source is all-or-nothing)."""
     today = now.astimezone(UTC).date().isoformat()
     base = spec.base_url.rstrip("/")
-    parsed = Parsed()
-    start, received, previous = 0, 0, None
-    for _ in range(MAX_PAGES):
+    cap = entry_cap(spec)
+    parsed = Parsed(limit=cap)
+    start, received, previous, first_total = 0, 0, None, None
+    seen: set[str] = set()
+    for _ in range(-(-cap // spec.page_size) + 1):  # the cap's pages, and one to end on
         body = await fetcher.get(base + SEARCH_PATH, search_params(spec, today, start))
         received = count_bytes(received, body)
         links: list[str] = []
         results, total = parse_page(body, base, offset=start, into=parsed, links=links)
-        if total > spec.page_size * MAX_PAGES:
+        if total > cap:
             raise FeedError(
-                f"total {total} is more than {MAX_PAGES} pages of {spec.page_size}; not believed"
+                f"total {total} is more than {cap} announcements (the cap for this calendar "
+                "source); not believed"
+            )
+        if first_total is None:
+            first_total = total
+        elif total != first_total:
+            raise FeedError(
+                f"total changed from {first_total} to {total} at start={start}: the index "
+                "changed while it was read; the next sync reads it again"
             )
         if results and links == previous:
             raise FeedError(f"start={start} answered the same page as before")
+        again = next((link for link in links if link in seen), None)
+        if again is not None:
+            raise FeedError(
+                f"start={start} repeats {again[:80]!r} from an earlier page: the results "
+                "shifted while they were read; the next sync reads them again"
+            )
+        seen.update(links)
         previous = links
+        if start + results < min(total, start + spec.page_size):
+            raise FeedError(
+                f"total says {total}, but the results end at {start + results} "
+                f"(start={start}): not the whole calendar, so none of it is used"
+            )
         start += spec.page_size
-        if not results or start >= total:
+        if start >= total:
             return parsed
-    raise FeedError(f"more than {MAX_PAGES} pages of announcements; narrow the organisations")
+    raise FeedError(f"more pages than total {first_total} needs at {spec.page_size} a page")
 
 
 def parse_page(
@@ -167,6 +201,7 @@ def parse_result(item: Any, base: str) -> Announcement | str:
         display_date=plain(display_date),
         publication_url=f"{base}/government/statistics/{slug}",
         producer=_producer(item.get("organisations")),
+        organisations=_slugs(item.get("organisations")),
         govuk=True,
     )
 
@@ -176,6 +211,13 @@ def _producer(orgs: Any) -> str:
         return ""
     titles = [o["title"] for o in orgs if isinstance(o, dict) and isinstance(o.get("title"), str)]
     return ", ".join(plain(t) for t in titles)
+
+
+def _slugs(orgs: Any) -> tuple[str, ...]:
+    if not isinstance(orgs, Sequence) or isinstance(orgs, str):
+        return ()
+    found = (o.get("slug") for o in orgs if isinstance(o, dict))
+    return tuple(plain(s)[:200] for s in found if isinstance(s, str) and plain(s))
 
 
 async def read_note(url: str, fetcher: FeedFetcher, change: str) -> tuple[str, str]:

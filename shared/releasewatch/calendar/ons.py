@@ -3,7 +3,9 @@
 `/v1/search/releases?release-type=type-upcoming&fromDate=<today>` (unpublished, uncancelled),
 then `release-type=type-cancelled` from today (cancelled releases are `published` too and so
 never upcoming), each paged with limit (<= 1000) and offset until offset >= breakdown.total.
-`release_date` is UTC. Only a `finalised` release has an exact time and is watched; the others
+Pages that do not add up (a total that changes or that the releases fall short of, a release
+repeated from an earlier page) fail the source, as GOV.UK's do (govuk.py). `release_date` is
+UTC. Only a `finalised` release has an exact time and is watched; the others
 are provisional (listed, not watched). `date_changes[-1]` is the latest move: its
 `change_notice` is told with it.
 
@@ -34,6 +36,7 @@ from .spec import OnsSpec
 
 RELEASES_PATH = "/v1/search/releases"
 PRODUCER = "Office for National Statistics"
+ORGANISATION = "office-for-national-statistics"  # its GOV.UK slug: a series may match it
 MAX_PAGES = 100  # 100,000 releases a query: far past ONS's calendar (~1,000 upcoming)
 KINDS = ("type-upcoming", "type-cancelled")
 
@@ -58,7 +61,8 @@ async def fetch_ons(spec: OnsSpec, fetcher: FeedFetcher, now: datetime) -> Parse
     received = 0
     for kind in KINDS:
         parsed = found[kind] = Parsed()
-        offset, previous_page = 0, None
+        offset, previous_page, first_total = 0, None, None
+        seen: set[str] = set()
         for _ in range(MAX_PAGES):
             body = await fetcher.get(base + RELEASES_PATH, search_params(spec, kind, today, offset))
             received = count_bytes(received, body)
@@ -70,9 +74,12 @@ async def fetch_ons(spec: OnsSpec, fetcher: FeedFetcher, now: datetime) -> Parse
                 )
             if page and page == previous_page:
                 raise FeedError(f"{kind}: offset {offset} answered the same page as before")
+            _check_adds_up(kind, offset, page, total, first_total, seen, spec.page_size)
+            first_total = total if first_total is None else first_total
+            seen.update(page)
             previous_page = page
             offset += spec.page_size
-            if not page or offset >= total:
+            if offset >= total:
                 break
         else:
             raise FeedError(f"{kind}: more than {MAX_PAGES} pages")
@@ -83,6 +90,37 @@ async def fetch_ons(spec: OnsSpec, fetcher: FeedFetcher, now: datetime) -> Parse
     out.skipped[:0] = upcoming.skipped
     out.check()  # the two kinds together
     return out
+
+
+def _check_adds_up(
+    kind: str,
+    offset: int,
+    page: list[str],
+    total: int,
+    first_total: int | None,
+    seen: set[str],
+    page_size: int,
+) -> None:
+    """FeedError unless this page fits the pages before it: the same total, no release from an
+    earlier page, and full up to the total. A partial calendar is never taken for the whole:
+    the releases it left out would look withdrawn."""
+    if first_total is not None and total != first_total:
+        raise FeedError(
+            f"{kind}: breakdown.total changed from {first_total} to {total} at offset {offset}: "
+            "the calendar changed while it was read; the next sync reads it again"
+        )
+    again = next((uri for uri in page if uri in seen), None)
+    if again is not None:
+        raise FeedError(
+            f"{kind}: offset {offset} repeats {again[:80]!r} from an earlier page: the results "
+            "shifted while they were read; the next sync reads them again"
+        )
+    if len(page) < min(page_size, total - offset):
+        raise FeedError(
+            f"{kind}: breakdown.total says {total}, but the releases end at "
+            f"{offset + len(page)} (offset {offset}): not the whole calendar, so none of it is "
+            "used"
+        )
 
 
 def parse_page(
@@ -186,6 +224,7 @@ def parse_release(item: Any, site: str) -> Announcement | str:
         due=due,
         display_date=display,
         producer=PRODUCER,
+        organisations=(ORGANISATION,),
         live=ons_rule(clean),
         change_note=note,
         previous_date=previous,

@@ -45,6 +45,7 @@ class Resync:
         fetcher: Callable[[], FeedFetcher] | None = None,
         console: Callable[[str], None] | None = None,
         health: TickHealth | None = None,
+        announce_first: bool = False,
     ) -> None:
         self.config = config
         self.store = store
@@ -58,6 +59,8 @@ class Resync:
         self.gate = asyncio.Lock()  # held by run's loop for each tick: applied between ticks
         self.deadline = SYNC_DEADLINE
         self.running = False  # a sync is under way (run's loop goes on ticking meanwhile)
+        # `run`'s start-up sync runs beside the ticks: say on the console when it has landed.
+        self.announce_first = announce_first
 
     def __call__(self, now: datetime) -> Awaitable[None]:
         """The sync at `now`, counted (runs, running) as soon as it is asked for: run's loop
@@ -95,6 +98,9 @@ class Resync:
             await fetcher.aclose()
         self.last_plan = plan
         self._report(plan.failures, whole=False)
+        if self.announce_first and self.runs == 1:
+            counts = ", ".join(f"{n} {k}" for k, n in sorted(plan.counts.items())) or "nothing"
+            self._console(f"releasewatch: calendars synced: {counts}")
         if plan.changed or plan.changes:
             log.info("calendar sync: %s", ", ".join(f"{n} {k}" for k, n in plan.counts.items()))
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from ..config.load import (
+    NO_CHAIN,
     PAST_DUE_LIMIT,
     Config,
     DefaultsIn,
@@ -37,6 +38,7 @@ from .fetch import FeedFetcher
 from .govuk import read_note
 from .imports import Imports, ImportsKeeper, keeper
 from .sources import read_source
+from .spec import CalendarSpec
 
 # A previously imported announcement that is no longer in its (working) source is kept while
 # its due time is this recent: it may have just been published (search drops it then) or been
@@ -47,7 +49,8 @@ MAX_NOTE_READS = 200  # Content API reads per sync: a bound, not a calendar's us
 # Every one may become a release probed each tick: past this, ticks and memory grow without
 # an alert being any better. Sources are taken in config order; the one that would pass the
 # cap fails (its last good import kept if that fits), and the rest of the config still applies.
-MAX_TOTAL_ANNOUNCEMENTS = 8000
+# Room for `govuk: {organisations: all}` at its cap (MAX_EVERYTHING_ENTRIES) and ONS beside it.
+MAX_TOTAL_ANNOUNCEMENTS = 16000
 # One source's fetch and parse, all pages: a source that trickles or hangs fails alone, with
 # this reason, and the others are applied (each request has its own timeout too).
 SOURCE_DEADLINE = 120.0
@@ -78,6 +81,8 @@ class Plan:
     changes: list[Change] = field(default_factory=list)
     govuk_urls: dict[str, str] = field(default_factory=dict)
     removed: list[str] = field(default_factory=list)  # deactivated when applied
+    # Worth a look, not a failure: a series whose organisation matched no announcement.
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -196,7 +201,7 @@ def plan_sync(
             if twin is not None:
                 plan.lines.append(_line(ann, label, f"skipped: same publication as {twin}"))
                 continue
-            release = to_release(ann, config, now)
+            release = to_release(ann, config, now, spec)
             if isinstance(release, str):
                 plan.lines.append(_line(ann, label, f"skipped: {release}"))
                 continue
@@ -235,15 +240,38 @@ def plan_sync(
                     plan.govuk_urls[release.id] = ann.url
 
     plan.releases.extend(imported)
+    plan.warnings += _unmatched_organisations(config, plan)
     wanted = {r.id: r for r in plan.releases}
     active = {rid: rec.release for rid, rec in stored.items() if rec.active}
     plan.changed = wanted != active
     return plan
 
 
-def to_release(ann: Announcement, config: Config, now: datetime) -> Release | str | None:
+def _unmatched_organisations(config: Config, plan: Plan) -> list[str]:
+    """A series naming an organisation no announcement came from (a misspelt slug?): its
+    releases would be observed, or take another chain, without a word. Only said when every
+    source was read, so a failed source never raises a false alarm."""
+    if plan.failures:
+        return []
+    found = {
+        slug for anns in plan.imports.sources.values() for a in anns for slug in a.organisations
+    }
+    return [
+        f"series[{i}]: organisation {s.organisation!r} matched no announcement from the "
+        "calendars (check the slug: https://www.gov.uk/government/organisations/<slug>)"
+        for i, s in enumerate(config.series)
+        if s.organisation is not None and s.organisation not in found
+    ]
+
+
+def to_release(
+    ann: Announcement, config: Config, now: datetime, source: CalendarSpec | None = None
+) -> Release | str | None:
     """The Release an announcement becomes; None if it is not watched (provisional); or why
-    it cannot be one."""
+    it cannot be one. Its chain: the first series that matches, the source's own (a CSV's
+    chain column), the calendar entry's `chain:`, then defaults.chain; but a calendar of every
+    organisation alerts only what a series maps (or its entry's chain names): the rest are
+    observed. `none` anywhere in that order means observed (no chain: nobody alerted)."""
     if ann.state is AnnState.PROVISIONAL:
         return None
     if ann.due is None:
@@ -254,33 +282,42 @@ def to_release(ann: Announcement, config: Config, now: datetime) -> Release | st
         why = problem_with_url(url, config.local_mode) if url else None
         if why:
             return f"{name}: {why}"
-    series = next((s for s in config.series if s.matches(ann.title)), None)
-    chain_name = (series.chain if series else None) or ann.chain or config.default_chain
+    series = next((s for s in config.series if s.matches(ann.title, ann.organisations)), None)
+    everything = source is not None and source.govuk is not None and source.govuk.everything
+    fallback = NO_CHAIN if everything else config.default_chain
+    chain_name = (
+        (series.chain if series else None)
+        or ann.chain
+        or (source.chain if source is not None else None)
+        or fallback
+    )
     if chain_name is None:
-        return "no chain: set defaults.chain or a series with a chain"
-    chain = config.chains.get(chain_name)
-    if chain is None:
+        return "no chain: set defaults.chain, a series with a chain, or chain: none"
+    chain = None if chain_name == NO_CHAIN else config.chains.get(chain_name)
+    if chain is None and chain_name != NO_CHAIN:
         return f"unknown chain {chain_name!r}"
     live = series.live if series is not None and series.live is not None else None
     rule = default_rule(ann.title, live or ann.live or LiveRule(govuk=ann.govuk), ann.url)
     d = config.defaults or DefaultsIn()
     problems: list[str] = []
-    ok, readiness = resolve_readiness(
-        d.readiness,
-        series.readiness if series is not None else None,
-        chain,
-        config.contacts,
-        ("series",),
-        lambda _at, why: problems.append(why),
-    )
-    if not ok:
-        return f"readiness: {'; '.join(problems) or 'not valid'}"
-    used = sorted({cid for step in chain.steps for cid in step.notify})
-    # The head of profession hears of date changes (changes.py) even when not on the chain.
-    used += [c.id for c in config.contacts.values() if c.role == "head_of_profession"]
-    if readiness is not None:
-        used += [*readiness.notify, *readiness.escalate_to]
-    used = sorted(set(used))
+    readiness, used = None, []
+    if chain is not None:  # an observed release asks, tells and embeds nobody
+        ok, readiness = resolve_readiness(
+            d.readiness,
+            series.readiness if series is not None else None,
+            chain,
+            config.contacts,
+            ("series",),
+            lambda _at, why: problems.append(why),
+        )
+        if not ok:
+            return f"readiness: {'; '.join(problems) or 'not valid'}"
+        used = sorted({cid for step in chain.steps for cid in step.notify})
+        # The head of profession hears of date changes (changes.py) even when not on the chain.
+        used += [c.id for c in config.contacts.values() if c.role == "head_of_profession"]
+        if readiness is not None:
+            used += [*readiness.notify, *readiness.escalate_to]
+        used = sorted(set(used))
     try:
         return Release(
             id=ann.id,
@@ -344,6 +381,21 @@ async def sync_once(
     if not dry_run:
         async with gate if gate is not None else contextlib.nullcontext():
             apply_plan(plan, store, imports_file, now)
+    return plan
+
+
+def apply_kept(
+    config: Config, store: Store, imports_file: Path | ImportsKeeper, now: datetime
+) -> Plan:
+    """`run`'s start, before its first tick: the hand-written releases and every source's last
+    good import, read from the saved imports with nothing fetched, so the watch starts at once
+    and the sync proper runs beside the ticks (a source may trickle for its whole deadline).
+    ValueError if the saved imports are damaged (nothing applied)."""
+    previous = keeper(imports_file).load()
+    not_yet = FeedError("not read yet: the sync runs beside the first ticks")
+    results: dict[str, Parsed | FeedError] = {s.label: not_yet for s in config.calendars}
+    plan = plan_sync(config, results, previous, stored_records(store), now)
+    apply_plan(plan, store, imports_file, now)
     return plan
 
 
@@ -440,14 +492,21 @@ def _unconfirmed_line(release: Release, told: Change | None) -> str:
 
 
 def _change(release: Release, record: ReleaseRecord | None) -> str:
+    observed = " (observed)" if release.observed else ""
     if record is None or not record.active:
-        return "add"
+        return "add" + observed
     old = record.release
     if release.cancelled and not old.cancelled:
-        return "cancel"
+        return "cancel" + observed
     if old.due != release.due:
-        return f"move (was {uk_datetime(old.due)})"
-    return "unchanged" if old == release else "update"
+        return f"move (was {uk_datetime(old.due)})" + observed
+    if old == release:
+        return "unchanged" + observed
+    if release.observed and not old.observed:
+        return f"update (observed now: chain {old.chain_id} no longer alerted)"
+    if old.observed and not release.observed:
+        return f"update (alerts chain {release.chain_id} now, was observed)"
+    return "update" + observed
 
 
 def _line(ann: Announcement, label: str, change: str) -> Line:

@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     except BotoCoreError as exc:
         print(f"cannot reach AWS: {exc}", file=sys.stderr)
         return 1
-    secret = str(value).encode()  # as the Lambdas read it (aws.poller.read_ack_secret)
+    secret = str(value).encode()  # as the Lambdas read it (aws.secure_parameters.read_ack_secret)
     if len(secret) < MIN_SECRET_BYTES:
         print(f"the key {args.parameter} is shorter than {MIN_SECRET_BYTES} bytes", file=sys.stderr)
         return 2

@@ -31,6 +31,7 @@ from ..notify.base import Notifier
 from ..notify.console import ConsoleNotifier
 from ..notify.govuk_notify import NotifyClient, NotifyKeyError
 from ..notify.receipts import ReceiptPoller
+from ..store.base import Store
 from ..store.health import explain, open_checked
 from ..web.local_server import DEFAULT_PORT, local_web
 from ..web.notify_callbacks import NotifyCallbacks
@@ -98,13 +99,19 @@ def run(args: argparse.Namespace) -> int:
     try:  # a read-only, full, corrupt or foreign database: say so now, not on every tick
         store = open_checked(paths.db)
         config = with_stale_kept(config, lambda rid: store.get_release(rid) is not None)
-        if config.calendars:  # sync on start: hand-written releases plus the calendars' ones
+        removed: list[str] = []
+        if config.calendars and args.once:  # one tick: sync first, as `releasewatch sync`
             from .sync import sync_and_report
 
             if sync_and_report(config, store, paths.db, clock.now()) == 2:
                 store.close()
                 return 2
-            removed: list[str] = []
+        elif config.calendars:  # watch at once: the sync runs beside the first ticks
+            kept = _start_from_kept_imports(config, store, paths, clock)
+            if kept is None:
+                store.close()
+                return 2
+            removed = kept
         else:
             removed = store.apply_releases(config.releases, clock.now())
     except (StoreError, sqlite3.Error) as exc:
@@ -166,11 +173,11 @@ def run(args: argparse.Namespace) -> int:
     )
 
     resync = None
-    if config.calendars:  # synced on start (above); again every sync_every while running
+    if config.calendars:  # synced as the loop starts, then every sync_every while running
         from ..calendar.imports import imports_path
         from ..calendar.resync import Resync
 
-        resync = Resync(config, store, imports_path(paths.db), health=health)
+        resync = Resync(config, store, imports_path(paths.db), health=health, announce_first=True)
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -186,6 +193,7 @@ def run(args: argparse.Namespace) -> int:
                     resync=resync,
                     sync_every=config.sync_every,
                     gate=resync.gate if resync is not None else None,
+                    sync_at_start=resync is not None,
                 )
         finally:
             await watchdog.prober.aclose()
@@ -202,6 +210,31 @@ def run(args: argparse.Namespace) -> int:
         store.close()
     print("releasewatch: stopped; state saved.")
     return 0
+
+
+def _start_from_kept_imports(
+    config: Config, store: Store, paths: LocalPaths, clock: Clock
+) -> list[str] | None:
+    """Apply the hand-written releases and the calendars' last good imports, fetching nothing:
+    a calendar that trickles or hangs (up to its 120 s deadline) must not hold up the first
+    tick. The ids deactivated, or None (said on stderr) when the saved imports are damaged."""
+    from ..calendar.imports import imports_path
+    from ..calendar.sync import apply_kept
+
+    try:
+        plan = apply_kept(config, store, imports_path(paths.db), clock.now())
+    except ValueError as exc:
+        print(f"releasewatch: {exc}; nothing applied", file=sys.stderr)
+        return None
+    kept = sum(len(anns) for anns in plan.imports.sources.values())
+    print(
+        f"releasewatch: {len(config.calendars)} calendar source(s): watching their last good "
+        f"import ({kept} announcement(s)) while they are read again beside the first ticks"
+        if plan.imports.sources
+        else f"releasewatch: {len(config.calendars)} calendar source(s): reading them beside "
+        "the first ticks (never read before: their releases are watched once read)"
+    )
+    return plan.removed
 
 
 @dataclass

@@ -125,6 +125,7 @@ def _provisional(keeper: ImportsKeeper) -> int:
 
 def _row(record: ReleaseRecord, state: str) -> tuple[str, str, str, str]:
     state += "" if record.active else " (no longer watched)"
+    state += "; observed, no one alerted" if record.release.observed else ""
     check = record.last_check
     seen = "-" if check is None else f"{uk_datetime(check.at)}: {check_verdict(check)}"
     return for_terminal(record.id), uk_datetime(record.release.due), state, for_terminal(seen)

@@ -92,6 +92,8 @@ def sync_and_report(
             print(text)
     for label, why in plan.failures.items():
         print(f"source {label} failed: {why}; {_kept(plan, label)}", file=sys.stderr)
+    for warning in plan.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     if plan.failures and len(plan.failures) == len(config.calendars):
         # On stderr, with the reasons above: the terminal, even when stdout goes to a file.
         print(

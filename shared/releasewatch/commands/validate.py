@@ -43,5 +43,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"  warning: {warning}")
     for release in config.releases:
         flag = " (cancelled)" if release.cancelled else ""
-        print(f"  {release.id}: due {uk_datetime(release.due)}, chain {release.chain.id}{flag}")
+        chain = release.chain_id or "none (observed: nobody is alerted)"
+        print(f"  {release.id}: due {uk_datetime(release.due)}, chain {chain}{flag}")
     return 0

@@ -43,6 +43,9 @@ from .localfiles import LocalFileError, read_local
 from .yamlsource import Path, YamlDocument, decode, format_path, load_yaml
 
 DEFAULT_CACHE_BUST_PARAM = "rwcb"
+# `chain: none` (a release, a series, a calendar, defaults.chain): observed, nobody alerted.
+# YAML's own null would mean "not given" (fall back to the default), so the word is reserved.
+NO_CHAIN = "none"
 # A due time further back than this is refused unless the release says `past_due_ok: true`:
 # it is almost always a copy-paste of last month's entry, and would start its chain at once.
 PAST_DUE_LIMIT = timedelta(days=7)
@@ -206,9 +209,13 @@ def parse_config(
             index = j if field_name == "notify" else j - len(_ids(raw_ready, "notify"))
             problem(("defaults", "readiness", field_name, index), f"unknown contact {cid!r}")
 
+    # `defaults.chain: none` (a deployment that observes, alerting no one unless a release or
+    # series says otherwise) may have no contacts or chains at all.
+    observer = isinstance(raw_defaults, dict) and raw_defaults.get("chain") == NO_CHAIN
+    needed = None if observer and not raw.get("contacts") and not raw.get("chains") else problem
     contacts: dict[str, Contact] = {}
     raw_contacts_all = _mapping(raw, "contacts", None)
-    for cid, data in _mapping(raw, "contacts", problem).items():
+    for cid, data in _mapping(raw, "contacts", needed).items():
         if not IDENT.fullmatch(cid):
             problem(("contacts", cid), "contact ids use letters, digits, '.', '_' and '-'")
             continue
@@ -242,12 +249,17 @@ def parse_config(
     transport = defaults.transport
     notify_block = check_notify(raw, transport, local_mode, validate, problem, problem_with_url)
 
-    raw_chains = _mapping(raw, "chains", problem)
+    raw_chains = _mapping(raw, "chains", needed)
     raw_contacts = _mapping(raw, "contacts", None)
     chains: dict[str, Chain] = {}
     for name, steps_raw in raw_chains.items():
         if not IDENT.fullmatch(name):
             problem(("chains", name), "chain names use letters, digits, '.', '_' and '-'")
+            continue
+        if name == NO_CHAIN:
+            problem(
+                ("chains", name), f"{NO_CHAIN!r} is reserved: chain: none means nobody is alerted"
+            )
             continue
         if not isinstance(steps_raw, list) or not steps_raw:
             problem(("chains", name), "expected a list of at least one step")
@@ -272,7 +284,7 @@ def parse_config(
         # defaults had another mistake: still resolve releases against the chain it names
         named = raw_defaults.get("chain")
         default_chain = named if isinstance(named, str) else None
-    if default_chain is not None and default_chain not in raw_chains:
+    if default_chain not in (None, NO_CHAIN, *raw_chains):
         problem(("defaults", "chain"), f"unknown chain {default_chain!r}")
     if default_chain is None and len(raw_chains) == 1:
         default_chain = next(iter(raw_chains))
@@ -321,8 +333,14 @@ def parse_config(
                 problem((*at, "publication_url"), pub_problem)
         chain_name = _text(fields, "chain") or default_chain
         if chain_name is None:
-            problem((*at, "chain"), "no chain given and no defaults.chain to fall back on")
-        elif chain_name not in raw_chains:
+            problem(
+                (*at, "chain"),
+                "no chain given and no defaults.chain to fall back on (chain: none watches "
+                "the release without alerting anyone)",
+            )
+        elif chain_name == NO_CHAIN and isinstance(fields.get("readiness"), dict):
+            problem((*at, "readiness"), "chain: none alerts nobody, so nobody can be asked")
+        elif chain_name not in (NO_CHAIN, *raw_chains):
             problem((*at, "chain"), f"unknown chain {chain_name!r}")
         stale = False  # more than PAST_DUE_LIMIT past due: warned about, never refused
         if due is not None and now is not None and fields.get("cancelled") is not True:
@@ -330,17 +348,22 @@ def parse_config(
             if past is not None:
                 stale, message = past
                 warning((*at, "due"), message)
-        if r is None or len(problems) > before or chain_name not in chains:
+        observed = chain_name == NO_CHAIN
+        if r is None or len(problems) > before or (chain_name not in chains and not observed):
             continue
         assert due is not None
-        chain = chains[chain_name]
-        used = {cid for s in chain.steps for cid in s.notify}
+        chain = None if observed else chains[str(chain_name)]
+        used = {cid for s in chain.steps for cid in s.notify} if chain is not None else set()
         if not used <= contacts.keys():
             continue  # a contact in the chain is invalid; already reported under contacts
         used |= {m for cid in used for m in rota.members(contacts[cid])}  # whoever is on call
         if not used <= contacts.keys():
             continue  # a rota member is invalid; already reported under contacts
-        ok, ready = resolve_readiness(defaults.readiness, r.readiness, chain, contacts, at, problem)
+        ok, ready = True, None
+        if chain is not None:
+            ok, ready = resolve_readiness(
+                defaults.readiness, r.readiness, chain, contacts, at, problem
+            )
         if not ok:
             continue
         if ready is not None:
@@ -382,7 +405,8 @@ def parse_config(
                 "publication; drop status_only to use the default content rule, or give "
                 "contains/not_contains",
             )
-    calendars, series = _calendars(raw, local_mode, raw_chains, validate, problem, contacts)
+    calendars, series, where = _calendars(raw, local_mode, raw_chains, validate, problem, contacts)
+    _warn_beside_everything(calendars, default_chain, where, warning)
     sync_every = _sync_every(raw.get("sync_every"), problem)
     if problems:
         raise ConfigError(problems)
@@ -439,8 +463,9 @@ def _calendars(
     validate: Any,
     problem: Any,
     contacts: dict[str, Contact],
-) -> tuple[list[CalendarSpec], list[SeriesSpec]]:
-    """`calendars:` and `series:`, each mistake reported where it is."""
+) -> tuple[list[CalendarSpec], list[SeriesSpec], dict[str, int]]:
+    """`calendars:` and `series:`, each mistake reported where it is; and each calendar's
+    index in `calendars:` by its label."""
     calendars: list[CalendarSpec] = []
     raw_calendars = raw.get("calendars") or []
     if not isinstance(raw_calendars, list):
@@ -464,6 +489,8 @@ def _calendars(
         elif spec.ics is not None and "://" in spec.ics:
             urls.append((("calendars", i, "ics"), spec.ics))
         bad = [(key, why) for key, url in urls if (why := problem_with_url(url, local_mode))]
+        if spec.chain is not None and spec.chain not in (NO_CHAIN, *raw_chains):
+            bad.append((("calendars", i, "chain"), f"unknown chain {spec.chain!r}"))
         for key, why in bad:
             problem(key, why)
         if not bad:
@@ -471,7 +498,7 @@ def _calendars(
     series: list[SeriesSpec] = []
     raw_series = raw.get("series") or []
     if not isinstance(raw_series, list):
-        problem(("series",), "expected a list of {match, chain, live, readiness}")
+        problem(("series",), "expected a list of {match, organisation, chain, live, readiness}")
         raw_series = []
     for i, data in enumerate(raw_series):
         one = validate(SeriesSpec, data, ("series", i))
@@ -485,11 +512,33 @@ def _calendars(
         ]
         for (name, j), cid in unknown:
             problem(("series", i, "readiness", name, j), f"unknown contact {cid!r}")
-        if one.chain is not None and one.chain not in raw_chains:
+        if one.chain is not None and one.chain not in (NO_CHAIN, *raw_chains):
             problem(("series", i, "chain"), f"unknown chain {one.chain!r}")
+        elif one.chain == NO_CHAIN and one.readiness is not None:
+            problem(("series", i, "readiness"), "chain: none alerts nobody, so nobody can be asked")
         elif not unknown:
             series.append(one)
-    return calendars, series
+    return calendars, series, labels
+
+
+def _warn_beside_everything(
+    calendars: list[CalendarSpec], default_chain: str | None, where: dict[str, int], warning: Any
+) -> None:
+    """Beside a calendar of every organisation (whose unmapped releases are observed), another
+    calendar that falls back to defaults.chain (or the only chain) alerts that chain for all of
+    its releases no series maps: said, because a whole-system deployment rarely means it."""
+    if default_chain in (None, NO_CHAIN) or not any(
+        c.govuk is not None and c.govuk.everything for c in calendars
+    ):
+        return
+    for spec in calendars:
+        if spec.chain is None and not (spec.govuk is not None and spec.govuk.everything):
+            warning(
+                ("calendars", where[spec.label]),
+                f"the {spec.label} releases no series maps alert chain {default_chain!r} "
+                "(defaults.chain); to only observe them, as organisations: all does, add "
+                "chain: none to this calendar",
+            )
 
 
 def _rota(

@@ -50,7 +50,7 @@ def seconds_until_next(watchdog: Watchdog, now: datetime, ceiling: timedelta) ->
             # must not make the loop spin.
             wake = min(wake, max(record.next_check_at, watchdog.probe_not_before(record)))
         release = record.release
-        for step in release.chain.steps:
+        for step in release.steps:
             fire = release.due + step.after
             if fire > now:
                 wake = min(wake, fire)
@@ -75,17 +75,19 @@ async def run_loop(
     resync: Callable[[datetime], Awaitable[None]] | None = None,
     sync_every: timedelta = timedelta(hours=6),
     gate: asyncio.Lock | None = None,
+    sync_at_start: bool = False,
 ) -> None:
     """Tick until `stop` is set (or `on_tick` returns False). A failed tick is never fatal.
     With `resync`, the calendars are synced again every `sync_every` (the caller synced on
     start), in a task of its own while the ticks go on; `gate` (the resync's) is held for each
     tick, so the sync's plan is applied between ticks. One sync at a time: a sync still
-    running when the next is due is not started twice."""
+    running when the next is due is not started twice. `sync_at_start`: the first sync starts
+    with the first tick (`run`'s start-up sync, which must never hold up the first alert)."""
     health = health or TickHealth()
     gate = gate or asyncio.Lock()
     if watchdog.probe_wait is None:
         watchdog.probe_wait = PROBE_WAIT  # a slow origin cannot hold up the others' ticks
-    next_sync = watchdog.clock.now() + sync_every
+    next_sync = watchdog.clock.now() + (timedelta(0) if sync_at_start else sync_every)
     syncing: asyncio.Task[None] | None = None
     try:
         while not stop.is_set():
@@ -94,7 +96,7 @@ async def run_loop(
                 syncing = None
             if resync is not None and syncing is None and watchdog.clock.now() >= next_sync:
                 syncing = asyncio.ensure_future(resync(watchdog.clock.now()))
-                next_sync = watchdog.clock.now() + sync_every
+                next_sync = watchdog.clock.now() + (timedelta(0) if sync_at_start else sync_every)
             delay = await _one_tick(watchdog, gate, ceiling, on_tick, health, backoff_cap)
             if delay is None:
                 return

@@ -24,15 +24,18 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
-
-import httpx
-import jwt
+from typing import TYPE_CHECKING, Any
 
 from ..clock import Clock
 from ..errors import SendError
-from .awserrors import redact
 from .base import Message
+from .notify_errors import NotifyApiError
+
+# httpx and PyJWT (with the cryptography it probes for) load with the first client or token:
+# the reply and receipt readers import this module's ids on every poller tick's path, Notify
+# configured or not (issue 19, cold start).
+if TYPE_CHECKING:
+    import httpx
 
 NOTIFY_BASE_URL = "https://api.notifications.service.gov.uk"
 PROVIDER_PREFIX = "notify:"  # a delivery's provider_id when Notify sent it
@@ -77,32 +80,14 @@ class NotifyKey:
 
 def api_token(key: NotifyKey, issued_at: int) -> str:
     """The bearer token for one request (Notify: a fresh one per request)."""
+    import jwt
+
     return jwt.encode(
         {"iss": key.service_id, "iat": issued_at},
         key.secret,
         algorithm="HS256",
         headers={"typ": "JWT", "alg": "HS256"},
     )
-
-
-class NotifyApiError(Exception):
-    """Notify answered with an error (or could not be reached: status None)."""
-
-    def __init__(self, status: int | None, error: str, message: str) -> None:
-        self.status = status
-        self.error = error
-        self.message = message
-        super().__init__(f"{status} {error}: {message}")
-
-    @property
-    def transient(self) -> bool:
-        return self.status is None or self.status == 429 or self.status >= 500
-
-    def reason(self, address: str = "") -> str:
-        """For a stored error and the logs: Notify's own words, without any address."""
-        where = "unreachable" if self.status is None else str(self.status)
-        detail = redact(self.message, address)[:200]
-        return f"notify {where} {self.error}" + (f": {detail}" if detail else "")
 
 
 class NotifyClient:
@@ -120,6 +105,8 @@ class NotifyClient:
         self.key = key
         self.clock = clock
         self.base_url = base_url.rstrip("/")
+        import httpx
+
         # No redirects: Notify's API never redirects, and a token must not follow one.
         self._http = http or httpx.Client(timeout=timeout, follow_redirects=False)
 
@@ -153,6 +140,8 @@ class NotifyClient:
         body: Mapping[str, Any] | None = None,
         params: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
+        import httpx
+
         headers = self._headers()
         try:
             response = self._http.request(

@@ -407,7 +407,7 @@ def _sentence_start(text: str) -> str:
 
 def _no_next_step(ctx: MessageContext) -> str:
     """The chain has no later step: only this step's own repeat (if it has one) follows."""
-    steps, index = ctx.release.chain.steps, ctx.notification.step
+    steps, index = ctx.release.steps, ctx.notification.step
     repeat = steps[index].repeat if index is not None and 0 <= index < len(steps) else None
     if repeat is not None:
         return (

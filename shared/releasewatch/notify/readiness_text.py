@@ -86,7 +86,7 @@ def email(ctx: MessageContext) -> str:
                     f"If nobody confirms by {when(plan.escalate, now)}, {told} will be told.",
                 ]
         if kind in (NotificationKind.READY_REMIND, NotificationKind.READY_ESCALATE):
-            first = _names(r, r.chain.steps[0].notify)
+            first = _names(r, r.steps[0].notify)
             if now < plan.last_call and first:
                 lines.append(
                     f"If nobody confirms by {when(plan.last_call, now)}, {first} will be alerted."

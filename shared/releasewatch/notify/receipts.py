@@ -27,7 +27,8 @@ from typing import Any
 from ..model import Delivery, DeliveryStatus, Event, EventKind, notification_detail
 from ..policy import DEFAULT_MAX_ATTEMPTS, DEFAULT_RETRY_BACKOFF, MAX_RETRY_BACKOFF
 from ..store.base import Store
-from .govuk_notify import PROVIDER_PREFIX, UUID, NotifyApiError, NotifyClient, notify_id
+from .govuk_notify import PROVIDER_PREFIX, UUID, NotifyClient, notify_id
+from .notify_errors import NotifyApiError
 
 log = logging.getLogger("releasewatch.receipts")
 

@@ -209,7 +209,7 @@ def wanted(
             kind = NotificationKind.READY_ESCALATE
             out += _to(release, kind, r.escalate_to, ("email",), plan.escalate, round_)
     if now >= plan.last_call and first_reminder is not None:
-        first = release.chain.steps[0]
+        first = release.steps[0]
         kind = NotificationKind.READY_LAST_CALL
         out += _to(release, kind, first.notify, first.channels, plan.last_call, round_)
     return out

@@ -79,7 +79,7 @@ def reach(
         if people:
             out += [(person, via, False) for person, via in people]
             continue
-        for first in release.chain.steps[0].notify:
+        for first in (c for s in release.steps[:1] for c in s.notify):
             out += [(person, cid, True) for person, _ in resolve(release, first, at)]
     return out
 

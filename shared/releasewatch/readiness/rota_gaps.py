@@ -17,7 +17,7 @@ def gap_times(release: Release) -> list[tuple[datetime, str]]:
     """(instant, rota id) for every chain step and readiness reminder naming a rota that has
     nobody on call then."""
     wanted: list[tuple[datetime, str]] = []
-    for step in release.chain.steps:
+    for step in release.steps:
         wanted += [(release.due + step.after, cid) for cid in step.notify]
     plan = readiness.schedule(release)
     if plan is not None and release.readiness is not None:

@@ -30,7 +30,11 @@ def _plain(value: Any) -> Any:
 
 SCHEMA_VERSION = "1.0"
 # api/schema/v1/<name> → the file in web/schema/
-SCHEMAS = {"board.json": "board.v1.json", "release.json": "release.v1.json"}
+SCHEMAS = {
+    "board.json": "board.v1.json",
+    "release.json": "release.v1.json",
+    "punctuality.json": "punctuality.v1.json",
+}
 
 
 def to_json(model: object) -> str:

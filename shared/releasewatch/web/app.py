@@ -9,6 +9,9 @@
     GET  /r/<release id>   one release: escalation ladder, acks, readiness, checks timeline
     GET  /r/<id>/report.md the breach report draft (also report.docx), no contact details
     GET  /api/releases     the board as JSON (?view= as above); /api/releases/<id> a release
+    GET  /punctuality      the punctuality record (?from=&to=&producer=&verdict=&sort=&order=),
+                           and its files: punctuality.csv, producers.csv, punctuality.json,
+                           late-and-early.atom (?from=&to=) (web/punctuality_files.py)
     GET  /static/<v>/<f>   the stylesheet and the refresh script (web/assets.py), public
     GET  /d/<token>/...    the same pages behind a signed dashboard link (`releasewatch
                            dashboard-link`): the only way in on AWS (web/function_url.py);
@@ -51,6 +54,7 @@ from ..timefmt import uk_datetime, uk_time
 from . import api, assets, pages
 from .api import document, to_json
 from .guard import SECURITY_HEADERS
+from .punctuality_names import DATA_FILES
 from .render import render, roots
 from .scrub import scrub
 from .views.board import View, parse_view
@@ -241,6 +245,8 @@ class WebApp:
             return self.dashboard(view, root=root, home=home)
         if rest == "api/releases":
             return self.api_board(view)
+        if rest == "punctuality" or rest in DATA_FILES:
+            return self.punctuality(rest, query, home=home, root=root)
         if rest.startswith("api/schema/v1/"):
             text = api.schema(rest[len("api/schema/v1/") :])
             if text is None:
@@ -268,6 +274,8 @@ class WebApp:
             }
         if view.last_ok is not None:
             body["last_good_tick"] = view.last_ok.isoformat()
+        if self.health is not None:  # a failing calendar leaves the checks working: still 200
+            body["calendar_sources_failing"] = self.health.sync_failing()
         headers = dict(SECURITY_HEADERS) | {"Content-Type": "application/json"}
         return Response(200 if view.ok else 503, scrub(json.dumps(body)), headers)
 
@@ -320,6 +328,27 @@ class WebApp:
         if page is None:
             return Response(404, to_json({"error": "no such release"}), dict(JSON_HEADERS))
         return Response(200, document(page), dict(JSON_HEADERS))
+
+    def punctuality(self, name: str, query: str, *, root: str = "", home: str = "./") -> Response:
+        """The punctuality page, or one of its data files; a query it cannot read is a 400
+        naming the parameter."""
+        from ..punctuality.gather import gather
+        from .punctuality_files import data_file, page_html
+        from .views.punctuality import BadQuery, Query
+
+        try:
+            wanted = Query.parse(parse_qs(query))
+        except BadQuery as exc:
+            return Response(400, pages.page("Not a query this page can answer", pages.para(
+                f"{exc}.")))  # fmt: skip
+        now = self.clock.now()
+        judged = gather(self.store, now)
+        if name in DATA_FILES:
+            headers = dict(SECURITY_HEADERS) | {"Content-Type": DATA_FILES[name]}
+            return Response(200, data_file(name, judged, wanted.period, now), headers)
+        schema = f"{home}api/schema/v1/punctuality.json"
+        body = page_html(judged, wanted, wanted, now, root=root, home=home, schema_href=schema)
+        return Response(200, body)
 
     def report(self, release_id: str, name: str) -> Response:
         """The breach report draft, as the head of profession gets it but without contact

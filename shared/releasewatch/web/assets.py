@@ -11,7 +11,7 @@ from pathlib import Path
 STATIC = Path(__file__).resolve().parent / "static"
 # name served → the files it is made of, in order (one request for all the CSS)
 BUNDLES: dict[str, tuple[str, ...]] = {
-    "board.css": ("govuk-frontend.min.css", "board.css"),
+    "board.css": ("govuk-frontend.min.css", "board.css", "punctuality.css"),
     "refresh.js": ("refresh.js",),
 }
 TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}

@@ -6,7 +6,8 @@
     GET  /static/<v>/<f>            the board's stylesheet and script (public)
     GET|POST /a/<token>, /c/<token> acknowledge and readiness links (web.app.WebApp)
     GET  /d/<token>/...             the board behind a signed dashboard link
-    GET  /, /dashboard, /r/..., /api/releases...   403: only a signed link opens the board
+    GET  /, /dashboard, /r/..., /api/releases..., /punctuality (and its files)
+                                    403: only a signed link opens the board
 
 Powertools' event handler took about 200 ms of every cold start (it imports its OpenAPI,
 AppSync and asyncio support), more than the board's whole 150 ms import budget; a function
@@ -138,7 +139,10 @@ def respond(event: Mapping[str, Any], deps: Deps) -> dict[str, Any]:
 
 # -- routing ------------------------------------------------------------------------------------
 _SEGMENT = r"(?P<token>[^/]+)"  # one path segment
-_UNSIGNED_BOARD = re.compile(r"/(?:dashboard|r/[^/]+(?:/[^/]+)?|api/releases(?:/[^/]+)?)?")
+_UNSIGNED_BOARD = re.compile(
+    r"/(?:dashboard|r/[^/]+(?:/[^/]+)?|api/releases(?:/[^/]+)?"
+    r"|punctuality(?:\.csv|\.json)?|producers\.csv|late-and-early\.atom)?"
+)
 _SIGNED = re.compile(rf"/d/{_SEGMENT}(?P<slash>/)?(?P<rest>.*)")
 _LINK = re.compile(rf"/(?P<kind>[ac])/{_SEGMENT}")
 _STATIC = re.compile(r"/static/(?P<rest>[^/]+/[^/]+)")

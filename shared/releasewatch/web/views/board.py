@@ -42,7 +42,9 @@ class ViewLink:
 class Summary:
     """The board's first line: '2 late · 1 message failed · 12 live on time · 14 not due yet'.
     `counts` by kind (late, early, due_now, failed_messages, unreachable, live_on_time,
-    live_late, live_first_seen_late, not_due_yet, cancelled, not_watched); zeros left out."""
+    live_late, live_first_seen_late, not_due_yet, cancelled, not_watched, observed); zeros left
+    out. An observed release is counted as observed alone: the other counts are of the releases
+    someone is alerted for."""
 
     text: str
     counts: dict[str, int]
@@ -84,6 +86,9 @@ class BoardRow:
     # 'Alice Publisher unreachable'); empty for the rest.
     needs_someone: tuple[str, ...]
     readiness: ReadinessLines
+    # Observed: judged and recorded, nobody alerted (no chain). Never among those that need
+    # someone: its lateness is a fact on the record, not a call to act.
+    observed: bool = False
 
 
 @dataclass(frozen=True)
@@ -200,7 +205,10 @@ def needs_someone(
     record: ReleaseRecord, state: ReleaseState, problems: Sequence[Problem]
 ) -> tuple[str, ...]:
     """Why this release needs a person now: late, early, a failed message, nobody reachable
-    (the problems banner's own findings, from the recorded deliveries)."""
+    (the problems banner's own findings, from the recorded deliveries). Never an observed
+    release: nobody was asked to act on it."""
+    if record.release.observed:
+        return ()
     why = []
     if state == ReleaseState.LATE:
         why.append("Late")
@@ -252,6 +260,7 @@ def board_row(
         acknowledged_by=tuple(dict.fromkeys(names)),
         needs_someone=needs_someone(record, state, problems),
         readiness=readiness_lines(record, events, deliveries),
+        observed=release.observed,
     )
 
 
@@ -268,6 +277,7 @@ _SUMMARY_ORDER = (
     "not_due_yet",
     "cancelled",
     "not_watched",
+    "observed",
 )
 
 
@@ -281,10 +291,14 @@ def _summary_words(kind: str, n: int) -> str:
             return f"{n} due now, not live yet"
         case "live_first_seen_late":
             return f"{n} first seen live after due"
+        case "observed":
+            return f"{n} observed, no one alerted"
     return f"{n} {kind.replace('_', ' ')}"
 
 
 def _row_kind(row: BoardRow, now: datetime) -> str:
+    if row.observed:
+        return "observed"
     state = row.tag.state
     if state == ReleaseState.CANCELLED:
         return "not_watched" if row.tag.text.startswith("Not watched") else "cancelled"

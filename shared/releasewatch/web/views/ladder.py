@@ -147,7 +147,7 @@ def ladder(
         for d in deliveries
         if d.notification.kind in _ESCALATION and d.notification.fallback_for is None
     ]
-    for index, step in enumerate(release.chain.steps):
+    for index, step in enumerate(release.steps):
         fires = release.due + step.after
         # (person, channel) → the rota they are told for, and whether it had nobody on call
         pairs: dict[tuple[str, Channel], tuple[str | None, bool]] = {}
@@ -227,7 +227,7 @@ def next_step(record: ReleaseRecord, now: datetime, acks: Sequence[Ack]) -> Next
     holds later alert steps until its timeout), as service._next_step tells people."""
     release = record.release
     upcoming = []
-    for index, step in enumerate(release.chain.steps):
+    for index, step in enumerate(release.steps):
         when = release.due + step.after
         if when <= now:
             continue
@@ -240,7 +240,7 @@ def next_step(record: ReleaseRecord, now: datetime, acks: Sequence[Ack]) -> Next
     if not upcoming:
         return None
     when, index, held = min(upcoming)
-    step = release.chain.steps[index]
+    step = release.steps[index]
     names = tuple(
         dict.fromkeys(name_of(release, c) for c, _v, _g in rota.reach(release, step.notify, when))
     )

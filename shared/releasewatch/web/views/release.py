@@ -66,6 +66,7 @@ class ReleasePage:
     cache_headers: tuple[Header, ...]
     links: tuple[Link, ...]
     problems: tuple[Problem, ...]
+    observed: bool = False  # no chain: judged and recorded, nobody alerted
 
 
 def _links(record: ReleaseRecord, state: ReleaseState, href: str) -> list[Link]:
@@ -136,6 +137,8 @@ def build_release_page(
     upcoming = None if state in LIVE_OR_OVER else next_step(record, now, acks)
     if upcoming is not None:
         why_none = ""
+    elif release.observed:
+        why_none = "No steps: the release is observed, so no one is alerted."
     elif state in LIVE_OR_OVER:
         why_none = (
             "No next step: the page is live."
@@ -174,4 +177,5 @@ def build_release_page(
         else (),
         links=tuple(_links(record, state, href)),
         problems=tuple(problems),
+        observed=release.observed,
     )
