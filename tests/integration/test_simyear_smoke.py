@@ -1,6 +1,6 @@
 """The simulated year (tools/simyear) in small: 30 releases over two days, every probe over
-HTTP to the loopback origins, replayed through the real watchdog into SQLite. What the store
-records must be what each release's fate says happened."""
+HTTP to the loopback origins, replayed through the real watchdog into SQLite. The punctuality
+record's verdict on each release must be what its fate says happened."""
 
 from __future__ import annotations
 
@@ -10,10 +10,9 @@ from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
-from releasewatch.model import ReleaseState
-from releasewatch.store.sqlite import SQLiteStore
+from releasewatch.punctuality.verdicts import Verdict
 from tools.simyear.local import Settings, replay
-from tools.simyear.verdicts import compare, recorded_minutes_late
+from tools.simyear.verdicts import compare
 from tools.simyear.year import Fate, Year, generate, life, working_days
 
 DAY1, DAY2 = date(2027, 6, 2), date(2027, 6, 3)
@@ -56,24 +55,27 @@ def test_a_tiny_year_is_recorded_as_its_fates_say(tmp_path: Path) -> None:
     )
     result = asyncio.run(replay(year, settings))
 
-    with SQLiteStore(settings.db) as store:
-        assert compare(store, year) == []  # every release: state, due time, lateness
-        records = {r.id: r for r in store.all_releases()}
+    # every release's verdict, due time and lateness as its fate says: 100% accuracy
+    assert compare(year, result.verdicts) == []
+    verdicts = result.verdicts
     by_fate = {r.fate: r for r in reversed(year.releases)}
-    on_time = records[by_fate[Fate.ON_TIME].id]
-    assert on_time.state is ReleaseState.LIVE
+    assert verdicts[by_fate[Fate.ON_TIME].id].verdict is Verdict.ON_TIME
+    for fate in (Fate.LATE_MINUTES, Fate.LATE_HOURS, Fate.NEVER_FOUND):  # every late one caught
+        late = by_fate[fate]
+        assert verdicts[late.id].verdict is Verdict.LATE, fate
     late = by_fate[Fate.LATE_MINUTES]
-    assert late.expected_minutes_late is not None
-    recorded = recorded_minutes_late(records[late.id])
-    assert recorded is not None
+    lateness = verdicts[late.id].lateness
+    assert late.live_at is not None and lateness is not None
     # seen at the first probe after it went live: 10 s apart in the hot window, a minute after
-    assert late.expected_minutes_late <= recorded <= late.expected_minutes_late + 1
-    assert records[by_fate[Fate.CANCELLED].id].state is ReleaseState.CANCELLED
+    assert late.live_at - late.due <= lateness <= late.live_at - late.due + timedelta(minutes=1)
+    assert verdicts[by_fate[Fate.CANCELLED].id].verdict is Verdict.CANCELLED
     moved = by_fate[Fate.MOVED_SHORT]
-    assert records[moved.id].release.due == moved.due != moved.announced_due
-    assert records[by_fate[Fate.EARLY].id].state is ReleaseState.EARLY
-    assert records[by_fate[Fate.NEVER_FOUND].id].state is ReleaseState.LATE
+    assert verdicts[moved.id].verdict is Verdict.MOVED_SHORT_NOTICE
+    assert verdicts[moved.id].due == moved.due != moved.announced_due
+    assert verdicts[by_fate[Fate.MOVED_LONG].id].verdict is Verdict.ON_TIME
+    assert verdicts[by_fate[Fate.EARLY].id].verdict is Verdict.EARLY
     assert result.errors == 0
+    assert result.sent == 0  # observed releases alert nobody
     # the pages were fetched over HTTP, from both origins
     assert set(result.origins) == {"govuk", "ons"}
     assert all(sum(s.per_minute.values()) > 0 for s in result.origins.values())

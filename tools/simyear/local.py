@@ -2,17 +2,20 @@
 simulated clock, with the calendar's announcements, moves and cancellations applied through
 the Store API as a calendar sync applies them (the change's event first, then the releases).
 
-- Releases are observed: each has a chain whose one step is ten years after due, so nothing is
-  ever due to anybody; the calendar-change notices policy still makes go to a sink and are
-  counted (an observed release should send none: issue 21's "observed" is not built yet).
+- Releases are observed (no chain: judged and recorded, alerting nobody), as `organisations:
+  all` imports them; every channel is a sink that counts what reaches it (it should be none).
+- Each release is judged by the punctuality record (releasewatch.punctuality) when it is
+  finished, while its checks are still in the store (they expire after 30 days): the verdict
+  the record's feed and page give at the time.
 - The store holds what a calendar would: each release from `announce_ahead` before its due
   time (or its move or cancellation notice, if earlier) until it is finished: live and watched
   for watch_after_live, cancelled, or, never found, `retire_after` past due. Today a tick
   reads and judges every active release, so holding the whole year at once would cost
   every tick that much; once ticks cost what is due, `--announce-ahead 400d` holds it all.
-- Time jumps from one wake time to the next (the run loop's own `seconds_until_next`) and runs
-  at real speed during each tick; the peak morning (an hour either side of the busiest minute)
-  is probed over HTTP on the loopback origins, the rest of the year in process (FateProber).
+- Time jumps from one wake time to the next (the run loop's own `seconds_until_next`). In the
+  peak window (30 s before the busiest minute to 90 s after it) it runs at real speed during
+  each tick and every probe goes over HTTP to the loopback origins; the rest of the year is
+  probed in process (FateProber).
 """
 
 from __future__ import annotations
@@ -27,33 +30,30 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
+from typing import get_args
 
 from releasewatch.calendar.changes import CANCELLED, MOVED, Change, to_record
 from releasewatch.local.runner import PROBE_WAIT, seconds_until_next
 from releasewatch.model import (
     Cadence,
-    Chain,
+    Channel,
     Check,
-    Contact,
     LiveRule,
     Release,
     ReleaseRecord,
     ReleaseState,
-    Step,
 )
 from releasewatch.notify.base import Message
 from releasewatch.probe import HttpProber, ProbeSettings
 from releasewatch.probe.ons import ons_rule
 from releasewatch.probe.rules import default_rule
+from releasewatch.punctuality.verdicts import Judged, judge
 from releasewatch.service import Watchdog, probe_due
 from releasewatch.store.sqlite import SQLiteStore
 
 from .clock import SimClock
 from .origins import FateProber, Origins, OriginStats
 from .year import Fate, SimRelease, Year
-
-OBSERVER = Contact(id="observed", name="Observed release (nobody)", email="observed@example.com")
-OBSERVED = Chain(id="observed", steps=(Step(after=timedelta(days=3650), notify=("observed",)),))
 
 
 @dataclass
@@ -77,7 +77,8 @@ class Result:
     checks: int = 0
     wall_s: float = 0.0
     peak_rss_mb: float = 0.0
-    notices: int = 0  # calendar-change notices policy made (sunk: nobody is told)
+    sent: int = 0  # messages that reached a channel: none, for observed releases
+    verdicts: dict[str, Judged] = field(default_factory=dict)  # as judged when finished
     detection_s: dict[str, float] = field(default_factory=dict)  # peak releases: live to recorded
     peak_ticks_s: list[float] = field(default_factory=list)  # real duration of peak ticks
     peak_probed: int = 0
@@ -123,8 +124,8 @@ def definition(sim: SimRelease, url: str, *, due: datetime, cancelled: bool = Fa
         due=due,
         producer=sim.producer,
         rule=rule,
-        chain=OBSERVED,
-        contacts={OBSERVER.id: OBSERVER},
+        chain=None,  # observed
+        contacts={},
         cancelled=cancelled,
         allow_loopback=True,
     )
@@ -227,7 +228,7 @@ async def replay(year: Year, settings: Settings, *, progress: bool = False) -> R
         fate = FateProber(clock, by_id)
         prober = SwitchProber(http, fate)
         sink = SinkNotifier()
-        dog = Watchdog(store, prober, {"email": sink}, clock)
+        dog = Watchdog(store, prober, dict.fromkeys(get_args(Channel), sink), clock)
         dog.probe_wait = PROBE_WAIT  # as run_loop sets it
         active: dict[str, Release] = {}
         seen_live: set[str] = set()
@@ -265,7 +266,7 @@ async def replay(year: Year, settings: Settings, *, progress: bool = False) -> R
                     slot = int(recorded.timestamp() // 900)
                     if slot != retired_slot:  # every quarter of an hour is soon enough
                         retired_slot = slot
-                        _retire(store, active, by_id, recorded, settings.retire_after)
+                        _retire(store, active, by_id, recorded, settings, result.verdicts)
                 if progress and now.month != month:
                     month = now.month
                     print(
@@ -282,7 +283,7 @@ async def replay(year: Year, settings: Settings, *, progress: bool = False) -> R
             store.close()
         result.origins = origins.collect()
     result.requests_in_process = fate.requests
-    result.notices = sink.sent
+    result.sent = sink.sent
     result.wall_s = time.perf_counter() - started
     result.peak_rss_mb = max_rss_mb()
     return result
@@ -329,15 +330,23 @@ def _retire(
     active: dict[str, Release],
     by_id: dict[str, SimRelease],
     now: datetime,
-    retire_after: timedelta,
+    settings: Settings,
+    verdicts: dict[str, Judged],
 ) -> None:
+    """Take the finished releases out of the calendar, each judged first."""
     # (the watchdog deactivates a release itself once it has watched it live long enough)
     stored = {r.id: r for r in store.active_releases()}
-    done = [
-        rid
-        for rid in active
-        if rid not in stored or finished(stored[rid], by_id[rid], now, retire_after)
-    ]
+    done = []
+    for rid in active:
+        record = stored.get(rid) or store.get_release(rid)
+        if (
+            record is None
+            or rid not in stored
+            or finished(record, by_id[rid], now, settings.retire_after)
+        ):
+            done.append(rid)
+            if record is not None:
+                verdicts[rid] = judge(record, store.checks(rid), store.events(rid), now)
     if done:
         for rid in done:
             del active[rid]

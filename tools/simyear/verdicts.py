@@ -1,32 +1,32 @@
-"""Does the store say what happened? Each release's recorded state and lateness against its fate.
+"""Verdict accuracy: the punctuality record's verdict on each release against its fate.
 
 A page is seen live at its first check after it went live, so the recorded lateness may exceed
 the true one by up to the cadence then (10 s in the hot window, a minute after it, five
-minutes from three hours late): `slack` minutes are allowed on top, never below.
+minutes from three hours late): `LATE_SLACK` is allowed on top, never below. An early page is
+seen at a lookahead or pre-window probe, at most 15 minutes after it went live.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
-from releasewatch.model import ReleaseRecord, ReleaseState
-from releasewatch.store.base import Store
+from releasewatch.punctuality.verdicts import Judged, Verdict
 
 from .year import Fate, SimRelease, Year
 
-EXPECTED: dict[Fate, ReleaseState] = {
-    Fate.ON_TIME: ReleaseState.LIVE,
-    Fate.MOVED_LONG: ReleaseState.LIVE,
-    Fate.MOVED_SHORT: ReleaseState.LIVE,
-    Fate.LATE_MINUTES: ReleaseState.LIVE_LATE,
-    Fate.LATE_HOURS: ReleaseState.LIVE_LATE,
-    Fate.EARLY: ReleaseState.EARLY,
-    Fate.CANCELLED: ReleaseState.CANCELLED,
-    Fate.NEVER_FOUND: ReleaseState.LATE,
+EXPECTED: dict[Fate, Verdict] = {
+    Fate.ON_TIME: Verdict.ON_TIME,
+    Fate.MOVED_LONG: Verdict.ON_TIME,  # announced more than four weeks ahead: not short notice
+    Fate.MOVED_SHORT: Verdict.MOVED_SHORT_NOTICE,
+    Fate.LATE_MINUTES: Verdict.LATE,
+    Fate.LATE_HOURS: Verdict.LATE,
+    Fate.NEVER_FOUND: Verdict.LATE,  # late by at least the time of its last check
+    Fate.EARLY: Verdict.EARLY,
+    Fate.CANCELLED: Verdict.CANCELLED,
 }
-
-
+LATE_SLACK = timedelta(minutes=6)
 EARLY_SLACK = timedelta(minutes=16)
 
 
@@ -38,36 +38,24 @@ class Mismatch:
     recorded: str
 
 
-def recorded_minutes_late(record: ReleaseRecord) -> int | None:
-    if record.live_at is None:
-        return None
-    return int((record.live_at - record.release.due).total_seconds() // 60)
-
-
-def judge(sim: SimRelease, record: ReleaseRecord | None, slack: int = 6) -> Mismatch | None:
-    """None when the record agrees with the fate."""
+def mismatch(sim: SimRelease, judged: Judged | None) -> Mismatch | None:
+    """None when the verdict (and its due time, and its lateness) agrees with the fate."""
     want = EXPECTED[sim.fate]
-    if record is None:
-        return Mismatch(sim.id, sim.fate, want.value, "not in the store")
-    got = f"{record.state.value}, due {record.release.due:%Y-%m-%d %H:%M}"
-    if record.state != want or record.release.due != sim.due:
-        return Mismatch(sim.id, sim.fate, f"{want.value}, due {sim.due:%Y-%m-%d %H:%M}", got)
-    late, truly = recorded_minutes_late(record), sim.expected_minutes_late
-    lateness_off = late is not None and truly is not None and not truly <= late <= truly + slack
-    if want is ReleaseState.LIVE_LATE and lateness_off:
-        return Mismatch(sim.id, sim.fate, f"{truly} min late", f"{late} min late")
-    # early: seen at a lookahead or pre-window probe, at most 15 minutes after it went live
-    seen, went = record.live_at, sim.live_at
-    if want is ReleaseState.EARLY and seen and went and not went <= seen <= went + EARLY_SLACK:
-        return Mismatch(sim.id, sim.fate, f"live {went:%H:%M}", f"live {seen:%H:%M}")
+    if judged is None:
+        return Mismatch(sim.id, sim.fate, want.value, "never judged")
+    if judged.verdict != want or judged.due != sim.due:
+        expected = f"{want.value}, due {sim.due:%Y-%m-%d %H:%M}"
+        return Mismatch(sim.id, sim.fate, expected, f"{judged.verdict_text}, due {judged.due}")
+    if sim.live_at is None or judged.lateness is None:
+        return None
+    truly = sim.live_at - sim.due
+    slack = LATE_SLACK if want is Verdict.LATE else EARLY_SLACK
+    if want in (Verdict.LATE, Verdict.EARLY) and not truly <= judged.lateness <= truly + slack:
+        return Mismatch(sim.id, sim.fate, f"lateness {truly}", f"lateness {judged.lateness}")
     return None
 
 
-def compare(store: Store, year: Year) -> list[Mismatch]:
-    records = {r.id: r for r in store.all_releases()}
-    out = []
-    for sim in year.releases:
-        m = judge(sim, records.get(sim.id))
-        if m is not None:
-            out.append(m)
-    return out
+def compare(year: Year, verdicts: Mapping[str, Judged]) -> list[Mismatch]:
+    """Every release whose verdict disagrees with its fate."""
+    found = (mismatch(sim, verdicts.get(sim.id)) for sim in year.releases)
+    return [m for m in found if m is not None]

@@ -13,9 +13,10 @@ calendar and the ONS release calendar, not measured from them:
   11:00 1% (ONS: 07:00 30%, the market-sensitive indicators).
 - Fates: on time 88% (live 1-50 s after due: GOV.UK's scheduled publishing runs late by
   seconds); late by minutes 4% (3-45 min); late by hours 1.5% (1-6 h); early 1% (2 min to
-  3 h before due); cancelled with notice 1.5% (1-30 days before due); moved with long notice 2%
-  (7-30 days before, to 1-20 working days later); moved at short notice 1% (2-20 h before, to
-  1-5 working days later); never found 1% (the page never goes live). A moved release then
+  3 h before due); cancelled with notice 1.5% (1-30 days before due); moved with long notice
+  2% (29-60 days before, past the Code of Practice's four weeks, to 1-20 working days later);
+  moved at short notice 1% (2-20 h before, to 1-5 working days later); never found 1% (the
+  page never goes live). A moved release then
   goes live on time at its new due time. The peak minute's releases are never moved or
   cancelled (so the minute keeps all `peak`); their other fates keep the same proportions.
 """
@@ -221,7 +222,7 @@ def life(
         live = None
     elif fate in (Fate.MOVED_LONG, Fate.MOVED_SHORT):
         if fate is Fate.MOVED_LONG:
-            notice = due - timedelta(days=rng.randint(7, 30))
+            notice = due - timedelta(days=rng.randint(29, 60))
             later = rng.randint(1, 20)
         else:
             notice = due - timedelta(hours=rng.randint(2, 20))
