@@ -60,7 +60,7 @@ def build_watchdog(
 
 
 class HttpProberOnFirstUse:
-    """The HTTP prober, made when the first page is probed: httpx, lxml and the SSRF guard
+    """The HTTP prober, made when the first page is probed: httpx, selectolax and the SSRF guard
     load only in a tick with a page to probe, not in every Lambda cold start (issue 19)."""
 
     def __init__(self, clock: Clock) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -483,6 +484,36 @@ class ReleaseState(StrEnum):
         return self in (ReleaseState.LIVE, ReleaseState.LIVE_LATE, ReleaseState.EARLY)
 
 
+class PublicCopy(Frozen):
+    """What the public path served (a plain request: no cache-busting parameter, no no-cache
+    headers), beside the origin's answer the Check itself records. A CDN cannot serve what the
+    origin never had, so this release's publication here proves it live; a stale copy (a cached
+    404, last year's edition) proves nothing."""
+
+    url: str
+    live: bool
+    reason: str
+    status: int | None = None
+    final_url: str | None = None
+    judged_url: str | None = None
+    age: str | None = None
+    cache_control: str | None = None
+    x_cache: str | None = None
+    error: str | None = None
+    published_at: UtcDatetime | None = None
+
+    def summary(self) -> str:
+        """One plain line: what the public was served, and how old the cached copy was."""
+        seen = f"status {self.status}" if self.status is not None else (self.error or "no answer")
+        cache = ", ".join(
+            f"{name} {value}"
+            for name, value in (("age", self.age), ("x-cache", self.x_cache))
+            if value
+        )
+        verdict = "this release's publication" if self.live else "not live"
+        return f"{seen}{f' ({cache})' if cache else ''}, {verdict}: {self.reason}"
+
+
 class Check(Frozen):
     """One probe of a release's page and what it saw."""
 
@@ -514,6 +545,11 @@ class Check(Frozen):
     cancellation: str | None = Field(
         default=None, max_length=2000, exclude_if=lambda value: value is None
     )
+
+    # What the public path served, when it was probed (only when the origin did not show the
+    # release live, by default). The other fields are the origin's (cache-busted) answer; the
+    # verdict is live when either shows this release's publication. Left out while None.
+    public: PublicCopy | None = Field(default=None, exclude_if=lambda value: value is None)
 
     def cache_headers(self) -> list[tuple[str, str]]:
         """The cache headers the answer carried, by name: what tells a stale copy apart."""
@@ -568,6 +604,40 @@ class Event(Frozen):
     kind: EventKind
     contact_id: str | None = None
     detail: dict[str, str] = {}
+
+
+# A state change to live keeps the checks that decided it (JSON, in its detail): checks
+# expire from the store (30 days), the events do not, so the punctuality record can still
+# show its evidence a year later (punctuality/verdicts.py).
+FIRST_LIVE = "first_live"
+LAST_NOT_LIVE = "last_not_live"
+
+
+def live_evidence(check: Check | None, previous: Check | None) -> dict[str, str]:
+    """The detail to add to a state change made by `check`: the check that saw the page live
+    and, when it saw the page not live, the check before it."""
+    if check is None or not check.live:
+        return {}
+    out = {FIRST_LIVE: check.model_dump_json()}
+    if previous is not None and not previous.live and previous.at < check.at:
+        out[LAST_NOT_LIVE] = previous.model_dump_json()
+    return out
+
+
+def evidence_checks(events: Sequence[Event]) -> list[Check]:
+    """The deciding checks recorded in the latest state change to live, oldest first (none
+    when there is no such change, or its detail cannot be read)."""
+    for e in reversed(events):
+        if e.kind != EventKind.STATE_CHANGED or FIRST_LIVE not in e.detail:
+            continue
+        try:
+            found = [Check.model_validate_json(e.detail[FIRST_LIVE])]
+            if LAST_NOT_LIVE in e.detail:
+                found.insert(0, Check.model_validate_json(e.detail[LAST_NOT_LIVE]))
+        except ValueError:  # pydantic's ValidationError: a record from an older version
+            return []
+        return found
+    return []
 
 
 class NotificationKind(StrEnum):

@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from .acks.by_reply import code_for
+from .acks.holds import held_steps
 from .calendar.changes import KINDS as CHANGE_KINDS
 from .calendar.changes import change_of, to_record
 from .clock import Clock
@@ -42,6 +43,7 @@ from .model import (
     NotificationKind,
     ReleaseRecord,
     ReleaseState,
+    live_evidence,
     medium,
     notification_detail,
 )
@@ -66,7 +68,7 @@ from .report.drafts import build_report_for_email
 from .store.base import Store
 from .store.health import store_failed
 
-if TYPE_CHECKING:  # the probe package (httpx, lxml) loads when a page is first probed
+if TYPE_CHECKING:  # the probe package (httpx, selectolax) loads when a page is first probed
     from .probe.base import Prober
 
 log = logging.getLogger("releasewatch.service")
@@ -262,7 +264,15 @@ class Watchdog:
                     release_id=record.id,
                     at=now,
                     kind=EventKind.STATE_CHANGED,
-                    detail={"from": decision.previous_state.value, "to": saved.state.value},
+                    detail={
+                        "from": decision.previous_state.value,
+                        "to": saved.state.value,
+                        **(
+                            live_evidence(check, record.last_check)
+                            if saved.state.is_live and not decision.previous_state.is_live
+                            else {}
+                        ),
+                    },
                 )
             )
             self._emit("state", (saved, decision.previous_state))
@@ -441,6 +451,7 @@ class Watchdog:
         contact = release.contacts[notification.contact_id]
         others = _others_told(record, deliveries, notification.contact_id)
         acked_by, acked_at = None, None
+        held: tuple[int, ...] = ()
         if notification.kind == NotificationKind.ACK_NOTICE:
             acks = sorted(acks_from(self.store.events(release.id)), key=lambda a: a.at)
             ack: Ack | None = acks[notification.step or 0] if acks else None
@@ -452,6 +463,7 @@ class Watchdog:
                     # not by the channel; say no more than is known.
                     acked_by = f"someone in {acker.name}"
                 acked_at = ack.at
+                held = held_steps(release, ack.step, ack.at)
         report_text: str | None = None
         attachments: tuple[Attachment, ...] = ()
         if notification.kind == NotificationKind.REPORT:
@@ -507,6 +519,7 @@ class Watchdog:
             release_url=self.links.release_url(release.id),
             acked_by=acked_by,
             acked_at=acked_at,
+            held_steps=held,
             report_text=report_text,
             report_attachments=attachments,
             change=change,

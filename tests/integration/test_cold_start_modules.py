@@ -28,7 +28,7 @@ TABLE = "releasewatch-cold"
 RECORDER_FILE = str(ROOT / "tests" / "aws_calls.py")
 
 # Notify's client (PyJWT, cryptography), the calendar parsers, YAML, the board's templates, the
-# HTTP prober and webhook client (httpx, lxml): none is needed by a tick with nothing to probe
+# HTTP prober and webhook client (httpx, selectolax; lxml, python-docx's): none is needed by a tick with nothing to probe
 # or send, nor by the API's health check.
 HEAVY = (
     "cryptography",
@@ -40,6 +40,7 @@ HEAVY = (
     "httpx",
     "httpcore",
     "lxml",
+    "selectolax",
 )
 
 # Runs in the fresh interpreter, in functions/<name>: prints which HEAVY modules were loaded

@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from releasewatch.model import Check, LiveRule, Release
-from releasewatch.probe import HttpProber
+from releasewatch.probe import HttpProber, ProbeSettings
 from tests.probe_support import (
     ANNOUNCEMENT,
     DUE,
@@ -28,8 +29,8 @@ GOVUK = LiveRule(govuk=True)
 HOMEPAGE = Path(__file__).parent.parent / "fixtures" / "govuk" / "homepage.json"
 
 
-async def probe(release: Release, at: object = DUE) -> Check:
-    prober = HttpProber(FakeClock(at=at))  # type: ignore[arg-type]
+async def probe(release: Release, at: object = DUE, **settings: Any) -> Check:
+    prober = HttpProber(FakeClock(at=at), ProbeSettings(**settings))  # type: ignore[arg-type]
     try:
         return await prober.probe(release)
     finally:
@@ -51,7 +52,7 @@ async def test_a_redirect_to_another_host_is_fetched_there_in_full_never_as_a_go
 
         with loopback_server(govuk) as site:
             release = make_release(site.url(ANNOUNCEMENT), rule=GOVUK, allow_loopback=True)
-            check = await probe(release)
+            check = await probe(release, public_path="off")  # the origin's requests
     assert not check.live
     assert [s.path for s in site.seen] == ["/api/content" + ANNOUNCEMENT]
     assert [s.path for s in elsewhere.seen] == ["/"]

@@ -73,7 +73,9 @@ async def test_origin_404_with_nothing_cached_is_not_live() -> None:
     assert check.reason == "status 404, expected 200"
 
 
-async def test_origin_404_is_not_live_even_when_the_cache_holds_a_200() -> None:
+async def test_origin_404_while_the_cache_serves_the_page_is_live_by_the_public_path() -> None:
+    # Issue 17: a CDN cannot serve what the origin never had; the public saw it (the edition
+    # checks on that copy are in test_public_path.py). The origin's 404 stays on the Check.
     def route(h: Handler) -> None:
         if busted(h):
             h.reply(404, b"Not found", {"X-Cache": "MISS"})
@@ -82,8 +84,22 @@ async def test_origin_404_is_not_live_even_when_the_cache_holds_a_200() -> None:
 
     with loopback_server(route) as server:
         check = await probe(local(server.url("/release")))
-    assert not check.live
+    assert check.live, check.reason
     assert check.status == 404
+    assert check.public is not None and (check.public.status, check.public.age) == (200, "120")
+
+
+async def test_origin_404_with_the_public_path_off_is_not_live() -> None:
+    def route(h: Handler) -> None:
+        if busted(h):
+            h.reply(404, b"Not found", {"X-Cache": "MISS"})
+        else:
+            h.reply(200, LIVE_PAGE, {"Age": "120", "X-Cache": "HIT"})
+
+    with loopback_server(route) as server:
+        check = await probe(local(server.url("/release")), public_path="off")  # type: ignore[arg-type]
+    assert not check.live
+    assert check.status == 404 and check.public is None
 
 
 async def test_each_redirect_hop_is_busted_afresh_on_the_wire() -> None:

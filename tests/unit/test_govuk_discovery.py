@@ -97,9 +97,11 @@ class GovUk:
         return [f"{r.url.host}{r.url.path}" for r in self.seen]
 
 
-async def probe(route: Route, release: Release, at: datetime = DUE, prober: Any = None) -> Check:
+async def probe(
+    route: Route, release: Release, at: datetime = DUE, prober: Any = None, **settings: Any
+) -> Check:
     own = prober is None
-    p = prober or prober_for(route, at)
+    p = prober or prober_for(route, at, **settings)
     try:
         result: Check = await p.probe(release)
         return result
@@ -108,10 +110,10 @@ async def probe(route: Route, release: Release, at: datetime = DUE, prober: Any 
             await p.aclose()
 
 
-def prober_for(route: Route, at: datetime = DUE) -> HttpProber:
+def prober_for(route: Route, at: datetime = DUE, **settings: Any) -> HttpProber:
     return HttpProber(
         FakeClock(at=at),
-        ProbeSettings(),
+        ProbeSettings(**settings),
         transport=httpx.MockTransport(route),
     )
 
@@ -149,7 +151,8 @@ async def test_redirect_to_another_host_is_requested_in_full_and_never_live() ->
         {ANNOUNCEMENT: item, "/": fixture("homepage")},
         pages={"https://somewhere.else.gov.uk/": other},
     )
-    check = await probe(site, announcement_release())
+    # The origin's requests only (the public path is tested in test_public_path.py).
+    check = await probe(site, announcement_release(), public_path="off")
     assert not check.live
     assert site.paths() == [f"www.gov.uk/api/content{ANNOUNCEMENT}", "somewhere.else.gov.uk/"]
     asked = site.seen[1].url
@@ -226,7 +229,7 @@ async def test_derived_slug_is_not_asked_for_before_the_pre_window() -> None:
     site = GovUk({ANNOUNCEMENT: announcement_item(), DERIVED: derived_publication()})
     release = announcement_release()
     early = DUE - release.pre_window - timedelta(seconds=1)
-    check = await probe(site, release, at=early)
+    check = await probe(site, release, at=early, public_path="off")  # the origin's requests
     assert not check.live
     assert site.paths() == [f"www.gov.uk/api/content{ANNOUNCEMENT}"]
 
@@ -565,3 +568,78 @@ async def test_an_older_document_at_the_guessed_slug_is_not_this_release() -> No
     # The real publication, published after its announcement, is still found there.
     site = GovUk({ANNOUNCEMENT: announcement, DERIVED: derived_publication()})
     assert (await probe(site, announcement_release(), at=DUE + timedelta(minutes=1))).live
+
+
+# -- a guessed publication from before the window: an earlier edition, or this one early? ------
+# Found at the announcement's slug more than a day (the lookahead) before due, with the
+# announcement not redirected. Decided by evidence: first published after this release was
+# announced → a document that did not exist when it was announced: this release, early.
+
+THREE_DAYS_EARLY = "2025-07-14T08:30:00.000+00:00"
+
+
+def announced(at: str | None) -> Any:
+    item = announcement_item()
+    if at is not None:
+        item["first_published_at"] = at
+    return item
+
+
+def guessed(first: str, updated: str | None = None) -> Any:
+    item = publication_item(first)
+    item["base_path"] = DERIVED
+    item["public_updated_at"] = updated or first
+    return item
+
+
+async def test_a_guessed_publication_first_published_after_the_announcement_is_this_one_early() -> (
+    None
+):
+    site = GovUk(
+        {
+            ANNOUNCEMENT: announced("2025-05-01T09:30:00.000+01:00"),
+            DERIVED: guessed(THREE_DAYS_EARLY),
+        }
+    )
+    check = await probe(site, announcement_release(), at=DUE - timedelta(minutes=10))
+    assert check.live, check.reason
+    assert check.published_at == datetime(2025, 7, 14, 8, 30, tzinfo=UTC)
+    assert "after its announcement was made (2025-05-01T08:30:00+00:00)" in check.reason
+    assert "released early" in check.reason
+
+
+@pytest.mark.parametrize(
+    ("made", "updated", "why"),
+    [
+        # Published before this release was announced: last edition, whatever its slug.
+        ("2025-07-15T09:30:00.000+01:00", None, "an earlier edition"),
+        # The announcement does not say when it was made: no evidence, not this release.
+        (None, None, "an earlier edition"),
+        # Republished in place after the announcement: a correction to the last edition
+        # looks the same, so no credit (a false early breach is the worst notice we send).
+        ("2025-05-01T09:30:00.000+01:00", "2025-07-15T10:00:00.000+01:00", "an earlier edition"),
+    ],
+)
+async def test_a_guessed_publication_without_that_evidence_stays_another_edition(
+    made: str | None, updated: str | None, why: str
+) -> None:
+    first = "2025-05-14T08:30:00.000+00:00" if updated else THREE_DAYS_EARLY
+    site = GovUk({ANNOUNCEMENT: announced(made), DERIVED: guessed(first, updated)})
+    check = await probe(site, announcement_release(), at=DUE - timedelta(minutes=10))
+    assert not check.live, check.reason
+    assert why in check.reason
+    assert check.published_at is None
+
+
+async def test_a_configured_publication_url_gets_no_credit_from_the_announcement_date() -> None:
+    # A URL named in the config is not derived from this announcement: its edition checks
+    # are the window's alone (last year's edition there is not this release).
+    site = GovUk(
+        {
+            ANNOUNCEMENT: announced("2025-05-01T09:30:00.000+01:00"),
+            DERIVED: guessed(THREE_DAYS_EARLY),
+        }
+    )
+    release = announcement_release(publication_url=f"{HOST}{DERIVED}")
+    check = await probe(site, release, at=DUE - timedelta(minutes=10))
+    assert not check.live, check.reason

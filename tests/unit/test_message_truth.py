@@ -8,7 +8,7 @@ from datetime import timedelta
 from releasewatch.model import Chain, NotificationKind, Step
 from releasewatch.notify.messages import render
 from releasewatch.report.build import build_report
-from tests.factories import DEFAULT_CHAIN, DUE, make_check, make_release
+from tests.factories import CONTACTS, DEFAULT_CHAIN, DUE, make_check, make_release
 from tests.unit.escalation_support import ID, Scenario, at
 from tests.unit.test_messages import ctx
 
@@ -175,3 +175,56 @@ def test_the_report_attributes_a_govuk_live_time_to_govuk_not_to_releasewatch():
         "GOV.UK gives its first publication as Thu 17 Jul 2025 11:40:00 BST, 2 h 10 min late; "
         "releasewatch first saw it live at Thu 17 Jul 2025 12:00:00 BST." in account
     )
+
+
+def _without(*contact_ids: str) -> dict[str, object]:
+    """A release whose config has no such contacts, and a chain that does not name them."""
+    contacts = {k: v for k, v in CONTACTS.items() if k not in contact_ids}
+    steps = tuple(
+        s.model_copy(update={"notify": tuple(c for c in s.notify if c in contacts)})
+        for s in DEFAULT_CHAIN.steps
+        if any(c in contacts for c in s.notify)
+    )
+    return {"contacts": contacts, "chain": Chain(id="default", steps=steps)}
+
+
+def test_the_resolution_names_only_who_really_receives_the_breach_report():
+    # GIVEN a config with a head of profession but no lead official, released 30 min late
+    release = make_release(**_without("lead_official"))
+    text = render(
+        ctx(NotificationKind.RESOLVED, step=None, live_at=DUE + 30 * M, release=release)
+    ).text
+    # THEN the email names the one person the report goes to, and nobody else
+    assert "Charlie Head (head of profession) receives a draft breach report." in text
+    assert "lead official" not in text
+    # AND with neither, it says that no report is sent rather than promise one
+    release = make_release(**_without("lead_official", "head_of_profession"))
+    text = render(
+        ctx(NotificationKind.RESOLVED, step=None, live_at=DUE + 30 * M, release=release)
+    ).text
+    assert "receive a draft breach report" not in text
+    assert "head of profession" not in text.replace("names no head of profession", "")
+    assert "No draft breach report is sent" in text
+    # AND an early release says the same, whoever the report goes to
+    text = render(ctx(NotificationKind.EARLY, live_at=DUE - M, now=DUE - M, release=release)).text
+    assert "No draft breach report is sent" in text and "report follows" not in text
+
+
+def test_an_alert_inside_the_grace_period_does_not_call_the_release_late():
+    # GIVEN a 5 min grace and a first step 1 min after due
+    chain = Chain(id="quick", steps=(Step(after=M, notify=("stats_team",)),))
+    release = make_release(chain=chain, grace=5 * M)
+    s = Scenario(live=lambda now: False, release=release)
+    s.run_until(at(9, 31, 30))
+    subject, text = _email(s, "|alert|0|0|stats_team|email")
+    # THEN it says what is true: not live 1 min after its due time, not late yet
+    assert subject.endswith("(due 09:30 BST, not live 1 min after its due time)")
+    assert "late" not in subject
+    assert "1 min late" not in text and "is not live 1 min after its due time" in text
+    # AND once the grace has passed, the reminder calls it late
+    chain = Chain(id="quick", steps=(Step(after=M, notify=("stats_team",), repeat=5 * M),))
+    s = Scenario(live=lambda now: False, release=make_release(chain=chain, grace=5 * M))
+    s.run_until(at(9, 36, 30))
+    subject, text = _email(s, "|alert|0|1|stats_team|email")
+    assert subject.endswith("(due 09:30 BST, 6 min late)")
+    assert "is not live: 6 min late at 09:36 BST" in text

@@ -103,14 +103,20 @@ def test_early_release_is_called_a_breach_and_polling_continues():
 
 def test_acknowledgement_notice_says_who_when_and_until_when_alerts_are_held():
     m = render(
-        ctx(NotificationKind.ACK_NOTICE, step=0, acked_by="Alice Publisher", acked_at=DUE + 130 * M)
+        ctx(
+            NotificationKind.ACK_NOTICE,
+            step=0,
+            acked_by="Alice Publisher",
+            acked_at=DUE + 130 * M,
+            held_steps=(1,),  # the web publisher's step repeats inside the hold
+        )
     )
     assert (
         m.subject == "Acknowledged: Labour market overview, UK: July 2025, Alice Publisher is on it"
     )
     assert "Alice Publisher acknowledged the alert" in m.text and "at 11:40 BST" in m.text
     assert "held until 12:10 BST" in m.text
-    assert "Breach notices to the head of profession are never held." in m.text
+    assert "Breach notices to Charlie Head (head of profession) are never held." in m.text
 
 
 def test_resolution_gives_the_live_time_the_delay_and_first_published_at():
@@ -167,8 +173,16 @@ def test_no_message_of_any_kind_contains_another_persons_address():
     ],
 )  # fmt: skip
 def test_sms_wording_per_kind(kind, expected):
+    # Alice acknowledged step 2 at 09:38: the lead official's step (10:00) is held to 10:08
     text = sms_text(
-        ctx(kind, "sms", acked_by="Alice Publisher", acked_at=DUE + 8 * M, live_at=DUE + 5 * M)
+        ctx(
+            kind,
+            "sms",
+            acked_by="Alice Publisher",
+            acked_at=DUE + 8 * M,
+            live_at=DUE + 5 * M,
+            held_steps=(2,),
+        )
     )
     assert text.startswith(expected)
     assert len(text) <= SMS_LIMIT

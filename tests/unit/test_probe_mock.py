@@ -338,7 +338,9 @@ async def test_govuk_redirect_to_a_publication_not_yet_there_is_not_live() -> No
 
 async def test_govuk_announcement_deleted_without_publication_is_not_live() -> None:
     route = content({ANNOUNCEMENT: redirect_item("/government/statistics/announcements")})
-    check, seen = await probe_one(route, make_release(f"{HOST}{ANNOUNCEMENT}", rule=GOVUK))
+    # The origin's requests only (the public path is tested in test_public_path.py).
+    release = make_release(f"{HOST}{ANNOUNCEMENT}", rule=GOVUK)
+    check, seen = await probe_one(route, release, public_path="off")
     assert not check.live
     assert check.reason == "announcement deleted without publication"
     assert len(seen) == 1

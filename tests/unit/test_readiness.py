@@ -295,9 +295,21 @@ def test_the_release_page_says_when_readiness_is_asked() -> None:
     w = monday_world()
     assert "the team is asked at" in w.web.handle("GET", f"/r/{w.release.id}").body
     w.tick_at(uk_at(2025, 4, 4, 14, 0))
-    assert "Readiness not confirmed yet: the team was asked at" in (
+    # who was asked, from the reminder really sent (the latest, as the board shows it)
+    assert "Readiness not confirmed yet: asked Alice Publisher by email at Fri 04 Apr 14:00." in (
         w.web.handle("GET", f"/r/{w.release.id}").body
     )
+
+
+def test_a_release_added_after_its_reminder_time_was_asked_by_nobody() -> None:
+    # GIVEN a Monday 09:30 release added on Monday at 08:45, after Friday's 14:00 reminder time
+    # and the 08:30 last call, so no readiness message is ever sent for it
+    w = World(make_release(due=MONDAY_DUE, readiness=READY), uk_at(2025, 4, 7, 8, 45))
+    assert [s for s in w.tick_at(uk_at(2025, 4, 7, 8, 46)) if s[2].startswith("ready_")] == []
+    page = w.web.handle("GET", f"/r/{w.release.id}").body
+    # THEN the page does not say the team was asked on Friday: nobody was
+    assert "was asked" not in page and "Fri 04 Apr" not in page
+    assert "Readiness not confirmed yet: nobody has been asked." in page
 
 
 # -- the date moves ------------------------------------------------------------------------------
@@ -337,7 +349,10 @@ def test_a_move_asks_again_for_the_new_date_and_shows_the_old_confirmation_as_th
         "Readiness was confirmed by Alice Publisher at Fri 04 Apr 2025 14:05 BST for the earlier "
         "due time Mon 07 Apr 2025 09:30 BST." in page
     )
-    assert "Readiness not confirmed yet for the new due time: the team was asked at" in page
+    assert (
+        "Readiness not confirmed yet for the new due time: asked Alice Publisher by email at "
+        "Tue 08 Apr 14:00." in page
+    )
     assert readiness_sent(uk_at(2025, 4, 8, 16, 0)) == [
         ("lead_official", "email", "ready_escalate")
     ]

@@ -32,6 +32,7 @@ from ..links.tokens import Purpose, Token, TokenCodec, TokenReplayed
 from ..model import Event, EventKind, ReleaseRecord
 from ..policy import Ack, acks_from
 from ..store.base import Store
+from .holds import held_steps
 
 OWNER = "ack-link"
 
@@ -53,7 +54,8 @@ class AckResult:
     step: int
     at: datetime  # when it was recorded (or previewed)
     token_id: str
-    hold_until: datetime | None = None  # later alert steps are held until then
+    hold_until: datetime | None = None  # later alert steps are held until then...
+    held_steps: tuple[int, ...] = ()  # ...if any falls inside the hold (acks/holds.py)
     reason: str = ""  # for NOT_NEEDED / ALREADY_ACKNOWLEDGED: why, in words
 
 
@@ -128,6 +130,7 @@ def _assess(
         at=now,
         token_id=token.token_id,
         hold_until=now + release.ack_timeout,
+        held_steps=held_steps(release, token.step, now),
     )
     if record.state.is_live:
         return _not(base, AckOutcome.NOT_NEEDED, "the page is already confirmed live")
@@ -142,6 +145,7 @@ def _assess(
             AckOutcome.ALREADY_ACKNOWLEDGED,
             "you already acknowledged this alert",
             hold_until=running.at + release.ack_timeout,
+            held_steps=held_steps(release, running.step, running.at),
         )
     return base
 
@@ -154,6 +158,12 @@ def _running_hold(acks: list[Ack], token: Token, now: datetime, timeout: timedel
 
 
 def _not(
-    base: AckResult, outcome: AckOutcome, reason: str, hold_until: datetime | None = None
+    base: AckResult,
+    outcome: AckOutcome,
+    reason: str,
+    hold_until: datetime | None = None,
+    held_steps: tuple[int, ...] = (),
 ) -> AckResult:
-    return replace(base, outcome=outcome, reason=reason, hold_until=hold_until)
+    return replace(
+        base, outcome=outcome, reason=reason, hold_until=hold_until, held_steps=held_steps
+    )

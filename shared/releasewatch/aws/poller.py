@@ -35,7 +35,7 @@ from .secure_parameters import read_ack_secret
 from .settings import PollerSettings
 from .sms_spend import SmsSpendWatch
 
-if TYPE_CHECKING:  # the probe package (httpx, lxml) loads when a page is first probed
+if TYPE_CHECKING:  # the probe package (httpx, selectolax) loads when a page is first probed
     from ..probe.base import Prober
 
 __all__ = ["AckLinks", "InvocationReport", "Lazy", "Poller", "build_poller"]

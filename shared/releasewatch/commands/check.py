@@ -177,6 +177,8 @@ def render(check: Check) -> str:
     ]
     if check.published_at is not None:
         rows.append(("published", check.published_at.isoformat()))
+    if check.public is not None:  # the rows above are the origin's (cache-busted) answer
+        rows.append(("public path", check.public.summary()))
     rows += [("verdict", verdict), ("why", check.reason)]
     # Everything here may come from the server: no control character reaches the terminal.
     lines += [f"{label:<14}{for_terminal(value)}" for label, value in rows]

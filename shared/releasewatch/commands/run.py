@@ -149,10 +149,16 @@ def run(args: argparse.Namespace) -> int:
     if notify is not None:  # GOV.UK Notify: shown on the console as it sends
         for channel, notifier in notify.notifiers.items():
             notifiers[channel] = EchoedNotifier(notifier, ConsoleNotifier())
+    from ..probe.http import HttpProber, ProbeSettings  # httpx loads only to run
+
+    settings = ProbeSettings(
+        host_rates=config.politeness.host_rates(), public_path=config.politeness.public_path
+    )
     watchdog = build_watchdog(
         store,
         notifiers,
         clock,
+        prober=HttpProber(clock, settings),
         links=web.links,
         observers=[printer],
         max_attempts=config.max_attempts,

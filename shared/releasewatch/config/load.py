@@ -40,6 +40,7 @@ from ..readiness.config_in import ReadinessIn
 from ..timefmt import delay_text, parse_due, uk_datetime
 from .durations import parse_duration
 from .localfiles import LocalFileError, read_local
+from .politeness import PolitenessIn
 from .yamlsource import Path, YamlDocument, decode, format_path, load_yaml
 
 DEFAULT_CACHE_BUST_PARAM = "rwcb"
@@ -139,6 +140,8 @@ class Config:
     sync_every: timedelta = timedelta(hours=6)  # `run` re-syncs the calendars this often
     notify: NotifyIn | None = None  # the `notify:` block (GOV.UK Notify)
     transport: str = "default"  # defaults.transport: "notify" makes email/sms mean Notify
+    # The `politeness:` block: requests per second per host, when to ask the public path.
+    politeness: PolitenessIn = field(default_factory=PolitenessIn)
 
 
 def with_stale_kept(config: Config, known: Callable[[str], bool]) -> Config:
@@ -408,6 +411,7 @@ def parse_config(
     calendars, series, where = _calendars(raw, local_mode, raw_chains, validate, problem, contacts)
     _warn_beside_everything(calendars, default_chain, where, warning)
     sync_every = _sync_every(raw.get("sync_every"), problem)
+    politeness = validate(PolitenessIn, raw.get("politeness") or {}, ("politeness",))
     if problems:
         raise ConfigError(problems)
     return Config(
@@ -426,6 +430,7 @@ def parse_config(
         sync_every=sync_every,
         notify=notify_block,
         transport=transport,
+        politeness=politeness or PolitenessIn(),
     )
 
 
@@ -666,6 +671,7 @@ _TOP_LEVEL = {
     "calendars",
     "series",
     "sync_every",
+    "politeness",
 }
 _M = TypeVar("_M", bound=BaseModel)
 

@@ -49,6 +49,9 @@ class MessageContext:
     release_url: str | None = None
     acked_by: str | None = None
     acked_at: datetime | None = None
+    # An ack notice: the later alert steps the acknowledgement really holds (acks/holds.py);
+    # none, and no message says anything is held.
+    held_steps: tuple[int, ...] = ()
     report_text: str | None = None
     report_attachments: tuple[Attachment, ...] = ()
     # From the deliveries actually sent, never from the schedule: how many earlier messages of
@@ -112,4 +115,6 @@ def _check_lines(check: Check | None) -> list[str]:
     cache = [f"{name}: {value}" for name, value in check.cache_headers()]
     if cache:
         out.append(f"  cache: {'; '.join(cache)}")
+    if check.public is not None:  # the lines above are the origin's (cache-busted) answer
+        out.append(f"  public path (not cache-busted): {check.public.summary()}")
     return out

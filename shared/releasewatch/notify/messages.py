@@ -20,9 +20,12 @@ from ..model import (
     WEBHOOK_CHANNELS,
     Channel,
     Check,
+    Contact,
     NotificationKind,
+    Release,
     medium,
 )
+from ..policy import report_recipients
 from ..report.code_of_practice import practice_for
 from ..timefmt import delay_text, uk_datetime, uk_datetime_seconds, uk_time
 from . import calendar_text, readiness_text, rota_text
@@ -107,6 +110,57 @@ def _late_by(ctx: MessageContext) -> str:
     return delay_text(ctx.now - ctx.release.due)
 
 
+def is_late(ctx: MessageContext) -> bool:
+    """Late as docs/how-it-decides.md defines it: not live once the grace period has passed.
+    Inside the grace a release is not late yet, so no message may call it that."""
+    return ctx.now > ctx.release.due + ctx.release.grace
+
+
+def _lateness(ctx: MessageContext) -> str:
+    """'10 min late', or inside the grace 'not live 1 min after its due time'."""
+    if is_late(ctx):
+        return f"{_late_by(ctx)} late"
+    return f"not live {_late_by(ctx)} after its due time"
+
+
+def _person(contact: Contact) -> str:
+    """'Charlie Head (head of profession)'; just the name when it is the role."""
+    role = contact.role.replace("_", " ")
+    if not role or contact.name.lower() == role.lower():
+        return contact.name
+    return f"{contact.name} ({role})"
+
+
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def report_to(release: Release) -> str | None:
+    """Who really receives the breach report draft (policy.report_recipients), by name and
+    role; None when nobody does."""
+    names = [_person(release.contacts[c]) for c in report_recipients(release)]
+    return _and(names) if names else None
+
+
+def breach_notified(release: Release) -> str | None:
+    """Who the chain's breach steps tell, by name and role; None when it has none."""
+    names = [_person(release.contacts[c]) for c in release.breach_contacts()]
+    return _and(names) if names else None
+
+
+def _report_sentence(release: Release, before: str) -> str:
+    """'<before>: <who> receive(s) a draft breach report', or that nobody is set up to."""
+    who = report_to(release)
+    if who is None:
+        return (
+            f"{before}. No draft breach report is sent: the config names no head of profession "
+            "or lead official with an email address, and no breach step; `releasewatch report "
+            f"{release.id}` drafts one."
+        )
+    verb = "receives" if len(report_recipients(release)) == 1 else "receive"
+    return f"{before}: {who} {verb} a draft breach report"
+
+
 def _hhmm(when: datetime) -> str:
     return uk_time(when)[:5]
 
@@ -121,11 +175,9 @@ def _subject(ctx: MessageContext) -> str:
     match n.kind:
         case NotificationKind.ALERT:
             if ctx.reminder:
-                late = _late_by(ctx)
-                return (
-                    f"STILL NOT LIVE (reminder {ctx.reminder}): {r.title} (due {due}, {late} late)"
-                )
-            return f"NOT LIVE: {r.title} (due {due}, {_late_by(ctx)} late)"
+                late = _lateness(ctx)
+                return f"STILL NOT LIVE (reminder {ctx.reminder}): {r.title} (due {due}, {late})"
+            return f"NOT LIVE: {r.title} (due {due}, {_lateness(ctx)})"
         case NotificationKind.BREACH:
             return f"BREACH: {r.title} still not live, {_late_by(ctx)} after {due}"
         case NotificationKind.EARLY:
@@ -182,11 +234,12 @@ def sms_text(ctx: MessageContext) -> str:
             head = f"RW {word} {now} (due {due}, {_seen(ctx.last_check)}): "
             tail = ack
         case NotificationKind.BREACH:
-            head = f"RW BREACH not live {now} (due {due}, {_late_by(ctx)} late): "
+            late = f"{_late_by(ctx)} late" if is_late(ctx) else f"{_late_by(ctx)} after due"
+            head = f"RW BREACH not live {now} (due {due}, {late}): "
             tail = ack
         case NotificationKind.EARLY:
             head = f"RW BREACH live EARLY {_hhmm(ctx.live_at or ctx.now)} (due {due}): "
-            tail = ". Report to follow."
+            tail = ". Report to follow." if report_recipients(r) else "."
         case NotificationKind.RESOLVED:
             live = _hhmm(ctx.live_at or ctx.now)
             head = f"RW RESOLVED live {live}{_delay_phrase(ctx)}: "
@@ -196,10 +249,10 @@ def sms_text(ctx: MessageContext) -> str:
             at = _hhmm(ctx.acked_at or ctx.now)
             hold = _hold_until(ctx)
             head = f"RW ACK {who} is on it ({at}): "
-            if hold and ctx.now >= hold:
+            if hold and ctx.held_steps and ctx.now >= hold:
                 tail = f". Hold ended {_hhmm(hold)}."
             else:
-                tail = f". Alerts held to {_hhmm(hold)}." if hold else "."
+                tail = f". Alerts held to {_hhmm(hold)}." if hold and ctx.held_steps else "."
         case NotificationKind.REPORT:
             head = "RW breach report draft emailed: "
             tail = "."
@@ -232,10 +285,18 @@ def _email_text(ctx: MessageContext) -> str:
     lines = [f"Dear {ctx.contact.name},", "", *rota_text.on_call_line(ctx)]
     match n.kind:
         case NotificationKind.ALERT | NotificationKind.BREACH:
-            lines.append(
-                f"'{r.title}' was due at {uk_datetime(r.due)} and is not live: "
-                f"{_late_by(ctx)} late at {uk_time(ctx.now)}."
-            )
+            if is_late(ctx):
+                lines.append(
+                    f"'{r.title}' was due at {uk_datetime(r.due)} and is not live: "
+                    f"{_late_by(ctx)} late at {uk_time(ctx.now)}."
+                )
+            else:
+                lines.append(
+                    f"'{r.title}' was due at {uk_datetime(r.due)} and is not live "
+                    f"{_late_by(ctx)} after its due time (at {uk_time(ctx.now)}). It is not "
+                    f"late yet: it counts as late once its {delay_text(r.grace)} grace period "
+                    "has passed."
+                )
             checked = ctx.first_checked_late_at
             if checked is not None:
                 lines.append(
@@ -243,10 +304,10 @@ def _email_text(ctx: MessageContext) -> str:
                     "after it was due: releasewatch was not watching it at the due time (added "
                     "late, or not running), so this alert starts late."
                 )
-            else:
-                since = ctx.first_failure_at or r.due
+            elif ctx.first_failure_at is not None:
                 lines.append(
-                    f"Not live since {uk_datetime(since)} (the first check after the due time)."
+                    f"Not live since {uk_datetime(ctx.first_failure_at)} (the first check after "
+                    "the due time)."
                 )
             if ctx.reminder and ctx.first_alerted_at is not None:
                 lines.append(
@@ -259,8 +320,7 @@ def _email_text(ctx: MessageContext) -> str:
                     "This is a breach of the Code of Practice for Statistics "
                     f"({practice_for(r.due).short}): the release time was announced in advance "
                     "and has not been kept.",
-                    "Breach notices are never held by acknowledgements: the head of profession "
-                    "must know.",
+                    "Breach notices are never held by acknowledgements.",
                 ]
             lines += ["", *check_lines(ctx.last_check), "", f"Page: {r.url}"]
         case NotificationKind.EARLY:
@@ -276,7 +336,7 @@ def _email_text(ctx: MessageContext) -> str:
                 *check_lines(ctx.last_check),
                 "",
                 f"Page: {r.url}",
-                "Polling continues to confirm the page stays up; a draft breach report follows.",
+                _report_sentence(r, "Polling continues to confirm the page stays up") + ".",
             ]
         case NotificationKind.RESOLVED:
             live = ctx.live_at or ctx.now
@@ -296,22 +356,26 @@ def _email_text(ctx: MessageContext) -> str:
                 )
             lines += ["No further alerts will be sent for it."]
             if ctx.live_at is not None and ctx.late_unproven:
-                lines.append(
+                unsure = (
                     f"releasewatch did not check it between its due time and "
-                    f"{_hhmm(ctx.live_at)}, so it cannot tell whether it went live on time: the "
-                    "head of profession and the lead official receive a draft breach report to "
-                    "confirm or discard."
+                    f"{_hhmm(ctx.live_at)}, so it cannot tell whether it went live on time"
                 )
+                sentence = _report_sentence(r, unsure)
+                lines.append(sentence + (" to confirm or discard." if report_to(r) else ""))
             elif ctx.live_at is not None and _delay_phrase(ctx) != " on time":
-                lines.append(
-                    "It was not released at its announced time: the head of profession and the "
-                    "lead official receive a draft breach report."
-                )
+                before = "It was not released at its announced time"
+                lines.append(_report_sentence(r, before) + ("." if report_to(r) else ""))
             lines += ["", f"Page: {r.url}"]
         case NotificationKind.ACK_NOTICE:
             when = uk_time(ctx.acked_at) if ctx.acked_at else "just now"
             hold = _hold_until(ctx)
-            if hold and ctx.now >= hold:
+            if hold and not ctx.held_steps:
+                # The chain has no later alert step inside the hold: nothing is held.
+                held = (
+                    f"No later alert step falls between {uk_time(ctx.acked_at or ctx.now)} and "
+                    f"{uk_time(hold)}, so the acknowledgement holds nothing else."
+                )
+            elif hold and ctx.now >= hold:
                 # Sent to someone first alerted after the hold ended: say what happened.
                 held = (
                     f"Later alert steps were held until {uk_time(hold)}; the page was still not "
@@ -332,7 +396,7 @@ def _email_text(ctx: MessageContext) -> str:
                 f"'{r.title}' at {when} "
                 "and is dealing with it.",
                 held,
-                "Breach notices to the head of profession are never held.",
+                *_breach_never_held(r),
                 "",
                 *check_lines(ctx.last_check),
             ]
@@ -399,6 +463,11 @@ def _email_text(ctx: MessageContext) -> str:
         lines += ["", f"Status: {ctx.release_url}"]
     lines += ["", "-- releasewatch"]
     return "\n".join(lines)
+
+
+def _breach_never_held(release: Release) -> list[str]:
+    who = breach_notified(release)
+    return [f"Breach notices to {who} are never held."] if who else []
 
 
 def _sentence_start(text: str) -> str:

@@ -18,7 +18,10 @@ release is live when its publication is, however it is reached:
       publication); the best matches' content items must themselves be statistics
       publications first published in the release's window.
   A guessed publication (a or b) first published before the announcement itself is an older
-  document (last year's edition, whose identical title holds the slug): never live.
+  document (last year's edition, whose identical title holds the slug): never live. One first
+  published after the announcement was made, even days before the release's window, did not
+  exist when this release was announced: this release's publication, released early with its
+  announcement left in place (rules.judge_govuk `announced`), not another edition.
 
 So a probe in GOV.UK mode sends at most: 1 Content API request for the announcement (plus
 one per content redirect), +1 for the derived slug, and once per SEARCH_EVERY +1 search and
@@ -127,9 +130,17 @@ async def _probe_govuk(
         derived = derived_publication_url(release.url, main.announcement)
         if derived is not None:
             candidates.append(("publication at the announcement's slug", derived))
+    announced = announced_at(main.announcement)
     for how, url in candidates:
-        found = await follow_govuk(fetch, url, max_redirects=max_redirects, since=since)
-        if how != "publication":  # a guess, not named in the config
+        guessed = how != "publication"  # a guess, not named in the config
+        found = await follow_govuk(
+            fetch,
+            url,
+            max_redirects=max_redirects,
+            since=since,
+            announced=announced if guessed else None,
+        )
+        if guessed:
             _older_than(found, main.announcement)
         if found.outcome.live:
             return _found(found, how, main.outcome)
@@ -143,7 +154,9 @@ async def _probe_govuk(
         paths, note = await search_publications(fetch, release, main.announcement)
         for path, why in paths[:MAX_MATCHES]:
             url = str(httpx.URL(release.url).join(path).copy_with(query=None, fragment=None))
-            found = await follow_govuk(fetch, url, max_redirects=max_redirects, since=since)
+            found = await follow_govuk(
+                fetch, url, max_redirects=max_redirects, since=since, announced=announced
+            )
             _older_than(found, main.announcement)
             if found.outcome.live:
                 how = f"publication found by GOV.UK search, {why}"
@@ -162,6 +175,12 @@ def _redirected_to_a_document(url: str, outcome: Outcome) -> bool:
         return False
     final = httpx.URL(fetched.final_url).path.rstrip("/")
     return final not in ("", httpx.URL(url).path.rstrip("/"), ANNOUNCEMENTS_INDEX)
+
+
+def announced_at(announcement: Mapping[str, Any] | None) -> datetime | None:
+    """When the announcement was made (its first_published_at), if it says."""
+    stamp = announcement.get("first_published_at") if announcement is not None else None
+    return parse_timestamp(stamp) if isinstance(stamp, str) else None
 
 
 def _older_than(found: Followed, announcement: Mapping[str, Any] | None) -> None:

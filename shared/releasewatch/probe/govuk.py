@@ -70,10 +70,16 @@ def _site(host: str) -> str:
 
 
 async def follow_govuk(
-    fetch: Fetch, page_url: str, *, max_redirects: int = 5, since: datetime | None = None
+    fetch: Fetch,
+    page_url: str,
+    *,
+    max_redirects: int = 5,
+    since: datetime | None = None,
+    announced: datetime | None = None,
 ) -> Followed:
     """Judge `page_url` by its content item, following content redirects (see module doc).
-    `since`: see rules.judge_govuk (an earlier edition of a page updated in place)."""
+    `since`, `announced`: see rules.judge_govuk (an earlier edition; a guessed URL's document
+    first published after this release's announcement was made)."""
     home = httpx.URL(page_url)
     current = home
     first = await fetch(content_api_url(page_url), read_body=True)
@@ -83,7 +89,7 @@ async def follow_govuk(
     for hop in range(max_redirects + 1):
         # Reached by a content redirect (the announcement's own): vouched for as this
         # release's publication, early or not (rules.judge_govuk).
-        judged = _judge_fetched(fetched, since, vouched=hop > 0)
+        judged = _judge_fetched(fetched, since, vouched=hop > 0, announced=announced)
         if isinstance(judged, Outcome):
             return Followed(_recorded(judged, first, chain, hints))
         verdict, item = judged
@@ -120,7 +126,11 @@ async def follow_govuk(
 
 
 def _judge_fetched(
-    fetched: Fetched, since: datetime | None = None, *, vouched: bool = False
+    fetched: Fetched,
+    since: datetime | None = None,
+    *,
+    vouched: bool = False,
+    announced: datetime | None = None,
 ) -> Outcome | tuple[GovukVerdict, Mapping[str, Any]]:
     """An Outcome when this fetch settles it without an item, else the item's verdict."""
     if fetched.error is not None:
@@ -149,7 +159,7 @@ def _judge_fetched(
         if _too_deep(fetched.body):
             reason = "answer nested too deeply to read"
         return Outcome(fetched, False, reason, "bad_content", judged_url=page)
-    return judge_govuk(item, since, vouched=vouched), item
+    return judge_govuk(item, since, vouched=vouched, announced=announced), item
 
 
 def _off_site(fetched: Fetched, home: httpx.URL) -> Outcome:

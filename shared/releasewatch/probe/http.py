@@ -14,6 +14,16 @@ re-scans every queued request against every connection on each assignment, so on
 busy connections to one host (all of GOV.UK is one host) spends more CPU than the network
 time it waits for; eight small pools make 1,000 probes take ~2.4 s instead of ~14 s
 (tests/bench/bench_fanout.py).
+
+The public path: when the origin (cache-busted) does not show the release live, the same probe
+is sent again as the public sees it (no parameter, no no-cache headers; `public_path`). At
+09:30 an overloaded origin may answer with an error page while the CDN already serves the
+publication; a CDN cannot serve what the origin never had, so this release's publication there
+(the same rules and edition checks) proves it live. Both answers go on the Check.
+
+Every request, on either path, takes a slot of its host's politeness budget (budget.py) first;
+the time spent waiting for one is added to the probe's total timeout, which bounds the
+network, not the queue. A 429 pauses the host for its Retry-After.
 """
 
 from __future__ import annotations
@@ -26,12 +36,12 @@ import ssl
 import time
 import urllib.request
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from http.cookiejar import Cookie, CookieJar, DefaultCookiePolicy
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 import httpcore
 import httpx
@@ -39,8 +49,9 @@ import httpx
 from .. import __version__
 from ..clock import Clock
 from ..errors import ProbeRefused
-from ..model import Check, Release
+from ..model import Check, PublicCopy, Release
 from .base import Fetched, Outcome
+from .budget import HostBudget, HostPaused
 from .decoding import (
     ACCEPT_ENCODING,
     BadEncoding,
@@ -66,6 +77,26 @@ log = logging.getLogger(__name__)
 DEFAULT_USER_AGENT = f"releasewatch/{__version__} (+https://github.com/releasewatch)"
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 POOL_SHARDS = 8
+# Headers that ask caches for a fresh answer: sent on the origin path only.
+NO_CACHE_HEADERS = ("Cache-Control", "Pragma")
+PublicPath = Literal["fallback", "always", "off"]
+PUBLIC_PATHS: tuple[PublicPath, ...] = ("fallback", "always", "off")
+# Origin errors the public path cannot get round: the same guard refuses the same host, the
+# host asked for a pause, or the page itself is at fault (not an overloaded origin).
+NOT_RETRIED_ON_PUBLIC = frozenset(
+    {
+        "refused",
+        "dns",
+        "invalid_url",
+        "rate_limited",
+        "redirect_loop",
+        "too_many_redirects",
+        "body_too_large",
+        "unsupported_encoding",
+        "bad_encoding",
+        "bad_content",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +109,11 @@ class ProbeSettings:
     global_limit: int = 200
     per_host_limit: int = 50
     user_agent: str = DEFAULT_USER_AGENT
+    # Requests per second per host across all releases (budget.py); None: its DEFAULT_RATES.
+    host_rates: Mapping[str, float] | None = None
+    # When to probe the public path too: when the origin did not show the release live
+    # ("fallback"), on every probe ("always"), or never ("off").
+    public_path: PublicPath = "fallback"
 
     def httpx_timeout(self) -> httpx.Timeout:
         """The per-phase timeouts of one request (the whole probe has total_timeout)."""
@@ -97,6 +133,8 @@ class ProbeSettings:
                 raise ValueError(f"{name} must be at least 1")
         if self.max_redirects < 0:
             raise ValueError("max_redirects must not be negative")
+        if self.public_path not in PUBLIC_PATHS:
+            raise ValueError(f"public_path must be one of {', '.join(PUBLIC_PATHS)}")
 
 
 class GuardedTransport(httpx.AsyncHTTPTransport):
@@ -159,9 +197,12 @@ class HttpProber:
         resolver: Resolver | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         verify: ssl.SSLContext | bool = True,
+        budget: HostBudget | None = None,
     ) -> None:
         self._clock = clock
         self.settings = settings or ProbeSettings()
+        # Shared by every probe of this prober: the per-host counts a report prints.
+        self.budget = budget or HostBudget(self.settings.host_rates)
         self._resolver = resolver or SystemResolver()
         self._transport = transport
         self._verify = verify
@@ -183,12 +224,27 @@ class HttpProber:
         started = self._clock.now()
         try:
             state = self._state()
+            # One total for the whole probe; with a public path to try, the origin leaves it
+            # a quarter (an origin that hangs must not leave nothing for the CDN).
+            total = self.settings.total_timeout
+            reserve = total / 4 if self._public_possible(release) else 0.0
             # Host first, then global: a slow host must not sit on global slots while it waits.
             async with self._host_sem(state, release.url), state.global_sem:
-                answered = await self._probe_now(state, release)
+                answered = await self._probe_now(state, release, allowed=total - reserve)
             # Judged once the slots are free: reading the page needs no connection.
             outcome = await judge(answered.outcome)
-            return _serialisable(_to_check(release, answered, outcome))
+            public: PublicCopy | None = None
+            if self._public_wanted(release, outcome):
+                async with self._host_sem(state, release.url), state.global_sem:
+                    seen = await self._probe_now(
+                        state, release, allowed=reserve, after=answered.until, public=True
+                    )
+                public = _public_copy(seen.outcome, await judge(seen.outcome))
+                if public.live:
+                    # Seen live when the public copy came; a stale copy that is not live says
+                    # nothing of its time, so a not-live check keeps the origin's.
+                    answered = answered._replace(at=seen.at)
+            return _serialisable(_to_check(release, answered, outcome, public))
         except Exception as exc:
             if isinstance(exc, RecursionError):  # its traceback is as deep as its cause
                 log.warning("probe of release %r: answer nested too deeply", _id(release))
@@ -197,6 +253,19 @@ class HttpProber:
             else:
                 log.exception("probe of release %r failed", _id(release))
             return failed_check(release, started, self._clock.now(), exc)
+
+    def _public_possible(self, release: Release) -> bool:
+        # Without a parameter the origin path already asks what the public gets.
+        return self.settings.public_path != "off" and release.cache_bust_param is not None
+
+    def _public_wanted(self, release: Release, origin: Outcome) -> bool:
+        if not self._public_possible(release):
+            return False
+        if self.settings.public_path == "always":
+            return True
+        if origin.live and origin.error is None:
+            return False
+        return origin.cancellation is None and origin.error not in NOT_RETRIED_ON_PUBLIC
 
     async def warm_up(self, release: Release) -> None:
         """Build every client a probe of `release` may use (TLS context and pool, ~25 ms
@@ -216,21 +285,43 @@ class HttpProber:
 
     # -- one probe -------------------------------------------------------------------
 
-    async def _probe_now(self, state: _LoopState, release: Release) -> _Answered:
+    async def _probe_now(
+        self,
+        state: _LoopState,
+        release: Release,
+        *,
+        allowed: float,
+        after: float | None = None,
+        public: bool = False,
+    ) -> _Answered:
+        """Send one path's requests within `allowed` seconds from now (after its slots), and
+        `allowed` past `after` (the origin's deadline: the public path gets what it left)."""
         started_at = self._clock.now()
         started = time.perf_counter()
         seen: list[Fetched] = []
+        deadline: asyncio.Timeout | None = None
+
+        def waited(seconds: float) -> None:
+            # Time queued for the host's budget is not the host being slow.
+            when = deadline.when() if deadline is not None else None
+            if deadline is not None and when is not None and seconds > 0:
+                deadline.reschedule(when + seconds)
 
         async def fetch(url: str, *, read_body: bool, bust: bool = True) -> Fetched:
             fetched = Fetched(url=url, final_url=url)
             seen.append(fetched)
-            target = release if bust else release.model_copy(update={"cache_bust_param": None})
-            await self._fetch(state, target, fetched, read_body=read_body)
+            plain = public or not bust
+            target = release.model_copy(update={"cache_bust_param": None}) if plain else release
+            await self._fetch(
+                state, target, fetched, read_body=read_body, public=public, waited=waited
+            )
             return fetched
 
-        total = self.settings.total_timeout
+        loop = asyncio.get_running_loop()
+        until = max(loop.time(), after or 0.0) + allowed
+        allowed = until - loop.time()
         try:
-            async with asyncio.timeout(total):
+            async with asyncio.timeout_at(until) as deadline:
                 outcome = await probe_release(
                     fetch,
                     release,
@@ -240,7 +331,7 @@ class HttpProber:
                 )
         except TimeoutError:
             last = seen[-1] if seen else Fetched(url=release.url, final_url=release.url)
-            reason = f"timeout: no complete answer within {total:g}s (total)"
+            reason = f"timeout: no complete answer within {allowed:.3g}s (total)"
             outcome = Outcome(last, False, reason, "timeout")
             if len(seen) > 1:
                 outcome.url = seen[0].requested_url or seen[0].url
@@ -248,13 +339,25 @@ class HttpProber:
         # The check's time is when its answer arrived, not when the request left: a probe sent
         # at 09:29:59 and answered at 09:30:01 saw the page as it was after 09:30.
         at = self._clock.now()
-        return _Answered(outcome, started_at, at, elapsed_ms)
+        ended = deadline.when() if deadline is not None else None
+        return _Answered(outcome, started_at, at, elapsed_ms, until if ended is None else ended)
 
     async def _fetch(
-        self, state: _LoopState, release: Release, fetched: Fetched, *, read_body: bool
+        self,
+        state: _LoopState,
+        release: Release,
+        fetched: Fetched,
+        *,
+        read_body: bool,
+        public: bool = False,
+        waited: Callable[[float], None] = lambda seconds: None,
     ) -> None:
         try:
-            await self._follow(state, release, fetched, read_body=read_body)
+            await self._follow(
+                state, release, fetched, read_body=read_body, public=public, waited=waited
+            )
+        except HostPaused as exc:
+            fetched.fail("rate_limited", str(exc))
         except ProbeRefused as exc:
             fetched.fail("refused", str(exc))
         except UnresolvableHost as exc:
@@ -268,7 +371,14 @@ class HttpProber:
             fetched.fail("unexpected", f"unexpected {type(exc).__name__}")
 
     async def _follow(
-        self, state: _LoopState, release: Release, fetched: Fetched, *, read_body: bool
+        self,
+        state: _LoopState,
+        release: Release,
+        fetched: Fetched,
+        *,
+        read_body: bool,
+        public: bool,
+        waited: Callable[[float], None],
     ) -> None:
         settings = self.settings
         current = httpx.URL(fetched.url)
@@ -284,9 +394,24 @@ class HttpProber:
             fetched.final_url = str(plain)
             check_url(current, allow_loopback=release.allow_loopback)  # every hop, not just one
             client = self._client(state, current, release.allow_loopback)
-            response = await client.send(client.build_request("GET", target), stream=True)
+            request = client.build_request("GET", target)
+            if public:  # as a browser asks: whatever the CDN holds
+                for name in NO_CACHE_HEADERS:
+                    del request.headers[name]
+            await self.budget.take(current.host, waited)
+            response = await client.send(request, stream=True)
             try:
                 _record_response(fetched, response)
+                if response.status_code == 429:
+                    now = self._clock.now()
+                    wait = retry_after(response.headers.get("retry-after"), now)
+                    paused = self.budget.pause(current.host, wait)
+                    fetched.fail(
+                        "rate_limited",
+                        f"status 429 from {current.host}: no requests to it for "
+                        f"{paused.total_seconds():g}s (its Retry-After, capped)",
+                    )
+                    return
                 location = response.headers.get("location")
                 if response.status_code in REDIRECT_STATUSES and location:
                     nxt = current.join(location)
@@ -477,6 +602,18 @@ def http_date(value: str | None) -> datetime | None:
     return when.astimezone(UTC)
 
 
+def retry_after(value: str | None, now: datetime) -> timedelta | None:
+    """Retry-After as a wait (delta-seconds or an HTTP date); None if absent or unreadable.
+    The budget caps it (budget.MAX_PAUSE)."""
+    if not value:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return timedelta(seconds=min(int(text[:9]), 10**8))
+    when = http_date(text)
+    return None if when is None else max(when - now, timedelta(0))
+
+
 def _record_response(fetched: Fetched, response: httpx.Response) -> None:
     fetched.status = response.status_code
     fetched.age = response.headers.get("age")
@@ -494,11 +631,54 @@ class _Answered(NamedTuple):
     started_at: datetime
     at: datetime
     elapsed_ms: float
+    until: float  # the loop time it had to finish by, budget waits added
 
 
-def _to_check(release: Release, answered: _Answered, outcome: Outcome) -> Check:
+def _public_copy(requested: Outcome, outcome: Outcome) -> PublicCopy:
+    """What the public path served, judged by the same rules and edition checks."""
+    f = outcome.fetched
+    return PublicCopy(
+        url=outcome.url or f.requested_url or f.url or requested.fetched.url,
+        live=outcome.live and outcome.error is None,
+        reason=outcome.reason,
+        status=f.status,
+        final_url=f.final_url or None,
+        judged_url=outcome.judged_url or f.final_url or None,
+        age=f.age,
+        cache_control=f.cache_control,
+        x_cache=f.x_cache,
+        error=outcome.error,
+        published_at=outcome.published_at,
+    )
+
+
+def _to_check(
+    release: Release, answered: _Answered, outcome: Outcome, public: PublicCopy | None = None
+) -> Check:
     f = outcome.fetched
     live = outcome.live and outcome.error is None  # an error is never a confirmation
+    if public is not None and public.live and not live:
+        # The CDN serves this release's publication: proof it is live, whatever the origin
+        # answered (its status and cache headers stay on the Check, its reason in this one).
+        return Check(
+            release_id=release.id,
+            at=answered.at,
+            started_at=answered.started_at,
+            url=outcome.url or f.requested_url or f.url,
+            live=True,
+            reason=f"the public path serves it: {public.reason}; the origin: {outcome.reason}",
+            status=f.status,
+            final_url=f.final_url or None,
+            redirects=tuple(f.redirects if outcome.redirects is None else outcome.redirects),
+            age=f.age,
+            cache_control=f.cache_control,
+            x_cache=f.x_cache,
+            elapsed_ms=round(answered.elapsed_ms, 1),
+            published_at=public.published_at,
+            judged_url=public.judged_url,
+            origin_date=f.date,
+            public=public,
+        )
     return Check(
         release_id=release.id,
         at=answered.at,
@@ -518,6 +698,7 @@ def _to_check(release: Release, answered: _Answered, outcome: Outcome) -> Check:
         judged_url=outcome.judged_url or f.final_url or None,
         origin_date=f.date,
         cancellation=None if live else _cancellation(outcome.cancellation),
+        public=public,
     )
 
 

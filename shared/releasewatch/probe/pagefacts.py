@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from lxml import etree
+from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from .rules import parse_timestamp
 from .text import PageText, normalise, parse_html
@@ -58,22 +58,22 @@ class PageFacts:
 def read_facts(body: bytes | None, charset: str | None) -> PageFacts:
     if not body:
         return PageFacts()
-    root = parse_html(body, charset)
-    if root is None:
-        return PageFacts()
+    tree = parse_html(body, charset)
     meta: dict[str, str] = {}
-    for tag in root.iterfind(".//meta[@name]"):
-        name = (tag.get("name") or "").strip().lower()
+    for tag in tree.css("meta[name]"):
+        name = (tag.attributes.get("name") or "").strip().lower()
         if name.startswith("govuk:") and name not in meta:
-            meta[name] = (tag.get("content") or "").strip()
+            meta[name] = (tag.attributes.get("content") or "").strip()
     notices = tuple(
         (_words(_first(n, "gem-c-notice__title")), _words(_first(n, "gem-c-notice__description")))
-        for n in _with_class(root, "gem-c-notice")
+        for n in _with_class(tree, "gem-c-notice")
     )
-    statuses = root.xpath("//*[@data-gtm-release-status]/@data-gtm-release-status")
-    ons_status = str(statuses[0]).strip().lower() if statuses else None
-    panels = tuple(_words(p) for p in _with_class(root, "ons-panel__body"))
-    title = _words(root.find(".//title")).removesuffix(" - GOV.UK")
+    status = tree.css_first("[data-gtm-release-status]")
+    ons_status = None
+    if status is not None:
+        ons_status = (status.attributes.get("data-gtm-release-status") or "").strip().lower()
+    panels = tuple(_words(p) for p in _with_class(tree, "ons-panel__body"))
+    title = _words(tree.css_first("title")).removesuffix(" - GOV.UK")
     return PageFacts(meta, notices, ons_status, panels, title)
 
 
@@ -121,17 +121,28 @@ def _stamp(value: str | None) -> datetime | None:
     return parse_timestamp(value) if value else None
 
 
-def _with_class(root: etree._Element, name: str) -> list[etree._Element]:
-    found = root.xpath(f"//*[contains(concat(' ', normalize-space(@class), ' '), ' {name} ')]")
-    return [e for e in found if isinstance(e, etree._Element)]
+def _with_class(root: LexborHTMLParser | LexborNode, name: str) -> list[LexborNode]:
+    """Elements with the class `name`, matched case-sensitively on space-separated tokens:
+    CSS's `.name` is case-blind on a page without a doctype (quirks mode), so it only
+    shortlists."""
+    return [e for e in root.css(f".{name}") if name in _classes(e)]
 
 
-def _first(element: etree._Element, name: str) -> etree._Element | None:
-    found = element.xpath(f".//*[contains(concat(' ', normalize-space(@class), ' '), ' {name} ')]")
-    return found[0] if found and isinstance(found[0], etree._Element) else None
+def _first(element: LexborNode, name: str) -> LexborNode | None:
+    """The first descendant with the class `name` (a node's `css` includes the node)."""
+    found = (e for e in element.css(f".{name}") if e.mem_id != element.mem_id)
+    return next((e for e in found if name in _classes(e)), None)
 
 
-def _words(element: etree._Element | None) -> str:
+def _classes(element: LexborNode) -> list[str]:
+    value = element.attributes.get("class") or ""
+    return value.translate(_CLASS_SPACES).split(" ")
+
+
+_CLASS_SPACES = str.maketrans("\t\n\r", "   ")
+
+
+def _words(element: LexborNode | None) -> str:
     if element is None:
         return ""
-    return " ".join("".join(element.itertext()).split())
+    return " ".join(element.text(deep=True).split())

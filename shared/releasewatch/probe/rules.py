@@ -176,7 +176,11 @@ def checks_status_only(rule: LiveRule) -> bool:
 
 
 def judge_govuk(
-    item: Mapping[str, Any], since: datetime | None = None, *, vouched: bool = False
+    item: Mapping[str, Any],
+    since: datetime | None = None,
+    *,
+    vouched: bool = False,
+    announced: datetime | None = None,
 ) -> GovukVerdict:
     """Judge a GOV.UK Content API item (see GOVUK.md for the shapes).
 
@@ -193,7 +197,13 @@ def judge_govuk(
 
     A document never republished and first published before `since` is another edition (last
     year's at a configured or guessed URL), not live, unless it is `vouched` for: reached by
-    the announcement's own redirect, so a publication released days early is still early.
+    the announcement's own redirect, so a publication released days early is still early; or
+    first published after this release's announcement was made (`announced`, given for a
+    guessed URL): a new document that did not exist when this release was announced is this
+    release's publication, released early with its announcement left in place, not an earlier
+    edition (an earlier edition was published before its successor was announced). A document
+    republished in place gets no such credit: a correction to the last edition made after
+    this announcement would look the same.
     """
     schema = item.get("schema_name")
     details = item.get("details")
@@ -243,6 +253,16 @@ def judge_govuk(
     updated = item.get("public_updated_at")
     edition = parse_timestamp(updated) if isinstance(updated, str) else None
     republished = edition is not None and edition - published > REPUBLISHED_AFTER
+    after_announcement = announced is not None and published >= announced
+    if since is not None and published < since and not republished and after_announcement:
+        return GovukVerdict(
+            True,
+            f"statistics publication {where} first published {published.isoformat()}, "
+            f"before this release's window (from {since.isoformat()}) but after its "
+            f"announcement was made ({announced.isoformat() if announced else ''}): "
+            "this release's publication, released early",
+            published_at=published,
+        )
     if since is not None and published < since and (republished or not vouched):
         if not republished or edition is None or edition <= since:
             last = edition.isoformat() if edition is not None else "never since"

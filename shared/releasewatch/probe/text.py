@@ -1,11 +1,11 @@
 """A page's text as a person reads it: what `contains` / `not_contains` are matched against.
 
-HTML is parsed by a real parser (lxml's libxml2 HTML parser, which copes with broken markup the
-way browsers mostly do): entities are decoded, and comments, `<script>`, `<style>`,
-`<template>`, `<noscript>`, the `<head>` and elements hidden by `hidden` or an inline
-`display: none` are dropped, since none of them is shown. Block
-elements are kept apart by a space, so `<td>A</td><td>B</td>` reads "A B" and not "AB".
-Any other body (JSON, plain text) is read as it is.
+HTML is parsed as a browser parses it (selectolax's Lexbor, an HTML5 parser): entities are
+decoded, and comments, `<script>`, `<style>`, `<template>`, `<noscript>`, `<iframe>`,
+`<noembed>`, `<noframes>`, the `<head>` and elements hidden by `hidden` or an inline
+`display: none` are dropped, since none of them is shown. Block elements are kept apart by a
+space, so `<td>A</td><td>B</td>` reads "A B" and not "AB". Any other body (JSON, plain text)
+is read as it is.
 
 Both sides of a match are normalised the same way (`normalise`): case folded, every run of
 whitespace (non-breaking spaces included) made one space, curly quotes and dashes made
@@ -14,19 +14,24 @@ straight, zero-width characters dropped. So `Labour market &amp; overview` on th
 one. Each step maps one character at a time, so a needle found in a text is still found after
 normalising both.
 
-Parsing costs CPU on every probe (about 1.5 ms for a 100 KB GOV.UK page, most of it in
-libxml2 and libxslt without the GIL; page.py reads big bodies on threads of their own): a body
-is parsed once per fetch, straight from its bytes.
+Parsing costs CPU on every probe, so the work stays in C: Lexbor parses (without the GIL)
+and serialises the pruned body, and two regular expressions turn that canonical markup into
+text (a Python walk over a GOV.UK page's ~4,000 nodes costs more than parsing it). A page
+nested pathologically deep is refused rather than parsed (`PageTooDeep`): an HTML5 parser's
+cost grows with depth times tags. tests/bench/bench_fanout.py measures the cost per page.
 """
 
 from __future__ import annotations
 
 import re
-import threading
 
-from lxml import etree
+from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-_HIDDEN = ("script", "style", "template", "noscript", "head", "title")
+# Never shown: their text is dropped. A browser renders no fallback content of an iframe,
+# embed or frameset either.
+_HIDDEN = [
+    "script", "style", "template", "noscript", "title", "iframe", "noembed", "noframes",
+]  # fmt: skip
 # Elements a browser lays out as blocks (or line breaks): a boundary between words.
 _BLOCKS = (
     "address", "article", "aside", "blockquote", "br", "caption", "dd", "details", "dialog",
@@ -36,17 +41,41 @@ _BLOCKS = (
     "button", "input", "label", "legend", "select", "textarea", "img",
 )  # fmt: skip
 _SNIFF = 1024
-# Elements hidden from view by an attribute: `hidden` (but not `hidden="until-found"`, content
-# a reader's find-in-page opens, as govuk-frontend's accordion uses) and an inline
-# `display: none`. A page that carries the title only there (an index's results template, a
-# collapsed form) does not show it; GOV.UK's own hidden wording (the feedback form's error
-# text) is not shown either, so it cannot hide a publication.
-_LOWER = "translate({0}, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
-_HIDDEN_ATTRIBUTES = (  # cheap tests first: most elements have neither attribute
-    f"*[@hidden][{_LOWER.format('@hidden')} != 'until-found']"
-    f"|*[@style][contains(translate({_LOWER.format('@style')}, ' &#9;&#10;&#13;', ''), "
-    "'display:none')]"
+_MARK, _RUN = "\x00", "\n"  # between two text runs: while normalising, then in PageText
+# Lexbor's serialisation is canonical: HTML element names lower case, every `<` and `>` in text
+# and attribute values escaped. So, read left to right, a `<` outside a tag starts a comment
+# (whose data never holds "-->") or a tag, and the first `>` ends the tag; one pattern consumes
+# each whole, since a tag's own name may hold a `<` (`<p<div>` is one element).
+_MARKUP = re.compile(
+    "<!--.*?-->|<(?:/?(?P<block>{})(?=[\\s/>]))?[^>]*>".format(
+        "|".join(sorted(_BLOCKS, key=len, reverse=True))
+    ),
+    re.DOTALL,
 )
+# The only references Lexbor writes in text (the HTML serialisation algorithm), `&amp;` last.
+_ESCAPES = (("&lt;", "<"), ("&gt;", ">"), ("&nbsp;", "\u00a0"), ("&amp;", "&"))
+# Raw text elements a browser shows as text: serialised unescaped, so made plain text first.
+_RAW_SHOWN = "xmp, plaintext"
+# `hidden` and an inline `display: none`, as `style` reads once ASCII case and spaces go.
+_ASCII_UPPER, _ASCII_LOWER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz"
+_LOWER = str.maketrans(_ASCII_UPPER, _ASCII_LOWER)
+_STYLE_FOLD = str.maketrans(_ASCII_UPPER, _ASCII_LOWER, " \t\n\r")
+# An HTML5 parser checks the stack of open elements ("in scope") at many start tags, so its
+# cost grows with tags x depth: 20,000 nested <div>s take seconds. A page this tag-dense has
+# its nesting estimated first, and one deeper than any real page is refused.
+_DENSE_FROM = 8 * 1024  # `<` in the body; GOV.UK's 100 KB pages have about 5,000
+_NESTING_BUDGET = 20_000_000  # sum over tags of the depth at each (~0.2 s of Lexbor)
+_TAG_OPEN = re.compile(rb"<(/?)([a-zA-Z][a-zA-Z0-9]*)")
+# Void elements and those whose end tag may be left out (closed by a sibling): no depth.
+_FLAT = frozenset(
+    b"area base br col embed hr img input link meta param source track wbr keygen "
+    b"p li dt dd tr td th option optgroup tbody thead tfoot colgroup rb rt rp".split()
+)
+
+
+class PageTooDeep(RecursionError):
+    """A page nested too deeply to parse in bounded time (recorded as bad content)."""
+
 
 # Curly quotes and the dash family to their ASCII forms; zero-width characters and soft
 # hyphens dropped (they render as nothing).
@@ -56,32 +85,46 @@ _REPLACE = {
     **dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212", "-"),
     **dict.fromkeys("\u200b\u200c\u200d\u2060\ufeff\u00ad", ""),
 }
-# The visible text in one pass of libxslt (C): hidden elements give nothing, block elements
-# are wrapped in spaces, text is copied. The stylesheet is ours and fixed; it reads nothing else
-# (access control denies every file and network access anyway). Iterating the ~2,000 elements
-# of a GOV.UK page in Python instead costs more than parsing it.
-_STYLESHEET = (
-    '<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">'
-    '<xsl:output method="text" encoding="utf-8"/>'
-    f'<xsl:template match="{"|".join(_HIDDEN)}"/>'
-    f'<xsl:template match="{_HIDDEN_ATTRIBUTES}" priority="2"/>'
-    f'<xsl:template match="{"|".join(_BLOCKS)}"><xsl:text> </xsl:text><xsl:apply-templates/>'
-    "<xsl:text> </xsl:text></xsl:template>"
-    "</xsl:stylesheet>"
-)
-_local = threading.local()  # lxml's parsers and stylesheets are each for one thread
-
-
-def _transform() -> etree.XSLT:
-    xslt = getattr(_local, "xslt", None)
-    if xslt is None:
-        deny = etree.XSLTAccessControl.DENY_ALL
-        xslt = _local.xslt = etree.XSLT(etree.XML(_STYLESHEET), access_control=deny)
-    return xslt
 
 
 class PageText(str):
-    """A page's visible text, already normalised: judged as it is."""
+    """A page's visible text, normalised, read by `needle in text` (the needle normalised too).
+
+    Its characters are the page's text runs (the text between two tags), each normalised, one
+    a line: cheap to read off the parsed page. `in` answers as the block-aware reading would
+    (`reading`): a needle inside one run is on the page; one whose letters appear nowhere in
+    that order is not; only a needle that may span runs (a title with an `<abbr>` inside)
+    needs the reading itself, made then, once. A text that is not HTML is read as it is.
+    """
+
+    _page: tuple[bytes, str | None] | None
+    _squashed: str | None
+    _reading: str | None
+
+    def __new__(cls, text: str, page: tuple[bytes, str | None] | None = None) -> PageText:
+        self = super().__new__(cls, text)
+        self._page, self._squashed, self._reading = page, None, None
+        return self
+
+    def __contains__(self, key: object) -> bool:
+        if not isinstance(key, str):
+            raise TypeError(f"'in <PageText>' requires a string, not {type(key).__name__}")
+        if self._page is None or str.__contains__(self, key):
+            return str.__contains__(self, key)
+        if self._squashed is None:
+            self._squashed = self.replace(" ", "").replace(_RUN, "")
+        if key.replace(" ", "") not in self._squashed:
+            return False  # its letters are not on the page in that order, however spaced
+        return key in self.reading()
+
+    def reading(self) -> str:
+        """The text as a person reads it: words inside a block run together across inline
+        markup ("Lab<b>our</b>" reads "labour"), blocks kept apart by a space."""
+        if self._page is None:
+            return str(self)
+        if self._reading is None:
+            self._reading = normalise(_reading(*self._page))
+        return self._reading
 
 
 def normalise(text: str) -> str:
@@ -99,9 +142,15 @@ def visible_text(
     body: bytes, content_type: str | None = None, charset: str | None = None
 ) -> PageText:
     """The normalised text a person sees in `body` (HTML parsed; anything else read as text)."""
-    if is_html(body, content_type):
-        return PageText(normalise(_html_text(body, charset)))
-    return PageText(normalise(decode(body, charset)))
+    if not is_html(body, content_type):
+        return PageText(normalise(decode(body, charset)))
+    root = _shown(parse_html(body, charset))
+    if root is None:  # a frameset document: nothing of its own is shown
+        return PageText("")
+    # Runs apart by a character normalise keeps (not whitespace), then one a line.
+    runs = normalise(root.text(separator=_MARK, skip_empty=True))
+    runs = runs.replace(f" {_MARK}", _MARK).replace(f"{_MARK} ", _MARK).replace(_MARK, _RUN)
+    return PageText(runs, (body, charset))
 
 
 def is_html(body: bytes, content_type: str | None) -> bool:
@@ -124,28 +173,78 @@ def decode(body: bytes, charset: str | None) -> str:
         return body.decode("utf-8", errors="replace")
 
 
-def _html_text(body: bytes, charset: str | None) -> str:
-    root = parse_html(body, charset)
+def _shown(tree: LexborHTMLParser) -> LexborNode | None:
+    """The document's body with every element a browser does not show taken out."""
+    root = tree.body
+    if root is None:
+        return None
+    tree.strip_tags(_HIDDEN)
+    # Reverse document order: a hidden element inside another goes before its ancestor.
+    for element in reversed(root.css("[hidden], [style]")):
+        if _hidden_from_view(element):
+            element.decompose()
+    return root
+
+
+def _reading(body: bytes, charset: str | None) -> str:
+    """The block-aware text, off Lexbor's serialisation of the shown body (C, not a Python
+    walk over every node)."""
+    root = _shown(parse_html(body, charset))
     if root is None:
         return ""
-    return str(_transform()(root))
+    for element in root.css(_RAW_SHOWN):
+        element.replace_with(element.text())
+    text = _MARKUP.sub(_space_for_block, root.html or "")
+    if "&" in text:
+        for escaped, char in _ESCAPES:
+            text = text.replace(escaped, char)
+    return text
 
 
-def parse_html(body: bytes, charset: str | None) -> etree._Element | None:
-    """The page's element tree (None for an empty page), read as `visible_text` reads it."""
-    # UTF-8 pages (GOV.UK's) go to libxml2 as bytes; anything else, or bytes that are not
-    # valid UTF-8, is decoded by Python first: libxml2 stops at the first invalid byte, and a
-    # page cut short could hide its title.
+def _space_for_block(tag: re.Match[str]) -> str:
+    return " " if tag["block"] else ""
+
+
+def _hidden_from_view(element: LexborNode) -> bool:
+    """`hidden` (but not `hidden="until-found"`, content a reader's find-in-page opens, as
+    govuk-frontend's accordion uses) or an inline `display: none`. A page that carries the
+    title only there (an index's results template, a collapsed form) does not show it;
+    GOV.UK's own hidden wording (the feedback form's error text) is not shown either, so it
+    cannot hide a publication."""
+    attributes = element.attributes
+    if "hidden" in attributes:
+        value = (attributes["hidden"] or "").translate(_LOWER)
+        if value != "until-found":
+            return True
+    style = attributes.get("style")
+    return style is not None and "display:none" in style.translate(_STYLE_FOLD)
+
+
+def parse_html(body: bytes, charset: str | None) -> LexborHTMLParser:
+    """The page's document, read as `visible_text` reads it; PageTooDeep when its nesting
+    would make parsing it unbounded."""
+    if body.count(b"<") >= _DENSE_FROM and _nesting_cost(body) > _NESTING_BUDGET:
+        raise PageTooDeep(f"page nested too deeply to read ({len(body)} bytes)")
+    # UTF-8 pages (GOV.UK's) go to Lexbor as bytes; anything else, or bytes that are not
+    # valid UTF-8, is decoded by Python first, as a browser would read it.
     if charset is None and not _valid_utf8(body):
         # No charset in the header and not UTF-8: as a browser does, the page's own <meta>
         # charset, else windows-1252 (the web's legacy default), not replacement characters.
         charset = _meta_charset(body) or "windows-1252"
     encoding = (charset or "utf-8").lower()
-    data = body
-    if encoding not in ("utf-8", "utf8") or not _valid_utf8(body):
-        data = decode(body, charset).encode("utf-8")
-    root: etree._Element | None = etree.fromstring(data, _parser())
-    return root
+    if encoding in ("utf-8", "utf8") and _valid_utf8(body):
+        return LexborHTMLParser(body)
+    return LexborHTMLParser(decode(body, charset))
+
+
+def _nesting_cost(body: bytes) -> int:
+    """An upper estimate of the parser's in-scope checks: the depth summed over tags."""
+    depth = cost = 0
+    for close, name in _TAG_OPEN.findall(body):
+        if name.lower() not in _FLAT:
+            depth = max(0, depth - 1) if close else depth + 1
+        cost += depth
+    return cost
 
 
 _META_CHARSET = re.compile(rb"""<meta[^>]*?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
@@ -154,17 +253,6 @@ _META_CHARSET = re.compile(rb"""<meta[^>]*?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-
 def _meta_charset(body: bytes) -> str | None:
     match = _META_CHARSET.search(body[:_SNIFF])
     return match[1].decode("ascii") if match else None
-
-
-def _parser() -> etree.HTMLParser:
-    # huge_tree: libxml2 otherwise gives up at 256 levels of nesting and yields an empty page
-    # (a title never found); the body is capped at 2 MB anyway.
-    parser = getattr(_local, "parser", None)
-    if parser is None:
-        parser = _local.parser = etree.HTMLParser(
-            encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True, huge_tree=True
-        )
-    return parser
 
 
 def _valid_utf8(body: bytes) -> bool:

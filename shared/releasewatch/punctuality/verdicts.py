@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from ..calendar import changes as calendar_changes
-from ..model import Check, Event, EventKind, ReleaseRecord
+from ..model import Check, Event, EventKind, ReleaseRecord, evidence_checks
 from ..policy import lateness_unproven, live_time
 from ..timefmt import delay_text, uk_datetime
 
@@ -186,7 +186,7 @@ def judge(
     due, grace = release.due, release.grace
     moves = tuple(moves_from(events, short_notice))
     live_at = record.live_at
-    checks = _with_last_check(record, checks)
+    checks = _with_kept(_with_last_check(record, checks), evidence_checks(events))
     first_live = next((c for c in checks if c.live), None)
     before = [c for c in checks if not c.live and (first_live is None or c.at < first_live.at)]
     last_not_live = before[-1] if before else None
@@ -300,6 +300,13 @@ def _with_last_check(record: ReleaseRecord, checks: Sequence[Check]) -> list[Che
     if last is not None and all(c.at != last.at for c in out):
         out = sorted([*out, last], key=lambda c: c.at)
     return out
+
+
+def _with_kept(checks: list[Check], kept: Sequence[Check]) -> list[Check]:
+    """The checks, with those the state change to live kept (its deciding checks) when the
+    store no longer holds them."""
+    missing = [k for k in kept if all(c.at != k.at for c in checks)]
+    return sorted([*checks, *missing], key=lambda c: c.at) if missing else checks
 
 
 def _expired(

@@ -238,6 +238,8 @@ def _seen(check: Check) -> str:
     cache = [f"{name} {value}" for name, value in check.cache_headers()]
     if cache:
         parts.append("cache: " + ", ".join(cache))
+    if check.public is not None:  # the origin's answer above, what the public got here
+        parts.append(f"public path (not cache-busted): {check.public.summary()}")
     return "; ".join(parts)
 
 

@@ -57,6 +57,7 @@ from .guard import SECURITY_HEADERS
 from .punctuality_names import DATA_FILES
 from .render import render, roots
 from .scrub import scrub
+from .views import ack as ack_words
 from .views.board import View, parse_view
 from .views.load import load_board, load_release
 from .views.problems import Health
@@ -156,15 +157,15 @@ class WebApp:
             return _token_error(exc)
         if result.outcome != AckOutcome.WOULD_RECORD:
             return Response(200, _ack_page(result))
-        hold = uk_time(result.hold_until) if result.hold_until else ""
+        record = self.store.get_release(result.release_id)
+        never = ack_words.breach_never_held(record.release if record else None)
         body = (
             pages.para(f"Release: {result.release_title}")
             + pages.para(f"You: {result.contact_name} (chain step {result.step + 1})")
             + pages.para(
                 "Acknowledging tells the others already alerted that you are dealing with it, "
-                f"stops reminders to you, and holds the later alert steps until {hold}. If the "
-                "page is still not live then, escalation resumes. The breach notice to the head "
-                "of profession is never held."
+                f"stops reminders to you, and {ack_words.will_hold(result)}"
+                + (f" {never}" if never else "")
             )
             + pages.form(f"./{token}", "Acknowledge")
         )
@@ -437,7 +438,6 @@ def _token_error(exc: TokenError) -> Response:
 def _ack_page(result: AckResult) -> str:
     match result.outcome:
         case AckOutcome.RECORDED:
-            hold = uk_time(result.hold_until) if result.hold_until else ""
             return pages.page(
                 "Acknowledged",
                 pages.para(
@@ -446,8 +446,7 @@ def _ack_page(result: AckResult) -> str:
                 )
                 + pages.para(
                     "The others already alerted will be told, and reminders to you stop. "
-                    f"Later alert steps are held until {hold}; if the page is still not live "
-                    "then, escalation resumes."
+                    + ack_words.holds(result)
                 ),
             )
         case AckOutcome.ALREADY_ACKNOWLEDGED:
@@ -456,7 +455,8 @@ def _ack_page(result: AckResult) -> str:
                 "Already acknowledged",
                 pages.para(
                     f"{result.contact_name}, you already acknowledged '{result.release_title}'. "
-                    f"The hold runs until {hold}. Nothing new was recorded."
+                    f"Reminders to you are stopped until {hold}. {ack_words.holds(result)} "
+                    "Nothing new was recorded."
                 ),
             )
         case _:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from ...acks.holds import fires_between
 from ...model import (
     Channel,
     Delivery,
@@ -173,7 +174,16 @@ def ladder(
                 if step.kind == "alert" and state not in LIVE_OR_OVER
                 else None
             )
-            delivery, text = _row_delivery(release, state, latest, deliveries, ack, fires, now)
+            # "reminders held" only when this step repeats inside the hold: a step that fired
+            # once has no reminder to hold.
+            repeats = (
+                ack is not None
+                and step.repeat is not None
+                and fires_between(fires, step.repeat, max(now, fires), ack.at + release.ack_timeout)
+            )
+            delivery, text = _row_delivery(
+                release, state, latest, deliveries, ack, fires, now, repeats=repeats
+            )
             rows.append(
                 LadderRow(
                     step=index + 1,
@@ -199,6 +209,8 @@ def _row_delivery(
     ack: Ack | None,
     fires: datetime,
     now: datetime,
+    *,
+    repeats: bool = True,
 ) -> tuple[str, str]:
     held = ""
     if ack is not None:
@@ -208,7 +220,7 @@ def _row_delivery(
         )
     if latest is not None and latest.status != DeliveryStatus.CANCELLED:
         delivery, text = _delivery(latest, deliveries)
-        if held and delivery in ("sent", "delivered"):
+        if held and repeats and delivery in ("sent", "delivered"):
             text += f"; reminders {held}"
         return delivery, text
     if held:

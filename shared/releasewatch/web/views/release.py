@@ -9,13 +9,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote
 
+from ...acks.holds import held_steps
 from ...model import Check, Delivery, Event, EventKind, ReleaseRecord, ReleaseState
-from ...policy import acks_from
+from ...policy import Ack, acks_from
 from ...readiness.policy import confirmation, earlier_confirmation, schedule
 from ...timefmt import uk_datetime
 from .board import StateTag, live_text, minutes_late, shown_state, state_tag
 from .ladder import LIVE_OR_OVER, LadderRow, NextStep, ladder, name_of, next_step
 from .problems import Problem
+from .readiness import readiness_lines
 from .timeline import TimelineEntry, collapse
 from .words import clock_time, zone
 
@@ -67,6 +69,9 @@ class ReleasePage:
     links: tuple[Link, ...]
     problems: tuple[Problem, ...]
     observed: bool = False  # no chain: judged and recorded, nobody alerted
+    # What the public path served at the last check that probed it (the origin's answer is
+    # the rest of the evidence): one plain line, None when it was not probed.
+    public_path: str | None = None
 
 
 def _links(record: ReleaseRecord, state: ReleaseState, href: str) -> list[Link]:
@@ -81,9 +86,47 @@ def _links(record: ReleaseRecord, state: ReleaseState, href: str) -> list[Link]:
     return links
 
 
-def _readiness(record: ReleaseRecord, events: Sequence[Event], now: datetime) -> str:
-    """Confirmed by whom and when, or when the team is (was) asked; a confirmation given for
-    the due time before a calendar move is shown as for that earlier time, not as readiness."""
+def _what_it_holds(
+    record: ReleaseRecord, state: ReleaseState, ack: Ack, events: Sequence[Event], now: datetime
+) -> str:
+    """': later alerts held until 10:11' only while a later alert step really falls inside a
+    running hold; past tense once it ended, the page went live or the release was cancelled,
+    and only if something was held; nothing when the chain had no later alert step to hold."""
+    release = record.release
+    end = ack.at + release.ack_timeout
+    over = state in LIVE_OR_OVER
+    stop, why = None, ""
+    if over and record.live_at is not None:
+        stop, why = record.live_at, "the page went live"
+    elif state == ReleaseState.CANCELLED:
+        # nothing was due after the release stopped: its cancellation as the tick recorded it
+        stop = _cancelled_at(events) or min(now, end)
+        why = "the release was cancelled"
+    if not held_steps(release, ack.step, ack.at, stop):
+        return ""
+    if not over and now < end:
+        return f": later alerts held until {clock_time(end)}"
+    if stop is not None and stop < end:
+        return f": later alerts were held until {why} at {clock_time(stop)}"
+    return f": later alerts were held until {clock_time(end)}"
+
+
+def _cancelled_at(events: Sequence[Event]) -> datetime | None:
+    stops = [
+        e.at
+        for e in events
+        if e.kind == EventKind.STATE_CHANGED and e.detail.get("to") == ReleaseState.CANCELLED.value
+    ]
+    return max(stops) if stops else None
+
+
+def _readiness(
+    record: ReleaseRecord, events: Sequence[Event], deliveries: Sequence[Delivery], now: datetime
+) -> str:
+    """Confirmed by whom and when, or who was asked and when, from the reminders really sent
+    (views.readiness, as the board): never from the schedule, which says nothing of a
+    release added after its reminder time. A confirmation given for the due time before a
+    calendar move is shown as for that earlier time, not as readiness."""
     due = record.release.due
     done = confirmation(events, due)
     if done is not None:
@@ -101,10 +144,16 @@ def _readiness(record: ReleaseRecord, events: Sequence[Event], now: datetime) ->
         return before + "No readiness check is set up for this release."
     if record.state.is_live or record.release.stopped:
         return before + "Readiness was not confirmed."
-    verb = "is asked" if now < plan.remind else "was asked"
     again = " for the new due time" if before else ""
-    asked = f"the team {verb} at {uk_datetime(plan.remind)}"
-    return f"{before}Readiness not confirmed yet{again}: {asked}."
+    lines = readiness_lines(record, events, deliveries)
+    if lines.asked:
+        asked = lines.asked[-1]  # the latest, as the board shows it
+        return f"{before}Readiness not confirmed yet{again}: {asked[0].lower()}{asked[1:]}."
+    if now < plan.remind:
+        return f"{before}Readiness not confirmed yet{again}: the team is asked at " + (
+            f"{uk_datetime(plan.remind)}."
+        )
+    return f"{before}Readiness not confirmed yet{again}: nobody has been asked."
 
 
 def build_release_page(
@@ -121,19 +170,10 @@ def build_release_page(
     state = shown_state(record, now)
     acks = acks_from(events)
     ack_lines = []
-    for e in events:
-        if e.kind != EventKind.ACKNOWLEDGED:
-            continue
-        who = name_of(release, e.contact_id)
-        until = clock_time(e.at + release.ack_timeout)
-        ack_lines.append(
-            AckLine(
-                who,
-                e.at,
-                clock_time(e.at),
-                f"{who} at {clock_time(e.at)}: later alerts held until {until}",
-            )
-        )
+    for ack in acks:
+        who = name_of(release, ack.contact_id)
+        text = f"{who} at {clock_time(ack.at)}{_what_it_holds(record, state, ack, events, now)}"
+        ack_lines.append(AckLine(who, ack.at, clock_time(ack.at), text))
     upcoming = None if state in LIVE_OR_OVER else next_step(record, now, acks)
     if upcoming is not None:
         why_none = ""
@@ -168,7 +208,7 @@ def build_release_page(
         next_step=upcoming,
         next_step_text=why_none,
         acknowledgements=tuple(ack_lines),
-        readiness=_readiness(record, events, now),
+        readiness=_readiness(record, events, deliveries, now),
         timeline=tuple(collapse(checks, release.due, record.live_at)),
         checks_shown=len(checks),
         judged_url=judged,
@@ -178,4 +218,5 @@ def build_release_page(
         links=tuple(_links(record, state, href)),
         problems=tuple(problems),
         observed=release.observed,
+        public_path=last.public.summary() if last is not None and last.public else None,
     )
