@@ -50,6 +50,8 @@ def test_a_tiny_year_is_recorded_as_its_fates_say(tmp_path: Path) -> None:
         db=tmp_path / "year.db",
         network="all",  # every probe over HTTP, parsed by the real rules
         latency=0.002,
+        # the budget spaces requests in real time, and two days' probes over HTTP are thousands
+        host_rates={"127.0.0.1": 1000, "127.0.0.2": 1000},
         peak_before=timedelta(0),
         peak_after=timedelta(seconds=3),
     )

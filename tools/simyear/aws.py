@@ -155,7 +155,7 @@ def run_peak_on_aws(
                     [definition(r, origins.url(r), due=r.due) for r in peak], clock.now()
                 )
                 settings = PollerSettings.model_validate(dict(os.environ))
-                prober = HttpProber(clock, ProbeSettings())
+                prober = HttpProber(clock, ProbeSettings(host_rates=Origins.RATES))
                 poller = build_poller(settings, clock=clock, prober=prober, store=store)
                 schedule = [
                     ("watched", year.peak_due - timedelta(days=7), 5),

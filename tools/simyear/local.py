@@ -67,6 +67,9 @@ class Settings:
     peak_before: timedelta = timedelta(seconds=30)
     peak_after: timedelta = timedelta(seconds=90)
     per_host_limit: int = 50
+    # the prober's politeness budget per origin (requests a second), real time even where the
+    # simulated clock stands still: None, the product's defaults for GOV.UK and ONS
+    host_rates: dict[str, float] | None = None
     latency: float = 0.100
     budget: int = 100
 
@@ -85,6 +88,7 @@ class Result:
     peak_wall_s: float = 0.0  # real time the peak window took
     requests_in_process: Counter[str] = field(default_factory=Counter)
     origins: dict[str, OriginStats] = field(default_factory=dict)
+    budget: list[str] = field(default_factory=list)  # the prober's busiest minute per host
     errors: int = 0
 
 
@@ -224,7 +228,10 @@ async def replay(year: Year, settings: Settings, *, progress: bool = False) -> R
     peak_to = year.peak_due + settings.peak_after
     with Origins(year.releases, clock, latency=settings.latency, budget=settings.budget) as origins:
         store = CachingStore(settings.db)
-        http = HttpProber(clock, ProbeSettings(per_host_limit=settings.per_host_limit))
+        probe_settings = ProbeSettings(
+            per_host_limit=settings.per_host_limit, host_rates=settings.host_rates or Origins.RATES
+        )
+        http = HttpProber(clock, probe_settings)
         fate = FateProber(clock, by_id)
         prober = SwitchProber(http, fate)
         sink = SinkNotifier()
@@ -283,6 +290,7 @@ async def replay(year: Year, settings: Settings, *, progress: bool = False) -> R
             store.close()
         result.origins = origins.collect()
     result.requests_in_process = fate.requests
+    result.budget = http.budget.describe()
     result.sent = sink.sent
     result.wall_s = time.perf_counter() - started
     result.peak_rss_mb = max_rss_mb()

@@ -1,7 +1,9 @@
 """What each release's page serves at a simulated time, over loopback HTTP or in process.
 
-Two origins, each on its own 127.0.0.1 port, in one forked process (an origin in a thread of
-the watchdog's process would compete with it for the GIL, which no real origin does):
+Two origins, each on its own loopback address (GOV.UK-like 127.0.0.1, ONS-like 127.0.0.2: the
+prober's politeness budget is per host, as for www.gov.uk and www.ons.gov.uk), in one forked
+process (an origin in a thread of the watchdog's process would compete with it for the GIL,
+which no real origin does):
 
 - GOV.UK-like: the publication's page is 404 (GOV.UK's small "Page not found") until it is
   published, then ~100 KB of GOV.UK-shaped HTML (tests/bench/govuk_page.py) with the title.
@@ -31,6 +33,7 @@ from email.utils import format_datetime
 from typing import Any
 
 from releasewatch.model import Check, Release
+from releasewatch.probe.budget import DEFAULT_RATES
 from tests.bench.govuk_page import govuk_page
 
 from .clock import SimClock
@@ -104,6 +107,9 @@ class Origins:
     """The GOV.UK-like and ONS-like loopback origins, in one child process."""
 
     HOSTS = ("govuk", "ons")
+    ADDRESSES = {"govuk": "127.0.0.1", "ons": "127.0.0.2"}
+    # the prober's budget for each, as it has it for the real hosts (requests a second)
+    RATES = {"127.0.0.1": DEFAULT_RATES["gov.uk"], "127.0.0.2": DEFAULT_RATES["ons.gov.uk"]}
 
     def __init__(
         self,
@@ -130,7 +136,8 @@ class Origins:
         return self
 
     def url(self, release: SimRelease) -> str:
-        return f"http://127.0.0.1:{self.ports[release.host]}{release.path}"
+        address = self.ADDRESSES[release.host]
+        return f"http://{address}:{self.ports[release.host]}{release.path}"
 
     def collect(self) -> dict[str, OriginStats]:
         """What each origin has seen so far."""
@@ -203,7 +210,8 @@ def _serve(
     async def main() -> None:
         ports = {}
         for host in Origins.HOSTS:
-            server = await asyncio.start_server(handler(host), "127.0.0.1", 0, backlog=2048)
+            address = Origins.ADDRESSES[host]
+            server = await asyncio.start_server(handler(host), address, 0, backlog=2048)
             ports[host] = server.sockets[0].getsockname()[1]
         pipe.send(ports)
         while True:

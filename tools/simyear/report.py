@@ -52,6 +52,8 @@ def print_local(year: Year, r: Result, mismatches: list[Mismatch]) -> None:
             f"(busiest second {st.busiest_second()}); {sum(st.per_minute.values()):,} requests "
             f"({statuses}); {st.throttled} throttled (429); {st.connections} connections"
         )
+    for line in r.budget:
+        print(f"  the prober's politeness budget: {line}")
     if r.requests_in_process:
         quiet = ", ".join(f"{h} {n:,}" for h, n in sorted(r.requests_in_process.items()))
         print(f"  quiet days, answered in process (no HTTP): {quiet}")
