@@ -118,8 +118,7 @@ def punctuality(db: Path, out: Path, year: Year) -> None:
     counts = Counter(j.verdict.value for j in judged)
     print(
         f"  the punctuality record at the year's end, as {out}/index.html and punctuality.csv "
-        "show it (a release's checks expire from the store after 30 days, and with them the "
-        "evidence for most verdicts): " + ", ".join(f"{k} {v}" for k, v in counts.most_common())
+        "show it: " + ", ".join(f"{k} {v}" for k, v in counts.most_common())
     )
 
 
