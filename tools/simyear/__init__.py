@@ -5,7 +5,8 @@ clock.py    the simulated clock the watchdog and the origins share (across proce
 origins.py  what each release's page serves at a simulated time: loopback GOV.UK-like and
             ONS-like origin servers, and an in-process prober for the quiet days
 local.py    the year through the local watchdog into a SQLite store; the peak morning in full
-aws.py      the peak morning through the AWS poller on moto server, and the month's cost
+aws.py      the peak morning through the AWS poller on moto (in process), and the month's cost
 
-Run: `make year` (YEAR_RELEASES=N for a smaller year), or `python -m tools.simyear --help`.
+Run: `make year` (YEAR_ARGS="--scale 0.1" for a smaller year), or
+`python -m tools.simyear --help`. docs/simulated-year.md describes it.
 """

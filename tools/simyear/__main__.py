@@ -30,7 +30,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=365,
         help="days simulated, around the peak day, with their share of the releases (365)",
     )
-    p.add_argument("--releases", type=int, help="releases in all (default 3200 x scale x days)")
+    p.add_argument(
+        "--releases", type=int, help="releases in all (default 300 + 2900 x days/365, x scale)"
+    )
     p.add_argument("--peak", type=int, help="releases due in the busiest minute (300 x scale)")
     p.add_argument("--seed", type=int, default=2027)
     p.add_argument("--out", type=Path, default=ROOT / "build" / "year", help="where the store goes")
@@ -63,7 +65,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.peak is None:
         args.peak = max(1, round(300 * args.scale))
     if args.releases is None:
-        args.releases = max(args.peak, round(3200 * args.scale * args.days / 365))
+        # the peak minute, and the rest of the year's 2,900 in the days' share
+        args.releases = args.peak + round(2900 * args.scale * args.days / 365)
     if args.releases < args.peak:
         p.error(f"--releases ({args.releases}) must be at least --peak ({args.peak})")
     return args
