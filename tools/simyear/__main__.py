@@ -1,5 +1,5 @@
 """`python -m tools.simyear`: generate the year, replay it through the local watchdog into a
-SQLite store, then the peak morning through the AWS poller on moto server, and print the
+SQLite store, then the peak morning through the AWS poller on moto in process, and print the
 figures (nothing is asserted). `make year` runs it; `make year YEAR_ARGS="--scale 0.1"` a
 smaller one."""
 
