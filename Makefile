@@ -11,7 +11,7 @@ export UV_PYTHON := $(PY)
 export UV_PYTHON_DOWNLOADS := never
 export UV_NO_PROGRESS := 1
 
-.PHONY: run test lint docs bench clean venv runtime package browser lock
+.PHONY: run test lint docs bench year clean venv runtime package browser lock
 
 $(UV): tools/uv-requirements.txt
 	rm -rf .uv
@@ -79,6 +79,12 @@ package: runtime
 
 bench: venv
 	$(BIN)/python -m tests.bench
+
+# A simulated year (3,200 releases, 300 due in one minute) through the local watchdog and the AWS
+# poller on moto: detection, requests per host, memory, verdict accuracy, the cost a month.
+# YEAR_ARGS="--scale 0.1" (or --days N) for a smaller one; --help for the rest.
+year: venv
+	$(BIN)/python -m tools.simyear $(YEAR_ARGS)
 
 clean:
 	rm -rf $(VENV) .uv build *.egg-info shared/*.egg-info

@@ -20,6 +20,7 @@ def main() -> None:
         code = f"import {module} as bench; bench.main()"
         if subprocess.run([sys.executable, "-c", code], check=False).returncode != 0:
             failed.append(name)
+    print("(the whole system over a simulated year, which takes minutes: make year)")
     if failed:
         sys.exit(f"benchmarks that failed to run: {', '.join(failed)}")
 
