@@ -4,6 +4,8 @@ release long past due. Same fixtures as test_verdicts_cli (an SMTP server, the S
 
 from __future__ import annotations
 
+import json
+import time
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from pathlib import Path
@@ -12,11 +14,13 @@ from releasewatch.config.load import load_config
 from releasewatch.model import Event, EventKind, ReleaseState
 from releasewatch.store.sqlite import SQLiteStore
 from releasewatch.timefmt import LONDON
+from tests.calendar_support import ons_release
 from tests.e2e.test_local_cli import Inbox, releasewatch, smtp  # noqa: F401  (a fixture)
 from tests.e2e.test_verdicts_cli import SMTP_ENV, iso, key, publication
 from tests.probe_support import Handler, loopback_server, publication_item
 from tests.probe_support import as_json as as_json_bytes
 
+ONS = Path(__file__).parents[1] / "fixtures" / "ons"
 HTML = {"Content-Type": "text/html; charset=utf-8"}
 CACHE_BUST = "rwcb"  # the default cache-busting parameter: only the origin path sends it
 Reply = tuple[int, bytes, dict[str, str]]
@@ -227,3 +231,62 @@ releases:
     assert "Live, on time" in line
     new = sorted(key(message_from_bytes(m)) for m in inbox.messages[before:])
     assert new == ["prices|alert|0|0|team|email"]  # nothing about last week's release
+
+
+def test_an_ons_release_page_is_not_live_until_it_says_published(
+    tmp_path: Path,
+    smtp: tuple[int, Inbox],  # noqa: F811
+) -> None:
+    port, inbox = smtp
+    due = datetime.now(UTC) - timedelta(minutes=11)  # the first chain step has fired
+    title = "Labour market overview, UK: July 2026"  # as the fixture pages show it
+    slug = "labourmarketoverviewukjuly2026"
+    page = {"now": "release-upcoming", "listed": True}
+
+    def route(h: Handler) -> None:
+        if h.route_path == "/ons/v1/search/releases":
+            upcoming = h.query.get("release-type") == ["type-upcoming"] and page["listed"]
+            when = due.isoformat().replace("+00:00", "Z")
+            found = [ons_release(slug, title, when)] if upcoming else []
+            body = {"releases": found, "breakdown": {"total": len(found)}}
+            h.reply(200, json.dumps(body).encode(), {"Content-Type": "application/json"})
+        elif h.route_path == f"/ons-site/releases/{slug}":
+            h.reply(200, (ONS / f"{page['now']}.html").read_bytes(), HTML)
+        else:
+            h.reply(404, b"Not found", HTML)
+
+    with loopback_server(route) as server:
+        base = server.url("").rstrip("/")
+        config = tmp_path / "releasewatch.yaml"
+        config.write_text(
+            CONTACTS
+            + f"""\
+defaults: {{chain: default, cadence: {{hot: 1s}}}}  # re-probed a second later
+releases: []
+calendars:
+  - ons: {{base_url: {base}/ons, site_url: {base}/ons-site}}
+"""
+        )
+        db = tmp_path / "rw.db"
+        args = ("run", "--config", str(config), "--db", str(db), "--once")
+        smtp_args = ("--smtp", f"127.0.0.1:{port}")
+        first = releasewatch(*args, *smtp_args, env=SMTP_ENV)
+        # Before publication the page answers 200 with the title: not live, chased as late.
+        assert first.returncode == 0, first.stderr
+        rid = f"ons-{slug}"
+        assert f"{rid}: not live" in first.stdout and f"{rid}: LIVE" not in first.stdout
+        keys = [key(message_from_bytes(m)) for m in inbox.messages]
+        assert keys == [f"{rid}|alert|0|0|team|email"]
+        assert "This release is not yet published" in plain_text(inbox.messages[0])
+        # Published (and so no longer in the calendar's upcoming list): live, and the chain ends.
+        page["now"] = "release-published"
+        page["listed"] = False
+        time.sleep(1.2)  # the next probe is due a second later (cadence hot: 1s)
+        again = releasewatch(*args, *smtp_args, env=SMTP_ENV)
+    assert again.returncode == 0, again.stderr
+    assert f"{rid}: LIVE" in again.stdout
+    new = sorted(key(message_from_bytes(m)) for m in inbox.messages[1:])
+    # Truly late (seen unpublished after its due time): resolved, and the draft breach report.
+    assert [k.split("|")[1] for k in new] == ["report", "resolved"], new
+    status = releasewatch("status", "--db", str(db)).stdout
+    assert "Live, 11 min late" in status
