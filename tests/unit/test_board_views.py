@@ -352,3 +352,21 @@ def test_status_says_the_states_in_the_boards_words_not_internal_names() -> None
     (row,) = load_board(late.store, at(9, 35), "today", NO_HEALTH).rows
     assert state == row.tag.text == "Live, 4 min late"  # not 'live_late'
     assert seen.endswith(": Live: HTTP 200")
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "origin"),
+    [(503, None, "HTTP 503"), (None, "timeout", "timed out")],
+)
+def test_a_check_live_by_the_public_path_says_so_not_the_origins_status(
+    status: int | None, error: str | None, origin: str
+) -> None:
+    from releasewatch.model import PublicCopy
+    from releasewatch.web.views.words import check_verdict
+
+    public = PublicCopy(url="https://www.gov.uk/x", live=True, reason="ok", status=200)
+    check = Check(
+        release_id=ID, at=DUE, url="https://www.gov.uk/x?rwcb=1", live=True,
+        reason="the public path serves it", status=status, error=error, public=public,
+    )  # fmt: skip
+    assert check_verdict(check) == f"Live: public path HTTP 200 (origin {origin})"

@@ -327,6 +327,7 @@ def test_a_due_time_more_than_a_week_past_is_warned_about_and_set_aside_unless_d
     (found,) = [str(w) for w in config.warnings]
     assert found.startswith("cfg.yaml:12: releases[0].due: Thu 17 Jul 2025 09:30 BST is ")
     assert "more than 7 days in the past" in found and "past_due_ok: true" in found
+    assert "'lms' is not started" in found  # named: the one left out can be found
     assert config.releases == [] and [r.id for r in config.stale] == ["lms"]
     deliberate = parse_config(GOOD + "    past_due_ok: true\n", "cfg.yaml", now=later)
     assert deliberate.warnings == [] and len(deliberate.releases) == 1

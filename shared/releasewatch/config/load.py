@@ -347,7 +347,7 @@ def parse_config(
             problem((*at, "chain"), f"unknown chain {chain_name!r}")
         stale = False  # more than PAST_DUE_LIMIT past due: warned about, never refused
         if due is not None and now is not None and fields.get("cancelled") is not True:
-            past = _past_due(due, now, fields.get("past_due_ok") is True)
+            past = _past_due(due, now, fields.get("past_due_ok") is True, rid)
             if past is not None:
                 stale, message = past
                 warning((*at, "due"), message)
@@ -685,18 +685,22 @@ def _text(fields: dict[str, Any], key: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _past_due(due: datetime, now: datetime, deliberate: bool) -> tuple[bool, str] | None:
-    """(is_error, message) about a due time before `now`, or None if it is not past."""
+def _past_due(
+    due: datetime, now: datetime, deliberate: bool, rid: str | None = None
+) -> tuple[bool, str] | None:
+    """(is_error, message) about a due time before `now`, or None if it is not past. The
+    stale warning names the release: the one `run` leaves out must be findable by its id."""
     ago = now - due
     if ago <= timedelta(0) or deliberate:
         return None
     when = f"{uk_datetime(due)} is {delay_text(ago)} ago"
     if ago > PAST_DUE_LIMIT:
+        name = repr(rid) if rid else "the release"
         return True, (
             f"{when}, more than {PAST_DUE_LIMIT.days} days in the past (last time's date?): "
-            "not started, the other releases are (one already watched keeps its record and "
-            "is watched as before); if the release is over, remove it; if this is deliberate "
-            "(a rehearsal, a replay), add past_due_ok: true to the release"
+            f"{name} is not started, the other releases are (one already watched keeps its "
+            "record and is watched as before); if the release is over, remove it; if this is "
+            "deliberate (a rehearsal, a replay), add past_due_ok: true to the release"
         )
     return False, f"{when}: the release is already overdue and its alerts start at once"
 

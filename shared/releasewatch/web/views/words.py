@@ -49,7 +49,13 @@ def minutes(delta: timedelta) -> int:
 
 
 def check_verdict(check: Check) -> str:
-    """'Live: HTTP 200' / 'Not live: HTTP 404 (status 404, expected 200)' / 'No answer: timeout'."""
+    """'Live: HTTP 200' / 'Not live: HTTP 404 (status 404, expected 200)' / 'No answer: timeout'.
+    Live by the public path: 'Live: public path HTTP 200 (origin HTTP 503)', never 'Live: HTTP
+    503' (the origin's status, which did not show it live) nor 'No answer' (an origin timeout)."""
+    public = check.public
+    if check.live and public is not None and public.live:
+        origin = f"HTTP {check.status}" if check.status is not None else _error_words(check.error)
+        return f"Live: public path HTTP {public.status} (origin {origin})"
     if check.status is None:
         return f"No answer: {check.reason or _error_words(check.error)}"
     seen = f"HTTP {check.status}"
