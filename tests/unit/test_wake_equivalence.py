@@ -12,6 +12,7 @@ DynamoDB on moto (its wake-index; fewer examples, each tick is a few dozen calls
 from __future__ import annotations
 
 import asyncio
+import os
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -346,22 +347,24 @@ def equivalent(kind: str, plan: Plan) -> None:
         same(new, old)
 
 
+# The default run is short (make test's budget); WAKE_EXAMPLES=N multiplies every store's.
+SCALE = int(os.environ.get("WAKE_EXAMPLES", "1"))
 SLOW = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture]
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=SLOW)
+@settings(max_examples=20 * SCALE, deadline=None, suppress_health_check=SLOW)
 @given(plans())
 def test_the_due_only_tick_does_what_the_every_release_tick_did(plan: Plan) -> None:
     equivalent("memory", plan)
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=SLOW)
+@settings(max_examples=3 * SCALE, deadline=None, suppress_health_check=SLOW)
 @given(plans(SQLITE_GAPS))
 def test_on_sqlite_the_due_only_tick_does_what_the_every_release_tick_did(plan: Plan) -> None:
     equivalent("sqlite", plan)
 
 
-@settings(max_examples=4, deadline=None, suppress_health_check=SLOW)
+@settings(max_examples=1 * SCALE, deadline=None, suppress_health_check=SLOW)
 @given(plan=plans(DYNAMODB_GAPS))
 def test_on_dynamodb_the_due_only_tick_does_what_the_every_release_tick_did(
     plan: Plan, monkeypatch: pytest.MonkeyPatch
