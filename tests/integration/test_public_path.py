@@ -181,6 +181,38 @@ async def test_by_default_the_public_path_is_not_asked_when_the_origin_shows_it_
     assert plain == []  # politeness: one request, not two
 
 
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("answer", ["404", "not yet", "503"])
+async def test_beside_a_clean_not_live_origin_the_public_path_is_asked_once_a_minute(
+    mode: str, answer: str
+) -> None:
+    # A clean "not live" from the origin (a 404, a page that is not this release): the public
+    # path is asked beside it once a minute, not at every check, so the busiest minute costs
+    # one request per check; an origin that fails (503) has it asked every time.
+    make, copy = MODES[mode]
+    origin = {"404": not_found, "not yet": copy(LAST_YEAR), "503": overloaded}[answer]
+    route = origin_and_cdn(origin, cached_404)
+    clock = FakeClock(at=DUE + timedelta(minutes=1))
+    prober = HttpProber(clock, ProbeSettings())
+    asked = []
+    with loopback_server(route) as server:
+        release = make(server.url(PUBLICATION))
+        try:
+            for _ in range(7):  # every 10 s for a minute
+                before = len([s for s in server.seen if "rwcb" not in s.query])
+                check = await prober.probe(release)
+                assert not check.live, check.reason
+                asked.append(len([s for s in server.seen if "rwcb" not in s.query]) > before)
+                assert asked[-1] == (check.public is not None)
+                clock.at += timedelta(seconds=10)
+        finally:
+            await prober.aclose()
+    if answer == "503":
+        assert asked == [True] * 7
+    else:  # at 0 s and 60 s
+        assert asked == [True, False, False, False, False, False, True]
+
+
 async def test_a_withdrawn_copy_on_the_public_path_is_not_this_release() -> None:
     withdrawn = (
         (PAGES / "publication.html")

@@ -5,7 +5,7 @@
         www.gov.uk: 50
         www.ons.gov.uk: 10
         statistics.example.gov.uk: 5
-      public_path: fallback     # fallback (when the origin does not show it live), always, off
+      public_path: fallback     # fallback (origin not live; see docs), always, off
 
 A host not named (and not a default) is not limited. See docs/configuration.md.
 """

@@ -19,7 +19,12 @@ The public path: when the origin (cache-busted) does not show the release live, 
 is sent again as the public sees it (no parameter, no no-cache headers; `public_path`). At
 09:30 an overloaded origin may answer with an error page while the CDN already serves the
 publication; a CDN cannot serve what the origin never had, so this release's publication there
-(the same rules and edition checks) proves it live. Both answers go on the Check.
+(the same rules and edition checks) proves it live. Both answers go on the Check. An origin that
+answers cleanly that the release is not live (a 404, the announcement, ONS's "upcoming" page)
+has the public path asked beside it at most once a PUBLIC_RECHECK per release: a copy the CDN
+still serves after the origin lost it is caught within that time, and at the busiest minute
+most checks cost one request, not two (asking every time would halve how often each release
+is checked within the politeness budget). An origin that fails has it asked every time.
 
 Every request, on either path, takes a slot of its host's politeness budget (budget.py) first;
 the time spent waiting for one is added to the probe's total timeout, which bounds the
@@ -81,6 +86,9 @@ POOL_SHARDS = 8
 NO_CACHE_HEADERS = ("Cache-Control", "Pragma")
 PublicPath = Literal["fallback", "always", "off"]
 PUBLIC_PATHS: tuple[PublicPath, ...] = ("fallback", "always", "off")
+# How often a release whose origin answers cleanly "not live" has the public path asked too.
+PUBLIC_RECHECK = timedelta(seconds=60)
+MAX_REMEMBERED = 20_000  # releases remembered for it; older entries are dropped past this
 # Origin errors the public path cannot get round: the same guard refuses the same host, the
 # host asked for a pause, or the page itself is at fault (not an overloaded origin).
 NOT_RETRIED_ON_PUBLIC = frozenset(
@@ -112,7 +120,8 @@ class ProbeSettings:
     # Requests per second per host across all releases (budget.py); None: its DEFAULT_RATES.
     host_rates: Mapping[str, float] | None = None
     # When to probe the public path too: when the origin did not show the release live
-    # ("fallback"), on every probe ("always"), or never ("off").
+    # ("fallback": every time it failed, once a minute beside a clean "not live"), on every
+    # probe ("always"), or never ("off").
     public_path: PublicPath = "fallback"
 
     def httpx_timeout(self) -> httpx.Timeout:
@@ -201,6 +210,8 @@ class HttpProber:
     ) -> None:
         self._clock = clock
         self.settings = settings or ProbeSettings()
+        # When each release last had its public path asked beside a clean "not live" origin.
+        self._public_asked: dict[str, datetime] = {}
         # Shared by every probe of this prober: the per-host counts a report prints.
         self.budget = budget or HostBudget(self.settings.host_rates)
         self._resolver = resolver or SystemResolver()
@@ -234,7 +245,7 @@ class HttpProber:
             # Judged once the slots are free: reading the page needs no connection.
             outcome = await judge(answered.outcome)
             public: PublicCopy | None = None
-            if self._public_wanted(release, outcome):
+            if self._public_wanted(release, outcome, answered.at):
                 async with self._host_sem(state, release.url), state.global_sem:
                     seen = await self._probe_now(
                         state, release, allowed=reserve, after=answered.until, public=True
@@ -258,14 +269,27 @@ class HttpProber:
         # Without a parameter the origin path already asks what the public gets.
         return self.settings.public_path != "off" and release.cache_bust_param is not None
 
-    def _public_wanted(self, release: Release, origin: Outcome) -> bool:
+    def _public_wanted(self, release: Release, origin: Outcome, now: datetime) -> bool:
+        """`now`: when the origin answered."""
         if not self._public_possible(release):
             return False
         if self.settings.public_path == "always":
             return True
         if origin.live and origin.error is None:
             return False
-        return origin.cancellation is None and origin.error not in NOT_RETRIED_ON_PUBLIC
+        if origin.cancellation is not None or origin.error in NOT_RETRIED_ON_PUBLIC:
+            return False
+        if origin.error is None and not _origin_failed(origin.fetched.status):
+            # A clean "not yet": asked beside it now and then, not at every check.
+            last = self._public_asked.get(release.id)
+            if last is not None and now - last < PUBLIC_RECHECK:
+                return False
+        if len(self._public_asked) >= MAX_REMEMBERED:
+            self._public_asked = {
+                rid: at for rid, at in self._public_asked.items() if now - at < PUBLIC_RECHECK
+            }
+        self._public_asked[release.id] = now
+        return True
 
     async def warm_up(self, release: Release) -> None:
         """Build every client a probe of `release` may use (TLS context and pool, ~25 ms
@@ -771,3 +795,9 @@ def _clean(text: object) -> str:
 
 def _short(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _origin_failed(status: int | None) -> bool:
+    """An answer that says the origin could not serve (overloaded, timed out, throttled), not
+    what it has: the public path may still show what the CDN holds."""
+    return status is None or status >= 500 or status in (408, 425, 429)
