@@ -352,7 +352,7 @@ SCALE = int(os.environ.get("WAKE_EXAMPLES", "1"))
 SLOW = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture]
 
 
-@settings(max_examples=20 * SCALE, deadline=None, suppress_health_check=SLOW)
+@settings(max_examples=12 * SCALE, deadline=None, suppress_health_check=SLOW)
 @given(plans())
 def test_the_due_only_tick_does_what_the_every_release_tick_did(plan: Plan) -> None:
     equivalent("memory", plan)
