@@ -61,11 +61,9 @@ browser:
 	fi
 	@test -x $(CHROMIUM) || { echo "make: $(CHROMIUM) still missing after apt-get" >&2; exit 1; }
 
-# Every check, in parallel (pytest-xdist; worksteal, because a few files hold minutes of tests).
-# One worker more than the cores: many tests wait on real time (servers, browsers, timeouts),
-# and a third worker runs while they wait (9 min with two workers here, 2 cores).
+# Every check, on both cores (pytest-xdist; worksteal, because a few files hold minutes of tests).
 test: lint browser
-	$(BIN)/python -m pytest -n $$(( $$(nproc) + 1 )) --dist worksteal
+	$(BIN)/python -m pytest -n auto --dist worksteal
 
 # Re-resolve (UPGRADE=1 takes the newest allowed versions; PACKAGE=name upgrades just one),
 # then regenerate the Lambda layer's pins (shared/requirements.txt) from the new lock.
