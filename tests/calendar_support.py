@@ -60,11 +60,13 @@ def result(
 class FakeSearch:
     results: list[dict[str, Any]] = field(default_factory=list)
     fail_with: int | None = None  # answer every request with this status instead
+    requests: int = 0  # search requests answered: how often GOV.UK was asked
 
     def __call__(self, h: Handler) -> None:
         if h.route_path != "/api/search.json":
             h.reply(404, b"not found")
             return
+        self.requests += 1
         if self.fail_with is not None:
             h.reply(self.fail_with, b'{"error":"unavailable"}')
             return

@@ -219,7 +219,14 @@ def test_an_announcement_gone_from_the_calendar_is_told_once(world, govuk):
     assert world.tick() == []
 
 
-def run_for(world: World, resync: Any, hours: float, seen: list[Any] | None = None) -> None:
+def run_for(
+    world: World,
+    resync: Any,
+    hours: float,
+    seen: list[Any] | None = None,
+    *,
+    sync_at_start: bool = False,
+) -> None:
     """run_loop on the fixed clock (ticks at least every 10 minutes) until `hours` have
     passed; `seen` gets (hours since the start, syncs so far) after every tick. A sync runs
     beside the ticks, in real time, while this clock races ahead: each sleep waits for it
@@ -252,6 +259,7 @@ def run_for(world: World, resync: Any, hours: float, seen: list[Any] | None = No
             resync=resync,
             sync_every=load_config(world.config).sync_every,
             gate=resync.gate,
+            sync_at_start=sync_at_start,
         )
 
     asyncio.run(go())
@@ -282,6 +290,20 @@ def test_run_resyncs_every_sync_every_and_tells_a_move_it_finds(world, govuk):
     assert told(world.email.sent) == [("hop", "date_changed"), ("team", "date_changed")]
     record = world.store.get_release(f"govuk-{MONTHLY}")
     assert record is not None and record.release.due == datetime(2026, 7, 23, 8, 30, tzinfo=UTC)
+
+
+def test_run_syncing_at_start_then_waits_sync_every_before_the_next(world, govuk):
+    # `run` starts its first sync beside the first tick; the next must still wait sync_every,
+    # not start as soon as the first ends (once a sync after every tick: GOV.UK hammered).
+    world.config.write_text(world.config.read_text() + "sync_every: 4h\n")
+    resync = resync_of(world, [])
+    seen: list[tuple[float, int]] = []
+    run_for(world, resync, 9, seen, sync_at_start=True)
+    assert seen[0] == (0.0, 1)  # the start-up sync began with the first tick
+    assert max(h for h, runs in seen if runs == 1) < 4 <= min(h for h, runs in seen if runs == 2)
+    assert max(h for h, runs in seen if runs == 2) < 8 <= min(h for h, runs in seen if runs == 3)
+    assert resync.runs == 3
+    assert govuk.search.requests == 3
 
 
 def test_a_failing_source_is_reported_once_per_streak_and_keeps_its_import(world, govuk, caplog):

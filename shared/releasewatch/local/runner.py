@@ -97,7 +97,8 @@ async def run_loop(
                 syncing = None
             if resync is not None and syncing is None and watchdog.clock.now() >= next_sync:
                 syncing = asyncio.ensure_future(resync(watchdog.clock.now()))
-                next_sync = watchdog.clock.now() + (timedelta(0) if sync_at_start else sync_every)
+                # Only the first sync may be at start: every later one waits `sync_every`.
+                next_sync = watchdog.clock.now() + sync_every
             delay = await _one_tick(watchdog, gate, ceiling, on_tick, health, backoff_cap)
             if delay is None:
                 return
