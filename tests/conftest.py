@@ -15,10 +15,11 @@ from typing import Any
 
 import pytest
 
-from tests import iam_check
+from tests import iam_check, moto_speed
 from tests.aws_calls import RECORDER
 
 RECORDER.install()
+moto_speed.install()
 _USED: set[tuple[str, str, str, str]] = set()
 _DIR_KEY = "iam_used_dir"
 _dir = pytest.StashKey[str]()
