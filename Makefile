@@ -61,9 +61,10 @@ browser:
 	fi
 	@test -x $(CHROMIUM) || { echo "make: $(CHROMIUM) still missing after apt-get" >&2; exit 1; }
 
-# Every check, on both cores (pytest-xdist; worksteal, because a few files hold minutes of tests).
+# Every check, on both cores (pytest-xdist; --dist load hands out tests in collection order, and
+# tests/conftest.py puts the ones marked slow first, so no long test is left running alone at the end).
 test: lint browser
-	$(BIN)/python -m pytest -n auto --dist worksteal
+	$(BIN)/python -m pytest -n auto --dist load
 
 # Re-resolve (UPGRADE=1 takes the newest allowed versions; PACKAGE=name upgrades just one),
 # then regenerate the Lambda layer's pins (shared/requirements.txt) from the new lock.

@@ -88,3 +88,11 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         terminalreporter.section("IAM permissions no handler call in this run used")
         for line in lines:
             terminalreporter.line(line)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked `slow` first (collection order kept within each group): `make test` hands
+    tests to the workers in this order (--dist load), so the minute-long ones start at once on
+    every core and the short ones fill the gaps, rather than one long test left running alone
+    at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

@@ -20,6 +20,7 @@ from tests.browser.harness import LATE, PAGES, LiveScenario, confirm_link, morni
 WIDTHS = {"phone": 320, "desktop": 1280}
 
 
+@pytest.mark.slow
 def test_the_scan_finds_violations_on_a_page_built_to_fail(tab: Browsing) -> None:
     tab.page.set_content(
         "<!doctype html><html><title>t</title><body>"

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 
+import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Locator, Page, expect
 
@@ -147,6 +148,7 @@ def test_an_unhealthy_watchdog_is_shown_first_on_every_page(
         assert_above(page.locator("#problems"), page.locator("#last-refreshed, #ladder"))
 
 
+@pytest.mark.slow
 def test_the_board_refreshes_itself_and_the_minutes_late_go_up(
     live: Callable[..., LiveScenario], tab: Browsing
 ) -> None:
@@ -207,6 +209,7 @@ def wait_for_minutes_late(page: Page, release_id: str, wanted: int, within_s: fl
     return seen
 
 
+@pytest.mark.slow
 def test_the_refresh_keeps_the_scroll_position(
     live: Callable[..., LiveScenario], open_tab: Callable[..., Browsing]
 ) -> None:
@@ -229,6 +232,7 @@ def test_the_refresh_keeps_the_scroll_position(
     tab.look("board-refreshed")
 
 
+@pytest.mark.slow
 def test_without_javascript_the_board_still_refreshes(
     live: Callable[..., LiveScenario], open_tab: Callable[..., Browsing]
 ) -> None:

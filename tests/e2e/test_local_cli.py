@@ -114,6 +114,7 @@ def test_validate_accepts_the_shipped_example() -> None:
     assert "OK, 2 release(s)" in result.stdout
 
 
+@pytest.mark.slow
 def test_two_processes_on_one_database_send_each_alert_once(
     tmp_path: Path, page: str, smtp: tuple[int, Inbox]
 ) -> None:
@@ -185,6 +186,7 @@ def test_run_refuses_an_invalid_config_and_changes_nothing(tmp_path: Path, page:
         assert [r.id for r in store.active_releases()] == ["late-release"]
 
 
+@pytest.mark.slow
 def test_the_demo_replays_the_incident_and_ends_with_the_breach_report(tmp_path: Path) -> None:
     result = releasewatch("demo", "--speed", "1500", "--state-dir", str(tmp_path))
     assert result.returncode == 0, result.stderr
@@ -212,6 +214,7 @@ def test_the_demo_replays_the_incident_and_ends_with_the_breach_report(tmp_path:
         assert contact.replace("\n", "  \n") in md
 
 
+@pytest.mark.slow
 def test_the_demo_keeps_its_board_up_until_ctrl_c_and_leaves_no_temp_folder(
     tmp_path: Path,
 ) -> None:

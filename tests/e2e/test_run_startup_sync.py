@@ -20,6 +20,8 @@ from releasewatch.store.sqlite import SQLiteStore
 from releasewatch.timefmt import LONDON
 from tests.probe_support import Handler, LoopbackHTTPServer, loopback_server
 
+pytestmark = pytest.mark.slow  # run first: see tests/conftest.py
+
 BIN = Path(sys.executable).parent / "releasewatch"
 
 

@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from pathlib import Path
 
+import pytest
+
 from releasewatch.config.load import load_config
 from releasewatch.model import Event, EventKind, ReleaseState
 from releasewatch.store.sqlite import SQLiteStore
@@ -233,6 +235,7 @@ releases:
     assert new == ["prices|alert|0|0|team|email"]  # nothing about last week's release
 
 
+@pytest.mark.slow
 def test_an_ons_release_page_is_not_live_until_it_says_published(
     tmp_path: Path,
     smtp: tuple[int, Inbox],  # noqa: F811

@@ -35,6 +35,8 @@ from tests.aws_calls import RECORDER
 from tests.aws_calls import load as load_calls
 from tests.factories import CONTACTS, make_release
 
+pytestmark = pytest.mark.slow  # run first: see tests/conftest.py
+
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "eu-west-2"
 TABLE = "releasewatch-built"

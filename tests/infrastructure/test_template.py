@@ -112,6 +112,7 @@ def for_service(cfn: dict[str, Any], role: str, prefix: str) -> list[dict[str, A
 # -- the template as a whole ------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_template_passes_cfn_lint() -> None:
     result = subprocess.run(
         [str(Path(sys.executable).with_name("cfn-lint")), str(TEMPLATE)],

@@ -47,6 +47,8 @@ from tests.fakes import FixedClock, RecordingNotifier, ScriptedProber
 from tests.notify_fake import API_KEY, EMAIL_TEMPLATE, SMS_TEMPLATE, FakeNotify, serve_notify
 from tests.webhook_support import teams_problems
 
+pytestmark = pytest.mark.slow  # run first: see tests/conftest.py
+
 M = timedelta(minutes=1)
 LEASE = timedelta(minutes=2)
 AFTER_ACCEPT = {"send:after", "mark_sent"}

@@ -34,6 +34,8 @@ from tests.fakes import RecordingNotifier, ScriptedProber
 from tests.integration.aws_stores import make_moto_dynamodb_atomic
 from tests.integration.lambda_support import LambdaContext, import_handler, load_event
 
+pytestmark = pytest.mark.slow  # run first: see tests/conftest.py
+
 REGION = "eu-west-2"
 TABLE = "releasewatch-shards-test"
 BUSY = 300

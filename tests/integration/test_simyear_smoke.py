@@ -10,10 +10,14 @@ from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
+import pytest
+
 from releasewatch.punctuality.verdicts import Verdict
 from tools.simyear.local import Settings, replay
 from tools.simyear.verdicts import compare
 from tools.simyear.year import Fate, Year, generate, life, working_days
+
+pytestmark = pytest.mark.slow  # run first: see tests/conftest.py
 
 DAY1, DAY2 = date(2027, 6, 2), date(2027, 6, 3)
 FORCED = (

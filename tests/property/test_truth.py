@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 
 from tests.property.truth_history import Plan, plans, run
@@ -24,5 +25,6 @@ EXAMPLES = int(os.environ.get("TRUTH_EXAMPLES", "30"))
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(plan=plans())
+@pytest.mark.slow
 def test_every_rendered_claim_is_backed_by_the_event_log_and_the_chain(plan: Plan) -> None:
     check_history(run(plan))

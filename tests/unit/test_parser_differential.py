@@ -237,6 +237,7 @@ def pages(draw: st.DrawFn) -> str:
 
 @DIFFERENTIAL
 @given(page=pages())
+@pytest.mark.slow
 def test_generated_pages_read_and_decide_as_before(page: str) -> None:
     assert_same_page(page.encode("utf-8"))
 
@@ -249,6 +250,7 @@ def test_generated_pages_read_and_decide_as_before(page: str) -> None:
          ("latin-1", None), ("utf-16", "text/html; charset=utf-16"), ("broken", "text/html")]
     ),
 )  # fmt: skip
+@pytest.mark.slow
 def test_legacy_and_broken_encodings_read_as_before(page: str, how: tuple[str, str | None]) -> None:
     encoding, content_type = how
     if encoding == "broken":  # UTF-8 with stray bytes: read as windows-1252, as a browser does

@@ -46,6 +46,8 @@ from tests.factories import CONTACTS, DUE, make_release
 from tests.fakes import FixedClock, ScriptedProber
 from tests.integration.aws_stores import moto_dynamodb_store
 
+pytestmark = pytest.mark.slow  # run first: see tests/conftest.py
+
 M = timedelta(minutes=1)
 PEOPLE = tuple(CONTACTS)
 AWS_ENV = {
