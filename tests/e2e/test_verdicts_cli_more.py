@@ -19,7 +19,13 @@ from releasewatch.timefmt import LONDON
 from tests.calendar_support import ons_release
 from tests.e2e.test_local_cli import Inbox, releasewatch, smtp  # noqa: F401  (a fixture)
 from tests.e2e.test_verdicts_cli import SMTP_ENV, iso, key, publication
-from tests.probe_support import Handler, loopback_server, publication_item
+from tests.probe_support import (
+    Handler,
+    loopback_server,
+    make_ca_and_certificate,
+    publication_item,
+    tls_loopback_server,
+)
 from tests.probe_support import as_json as as_json_bytes
 
 ONS = Path(__file__).parents[1] / "fixtures" / "ons"
@@ -293,3 +299,89 @@ calendars:
     assert [k.split("|")[1] for k in new] == ["report", "resolved"], new
     status = releasewatch("status", "--db", str(db)).stdout
     assert "Live, 11 min late" in status
+
+
+# Loaded by the `releasewatch run` under test (PYTHONPATH): the ONS website's name resolves to
+# the loopback server, and the test CA that signed its certificate is trusted beside the usual
+# ones, so a release written by hand with its real https://www.ons.gov.uk address is probed
+# there as it would be on the web.
+ONS_ON_LOOPBACK = """\
+import os
+import socket
+
+import certifi
+
+_resolve = socket.getaddrinfo
+
+
+def getaddrinfo(host, *args, **kwargs):
+    name = host.decode() if isinstance(host, bytes) else host
+    if isinstance(name, str) and name.lower().rstrip(".") in {"www.ons.gov.uk", "ons.gov.uk"}:
+        host = "127.0.0.1"
+    return _resolve(host, *args, **kwargs)
+
+
+socket.getaddrinfo = getaddrinfo
+certifi.where = lambda: os.environ["TEST_CA_BUNDLE"]
+"""
+
+
+@pytest.mark.slow
+def test_an_ons_release_page_written_by_hand_gets_the_ons_rule(
+    tmp_path: Path,
+    smtp: tuple[int, Inbox],  # noqa: F811
+) -> None:
+    """No calendar, no rule in the config: a release whose address is an ONS release page is
+    judged by the ONS rule, so the page ONS serves before publication (200, with the title) is
+    not taken for the publication."""
+    import certifi
+
+    port, inbox = smtp
+    due = datetime.now(UTC) - timedelta(minutes=11)
+    slug = "labourmarketoverviewukjuly2026"
+    page = {"now": "release-upcoming"}
+
+    def route(h: Handler) -> None:
+        if h.route_path == f"/releases/{slug}" and h.headers.get("Host", "").startswith(
+            "www.ons.gov.uk:"
+        ):
+            h.reply(200, (ONS / f"{page['now']}.html").read_bytes(), HTML)
+        else:
+            h.reply(404, b"Not found", HTML)
+
+    resolver = tmp_path / "resolver"
+    resolver.mkdir()
+    (resolver / "sitecustomize.py").write_text(ONS_ON_LOOPBACK)
+    ca, cert, cert_key = make_ca_and_certificate(tmp_path, "www.ons.gov.uk")
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_bytes(Path(certifi.where()).read_bytes() + ca.read_bytes())
+    env = {**SMTP_ENV, "PYTHONPATH": str(resolver), "TEST_CA_BUNDLE": str(bundle)}
+    with tls_loopback_server(route, cert, cert_key) as server:
+        url = f"https://www.ons.gov.uk:{server.port}/releases/{slug}"
+        config = tmp_path / "releasewatch.yaml"
+        config.write_text(
+            CONTACTS
+            + f"""\
+defaults: {{chain: default, cadence: {{hot: 1s}}}}
+releases:
+  - id: lmo
+    title: "Labour market overview, UK: July 2026"
+    url: {url}
+    due: {due.astimezone(LONDON):%Y-%m-%d %H:%M:%S}
+"""
+        )
+        db = tmp_path / "rw.db"
+        args = ("run", "--config", str(config), "--db", str(db), "--once")
+        smtp_args = ("--smtp", f"127.0.0.1:{port}")
+        first = releasewatch(*args, *smtp_args, env=env)
+        assert first.returncode == 0, first.stderr
+        assert "lmo: not live" in first.stdout and "lmo: LIVE" not in first.stdout
+        assert [key(message_from_bytes(m)) for m in inbox.messages] == ["lmo|alert|0|0|team|email"]
+        assert "This release is not yet published" in plain_text(inbox.messages[0])
+        page["now"] = "release-published"
+        time.sleep(1.2)  # the next probe is due a second later (cadence hot: 1s)
+        again = releasewatch(*args, *smtp_args, env=env)
+    assert again.returncode == 0, again.stderr
+    assert "lmo: LIVE" in again.stdout
+    new = sorted(key(message_from_bytes(m)) for m in inbox.messages[1:])
+    assert [k.split("|")[1] for k in new] == ["report", "resolved"], new
