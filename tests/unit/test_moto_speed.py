@@ -26,40 +26,47 @@ def order(items: list[Any]) -> list[tuple[str, str]]:
     return [(i.attrs["PK"].value, i.attrs["SK"].value) for i in items]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(rows)
-def test_the_faster_sorts_order_items_as_moto_does(data: list[tuple[str, str, str, str]]) -> None:
+def test_the_faster_sorts_order_items_as_moto_does() -> None:
     moto_speed.install()
     with mock_aws():
         client = boto3.client("dynamodb", region_name=REGION)
-        client.create_table(
-            TableName="t",
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[
-                {"AttributeName": "PK", "AttributeType": "S"},
-                {"AttributeName": "SK", "AttributeType": "N"},
-                {"AttributeName": "G", "AttributeType": "N"},
-            ],
-            KeySchema=[
-                {"AttributeName": "PK", "KeyType": "HASH"},
-                {"AttributeName": "SK", "KeyType": "RANGE"},
-            ],
-            GlobalSecondaryIndexes=[
-                {
-                    "IndexName": "g-index",
-                    "KeySchema": [{"AttributeName": "G", "KeyType": "HASH"}],
-                    "Projection": {"ProjectionType": "KEYS_ONLY"},
-                }
-            ],
-        )
-        for pk, sk, g, _ in data:
-            client.put_item(TableName="t", Item={"PK": {"S": pk}, "SK": {"N": sk}, "G": {"N": g}})
-        table = dynamodb_backends[ACCOUNT][REGION].tables["t"]
-        assert order(moto_speed._all_items(table)) == order(moto_speed.ORIGINAL["all_items"](table))
-        for hash_attrs, range_attrs in ((["G", "PK"], [None, "SK"]), (["PK"], ["SK"])):
-            items = table.all_items()
-            ours = moto_speed._sorted_items(table, hash_attrs, range_attrs, list(items))
-            theirs = moto_speed.ORIGINAL["sorted_items"](
-                table, hash_attrs, range_attrs, list(items)
+        tables = iter(range(10**6))
+
+        @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+        @given(rows)
+        def check(data: list[tuple[str, str, str, str]]) -> None:
+            name = f"t{next(tables)}"  # a new table for each example, in one mock
+            client.create_table(
+                TableName=name,
+                BillingMode="PAY_PER_REQUEST",
+                AttributeDefinitions=[
+                    {"AttributeName": "PK", "AttributeType": "S"},
+                    {"AttributeName": "SK", "AttributeType": "N"},
+                    {"AttributeName": "G", "AttributeType": "N"},
+                ],
+                KeySchema=[
+                    {"AttributeName": "PK", "KeyType": "HASH"},
+                    {"AttributeName": "SK", "KeyType": "RANGE"},
+                ],
+                GlobalSecondaryIndexes=[
+                    {
+                        "IndexName": "g-index",
+                        "KeySchema": [{"AttributeName": "G", "KeyType": "HASH"}],
+                        "Projection": {"ProjectionType": "KEYS_ONLY"},
+                    }
+                ],
             )
-            assert order(ours) == order(theirs)
+            for pk, sk, g, _ in data:
+                client.put_item(
+                    TableName=name, Item={"PK": {"S": pk}, "SK": {"N": sk}, "G": {"N": g}}
+                )
+            table = dynamodb_backends[ACCOUNT][REGION].tables[name]
+            original = moto_speed.ORIGINAL
+            assert order(moto_speed._all_items(table)) == order(original["all_items"](table))
+            for hash_attrs, range_attrs in ((["G", "PK"], [None, "SK"]), (["PK"], ["SK"])):
+                items = table.all_items()
+                ours = moto_speed._sorted_items(table, hash_attrs, range_attrs, list(items))
+                theirs = original["sorted_items"](table, hash_attrs, range_attrs, list(items))
+                assert order(ours) == order(theirs)
+
+        check()
