@@ -291,6 +291,7 @@ def simulate(
     import boto3
     from moto import mock_aws
 
+    from releasewatch.aws import clients
     from releasewatch.aws.poller import build_poller
     from releasewatch.aws.settings import PollerSettings
     from releasewatch.clock import FixedClock
@@ -311,10 +312,9 @@ def simulate(
         boto3.client("ses", region_name=REGION).verify_email_identity(
             EmailAddress="releasewatch@example.com"
         )
-        boto3.setup_default_session()
+        clients.reset()  # a session of its own, whose clients are all the metered ones
         before, after = _meter(usage)
-        assert boto3.DEFAULT_SESSION is not None
-        events = boto3.DEFAULT_SESSION.events
+        events = clients.session().get_component("event_emitter")
         events.register("provide-client-params", before)
         events.register("after-call", after)
         start = DUE - before_due
@@ -375,6 +375,7 @@ def measure_idle_tick(runs: int = 40) -> tuple[TickUsage, dict[str, float], list
     import boto3
     from moto.server import ThreadedMotoServer
 
+    from releasewatch.aws import clients
     from releasewatch.clock import SystemClock
     from releasewatch.store.dynamodb_table import create_table, dynamodb_client
     from tests.integration.lambda_support import LambdaContext, import_handler, load_event
@@ -391,11 +392,10 @@ def measure_idle_tick(runs: int = 40) -> tuple[TickUsage, dict[str, float], list
         boto3.client("ssm", region_name=REGION).put_parameter(
             Name=env["ACK_SECRET_PARAMETER"], Value="bench-" * 8, Type="SecureString"
         )
-        boto3.setup_default_session()
+        clients.reset()  # a session of its own, whose clients are all the metered ones
         usage = Usage()
         before, after = _meter(usage)
-        assert boto3.DEFAULT_SESSION is not None
-        events = boto3.DEFAULT_SESSION.events
+        events = clients.session().get_component("event_emitter")
         module = import_handler("poller")
         clock = SystemClock()
 
@@ -427,10 +427,10 @@ def measure_idle_tick(runs: int = 40) -> tuple[TickUsage, dict[str, float], list
         events.unregister("provide-client-params", before)
         events.unregister("after-call", after)
     finally:
-        from aws_lambda_powertools.utilities import parameters
+        from releasewatch.aws.secure_parameters import PARAMETERS
 
         server.stop()
-        parameters.clear_caches()  # the key read from this server must not outlive it
+        PARAMETERS.clear()  # the key read from this server must not outlive it
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)
