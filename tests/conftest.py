@@ -41,10 +41,15 @@ def _fresh_aws_clients() -> None:
     """One botocore session and one SSM client (with its 5-minute cache of values) per process,
     as in a Lambda container: ones made inside an earlier test's moto mock would reach for the
     real endpoint, or answer with that test's values, in a later test."""
+    import gc
+
     from releasewatch.aws import clients, secure_parameters
 
     clients.reset()
     secure_parameters.PARAMETERS.clear()
+    # what an earlier test's Lazy build froze (releasewatch/aws/lazy.py), its garbage included,
+    # goes back to the collector: a Lambda container builds once, a test run hundreds of times
+    gc.unfreeze()
 
 
 @pytest.hookimpl(tryfirst=True)
