@@ -38,13 +38,19 @@ def pytest_configure_node(node: Any) -> None:  # xdist: tell each worker where t
 
 
 @pytest.fixture(autouse=True)
-def _fresh_parameter_providers() -> None:
-    """Powertools keeps one SSM provider, with its boto3 client, per process: one made inside an
-    earlier test's moto mock would reach for the real endpoint in a later test on moto server."""
-    from aws_lambda_powertools.utilities.parameters import base
+def _fresh_aws_clients() -> None:
+    """One botocore session and one SSM client (with its 5-minute cache of values) per process,
+    as in a Lambda container: ones made inside an earlier test's moto mock would reach for the
+    real endpoint, or answer with that test's values, in a later test."""
+    import gc
 
-    base.DEFAULT_PROVIDERS.clear()
-    base.clear_caches()
+    from releasewatch.aws import clients, secure_parameters
+
+    clients.reset()
+    secure_parameters.PARAMETERS.clear()
+    # what an earlier test's Lazy build froze (releasewatch/aws/lazy.py), its garbage included,
+    # goes back to the collector: a Lambda container builds once, a test run hundreds of times
+    gc.unfreeze()
 
 
 @pytest.hookimpl(tryfirst=True)

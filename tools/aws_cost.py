@@ -27,7 +27,7 @@ PRICES_DATE = "eu-west-2 list prices; see each price's source and when it was ch
 TARGET_USD = 0.90  # $0.79 without an API cap, $0.89 with one (each alarm metric $0.10)
 TICKS_PER_MONTH = 60 * 24 * 30  # rate(1 minute), a 30-day month: 43,200
 HOURS_PER_MONTH = 730  # how AWS prorates a metric-month
-# Powertools caches the ack-link key for 5 minutes (aws/poller.py read_ack_secret): a warm
+# The ack-link key is cached for 5 minutes (aws/secure_parameters.py): a warm
 # poller re-reads it, one SSM GetParameter and one KMS Decrypt (aws/ssm key), every 5 minutes.
 KEY_READS_PER_MONTH = TICKS_PER_MONTH / 5
 # The poller reads SNS's SMS spend metric once an hour (aws/sms_spend.py; more often only

@@ -49,9 +49,9 @@ _codecs: dict[bytes, TokenCodec] = {}
 
 
 def codec() -> TokenCodec:
-    """The ack-link key, read on every request that needs it (Powertools caches it for 5
-    minutes), so a parameter created, fixed or rotated after the cold start is used within 5
-    minutes."""
+    """The ack-link key, read on every request that needs it (kept for 5 minutes by
+    releasewatch.aws.secure_parameters), so a parameter created, fixed or rotated after the
+    cold start is used within 5 minutes."""
     from releasewatch.aws.secure_parameters import read_ack_secret
     from releasewatch.aws.settings import ApiSettings
     from releasewatch.errors import ConfigError, ConfigProblem
@@ -115,7 +115,7 @@ def _deps() -> Deps:
 
 def _notify_callbacks() -> NotifyCallbacks | None:
     """GOV.UK Notify's callbacks, when the stack has a callback token (None: it has none):
-    built per request, the token read from SSM (cached 5 minutes by Powertools), so a rotated
+    built per request, the token read from SSM (cached 5 minutes), so a rotated
     token works at once."""
     from releasewatch.acks.by_reply import inbound_callback
     from releasewatch.aws.notify import read_secure

@@ -1,6 +1,6 @@
 """The incident, replayed on AWS as deployed: the poller Lambda handler, invoked every minute,
-against moto in server mode (a real HTTP endpoint on 127.0.0.1; boto3 reaches it through
-AWS_ENDPOINT_URL) with a controlled clock.
+against moto in server mode (a real HTTP endpoint on 127.0.0.1; the handler's botocore clients
+reach it through AWS_ENDPOINT_URL) with a controlled clock.
 
 09:30 BST  the release is due; the page still shows the announcement
 09:35      stats team inbox (SES)

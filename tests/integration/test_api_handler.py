@@ -203,15 +203,12 @@ def get(api: ModuleType, path: str) -> dict[str, Any]:
 
 @pytest.fixture
 def no_cached_secret() -> Iterator[None]:
-    """Powertools caches parameters per process for 5 minutes: start and end clean."""
-    from aws_lambda_powertools.utilities import parameters
-    from aws_lambda_powertools.utilities.parameters import base
+    """SSM values are kept per process for 5 minutes: start and end clean."""
+    from releasewatch.aws.secure_parameters import PARAMETERS
 
-    parameters.clear_caches()
-    base.DEFAULT_PROVIDERS.clear()
+    PARAMETERS.clear()
     yield
-    parameters.clear_caches()
-    base.DEFAULT_PROVIDERS.clear()
+    PARAMETERS.clear()
 
 
 def test_all_releases_on_a_release_page_leads_to_the_dashboard(api: ModuleType) -> None:

@@ -29,8 +29,11 @@ RECORDER_FILE = str(ROOT / "tests" / "aws_calls.py")
 
 # Notify's client (PyJWT, cryptography), the calendar parsers, YAML, the board's templates, the
 # HTTP prober and webhook client (httpx, selectolax; lxml, python-docx's): none is needed by a
-# tick with nothing to probe or send, nor by the API's health check.
+# tick with nothing to probe or send, nor by the API's health check. Nor is boto3 (with
+# s3transfer) by any: the clients are botocore's (releasewatch/aws/clients.py).
 HEAVY = (
+    "boto3",
+    "s3transfer",
     "cryptography",
     "jwt",
     "icalendar",

@@ -145,9 +145,9 @@ def test_rotating_the_key_revokes_every_dashboard_link(
         Type="SecureString",
         Overwrite=True,
     )
-    from aws_lambda_powertools.utilities import parameters
+    from releasewatch.aws.secure_parameters import PARAMETERS
 
-    parameters.clear_caches()  # on AWS: within the 5-minute cache
+    PARAMETERS.clear()  # on AWS: within the 5-minute cache
     assert get(api, signed)["statusCode"] == 403
     assert (
         get(api, f"/d/{dashboard_token(secret='rotated-key-0123456789abcdef0123')}/")["statusCode"]

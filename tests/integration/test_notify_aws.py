@@ -50,11 +50,11 @@ ENV = {
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[DynamoDBStore]:
-    from aws_lambda_powertools.utilities import parameters
+    from releasewatch.aws.secure_parameters import PARAMETERS
 
     for name, value in ENV.items():
         monkeypatch.setenv(name, value)
-    parameters.clear_caches()  # Powertools keeps SSM values 5 minutes: not from other tests
+    PARAMETERS.clear()  # SSM values are kept 5 minutes: not from other tests
     with mock_aws():
         ssm = boto3.client("ssm", region_name=REGION)
         ssm.put_parameter(Name=ENV["ACK_SECRET_PARAMETER"], Value="k" * 40, Type="SecureString")
@@ -71,7 +71,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[DynamoDBStore]:
         store.claim(n, "poller", DUE + 10 * M, timedelta(minutes=2))
         store.mark_sent(n.key, "poller", DUE + 10 * M, f"notify:{NOTIFY_ID}")
         yield store
-    parameters.clear_caches()
+    PARAMETERS.clear()
 
 
 M = timedelta(minutes=1)

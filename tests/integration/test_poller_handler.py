@@ -282,15 +282,12 @@ ACK_BASE = "https://abcdefghijklmnopqrstuvwxyz012345.lambda-url.eu-west-2.on.aws
 
 @pytest.fixture
 def fresh_parameters() -> Iterator[None]:
-    """Powertools caches SSM providers (and their clients) per process: start clean."""
-    from aws_lambda_powertools.utilities import parameters
-    from aws_lambda_powertools.utilities.parameters import base
+    """SSM values (and the SSM client) are kept per process: start clean."""
+    from releasewatch.aws.secure_parameters import PARAMETERS
 
-    parameters.clear_caches()
-    base.DEFAULT_PROVIDERS.clear()
+    PARAMETERS.clear()
     yield
-    parameters.clear_caches()
-    base.DEFAULT_PROVIDERS.clear()
+    PARAMETERS.clear()
 
 
 def _poller_with_links(clock: FixedClock, prober: ScriptedProber) -> ModuleType:

@@ -76,8 +76,7 @@ MONDAY = 14
 
 @pytest.fixture
 def env(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    from aws_lambda_powertools.utilities import parameters
-    from aws_lambda_powertools.utilities.parameters import base
+    from releasewatch.aws.secure_parameters import PARAMETERS
 
     for name, value in {
         "TABLE_NAME": TABLE,
@@ -89,8 +88,7 @@ def env(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
         "POWERTOOLS_TRACE_DISABLED": "true",
     }.items():
         monkeypatch.setenv(name, value)
-    parameters.clear_caches()  # Powertools caches SSM providers per process
-    base.DEFAULT_PROVIDERS.clear()
+    PARAMETERS.clear()  # SSM values are kept 5 minutes per process
     create_table(dynamodb_client(REGION), TABLE)
     boto3.client("ses", region_name=REGION).verify_email_identity(EmailAddress=SENDER)
     boto3.client("ssm", region_name=REGION).put_parameter(
@@ -105,7 +103,7 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def poller(env: None, clock: FixedClock) -> Iterator[ModuleType]:
-    from aws_lambda_powertools.utilities import parameters
+    from releasewatch.aws.secure_parameters import PARAMETERS
 
     prober = ScriptedProber(clock, lambda now: False)  # the page never goes live
     module = import_handler("poller")
@@ -113,7 +111,7 @@ def poller(env: None, clock: FixedClock) -> Iterator[ModuleType]:
         lambda: build_poller(PollerSettings.from_env(), clock=clock, prober=prober)
     )
     yield module
-    parameters.clear_caches()
+    PARAMETERS.clear()
 
 
 def pushed(tmp_path: Path, monday: str = "mon") -> None:

@@ -404,11 +404,11 @@ def test_a_refused_card_fails_for_good_and_the_persons_email_takes_over() -> Non
 # -- on AWS: the URL in an SSM SecureString -------------------------------------------------------
 def test_on_aws_the_webhook_url_is_read_from_an_ssm_securestring(aws: None) -> None:
     import boto3
-    from aws_lambda_powertools.utilities import parameters
 
+    from releasewatch.aws.secure_parameters import PARAMETERS
     from tests.integration.conftest import REGION
 
-    parameters.clear_caches()  # another test's cached value must not answer for this one
+    PARAMETERS.clear()  # another test's cached value must not answer for this one
     ssm = boto3.client("ssm", region_name=REGION)
     with loopback_webhook("teams") as server:
         ssm.put_parameter(

@@ -109,9 +109,9 @@ def run_peak_on_aws(
 ) -> AwsPeak:
     """The phases on the busiest minute's releases (`sample` > 0: only the first `sample` of
     them, each phase's cost then priced per release as it is)."""
-    import boto3
     from moto import mock_aws
 
+    from releasewatch.aws import clients
     from releasewatch.aws.poller import build_poller
     from releasewatch.aws.settings import PollerSettings
     from releasewatch.probe import HttpProber, ProbeSettings
@@ -142,14 +142,13 @@ def run_peak_on_aws(
     unfinished = 0
     try:
         with mock_aws():
-            boto3.setup_default_session()
-            assert boto3.DEFAULT_SESSION is not None
+            clients.reset()  # a session of its own, every client the poller makes on it
             # hooked before any client is made (a client copies the session's hooks)
-            events = boto3.DEFAULT_SESSION.events
+            events = clients.session().get_component("event_emitter")
             events.register("provide-client-params", lambda **kw: current[0][0](**kw))
             events.register("after-call", lambda **kw: current[0][1](**kw))
             create_table(dynamodb_client(REGION), TABLE)
-            boto3.client("ses", region_name=REGION).verify_email_identity(
+            clients.client("ses", region_name=REGION).verify_email_identity(
                 EmailAddress=env["SENDER_EMAIL"]
             )
             with Origins(year.releases, clock, budget=budget) as origins:

@@ -101,9 +101,9 @@ def sns_teller(topic_arn: str | None) -> Tell:
 
     def tell(text: str) -> None:
         if not client:
-            import boto3
+            from . import clients
 
-            client.append(boto3.client("sns"))
+            client.append(clients.client("sns"))
         client[0].publish(TopicArn=topic_arn, Subject="releasewatch: calendar sync", Message=text)
 
     return tell

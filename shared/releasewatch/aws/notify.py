@@ -1,5 +1,5 @@
 """GOV.UK Notify on AWS: the API key and the callbacks' bearer token are SSM SecureStrings,
-read as the ack-link key is (Powertools Parameters, decrypted, cached 5 minutes), so a rotated
+read as the ack-link key is (aws/secure_parameters.py: decrypted, cached 5 minutes), so a rotated
 value is used within minutes and a missing one fails the messages, never the cold start.
 
 Without a callback token the poller reads receipts and replies back after each tick; the

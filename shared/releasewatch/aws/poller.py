@@ -378,8 +378,8 @@ def _sharding(settings: PollerSettings, store: Store) -> tuple[Invoker | None, S
 
 
 class AckLinks:
-    """Signed acknowledge links, the key read from SSM (SecureString) by Powertools Parameters
-    at the start of each invocation (`refresh`; Powertools caches it for 5 minutes).
+    """Signed acknowledge links, the key read from SSM (SecureString) at the start of each
+    invocation (`refresh`; aws/secure_parameters.py keeps it for 5 minutes).
 
     Without the key the watchdog still alerts, with messages that carry no ack link: a missing
     parameter must never silence an escalation. `refresh` says why, for the log and the
@@ -428,6 +428,6 @@ def unreadable_secret(parameter_name: str, exc: BaseException) -> str:
     """Why the key could not be used, naming the parameter and the error, never the value."""
     if isinstance(exc, ValueError):  # read, but too short to sign with
         return f"ack secret {parameter_name} is unusable: {exc}"
-    # Powertools wraps SSM's error (ParameterNotFound, AccessDenied) in GetParameterError
+    # SSM's error (ParameterNotFound, AccessDenied), or the one a wrapper raised from
     cause = exc.__cause__ or exc.__context__ or exc
     return f"ack secret {parameter_name} is unreadable: {type(cause).__name__}: {cause}"[:300]

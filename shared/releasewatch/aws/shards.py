@@ -119,9 +119,9 @@ class LambdaInvoker:
 
     def invoke(self, event: Mapping[str, Any]) -> None:
         if self._client is None:
-            import boto3
+            from . import clients
 
-            self._client = boto3.client("lambda")
+            self._client = clients.client("lambda")
         self._client.invoke(
             FunctionName=self.function_name,
             InvocationType="Event",

@@ -68,13 +68,13 @@ class SmsSpendWatch:
 def read_month_to_date_spend(now: datetime) -> float | None:
     """The highest SMSMonthToDateSpentUSD SNS reported this month (in the last day at most:
     it only grows within a month); None when it reported none (no text sent yet)."""
-    import boto3
+    from . import clients
 
     month = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     start = max(month, now - timedelta(days=1))
     if now - start < timedelta(minutes=1):
         return None
-    answer = boto3.client("cloudwatch").get_metric_statistics(
+    answer = clients.client("cloudwatch").get_metric_statistics(
         Namespace="AWS/SNS",
         MetricName="SMSMonthToDateSpentUSD",
         StartTime=start,

@@ -48,12 +48,13 @@ def run(args: argparse.Namespace) -> int:
     if not args.table and not args.base_url:
         print("give --table (the stack's TableName output) or --base-url", file=sys.stderr)
         return 2
-    import boto3
     from botocore.exceptions import BotoCoreError, ClientError
+
+    from ..aws import clients
 
     try:
         base_url = args.base_url or _api_url(
-            boto3.client("cloudformation", region_name=args.region), args
+            clients.client("cloudformation", region_name=args.region), args
         )
         if base_url is None:
             print(
@@ -62,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 2
-        ssm = boto3.client("ssm", region_name=args.region)
+        ssm = clients.client("ssm", region_name=args.region)
         value = ssm.get_parameter(Name=args.parameter, WithDecryption=True)["Parameter"]["Value"]
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")

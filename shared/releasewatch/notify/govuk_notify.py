@@ -114,7 +114,7 @@ class NotifyClient:
         self._http.close()
 
     def _key(self) -> NotifyKey:
-        """The key, or (on AWS) the key read from SSM now, cached by Powertools: a rotated
+        """The key, or (on AWS) the key read from SSM now, cached 5 minutes: a rotated
         key is used within minutes, without a cold start."""
         if isinstance(self.key, NotifyKey):
             return self.key

@@ -72,6 +72,6 @@ def _tag(key: str) -> str:
 
 
 def _sesv2_client() -> Any:
-    import boto3
+    from ..aws import clients
 
-    return boto3.client("sesv2", config=client_config())
+    return clients.client("sesv2", config=client_config())

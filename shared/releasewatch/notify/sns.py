@@ -89,6 +89,6 @@ def _subject(subject: str) -> str:
 
 
 def _sns_client() -> Any:
-    import boto3
+    from ..aws import clients
 
-    return boto3.client("sns", config=client_config())
+    return clients.client("sns", config=client_config())

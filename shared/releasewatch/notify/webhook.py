@@ -91,7 +91,7 @@ class Answer:
 
 class WebhookSecrets:
     """Reads a webhook URL from its ref: `env:NAME` (the environment) or `ssm:/name` (an SSM
-    SecureString, read with Powertools Parameters and cached for 5 minutes)."""
+    SecureString, read by aws/secure_parameters.py and cached for 5 minutes)."""
 
     def __init__(
         self,
@@ -132,8 +132,8 @@ _SSM_PERMANENT = frozenset(
 
 
 def _aws_code(exc: BaseException) -> str:
-    """The AWS error code behind `exc`: Powertools wraps SSM's ClientError in its own
-    GetParameterError, as the cause or only as the context."""
+    """The AWS error code behind `exc`: SSM's ClientError itself, or one a wrapper raised
+    from (its cause or only its context)."""
     seen: BaseException | None = exc
     for _ in range(5):
         if seen is None:
@@ -146,9 +146,9 @@ def _aws_code(exc: BaseException) -> str:
 
 
 def _read_ssm(name: str) -> str:
-    from aws_lambda_powertools.utilities import parameters
+    from ..aws.secure_parameters import read_secure
 
-    return str(parameters.get_parameter(name, decrypt=True, max_age=300))
+    return read_secure(name)
 
 
 class WebhookPoster:

@@ -26,16 +26,17 @@ def error_code(exc: ClientError) -> str:
 def dynamodb_client(
     region_name: str | None = None, endpoint_url: str | None = None, *, adaptive: bool = False
 ) -> Any:
-    """A boto3 DynamoDB client whose retries cover throttling (botocore retry modes)."""
-    import boto3
+    """A DynamoDB client whose retries cover throttling (botocore retry modes)."""
     from botocore.config import Config
+
+    from ..aws import clients
 
     config = Config(
         retries={"mode": "adaptive" if adaptive else "standard", "max_attempts": 10},
         connect_timeout=3,
         read_timeout=10,
     )
-    return boto3.client(
+    return clients.client(
         "dynamodb", region_name=region_name, endpoint_url=endpoint_url, config=config
     )
 
