@@ -194,8 +194,18 @@ class LoopbackHTTPServer(ThreadingHTTPServer):
 
 
 @contextmanager
-def loopback_server(route: Callable[[Handler], None]) -> Iterator[LoopbackHTTPServer]:
+def loopback_server(
+    route: Callable[[Handler], None], *, tls: tuple[Path, Path] | None = None
+) -> Iterator[LoopbackHTTPServer]:
+    """A server on 127.0.0.1 answering through `route`; over TLS with `tls`, a certificate and
+    its key (see make_ca_and_certificate)."""
     server = LoopbackHTTPServer(route)
+    if tls is not None:
+        import ssl
+
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(*tls)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.daemon = True
     thread.start()
@@ -271,25 +281,3 @@ def make_ca_and_certificate(folder: Path, *names: str) -> tuple[Path, Path, Path
         key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
     return paths
-
-
-@contextmanager
-def tls_loopback_server(
-    route: Callable[[Handler], None], cert: Path, key: Path
-) -> Iterator[LoopbackHTTPServer]:
-    """loopback_server over TLS, with the certificate given (see make_ca_and_certificate)."""
-    import ssl
-
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    server = LoopbackHTTPServer(route)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.daemon = True
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)

@@ -24,7 +24,6 @@ from tests.probe_support import (
     loopback_server,
     make_ca_and_certificate,
     publication_item,
-    tls_loopback_server,
 )
 from tests.probe_support import as_json as as_json_bytes
 
@@ -356,7 +355,7 @@ def test_an_ons_release_page_written_by_hand_gets_the_ons_rule(
     bundle = tmp_path / "bundle.pem"
     bundle.write_bytes(Path(certifi.where()).read_bytes() + ca.read_bytes())
     env = {**SMTP_ENV, "PYTHONPATH": str(resolver), "TEST_CA_BUNDLE": str(bundle)}
-    with tls_loopback_server(route, cert, cert_key) as server:
+    with loopback_server(route, tls=(cert, cert_key)) as server:
         url = f"https://www.ons.gov.uk:{server.port}/releases/{slug}"
         config = tmp_path / "releasewatch.yaml"
         config.write_text(
