@@ -84,7 +84,7 @@ class Result:
     peak_rss_mb: float = 0.0
     sent: int = 0  # messages that reached a channel: none, for observed releases
     verdicts: dict[str, Judged] = field(default_factory=dict)  # as judged when finished
-    detection_s: dict[str, float] = field(default_factory=dict)  # peak releases: live to recorded
+    detection_s: dict[str, float] = field(default_factory=dict)  # peak: live to live check stored
     peak_ticks_s: list[float] = field(default_factory=list)  # real duration of peak ticks
     peak_probed: int = 0
     peak_wall_s: float = 0.0  # real time the peak window took
