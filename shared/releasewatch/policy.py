@@ -189,7 +189,11 @@ def decide(
     acks: Sequence[Ack] = (),
     ready_confirmed: bool = False,
     changes: Sequence[Event] = (),
+    probed_at: datetime | None = None,
 ) -> Decision:
+    """`probed_at`: when the probe behind `check` was started. The next check is counted from
+    it, not from `now`: a round's queue, answers and judging (seconds, for 300 releases at
+    once) must not stretch every interval of the cadence by as much."""
     record = with_page_cancellation(record, changes)
     release = record.release
     live_at = record.live_at
@@ -243,6 +247,8 @@ def decide(
     lost = lost_since is not None
     active = lost or _still_active(record, state, live_at, now, due, deliveries)
     next_check = next_check_at(release, state, live_at, now, lost=lost) if active else None
+    if next_check is not None and check is not None and probed_at is not None and probed_at < now:
+        next_check = next_check_at(release, state, live_at, probed_at, lost=lost)
     if check is None and next_check is not None and record.next_check_at is not None:
         # No probe this tick: keep the appointment already made rather than pushing it back.
         next_check = min(next_check, record.next_check_at)

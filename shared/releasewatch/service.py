@@ -22,6 +22,7 @@ import logging
 import os
 import socket
 import uuid
+from asyncio import FIRST_COMPLETED
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -163,33 +164,32 @@ class Watchdog:
         ]
         for r in to_probe:
             self._probed[r.id] = (start, None)
+        settled: set[str] = set()
         if self.probe_wait is None:
             probed = [r.release for r in to_probe]
             answers = await self.prober.probe_many(probed) if to_probe else []
-            checks = [(start, c) for c in answers]
+            await self._judge([(start, c) for c in answers], records, only, report, settled)
         else:
-            checks = await self._probe_for_at_most(self.probe_wait, to_probe, start)
-        for began, c in checks:
-            self._probed[c.release_id] = (began, c.live)
-        checks_only = [c for _, c in checks]
-        # A probe that outlived an earlier tick is judged by this one, due or not.
-        records += self._others(checks_only, records, only)
-        report.releases = len(records)
-        report.probed = len(checks_only)
-        report.checks = checks_only
-        if checks_only:
-            self.store.record_checks(checks_only)
-            for check in checks_only:
-                self._emit("check", check)
-        by_id = {c.release_id: c for c in checks_only}
+            # Each check is recorded and judged as soon as its probe ends, not when the
+            # round's last one does: at the busiest minute a round of 300 probes spreads over
+            # seconds of the hosts' politeness budgets, and a page seen live at its start must
+            # not wait for the rest (nor for probe_wait) to be known.
+            loop = asyncio.get_running_loop()
+            until = loop.time() + self.probe_wait
+            started = self._start_probes(to_probe, start)
+            running = started
+            while True:
+                if running:
+                    timeout = max(0.0, until - loop.time())
+                    await asyncio.wait(running, timeout=timeout, return_when=FIRST_COMPLETED)
+                await self._judge(self._finished_probes(), records, only, report, settled)
+                running = [task for task in running if not task.done()]
+                if not running or loop.time() >= until:
+                    break
         for record in records:
-            try:
-                await self._settle(record, by_id.get(record.id), report)
-            except Exception as exc:  # one bad release must never stop the others
-                if store_failed(exc):  # ...but a store that cannot write fails them all:
-                    raise  # the whole tick fails, and the runner backs off and logs it once
-                log.exception("release %s: tick failed", record.id)
-                report.errors.append((record.id, f"{type(exc).__name__}: {exc}"))
+            if record.id not in settled:
+                await self._settle_one(record, None, report, None)
+        report.releases = len(records)
         for task in self.after_tick:
             try:
                 await asyncio.to_thread(task, self.store, self.clock.now())
@@ -214,18 +214,64 @@ class Watchdog:
                 out.append(record)
         return out
 
-    async def _probe_for_at_most(
-        self, seconds: float, records: Sequence[ReleaseRecord], start: datetime
-    ) -> list[tuple[datetime, Check]]:
-        """Start these probes, wait for them at most `seconds`, and return every probe that has
-        finished (this tick's, and earlier ones that outlived their tick) with its start."""
+    async def _judge(
+        self,
+        checks: Sequence[tuple[datetime, Check]],
+        records: list[ReleaseRecord],
+        only: Callable[[ReleaseRecord], bool] | None,
+        report: TickReport,
+        settled: set[str],
+    ) -> None:
+        """Record these checks (each with when its probe began) and settle their releases;
+        `records` gains those the tick had not read, `settled` every release settled."""
+        if not checks:
+            return
+        for began, c in checks:
+            self._probed[c.release_id] = (began, c.live)
+        checks_only = [c for _, c in checks]
+        # A probe that outlived an earlier tick is judged by this one, due or not.
+        records += self._others(checks_only, records, only)
+        report.probed += len(checks_only)
+        report.checks += checks_only
+        self.store.record_checks(checks_only)
+        for check in checks_only:
+            self._emit("check", check)
+        by_id = {c.release_id: (began, c) for began, c in checks}
+        for record in records:
+            if record.id in by_id and record.id not in settled:
+                began, check = by_id[record.id]
+                await self._settle_one(record, check, report, began)
+                settled.add(record.id)
+
+    async def _settle_one(
+        self,
+        record: ReleaseRecord,
+        check: Check | None,
+        report: TickReport,
+        probed_at: datetime | None,
+    ) -> None:
+        try:
+            await self._settle(record, check, report, probed_at)
+        except Exception as exc:  # one bad release must never stop the others
+            if store_failed(exc):  # ...but a store that cannot write fails them all:
+                raise  # the whole tick fails, and the runner backs off and logs it once
+            log.exception("release %s: tick failed", record.id)
+            report.errors.append((record.id, f"{type(exc).__name__}: {exc}"))
+
+    def _start_probes(
+        self, records: Sequence[ReleaseRecord], start: datetime
+    ) -> list[asyncio.Task[Check]]:
+        """Start these releases' probes, each remembered as in flight until it is recorded."""
         started = []
         for r in records:
             task = asyncio.ensure_future(self.prober.probe(r.release))
             self._inflight[r.id] = (start, task)
             started.append(task)
-        if started:
-            await asyncio.wait(started, timeout=seconds)
+        return started
+
+    def _finished_probes(self) -> list[tuple[datetime, Check]]:
+        """Every probe in flight that has finished (this tick's, and earlier ones that
+        outlived their tick), with its start; forgotten as in flight."""
         finished: list[tuple[datetime, Check]] = []
         for release_id, (began, task) in list(self._inflight.items()):
             if not task.done():
@@ -239,6 +285,10 @@ class Watchdog:
     def inflight_tasks(self) -> list[asyncio.Task[Check]]:
         """Probes started by a tick that had not finished when it stopped waiting."""
         return [task for _, task in self._inflight.values() if not task.done()]
+
+    def probing(self) -> set[str]:
+        """Releases whose probe, started by an earlier tick, is still running."""
+        return {rid for rid, (_, task) in self._inflight.items() if not task.done()}
 
     def finished_inflight(self) -> set[str]:
         """Releases whose outliving probe has finished, for the next tick to record."""
@@ -273,8 +323,14 @@ class Watchdog:
         # None: the policy would stop probing; if the store still asks, not faster than hot.
         return nxt if nxt is not None else at + record.release.cadence.hot
 
-    async def _settle(self, record: ReleaseRecord, check: Check | None, report: TickReport) -> None:
-        decision, saved = self._decide_and_save(record, check)
+    async def _settle(
+        self,
+        record: ReleaseRecord,
+        check: Check | None,
+        report: TickReport,
+        probed_at: datetime | None = None,
+    ) -> None:
+        decision, saved = self._decide_and_save(record, check, probed_at)
         if saved is None:
             return
         now = decision.record.updated_at or self.clock.now()
@@ -317,7 +373,7 @@ class Watchdog:
             await self._deliver(notification, saved, report)
 
     def _decide_and_save(
-        self, record: ReleaseRecord, check: Check | None
+        self, record: ReleaseRecord, check: Check | None, probed_at: datetime | None = None
     ) -> tuple[Decision, ReleaseRecord | None]:
         for _ in range(5):
             now = self.clock.now()
@@ -335,7 +391,14 @@ class Watchdog:
                     events = [*events, event]
             changes = [e for e in events if e.kind == EventKind.CALENDAR_CHANGED]
             decision = decide(
-                record, check, now, deliveries, acks, ready_confirmed=confirmed, changes=changes
+                record,
+                check,
+                now,
+                deliveries,
+                acks,
+                ready_confirmed=confirmed,
+                changes=changes,
+                probed_at=probed_at,  # the cadence counts from when this tick sent the probe
             )
             acting = bool(decision.due or decision.cancel)
             wake = wake_at(decision.record, now, deliveries, acks, acting=acting)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -188,7 +189,9 @@ async def test_beside_a_clean_not_live_origin_the_public_path_is_asked_once_a_mi
 ) -> None:
     # A clean "not live" from the origin (a 404, a page that is not this release): the public
     # path is asked beside it once a minute, not at every check, so the busiest minute costs
-    # one request per check; an origin that fails (503) has it asked every time.
+    # one request per check; an origin that fails (503) has it asked every time. The first
+    # check asks it; then once in each of the release's own minutes (probe/recheck.py: each
+    # release at its own moment, so that releases checked together do not all ask at once).
     make, copy = MODES[mode]
     origin = {"404": not_found, "not yet": copy(LAST_YEAR), "503": overloaded}[answer]
     route = origin_and_cdn(origin, cached_404)
@@ -198,7 +201,7 @@ async def test_beside_a_clean_not_live_origin_the_public_path_is_asked_once_a_mi
     with loopback_server(route) as server:
         release = make(server.url(PUBLICATION))
         try:
-            for _ in range(7):  # every 10 s for a minute
+            for _ in range(19):  # every 10 s for three minutes
                 before = len([s for s in server.seen if "rwcb" not in s.query])
                 check = await prober.probe(release)
                 assert not check.live, check.reason
@@ -208,9 +211,35 @@ async def test_beside_a_clean_not_live_origin_the_public_path_is_asked_once_a_mi
         finally:
             await prober.aclose()
     if answer == "503":
-        assert asked == [True] * 7
-    else:  # at 0 s and 60 s
-        assert asked == [True, False, False, False, False, False, True]
+        assert asked == [True] * 19
+    else:
+        at = [10 * i for i, yes in enumerate(asked) if yes]  # seconds after the first check
+        assert at[0] == 0
+        assert 0 < at[1] <= 60, at  # within the minute, at the release's own moment
+        assert [b - a for a, b in pairwise(at[1:])] == [60, 60], at
+
+
+async def test_releases_checked_together_ask_the_public_path_in_different_rounds() -> None:
+    # 09:30 with 300 releases: all first seen together, checked every 10 s together. Asking
+    # the public path all in the same round, every minute, would double that round's requests
+    # and the politeness budget would queue them past the 10 s interval.
+    clock = FakeClock(at=DUE + timedelta(minutes=1))
+    prober = HttpProber(clock, ProbeSettings())
+    rounds = []
+    with loopback_server(origin_and_cdn(not_found, cached_404)) as server:
+        releases = [
+            make_release(server.url(PUBLICATION), id=f"release-{n}", allow_loopback=True)
+            for n in range(12)
+        ]
+        try:
+            for _ in range(7):  # every 10 s for a minute
+                checks = await prober.probe_many(releases)
+                rounds.append(sum(c.public is not None for c in checks))
+                clock.at += timedelta(seconds=10)
+        finally:
+            await prober.aclose()
+    assert rounds[0] == 12  # the first check asks it
+    assert sum(rounds[1:]) == 12 and max(rounds[1:]) <= 6, rounds  # once each, spread out
 
 
 async def test_a_withdrawn_copy_on_the_public_path_is_not_this_release() -> None:

@@ -20,10 +20,12 @@ the Store API as a calendar sync applies them (the change's event first, then th
 
 from __future__ import annotations
 
+import asyncio
 import heapq
 import resource
 import sys
 import time
+from asyncio import FIRST_COMPLETED
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -82,7 +84,7 @@ class Result:
     peak_rss_mb: float = 0.0
     sent: int = 0  # messages that reached a channel: none, for observed releases
     verdicts: dict[str, Judged] = field(default_factory=dict)  # as judged when finished
-    detection_s: dict[str, float] = field(default_factory=dict)  # peak releases: live to recorded
+    detection_s: dict[str, float] = field(default_factory=dict)  # peak: live to live check stored
     peak_ticks_s: list[float] = field(default_factory=list)  # real duration of peak ticks
     peak_probed: int = 0
     peak_wall_s: float = 0.0  # real time the peak window took
@@ -237,6 +239,15 @@ async def replay(year: Year, settings: Settings, *, progress: bool = False) -> R
         sink = SinkNotifier()
         dog = Watchdog(store, prober, dict.fromkeys(get_args(Channel), sink), clock)
         dog.probe_wait = PROBE_WAIT  # as run_loop sets it
+        # When each release's first live check was stored: a tick stores each check as its
+        # probe ends, so the tick's end would overstate the detection of those early in it.
+        live_stored: dict[str, datetime] = {}
+
+        def on_check(what: str, payload: object) -> None:
+            if what == "check" and isinstance(payload, Check) and payload.live:
+                live_stored.setdefault(payload.release_id, clock.now())
+
+        dog.observers.append(on_check)
         active: dict[str, Release] = {}
         seen_live: set[str] = set()
         month, retired_slot = None, None
@@ -268,7 +279,8 @@ async def replay(year: Year, settings: Settings, *, progress: bool = False) -> R
                         if check.live and check.release_id not in seen_live:
                             seen_live.add(check.release_id)
                             if in_peak and sim.live_at is not None and sim.live_at >= peak_from:
-                                lag = (recorded - sim.live_at).total_seconds()
+                                stored = live_stored.get(check.release_id, recorded)
+                                lag = (stored - sim.live_at).total_seconds()
                                 result.detection_s[sim.id] = lag
                     slot = int(recorded.timestamp() // 900)
                     if slot != retired_slot:  # every quarter of an hour is soon enough
@@ -284,6 +296,14 @@ async def replay(year: Year, settings: Settings, *, progress: bool = False) -> R
                 wake = _next_wake(dog, clock, ops, active)
                 if wake is None:
                     break
+                probes = dog.inflight_tasks()
+                if probes and in_peak:
+                    # As run_loop: a probe that outlived its tick wakes the loop when it ends;
+                    # meanwhile time runs (the probes are under way), it does not jump.
+                    with clock.running():
+                        wait = max(0.0, (wake - clock.now()).total_seconds())
+                        await asyncio.wait(probes, timeout=wait, return_when=FIRST_COMPLETED)
+                    continue
                 clock.jump(wake)
         finally:
             await prober.aclose()

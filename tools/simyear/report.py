@@ -34,8 +34,9 @@ def print_local(year: Year, r: Result, mismatches: list[Mismatch]) -> None:
     if lags:
         print(
             f"  detection at the peak minute ({len(lags)} pages going live, simulated time from "
-            f"live to recorded): median {statistics.median(lags):.1f} s, p95 {p95(lags):.1f} s, "
-            f"max {max(lags):.1f} s (target p95 <= {HOT_TARGET_S:.0f} s: {ok})"
+            f"live to its live check stored): median {statistics.median(lags):.1f} s, "
+            f"p95 {p95(lags):.1f} s, max {max(lags):.1f} s (target p95 <= {HOT_TARGET_S:.0f} s: "
+            f"{ok})"
         )
     if r.peak_ticks_s:
         t = r.peak_ticks_s

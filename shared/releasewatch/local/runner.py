@@ -45,8 +45,14 @@ def seconds_until_next(watchdog: Watchdog, now: datetime, ceiling: timedelta) ->
     readiness time. Only the releases whose wake time comes before the ceiling are read (a
     release's wake_at is at or before each of those times), not every one watched."""
     wake = now + ceiling
+    probing = watchdog.probing()
+    if watchdog.finished_inflight():
+        return 0.0  # a probe that outlived its tick has ended: record it now
     for record in watchdog.store.due_releases(wake):
-        if record.next_check_at is not None:
+        # A release whose probe is still running (queued for its host's budget, or slow) is
+        # checked when the probe ends, which wakes the loop (run_loop): waking for its past
+        # next_check_at meanwhile would spin, tick after tick doing nothing.
+        if record.next_check_at is not None and record.id not in probing:
             # Not before the Watchdog would probe again: a check the store failed to advance
             # must not make the loop spin.
             wake = min(wake, max(record.next_check_at, watchdog.probe_not_before(record)))
@@ -107,7 +113,9 @@ async def run_loop(
                 delay = min(delay, max(0.0, (next_sync - watchdog.clock.now()).total_seconds()))
             sleeper = asyncio.ensure_future(watchdog.clock.sleep(delay))
             stopper = asyncio.ensure_future(stop.wait())
-            await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            # A probe that outlived its tick wakes the loop when it ends, to be recorded then.
+            probes = set(watchdog.inflight_tasks())
+            await asyncio.wait({sleeper, stopper, *probes}, return_when=asyncio.FIRST_COMPLETED)
             for task in (sleeper, stopper):
                 task.cancel()
     finally:

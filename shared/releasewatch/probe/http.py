@@ -21,10 +21,11 @@ is sent again as the public sees it (no parameter, no no-cache headers; `public_
 publication; a CDN cannot serve what the origin never had, so this release's publication there
 (the same rules and edition checks) proves it live. Both answers go on the Check. An origin that
 answers cleanly that the release is not live (a 404, the announcement, ONS's "upcoming" page)
-has the public path asked beside it at most once a PUBLIC_RECHECK per release: a copy the CDN
-still serves after the origin lost it is caught within that time, and at the busiest minute
-most checks cost one request, not two (asking every time would halve how often each release
-is checked within the politeness budget). An origin that fails has it asked every time.
+has the public path asked beside it about once a PUBLIC_RECHECK per release, each release at
+its own moment of the minute (recheck.py): a copy the CDN still serves after the origin lost
+it is caught within that time, and at the busiest minute most checks cost one request, not
+two, spread evenly over the rounds (asking every time would halve how often each release is
+checked within the politeness budget). An origin that fails has it asked every time.
 
 Every request, on either path, takes a slot of its host's politeness budget (budget.py) first;
 the time spent waiting for one is added to the probe's total timeout, which bounds the
@@ -76,6 +77,7 @@ from .netguard import (
     policy_for,
 )
 from .page import judge
+from .recheck import PUBLIC_RECHECK, public_recheck_due
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +88,6 @@ POOL_SHARDS = 8
 NO_CACHE_HEADERS = ("Cache-Control", "Pragma")
 PublicPath = Literal["fallback", "always", "off"]
 PUBLIC_PATHS: tuple[PublicPath, ...] = ("fallback", "always", "off")
-# How often a release whose origin answers cleanly "not live" has the public path asked too.
-PUBLIC_RECHECK = timedelta(seconds=60)
 MAX_REMEMBERED = 20_000  # releases remembered for it; older entries are dropped past this
 # Origin errors the public path cannot get round: the same guard refuses the same host, the
 # host asked for a pause, or the page itself is at fault (not an overloaded origin).
@@ -279,11 +279,10 @@ class HttpProber:
             return False
         if origin.cancellation is not None or origin.error in NOT_RETRIED_ON_PUBLIC:
             return False
-        if origin.error is None and not _origin_failed(origin.fetched.status):
-            # A clean "not yet": asked beside it now and then, not at every check.
-            last = self._public_asked.get(release.id)
-            if last is not None and now - last < PUBLIC_RECHECK:
-                return False
+        clean = origin.error is None and not _origin_failed(origin.fetched.status)
+        # A clean "not yet": asked beside it now and then, not at every check.
+        if clean and not public_recheck_due(release.id, self._public_asked.get(release.id), now):
+            return False
         if len(self._public_asked) >= MAX_REMEMBERED:
             self._public_asked = {
                 rid: at for rid, at in self._public_asked.items() if now - at < PUBLIC_RECHECK
