@@ -61,10 +61,12 @@ browser:
 	fi
 	@test -x $(CHROMIUM) || { echo "make: $(CHROMIUM) still missing after apt-get" >&2; exit 1; }
 
-# Every check, on both cores (pytest-xdist; --dist load hands out tests in collection order, and
-# tests/conftest.py puts the ones marked slow first, so no long test is left running alone at the end).
+# Every check, on both cores (pytest-xdist). Tests go out two at a time (--dist load
+# --maxschedchunk 2), in collection order, and tests/conftest.py puts the ones marked slow first:
+# the long ones start at once, one per core, and the short ones fill the gaps. (xdist's default
+# first hands each worker a quarter of the suite in one block: all the slow tests on one core.)
 test: lint browser
-	$(BIN)/python -m pytest -n auto --dist load
+	$(BIN)/python -m pytest -n auto --dist load --maxschedchunk 2
 
 # Re-resolve (UPGRADE=1 takes the newest allowed versions; PACKAGE=name upgrades just one),
 # then regenerate the Lambda layer's pins (shared/requirements.txt) from the new lock.

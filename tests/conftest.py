@@ -98,7 +98,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests marked `slow` first (collection order kept within each group): `make test` hands
-    tests to the workers in this order (--dist load), so the minute-long ones start at once on
-    every core and the short ones fill the gaps, rather than one long test left running alone
-    at the end."""
+    them to the workers two at a time in this order (--dist load --maxschedchunk 2), so the
+    long ones start at once, spread over the cores, and the short ones fill the gaps, rather
+    than one long test left running alone at the end."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
