@@ -7,7 +7,6 @@ every run is the same."""
 from __future__ import annotations
 
 import json
-import resource
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,16 +23,15 @@ from releasewatch.calendar.ics_source import parse_ics
 from releasewatch.calendar.ons import parse_page as parse_ons_page
 from releasewatch.readiness.rota import RotaError, weekly
 from releasewatch.readiness.rota import ics as rota_ics
+from tests.memory_bound import peak_growth_kb
 
 NOW = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
 # Per input, in CPU time (wall time on a loaded shared machine says little): the real figures
 # are milliseconds; the worst a file may cost by design is its recurrence budget, ~1 s.
 CPU_SECONDS = 2.0
-# The process's peak memory (ru_maxrss, KB on Linux) may not grow by more than this over the
-# whole run: 16 MB pages once kept ~230 MB each. tracemalloc would be exact, but slows parsing
-# eightfold and so spoils the time bound.
+# The process's peak memory may not grow by more than this while one input is read (measured
+# from the read's start: tests/memory_bound.py): 16 MB pages once kept ~230 MB each.
 GROWTH_KB = 128 * 1024
-_BASELINE_KB: list[int] = []
 
 FUZZ = settings(
     max_examples=100,
@@ -46,12 +44,11 @@ FUZZ = settings(
 
 @contextmanager
 def bounded() -> Iterator[None]:
-    if not _BASELINE_KB:
-        _BASELINE_KB.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
     started = time.thread_time()
-    yield
+    with peak_growth_kb() as growth:
+        yield
     took = time.thread_time() - started
-    grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - _BASELINE_KB[0]
+    grown = growth[0]
     assert took < CPU_SECONDS, f"{took:.2f}s of CPU for one input"
     assert grown < GROWTH_KB, f"peak memory grew {grown // 1024} MB"
 

@@ -12,7 +12,6 @@ deepest pages the size cap lets through. Derandomized and database-free: every r
 from __future__ import annotations
 
 import re
-import resource
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,14 +30,14 @@ from releasewatch.probe.rules import GOVUK_NOT_LIVE_WORDING
 from releasewatch.probe.text import PageText, PageTooDeep, normalise, visible_text
 from tests import lxml_page_oracle as oracle
 from tests.bench.govuk_page import govuk_page
+from tests.memory_bound import peak_growth_kb
 from tests.probe_support import FakeClock, make_release
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 PAGES = sorted([*FIXTURES.glob("govuk/pages/*.html"), *FIXTURES.glob("ons/*.html")])
 RULE_WORDING = (*GOVUK_NOT_LIVE_WORDING, *ONS_NOT_LIVE_WORDING, *ONS_CANCELLED_WORDING)
 CPU_SECONDS = 2.0  # per page, in CPU time: the real figures are milliseconds
-GROWTH_KB = 256 * 1024  # peak memory growth over the whole module
-_BASELINE_KB: list[int] = []
+GROWTH_KB = 256 * 1024  # peak memory growth while reading one page (tests/memory_bound.py)
 
 DIFFERENTIAL = settings(
     max_examples=60,
@@ -51,12 +50,11 @@ DIFFERENTIAL = settings(
 
 @contextmanager
 def bounded() -> Iterator[None]:
-    if not _BASELINE_KB:
-        _BASELINE_KB.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
     started = time.process_time()
-    yield  # process time: a probe reads a big page on a worker thread
+    with peak_growth_kb() as growth:
+        yield  # process time: a probe reads a big page on a worker thread
     took = time.process_time() - started
-    grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - _BASELINE_KB[0]
+    grown = growth[0]
     assert took < CPU_SECONDS, f"{took:.2f}s of CPU for one page"
     assert grown < GROWTH_KB, f"peak memory grew {grown // 1024} MB"
 
