@@ -4,12 +4,8 @@ that is already due. Run as a user runs it, against loopback servers."""
 
 from __future__ import annotations
 
-import os
-import selectors
 import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,11 +14,10 @@ import pytest
 
 from releasewatch.store.sqlite import SQLiteStore
 from releasewatch.timefmt import LONDON
+from tests.e2e.run_support import BIN, running
 from tests.probe_support import Handler, LoopbackHTTPServer, loopback_server
 
 pytestmark = pytest.mark.slow  # run first: see tests/conftest.py
-
-BIN = Path(sys.executable).parent / "releasewatch"
 
 
 class Origin:
@@ -86,25 +81,6 @@ def write_config(
     return config
 
 
-def read_until(proc: subprocess.Popen[str], wanted: str, seconds: float) -> tuple[str, bool]:
-    """Everything `proc` printed until a line holds `wanted` (True) or `seconds` passed."""
-    assert proc.stdout is not None
-    sel = selectors.DefaultSelector()
-    sel.register(proc.stdout, selectors.EVENT_READ)
-    out: list[str] = []
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        if not sel.select(timeout=0.2):
-            continue
-        line = proc.stdout.readline()
-        if not line:
-            break
-        out.append(line)
-        if wanted in line:
-            return "".join(out), True
-    return "".join(out), False
-
-
 def test_an_alert_already_due_leaves_while_a_calendar_trickles_at_start_up(
     tmp_path: Path, origin: tuple[Origin, LoopbackHTTPServer]
 ) -> None:
@@ -112,22 +88,13 @@ def test_an_alert_already_due_leaves_while_a_calendar_trickles_at_start_up(
     due = datetime.now(UTC) - timedelta(minutes=11)  # its first step is due at once
     config = write_config(tmp_path, server, due, "id,title,url,due\n")
     db = tmp_path / "rw.db"
-    proc = subprocess.Popen(
-        [str(BIN), "run", "--config", str(config), "--db", str(db), "--web-port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
+    with running(config, db) as run:
         # 60 s is half the calendar source's 120 s deadline: were the start-up sync still in
         # front of the first tick, nothing could be alerted before it gave up.
-        out, alerted = read_until(proc, "EMAIL to Stats team", 60)
+        alerted = run.until("EMAIL to Stats team", 60)
+        out = run.output
         trickling = route.trickled
-    finally:
-        proc.terminate()
-        rest, _ = proc.communicate(timeout=30)
-    assert alerted, out + rest
+    assert alerted, run.output
     assert "reading them beside the first ticks" in out
     # The calendar was still being trickled when the alert went out: the sync had not ended.
     assert route.calendar_reads == 1 and trickling > 0
@@ -158,19 +125,10 @@ def test_a_restart_watches_the_last_good_import_before_the_calendars_answer(
     config = write_config(tmp_path, server, due, csv)
     # Then the restart: the CSV import is watched from the first line, before any source answers.
     (tmp_path / "ours.csv").write_text("this is no longer a CSV the sync can read\x00")
-    proc = subprocess.Popen(
-        [str(BIN), "run", "--config", str(config), "--db", str(db), "--web-port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        out, started = read_until(proc, "watching 2 release(s)", 60)
-    finally:
-        proc.terminate()
-        rest, _ = proc.communicate(timeout=30)
-    assert started, out + rest
+    with running(config, db) as run:
+        started = run.until("watching 2 release(s)", 60)
+        out = run.output
+    assert started, run.output
     assert "watching their last good import (1 announcement(s))" in out
     with SQLiteStore(db) as store:
         assert sorted(r.id for r in store.active_releases()) == ["late-one", "ours-1"]

@@ -8,9 +8,6 @@ source's reason is on /health and the board."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -22,10 +19,9 @@ import pytest
 from releasewatch.store.sqlite import SQLiteStore
 from releasewatch.timefmt import LONDON
 from tests.calendar_support import ons_release, result
-from tests.e2e.test_run_startup_sync import read_until
+from tests.e2e.run_support import running
 from tests.probe_support import Handler, LoopbackHTTPServer, loopback_server
 
-BIN = Path(sys.executable).parent / "releasewatch"
 RSS_LIMIT_MB = 400  # the watchdog alone is ~100 MB; the attacks once took it to gigabytes
 
 
@@ -133,30 +129,17 @@ def test_every_calendar_attack_at_once_leaves_the_alert_on_time_and_the_reasons_
     route, server = attacker
     config = write_config(tmp_path, server)
     db = tmp_path / "rw.db"
-    proc = subprocess.Popen(
-        [str(BIN), "run", "--config", str(config), "--db", str(db), "--web-port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        started, ok = read_until(proc, "dashboard at ", 60)
-        assert ok, started
-        board = started.split("dashboard at ", 1)[1].split()[0].rstrip("/;")
-        alerted, ok = read_until(proc, "EMAIL to Stats team", 60)
-        assert ok, started + alerted
-        synced, ok = read_until(proc, "calendars synced", 60)
-        assert ok, started + alerted + synced
-        rss = peak_rss_mb(proc.pid)
+    with running(config, db) as run:
+        assert run.until("dashboard at ", 60), run.output
+        board = run.output.split("dashboard at ", 1)[1].split()[0].rstrip("/;")
+        assert run.until("EMAIL to Stats team", 60), run.output
+        assert run.until("calendars synced", 60), run.output
+        rss = peak_rss_mb(run.proc.pid)
         status, health = get(f"{board}/health")
         _, page = get(f"{board}/")
         # A page on another site that rebinds its name to 127.0.0.1 reads nothing.
         rebound, _ = get(f"{board}/", host="attacker.example.com")
-    finally:
-        proc.terminate()
-        rest, _ = proc.communicate(timeout=30)
-    out = started + alerted + synced + rest
+    out = run.output
     assert rss < RSS_LIMIT_MB, f"peak RSS {rss:.0f} MB"
     # Each hostile source failed alone, once, with its reason; the good one was applied.
     failing = json.loads(health)["calendar_sources_failing"]
