@@ -69,3 +69,19 @@ def import_handler(function: str) -> ModuleType:
 
     module.lambda_handler = as_function
     return module
+
+
+def poller_env(table: str, sender: str, region: str = "eu-west-2") -> dict[str, str]:
+    """The poller's environment as template.yaml sets it, on moto's fake credentials."""
+    return {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": region,
+        "AWS_REGION": region,
+        "TABLE_NAME": table,
+        "SENDER_EMAIL": sender,
+        "ACK_SECRET_PARAMETER": "/releasewatch/ack-secret",
+        "POWERTOOLS_SERVICE_NAME": "releasewatch",
+        "POWERTOOLS_METRICS_NAMESPACE": "Releasewatch",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }

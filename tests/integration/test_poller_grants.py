@@ -27,7 +27,12 @@ from releasewatch.store.dynamodb_table import create_table, dynamodb_client
 from tests.aws_calls import RECORDER
 from tests.factories import CONTACTS, DUE, make_release
 from tests.fakes import ScriptedProber
-from tests.integration.lambda_support import LambdaContext, import_handler, load_event
+from tests.integration.lambda_support import (
+    LambdaContext,
+    import_handler,
+    load_event,
+    poller_env,
+)
 from tests.notify_fake import API_KEY, EMAIL_TEMPLATE, SMS_TEMPLATE, FakeNotify, serve_notify
 from tests.notify_support import notify_release
 from tests.webhook_support import loopback_webhook
@@ -35,18 +40,7 @@ from tests.webhook_support import loopback_webhook
 REGION = "eu-west-2"
 TABLE = "releasewatch-grants-test"
 SENDER = "releasewatch@example.com"
-ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": REGION,
-    "AWS_REGION": REGION,
-    "TABLE_NAME": TABLE,
-    "SENDER_EMAIL": SENDER,
-    "ACK_SECRET_PARAMETER": "/releasewatch/ack-secret",
-    "POWERTOOLS_SERVICE_NAME": "releasewatch",
-    "POWERTOOLS_METRICS_NAMESPACE": "Releasewatch",
-    "POWERTOOLS_TRACE_DISABLED": "true",
-}
+ENV = poller_env(TABLE, SENDER, REGION)
 
 
 @pytest.fixture

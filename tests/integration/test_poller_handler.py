@@ -29,25 +29,19 @@ from releasewatch.store.dynamodb import DynamoDBStore
 from releasewatch.store.dynamodb_table import create_table, dynamodb_client
 from tests.factories import CONTACTS, DUE, make_release
 from tests.fakes import RecordingNotifier, ScriptedProber
-from tests.integration.lambda_support import LambdaContext, import_handler, load_event
+from tests.integration.lambda_support import (
+    LambdaContext,
+    import_handler,
+    load_event,
+    poller_env,
+)
 
 REGION = "eu-west-2"
 TABLE = "releasewatch-poller-test"
 SENDER = "releasewatch@example.com"
 LIVE_AT = DUE + timedelta(hours=2, minutes=30)  # 12:00 BST, as in the incident
 
-ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": REGION,
-    "AWS_REGION": REGION,
-    "TABLE_NAME": TABLE,
-    "SENDER_EMAIL": SENDER,
-    "ACK_SECRET_PARAMETER": "/releasewatch/ack-secret",
-    "POWERTOOLS_SERVICE_NAME": "releasewatch",
-    "POWERTOOLS_METRICS_NAMESPACE": "Releasewatch",
-    "POWERTOOLS_TRACE_DISABLED": "true",
-}
+ENV = poller_env(TABLE, SENDER, REGION)
 
 
 @pytest.fixture
