@@ -61,12 +61,15 @@ browser:
 	fi
 	@test -x $(CHROMIUM) || { echo "make: $(CHROMIUM) still missing after apt-get" >&2; exit 1; }
 
-# Every check, on both cores (pytest-xdist). Tests go out two at a time (--dist load
-# --maxschedchunk 2), in collection order, and tests/conftest.py puts the ones marked slow first:
-# the long ones start at once, one per core, and the short ones fill the gaps. (xdist's default
-# first hands each worker a quarter of the suite in one block: all the slow tests on one core.)
+# Every check, in parallel (pytest-xdist): one worker more than the cores, because some tests
+# wait on real time (a board refreshing itself, a calendar trickling) and leave a core idle.
+# Tests go out two at a time (--dist load --maxschedchunk 2), in collection order, and
+# tests/conftest.py puts the ones marked slow first: the long ones start at once, spread over the
+# workers, and the short ones fill the gaps. (xdist's default first hands each worker a quarter
+# of the suite in one block: all the slow tests on one worker.)
+WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 test: lint browser
-	$(BIN)/python -m pytest -n auto --dist load --maxschedchunk 2
+	$(BIN)/python -m pytest -n $(WORKERS) --dist load --maxschedchunk 2
 
 # Re-resolve (UPGRADE=1 takes the newest allowed versions; PACKAGE=name upgrades just one),
 # then regenerate the Lambda layer's pins (shared/requirements.txt) from the new lock.
