@@ -53,6 +53,23 @@ def _fresh_aws_clients() -> None:
     gc.unfreeze()
 
 
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Generator[None, None, None]:
+    """Fake credentials in region eu-west-2 and moto's in-process AWS, for the test's length.
+    Clients must be made inside it (ones made before it would try real AWS)."""
+    from moto import mock_aws
+
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "eu-west-2",
+        "AWS_REGION": "eu-west-2",
+    }.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        yield
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     RECORDER.take()  # calls from an earlier test's teardown are not this test's

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 
 from releasewatch.aws import clients
 from releasewatch.aws.secure_parameters import SecureParameters
@@ -88,17 +87,8 @@ def test_each_parameter_is_kept_apart_and_the_client_made_once(clock: FixedClock
     assert len(made) == 2 and len(ssm.calls) == 3
 
 
-def test_on_aws_the_securestring_comes_back_decrypted(
-    monkeypatch: pytest.MonkeyPatch, clock: FixedClock
-) -> None:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        ssm = clients.client("ssm")
-        ssm.put_parameter(Name=NAME, Value="s3cr3t-" * 6, Type="SecureString")
-        reader = SecureParameters(lambda: clients.client("ssm"), clock)
-        assert reader.read(NAME) == "s3cr3t-" * 6
+def test_on_aws_the_securestring_comes_back_decrypted(aws: None, clock: FixedClock) -> None:
+    ssm = clients.client("ssm")
+    ssm.put_parameter(Name=NAME, Value="s3cr3t-" * 6, Type="SecureString")
+    reader = SecureParameters(lambda: clients.client("ssm"), clock)
+    assert reader.read(NAME) == "s3cr3t-" * 6
