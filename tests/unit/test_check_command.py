@@ -175,13 +175,13 @@ def test_elapsed_is_the_requests_time_not_client_setup(
 
     from releasewatch.probe.http import HttpProber
 
-    make_client = HttpProber._new_client
+    make_transport = HttpProber._new_transport
 
     def slow_setup(self, policy):  # type: ignore[no-untyped-def]
-        time.sleep(0.2)  # TLS contexts and pools take tens of ms; exaggerated here
-        return make_client(self, policy)
+        time.sleep(0.2)  # a TLS context takes tens of ms; exaggerated here
+        return make_transport(self, policy)
 
-    monkeypatch.setattr(HttpProber, "_new_client", slow_setup)
+    monkeypatch.setattr(HttpProber, "_new_transport", slow_setup)
     with loopback_server(lambda h: h.reply(200, LIVE_PAGE)) as server:
         assert run([server.url("/"), "--allow-loopback"]) == 0
     (line,) = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("elapsed")]

@@ -9,11 +9,9 @@ Limits: connect/read/total timeouts, at most `max_redirects` redirects, at most
 `max_body_bytes` of body read, a global concurrency limit and a per-host one. AsyncClients
 per event loop and address policy (production only ever uses the strict one), made lazily.
 
-Each policy's connections are split over POOL_SHARDS clients, used in turn: httpcore's pool
-re-scans every queued request against every connection on each assignment, so one pool of 50
-busy connections to one host (all of GOV.UK is one host) spends more CPU than the network
-time it waits for; eight small pools make 1,000 probes take ~2.4 s instead of ~14 s
-(tests/bench/bench_fanout.py).
+Requests go through ProbeTransport (transport.py): HTTP/1.1 on asyncio streams with the SSRF
+guard at connect time. httpx's own transport spent more CPU per request than the network time
+the busiest minute waits for (tests/bench/bench_fanout.py).
 
 The public path: when the origin (cache-busted) does not show the release live, the same probe
 is sent again as the public sees it (no parameter, no no-cache headers; `public_path`). At
@@ -40,13 +38,11 @@ import logging
 import secrets
 import ssl
 import time
-import urllib.request
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from http.cookiejar import Cookie, CookieJar, DefaultCookiePolicy
 from typing import Literal, NamedTuple
 
 import httpcore
@@ -78,12 +74,12 @@ from .netguard import (
 )
 from .page import judge
 from .recheck import PUBLIC_RECHECK, public_recheck_due
+from .transport import ProbeTransport
 
 log = logging.getLogger(__name__)
 
 DEFAULT_USER_AGENT = f"releasewatch/{__version__} (+https://github.com/releasewatch)"
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-POOL_SHARDS = 8
 # Headers that ask caches for a fresh answer: sent on the origin path only.
 NO_CACHE_HEADERS = ("Cache-Control", "Pragma")
 PublicPath = Literal["fallback", "always", "off"]
@@ -147,7 +143,8 @@ class ProbeSettings:
 
 
 class GuardedTransport(httpx.AsyncHTTPTransport):
-    """httpx's own transport with its pool rebuilt on the guarded network backend.
+    """httpx's own transport with its pool rebuilt on the guarded network backend (for the
+    calendar and webhook clients; probes use ProbeTransport).
 
     httpx 0.28 takes no `network_backend` (encode/httpx discussion #3180, PR #3749), so the
     pool is replaced with an httpcore pool built the same way plus our backend.
@@ -175,17 +172,10 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
         )
 
 
-class _RefuseCookies(DefaultCookiePolicy):
-    """Probes share a pool, not a session: a cookie from one must not change another."""
-
-    def set_ok(self, cookie: Cookie, request: urllib.request.Request) -> bool:
-        return False
-
-
 @dataclass
 class _LoopState:
     global_sem: asyncio.Semaphore
-    clients: dict[tuple[AddressPolicy | None, int], httpx.AsyncClient] = field(default_factory=dict)
+    transports: dict[AddressPolicy | None, httpx.AsyncBaseTransport] = field(default_factory=dict)
     host_sems: dict[str, asyncio.Semaphore] = field(default_factory=dict)
 
 
@@ -221,9 +211,23 @@ class HttpProber:
             weakref.WeakKeyDictionary()
         )
         self._counter = itertools.count(1)
-        self._shards = itertools.count()
         self._salt = secrets.token_hex(3)  # distinct tokens across processes too
         self._discovery = Discovery()  # when each release last searched GOV.UK (a bound)
+        self._timeouts = self.settings.httpx_timeout().as_dict()
+        self._headers = httpx.Headers(
+            {
+                "User-Agent": self.settings.user_agent,
+                "Cache-Control": "no-cache",
+                "Pragma": "no-cache",
+                "Accept": "text/html,application/json;q=0.9,*/*;q=0.8",
+                # Only what decoding.py undoes within the cap (no br/zstd even if installed).
+                "Accept-Encoding": ACCEPT_ENCODING,
+            }
+        )
+        # As a browser asks: whatever the CDN holds.
+        self._public_headers = httpx.Headers(
+            [(k, v) for k, v in self._headers.multi_items() if k.title() not in NO_CACHE_HEADERS]
+        )
 
     async def probe_many(self, releases: Sequence[Release]) -> list[Check]:
         return list(await asyncio.gather(*(self.probe(r) for r in releases)))
@@ -291,19 +295,16 @@ class HttpProber:
         return True
 
     async def warm_up(self, release: Release) -> None:
-        """Build every client a probe of `release` may use (TLS context and pool, ~25 ms
-        each), so that a one-off timed probe (`releasewatch check`) measures the request."""
-        state = self._state()
-        url = httpx.URL(release.url)
-        for _ in range(POOL_SHARDS):
-            self._client(state, url, release.allow_loopback)
+        """Build the client a probe of `release` uses (its TLS context, ~25 ms), so that a
+        one-off timed probe (`releasewatch check`) measures the request."""
+        self._transport_for(self._state(), httpx.URL(release.url), release.allow_loopback)
 
     async def aclose(self) -> None:
         loop = asyncio.get_running_loop()
         state = self._states.pop(loop, None)
         if state is not None:
-            for client in state.clients.values():
-                await client.aclose()
+            for transport in state.transports.values():
+                await transport.aclose()
         self._states.clear()
 
     # -- one probe -------------------------------------------------------------------
@@ -416,13 +417,17 @@ class HttpProber:
                 fetched.redirects.append(str(plain))
             fetched.final_url = str(plain)
             check_url(current, allow_loopback=release.allow_loopback)  # every hop, not just one
-            client = self._client(state, current, release.allow_loopback)
-            request = client.build_request("GET", target)
-            if public:  # as a browser asks: whatever the CDN holds
-                for name in NO_CACHE_HEADERS:
-                    del request.headers[name]
+            transport = self._transport_for(state, current, release.allow_loopback)
+            # No cookies: probes share connections, not a session, so one page's cookie must
+            # not change what another is served.
+            request = httpx.Request(
+                "GET",
+                target,
+                headers=self._public_headers if public else self._headers,
+                extensions={"timeout": self._timeouts},
+            )
             await self.budget.take(current.host, waited)
-            response = await client.send(request, stream=True)
+            response = await transport.handle_async_request(request)
             try:
                 _record_response(fetched, response)
                 if response.status_code == 429:
@@ -479,40 +484,22 @@ class HttpProber:
             sem = state.host_sems[host] = asyncio.Semaphore(self.settings.per_host_limit)
         return sem
 
-    def _client(self, state: _LoopState, url: httpx.URL, allow_loopback: bool) -> httpx.AsyncClient:
-        policy: AddressPolicy | None
-        policy = None if self._transport is not None else policy_for(url, allow_loopback)
-        key = (policy, next(self._shards) % POOL_SHARDS)
-        client = state.clients.get(key)
-        if client is None:
-            client = state.clients[key] = self._new_client(policy)
-        return client
-
-    def _new_client(self, policy: AddressPolicy | None) -> httpx.AsyncClient:
-        s = self.settings
-        per_shard = -(-s.global_limit // POOL_SHARDS)  # ceiling: the shards share the limit
-        limits = httpx.Limits(max_connections=per_shard, max_keepalive_connections=per_shard)
-        transport = self._transport
+    def _transport_for(
+        self, state: _LoopState, url: httpx.URL, allow_loopback: bool
+    ) -> httpx.AsyncBaseTransport:
+        """The transport for `url`'s address policy, made on first use (per event loop)."""
+        if self._transport is not None:
+            return self._transport
+        policy = policy_for(url, allow_loopback)
+        transport = state.transports.get(policy)
         if transport is None:
-            assert policy is not None
-            if not isinstance(self._verify, ssl.SSLContext):
-                self._verify = _ssl_context(self._verify)  # once per prober, for every shard
-            transport = GuardedTransport(self._resolver, policy, limits=limits, verify=self._verify)
-        return httpx.AsyncClient(
-            transport=transport,
-            timeout=s.httpx_timeout(),
-            headers={
-                "User-Agent": s.user_agent,
-                "Cache-Control": "no-cache",
-                "Pragma": "no-cache",
-                "Accept": "text/html,application/json;q=0.9,*/*;q=0.8",
-                # Only what decoding.py undoes within the cap (no br/zstd even if installed).
-                "Accept-Encoding": ACCEPT_ENCODING,
-            },
-            cookies=CookieJar(policy=_RefuseCookies()),
-            follow_redirects=False,
-            trust_env=False,
-        )
+            transport = state.transports[policy] = self._new_transport(policy)
+        return transport
+
+    def _new_transport(self, policy: AddressPolicy) -> ProbeTransport:
+        if not isinstance(self._verify, ssl.SSLContext):
+            self._verify = _ssl_context(self._verify)  # once per prober, for every policy
+        return ProbeTransport(self._resolver, policy, self._verify)
 
 
 def _ssl_context(verify: bool) -> ssl.SSLContext:

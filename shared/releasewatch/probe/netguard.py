@@ -200,7 +200,7 @@ def check_url(url: httpx.URL, *, allow_loopback: bool) -> None:
         raise ProbeRefused("refused URL without a host")
     if url.userinfo:
         raise ProbeRefused("refused URL with credentials in it")
-    literal = _ip_literal(host)
+    literal = ip_literal(host)
     loopback_host = (
         host in LOOPBACK_NAMES
         or host.endswith(".localhost")  # RFC 6761: always the loopback interface
@@ -248,7 +248,7 @@ def hostname_refusal(host: str) -> str | None:
     return None
 
 
-def _ip_literal(host: str) -> IPAddress | None:
+def ip_literal(host: str) -> IPAddress | None:
     try:
         return ipaddress.ip_address(host.strip("[]").split("%", 1)[0])
     except ValueError:
@@ -271,7 +271,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        literal = _ip_literal(host)
+        literal = ip_literal(host)
         if literal is not None:
             addresses: Sequence[str] = [str(literal)]
         else:
