@@ -25,9 +25,9 @@ from hypothesis import strategies as st
 from releasewatch.model import LiveRule
 from releasewatch.probe import HttpProber
 from releasewatch.probe.ons import ONS_NOT_LIVE_WORDING
-from releasewatch.probe.pagefacts import ONS_CANCELLED_WORDING, read_facts
+from releasewatch.probe.pagefacts import ONS_CANCELLED_WORDING, read_facts, read_text_and_facts
 from releasewatch.probe.rules import GOVUK_NOT_LIVE_WORDING
-from releasewatch.probe.text import PageText, PageTooDeep, normalise, visible_text
+from releasewatch.probe.text import PageText, PageTooDeep, is_html, normalise, visible_text
 from tests import lxml_page_oracle as oracle
 from tests.bench.govuk_page import govuk_page
 from tests.memory_bound import peak_growth_kb
@@ -88,6 +88,9 @@ def assert_same_page(body: bytes, content_type: str | None = "text/html") -> Non
         facts = read_facts(body, charset)
     old = oracle.visible_text(body, content_type, charset)
     assert new.reading() == old
+    if is_html(body, content_type):  # a big page's text and facts come from one parse
+        text, facts_too = read_text_and_facts(body, charset)
+        assert (str(text), text.reading(), facts_too) == (str(new), new.reading(), facts)
     assert_same_decisions(new, old, RULE_WORDING)
     # One deliberate difference: a <template>'s content is an inert fragment in HTML5 (never
     # shown), where libxml2 made it children, so the old facts quoted it in a notice's words.

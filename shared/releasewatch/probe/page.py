@@ -11,9 +11,16 @@ import httpx
 
 from ..model import LiveRule, Release
 from .base import Fetch, Fetched, Outcome
-from .pagefacts import PageFacts, cancellation, mentions_cancellation, read_facts, withdrawn
+from .pagefacts import (
+    PageFacts,
+    cancellation,
+    mentions_cancellation,
+    read_facts,
+    read_text_and_facts,
+    withdrawn,
+)
 from .rules import GOVUK_NOT_LIVE_WORDING, STATISTICS_TYPES, judge_page, needs_body, page_problems
-from .text import PageText
+from .text import PageText, is_html
 from .titles import title_match
 
 ANNOUNCEMENT_PATH = "/statistics/announcements/"
@@ -49,13 +56,13 @@ async def judge(outcome: Outcome) -> Outcome:
     if rule is None:
         return outcome
     fetched = outcome.fetched
-    text = await page_text(fetched)
+    text, facts = await read_page(fetched)
     source = fetched.text() if rule.markup or rule.not_markup else None
     verdict = judge_page(rule, fetched.status, fetched.final_url, text, source)
     outcome.live, outcome.reason, outcome.to_judge = verdict.live, verdict.reason, None
-    facts: PageFacts | None = None  # read at most once, and only when it can matter
+    # Facts are read at most once, and only when they can matter (or came with the text).
     if not verdict.live and _only_the_title_missing(rule, fetched, text, source):
-        facts = await page_facts(fetched)
+        facts = facts or await page_facts(fetched)
         _accept_retitled(outcome, facts, rule.contains[0])
     if outcome.live and fetched.body is not None:
         _judge_edition(outcome, facts or await page_facts(fetched))
@@ -147,11 +154,16 @@ async def page_facts(fetched: Fetched) -> PageFacts:
     return await loop.run_in_executor(_parsers(), read_facts, fetched.body, fetched.charset)
 
 
-async def page_text(fetched: Fetched) -> PageText | None:
-    """The fetched body's visible text (None when the body was not read)."""
-    if fetched.body is None or len(fetched.body) < THREAD_FROM:
-        return fetched.visible()
-    return await asyncio.get_running_loop().run_in_executor(_parsers(), fetched.visible)
+async def read_page(fetched: Fetched) -> tuple[PageText | None, PageFacts | None]:
+    """The fetched body's visible text (None when the body was not read); a big HTML page is
+    read off the loop, its facts with it from the same parse (pagefacts.py)."""
+    body = fetched.body
+    if body is None or len(body) < THREAD_FROM:
+        return fetched.visible(), None
+    loop = asyncio.get_running_loop()
+    if is_html(body, fetched.content_type):
+        return await loop.run_in_executor(_parsers(), read_text_and_facts, body, fetched.charset)
+    return await loop.run_in_executor(_parsers(), fetched.visible), None
 
 
 _pool: ThreadPoolExecutor | None = None

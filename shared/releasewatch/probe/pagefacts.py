@@ -12,9 +12,10 @@
 - An ONS release page's state: `data-gtm-release-status` on dp-frontend-release-calendar
   pages; "Release date: Cancelled" and the panel's notice on the new CMS's (calendar/ons.py).
 
-Read only when it can matter (page.judge): a page whose words mention a cancellation, or one
-that passed its rule (rare: a page goes live once), so a probe of a page not yet live
-parses it once, as before.
+Read when it can matter (page.judge): a page whose words mention a cancellation, or one that
+passed its rule. A big HTML page (one read on a worker thread) has them read with its text from
+one parse (`read_text_and_facts`): ~0.3 ms more for a page not yet live, a second parse
+(~1 ms) saved for each page that is, and at the busiest minute most pages are.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from datetime import datetime
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from .rules import parse_timestamp
-from .text import PageText, normalise, parse_html
+from .text import PageText, normalise, parse_html, shown_text
 
 CANCELLED_NOTICE = "statistics release cancelled"  # formats.statistics_announcement.cancelled
 ONS_CANCELLED_WORDING = ("release date: cancelled", "this release has been cancelled")
@@ -58,7 +59,18 @@ class PageFacts:
 def read_facts(body: bytes | None, charset: str | None) -> PageFacts:
     if not body:
         return PageFacts()
+    return facts_of(parse_html(body, charset))
+
+
+def read_text_and_facts(body: bytes, charset: str | None) -> tuple[PageText, PageFacts]:
+    """`visible_text` and `read_facts` of one HTML body, parsed once (the facts first: reading
+    the text takes the hidden elements, the <title> among them, out of the tree)."""
     tree = parse_html(body, charset)
+    facts = facts_of(tree)
+    return shown_text(tree, body, charset), facts
+
+
+def facts_of(tree: LexborHTMLParser) -> PageFacts:
     meta: dict[str, str] = {}
     for tag in tree.css("meta[name]"):
         name = (tag.attributes.get("name") or "").strip().lower()

@@ -144,7 +144,13 @@ def visible_text(
     """The normalised text a person sees in `body` (HTML parsed; anything else read as text)."""
     if not is_html(body, content_type):
         return PageText(normalise(decode(body, charset)))
-    root = _shown(parse_html(body, charset))
+    return shown_text(parse_html(body, charset), body, charset)
+
+
+def shown_text(tree: LexborHTMLParser, body: bytes, charset: str | None) -> PageText:
+    """`visible_text` of an HTML page already parsed (`parse_html(body, charset)`): the tree
+    loses its hidden elements on the way, so read anything else from it first."""
+    root = _shown(tree)
     if root is None:  # a frameset document: nothing of its own is shown
         return PageText("")
     # Runs apart by a character normalise keeps (not whitespace), then one a line.
