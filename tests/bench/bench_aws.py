@@ -357,7 +357,7 @@ def simulate(
         clock = FixedClock(start)
         live_at = None if live_after is None else DUE + live_after
         prober = ScriptedProber(clock, lambda now: live_at is not None and now >= live_at)
-        settings = PollerSettings.model_validate(
+        settings = PollerSettings.from_env(
             {
                 "TABLE_NAME": TABLE,
                 "SENDER_EMAIL": "releasewatch@example.com",
