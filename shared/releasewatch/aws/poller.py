@@ -165,6 +165,10 @@ class Poller:
         """The watchdog, made now if no tick has needed it yet."""
         return self._watchdog()
 
+    @property
+    def watchdog_made(self) -> bool:
+        return self._watchdog.built
+
     def run(
         self, remaining_ms: Callable[[], int], event: Mapping[str, Any] | None = None
     ) -> InvocationReport:
