@@ -1,6 +1,6 @@
 """The clients' data loader (aws/service_data.py) answers botocore's "is this service known?"
 without listing every service, with botocore's own answers: the same services known, the same
-list when one is asked for, the same data read."""
+list when one is asked for, the same data read (in plain dicts, in the same order)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from botocore.exceptions import UnknownServiceError
+from botocore.exceptions import DataNotFoundError, UnknownServiceError
 from botocore.loaders import Loader
 
 from releasewatch.aws import clients
@@ -27,6 +27,35 @@ def test_the_services_known_are_botocores(type_name: str) -> None:
     # the whole list, when asked for (an unknown service's error names them all)
     assert list(ours) == listed and len(ours) == len(listed) and ours == listed
     assert ", ".join(ours) == ", ".join(listed) and ours[0] == listed[0]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "endpoints",
+        "partitions",
+        "sdk-default-configuration",
+        "_retry",
+        "dynamodb/2012-08-10/service-2",
+        "dynamodb/2012-08-10/endpoint-rule-set-1",
+        "ssm/2014-11-06/service-2",
+        "cloudwatch/2010-08-01/service-2",
+        "sesv2/2019-09-27/service-2",
+        "sns/2010-03-31/paginators-1",
+        "lambda/2015-03-31/waiters-2",
+    ],
+)
+def test_the_data_read_is_botocores_in_the_same_order(name: str) -> None:
+    ours = ServiceDataLoader().load_data(name)
+    theirs = Loader().load_data(name)
+    assert type(ours) is dict and ours == theirs
+    assert json.dumps(ours) == json.dumps(theirs)  # (a dict compares equal in any order)
+
+
+def test_missing_data_is_missing_as_for_botocore() -> None:
+    with pytest.raises(DataNotFoundError):
+        ServiceDataLoader().load_data("dynamodb/2012-08-10/nothing-1")
+    assert ServiceDataLoader().file_loader.load_file("/nonexistent/service-2") is None
 
 
 def test_a_data_path_adds_services_as_for_botocore(tmp_path: Path) -> None:
