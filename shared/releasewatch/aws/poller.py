@@ -120,10 +120,11 @@ class InvocationReport:
 
 
 class Poller:
-    """`watchdog` makes the Watchdog on `store`: on the first tick that finds a release due
-    (`idle_ticks`: until then a tick is one read of the releases due), or at once
-    (the `watchdog` property). An idle container never makes it: the models, policy and
-    notifiers were most of its cold start (issue 19)."""
+    """`watchdog` makes the Watchdog (on `store`, with `clock`): the first tick that finds a
+    release due makes it, or asking for it (the `watchdog` property); until then a tick is one
+    read of the releases due. An idle container never makes it: the models, policy and
+    notifiers were most of its cold start (issue 19). With `idle_ticks` False every tick runs
+    it (it has work after each one: Notify's receipts and replies read back)."""
 
     def __init__(
         self,
@@ -144,8 +145,6 @@ class Poller:
         self._watchdog = Lazy(watchdog)
         self.store = store
         self._clock = clock
-        # False: a tick always runs the watchdog (it has work after every tick: Notify's
-        # receipts and replies read back).
         self.idle_ticks = idle_ticks
         self.settings = settings
         self.marker = marker
@@ -362,7 +361,7 @@ def build_poller(
     from .notify import notify_for_poller
 
     notify, after_tick = notify_for_poller(settings, clock, store)
-    table, sign = store, links
+    table, sign = store, links  # (as set here, for the closure)
 
     def watchdog() -> Watchdog:
         from ..bootstrap import build_watchdog
