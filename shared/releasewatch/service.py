@@ -149,12 +149,20 @@ class Watchdog:
         self.after_tick: list[Callable[[Store, datetime], object]] = []
 
     # -- the tick -----------------------------------------------------------------------------
-    async def tick(self, only: Callable[[ReleaseRecord], bool] | None = None) -> TickReport:
+    async def tick(
+        self,
+        only: Callable[[ReleaseRecord], bool] | None = None,
+        *,
+        due: tuple[datetime, Sequence[ReleaseRecord]] | None = None,
+    ) -> TickReport:
         """One pass over the releases due. `only` narrows it (the Lambda's hot re-polls, a
-        shard of the hot window)."""
-        start = self.clock.now()
+        shard of the hot window). `due`: the time the tick starts at and the releases due then,
+        when the caller has read them (the AWS poller, which makes its watchdog only once
+        something is due: aws/poller.py)."""
+        start = self.clock.now() if due is None else due[0]
         report = TickReport(at=start)
-        records = [r for r in self.store.due_releases(start) if only is None or only(r)]
+        read = self.store.due_releases(start) if due is None else due[1]
+        records = [r for r in read if only is None or only(r)]
         to_probe = [
             r
             for r in records

@@ -240,7 +240,7 @@ def invocation(records: list[Any], at: datetime, *, every: bool) -> tuple[dict[s
         items = [{"PutRequest": {"Item": record_item(r)}} for r in records]
         for start in range(0, len(items), 25):
             client.batch_write_item(RequestItems={TABLE: items[start : start + 25]})
-        settings = PollerSettings.model_validate(
+        settings = PollerSettings.from_env(
             {
                 "TABLE_NAME": TABLE,
                 "SENDER_EMAIL": "releasewatch@example.com",

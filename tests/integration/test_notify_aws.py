@@ -14,6 +14,7 @@ import pytest
 from moto import mock_aws
 
 from releasewatch.acks.by_reply import ReplyPoller
+from releasewatch.aws import notify as aws_notify
 from releasewatch.aws.notify import DynamoCursor
 from releasewatch.aws.poller import build_poller
 from releasewatch.aws.settings import PollerSettings
@@ -165,6 +166,22 @@ def test_the_poller_sends_through_notify_with_the_key_from_ssm(aws: DynamoDBStor
     assert (key.service_id, key.secret) == (SERVICE_ID, SECRET)
     # no callback token: receipts and replies are read back after each tick
     assert [type(t) for t in poller.watchdog.after_tick] == [ReceiptPoller, ReplyPoller]
+
+
+def test_the_read_back_runs_after_every_tick_idle_ones_too(
+    aws: DynamoDBStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # (a poller with nothing to read back makes its watchdog only when a release is due)
+    ran: list[object] = []
+    monkeypatch.setattr(
+        aws_notify, "notify_for_poller", lambda *_: ({}, [lambda _, now: ran.append(now)])
+    )
+    create_table(dynamodb_client(REGION), "releasewatch-notify-idle")
+    idle = DynamoDBStore("releasewatch-notify-idle")  # nothing due
+    settings = PollerSettings.from_env(poller_env(NOTIFY_CALLBACK_TOKEN_PARAMETER=""))
+    poller = build_poller(settings, clock=FixedClock(DUE), store=idle)
+    report = poller.run(lambda: 60_000)
+    assert (report.ticks, report.releases) == (1, 0) and ran == [DUE]
 
 
 def test_with_callbacks_the_poller_reads_nothing_back(aws: DynamoDBStore) -> None:

@@ -7,7 +7,7 @@ import io
 import json
 import logging
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from types import ModuleType
 from typing import Any
 
@@ -18,11 +18,11 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 from moto.sns.models import sns_backends
 
-from releasewatch.aws.poller import LEASE_MARGIN, Lazy, build_poller
+from releasewatch.aws.poller import LEASE_MARGIN, Lazy, Poller, build_poller
 from releasewatch.aws.settings import PollerSettings
 from releasewatch.clock import FixedClock
 from releasewatch.errors import ConfigError, SendError, StoreError
-from releasewatch.model import ReleaseState
+from releasewatch.model import ReleaseRecord, ReleaseState
 from releasewatch.notify.base import Message
 from releasewatch.notify.ses import SesNotifier
 from releasewatch.store.dynamodb import DynamoDBStore
@@ -228,6 +228,53 @@ def test_a_missing_environment_variable_is_named(
     with pytest.raises(ConfigError) as caught:
         invoke(module, clock)
     assert {p.path for p in caught.value.problems} == {"TABLE_NAME", "SENDER_EMAIL"}
+
+
+def test_the_watchdog_is_made_by_the_first_tick_with_a_release_due(
+    aws: None, clock: FixedClock, prober: ScriptedProber, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An idle tick is one read of what is due: the watchdog (the models, policy, notifiers:
+    most of a cold start) is made by the first tick that finds a release due, which judges
+    what that read found, with the same reads as a poller whose watchdog was made at once."""
+
+    def reads_of(poller: Poller) -> list[datetime]:
+        reads: list[datetime] = []
+        read = poller.store.due_releases
+
+        def counted(now: datetime) -> list[ReleaseRecord]:
+            reads.append(now)
+            return read(now)
+
+        monkeypatch.setattr(poller.store, "due_releases", counted)
+        return reads
+
+    start = clock.now()
+    lazy = build_poller(PollerSettings.from_env(), clock=clock, prober=prober)
+    lazy_reads = reads_of(lazy)
+    # GIVEN nothing is due: the tick reads, finds nothing and makes no watchdog
+    report = lazy.run(lambda: 60_000)
+    assert (report.ticks, report.releases, lazy.watchdog_made) == (1, 0, False)
+    assert sent_emails() == []
+    # WHEN the release is applied (due 6 minutes ago) and the schedule invokes it again
+    other = "releasewatch-poller-made"
+    create_table(dynamodb_client(REGION), other)
+    for table in (TABLE, other):
+        DynamoDBStore(table).apply_releases([make_release()], DUE - timedelta(days=1))
+    lazy_reads.clear()
+    report = lazy.run(lambda: 60_000)
+    # THEN that tick made the watchdog, judged the release late and alerted the stats team
+    assert lazy.watchdog_made and report.releases == 1
+    assert [(rid, b) for rid, _, b in report.transitions] == [("lms-2025-07", "late")]
+    assert len(sent_emails()) == 1
+    # ...reading what is due no more often than a poller made with its watchdog
+    monkeypatch.setenv("TABLE_NAME", other)
+    clock.set(start)
+    made = build_poller(PollerSettings.from_env(), clock=clock, prober=prober)
+    assert made.watchdog is not None and made.watchdog_made
+    made_reads = reads_of(made)
+    made_report = made.run(lambda: 60_000)
+    assert made_report.summary() == report.summary() and len(sent_emails()) == 2
+    assert [t - start for t in lazy_reads] == [t - start for t in made_reads]
 
 
 def test_the_attempt_bound_comes_from_the_environment(

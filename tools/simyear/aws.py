@@ -156,7 +156,7 @@ def run_peak_on_aws(
                 store.apply_releases(
                     [definition(r, origins.url(r), due=r.due) for r in peak], clock.now()
                 )
-                settings = PollerSettings.model_validate(dict(os.environ))
+                settings = PollerSettings.from_env(dict(os.environ))
                 prober = HttpProber(clock, ProbeSettings(host_rates=Origins.RATES))
                 poller = build_poller(settings, clock=clock, prober=prober, store=store)
                 schedule = [

@@ -22,7 +22,14 @@ def session() -> Any:
         if _session is None:
             import botocore.session
 
-            _session = botocore.session.get_session()
+            from .service_data import create_loader
+
+            made = botocore.session.get_session()
+            # the data botocore reads, found without listing every service (service_data.py)
+            made.lazy_register_component(
+                "data_loader", lambda: create_loader(made.get_config_variable("data_path"))
+            )
+            _session = made
         return _session
 
 

@@ -32,6 +32,10 @@ class Lazy(Generic[T]):
                     self._value = _built_without_collection(self._factory)
         return self._value
 
+    @property
+    def built(self) -> bool:
+        return self._value is not None
+
     def reset(self) -> None:
         with self._lock:
             self._value = None

@@ -11,14 +11,16 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..clock import Clock
-from ..model import Channel
-from ..notify.base import Notifier
-from ..store.base import Store
 from . import secure_parameters
 from .settings import PollerSettings
+
+if TYPE_CHECKING:  # (the poller's idle tick loads no models)
+    from ..model import Channel
+    from ..notify.base import Notifier
+    from ..store.base import Store
 
 _CURSOR_KEY: dict[str, Any] = {"PK": {"S": "NOTIFY"}, "SK": {"S": "RECEIVED-TEXTS"}}
 

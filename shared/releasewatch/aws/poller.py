@@ -24,23 +24,23 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from ..bootstrap import build_watchdog
 from ..clock import Clock, SystemClock
 from ..links.urls import Links, NoLinks, SignedLinks
-from ..model import Channel, ReleaseRecord
-from ..notify.base import Notifier
-from ..notify.chat import chat_notifiers
-from ..policy import next_check_at
-from ..service import TickReport, Watchdog
-from ..store.base import Store
 from .heartbeat import TickMarker
 from .lazy import Lazy
 from .secure_parameters import read_ack_secret
 from .settings import PollerSettings
 from .sms_spend import SmsSpendWatch
 
-if TYPE_CHECKING:  # the probe package (httpx, selectolax) loads when a page is first probed
+if TYPE_CHECKING:
+    # The watchdog (service, policy, the models and pydantic, the notifiers) loads with the
+    # first tick that has a release due; the probe package (httpx, selectolax) when a page is
+    # first probed.
+    from ..model import Channel, ReleaseRecord
+    from ..notify.base import Notifier
     from ..probe.base import Prober
+    from ..service import TickReport, Watchdog
+    from ..store.base import Store
     from .shards import Invoker, Shard, ShardClaims
 
 __all__ = ["AckLinks", "InvocationReport", "Lazy", "Poller", "build_poller"]
@@ -74,8 +74,11 @@ class InvocationReport:
     # the event twice) or "stale" (it arrived after its minute); None: it ran.
     skipped: str | None = None
 
-    def add(self, tick: TickReport) -> None:
+    def add(self, tick: TickReport | None) -> None:
+        """Count a tick; None: one that found nothing due (Poller._tick)."""
         self.ticks += 1
+        if tick is None:
+            return
         self.releases = max(self.releases, tick.releases)
         self.checks += len(tick.checks)
         self.live_checks += sum(1 for c in tick.checks if c.live)
@@ -117,18 +120,32 @@ class InvocationReport:
 
 
 class Poller:
+    """`watchdog` makes the Watchdog (on `store`, with `clock`): the first tick that finds a
+    release due makes it, or asking for it (the `watchdog` property); until then a tick is one
+    read of the releases due. An idle container never makes it: the models, policy and
+    notifiers were most of its cold start (issue 19). With `idle_ticks` False every tick runs
+    it (it has work after each one: Notify's receipts and replies read back)."""
+
     def __init__(
         self,
-        watchdog: Watchdog,
+        watchdog: Callable[[], Watchdog],
         settings: PollerSettings,
         *,
+        store: Store,
+        clock: Clock,
+        idle_ticks: bool = True,
         marker: TickMarker | None = None,
         ack_links: AckLinks | None = None,
         sms_spend: SmsSpendWatch | None = None,
         invoker: Invoker | None = None,
         claims: ShardClaims | None = None,
     ) -> None:
-        self.watchdog = watchdog
+        # Made like the container's other long-lived objects (aws/lazy.py: no cycle collection
+        # while it is built, then frozen).
+        self._watchdog = Lazy(watchdog)
+        self.store = store
+        self._clock = clock
+        self.idle_ticks = idle_ticks
         self.settings = settings
         self.marker = marker
         self.ack_links = ack_links
@@ -140,7 +157,16 @@ class Poller:
 
     @property
     def clock(self) -> Clock:
-        return self.watchdog.clock
+        return self._clock
+
+    @property
+    def watchdog(self) -> Watchdog:
+        """The watchdog, made now if no tick has needed it yet."""
+        return self._watchdog()
+
+    @property
+    def watchdog_made(self) -> bool:
+        return self._watchdog.built
 
     def run(
         self, remaining_ms: Callable[[], int], event: Mapping[str, Any] | None = None
@@ -180,7 +206,6 @@ class Poller:
             ids = frozenset(shard.ids)
             mine = lambda record: record.id in ids  # noqa: E731
 
-        self.watchdog.probe_wait = s.probe_wait_seconds
         if self.ack_links is not None:
             # Every invocation, not once per container: a key created or fixed later is picked
             # up, and a missing one is logged and counted each minute until someone acts.
@@ -196,6 +221,8 @@ class Poller:
             nxt = record.next_check_at
             if nxt is None or nxt >= horizon or (mine is not None and not mine(record)):
                 return False
+            from ..policy import next_check_at
+
             now = self.clock.now()
             then = next_check_at(record.release, record.state, record.live_at, now)
             return then is not None and then - now < MINUTE
@@ -206,7 +233,7 @@ class Poller:
             now = self.clock.now()
             due = [
                 r.next_check_at
-                for r in self.watchdog.store.due_releases(horizon)
+                for r in self.store.due_releases(horizon)
                 if hot(r) and r.next_check_at is not None
             ]
             if not due:
@@ -237,7 +264,7 @@ class Poller:
             return None
         from .shards import hand_out, plan
 
-        due = [r.id for r in self.watchdog.store.due_releases(horizon)]
+        due = [r.id for r in self.store.due_releases(horizon)]
         _, shards = plan(due, size, horizon - MINUTE)
         if not shards:
             return None
@@ -269,6 +296,8 @@ class Poller:
         still running are cancelled: never carried across Lambda's freeze, where an answer
         would be stamped a minute late (a page that seems lost again, a check out of order);
         the next invocation probes afresh."""
+        if not self._watchdog.built:
+            return  # (nothing was probed)
         pending = self.watchdog.inflight_tasks()
         if not pending:
             return
@@ -291,10 +320,20 @@ class Poller:
 
     async def _tick(
         self, remaining_ms: Callable[[], int], only: Callable[[ReleaseRecord], bool] | None
-    ) -> TickReport:
+    ) -> TickReport | None:
+        """The watchdog's tick; None: a tick that found nothing due before any needed the
+        watchdog (it is then made, and judges what this one read)."""
         # A claim made in this tick must outlive the whole invocation, whatever is left of it.
-        self.watchdog.lease = timedelta(milliseconds=remaining_ms()) + LEASE_MARGIN
-        return await self.watchdog.tick(only)
+        lease = timedelta(milliseconds=remaining_ms()) + LEASE_MARGIN
+        if self._watchdog.built or not self.idle_ticks:
+            self.watchdog.lease = lease
+            return await self.watchdog.tick(only)
+        start = self.clock.now()
+        due = [r for r in self.store.due_releases(start) if only is None or only(r)]
+        if not due:
+            return None
+        self.watchdog.lease = lease
+        return await self.watchdog.tick(only, due=(start, due))
 
 
 def build_poller(
@@ -306,7 +345,8 @@ def build_poller(
     prober: Prober | None = None,
     links: Links | None = None,
 ) -> Poller:
-    """The AWS composition: DynamoDB, SES and SNS unless given (tests give fakes)."""
+    """The AWS composition: DynamoDB, SES and SNS unless given (tests give fakes). The watchdog
+    and its notifiers are made when a tick first needs them (Poller)."""
     from ..store.dynamodb import DynamoDBStore
 
     clock = clock or SystemClock()
@@ -321,26 +361,36 @@ def build_poller(
     from .notify import notify_for_poller
 
     notify, after_tick = notify_for_poller(settings, clock, store)
-    if notifiers is None:
-        from ..notify.ses import SesNotifier
-        from ..notify.sns import SnsSmsNotifier
+    table, sign = store, links  # (as set here, for the closure)
 
-        notifiers = {
-            "email": SesNotifier(
-                settings.sender_email, configuration_set=settings.ses_configuration_set
-            ),
-            "sms": SnsSmsNotifier(
-                sender_id=settings.sms_sender_id, topic_arn=settings.sms_topic_arn
-            ),
-            **chat_notifiers(allow_loopback=False, clock=clock),
-        }
-    # GOV.UK Notify, when configured: notify_email/notify_sms (and email/sms with
-    # NOTIFY_TRANSPORT=notify) go there instead.
-    notifiers = {**notifiers, **notify}
-    watchdog = build_watchdog(
-        store, notifiers, clock, prober=prober, links=links, max_attempts=settings.max_attempts
-    )
-    watchdog.after_tick.extend(after_tick)
+    def watchdog() -> Watchdog:
+        from ..bootstrap import build_watchdog
+        from ..notify.chat import chat_notifiers
+
+        channels = notifiers
+        if channels is None:
+            from ..notify.ses import SesNotifier
+            from ..notify.sns import SnsSmsNotifier
+
+            channels = {
+                "email": SesNotifier(
+                    settings.sender_email, configuration_set=settings.ses_configuration_set
+                ),
+                "sms": SnsSmsNotifier(
+                    sender_id=settings.sms_sender_id, topic_arn=settings.sms_topic_arn
+                ),
+                **chat_notifiers(allow_loopback=False, clock=clock),
+            }
+        # GOV.UK Notify, when configured: notify_email/notify_sms (and email/sms with
+        # NOTIFY_TRANSPORT=notify) go there instead.
+        channels = {**channels, **notify}
+        made = build_watchdog(
+            table, channels, clock, prober=prober, links=sign, max_attempts=settings.max_attempts
+        )
+        made.after_tick.extend(after_tick)
+        made.probe_wait = settings.probe_wait_seconds
+        return made
+
     marker = (
         TickMarker(store.client, store.table_name) if isinstance(store, DynamoDBStore) else None
     )
@@ -353,6 +403,9 @@ def build_poller(
     return Poller(
         watchdog,
         settings,
+        store=store,
+        clock=clock,
+        idle_ticks=not after_tick,
         marker=marker,
         ack_links=refreshing,
         sms_spend=sms_spend,

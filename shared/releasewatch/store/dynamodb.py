@@ -42,22 +42,11 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from ..errors import AlreadyClaimed, StoreError, VersionConflict
-from ..model import (
-    Check,
-    Delivery,
-    DeliveryStatus,
-    Event,
-    EventKind,
-    Notification,
-    Release,
-    ReleaseRecord,
-)
-from .base import WAKING_EVENTS, wake_on_apply
 from .dynamodb_items import (
     ACTIVE_MARK,
     RELEASE_MARK,
@@ -79,6 +68,9 @@ from .dynamodb_table import (
     dynamodb_client,
     error_code,
 )
+
+if TYPE_CHECKING:  # the models load where a record is made or decoded: an idle tick has none
+    from ..model import Check, Delivery, DeliveryStatus, Event, Notification, Release, ReleaseRecord
 
 TRANSACTION_LIMIT = 100  # TransactWriteItems' documented maximum number of actions
 # ...and its 4 MB aggregate size: releases naming an iCal rota (tens of KB each, compressed)
@@ -213,6 +205,9 @@ class DynamoDBStore:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _apply_once(self, releases: Sequence[Release], now: datetime) -> list[str]:
+        from ..model import Event, EventKind, ReleaseRecord
+        from .base import wake_on_apply
+
         wanted = {r.id: r for r in releases}
         active_ids = set(self._query_index_ids(ACTIVE_INDEX, ACTIVE_MARK))
         stored = self._get_items(sorted(set(wanted) | active_ids))
@@ -506,6 +501,8 @@ class DynamoDBStore:
                 raise StoreError("dynamodb batch_write_item left items unprocessed")
 
     def checks(self, release_id: str, limit: int | None = None) -> list[Check]:
+        from ..model import Check
+
         if limit is not None and limit <= 0:
             return []
         items = self._query_prefix(release_id, "CHECK#", newest_first=bool(limit), limit=limit)
@@ -563,6 +560,8 @@ class DynamoDBStore:
         }
 
     def add_event(self, event: Event) -> None:
+        from .base import WAKING_EVENTS
+
         item = self._event_item(event, self._reserve_event_seq(event.release_id))
         with self._aws("put_item"):
             self.client.put_item(**self._put(item, None))
@@ -570,6 +569,8 @@ class DynamoDBStore:
             self._wake(event.release_id, event.at)
 
     def events(self, release_id: str) -> list[Event]:
+        from ..model import Event
+
         return [
             Event.model_validate_json(i["event"]["S"])
             for i in self._query_prefix(release_id, "EVENT#")
@@ -583,6 +584,8 @@ class DynamoDBStore:
     def claim(
         self, notification: Notification, owner: str, now: datetime, lease: timedelta
     ) -> Delivery:
+        from ..model import DeliveryStatus
+
         #  claimed by A        lease_until          (A's send lost?)  B may claim
         #  |-------- live lease: AlreadyClaimed --------|---------------------------> time
         #
@@ -634,6 +637,8 @@ class DynamoDBStore:
         return delivery_from(result["Attributes"])
 
     def mark_sent(self, key: str, owner: str, now: datetime, provider_id: str | None) -> None:
+        from ..model import DeliveryStatus
+
         names = {"#status": "status", "#owner": "owner", "#sent_at": "sent_at"}
         values: Item = {
             ":sent": {"S": DeliveryStatus.SENT.value},
@@ -661,6 +666,8 @@ class DynamoDBStore:
         permanent: bool,
         retry_at: datetime | None = None,
     ) -> None:
+        from ..model import DeliveryStatus
+
         status = DeliveryStatus.FAILED if permanent else DeliveryStatus.RETRY
         values: Item = {
             ":status": {"S": status.value},
@@ -686,6 +693,8 @@ class DynamoDBStore:
         )
 
     def cancel(self, key: str, now: datetime, reason: str) -> None:
+        from ..model import DeliveryStatus
+
         try:
             self._update_delivery(
                 key,
@@ -714,6 +723,8 @@ class DynamoDBStore:
         error: str | None = None,
         retry_at: datetime | None = None,
     ) -> bool:
+        from ..model import DeliveryStatus
+
         names: Item = {"#status": "status", "#pid": "provider_id", "#receipt": "receipt"}
         values: Item = {
             ":sent": {"S": DeliveryStatus.SENT.value},

@@ -7,10 +7,12 @@ from __future__ import annotations
 import zlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import StoreError
-from ..model import Delivery, DeliveryStatus, Notification, ReleaseRecord
+
+if TYPE_CHECKING:  # (the models load with the first item decoded: an idle tick decodes none)
+    from ..model import Delivery, ReleaseRecord
 
 Item = dict[str, Any]
 
@@ -79,6 +81,8 @@ def record_item(record: ReleaseRecord) -> Item:
 
 
 def record_from(item: Mapping[str, Any]) -> ReleaseRecord:
+    from ..model import ReleaseRecord
+
     if "record_z" in item:
         text = zlib.decompress(bytes(item["record_z"]["B"])).decode("utf-8")
     else:
@@ -92,6 +96,8 @@ def record_from(item: Mapping[str, Any]) -> ReleaseRecord:
 
 
 def delivery_from(item: Mapping[str, Any]) -> Delivery:
+    from ..model import Delivery, DeliveryStatus, Notification
+
     def text(name: str) -> str | None:
         value = item.get(name)
         return None if value is None else str(value["S"])
