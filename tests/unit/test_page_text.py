@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from releasewatch.model import Check, LiveRule
 from releasewatch.probe import HttpProber
-from releasewatch.probe.text import normalise, visible_text
+from releasewatch.probe.http import bust_url
+from releasewatch.probe.text import casefold, normalise, visible_text
 from tests.probe_support import FakeClock, make_release
 
 URL = "https://www.gov.uk/government/statistics/labour-market-overview-uk-july-2025"
@@ -176,3 +179,37 @@ def test_a_deeply_nested_page_is_still_read() -> None:
     # libxml2 stops at 256 levels unless told otherwise: the title would vanish.
     body = "<html><body>" + "<div>" * 1000 + "<h1>Labour market</h1>" + "</div>" * 1000
     assert visible_text(body.encode(), "text/html").reading() == "labour market"
+
+
+# Latin-1 (where `casefold` takes a faster path), the letters that fold apart from their lower
+# case (sharp s, micro sign, long s, final sigma, ligatures, dotted I) and any other text.
+_FOLDING = st.text(
+    st.one_of(
+        st.characters(max_codepoint=0xFF),
+        st.sampled_from("\u00df\u00b5\u017f\u03a3\u03c2\ufb01\u0130\u1e9e\u212a\u0178"),
+        st.characters(),
+    )
+)
+
+
+@settings(max_examples=300, derandomize=True, database=None)
+@given(_FOLDING)
+@example("Straße, 5 \u00b5g: \u00a9 Crown copyright")
+@example("\u00b5")
+def test_casefold_is_str_casefold(text: str) -> None:
+    assert casefold(text) == text.casefold()
+
+
+@given(
+    st.text(alphabet=st.characters(codec="utf-8"), max_size=12),
+    st.from_regex(r"[0-9a-f-]{1,20}", fullmatch=True),
+)
+def test_a_busted_url_carries_the_parameter_once_escaped_as_httpx_escapes_it(
+    param: str, token: str
+) -> None:
+    url = httpx.URL("https://www.gov.uk/government/statistics/x?a=1&b=2")
+    busted = bust_url(url, param, token)
+    expected = httpx.QueryParams({param: token})
+    assert str(busted).startswith("https://www.gov.uk/government/statistics/x?")
+    assert busted.query.decode("ascii").endswith(str(expected))
+    assert busted.params.get_list(param)[-1:] == [token]
