@@ -255,6 +255,27 @@ def ip_literal(host: str) -> IPAddress | None:
         return None
 
 
+async def vetted_addresses(
+    resolver: Resolver, policy: AddressPolicy, host: str, port: int
+) -> Sequence[str]:
+    """The addresses to connect to for `host` (an IP literal: itself), every one allowed by
+    `policy`, else ProbeRefused (one bad address refuses the host) or UnresolvableHost.
+    Connect only to these: never resolve the name again."""
+    literal = ip_literal(host)
+    addresses: Sequence[str]
+    if literal is not None:
+        addresses = [str(literal)]
+    else:
+        addresses = await resolver.resolve(host, port)
+    if not addresses:
+        raise UnresolvableHost(f"cannot resolve {host}: no addresses")
+    for address in addresses:
+        reason = policy.refusal(address)
+        if reason is not None:
+            raise ProbeRefused(f"refused {host}: {reason}")
+    return addresses
+
+
 class GuardedBackend(httpcore.AsyncNetworkBackend):
     """Resolve, check every address, then connect to a checked IP (never re-resolve)."""
 
@@ -271,21 +292,11 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        literal = ip_literal(host)
-        if literal is not None:
-            addresses: Sequence[str] = [str(literal)]
-        else:
-            try:
-                with anyio.fail_after(timeout):
-                    addresses = await self._resolver.resolve(host, port)
-            except TimeoutError as exc:
-                raise httpcore.ConnectTimeout(f"resolving {host} timed out") from exc
-        if not addresses:
-            raise UnresolvableHost(f"cannot resolve {host}: no addresses")
-        for address in addresses:
-            reason = self._policy.refusal(address)
-            if reason is not None:
-                raise ProbeRefused(f"refused {host}: {reason}")
+        try:
+            with anyio.fail_after(timeout):
+                addresses = await vetted_addresses(self._resolver, self._policy, host, port)
+        except TimeoutError as exc:
+            raise httpcore.ConnectTimeout(f"resolving {host} timed out") from exc
         last: Exception | None = None
         for address in addresses:
             try:

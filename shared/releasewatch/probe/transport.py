@@ -24,13 +24,12 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 
 import h11
 import httpx
 
-from ..errors import ProbeRefused
-from .netguard import AddressPolicy, Resolver, UnresolvableHost, ip_literal
+from .netguard import AddressPolicy, Resolver, vetted_addresses
 
 READ_SIZE = 64 * 1024
 # The largest response head (status line and headers) accepted: httpcore's own limit.
@@ -123,7 +122,7 @@ class ProbeTransport(httpx.AsyncBaseTransport):
         scheme, _, port = origin
         try:
             async with asyncio.timeout(timeout):
-                addresses = await self._addresses(host, port)
+                addresses = await vetted_addresses(self._resolver, self._policy, host, port)
                 last: OSError | None = None
                 for address in addresses:
                     try:
@@ -146,19 +145,6 @@ class ProbeTransport(httpx.AsyncBaseTransport):
             raise httpx.ConnectTimeout(f"connecting to {host} timed out") from exc
         assert last is not None
         raise httpx.ConnectError(str(last) or type(last).__name__) from last
-
-    async def _addresses(self, host: str, port: int) -> Sequence[str]:
-        literal = ip_literal(host)
-        addresses: Sequence[str] = (
-            [str(literal)] if literal is not None else await self._resolver.resolve(host, port)
-        )
-        if not addresses:
-            raise UnresolvableHost(f"cannot resolve {host}: no addresses")
-        for address in addresses:
-            reason = self._policy.refusal(address)
-            if reason is not None:
-                raise ProbeRefused(f"refused {host}: {reason}")
-        return addresses
 
     def _release(self, connection: _Connection, origin: Origin) -> None:
         """Back to the idle list if the exchange ended cleanly and both sides keep it open."""
