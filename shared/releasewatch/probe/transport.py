@@ -22,6 +22,7 @@ that closed without answering).
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
 import time
 from collections.abc import AsyncIterator, Callable
@@ -36,6 +37,11 @@ READ_SIZE = 64 * 1024
 MAX_HEAD_BYTES = 100 * 1024
 KEEPALIVE_EXPIRY = 5.0  # seconds an idle connection is kept (httpx's default)
 MAX_IDLE_PER_ORIGIN = 100
+# The kernel's receive buffer per connection, fixed: Linux otherwise grows it to several MB for
+# a fast sender, so a server streaming an endless body could park megabytes in this machine's
+# kernel per connection before the prober stops at its cap and closes (256 KB is ~2.5 MB/s at
+# 100 ms round trips: a 2 MB page in under a second).
+RECEIVE_BUFFER = 256 * 1024
 NO_RESPONSE = "Server disconnected without sending a response."
 
 Origin = tuple[bytes, bytes, int]
@@ -138,6 +144,9 @@ class ProbeTransport(httpx.AsyncBaseTransport):
                     except OSError as exc:
                         last = exc
                         continue
+                    sock = writer.get_extra_info("socket")
+                    if sock is not None:  # the kernel's buffer for a page we may not read
+                        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
                     connection = _Connection(reader, writer)
                     self._open.add(connection)
                     return connection
