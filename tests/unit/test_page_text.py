@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from releasewatch.model import Check, LiveRule
 from releasewatch.probe import HttpProber
 from releasewatch.probe.http import bust_url
-from releasewatch.probe.text import casefold, normalise, visible_text
+from releasewatch.probe.text import _REPLACE, _squashed, normalise, visible_text
 from tests.probe_support import FakeClock, make_release
 
 URL = "https://www.gov.uk/government/statistics/labour-market-overview-uk-july-2025"
@@ -181,23 +181,46 @@ def test_a_deeply_nested_page_is_still_read() -> None:
     assert visible_text(body.encode(), "text/html").reading() == "labour market"
 
 
-# Latin-1 (where `casefold` takes a faster path), the letters that fold apart from their lower
-# case (sharp s, micro sign, long s, final sigma, ligatures, dotted I) and any other text.
+# Latin-1 (where `normalise` takes a faster path, over bytes), the letters that fold apart
+# from their lower case (sharp s, micro sign, long s, final sigma, ligatures, dotted I), every
+# kind of whitespace str.split knows, the characters straightened or dropped, and any text.
 _FOLDING = st.text(
     st.one_of(
         st.characters(max_codepoint=0xFF),
         st.sampled_from("\u00df\u00b5\u017f\u03a3\u03c2\ufb01\u0130\u1e9e\u212a\u0178"),
+        st.sampled_from(" \t\n\x0b\x0c\r\x1c\x1d\x1e\x1f\x85\xa0\u2028\u3000\u00ad"),
+        st.sampled_from("\u2018\u2019\u201c\u201d\u2013\u2014\u200b\ufeff"),
         st.characters(),
     )
 )
 
 
-@settings(max_examples=300, derandomize=True, database=None)
+def _normalise_as_specified(text: str) -> str:
+    """normalise, written as its docstring says: straightened, case folded, spaces collapsed."""
+    for char, replacement in _REPLACE.items():
+        text = text.replace(char, replacement)
+    return " ".join(text.casefold().split())
+
+
+@settings(max_examples=400, derandomize=True, database=None)
 @given(_FOLDING)
 @example("Straße, 5 \u00b5g: \u00a9 Crown copyright")
 @example("\u00b5")
-def test_casefold_is_str_casefold(text: str) -> None:
-    assert casefold(text) == text.casefold()
+@example("  a \xa0\x85 b" + " " * 1025 + "c\u00ad d  ")
+def test_normalise_is_casefold_with_whitespace_collapsed(text: str) -> None:
+    assert normalise(text) == _normalise_as_specified(text)
+
+
+_SPACED = st.text(
+    st.one_of(st.sampled_from(" \n"), st.characters(max_codepoint=0xFF), st.characters())
+)
+
+
+@settings(max_examples=200, derandomize=True, database=None)
+@given(_SPACED)
+def test_a_squashed_text_has_no_spaces_or_run_breaks_whatever_its_characters(text: str) -> None:
+    # The letters-in-order test of PageText's `in` reads this (Latin-1 texts over bytes).
+    assert _squashed(text) == text.replace(" ", "").replace("\n", "")
 
 
 @given(

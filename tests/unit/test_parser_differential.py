@@ -25,7 +25,12 @@ from hypothesis import strategies as st
 from releasewatch.model import LiveRule
 from releasewatch.probe import HttpProber
 from releasewatch.probe.ons import ONS_NOT_LIVE_WORDING
-from releasewatch.probe.pagefacts import ONS_CANCELLED_WORDING, read_facts, read_text_and_facts
+from releasewatch.probe.pagefacts import (
+    ONS_CANCELLED_WORDING,
+    PageFacts,
+    read_facts,
+    read_text_and_facts,
+)
 from releasewatch.probe.rules import GOVUK_NOT_LIVE_WORDING
 from releasewatch.probe.text import PageText, PageTooDeep, is_html, normalise, visible_text
 from tests import lxml_page_oracle as oracle
@@ -269,7 +274,13 @@ FRAGMENTS = st.sampled_from(
      "<b>", "</b>", "<i>", "</a>", "<a href=x>", " hidden", ' style="display:none"', "<xmp>",
      "</xmp>", "<iframe>", "<plaintext>", "<svg><title>", "</svg>", "<math>", "<select>",
      "<option>", "<![CDATA[", "]]>", "<?php", "&", "&amp", "&#0;", "&#xD800;", "\x00", "\r",
-     "labour", "market", "overview", " ", "\u00a0", "\u2019", "\ufeff", "<br>", "<textarea>"]
+     "labour", "market", "overview", " ", "\u00a0", "\u2019", "\ufeff", "<br>", "<textarea>",
+     # Where a page's facts come from, anywhere in the document: the one-parse reading walks
+     # the body and the rest apart, and must find them as one walk of the document does.
+     "<html", "</html>", "<body", "</body>", "<head>", "</head>", "<frameset>", "<title>",
+     "<meta name=govuk:format content=official_statistics>", "<meta name=GOVUK:withdrawn",
+     ' data-gtm-release-status="Cancelled"', ' class="gem-c-notice"', ' class="ons-panel__body"',
+     ' class="gem-c-notice__title"', "<script hidden>"]
 )  # fmt: skip
 
 
@@ -281,11 +292,36 @@ def test_any_markup_is_read_in_bounds_and_decided_as_its_reading(
     body = "".join(parts).encode("utf-8") + junk
     with bounded():
         text = visible_text(body, "text/html")
-        read_facts(body, None)
+        facts = read_facts(body, None)
         reading = text.reading()
+        text_too, facts_too = read_text_and_facts(body, None)
+    assert (str(text_too), text_too.reading(), facts_too) == (str(text), reading, facts)
     needles = windows(reading) | windows(str(text).replace("\n", " ")) | set(RULE_WORDING)
     for needle in {normalise(n) for n in needles}:
         assert (needle in text) == (needle in reading), needle
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'<html data-gtm-release-status="cancelled" class="ons-panel__body"><p>Cancelled</p>',
+        b"<title>First</title><body><title>Second</title><meta name=govuk:format content=a>",
+        b"<head><meta name=govuk:format content=in-head></head><body>"
+        b"<meta name=govuk:format content=in-body><script hidden>x</script><p>seen</p>",
+        b"<body><p>before</p></body></html><div class=gem-c-notice><h2 class=gem-c-notice__title>"
+        b"Statistics release cancelled</h2></div><title>after the end</title>",
+        b"<head><title>framed</title></head><frameset><frame></frameset>",
+        b'<body hidden data-gtm-release-status="published"><p>a hidden body</p>',
+    ],
+    ids=["html-element", "titles", "meta-head-and-body", "after-the-end", "frameset", "body"],
+)
+def test_facts_anywhere_in_the_document_read_alike_in_one_parse(body: bytes) -> None:
+    # read_text_and_facts walks the body and the rest of the document apart. (Not against
+    # libxml2: it places a <title> after the end or in a frameset elsewhere than HTML5 does.)
+    text, facts = visible_text(body, "text/html"), read_facts(body, None)
+    text_too, facts_too = read_text_and_facts(body, None)
+    assert (str(text_too), text_too.reading(), facts_too) == (str(text), text.reading(), facts)
+    assert facts != PageFacts()  # each page has a fact to find
 
 
 # -- the biggest and deepest pages ------------------------------------------------------------

@@ -57,7 +57,7 @@ _ESCAPES = (("&lt;", "<"), ("&gt;", ">"), ("&nbsp;", "\u00a0"), ("&amp;", "&"))
 # Raw text elements a browser shows as text: serialised unescaped, so made plain text first.
 _RAW_SHOWN = "xmp, plaintext"
 _HIDDEN_TAGS = frozenset(_HIDDEN)
-_NEVER_SHOWN = ", ".join([*_HIDDEN, "[hidden]", "[style]"])
+NEVER_SHOWN = ", ".join([*_HIDDEN, "[hidden]", "[style]"])  # shortlists: see _shown
 # `hidden` and an inline `display: none`, as `style` reads once ASCII case and spaces go.
 _ASCII_UPPER, _ASCII_LOWER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz"
 _LOWER = str.maketrans(_ASCII_UPPER, _ASCII_LOWER)
@@ -111,15 +111,14 @@ class PageText(str):
     def __contains__(self, key: object) -> bool:
         if not isinstance(key, str):
             raise TypeError(f"'in <PageText>' requires a string, not {type(key).__name__}")
-        if str.__contains__(self, key):
-            return True
         if self._page is None:
-            return False
+            return str.__contains__(self, key)
         if self._squashed is None:
-            self._squashed = self.replace(" ", "").replace(_RUN, "")
-        if key.replace(" ", "") not in self._squashed:
+            self._squashed = _squashed(self)
+        # Squashed first: most needles tested and absent (the not-live wording) cost one scan.
+        if key.replace(" ", "").replace(_RUN, "") not in self._squashed:
             return False  # its letters are not on the page in that order, however spaced
-        return key in self.reading()
+        return str.__contains__(self, key) or key in self.reading()
 
     def reading(self) -> str:
         """The text as a person reads it: words inside a block run together across inline
@@ -131,30 +130,55 @@ class PageText(str):
         return self._reading
 
 
+def _squashed(text: str) -> str:
+    """`text` without its spaces and run breaks: for a Latin-1 text one C pass over bytes
+    (str.replace copies at each of a page's thousands of spaces, four times slower)."""
+    try:
+        return text.encode("latin-1").translate(None, b" " + _RUN.encode()).decode("latin-1")
+    except UnicodeEncodeError:
+        return text.replace(" ", "").replace(_RUN, "")
+
+
 def normalise(text: str) -> str:
     """Case folded, quotes and dashes straightened, whitespace collapsed to single spaces."""
-    if not text.isascii():
-        # An `in` test per character is nearly free (and free for a text with no character
-        # past U+00FF, as most pages): far cheaper than str.translate or one regex pass.
-        for char, replacement in _REPLACE.items():
-            if char in text:
-                text = text.replace(char, replacement)
-    return " ".join(casefold(text).split())
+    try:
+        latin = text.encode("latin-1")
+    except UnicodeEncodeError:
+        return _normalise_unicode(text)
+    # Most pages are Latin-1 (English with a £, a © or a non-breaking space): one C pass over
+    # the bytes folds case, makes every whitespace character a space and drops soft hyphens
+    # (the only character of _REPLACE in Latin-1), about four times faster than str methods.
+    folded = latin.translate(_LATIN1_FOLD, b"\xad")
+    while b"  " in folded:  # each pass halves a run of spaces: log2(longest run) passes
+        folded = folded.replace(b"  ", b" ")
+    out = folded.strip(b" ").decode("latin-1")
+    if "\u00df" in out or "\u00b5" in out:  # the two Latin-1 letters casefold takes outside it
+        out = out.replace("\u00df", "ss").replace("\u00b5", "\u03bc")
+    return out
 
 
-def casefold(text: str) -> str:
-    """`text.casefold()`, faster for a text in Latin-1 (most pages: English with a £, a © or
-    a non-breaking space): there `lower()` is about twice as fast and differs from it in two
-    characters only (ß and µ; every character whose lower case is Latin-1 folds so)."""
-    lowered = text.lower()
-    if not lowered.isascii():
-        try:
-            lowered.encode("latin-1")
-        except UnicodeEncodeError:
-            return text.casefold()
-        if "\u00df" in lowered or "\u00b5" in lowered:
-            lowered = lowered.replace("\u00df", "ss").replace("\u00b5", "\u03bc")
-    return lowered
+def _normalise_unicode(text: str) -> str:
+    # An `in` test per character is nearly free: far cheaper than str.translate or one regex.
+    for char, replacement in _REPLACE.items():
+        if char in text:
+            text = text.replace(char, replacement)
+    return " ".join(text.casefold().split())
+
+
+def _latin1_fold() -> bytes:
+    """Each Latin-1 byte to its `normalise` form: whitespace (as str.split splits) a space, a
+    letter its lower case (what casefold gives, but for ß and µ, whose folds leave Latin-1)."""
+    table = bytearray(range(256))
+    for code in range(256):
+        char = chr(code)
+        if char.isspace():
+            table[code] = ord(" ")
+        elif len(lowered := char.lower()) == 1 and ord(lowered) < 256:
+            table[code] = ord(lowered)
+    return bytes(table)
+
+
+_LATIN1_FOLD = _latin1_fold()
 
 
 def visible_text(
@@ -166,10 +190,17 @@ def visible_text(
     return shown_text(parse_html(body, charset), body, charset)
 
 
-def shown_text(tree: LexborHTMLParser, body: bytes, charset: str | None) -> PageText:
+def shown_text(
+    tree: LexborHTMLParser,
+    body: bytes,
+    charset: str | None,
+    found: list[LexborNode] | None = None,
+) -> PageText:
     """`visible_text` of an HTML page already parsed (`parse_html(body, charset)`): the tree
-    loses its hidden elements on the way, so read anything else from it first."""
-    root = _shown(tree)
+    loses its hidden elements on the way, so read anything else from it first. `found`: the
+    body's elements matching NEVER_SHOWN (others too, in document order), when the caller has
+    walked the body for them already (a walk costs about as much as its selectors)."""
+    root = _shown(tree, found)
     if root is None:  # a frameset document: nothing of its own is shown
         return PageText("")
     # Runs apart by a character normalise keeps (not whitespace), then one a line.
@@ -198,15 +229,21 @@ def decode(body: bytes, charset: str | None) -> str:
         return body.decode("utf-8", errors="replace")
 
 
-def _shown(tree: LexborHTMLParser) -> LexborNode | None:
+def _shown(tree: LexborHTMLParser, found: list[LexborNode] | None = None) -> LexborNode | None:
     """The document's body with every element a browser does not show taken out."""
     root = tree.body
     if root is None:
         return None
     # One walk of the body for both kinds (strip_tags walks the document once per tag).
     # Reverse document order: a hidden element inside another goes before its ancestor.
-    for element in reversed(root.css(_NEVER_SHOWN)):
+    gone: set[int] = set()
+    for element in reversed(root.css(NEVER_SHOWN) if found is None else found):
+        # Lexbor lists an element once per selector it matches (`<script hidden>` twice),
+        # and a node destroyed twice is memory freed twice.
+        if element.mem_id in gone:
+            continue
         if element.tag in _HIDDEN_TAGS or _hidden_from_view(element):
+            gone.add(element.mem_id)
             element.decompose()
     return root
 
@@ -252,12 +289,13 @@ def parse_html(body: bytes, charset: str | None) -> LexborHTMLParser:
         raise PageTooDeep(f"page nested too deeply to read ({len(body)} bytes)")
     # UTF-8 pages (GOV.UK's) go to Lexbor as bytes; anything else, or bytes that are not
     # valid UTF-8, is decoded by Python first, as a browser would read it.
-    if charset is None and not _valid_utf8(body):
+    utf8 = _valid_utf8(body)  # once: a decode of the whole body
+    if charset is None and not utf8:
         # No charset in the header and not UTF-8: as a browser does, the page's own <meta>
         # charset, else windows-1252 (the web's legacy default), not replacement characters.
         charset = _meta_charset(body) or "windows-1252"
     encoding = (charset or "utf-8").lower()
-    if encoding in ("utf-8", "utf8") and _valid_utf8(body):
+    if encoding in ("utf-8", "utf8") and utf8:
         return LexborHTMLParser(body)
     return LexborHTMLParser(decode(body, charset))
 
