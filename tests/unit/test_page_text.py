@@ -141,6 +141,11 @@ async def test_a_meta_charset_is_honoured_when_the_header_gives_none() -> None:
         assert (await probe(raw, LiveRule(contains=(title,)), headers)).live
         bare = f"<html><body><h1>{title}</h1></body></html>".encode("cp1252")
         assert (await probe(bare, LiveRule(contains=(title,)), headers)).live
+    # One the windows-1252 fallback would misread: ISO-8859-15's euro sign is its byte 0xA4,
+    # which windows-1252 reads as the currency sign.
+    euro = "Public spending in \u20ac millions"
+    latin9 = f'<html><head><meta charset="iso-8859-15"></head><body><h1>{euro}</h1>'
+    assert (await probe(latin9.encode("iso-8859-15"), LiveRule(contains=(euro,)), {})).live
 
 
 async def test_a_non_html_body_is_read_as_normalised_text() -> None:

@@ -289,14 +289,13 @@ def parse_html(body: bytes, charset: str | None) -> LexborHTMLParser:
         raise PageTooDeep(f"page nested too deeply to read ({len(body)} bytes)")
     # UTF-8 pages (GOV.UK's) go to Lexbor as bytes; anything else, or bytes that are not
     # valid UTF-8, is decoded by Python first, as a browser would read it.
-    utf8 = _valid_utf8(body)  # once: a decode of the whole body
-    if charset is None and not utf8:
-        # No charset in the header and not UTF-8: as a browser does, the page's own <meta>
-        # charset, else windows-1252 (the web's legacy default), not replacement characters.
-        charset = _meta_charset(body) or "windows-1252"
-    encoding = (charset or "utf-8").lower()
-    if encoding in ("utf-8", "utf8") and utf8:
-        return LexborHTMLParser(body)
+    if (charset or "utf-8").lower() in ("utf-8", "utf8"):
+        if _valid_utf8(body):  # checked once, and only where UTF-8 is possible
+            return LexborHTMLParser(body)
+        if charset is None:
+            # No charset in the header and not UTF-8: as a browser does, the page's own <meta>
+            # charset, else windows-1252 (the web's legacy default), not replacement characters.
+            charset = _meta_charset(body) or "windows-1252"
     return LexborHTMLParser(decode(body, charset))
 
 
