@@ -47,7 +47,7 @@ import httpx
 
 from releasewatch.clock import FixedClock, SystemClock
 from releasewatch.local.runner import PROBE_WAIT
-from releasewatch.model import Chain, Contact, LiveRule, Release, Step
+from releasewatch.model import Chain, Contact, LiveRule, Release, ReleaseState, Step
 from releasewatch.probe import HttpProber, ProbeSettings
 from releasewatch.probe.http import DEFAULT_USER_AGENT
 from releasewatch.probe.pagefacts import read_text_and_facts
@@ -60,8 +60,12 @@ RELEASES = 1000
 LATENCY = 0.100
 PER_HOST = 50
 TITLE = "Labour market overview, UK: July 2025"
-# Dated now by its govuk: meta tags, so within each release's window: judged this edition.
-BODY = govuk_page(TITLE, first_published=datetime.now(UTC).isoformat(timespec="seconds"))
+# Every release is due at the next whole minute, and its page says (govuk: meta tags) that it
+# was published then: live on time and this edition, as the busiest minute's releases mostly
+# are. (Dated at import, "now", the pages were published before their due time: every release
+# was judged early, and the tick also claimed and failed an early-release email for each.)
+DUE = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
+BODY = govuk_page(TITLE, first_published=DUE.isoformat(timespec="seconds"))
 TARGET_RATIO = 1.3
 TICK_RUNS = 5
 TARGET_MB = 120
@@ -136,7 +140,7 @@ def _serve_forever(ports: multiprocessing.Queue[int], requests: Any, connections
 
 
 def releases(port: int) -> list[Release]:
-    due = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
+    due = DUE
     chain = Chain(id="c", steps=(Step(after=timedelta(minutes=5), notify=("team",)),))
     contacts = {"team": Contact(id="team", name="Team", email="team@example.com")}
     return [
@@ -207,7 +211,9 @@ async def run_tick(batch: list[Release]) -> tuple[float, int]:
         finally:
             await prober.aclose()
             store.close()
-    return took, sum(1 for c in report.checks if c.live)
+    # Counted from the states the tick saved: live on time, not early (a page dated before
+    # its due time) nor merely answered.
+    return took, sum(1 for _, _, state in report.transitions if state == ReleaseState.LIVE)
 
 
 async def run_floor(batch: list[Release]) -> float:
@@ -325,8 +331,8 @@ def main() -> None:
     ok_tick = "ok" if tick / limit <= TARGET_RATIO else "OVER TARGET"
     print(
         f"  Watchdog.tick     {tick:6.2f} s   (median of {TICK_RUNS}, {min(ticks):.2f} to "
-        f"{max(ticks):.2f} s; {live} judged live and recorded in SQLite; {tick_cpu_s:.2f} s of "
-        f"CPU, {tick_cpu_s / RELEASES * 1000:.1f} ms a release)"
+        f"{max(ticks):.2f} s; {live} judged live on time and recorded in SQLite; "
+        f"{tick_cpu_s:.2f} s of CPU, {tick_cpu_s / RELEASES * 1000:.1f} ms a release)"
     )
     print(
         f"  tick ratio        {tick / limit:6.2f}   (whole tick / the larger limit, "
