@@ -27,6 +27,7 @@ from datetime import datetime
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from .lexbor_select import select
 from .rules import parse_timestamp
 from .text import NEVER_SHOWN, PageText, normalise, parse_html, shown_text
 
@@ -76,7 +77,7 @@ def read_text_and_facts(body: bytes, charset: str | None) -> tuple[PageText, Pag
     # The body walked once for its facts and its hidden elements (a walk costs about as much
     # as its selectors; one of both costs ~0.13 ms less a page), the rest of the document (the
     # head) for its facts; in document order, as facts_of's one walk of the document.
-    found = page.css(_BODY_WALK)
+    found = select(page, _BODY_WALK)  # without the GIL: lexbor_select
     elements = [root]  # css() includes the node it starts from, so the <html> element too
     for child in root.iter():
         elements += found if child.mem_id == page.mem_id else child.css(_FACT_ELEMENTS)

@@ -27,6 +27,8 @@ import re
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from .lexbor_select import select
+
 # Never shown: their text is dropped. A browser renders no fallback content of an iframe,
 # embed or frameset either.
 _HIDDEN = [
@@ -237,7 +239,7 @@ def _shown(tree: LexborHTMLParser, found: list[LexborNode] | None = None) -> Lex
     # One walk of the body for both kinds (strip_tags walks the document once per tag).
     # Reverse document order: a hidden element inside another goes before its ancestor.
     gone: set[int] = set()
-    for element in reversed(root.css(NEVER_SHOWN) if found is None else found):
+    for element in reversed(select(root, NEVER_SHOWN) if found is None else found):
         # Lexbor lists an element once per selector it matches (`<script hidden>` twice),
         # and a node destroyed twice is memory freed twice.
         if element.mem_id in gone:
