@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from releasewatch.model import Check, LiveRule
 from releasewatch.probe import HttpProber
 from releasewatch.probe.http import bust_url
-from releasewatch.probe.text import _REPLACE, _squashed, normalise, visible_text
+from releasewatch.probe.text import _REPLACE, _squashed, normalise, runs, visible_text
 from tests.probe_support import FakeClock, make_release
 
 URL = "https://www.gov.uk/government/statistics/labour-market-overview-uk-july-2025"
@@ -214,6 +214,17 @@ def _normalise_as_specified(text: str) -> str:
 @example("  a \xa0\x85 b" + " " * 1025 + "c\u00ad d  ")
 def test_normalise_is_casefold_with_whitespace_collapsed(text: str) -> None:
     assert normalise(text) == _normalise_as_specified(text)
+
+
+@settings(max_examples=300, derandomize=True, database=None)
+@given(st.lists(st.one_of(_FOLDING, st.sampled_from(["", " ", "\x00"])), max_size=12))
+@example(["a ", " b", "", " ", "c"])
+def test_runs_are_the_normalised_text_one_a_line(parts: list[str]) -> None:
+    # As PageText's runs were made: normalised with a mark between runs, then each mark and a
+    # space either side of it made a line break.
+    normalised = normalise("\x00".join(parts))
+    specified = normalised.replace(" \x00", "\x00").replace("\x00 ", "\x00").replace("\x00", "\n")
+    assert runs(normalised) == specified
 
 
 _SPACED = st.text(

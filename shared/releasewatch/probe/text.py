@@ -44,6 +44,7 @@ _BLOCKS = (
 )  # fmt: skip
 _SNIFF = 1024
 _MARK, _RUN = "\x00", "\n"  # between two text runs: while normalising, then in PageText
+_MARK_BYTE, _RUN_BYTE = _MARK.encode("latin-1"), _RUN.encode("latin-1")
 # Lexbor's serialisation is canonical: HTML element names lower case, every `<` and `>` in text
 # and attribute values escaped. So, read left to right, a `<` outside a tag starts a comment
 # (whose data never holds "-->") or a tag, and the first `>` ends the tag; one pattern consumes
@@ -206,9 +207,18 @@ def shown_text(
     if root is None:  # a frameset document: nothing of its own is shown
         return PageText("")
     # Runs apart by a character normalise keeps (not whitespace), then one a line.
-    runs = normalise(root.text(separator=_MARK, skip_empty=True))
-    runs = runs.replace(f" {_MARK}", _MARK).replace(f"{_MARK} ", _MARK).replace(_MARK, _RUN)
-    return PageText(runs, (body, charset))
+    return PageText(runs(normalise(root.text(separator=_MARK, skip_empty=True))), (body, charset))
+
+
+def runs(normalised: str) -> str:
+    """A normalised text whose runs are apart by _MARK, one run a line: each mark and the
+    space either side of it (normalise leaves no other whitespace) a line break. Split and
+    stripped in C, not three str.replace over a page's thousands of runs (~1.5x slower)."""
+    try:
+        latin = normalised.encode("latin-1")
+    except UnicodeEncodeError:
+        return _RUN.join(map(str.strip, normalised.split(_MARK)))
+    return _RUN_BYTE.join(map(bytes.strip, latin.split(_MARK_BYTE))).decode("latin-1")
 
 
 def is_html(body: bytes, content_type: str | None) -> bool:
