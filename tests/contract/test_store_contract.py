@@ -518,6 +518,62 @@ def test_a_technical_failure_receipt_leaves_it_for_another_attempt(store: Store)
     )
 
 
+def _sent(store: Store, release_id: str, contact: str, at: datetime, provider: str | None) -> str:
+    n = make_notification(release_id, contact_id=contact, channel="notify_sms")
+    store.claim(n, "w1", at, LEASE)
+    store.mark_sent(n.key, "w1", at, provider)
+    return n.key
+
+
+def _awaiting(store: Store, start: datetime, end: datetime) -> list[str]:
+    return [d.key for d in store.awaiting_receipt(start, end)]
+
+
+def test_the_sends_awaiting_a_receipt_are_found_by_send_time_until_answered(
+    store: Store,
+) -> None:
+    # What a receipt poller reads back: sends with a provider's id and no final receipt, in
+    # a window of send times, oldest first, from any release, whatever else is stored.
+    early = _sent(store, "rel-a", "one", T0, "notify:1")
+    later = _sent(store, "rel-b", "two", T0 + timedelta(minutes=5), "notify:2")
+    no_id = _sent(store, "rel-a", "three", T0 + timedelta(minutes=1), None)  # no receipt to come
+    held = make_notification("rel-c", contact_id="four", channel="notify_sms")
+    store.claim(held, "w1", T0, LEASE)  # claimed, not sent: nothing to read back
+    assert no_id and held.key
+    day = (T0 - timedelta(hours=1), T0 + timedelta(hours=1))
+
+    assert _awaiting(store, *day) == [early, later]
+    assert _awaiting(store, T0 + timedelta(minutes=1), T0 + timedelta(minutes=5)) == [later]
+    assert _awaiting(store, T0, T0) == [early]  # both ends inclusive
+    assert _awaiting(store, T0 + timedelta(minutes=6), T0 + timedelta(hours=1)) == []
+
+    # An in-flight status changes nothing; delivered, or a failure, ends the wait.
+    assert store.record_receipt(early, "notify:1", "sending", T0 + timedelta(minutes=2))
+    assert _awaiting(store, *day) == [early, later]
+    assert store.record_receipt(early, "notify:1", "delivered", T0 + timedelta(minutes=3))
+    assert _awaiting(store, *day) == [later]
+    store.record_receipt(
+        later, "notify:2", "technical-failure", T0 + timedelta(minutes=6),
+        status=DeliveryStatus.RETRY, error="notify receipt", retry_at=T0 + timedelta(minutes=7),
+    )  # fmt: skip
+    assert _awaiting(store, *day) == []
+
+    # The retry claimed again waits for nothing; sent again, it awaits its own receipt.
+    again = store.claim(
+        store.deliveries("rel-b")[0].notification, "w2", T0 + timedelta(minutes=7), LEASE
+    )
+    assert _awaiting(store, *day) == []
+    store.mark_sent(again.key, "w2", T0 + timedelta(minutes=8), "notify:3")
+    [d] = store.awaiting_receipt(*day)
+    assert (d.key, d.provider_id, d.sent_at) == (later, "notify:3", T0 + timedelta(minutes=8))
+    # ...and a permanent failure ends it for good.
+    store.record_receipt(
+        later, "notify:3", "permanent-failure", T0 + timedelta(minutes=9),
+        status=DeliveryStatus.FAILED, error="notify receipt",
+    )  # fmt: skip
+    assert _awaiting(store, *day) == []
+
+
 def test_mark_failed_transient_makes_it_retry(store: Store) -> None:
     n = make_notification()
     store.claim(n, "w1", T0, LEASE)

@@ -341,7 +341,7 @@ def test_table_matches_the_one_the_store_creates(cfn: dict[str, Any]) -> None:
 TABLE_ARN = {"Fn::GetAtt": ["Table", "Arn"]}
 
 
-def test_poller_table_access_is_scoped_to_the_table_and_its_active_and_wake_indexes(
+def test_poller_table_access_is_scoped_to_the_table_and_the_indexes_it_queries(
     cfn: dict[str, Any],
 ) -> None:
     (statement,) = for_service(cfn, "PollerFunctionRole", "dynamodb:")
@@ -349,6 +349,7 @@ def test_poller_table_access_is_scoped_to_the_table_and_its_active_and_wake_inde
         TABLE_ARN,
         {"Fn::Sub": "${Table.Arn}/index/active-index"},
         {"Fn::Sub": "${Table.Arn}/index/wake-index"},
+        {"Fn::Sub": "${Table.Arn}/index/awaiting-index"},
     ]
     assert "dynamodb:Scan" not in actions(statement)
     assert "dynamodb:DeleteTable" not in actions(statement)

@@ -17,9 +17,14 @@ import pytest
 from botocore.awsrequest import AWSResponse
 
 from releasewatch.errors import AlreadyClaimed, StoreError, VersionConflict
-from releasewatch.model import EventKind, ReleaseState
+from releasewatch.model import DeliveryStatus, EventKind, ReleaseState
 from releasewatch.store.dynamodb import DynamoDBStore
-from releasewatch.store.dynamodb_table import ACTIVE_INDEX, create_table, dynamodb_client
+from releasewatch.store.dynamodb_table import (
+    ACTIVE_INDEX,
+    AWAITING_INDEX,
+    create_table,
+    dynamodb_client,
+)
 from tests.factories import DUE, make_check, make_notification, make_release
 
 TABLE = "releasewatch-test"
@@ -59,7 +64,10 @@ def test_table_matches_what_the_store_queries(client: Any) -> None:
     desc = client.describe_table(TableName=TABLE)["Table"]
     ttl = client.describe_time_to_live(TableName=TABLE)["TimeToLiveDescription"]
     # Then: the sparse index exists, billing is on demand and TTL is on expires_at
-    assert {i["IndexName"] for i in desc["GlobalSecondaryIndexes"]} >= {ACTIVE_INDEX}
+    assert {i["IndexName"] for i in desc["GlobalSecondaryIndexes"]} >= {
+        ACTIVE_INDEX,
+        AWAITING_INDEX,
+    }
     assert desc["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     assert ttl == {"AttributeName": "expires_at", "TimeToLiveStatus": "ENABLED"}
 
@@ -108,6 +116,43 @@ def test_status_lists_all_releases_without_scanning(
     calls.clear()
     assert sorted(r.id for r in store.all_releases()) == ["a", "b"]
     assert calls["Scan"] == 0
+
+
+def _in_awaiting_index(client: Any) -> list[str]:
+    items = client.query(
+        TableName=TABLE,
+        IndexName=AWAITING_INDEX,
+        KeyConditionExpression="awaiting_pk = :v",
+        ExpressionAttributeValues={":v": {"S": "AWAITING"}},
+    )["Items"]
+    return sorted(i["SK"]["S"].removeprefix("DELIVERY#") for i in items)
+
+
+def test_receipts_read_back_cost_what_is_in_flight_not_what_is_watched(
+    store: DynamoDBStore, calls: Counter[str]
+) -> None:
+    # Given: 150 watched releases, and two messages sent, one already delivered
+    store.apply_releases([make_release(f"r{i}") for i in range(150)], DUE)
+    sent = []
+    for release_id in ("r1", "r2"):
+        n = make_notification(release_id, channel="notify_sms")
+        store.claim(n, "w1", DUE, timedelta(minutes=1))
+        store.mark_sent(n.key, "w1", DUE, f"notify:{release_id}")
+        sent.append(n.key)
+    store.record_receipt(sent[0], "notify:r1", "delivered", DUE + timedelta(minutes=1))
+    calls.clear()
+    # When: a receipt poller asks for the sends awaiting a receipt
+    awaiting = store.awaiting_receipt(DUE - timedelta(hours=1), DUE + timedelta(hours=1))
+    # Then: one Query of the sparse index and one read of what it lists, not 150 releases
+    assert [d.key for d in awaiting] == [sent[1]]
+    assert (calls["Query"], calls["BatchGetItem"], calls["Scan"]) == (1, 1, 0)
+    # ...and the index holds the send in flight alone: the delivered one left it
+    assert _in_awaiting_index(store.client) == [sent[1]]
+    store.record_receipt(
+        sent[1], "notify:r2", "permanent-failure", DUE + timedelta(minutes=2),
+        status=DeliveryStatus.FAILED, error="notify receipt",
+    )  # fmt: skip
+    assert _in_awaiting_index(store.client) == []
 
 
 def test_a_live_claim_maps_to_already_claimed(store: DynamoDBStore) -> None:

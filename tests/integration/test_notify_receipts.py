@@ -8,6 +8,7 @@ from datetime import timedelta
 import httpx
 
 from releasewatch.model import DeliveryStatus
+from releasewatch.notify.govuk_notify import notify_id
 from releasewatch.notify.receipts import ReceiptPoller
 from releasewatch.report.build import build_report
 from releasewatch.report.render import render_text
@@ -130,6 +131,32 @@ def test_without_a_callback_the_status_is_read_back_bounded() -> None:
         # nothing is in flight any more: no more reads
         w.tick(12 * M)
         assert len(w.fake.gets) == 2
+
+
+def test_reading_back_receipts_reads_the_sends_in_flight_not_the_releases_watched() -> None:
+    # A tick costs what is due: with 3,000 releases watched months ahead, a receipt poller
+    # that read every active release's deliveries would be 3,000 reads a minute.
+    with notify_world(callbacks=False) as w:
+        poller = ReceiptPoller(w.client)
+        w.watchdog.after_tick.append(poller)
+        w.tick(10 * M)
+        for m in w.fake.sent:
+            w.fake.deliver(m, "delivered")
+        real, read = w.store, []
+
+        class Watched:
+            def __getattr__(self, name: str) -> object:
+                if name in ("active_releases", "all_releases"):
+                    raise AssertionError(f"the receipt poller read store.{name}")
+                read.append(name)
+                return getattr(real, name)
+
+        now = DUE + 10 * M + timedelta(seconds=40)
+        assert poller.poll(Watched(), now) == 2  # type: ignore[arg-type]
+        messages = [d for d in real.deliveries(w.release.id) if notify_id(d.provider_id)]
+        assert [d.receipt for d in messages] == ["delivered", "delivered"]
+        # ...each message's own delivery found by its release, once a message
+        assert read.count("deliveries") == 2
 
 
 def test_a_message_still_sending_is_read_again_no_more_than_once_a_minute() -> None:

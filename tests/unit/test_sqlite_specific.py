@@ -80,9 +80,16 @@ def test_it_refuses_a_file_from_a_newer_schema(path: Path) -> None:
         SQLiteStore(path)
 
 
+def _before_awaiting(schema: str) -> str:
+    """The schema as versions 1 to 4 had it: no index of the sends awaiting a receipt."""
+    out = "\n".join(line for line in schema.splitlines() if "deliveries_awaiting" not in line)
+    assert "deliveries_awaiting" not in out
+    return out
+
+
 def _before_wake_times(schema: str) -> str:
     """The schema as versions 1 to 3 had it: no wake_at column, no index on it."""
-    out = schema.replace(",\n    wake_at     TEXT\n", "\n")
+    out = _before_awaiting(schema).replace(",\n    wake_at     TEXT\n", "\n")
     out = "\n".join(line for line in out.splitlines() if "releases_wake" not in line)
     assert "wake_at" not in out
     return out
@@ -116,7 +123,7 @@ def test_a_version_1_file_is_upgraded_in_place_and_keeps_its_deliveries(path: Pa
         assert (d.status, d.attempts, d.next_attempt_at) == (DeliveryStatus.RETRY, 1, None)
         assert store.claim(n, "w2", T0, LEASE).attempts == 2
     with sqlite3.connect(path) as raw:
-        assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
     raw.close()
 
 
@@ -172,6 +179,39 @@ def test_a_version_3_file_wakes_its_active_releases_at_once(path: Path) -> None:
         # THEN the active release is due at once (the first tick gives it its own wake time),
         # and the other is never read by a tick
         assert [r.id for r in store.due_releases(T0)] == ["a"]
+
+
+def test_a_version_4_file_finds_its_sends_awaiting_a_receipt_by_an_index(path: Path) -> None:
+    # GIVEN a file from before the index of sends awaiting a receipt, with a text in flight
+    from releasewatch.store import sqlite as module
+
+    path.parent.mkdir(parents=True)
+    n = make_notification(channel="notify_sms")
+    with sqlite3.connect(path) as raw:
+        raw.executescript(_before_awaiting(module._SCHEMA))
+        raw.execute(
+            "INSERT INTO deliveries (key, release_id, status, attempts, owner, sent_at,"
+            " provider_id, updated_at, notification) VALUES (?, ?, 'sent', 1, 'w1', ?, ?, ?, ?)",
+            (n.key, n.release_id, "2025-07-17T08:00:00.000000Z", "notify:x",
+             "2025-07-17T08:00:00.000000Z", n.model_dump_json()),
+        )  # fmt: skip
+        raw.execute("PRAGMA user_version = 4")
+    raw.close()
+
+    # WHEN this version opens it
+    with SQLiteStore(path) as store:
+        # THEN the text is found among the sends awaiting a receipt...
+        assert [d.key for d in store.awaiting_receipt(T0, T0 + timedelta(hours=1))] == [n.key]
+    # ...through the new partial index, not a read of every delivery
+    with sqlite3.connect(path) as raw:
+        plan = raw.execute(
+            "EXPLAIN QUERY PLAN SELECT * FROM deliveries WHERE status = 'sent'"
+            " AND provider_id IS NOT NULL AND delivered_at IS NULL AND sent_at >= ?"
+            " AND sent_at <= ? ORDER BY sent_at, key",
+            ("a", "b"),
+        ).fetchall()
+    raw.close()
+    assert any("USING INDEX deliveries_awaiting" in str(step) for step in plan), plan
 
 
 def test_everything_is_still_there_after_a_restart(path: Path) -> None:

@@ -145,6 +145,12 @@ class Store(Protocol):
         retry_at: datetime | None = None,
     ) -> bool: ...
 
+    def awaiting_receipt(self, sent_from: datetime, sent_until: datetime) -> list[Delivery]:
+        """The deliveries sent (with a provider's id) from `sent_from` to `sent_until` whose
+        provider has not yet said it delivered or failed them, oldest send first: what a
+        receipt poller reads back. Found by an index of those alone, whatever is watched."""
+        ...
+
 
 def wake_on_apply(old: ReleaseRecord, release: Release, now: datetime) -> datetime | None:
     """A known release's wake_at when a config or calendar apply writes its definition: now

@@ -13,7 +13,11 @@ Item layout (PK / SK)::
     RELEASE#<id> / EVENTSEQ              the per-release event counter (atomic ADD)
     RELEASE#<id> / EVENT#<n:012d>        one event; n comes from EVENTSEQ, so events read back in
                                          the order they were added, whatever their `at`
-    RELEASE#<id> / DELIVERY#<key>        one notification's claim/delivery record
+    RELEASE#<id> / DELIVERY#<key>        one notification's claim/delivery record;
+                                         `awaiting_pk` and `awaiting_at` (its send time) from
+                                         a send with a provider's id until its receipt (the
+                                         sparse `awaiting-index`: `awaiting_receipt` reads
+                                         the sends in flight, not every watched release)
     CONFIG / CONFIG                      the last push: `generation`, `applied_at`, `count`
 
 The indexes project KEYS_ONLY: a tick queries `wake-index` for the keys of the releases due
@@ -49,6 +53,7 @@ from botocore.exceptions import ClientError
 from ..errors import AlreadyClaimed, StoreError, VersionConflict
 from .dynamodb_items import (
     ACTIVE_MARK,
+    AWAITING_MARK,
     RELEASE_MARK,
     WAKE_MARK,
     Item,
@@ -62,6 +67,7 @@ from .dynamodb_items import (
 )
 from .dynamodb_table import (
     ACTIVE_INDEX,
+    AWAITING_INDEX,
     RELEASES_INDEX,
     TTL_ATTRIBUTE,
     WAKE_INDEX,
@@ -437,16 +443,20 @@ class DynamoDBStore:
         return list(dict.fromkeys(ids))
 
     def _get_items(self, release_ids: Sequence[str]) -> dict[str, Item]:
-        """META items by release id, read consistently (BatchGetItem, 100 keys a call)."""
-        found: dict[str, Item] = {}
-        for start in range(0, len(release_ids), _BATCH_GET_LIMIT):
-            keys = [item_key(i, "META") for i in release_ids[start : start + _BATCH_GET_LIMIT]]
-            request: Item = {self.table_name: {"Keys": keys, "ConsistentRead": True}}
+        """META items by release id, read consistently."""
+        items = self._get_by_keys([item_key(i, "META") for i in release_ids])
+        return {item["PK"]["S"].removeprefix("RELEASE#"): item for item in items}
+
+    def _get_by_keys(self, keys: Sequence[Item]) -> list[Item]:
+        """Items by key, read consistently (BatchGetItem, 100 keys a call)."""
+        found: list[Item] = []
+        for start in range(0, len(keys), _BATCH_GET_LIMIT):
+            chunk = list(keys[start : start + _BATCH_GET_LIMIT])
+            request: Item = {self.table_name: {"Keys": chunk, "ConsistentRead": True}}
             for attempt in range(8):
                 with self._aws("batch_get_item"):
                     page = self.client.batch_get_item(RequestItems=request)
-                for item in page.get("Responses", {}).get(self.table_name, []):
-                    found[item["PK"]["S"].removeprefix("RELEASE#")] = item
+                found += page.get("Responses", {}).get(self.table_name, [])
                 request = page.get("UnprocessedKeys") or {}
                 if not request:
                     break
@@ -604,7 +614,7 @@ class DynamoDBStore:
                 UpdateExpression=(
                     "SET #status = :claimed, #owner = :owner, #lease_until = :lease_until, "
                     "#updated_at = :now, #notification = if_not_exists(#notification, :n) "
-                    "ADD #attempts :one REMOVE #next"
+                    "ADD #attempts :one REMOVE #next, awaiting_pk, awaiting_at"
                 ),
                 ConditionExpression=condition,
                 ExpressionAttributeNames={
@@ -646,13 +656,17 @@ class DynamoDBStore:
             ":now": {"S": iso_text(now)},
         }
         update = "SET #status = :sent, #owner = :owner, #sent_at = :now, updated_at = :now"
-        # A new send awaits its own receipt: an earlier attempt's is dropped.
+        # A new send awaits its own receipt: an earlier attempt's is dropped. One with a
+        # provider's id is in the sparse awaiting-index until its receipt (awaiting_receipt).
         if provider_id is not None:
-            update += ", provider_id = :pid"
+            update += ", provider_id = :pid, awaiting_pk = :awaiting, awaiting_at = :now"
             values[":pid"] = {"S": provider_id}
+            values[":awaiting"] = {"S": AWAITING_MARK}
             remove = " REMOVE lease_until, receipt, delivered_at"
         else:
-            remove = " REMOVE lease_until, provider_id, receipt, delivered_at"
+            remove = (
+                " REMOVE lease_until, provider_id, receipt, delivered_at, awaiting_pk, awaiting_at"
+            )
         # Recorded whoever holds the lease now: the message went out, the record must say so.
         self._update_delivery(key, update + remove, names, values, "attribute_exists(PK)")
 
@@ -734,6 +748,8 @@ class DynamoDBStore:
         }
         sets = ["#receipt = :receipt", "updated_at = :at"]
         removes: list[str] = []
+        if receipt == "delivered" or status is not None:  # answered: no longer awaited
+            removes += ["awaiting_pk", "awaiting_at"]
         if receipt == "delivered":
             sets.append("delivered_at = :at")
         if status is not None:
@@ -770,6 +786,32 @@ class DynamoDBStore:
         self._wake(release_id_of(key), at)
         return True
 
+    def awaiting_receipt(self, sent_from: datetime, sent_until: datetime) -> list[Delivery]:
+        keys: list[Item] = []
+        kwargs: Item = {
+            "TableName": self.table_name,
+            "IndexName": AWAITING_INDEX,
+            "KeyConditionExpression": "awaiting_pk = :v AND awaiting_at BETWEEN :from AND :until",
+            "ExpressionAttributeValues": {
+                ":v": {"S": AWAITING_MARK},
+                ":from": {"S": iso_text(sent_from)},
+                ":until": {"S": iso_text(sent_until)},
+            },
+        }
+        with self._aws("query"):
+            while True:
+                page = self.client.query(**kwargs)
+                keys += [{"PK": i["PK"], "SK": i["SK"]} for i in page.get("Items", [])]
+                if "LastEvaluatedKey" not in page:
+                    break
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        # The index lags the table a little: the consistently read item has the last word.
+        found = [delivery_from(item) for item in self._get_by_keys(keys)]
+        return sorted(
+            (d for d in found if _awaited(d, sent_from, sent_until)),
+            key=lambda d: (d.sent_at or sent_from, d.key),
+        )
+
     def _update_delivery(
         self, key: str, update: str, names: Item, values: Item, condition: str
     ) -> None:
@@ -790,3 +832,15 @@ class DynamoDBStore:
             if not exc.response.get("Item"):
                 raise KeyError(key) from exc
             # The condition failed on an existing item (SENT, or not ours): leave it alone.
+
+
+def _awaited(delivery: Delivery, sent_from: datetime, sent_until: datetime) -> bool:
+    from ..model import DeliveryStatus
+
+    return (
+        delivery.status == DeliveryStatus.SENT
+        and delivery.provider_id is not None
+        and delivery.delivered_at is None
+        and delivery.sent_at is not None
+        and sent_from <= delivery.sent_at <= sent_until
+    )

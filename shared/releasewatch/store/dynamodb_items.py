@@ -19,6 +19,9 @@ Item = dict[str, Any]
 ACTIVE_MARK = "ACTIVE"  # active_pk of an active release (the sparse active-index)
 RELEASE_MARK = "RELEASE"  # release_pk of every release (releases-index)
 WAKE_MARK = "WAKE"  # wake_pk of an active release with a wake time (the sparse wake-index)
+# awaiting_pk of a delivery sent with a provider's id and not yet answered by its receipt (the
+# sparse awaiting-index, sorted by awaiting_at, the send time)
+AWAITING_MARK = "AWAITING"
 
 
 def iso_text(when: datetime) -> str:

@@ -1,4 +1,4 @@
-"""The DynamoDB table the store lives in: its name-independent layout (keys, the three KEYS_ONLY
+"""The DynamoDB table the store lives in: its name-independent layout (keys, the four KEYS_ONLY
 indexes, the TTL attribute), created as template.yaml declares it, and the client to reach it.
 
 Clients made here use botocore's `standard` retry mode (10 attempts), so throttling
@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 ACTIVE_INDEX = "active-index"
 RELEASES_INDEX = "releases-index"
 WAKE_INDEX = "wake-index"
+AWAITING_INDEX = "awaiting-index"
 TTL_ATTRIBUTE = "expires_at"
 
 
@@ -54,6 +55,8 @@ def create_table(client: Any, table_name: str, *, wait: bool = True) -> None:
             {"AttributeName": "release_pk", "AttributeType": "S"},
             {"AttributeName": "wake_pk", "AttributeType": "S"},
             {"AttributeName": "wake_at", "AttributeType": "S"},
+            {"AttributeName": "awaiting_pk", "AttributeType": "S"},
+            {"AttributeName": "awaiting_at", "AttributeType": "S"},
         ],
         KeySchema=[
             {"AttributeName": "PK", "KeyType": "HASH"},
@@ -81,6 +84,14 @@ def create_table(client: Any, table_name: str, *, wait: bool = True) -> None:
                 "KeySchema": [
                     {"AttributeName": "wake_pk", "KeyType": "HASH"},
                     {"AttributeName": "wake_at", "KeyType": "RANGE"},
+                ],
+                "Projection": keys_only,
+            },
+            {
+                "IndexName": AWAITING_INDEX,
+                "KeySchema": [
+                    {"AttributeName": "awaiting_pk", "KeyType": "HASH"},
+                    {"AttributeName": "awaiting_at", "KeyType": "RANGE"},
                 ],
                 "Projection": keys_only,
             },

@@ -39,7 +39,7 @@ from ..model import (
 )
 from .base import WAKING_EVENTS, wake_on_apply
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 BUSY_TIMEOUT_MS = 30_000
 
 _SCHEMA = """
@@ -93,7 +93,15 @@ CREATE TABLE IF NOT EXISTS deliveries (
     delivered_at  TEXT
 );
 CREATE INDEX IF NOT EXISTS deliveries_by_release ON deliveries (release_id);
+{awaiting};
 """
+
+# Sparse, like the DynamoDB awaiting-index: the sends a receipt poller reads back, by send time.
+_AWAITING_INDEX = (
+    "CREATE INDEX IF NOT EXISTS deliveries_awaiting ON deliveries (sent_at)"
+    " WHERE status = 'sent' AND provider_id IS NOT NULL AND delivered_at IS NULL"
+)
+_SCHEMA = _SCHEMA.replace("{awaiting}", _AWAITING_INDEX)
 
 # Upgrades from each older schema version, applied in order (version 0 is a new file).
 _MIGRATIONS: dict[int, tuple[str, ...]] = {
@@ -111,6 +119,8 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
         "CREATE INDEX IF NOT EXISTS releases_wake ON releases (wake_at) WHERE active = 1",
         "UPDATE releases SET wake_at = '0001-01-01T00:00:00.000000Z' WHERE active = 1",
     ),
+    # v5: the sends awaiting a receipt, found without reading every watched release.
+    4: (_AWAITING_INDEX,),
 }
 
 # The delivery contract's claim as one statement. The row is written when
@@ -571,6 +581,15 @@ class SQLiteStore:
                 ).fetchone()["release_id"]
                 self._wake(conn, release_id, at)
         return changed > 0
+
+    def awaiting_receipt(self, sent_from: datetime, sent_until: datetime) -> list[Delivery]:
+        # The literal conditions match the partial index deliveries_awaiting's WHERE.
+        rows = self._conn().execute(
+            "SELECT * FROM deliveries WHERE status = 'sent' AND provider_id IS NOT NULL"
+            " AND delivered_at IS NULL AND sent_at >= ? AND sent_at <= ? ORDER BY sent_at, key",
+            (_ts(sent_from), _ts(sent_until)),
+        )
+        return [_delivery(r) for r in rows]
 
     @staticmethod
     def _has_delivery(conn: sqlite3.Connection, key: str) -> bool:
