@@ -14,7 +14,14 @@ from typing import Any
 import pytest
 
 from releasewatch.errors import AlreadyClaimed, StoreError
-from releasewatch.model import DeliveryStatus, Event, EventKind, ReleaseRecord, ReleaseState
+from releasewatch.model import (
+    DeliveryStatus,
+    Event,
+    EventKind,
+    Notification,
+    ReleaseRecord,
+    ReleaseState,
+)
 from releasewatch.store.sqlite import SCHEMA_VERSION, SQLiteStore
 from tests.factories import make_check, make_notification, make_release
 
@@ -80,6 +87,16 @@ def test_it_refuses_a_file_from_a_newer_schema(path: Path) -> None:
         SQLiteStore(path)
 
 
+def _insert_sent(raw: sqlite3.Connection, n: Notification) -> None:
+    """A delivery sent at T0 through Notify, as any schema since version 1 holds it."""
+    raw.execute(
+        "INSERT INTO deliveries (key, release_id, status, attempts, owner, sent_at,"
+        " provider_id, updated_at, notification) VALUES (?, ?, 'sent', 1, 'w1', ?, ?, ?, ?)",
+        (n.key, n.release_id, "2025-07-17T08:00:00.000000Z", "notify:x",
+         "2025-07-17T08:00:00.000000Z", n.model_dump_json()),
+    )  # fmt: skip
+
+
 def _before_awaiting(schema: str) -> str:
     """The schema as versions 1 to 4 had it: no index of the sends awaiting a receipt."""
     out = "\n".join(line for line in schema.splitlines() if "deliveries_awaiting" not in line)
@@ -139,12 +156,7 @@ def test_a_version_2_file_gains_delivery_receipts_keeping_its_sent_deliveries(pa
     n = make_notification()
     with sqlite3.connect(path) as raw:
         raw.executescript(v2)
-        raw.execute(
-            "INSERT INTO deliveries (key, release_id, status, attempts, owner, sent_at,"
-            " provider_id, updated_at, notification) VALUES (?, ?, 'sent', 1, 'w1', ?, ?, ?, ?)",
-            (n.key, n.release_id, "2025-07-17T08:00:00.000000Z", "notify:x",
-             "2025-07-17T08:00:00.000000Z", n.model_dump_json()),
-        )  # fmt: skip
+        _insert_sent(raw, n)
         raw.execute("PRAGMA user_version = 2")
     raw.close()
 
@@ -189,12 +201,7 @@ def test_a_version_4_file_finds_its_sends_awaiting_a_receipt_by_an_index(path: P
     n = make_notification(channel="notify_sms")
     with sqlite3.connect(path) as raw:
         raw.executescript(_before_awaiting(module._SCHEMA))
-        raw.execute(
-            "INSERT INTO deliveries (key, release_id, status, attempts, owner, sent_at,"
-            " provider_id, updated_at, notification) VALUES (?, ?, 'sent', 1, 'w1', ?, ?, ?, ?)",
-            (n.key, n.release_id, "2025-07-17T08:00:00.000000Z", "notify:x",
-             "2025-07-17T08:00:00.000000Z", n.model_dump_json()),
-        )  # fmt: skip
+        _insert_sent(raw, n)
         raw.execute("PRAGMA user_version = 4")
     raw.close()
 

@@ -159,3 +159,14 @@ def wake_on_apply(old: ReleaseRecord, release: Release, now: datetime) -> dateti
     if old.release != release or not old.active or old.wake_at is None:
         return now
     return old.wake_at
+
+
+def awaits_receipt(delivery: Delivery, sent_from: datetime, sent_until: datetime) -> bool:
+    """Whether `awaiting_receipt(sent_from, sent_until)` lists this delivery."""
+    return (
+        delivery.status == DeliveryStatus.SENT
+        and delivery.provider_id is not None
+        and delivery.delivered_at is None
+        and delivery.sent_at is not None
+        and sent_from <= delivery.sent_at <= sent_until
+    )

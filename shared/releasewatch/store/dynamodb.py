@@ -787,6 +787,8 @@ class DynamoDBStore:
         return True
 
     def awaiting_receipt(self, sent_from: datetime, sent_until: datetime) -> list[Delivery]:
+        from .base import awaits_receipt  # with the models: not at import (cold start)
+
         keys: list[Item] = []
         kwargs: Item = {
             "TableName": self.table_name,
@@ -808,7 +810,7 @@ class DynamoDBStore:
         # The index lags the table a little: the consistently read item has the last word.
         found = [delivery_from(item) for item in self._get_by_keys(keys)]
         return sorted(
-            (d for d in found if _awaited(d, sent_from, sent_until)),
+            (d for d in found if awaits_receipt(d, sent_from, sent_until)),
             key=lambda d: (d.sent_at or sent_from, d.key),
         )
 
@@ -832,15 +834,3 @@ class DynamoDBStore:
             if not exc.response.get("Item"):
                 raise KeyError(key) from exc
             # The condition failed on an existing item (SENT, or not ours): leave it alone.
-
-
-def _awaited(delivery: Delivery, sent_from: datetime, sent_until: datetime) -> bool:
-    from ..model import DeliveryStatus
-
-    return (
-        delivery.status == DeliveryStatus.SENT
-        and delivery.provider_id is not None
-        and delivery.delivered_at is None
-        and delivery.sent_at is not None
-        and sent_from <= delivery.sent_at <= sent_until
-    )

@@ -18,7 +18,7 @@ from ..model import (
     Release,
     ReleaseRecord,
 )
-from .base import WAKING_EVENTS, wake_on_apply
+from .base import WAKING_EVENTS, awaits_receipt, wake_on_apply
 
 
 class InMemoryStore:
@@ -213,7 +213,9 @@ class InMemoryStore:
 
     def awaiting_receipt(self, sent_from: datetime, sent_until: datetime) -> list[Delivery]:
         with self._lock:
-            found = [d for d in self._deliveries.values() if _awaiting(d, sent_from, sent_until)]
+            found = [
+                d for d in self._deliveries.values() if awaits_receipt(d, sent_from, sent_until)
+            ]
         return sorted(found, key=lambda d: (d.sent_at or sent_from, d.key))
 
     def record_receipt(
@@ -243,13 +245,3 @@ class InMemoryStore:
             self._deliveries[key] = old.model_copy(update=update)
             self._wake(old.notification.release_id, at)
             return True
-
-
-def _awaiting(delivery: Delivery, sent_from: datetime, sent_until: datetime) -> bool:
-    return (
-        delivery.status == DeliveryStatus.SENT
-        and delivery.provider_id is not None
-        and delivery.delivered_at is None
-        and delivery.sent_at is not None
-        and sent_from <= delivery.sent_at <= sent_until
-    )
