@@ -8,6 +8,7 @@ lose it, as Lambda's at-least-once asynchronous delivery may.
 
 from __future__ import annotations
 
+import gc
 import json
 import threading
 from collections import Counter
@@ -215,6 +216,20 @@ def test_a_shard_arriving_after_its_minute_does_nothing(table: Any) -> None:
     shard = Shard("late", ("busy-000",), NOW + timedelta(seconds=60))
     report = minute.poller(NOW + timedelta(seconds=61)).run(lambda: 55_000, shard.event())
     assert report.skipped == "stale" and not prober.per_release and not email.sent
+
+
+def test_a_pollers_event_loop_is_closed_when_the_poller_goes(table: Any) -> None:
+    # Each container's poller keeps one loop for its life; a test makes many containers. An
+    # open loop collected in a reference cycle can find its self-pipe closed first and fail
+    # in __del__, reported against whatever test runs then (seen once, in a browser test).
+    minute = Minute(table, CountingProber(FixedClock(NOW)), RecordingNotifier())
+    poller = minute.poller(NOW)
+    poller.run(lambda: 55_000, {"source": "aws.scheduler"})
+    loop = poller._loop
+    assert loop is not None and not loop.is_closed()
+    del poller
+    gc.collect()
+    assert loop.is_closed()
 
 
 @pytest.mark.parametrize(

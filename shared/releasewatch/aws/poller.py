@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -179,6 +180,10 @@ class Poller:
         """
         if self._loop is None or self._loop.is_closed():
             self._loop = asyncio.new_event_loop()
+            # Closed when this poller goes (in Lambda, at exit): a loop left open and
+            # collected in a reference cycle can find its self-pipe socket finalised first,
+            # and its __del__ then fails (an unraisable ValueError, seen in the test suite).
+            weakref.finalize(self, self._loop.close)
         return self._loop.run_until_complete(self.run_async(remaining_ms, event))
 
     async def run_async(
