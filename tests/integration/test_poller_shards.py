@@ -223,8 +223,9 @@ def test_a_pollers_event_loop_is_closed_when_the_poller_goes(table: Any) -> None
     # open loop collected in a reference cycle can find its self-pipe closed first and fail
     # in __del__, reported against whatever test runs then (seen once, in a browser test).
     minute = Minute(table, CountingProber(FixedClock(NOW)), RecordingNotifier())
-    poller = minute.poller(NOW)
-    poller.run(lambda: 55_000, {"source": "aws.scheduler"})
+    poller = minute.poller(NOW + timedelta(seconds=61))
+    stale = Shard("late", ("busy-000",), NOW + timedelta(seconds=60))  # returns at once
+    assert poller.run(lambda: 55_000, stale.event()).skipped == "stale"
     loop = poller._loop
     assert loop is not None and not loop.is_closed()
     del poller
