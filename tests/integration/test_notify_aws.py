@@ -26,6 +26,7 @@ from releasewatch.notify.ses import SesNotifier
 from releasewatch.notify.sns import SnsSmsNotifier
 from releasewatch.store.dynamodb import DynamoDBStore
 from releasewatch.store.dynamodb_table import create_table, dynamodb_client
+from tests import aws_calls
 from tests.factories import DUE, make_notification
 from tests.fakes import RecordingNotifier
 from tests.integration.lambda_support import LambdaContext, import_handler, load_event
@@ -182,6 +183,27 @@ def test_the_read_back_runs_after_every_tick_idle_ones_too(
     poller = build_poller(settings, clock=FixedClock(DUE), store=idle)
     report = poller.run(lambda: 60_000)
     assert (report.ticks, report.releases) == (1, 0) and ran == [DUE]
+
+
+def test_reading_a_receipt_back_is_within_the_pollers_role(aws: DynamoDBStore) -> None:
+    # What the poller runs after a tick without a callback, as the poller function: the IAM
+    # check judges its calls (the awaiting-index's Query, the items' read, the receipt's
+    # write) against the poller's role in template.yaml.
+    notify_id = "6f4c5d1e-2a3b-4c5d-8e9f-0a1b2c3d4e5f"
+    n = make_notification("lms-2025-07", contact_id="stats_team", channel="notify_email")
+    aws.claim(n, "w1", DUE, timedelta(minutes=1))
+    aws.mark_sent(n.key, "w1", DUE, f"notify:{notify_id}")
+
+    class Notify:
+        def notification(self, asked: str) -> dict[str, str]:
+            assert asked == notify_id
+            return {"status": "delivered", "completed_at": "2025-07-17T08:41:00.000000Z"}
+
+    with aws_calls.RECORDER.running("poller"):
+        read = ReceiptPoller(Notify()).poll(aws, DUE + M)  # type: ignore[arg-type]
+    assert read == 1
+    [d] = [d for d in aws.deliveries(n.release_id) if d.key == n.key]
+    assert d.receipt == "delivered"
 
 
 def test_with_callbacks_the_poller_reads_nothing_back(aws: DynamoDBStore) -> None:
